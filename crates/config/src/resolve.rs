@@ -1,0 +1,2746 @@
+//! Stage 2: templates, inheritance, expansion, typed model and pre-flight checks.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::diag::{Diagnostics, Kind, Location};
+use crate::keys::{KEY_COUNT, Key, is_shinken_directive};
+use crate::main_cfg::MainConfig;
+use crate::model::*;
+use crate::raw::RawFile;
+use crate::timeperiod::{self, PeriodLine, Timeperiod};
+
+/// One parsed object file, as handed to the resolver.
+#[derive(Debug)]
+pub struct ParsedFile<'a> {
+    /// Its path.
+    pub path: Arc<Path>,
+    /// Its raw contents.
+    pub raw: RawFile<'a>,
+}
+
+#[derive(Clone, Debug)]
+struct P<'r> {
+    key: Key,
+    value: Cow<'r, str>,
+    file: u32,
+    line: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Cv<'r> {
+    name: Box<str>,
+    value: Cow<'r, str>,
+}
+
+#[derive(Clone, Debug)]
+struct TpLine<'r> {
+    first: &'r str,
+    value: &'r str,
+    file: u32,
+    line: u32,
+}
+
+#[derive(Debug)]
+struct Def<'r> {
+    kind: ObjectKind,
+    file: u32,
+    line: u32,
+    props: Vec<P<'r>>,
+    custom: Vec<Cv<'r>>,
+    tplines: Vec<TpLine<'r>>,
+    name: Option<&'r str>,
+    uses: Vec<&'r str>,
+    register: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Resolved<'r> {
+    props: Vec<P<'r>>,
+    mask: [u64; KEY_COUNT.div_ceil(64)],
+    custom: Vec<Cv<'r>>,
+    tplines: Vec<TpLine<'r>>,
+}
+
+impl<'r> Resolved<'r> {
+    fn has(&self, k: Key) -> bool {
+        let i = k as usize;
+        self.mask[i / 64] & (1 << (i % 64)) != 0
+    }
+    fn set(&mut self, k: Key) {
+        let i = k as usize;
+        self.mask[i / 64] |= 1 << (i % 64);
+    }
+    fn get(&self, k: Key) -> Option<&P<'r>> {
+        if !self.has(k) {
+            return None;
+        }
+        self.props.iter().find(|p| p.key == k)
+    }
+    /// Value unless absent or `null`.
+    fn val(&self, k: Key) -> Option<&str> {
+        self.get(k).map(|p| &*p.value).filter(|v| *v != "null")
+    }
+}
+
+enum TplState<'r> {
+    Unvisited,
+    Visiting,
+    Done(Rc<Resolved<'r>>),
+}
+
+/// Options of the resolver.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResolveOptions {
+    /// The dialect to apply.
+    pub dialect: Dialect,
+}
+
+struct Ctx<'r> {
+    paths: Vec<Arc<Path>>,
+    defs: Vec<Def<'r>>,
+    templates: HashMap<(ObjectKind, &'r str), usize>,
+    tpl_state: Vec<TplState<'r>>,
+    diags: Diagnostics,
+    dialect: Dialect,
+    main: MainConfig,
+    regex_cache: HashMap<String, Option<regex::Regex>>,
+    /// Reverse memberships collected while building objects: (object, list, file, line).
+    contact_groups_of: Vec<(ContactId, String, u32, u32)>,
+    host_groups_of: Vec<(HostId, String, u32, u32)>,
+    service_groups_of: Vec<(ServiceId, String, u32, u32)>,
+}
+
+fn list(v: &str) -> impl Iterator<Item = &str> {
+    v.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim() {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => None,
+    }
+}
+
+impl<'r> Ctx<'r> {
+    fn loc(&self, file: u32, line: u32) -> Option<Location> {
+        self.paths
+            .get(file as usize)
+            .map(|p| Location::new(p, line))
+    }
+    fn def_loc(&self, d: usize) -> Option<Location> {
+        let def = &self.defs[d];
+        self.loc(def.file, def.line)
+    }
+    fn p_loc(&self, p: &P<'_>) -> Option<Location> {
+        self.loc(p.file, p.line)
+    }
+
+    /// Describe a definition for messages, e.g. `service template 'generic-service'`.
+    fn describe(&self, d: usize) -> String {
+        let def = &self.defs[d];
+        let own_name = def.kind.name_key().and_then(|k| {
+            def.props
+                .iter()
+                .find(|p| p.key == k)
+                .map(|p| p.value.to_string())
+        });
+        match (own_name, def.name) {
+            (Some(n), _) => format!("{} '{}'", def.kind, n),
+            (None, Some(t)) => format!("{} template '{}'", def.kind, t),
+            (None, None) => {
+                if def.kind == ObjectKind::Service {
+                    let desc = def
+                        .props
+                        .iter()
+                        .find(|p| p.key == Key::ServiceDescription)
+                        .map(|p| p.value.to_string());
+                    if let Some(desc) = desc {
+                        return format!("service '{desc}'");
+                    }
+                }
+                format!("{} definition", def.kind)
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------
+    // Collection
+
+    fn collect(&mut self, files: &'r [ParsedFile<'r>]) {
+        let mut unsupported: HashMap<(ObjectKind, &'r str), (u32, u32, usize)> = HashMap::new();
+        let mut ignored_types: HashMap<&'r str, (u32, u32, usize)> = HashMap::new();
+        for (fi, f) in files.iter().enumerate() {
+            let fi = u32::try_from(fi).unwrap_or(u32::MAX);
+            for (line, err) in &f.raw.errors {
+                let loc = self.loc(fi, *line);
+                self.diags.error(Kind::Syntax, loc, None, err.to_string());
+            }
+            for obj in &f.raw.objects {
+                let Some(kind) = ObjectKind::from_define(obj.kind) else {
+                    if crate::model::is_shinken_object_type(obj.kind) {
+                        let e = ignored_types.entry(obj.kind).or_insert((fi, obj.line, 0));
+                        e.2 += 1;
+                    } else {
+                        let loc = self.loc(fi, obj.line);
+                        self.diags.error(
+                            Kind::Syntax,
+                            loc,
+                            None,
+                            format!("invalid object definition type '{}'", obj.kind),
+                        );
+                    }
+                    continue;
+                };
+                if kind == ObjectKind::NotificationWay && self.dialect == Dialect::Nagios {
+                    let e = ignored_types.entry(obj.kind).or_insert((fi, obj.line, 0));
+                    e.2 += 1;
+                }
+                let mut def = Def {
+                    kind,
+                    file: fi,
+                    line: obj.line,
+                    props: Vec::with_capacity(obj.props.len()),
+                    custom: Vec::new(),
+                    tplines: Vec::new(),
+                    name: None,
+                    uses: Vec::new(),
+                    register: true,
+                };
+                for p in &obj.props {
+                    if let Some(cv) = p.key.strip_prefix('_') {
+                        if kind == ObjectKind::Timeperiod || cv.is_empty() {
+                            // not valid: fall through to unknown handling below
+                        } else {
+                            def.custom.push(Cv {
+                                name: cv.to_ascii_uppercase().into_boxed_str(),
+                                value: p.value.clone(),
+                            });
+                            continue;
+                        }
+                    }
+                    match Key::parse(kind, p.key) {
+                        Some(Key::Name) => {
+                            def.name = Some(p.value.as_ref()).map(|_| match &p.value {
+                                Cow::Borrowed(b) => *b,
+                                Cow::Owned(_) => "",
+                            })
+                        }
+                        Some(Key::Use) => {
+                            let v: &'r str = match &p.value {
+                                Cow::Borrowed(b) => b,
+                                Cow::Owned(o) => o.as_str(),
+                            };
+                            def.uses = list(v).collect();
+                        }
+                        Some(Key::Register) => def.register = p.value.trim() != "0",
+                        Some(key) => {
+                            if matches!(key, Key::BusinessImpact | Key::MinBusinessImpact)
+                                || (key == Key::Notificationways && self.dialect == Dialect::Nagios)
+                            {
+                                let e = unsupported.entry((kind, p.key)).or_insert((fi, p.line, 0));
+                                e.2 += 1;
+                                if key != Key::Notificationways {
+                                    continue;
+                                }
+                            }
+                            def.props.push(P {
+                                key,
+                                value: p.value.clone(),
+                                file: fi,
+                                line: p.line,
+                            })
+                        }
+                        None if kind == ObjectKind::Timeperiod => {
+                            let v: &'r str = match &p.value {
+                                Cow::Borrowed(b) => b,
+                                Cow::Owned(o) => o.as_str(),
+                            };
+                            def.tplines.push(TpLine {
+                                first: p.key,
+                                value: v,
+                                file: fi,
+                                line: p.line,
+                            });
+                        }
+                        None if is_shinken_directive(p.key) => {
+                            let e = unsupported.entry((kind, p.key)).or_insert((fi, p.line, 0));
+                            e.2 += 1;
+                        }
+                        None => {
+                            let loc = self.loc(fi, p.line);
+                            let msg = format!("invalid {} object directive '{}'", kind, p.key);
+                            if self.dialect == Dialect::Shinken {
+                                self.diags.warning(
+                                    Kind::UnknownDirective,
+                                    loc,
+                                    None,
+                                    msg + "; ignored",
+                                );
+                            } else {
+                                self.diags.error(Kind::UnknownDirective, loc, None, msg);
+                            }
+                        }
+                    }
+                }
+                if def.name == Some("") {
+                    def.name = None;
+                }
+                let idx = self.defs.len();
+                if let Some(n) = def.name {
+                    if let Some(prev) = self.templates.insert((kind, n), idx) {
+                        let loc = self.loc(def.file, def.line);
+                        let prev_loc = self
+                            .def_loc(prev)
+                            .map(|l| l.to_string())
+                            .unwrap_or_default();
+                        self.diags.warning(
+                            Kind::Duplicate,
+                            loc,
+                            Some(format!("{kind} template '{n}'")),
+                            format!("duplicate template name (also defined at {prev_loc}); this one is used"),
+                        );
+                    }
+                }
+                self.defs.push(def);
+            }
+        }
+        let mut unsupported: Vec<_> = unsupported.into_iter().collect();
+        unsupported.sort_by_key(|(_, (f, l, _))| (*f, *l));
+        for ((kind, key), (f, l, n)) in unsupported {
+            let loc = self.loc(f, l);
+            let more = if n > 1 {
+                format!(" ({n} occurrences)")
+            } else {
+                String::new()
+            };
+            self.diags.warning(
+                Kind::Unsupported,
+                loc,
+                None,
+                format!("Shinken directive '{key}' on {kind} objects is not implemented by Picket; ignored{more}"),
+            );
+        }
+        let mut ignored: Vec<_> = ignored_types.into_iter().collect();
+        ignored.sort_by_key(|(_, (f, l, _))| (*f, *l));
+        for (t, (f, l, n)) in ignored {
+            let loc = self.loc(f, l);
+            let more = if n > 1 {
+                format!(" ({n} definitions)")
+            } else {
+                String::new()
+            };
+            self.diags.warning(
+                Kind::Unsupported,
+                loc,
+                None,
+                format!("Shinken object type '{t}' is not used by Picket; ignored{more}"),
+            );
+        }
+        self.tpl_state = (0..self.defs.len()).map(|_| TplState::Unvisited).collect();
+    }
+
+    // -----------------------------------------------------------------------
+    // Inheritance
+
+    fn additive(&self, k: Key) -> bool {
+        self.dialect == Dialect::Shinken || k.is_additive_list()
+    }
+
+    fn resolve_template(&mut self, idx: usize, child: usize) -> Option<Rc<Resolved<'r>>> {
+        match &self.tpl_state[idx] {
+            TplState::Done(r) => return Some(Rc::clone(r)),
+            TplState::Visiting => {
+                let loc = self.def_loc(child);
+                let what = self.describe(idx);
+                self.diags.error(
+                    Kind::CircularTemplate,
+                    loc,
+                    Some(what),
+                    "circular template inheritance ('use' chain leads back to this template)",
+                );
+                return None;
+            }
+            TplState::Unvisited => {}
+        }
+        self.tpl_state[idx] = TplState::Visiting;
+        let r = Rc::new(self.resolve_def(idx));
+        self.tpl_state[idx] = TplState::Done(Rc::clone(&r));
+        Some(r)
+    }
+
+    fn resolve_def(&mut self, idx: usize) -> Resolved<'r> {
+        let kind = self.defs[idx].kind;
+        let mut out = Resolved {
+            props: self.defs[idx].props.clone(),
+            custom: self.defs[idx].custom.clone(),
+            tplines: self.defs[idx].tplines.clone(),
+            ..Resolved::default()
+        };
+        for p in &self.defs[idx].props {
+            let i = p.key as usize;
+            out.mask[i / 64] |= 1 << (i % 64);
+        }
+        // Additive markers: own values starting with '+' still waiting for a parent value.
+        let mut pending: Vec<Key> = out
+            .props
+            .iter()
+            .filter(|p| p.value.starts_with('+') && self.additive(p.key))
+            .map(|p| p.key)
+            .collect();
+        let uses = self.defs[idx].uses.clone();
+        for tname in uses {
+            let Some(&t) = self.templates.get(&(kind, tname)) else {
+                let loc = self.def_loc(idx);
+                let what = self.describe(idx);
+                self.diags.error(
+                    Kind::UnknownTemplate,
+                    loc,
+                    Some(what),
+                    format!("template '{tname}' specified in 'use' is not defined"),
+                );
+                continue;
+            };
+            let Some(tr) = self.resolve_template(t, idx) else {
+                continue;
+            };
+            for tp in &tr.props {
+                if tp.key.is_not_inherited() {
+                    continue;
+                }
+                if out.has(tp.key) {
+                    if let Some(pos) = pending.iter().position(|k| *k == tp.key) {
+                        pending.swap_remove(pos);
+                        if let Some(mine) = out.props.iter_mut().find(|p| p.key == tp.key) {
+                            if tp.value != "null" && !tp.value.is_empty() {
+                                let own = mine.value.trim_start_matches('+');
+                                mine.value = Cow::Owned(format!("{},{}", tp.value, own));
+                            }
+                        }
+                    }
+                    continue;
+                }
+                out.set(tp.key);
+                out.props.push(tp.clone());
+            }
+            for cv in &tr.custom {
+                if !out.custom.iter().any(|c| c.name == cv.name) {
+                    out.custom.push(cv.clone());
+                }
+            }
+            for tl in &tr.tplines {
+                let is_weekday = timeperiod::weekday_index(&tl.first.to_ascii_lowercase())
+                    .is_some()
+                    && !tl
+                        .value
+                        .trim_start()
+                        .starts_with(|c: char| c.is_ascii_digit() || c == '-');
+                if is_weekday
+                    && out.tplines.iter().any(|o| {
+                        o.first.eq_ignore_ascii_case(tl.first)
+                            && !o
+                                .value
+                                .trim_start()
+                                .starts_with(|c: char| c.is_ascii_digit() || c == '-')
+                    })
+                {
+                    continue;
+                }
+                out.tplines.push(tl.clone());
+            }
+        }
+        for k in pending {
+            if let Some(mine) = out.props.iter_mut().find(|p| p.key == k) {
+                let v = mine.value.trim_start_matches('+').to_owned();
+                mine.value = Cow::Owned(v);
+            }
+        }
+        out
+    }
+
+    // -----------------------------------------------------------------------
+    // Helpers for typed conversion
+
+    fn invalid(&mut self, p: &P<'_>, what: &str, msg: impl std::fmt::Display) {
+        let loc = self.p_loc(p);
+        self.diags.error(
+            Kind::InvalidValue,
+            loc,
+            Some(what.to_owned()),
+            format!(
+                "invalid value '{}' for '{}': {msg}",
+                p.value,
+                p.key.as_str()
+            ),
+        );
+    }
+
+    fn bool_of(&mut self, p: &P<'_>, what: &str) -> Option<bool> {
+        let r = parse_bool(&p.value);
+        if r.is_none() {
+            self.invalid(p, what, "expected 0 or 1");
+        }
+        r
+    }
+
+    fn num_of<T: std::str::FromStr>(&mut self, p: &P<'_>, what: &str) -> Option<T> {
+        match p.value.trim().parse::<T>() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.invalid(p, what, "expected a number");
+                None
+            }
+        }
+    }
+
+    fn f64_of(&mut self, p: &P<'_>, what: &str) -> Option<f64> {
+        match p.value.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
+            _ => {
+                self.invalid(p, what, "expected a non-negative number");
+                None
+            }
+        }
+    }
+
+    fn opts_of(&mut self, p: &P<'_>, what: &str, allowed: &str) -> Option<Options> {
+        match Options::parse(&p.value, allowed) {
+            Ok(o) => Some(o),
+            Err(e) => {
+                self.invalid(p, what, e);
+                None
+            }
+        }
+    }
+
+    fn check_name(&mut self, name: &str, what: &str, loc: Option<Location>) {
+        let illegal = &self.main.illegal_object_name_chars;
+        if !illegal.is_empty() && name.chars().any(|c| illegal.contains(c)) {
+            self.diags.error(
+                Kind::IllegalName,
+                loc.clone(),
+                Some(what.to_owned()),
+                "name contains one or more illegal characters (illegal_object_name_chars)",
+            );
+        }
+        if name.is_empty() {
+            self.diags
+                .error(Kind::Missing, loc, Some(what.to_owned()), "name is empty");
+        }
+    }
+
+    fn regex(&mut self, pat: &str) -> Option<regex::Regex> {
+        if let Some(r) = self.regex_cache.get(pat) {
+            return r.clone();
+        }
+        let r = regex::Regex::new(pat).ok();
+        self.regex_cache.insert(pat.to_owned(), r.clone());
+        r
+    }
+
+    fn is_regex_name(&self, s: &str) -> bool {
+        self.main.use_true_regexp_matching
+            || (self.main.use_regexp_matching && s.contains(['*', '?', '+', '\\', '.']))
+    }
+}
+
+/// Registered definitions of a kind, resolved.
+struct Objs<'r> {
+    defs: Vec<(usize, Resolved<'r>)>,
+}
+
+fn registered<'r>(ctx: &mut Ctx<'r>, kind: ObjectKind) -> Objs<'r> {
+    let idxs: Vec<usize> = (0..ctx.defs.len())
+        .filter(|&i| ctx.defs[i].kind == kind && ctx.defs[i].register)
+        .collect();
+    let mut defs = Vec::with_capacity(idxs.len());
+    for i in idxs {
+        let r = if ctx.defs[i].name.is_some() {
+            match ctx.resolve_template(i, i) {
+                Some(r) => (*r).clone(),
+                None => continue,
+            }
+        } else {
+            ctx.resolve_def(i)
+        };
+        defs.push((i, r));
+    }
+    Objs { defs }
+}
+
+/// Resolve parsed files into a [`Config`]. Returns the configuration (possibly partial
+/// when there are errors) and all diagnostics.
+pub fn resolve(
+    files: &[ParsedFile<'_>],
+    main: MainConfig,
+    resource_macros: HashMap<Box<str>, Box<str>>,
+    opts: ResolveOptions,
+) -> (Config, Diagnostics) {
+    let mut ctx = Ctx {
+        paths: files.iter().map(|f| Arc::clone(&f.path)).collect(),
+        defs: Vec::new(),
+        templates: HashMap::new(),
+        tpl_state: Vec::new(),
+        diags: Diagnostics::new(),
+        dialect: opts.dialect,
+        main,
+        regex_cache: HashMap::new(),
+        contact_groups_of: Vec::new(),
+        host_groups_of: Vec::new(),
+        service_groups_of: Vec::new(),
+    };
+    ctx.collect(files);
+    let mut cfg = Config {
+        dialect: opts.dialect,
+        resource_macros,
+        ..Config::default()
+    };
+    build_commands(&mut ctx, &mut cfg);
+    build_timeperiods(&mut ctx, &mut cfg);
+    let ways = build_ways(&mut ctx, &cfg);
+    build_contacts(&mut ctx, &mut cfg, &ways);
+    build_contactgroups(&mut ctx, &mut cfg);
+    let host_parents = build_hosts(&mut ctx, &mut cfg);
+    build_hostgroups(&mut ctx, &mut cfg);
+    link_host_parents(&mut ctx, &mut cfg, host_parents);
+    build_services(&mut ctx, &mut cfg);
+    build_servicegroups(&mut ctx, &mut cfg);
+    build_dependencies(&mut ctx, &mut cfg);
+    build_escalations(&mut ctx, &mut cfg);
+    build_extinfo(&mut ctx, &mut cfg);
+    preflight(&mut ctx, &mut cfg);
+    cfg.main = std::mem::take(&mut ctx.main);
+    (cfg, ctx.diags)
+}
+
+// ---------------------------------------------------------------------------
+// Commands and timeperiods
+
+fn build_commands(ctx: &mut Ctx<'_>, cfg: &mut Config) {
+    let objs = registered(ctx, ObjectKind::Command);
+    for (d, r) in objs.defs {
+        let loc = ctx.def_loc(d);
+        let Some(name) = r.val(Key::CommandName) else {
+            ctx.diags.error(
+                Kind::Missing,
+                loc,
+                Some(ctx.describe(d)),
+                "command has no 'command_name'",
+            );
+            continue;
+        };
+        let what = format!("command '{name}'");
+        ctx.check_name(name, &what, loc.clone());
+        let line = r.val(Key::CommandLine).unwrap_or("");
+        if r.val(Key::CommandLine).is_none() {
+            ctx.diags.error(
+                Kind::Missing,
+                loc.clone(),
+                Some(what.clone()),
+                "command has no 'command_line'",
+            );
+        }
+        if let Some(&prev) = cfg.command_index.get(name) {
+            let prev_loc = cfg.commands[prev.index()].location.to_string();
+            ctx.diags.error(
+                Kind::Duplicate,
+                loc,
+                Some(what),
+                format!("duplicate definition (first defined at {prev_loc})"),
+            );
+            continue;
+        }
+        let max_arg = split_macros(line)
+            .into_iter()
+            .filter_map(|p| match p {
+                LinePart::Macro(m) => m.strip_prefix("ARG").and_then(|n| n.parse::<u8>().ok()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let id = CommandId(u32::try_from(cfg.commands.len()).unwrap_or(u32::MAX));
+        cfg.command_index.insert(name.into(), id);
+        cfg.commands.push(Command {
+            name: name.into(),
+            line: line.into(),
+            max_arg,
+            location: loc.unwrap_or_else(dummy_loc),
+        });
+    }
+}
+
+fn dummy_loc() -> Location {
+    Location {
+        file: Arc::from(Path::new("")),
+        line: 0,
+    }
+}
+
+fn build_timeperiods(ctx: &mut Ctx<'_>, cfg: &mut Config) {
+    let objs = registered(ctx, ObjectKind::Timeperiod);
+    let mut pending_excl = Vec::new();
+    for (d, r) in objs.defs {
+        let loc = ctx.def_loc(d);
+        let Some(name) = r.val(Key::TimeperiodName) else {
+            ctx.diags.error(
+                Kind::Missing,
+                loc,
+                Some(ctx.describe(d)),
+                "timeperiod has no 'timeperiod_name'",
+            );
+            continue;
+        };
+        let what = format!("timeperiod '{name}'");
+        ctx.check_name(name, &what, loc.clone());
+        if let Some(&prev) = cfg.timeperiod_index.get(name) {
+            let prev_loc = cfg.timeperiods[prev.index()].location.to_string();
+            ctx.diags.error(
+                Kind::Duplicate,
+                loc,
+                Some(what),
+                format!("duplicate definition (first defined at {prev_loc})"),
+            );
+            continue;
+        }
+        let mut lines = Vec::new();
+        for tl in &r.tplines {
+            let full = format!("{} {}", tl.first, tl.value);
+            match timeperiod::parse_line(&full) {
+                Ok(l) => lines.push(l),
+                Err(e) => {
+                    let l = ctx.loc(tl.file, tl.line);
+                    ctx.diags
+                        .error(Kind::InvalidValue, l, Some(what.clone()), e);
+                }
+            }
+        }
+        // Weekday lines defined later replace earlier ones; own lines come first, so
+        // keep the first weekday line per day.
+        let mut seen = [false; 7];
+        lines.retain(|l| match l {
+            PeriodLine::Weekday(d, _) => {
+                let i = usize::from(*d);
+                let keep = !seen[i];
+                seen[i] = true;
+                keep
+            }
+            PeriodLine::Exception(_) => true,
+        });
+        let id = TimeperiodId(u32::try_from(cfg.timeperiods.len()).unwrap_or(u32::MAX));
+        cfg.timeperiod_index.insert(name.into(), id);
+        if let Some(p) = r.get(Key::Exclude) {
+            if p.value != "null" {
+                pending_excl.push((id, p.clone(), what.clone()));
+            }
+        }
+        let alias = r.val(Key::Alias).unwrap_or(name);
+        cfg.timeperiods.push(Timeperiod::new(
+            id,
+            name.into(),
+            alias.into(),
+            lines,
+            Vec::new(),
+            loc.unwrap_or_else(dummy_loc),
+        ));
+    }
+    for (id, p, what) in pending_excl {
+        let mut ex = Vec::new();
+        for n in list(&p.value) {
+            match cfg.timeperiod_index.get(n) {
+                Some(&e) => ex.push(e),
+                None => {
+                    let loc = ctx.p_loc(&p);
+                    ctx.diags.error(
+                        Kind::Undefined,
+                        loc,
+                        Some(what.clone()),
+                        format!("excluded timeperiod '{n}' is not defined"),
+                    );
+                }
+            }
+        }
+        cfg.timeperiods[id.index()].exclude = ex;
+    }
+}
+
+fn tp_ref(
+    ctx: &mut Ctx<'_>,
+    cfg: &Config,
+    r: &Resolved<'_>,
+    k: Key,
+    what: &str,
+) -> Option<TimeperiodId> {
+    let p = r.get(k)?;
+    if p.value == "null" || p.value.is_empty() {
+        return None;
+    }
+    match cfg.timeperiod_index.get(p.value.trim()) {
+        Some(&id) => Some(id),
+        None => {
+            let loc = ctx.p_loc(p);
+            ctx.diags.error(
+                Kind::Undefined,
+                loc,
+                Some(what.to_owned()),
+                format!("{} '{}' is not defined", k.as_str(), p.value.trim()),
+            );
+            None
+        }
+    }
+}
+
+fn cmd_call(
+    ctx: &mut Ctx<'_>,
+    cfg: &Config,
+    p: &P<'_>,
+    s: &str,
+    what: &str,
+) -> Option<CommandCall> {
+    let (name, args) = split_command_call(s);
+    match cfg.command_index.get(name) {
+        Some(&id) => Some(CommandCall { command: id, args }),
+        None => {
+            let loc = ctx.p_loc(p);
+            ctx.diags.error(
+                Kind::Undefined,
+                loc,
+                Some(what.to_owned()),
+                format!("{} '{}' is not defined", p.key.as_str(), name),
+            );
+            None
+        }
+    }
+}
+
+fn cmd_ref(
+    ctx: &mut Ctx<'_>,
+    cfg: &Config,
+    r: &Resolved<'_>,
+    k: Key,
+    what: &str,
+) -> Option<CommandCall> {
+    let p = r.get(k)?.clone();
+    let v = p.value.trim();
+    if v == "null" || v.is_empty() {
+        return None;
+    }
+    cmd_call(ctx, cfg, &p, v, what)
+}
+
+/// Notification command lists are split on `,` (and whitespace outside arguments).
+fn cmd_list(
+    ctx: &mut Ctx<'_>,
+    cfg: &Config,
+    r: &Resolved<'_>,
+    k: Key,
+    what: &str,
+) -> Vec<CommandCall> {
+    let Some(p) = r.get(k).cloned() else {
+        return Vec::new();
+    };
+    if p.value == "null" {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for c in list(&p.value) {
+        if let Some(cc) = cmd_call(ctx, cfg, &p, c, what) {
+            out.push(cc);
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Contacts
+
+fn build_way(
+    ctx: &mut Ctx<'_>,
+    cfg: &Config,
+    r: &Resolved<'_>,
+    name: &str,
+    what: &str,
+) -> NotificationWay {
+    let hno = match r.get(Key::HostNotificationOptions).cloned() {
+        Some(p) if p.value != "null" => ctx.opts_of(&p, what, "durfs").unwrap_or_default(),
+        _ => Options::parse("a", "durfs").unwrap_or_default(),
+    };
+    let sno = match r.get(Key::ServiceNotificationOptions).cloned() {
+        Some(p) if p.value != "null" => ctx.opts_of(&p, what, "wucrfs").unwrap_or_default(),
+        _ => Options::parse("a", "wucrfs").unwrap_or_default(),
+    };
+    let min_bi = match r.get(Key::MinBusinessImpact).cloned() {
+        Some(p) => ctx.num_of(&p, what).unwrap_or(0),
+        None => 0,
+    };
+    NotificationWay {
+        name: name.into(),
+        host_notification_period: tp_ref(ctx, cfg, r, Key::HostNotificationPeriod, what),
+        service_notification_period: tp_ref(ctx, cfg, r, Key::ServiceNotificationPeriod, what),
+        host_notification_options: hno,
+        service_notification_options: sno,
+        host_notification_commands: cmd_list(ctx, cfg, r, Key::HostNotificationCommands, what),
+        service_notification_commands: cmd_list(
+            ctx,
+            cfg,
+            r,
+            Key::ServiceNotificationCommands,
+            what,
+        ),
+        min_business_impact: min_bi,
+    }
+}
+
+fn build_ways(ctx: &mut Ctx<'_>, cfg: &Config) -> HashMap<String, NotificationWay> {
+    let mut ways = HashMap::new();
+    if ctx.dialect != Dialect::Shinken {
+        return ways;
+    }
+    let objs = registered(ctx, ObjectKind::NotificationWay);
+    for (d, r) in objs.defs {
+        let Some(name) = r.val(Key::NotificationwayName).map(str::to_owned) else {
+            let loc = ctx.def_loc(d);
+            ctx.diags.error(
+                Kind::Missing,
+                loc,
+                Some(ctx.describe(d)),
+                "notificationway has no 'notificationway_name'",
+            );
+            continue;
+        };
+        let what = format!("notificationway '{name}'");
+        let w = build_way(ctx, cfg, &r, &name, &what);
+        ways.insert(name, w);
+    }
+    ways
+}
+
+fn build_contacts(ctx: &mut Ctx<'_>, cfg: &mut Config, ways: &HashMap<String, NotificationWay>) {
+    let objs = registered(ctx, ObjectKind::Contact);
+    let mut groups_of: Vec<(ContactId, P<'_>)> = Vec::new();
+    for (d, r) in objs.defs {
+        let loc = ctx.def_loc(d);
+        let Some(name) = r.val(Key::ContactName) else {
+            ctx.diags.error(
+                Kind::Missing,
+                loc,
+                Some(ctx.describe(d)),
+                "contact has no 'contact_name'",
+            );
+            continue;
+        };
+        let name = name.to_owned();
+        let what = format!("contact '{name}'");
+        ctx.check_name(&name, &what, loc.clone());
+        if let Some(&prev) = cfg.contact_index.get(name.as_str()) {
+            let prev_loc = cfg.contacts[prev.index()].location.to_string();
+            ctx.diags.error(
+                Kind::Duplicate,
+                loc,
+                Some(what),
+                format!("duplicate definition (first defined at {prev_loc})"),
+            );
+            continue;
+        }
+        let id = ContactId(u32::try_from(cfg.contacts.len()).unwrap_or(u32::MAX));
+        let mut c = Contact {
+            id,
+            name: name.as_str().into(),
+            alias: r.val(Key::Alias).unwrap_or(&name).into(),
+            email: r.val(Key::Email).map(Into::into),
+            pager: r.val(Key::Pager).map(Into::into),
+            addresses: Default::default(),
+            host_notifications_enabled: true,
+            service_notifications_enabled: true,
+            can_submit_commands: true,
+            retain_status_information: true,
+            retain_nonstatus_information: true,
+            minimum_importance: 0,
+            ways: Vec::new(),
+            contactgroups: Vec::new(),
+            custom_vars: r
+                .custom
+                .iter()
+                .map(|c| (c.name.clone(), Box::from(&*c.value)))
+                .collect(),
+            location: loc.clone().unwrap_or_else(dummy_loc),
+        };
+        for (i, k) in [
+            Key::Address1,
+            Key::Address2,
+            Key::Address3,
+            Key::Address4,
+            Key::Address5,
+            Key::Address6,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            c.addresses[i] = r.val(k).map(Into::into);
+        }
+        for p in r.props.iter().filter(|p| p.value != "null") {
+            match p.key {
+                Key::HostNotificationsEnabled => {
+                    c.host_notifications_enabled = ctx.bool_of(p, &what).unwrap_or(true)
+                }
+                Key::ServiceNotificationsEnabled => {
+                    c.service_notifications_enabled = ctx.bool_of(p, &what).unwrap_or(true)
+                }
+                Key::CanSubmitCommands => {
+                    c.can_submit_commands = ctx.bool_of(p, &what).unwrap_or(true)
+                }
+                Key::RetainStatusInformation => {
+                    c.retain_status_information = ctx.bool_of(p, &what).unwrap_or(true)
+                }
+                Key::RetainNonstatusInformation => {
+                    c.retain_nonstatus_information = ctx.bool_of(p, &what).unwrap_or(true)
+                }
+                Key::MinimumImportance => c.minimum_importance = ctx.num_of(p, &what).unwrap_or(0),
+                Key::Contactgroups => groups_of.push((id, p.clone())),
+                _ => {}
+            }
+        }
+        let own = build_way(ctx, cfg, &r, &name, &what);
+        let has_own = !own.host_notification_commands.is_empty()
+            || !own.service_notification_commands.is_empty();
+        if has_own || r.get(Key::Notificationways).is_none() {
+            c.ways.push(own);
+        }
+        if let Some(p) = r.get(Key::Notificationways).cloned() {
+            if ctx.dialect == Dialect::Shinken {
+                for w in list(&p.value) {
+                    match ways.get(w) {
+                        Some(way) => c.ways.push(way.clone()),
+                        None => {
+                            let l = ctx.p_loc(&p);
+                            ctx.diags.error(
+                                Kind::Undefined,
+                                l,
+                                Some(what.clone()),
+                                format!("notificationway '{w}' is not defined"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        cfg.contact_index.insert(name.as_str().into(), id);
+        cfg.contacts.push(c);
+    }
+    // Contacts' own `contactgroups` are linked in build_contactgroups.
+    ctx.contact_groups_of = groups_of
+        .into_iter()
+        .map(|(id, p)| (id, p.value.into_owned(), p.file, p.line))
+        .collect();
+}
+
+fn build_contactgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
+    let objs = registered(ctx, ObjectKind::ContactGroup);
+    let mut pending: Vec<(ContactGroupId, Option<P<'_>>, Option<P<'_>>, String)> = Vec::new();
+    for (d, r) in objs.defs {
+        let loc = ctx.def_loc(d);
+        let Some(name) = r.val(Key::ContactgroupName) else {
+            ctx.diags.error(
+                Kind::Missing,
+                loc,
+                Some(ctx.describe(d)),
+                "contactgroup has no 'contactgroup_name'",
+            );
+            continue;
+        };
+        let what = format!("contactgroup '{name}'");
+        ctx.check_name(name, &what, loc.clone());
+        if let Some(&prev) = cfg.contactgroup_index.get(name) {
+            let prev_loc = cfg.contactgroups[prev.index()].location.to_string();
+            ctx.diags.error(
+                Kind::Duplicate,
+                loc,
+                Some(what),
+                format!("duplicate definition (first defined at {prev_loc})"),
+            );
+            continue;
+        }
+        let id = ContactGroupId(u32::try_from(cfg.contactgroups.len()).unwrap_or(u32::MAX));
+        cfg.contactgroup_index.insert(name.into(), id);
+        cfg.contactgroups.push(ContactGroup {
+            id,
+            name: name.into(),
+            alias: r.val(Key::Alias).unwrap_or(name).into(),
+            members: Vec::new(),
+            location: loc.unwrap_or_else(dummy_loc),
+        });
+        pending.push((
+            id,
+            r.get(Key::Members).cloned(),
+            r.get(Key::ContactgroupMembers).cloned(),
+            what,
+        ));
+    }
+    // Contacts' `contactgroups` (reverse membership).
+    let back = std::mem::take(&mut ctx.contact_groups_of);
+    for (cid, value, file, line) in back {
+        for g in list(&value) {
+            let gid = match cfg.contactgroup_index.get(g) {
+                Some(&gid) => gid,
+                None if ctx.dialect == Dialect::Shinken => {
+                    // Shinken creates the group on the fly (contactgroup.py add_member).
+                    let gid =
+                        ContactGroupId(u32::try_from(cfg.contactgroups.len()).unwrap_or(u32::MAX));
+                    let loc = ctx.loc(file, line);
+                    ctx.diags.warning(
+                        Kind::Undefined,
+                        loc.clone(),
+                        Some(format!("contact '{}'", cfg.contacts[cid.index()].name)),
+                        format!(
+                            "contactgroup '{g}' is not defined; created implicitly as Shinken does"
+                        ),
+                    );
+                    cfg.contactgroup_index.insert(g.into(), gid);
+                    cfg.contactgroups.push(ContactGroup {
+                        id: gid,
+                        name: g.into(),
+                        alias: g.into(),
+                        members: Vec::new(),
+                        location: loc.unwrap_or_else(dummy_loc),
+                    });
+                    gid
+                }
+                None => {
+                    let loc = ctx.loc(file, line);
+                    ctx.diags.error(
+                        Kind::Undefined,
+                        loc,
+                        Some(format!("contact '{}'", cfg.contacts[cid.index()].name)),
+                        format!("contactgroup '{g}' is not defined"),
+                    );
+                    continue;
+                }
+            };
+            cfg.contactgroups[gid.index()].members.push(cid);
+        }
+    }
+    let mut sub: Vec<(ContactGroupId, Vec<ContactGroupId>)> = Vec::new();
+    for (id, members, subgroups, what) in pending {
+        if let Some(p) = members {
+            if p.value != "null" {
+                for m in list(&p.value) {
+                    if m == "*" {
+                        let all: Vec<ContactId> = cfg.contacts.iter().map(|c| c.id).collect();
+                        cfg.contactgroups[id.index()].members.extend(all);
+                        continue;
+                    }
+                    match cfg.contact_index.get(m) {
+                        Some(&c) => cfg.contactgroups[id.index()].members.push(c),
+                        None => {
+                            let loc = ctx.p_loc(&p);
+                            ctx.diags.error(
+                                Kind::Undefined,
+                                loc,
+                                Some(what.clone()),
+                                format!("member contact '{m}' is not defined"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(p) = subgroups {
+            let mut v = Vec::new();
+            for m in list(&p.value) {
+                match cfg.contactgroup_index.get(m) {
+                    Some(&g) => v.push(g),
+                    None => {
+                        let loc = ctx.p_loc(&p);
+                        ctx.diags.error(
+                            Kind::Undefined,
+                            loc,
+                            Some(what.clone()),
+                            format!("contactgroup_members entry '{m}' is not defined"),
+                        );
+                    }
+                }
+            }
+            sub.push((id, v));
+        }
+    }
+    let direct: Vec<Vec<ContactId>> = cfg
+        .contactgroups
+        .iter()
+        .map(|g| g.members.clone())
+        .collect();
+    let subs: HashMap<ContactGroupId, Vec<ContactGroupId>> = sub.into_iter().collect();
+    for g in 0..cfg.contactgroups.len() {
+        let mut members = Vec::new();
+        let mut seen_g = HashSet::new();
+        let mut stack = vec![ContactGroupId(u32::try_from(g).unwrap_or(0))];
+        while let Some(x) = stack.pop() {
+            if !seen_g.insert(x) {
+                continue;
+            }
+            members.extend(direct[x.index()].iter().copied());
+            if let Some(s) = subs.get(&x) {
+                stack.extend(s.iter().copied());
+            }
+        }
+        dedup_keep_order(&mut members);
+        cfg.contactgroups[g].members = members;
+    }
+    for g in &cfg.contactgroups {
+        for &c in &g.members {
+            cfg.contacts[c.index()].contactgroups.push(g.id);
+        }
+    }
+}
+
+fn dedup_keep_order<T: Copy + Eq + std::hash::Hash>(v: &mut Vec<T>) {
+    if v.len() < 2 {
+        return;
+    }
+    if v.len() <= 16 {
+        let mut out: Vec<T> = Vec::with_capacity(v.len());
+        for &x in v.iter() {
+            if !out.contains(&x) {
+                out.push(x);
+            }
+        }
+        *v = out;
+    } else {
+        let mut seen = HashSet::with_capacity(v.len());
+        v.retain(|x| seen.insert(*x));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Hosts, services: the shared "checkable" part
+
+struct CheckableRefs {
+    has_contacts: bool,
+    has_notification_interval: bool,
+    has_notification_period: bool,
+}
+
+fn build_checkable(
+    ctx: &mut Ctx<'_>,
+    cfg: &Config,
+    r: &Resolved<'_>,
+    what: &str,
+    is_host: bool,
+    display_default: &str,
+) -> (Checkable, CheckableRefs) {
+    let notif_letters = if is_host { "durfs" } else { "wucrfs" };
+    let flap_letters = if is_host { "odu" } else { "owcu" };
+    let stalk_letters = if is_host { "oduN" } else { "owucN" };
+    let mut c = Checkable {
+        display_name: r.val(Key::DisplayName).unwrap_or(display_default).into(),
+        check_command: None,
+        check_period: tp_ref(ctx, cfg, r, Key::CheckPeriod, what),
+        event_handler: cmd_ref(ctx, cfg, r, Key::EventHandler, what),
+        notification_period: tp_ref(ctx, cfg, r, Key::NotificationPeriod, what),
+        initial_state: InitialState::Ok,
+        max_check_attempts: 0,
+        check_interval: 5.0,
+        retry_interval: 1.0,
+        active_checks_enabled: true,
+        passive_checks_enabled: true,
+        obsess: true,
+        event_handler_enabled: true,
+        check_freshness: false,
+        freshness_threshold: 0,
+        low_flap_threshold: 0.0,
+        high_flap_threshold: 0.0,
+        flap_detection_enabled: true,
+        flap_detection_options: Options::parse("a", flap_letters).unwrap_or_default(),
+        notification_options: Options::parse("a", notif_letters).unwrap_or_default(),
+        notifications_enabled: true,
+        notification_interval: 30.0,
+        first_notification_delay: 0.0,
+        stalking_options: Options::NONE,
+        process_perf_data: true,
+        retain_status_information: true,
+        retain_nonstatus_information: true,
+        contacts: Vec::new(),
+        contact_groups: Vec::new(),
+        notification_contacts: Vec::new(),
+        notes: r.val(Key::Notes).map(Into::into),
+        notes_url: r.val(Key::NotesUrl).map(Into::into),
+        action_url: r.val(Key::ActionUrl).map(Into::into),
+        icon_image: r.val(Key::IconImage).map(Into::into),
+        icon_image_alt: r.val(Key::IconImageAlt).map(Into::into),
+        importance: 0,
+        custom_vars: r
+            .custom
+            .iter()
+            .map(|c| (c.name.clone(), Box::from(&*c.value)))
+            .collect(),
+    };
+    if let Some(p) = r.get(Key::CheckCommand).cloned() {
+        let v = p.value.trim();
+        // A leading '!' marks an "important" template command: same command, forced.
+        let v = v.strip_prefix('!').unwrap_or(v);
+        if v != "null" && !v.is_empty() {
+            c.check_command = cmd_call(ctx, cfg, &p, v, what);
+        }
+    }
+    let mut refs = CheckableRefs {
+        has_contacts: r.has(Key::Contacts) || r.has(Key::ContactGroups),
+        has_notification_interval: r.has(Key::NotificationInterval),
+        has_notification_period: r.has(Key::NotificationPeriod),
+    };
+    for p in r.props.iter().filter(|p| p.value != "null") {
+        match p.key {
+            Key::InitialState => {
+                c.initial_state = match p.value.trim() {
+                    "o" | "ok" | "up" => InitialState::Ok,
+                    "w" | "warning" if !is_host => InitialState::Warning,
+                    "u" | "unknown" | "unreachable" => InitialState::Unknown,
+                    "c" | "critical" if !is_host => InitialState::Critical,
+                    "d" | "down" if is_host => InitialState::Down,
+                    _ => {
+                        ctx.invalid(p, what, "unknown initial state");
+                        InitialState::Ok
+                    }
+                }
+            }
+            Key::MaxCheckAttempts => c.max_check_attempts = ctx.num_of(p, what).unwrap_or(0),
+            Key::CheckInterval => c.check_interval = ctx.f64_of(p, what).unwrap_or(5.0),
+            Key::RetryInterval => c.retry_interval = ctx.f64_of(p, what).unwrap_or(1.0),
+            Key::ActiveChecksEnabled => {
+                c.active_checks_enabled = ctx.bool_of(p, what).unwrap_or(true)
+            }
+            Key::PassiveChecksEnabled => {
+                c.passive_checks_enabled = ctx.bool_of(p, what).unwrap_or(true)
+            }
+            Key::Obsess => c.obsess = ctx.bool_of(p, what).unwrap_or(true),
+            Key::EventHandlerEnabled => {
+                c.event_handler_enabled = ctx.bool_of(p, what).unwrap_or(true)
+            }
+            Key::CheckFreshness => c.check_freshness = ctx.bool_of(p, what).unwrap_or(false),
+            Key::FreshnessThreshold => c.freshness_threshold = ctx.num_of(p, what).unwrap_or(0),
+            Key::LowFlapThreshold => c.low_flap_threshold = ctx.f64_of(p, what).unwrap_or(0.0),
+            Key::HighFlapThreshold => c.high_flap_threshold = ctx.f64_of(p, what).unwrap_or(0.0),
+            Key::FlapDetectionEnabled => {
+                c.flap_detection_enabled = ctx.bool_of(p, what).unwrap_or(true)
+            }
+            Key::FlapDetectionOptions => {
+                c.flap_detection_options = ctx
+                    .opts_of(p, what, flap_letters)
+                    .unwrap_or(c.flap_detection_options)
+            }
+            Key::NotificationOptions => {
+                c.notification_options = ctx
+                    .opts_of(p, what, notif_letters)
+                    .unwrap_or(c.notification_options)
+            }
+            Key::NotificationsEnabled => {
+                c.notifications_enabled = ctx.bool_of(p, what).unwrap_or(true)
+            }
+            Key::NotificationInterval => {
+                c.notification_interval = ctx.f64_of(p, what).unwrap_or(30.0)
+            }
+            Key::FirstNotificationDelay => {
+                c.first_notification_delay = ctx.f64_of(p, what).unwrap_or(0.0)
+            }
+            Key::StalkingOptions => {
+                c.stalking_options = ctx.opts_of(p, what, stalk_letters).unwrap_or_default()
+            }
+            Key::ProcessPerfData => c.process_perf_data = ctx.bool_of(p, what).unwrap_or(true),
+            Key::RetainStatusInformation => {
+                c.retain_status_information = ctx.bool_of(p, what).unwrap_or(true)
+            }
+            Key::RetainNonstatusInformation => {
+                c.retain_nonstatus_information = ctx.bool_of(p, what).unwrap_or(true)
+            }
+            Key::Importance => c.importance = ctx.num_of(p, what).unwrap_or(0),
+            Key::Contacts => {
+                for n in list(&p.value) {
+                    match cfg.contact_index.get(n) {
+                        Some(&id) => c.contacts.push(id),
+                        None => {
+                            let loc = ctx.p_loc(p);
+                            ctx.diags.error(
+                                Kind::Undefined,
+                                loc,
+                                Some(what.to_owned()),
+                                format!("contact '{n}' is not defined"),
+                            );
+                        }
+                    }
+                }
+            }
+            Key::ContactGroups => {
+                for n in list(&p.value) {
+                    match cfg.contactgroup_index.get(n) {
+                        Some(&id) => c.contact_groups.push(id),
+                        None => {
+                            let loc = ctx.p_loc(p);
+                            ctx.diags.error(
+                                Kind::Undefined,
+                                loc,
+                                Some(what.to_owned()),
+                                format!("contactgroup '{n}' is not defined"),
+                            );
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if r.get(Key::Contacts).is_some_and(|p| p.value == "null")
+        && r.get(Key::ContactGroups).is_none_or(|p| p.value == "null")
+    {
+        refs.has_contacts = true;
+    }
+    (c, refs)
+}
+
+fn finish_contacts(cfg: &Config, c: &mut Checkable) {
+    let mut all = c.contacts.clone();
+    for g in &c.contact_groups {
+        all.extend(cfg.contactgroups[g.index()].members.iter().copied());
+    }
+    dedup_keep_order(&mut all);
+    c.notification_contacts = all;
+}
+
+fn build_hosts(ctx: &mut Ctx<'_>, cfg: &mut Config) -> Vec<(HostId, P<'static>, String)> {
+    let objs = registered(ctx, ObjectKind::Host);
+    let mut parents = Vec::new();
+    cfg.hosts.reserve(objs.defs.len());
+    for (d, r) in objs.defs {
+        let loc = ctx.def_loc(d);
+        let Some(name) = r.val(Key::HostName) else {
+            ctx.diags.error(
+                Kind::Missing,
+                loc,
+                Some(ctx.describe(d)),
+                "host has no 'host_name'",
+            );
+            continue;
+        };
+        let what = format!("host '{name}'");
+        ctx.check_name(name, &what, loc.clone());
+        if let Some(&prev) = cfg.host_index.get(name) {
+            let prev_loc = cfg.hosts[prev.index()].location.to_string();
+            ctx.diags.error(
+                Kind::Duplicate,
+                loc,
+                Some(what),
+                format!("duplicate definition (first defined at {prev_loc})"),
+            );
+            continue;
+        }
+        let (mut common, _) = build_checkable(ctx, cfg, &r, &what, true, name);
+        finish_contacts(cfg, &mut common);
+        let id = HostId(u32::try_from(cfg.hosts.len()).unwrap_or(u32::MAX));
+        if let Some(p) = r.get(Key::Parents) {
+            if p.value != "null" && !p.value.is_empty() {
+                parents.push((
+                    id,
+                    P {
+                        key: p.key,
+                        value: Cow::Owned(p.value.to_string()),
+                        file: p.file,
+                        line: p.line,
+                    },
+                    what.clone(),
+                ));
+            }
+        }
+        if let Some(p) = r.get(Key::Hostgroups) {
+            if p.value != "null" && !p.value.is_empty() {
+                ctx.host_groups_of
+                    .push((id, p.value.to_string(), p.file, p.line));
+            }
+        }
+        cfg.host_index.insert(name.into(), id);
+        cfg.hosts.push(Host {
+            id,
+            name: name.into(),
+            alias: r.val(Key::Alias).unwrap_or(name).into(),
+            address: r.val(Key::Address).unwrap_or(name).into(),
+            parents: Vec::new(),
+            children: Vec::new(),
+            hostgroups: Vec::new(),
+            services: Vec::new(),
+            common,
+            location: loc.unwrap_or_else(dummy_loc),
+        });
+    }
+    parents
+}
+
+fn link_host_parents(
+    ctx: &mut Ctx<'_>,
+    cfg: &mut Config,
+    parents: Vec<(HostId, P<'static>, String)>,
+) {
+    for (id, p, what) in parents {
+        for n in list(&p.value) {
+            match cfg.host_index.get(n) {
+                Some(&pid) if pid == id => {
+                    let loc = ctx.p_loc(&p);
+                    ctx.diags.error(
+                        Kind::Circular,
+                        loc,
+                        Some(what.clone()),
+                        "host is its own parent",
+                    );
+                }
+                Some(&pid) => {
+                    cfg.hosts[id.index()].parents.push(pid);
+                    cfg.hosts[pid.index()].children.push(id);
+                }
+                None => {
+                    let loc = ctx.p_loc(&p);
+                    ctx.diags.error(
+                        Kind::Undefined,
+                        loc,
+                        Some(what.clone()),
+                        format!("parent host '{n}' is not defined"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn build_hostgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
+    let objs = registered(ctx, ObjectKind::HostGroup);
+    let mut pending = Vec::new();
+    for (d, r) in objs.defs {
+        let loc = ctx.def_loc(d);
+        let Some(name) = r.val(Key::HostgroupName) else {
+            ctx.diags.error(
+                Kind::Missing,
+                loc,
+                Some(ctx.describe(d)),
+                "hostgroup has no 'hostgroup_name'",
+            );
+            continue;
+        };
+        let what = format!("hostgroup '{name}'");
+        ctx.check_name(name, &what, loc.clone());
+        if let Some(&prev) = cfg.hostgroup_index.get(name) {
+            let prev_loc = cfg.hostgroups[prev.index()].location.to_string();
+            ctx.diags.error(
+                Kind::Duplicate,
+                loc,
+                Some(what),
+                format!("duplicate definition (first defined at {prev_loc})"),
+            );
+            continue;
+        }
+        let id = HostGroupId(u32::try_from(cfg.hostgroups.len()).unwrap_or(u32::MAX));
+        cfg.hostgroup_index.insert(name.into(), id);
+        cfg.hostgroups.push(HostGroup {
+            id,
+            name: name.into(),
+            alias: r.val(Key::Alias).unwrap_or(name).into(),
+            members: Vec::new(),
+            notes: r.val(Key::Notes).map(Into::into),
+            notes_url: r.val(Key::NotesUrl).map(Into::into),
+            action_url: r.val(Key::ActionUrl).map(Into::into),
+            location: loc.unwrap_or_else(dummy_loc),
+        });
+        let members = r
+            .get(Key::Members)
+            .filter(|p| p.value != "null")
+            .map(|p| (p.value.to_string(), p.file, p.line));
+        let subs = r
+            .get(Key::HostgroupMembers)
+            .filter(|p| p.value != "null")
+            .map(|p| (p.value.to_string(), p.file, p.line));
+        pending.push((id, members, subs, what));
+    }
+    let back = std::mem::take(&mut ctx.host_groups_of);
+    for (hid, value, file, line) in back {
+        for g in list(&value) {
+            match cfg.hostgroup_index.get(g) {
+                Some(&gid) => cfg.hostgroups[gid.index()].members.push(hid),
+                None => {
+                    let loc = ctx.loc(file, line);
+                    ctx.diags.error(
+                        Kind::Undefined,
+                        loc,
+                        Some(format!("host '{}'", cfg.hosts[hid.index()].name)),
+                        format!("hostgroup '{g}' is not defined"),
+                    );
+                }
+            }
+        }
+    }
+    let mut subs_map: HashMap<HostGroupId, Vec<HostGroupId>> = HashMap::new();
+    for (id, members, subs, what) in pending {
+        if let Some((v, file, line)) = members {
+            let (inc, exc) = split_excl(&v);
+            let mut add = Vec::new();
+            for m in inc {
+                if m == "*" {
+                    add.extend(cfg.hosts.iter().map(|h| h.id));
+                } else if ctx.is_regex_name(m) {
+                    if let Some(re) = ctx.regex(m) {
+                        add.extend(
+                            cfg.hosts
+                                .iter()
+                                .filter(|h| re.is_match(&h.name))
+                                .map(|h| h.id),
+                        );
+                    }
+                } else {
+                    match cfg.host_index.get(m) {
+                        Some(&h) => add.push(h),
+                        None => {
+                            let loc = ctx.loc(file, line);
+                            ctx.diags.error(
+                                Kind::Undefined,
+                                loc,
+                                Some(what.clone()),
+                                format!("member host '{m}' is not defined"),
+                            );
+                        }
+                    }
+                }
+            }
+            let exc: HashSet<HostId> = exc
+                .iter()
+                .filter_map(|m| cfg.host_index.get(*m).copied())
+                .collect();
+            add.retain(|h| !exc.contains(h));
+            cfg.hostgroups[id.index()].members.extend(add);
+        }
+        if let Some((v, file, line)) = subs {
+            let mut sv = Vec::new();
+            for m in list(&v) {
+                match cfg.hostgroup_index.get(m) {
+                    Some(&g) => sv.push(g),
+                    None => {
+                        let loc = ctx.loc(file, line);
+                        ctx.diags.error(
+                            Kind::Undefined,
+                            loc,
+                            Some(what.clone()),
+                            format!("hostgroup_members entry '{m}' is not defined"),
+                        );
+                    }
+                }
+            }
+            subs_map.insert(id, sv);
+        }
+    }
+    let direct: Vec<Vec<HostId>> = cfg.hostgroups.iter().map(|g| g.members.clone()).collect();
+    for g in 0..cfg.hostgroups.len() {
+        let mut members = Vec::new();
+        let mut seen = HashSet::new();
+        let mut stack = vec![HostGroupId(u32::try_from(g).unwrap_or(0))];
+        while let Some(x) = stack.pop() {
+            if !seen.insert(x) {
+                continue;
+            }
+            members.extend(direct[x.index()].iter().copied());
+            if let Some(s) = subs_map.get(&x) {
+                stack.extend(s.iter().copied());
+            }
+        }
+        dedup_keep_order(&mut members);
+        cfg.hostgroups[g].members = members;
+    }
+    for gi in 0..cfg.hostgroups.len() {
+        let gid = cfg.hostgroups[gi].id;
+        for k in 0..cfg.hostgroups[gi].members.len() {
+            let h = cfg.hostgroups[gi].members[k];
+            cfg.hosts[h.index()].hostgroups.push(gid);
+        }
+    }
+}
+
+fn split_excl(v: &str) -> (Vec<&str>, Vec<&str>) {
+    let mut inc = Vec::new();
+    let mut exc = Vec::new();
+    for t in list(v) {
+        match t.strip_prefix('!') {
+            Some(x) => exc.push(x.trim()),
+            None => inc.push(t),
+        }
+    }
+    (inc, exc)
+}
+
+/// Expand `host_name` / `hostgroup_name` lists into hosts. Returns (direct, via groups)
+/// or an error message.
+fn expand_hosts(
+    ctx: &mut Ctx<'_>,
+    cfg: &Config,
+    host_names: Option<&str>,
+    hostgroup_names: Option<&str>,
+) -> Result<(Vec<HostId>, Vec<HostId>), String> {
+    let mut direct = Vec::new();
+    let mut excluded: Vec<HostId> = Vec::new();
+    if let Some(v) = host_names {
+        let (inc, exc) = split_excl(v);
+        for m in inc {
+            if m == "*" {
+                direct.extend(cfg.hosts.iter().map(|h| h.id));
+            } else if ctx.is_regex_name(m) {
+                let Some(re) = ctx.regex(m) else {
+                    return Err(format!("invalid regular expression '{m}'"));
+                };
+                direct.extend(
+                    cfg.hosts
+                        .iter()
+                        .filter(|h| re.is_match(&h.name))
+                        .map(|h| h.id),
+                );
+            } else {
+                match cfg.host_index.get(m) {
+                    Some(&h) => direct.push(h),
+                    None => return Err(format!("could not find any host matching '{m}'")),
+                }
+            }
+        }
+        for m in exc {
+            match cfg.host_index.get(m) {
+                Some(&h) => excluded.push(h),
+                None if m == "*" => excluded.extend(cfg.hosts.iter().map(|h| h.id)),
+                None => return Err(format!("could not find any host matching '{m}'")),
+            }
+        }
+    }
+    let mut via = Vec::new();
+    if let Some(v) = hostgroup_names {
+        let (inc, exc) = split_excl(v);
+        for g in inc {
+            if g == "*" {
+                for hg in &cfg.hostgroups {
+                    via.extend(hg.members.iter().copied());
+                }
+                continue;
+            }
+            if ctx.is_regex_name(g) {
+                let Some(re) = ctx.regex(g) else {
+                    return Err(format!("invalid regular expression '{g}'"));
+                };
+                for hg in cfg.hostgroups.iter().filter(|hg| re.is_match(&hg.name)) {
+                    via.extend(hg.members.iter().copied());
+                }
+                continue;
+            }
+            match cfg.hostgroup_index.get(g) {
+                Some(&gid) => {
+                    let members = &cfg.hostgroups[gid.index()].members;
+                    if members.is_empty() {
+                        match ctx.main.allow_empty_hostgroup_assignment {
+                            0 => return Err(format!("hostgroup '{g}' has no members")),
+                            2 => {}
+                            _ => {}
+                        }
+                    }
+                    via.extend(members.iter().copied());
+                }
+                None => return Err(format!("could not find a hostgroup matching '{g}'")),
+            }
+        }
+        for g in exc {
+            match cfg.hostgroup_index.get(g) {
+                Some(&gid) => excluded.extend(cfg.hostgroups[gid.index()].members.iter().copied()),
+                None => return Err(format!("could not find a hostgroup matching '{g}'")),
+            }
+        }
+    }
+    if !excluded.is_empty() {
+        let ex: HashSet<HostId> = excluded.into_iter().collect();
+        direct.retain(|h| !ex.contains(h));
+        via.retain(|h| !ex.contains(h));
+    }
+    dedup_keep_order(&mut direct);
+    dedup_keep_order(&mut via);
+    if direct.len() + via.len() > 0 && !via.is_empty() && !direct.is_empty() {
+        let d: HashSet<HostId> = direct.iter().copied().collect();
+        via.retain(|h| !d.contains(h));
+    }
+    Ok((direct, via))
+}
+
+fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
+    let objs = registered(ctx, ObjectKind::Service);
+    // (def, resolved template checkable, refs, description, hosts direct, hosts via groups)
+    struct Proto {
+        d: usize,
+        desc: String,
+        common: Checkable,
+        refs: CheckableRefs,
+        is_volatile: bool,
+        parallelize: bool,
+        direct: Vec<HostId>,
+        via: Vec<HostId>,
+        servicegroups: Option<(String, u32, u32)>,
+    }
+    let mut protos: Vec<Proto> = Vec::with_capacity(objs.defs.len());
+    for (d, r) in objs.defs {
+        let loc = ctx.def_loc(d);
+        let Some(desc) = r.val(Key::ServiceDescription) else {
+            ctx.diags.error(
+                Kind::Missing,
+                loc,
+                Some(ctx.describe(d)),
+                "service has no 'service_description'",
+            );
+            continue;
+        };
+        let hn = r.val(Key::HostName);
+        let hg = r.val(Key::HostgroupName);
+        let what = format!("service '{desc}'");
+        if hn.is_none() && hg.is_none() {
+            ctx.diags.error(
+                Kind::Missing,
+                loc,
+                Some(what),
+                "service has neither 'host_name' nor 'hostgroup_name'",
+            );
+            continue;
+        }
+        let (direct, via) = match expand_hosts(ctx, cfg, hn, hg) {
+            Ok(x) => x,
+            Err(e) => {
+                ctx.diags.error(Kind::Undefined, loc, Some(what), e);
+                continue;
+            }
+        };
+        if direct.is_empty() && via.is_empty() {
+            if ctx.main.allow_empty_hostgroup_assignment == 0 || hg.is_none() {
+                ctx.diags.error(
+                    Kind::Undefined,
+                    loc,
+                    Some(what),
+                    "service is not assigned to any host",
+                );
+            } else if ctx.main.allow_empty_hostgroup_assignment == 2 {
+                ctx.diags.warning(
+                    Kind::Undefined,
+                    loc,
+                    Some(what),
+                    "hostgroup assignment matches no host; no service created",
+                );
+            }
+            continue;
+        }
+        ctx.check_name(desc, &what, loc.clone());
+        let (common, refs) = build_checkable(ctx, cfg, &r, &what, false, desc);
+        let mut is_volatile = false;
+        let mut parallelize = true;
+        for p in r.props.iter().filter(|p| p.value != "null") {
+            match p.key {
+                Key::IsVolatile => is_volatile = ctx.num_of::<u8>(p, &what).is_some_and(|v| v > 0),
+                Key::ParallelizeCheck => parallelize = ctx.bool_of(p, &what).unwrap_or(true),
+                _ => {}
+            }
+        }
+        let servicegroups = r
+            .get(Key::Servicegroups)
+            .filter(|p| p.value != "null" && !p.value.is_empty())
+            .map(|p| (p.value.to_string(), p.file, p.line));
+        if common.check_command.is_none() && r.val(Key::CheckCommand).is_none() {
+            ctx.diags.error(
+                Kind::Missing,
+                loc,
+                Some(what),
+                "service has no 'check_command'",
+            );
+        }
+        protos.push(Proto {
+            d,
+            desc: desc.to_owned(),
+            common,
+            refs,
+            is_volatile,
+            parallelize,
+            direct,
+            via,
+            servicegroups,
+        });
+    }
+    let mut sg_back: Vec<(ServiceId, String, u32, u32)> = Vec::new();
+    // Direct assignments first, then hostgroup ones: direct definitions win.
+    for pass in 0..2 {
+        for pr in protos.iter_mut() {
+            let hosts = if pass == 0 {
+                std::mem::take(&mut pr.direct)
+            } else {
+                std::mem::take(&mut pr.via)
+            };
+            let pr = &*pr;
+            for h in hosts {
+                let key = (h, Box::<str>::from(pr.desc.as_str()));
+                if let Some(&prev) = cfg.service_index.get(&key) {
+                    let loc = ctx.def_loc(pr.d);
+                    let prev_loc = cfg.services[prev.index()].location.to_string();
+                    ctx.diags.warning(
+                        Kind::Duplicate,
+                        loc,
+                        Some(format!(
+                            "service '{}' on host '{}'",
+                            pr.desc,
+                            cfg.hosts[h.index()].name
+                        )),
+                        format!("duplicate definition ignored (first defined at {prev_loc})"),
+                    );
+                    continue;
+                }
+                let id = ServiceId(u32::try_from(cfg.services.len()).unwrap_or(u32::MAX));
+                let mut common = pr.common.clone();
+                let host = &cfg.hosts[h.index()];
+                // Implied inheritance from the host.
+                if !pr.refs.has_contacts {
+                    common.contacts = host.common.contacts.clone();
+                    common.contact_groups = host.common.contact_groups.clone();
+                }
+                if !pr.refs.has_notification_interval {
+                    common.notification_interval = host.common.notification_interval;
+                }
+                if !pr.refs.has_notification_period {
+                    common.notification_period = host.common.notification_period;
+                }
+                finish_contacts(cfg, &mut common);
+                let location = ctx.def_loc(pr.d).unwrap_or_else(dummy_loc);
+                if let Some((v, f, l)) = &pr.servicegroups {
+                    sg_back.push((id, v.clone(), *f, *l));
+                }
+                cfg.service_index.insert(key.clone(), id);
+                cfg.hosts[h.index()].services.push(id);
+                cfg.services.push(Service {
+                    id,
+                    host: h,
+                    description: key.1,
+                    servicegroups: Vec::new(),
+                    is_volatile: pr.is_volatile,
+                    parallelize_check: pr.parallelize,
+                    parents: Vec::new(),
+                    common,
+                    location,
+                });
+            }
+        }
+    }
+    ctx.service_groups_of = sg_back;
+}
+
+fn build_servicegroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
+    let objs = registered(ctx, ObjectKind::ServiceGroup);
+    let mut pending = Vec::new();
+    for (d, r) in objs.defs {
+        let loc = ctx.def_loc(d);
+        let Some(name) = r.val(Key::ServicegroupName) else {
+            ctx.diags.error(
+                Kind::Missing,
+                loc,
+                Some(ctx.describe(d)),
+                "servicegroup has no 'servicegroup_name'",
+            );
+            continue;
+        };
+        let what = format!("servicegroup '{name}'");
+        ctx.check_name(name, &what, loc.clone());
+        if let Some(&prev) = cfg.servicegroup_index.get(name) {
+            let prev_loc = cfg.servicegroups[prev.index()].location.to_string();
+            ctx.diags.error(
+                Kind::Duplicate,
+                loc,
+                Some(what),
+                format!("duplicate definition (first defined at {prev_loc})"),
+            );
+            continue;
+        }
+        let id = ServiceGroupId(u32::try_from(cfg.servicegroups.len()).unwrap_or(u32::MAX));
+        cfg.servicegroup_index.insert(name.into(), id);
+        cfg.servicegroups.push(ServiceGroup {
+            id,
+            name: name.into(),
+            alias: r.val(Key::Alias).unwrap_or(name).into(),
+            members: Vec::new(),
+            notes: r.val(Key::Notes).map(Into::into),
+            notes_url: r.val(Key::NotesUrl).map(Into::into),
+            action_url: r.val(Key::ActionUrl).map(Into::into),
+            location: loc.unwrap_or_else(dummy_loc),
+        });
+        let members = r
+            .get(Key::Members)
+            .filter(|p| p.value != "null")
+            .map(|p| (p.value.to_string(), p.file, p.line));
+        let subs = r
+            .get(Key::ServicegroupMembers)
+            .filter(|p| p.value != "null")
+            .map(|p| (p.value.to_string(), p.file, p.line));
+        pending.push((id, members, subs, what));
+    }
+    let back = std::mem::take(&mut ctx.service_groups_of);
+    for (sid, value, file, line) in back {
+        for g in list(&value) {
+            match cfg.servicegroup_index.get(g) {
+                Some(&gid) => cfg.servicegroups[gid.index()].members.push(sid),
+                None => {
+                    let loc = ctx.loc(file, line);
+                    let s = &cfg.services[sid.index()];
+                    let what = format!(
+                        "service '{}' on host '{}'",
+                        s.description,
+                        cfg.hosts[s.host.index()].name
+                    );
+                    ctx.diags.error(
+                        Kind::Undefined,
+                        loc,
+                        Some(what),
+                        format!("servicegroup '{g}' is not defined"),
+                    );
+                }
+            }
+        }
+    }
+    let mut subs_map: HashMap<ServiceGroupId, Vec<ServiceGroupId>> = HashMap::new();
+    for (id, members, subs, what) in pending {
+        if let Some((v, file, line)) = members {
+            let items: Vec<&str> = list(&v).collect();
+            if items.len() % 2 != 0 {
+                let loc = ctx.loc(file, line);
+                ctx.diags.error(
+                    Kind::InvalidValue,
+                    loc,
+                    Some(what.clone()),
+                    "members must be host,service pairs",
+                );
+            }
+            for pair in items.chunks_exact(2) {
+                match cfg.service_by_name(pair[0], pair[1]) {
+                    Some(s) => cfg.servicegroups[id.index()].members.push(s),
+                    None => {
+                        let loc = ctx.loc(file, line);
+                        ctx.diags.error(
+                            Kind::Undefined,
+                            loc,
+                            Some(what.clone()),
+                            format!(
+                                "member service '{}' on host '{}' is not defined",
+                                pair[1], pair[0]
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some((v, file, line)) = subs {
+            let mut sv = Vec::new();
+            for m in list(&v) {
+                match cfg.servicegroup_index.get(m) {
+                    Some(&g) => sv.push(g),
+                    None => {
+                        let loc = ctx.loc(file, line);
+                        ctx.diags.error(
+                            Kind::Undefined,
+                            loc,
+                            Some(what.clone()),
+                            format!("servicegroup_members entry '{m}' is not defined"),
+                        );
+                    }
+                }
+            }
+            subs_map.insert(id, sv);
+        }
+    }
+    let direct: Vec<Vec<ServiceId>> = cfg
+        .servicegroups
+        .iter()
+        .map(|g| g.members.clone())
+        .collect();
+    for g in 0..cfg.servicegroups.len() {
+        let mut members = Vec::new();
+        let mut seen = HashSet::new();
+        let mut stack = vec![ServiceGroupId(u32::try_from(g).unwrap_or(0))];
+        while let Some(x) = stack.pop() {
+            if !seen.insert(x) {
+                continue;
+            }
+            members.extend(direct[x.index()].iter().copied());
+            if let Some(s) = subs_map.get(&x) {
+                stack.extend(s.iter().copied());
+            }
+        }
+        dedup_keep_order(&mut members);
+        cfg.servicegroups[g].members = members;
+    }
+    for gi in 0..cfg.servicegroups.len() {
+        let gid = cfg.servicegroups[gi].id;
+        for k in 0..cfg.servicegroups[gi].members.len() {
+            let s = cfg.servicegroups[gi].members[k];
+            cfg.services[s.index()].servicegroups.push(gid);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Dependencies and escalations
+
+/// Services named by a description list on the given hosts (`*` = all).
+fn match_services(
+    ctx: &mut Ctx<'_>,
+    cfg: &Config,
+    hosts: &[HostId],
+    descs: &str,
+) -> Result<Vec<ServiceId>, String> {
+    let mut out = Vec::new();
+    let (inc, exc) = split_excl(descs);
+    for d in inc {
+        let re = if d != "*" && ctx.is_regex_name(d) {
+            Some(
+                ctx.regex(d)
+                    .ok_or_else(|| format!("invalid regular expression '{d}'"))?,
+            )
+        } else {
+            None
+        };
+        let mut found = false;
+        for &h in hosts {
+            for &s in &cfg.hosts[h.index()].services {
+                let sd = &cfg.services[s.index()].description;
+                let m = match &re {
+                    Some(re) => re.is_match(sd),
+                    None => d == "*" || **sd == *d,
+                };
+                if m {
+                    out.push(s);
+                    found = true;
+                }
+            }
+        }
+        if !found && re.is_none() && d != "*" {
+            return Err(format!("could not find service '{d}' on the given host(s)"));
+        }
+    }
+    if !exc.is_empty() {
+        out.retain(|s| !exc.contains(&&*cfg.services[s.index()].description));
+    }
+    dedup_keep_order(&mut out);
+    Ok(out)
+}
+
+fn servicegroup_services(cfg: &Config, v: &str) -> Result<Vec<ServiceId>, String> {
+    let mut out = Vec::new();
+    for g in list(v) {
+        match cfg.servicegroup_index.get(g) {
+            Some(&gid) => out.extend(cfg.servicegroups[gid.index()].members.iter().copied()),
+            None => return Err(format!("could not find servicegroup '{g}'")),
+        }
+    }
+    Ok(out)
+}
+
+fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
+    let objs = registered(ctx, ObjectKind::ServiceDependency);
+    for (d, r) in objs.defs {
+        let loc = ctx.def_loc(d);
+        let what = ctx.describe(d);
+        let res = (|| -> Result<(Vec<ServiceId>, Vec<ServiceId>), String> {
+            let mut masters = Vec::new();
+            if r.val(Key::HostName).is_some() || r.val(Key::HostgroupName).is_some() {
+                let (a, b) =
+                    expand_hosts(ctx, cfg, r.val(Key::HostName), r.val(Key::HostgroupName))?;
+                let hosts: Vec<HostId> = a.into_iter().chain(b).collect();
+                let desc = r
+                    .val(Key::ServiceDescription)
+                    .ok_or("missing 'service_description'")?;
+                masters.extend(match_services(ctx, cfg, &hosts, desc)?);
+            }
+            if let Some(sg) = r.val(Key::ServicegroupName) {
+                masters.extend(servicegroup_services(cfg, sg)?);
+            }
+            if masters.is_empty() {
+                return Err("no master service matches".to_owned());
+            }
+            let mut deps = Vec::new();
+            let dh = r.val(Key::DependentHostName);
+            let dhg = r.val(Key::DependentHostgroupName);
+            let dsg = r.val(Key::DependentServicegroupName);
+            if let Some(sg) = dsg {
+                deps.extend(servicegroup_services(cfg, sg)?);
+            }
+            if dh.is_some() || dhg.is_some() || dsg.is_none() {
+                let hosts: Vec<HostId> = if dh.is_none() && dhg.is_none() {
+                    // Same-host dependency.
+                    masters
+                        .iter()
+                        .map(|s| cfg.services[s.index()].host)
+                        .collect()
+                } else {
+                    let (a, b) = expand_hosts(ctx, cfg, dh, dhg)?;
+                    a.into_iter().chain(b).collect()
+                };
+                let desc = r
+                    .val(Key::DependentServiceDescription)
+                    .ok_or("missing 'dependent_service_description'")?;
+                deps.extend(match_services(ctx, cfg, &hosts, desc)?);
+            }
+            Ok((masters, deps))
+        })();
+        let (masters, deps) = match res {
+            Ok(x) => x,
+            Err(e) => {
+                ctx.diags.error(Kind::Undefined, loc, Some(what), e);
+                continue;
+            }
+        };
+        let ef = r
+            .get(Key::ExecutionFailureCriteria)
+            .cloned()
+            .and_then(|p| ctx.opts_of(&p, &what, "owucp"))
+            .unwrap_or_default();
+        let nf = r
+            .get(Key::NotificationFailureCriteria)
+            .cloned()
+            .and_then(|p| ctx.opts_of(&p, &what, "owucp"))
+            .unwrap_or_default();
+        let inherits = r
+            .get(Key::InheritsParent)
+            .cloned()
+            .and_then(|p| ctx.bool_of(&p, &what))
+            .unwrap_or(false);
+        let period = tp_ref(ctx, cfg, &r, Key::DependencyPeriod, &what);
+        let same_host_only =
+            r.val(Key::DependentHostName).is_none() && r.val(Key::DependentHostgroupName).is_none();
+        for &m in &masters {
+            for &dep in &deps {
+                if same_host_only && cfg.services[m.index()].host != cfg.services[dep.index()].host
+                {
+                    continue;
+                }
+                if m == dep {
+                    continue;
+                }
+                cfg.servicedependencies.push(ServiceDependency {
+                    master: m,
+                    dependent: dep,
+                    execution_failure: ef,
+                    notification_failure: nf,
+                    inherits_parent: inherits,
+                    period,
+                    location: loc.clone().unwrap_or_else(dummy_loc),
+                });
+            }
+        }
+    }
+    let objs = registered(ctx, ObjectKind::HostDependency);
+    for (d, r) in objs.defs {
+        let loc = ctx.def_loc(d);
+        let what = ctx.describe(d);
+        let res = (|| -> Result<(Vec<HostId>, Vec<HostId>), String> {
+            let (a, b) = expand_hosts(ctx, cfg, r.val(Key::HostName), r.val(Key::HostgroupName))?;
+            let masters: Vec<HostId> = a.into_iter().chain(b).collect();
+            let (a, b) = expand_hosts(
+                ctx,
+                cfg,
+                r.val(Key::DependentHostName),
+                r.val(Key::DependentHostgroupName),
+            )?;
+            let deps: Vec<HostId> = a.into_iter().chain(b).collect();
+            if masters.is_empty() || deps.is_empty() {
+                return Err("master or dependent host list is empty".to_owned());
+            }
+            Ok((masters, deps))
+        })();
+        let (masters, deps) = match res {
+            Ok(x) => x,
+            Err(e) => {
+                ctx.diags.error(Kind::Undefined, loc, Some(what), e);
+                continue;
+            }
+        };
+        let ef = r
+            .get(Key::ExecutionFailureCriteria)
+            .cloned()
+            .and_then(|p| ctx.opts_of(&p, &what, "odup"))
+            .unwrap_or_default();
+        let nf = r
+            .get(Key::NotificationFailureCriteria)
+            .cloned()
+            .and_then(|p| ctx.opts_of(&p, &what, "odup"))
+            .unwrap_or_default();
+        let inherits = r
+            .get(Key::InheritsParent)
+            .cloned()
+            .and_then(|p| ctx.bool_of(&p, &what))
+            .unwrap_or(false);
+        let period = tp_ref(ctx, cfg, &r, Key::DependencyPeriod, &what);
+        for &m in &masters {
+            for &dep in &deps {
+                if m == dep {
+                    continue;
+                }
+                cfg.hostdependencies.push(HostDependency {
+                    master: m,
+                    dependent: dep,
+                    execution_failure: ef,
+                    notification_failure: nf,
+                    inherits_parent: inherits,
+                    period,
+                    location: loc.clone().unwrap_or_else(dummy_loc),
+                });
+            }
+        }
+    }
+}
+
+fn build_escalation(
+    ctx: &mut Ctx<'_>,
+    cfg: &Config,
+    r: &Resolved<'_>,
+    what: &str,
+    loc: &Location,
+    obj: &Checkable,
+    letters: &str,
+) -> Escalation {
+    let first = r
+        .get(Key::FirstNotification)
+        .cloned()
+        .and_then(|p| ctx.num_of(&p, what))
+        .unwrap_or(0);
+    let last = r
+        .get(Key::LastNotification)
+        .cloned()
+        .and_then(|p| ctx.num_of(&p, what))
+        .unwrap_or(0);
+    let interval = match r.get(Key::NotificationInterval).cloned() {
+        Some(p) if p.value != "null" => ctx.f64_of(&p, what).unwrap_or(obj.notification_interval),
+        _ => obj.notification_interval,
+    };
+    let options = r
+        .get(Key::EscalationOptions)
+        .cloned()
+        .and_then(|p| ctx.opts_of(&p, what, letters))
+        .unwrap_or_default();
+    let mut contacts = Vec::new();
+    let has_c = r.val(Key::Contacts).is_some() || r.val(Key::ContactGroups).is_some();
+    if has_c {
+        let add = |v: &str| v.starts_with('+');
+        if r.val(Key::Contacts).is_some_and(add) || r.val(Key::ContactGroups).is_some_and(add) {
+            contacts.extend(obj.notification_contacts.iter().copied());
+        }
+        if let Some(p) = r.get(Key::Contacts).cloned() {
+            for n in list(p.value.trim_start_matches('+')) {
+                match cfg.contact_index.get(n) {
+                    Some(&c) => contacts.push(c),
+                    None => {
+                        let l = ctx.p_loc(&p);
+                        ctx.diags.error(
+                            Kind::Undefined,
+                            l,
+                            Some(what.to_owned()),
+                            format!("contact '{n}' is not defined"),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(p) = r.get(Key::ContactGroups).cloned() {
+            for n in list(p.value.trim_start_matches('+')) {
+                match cfg.contactgroup_index.get(n) {
+                    Some(&g) => {
+                        contacts.extend(cfg.contactgroups[g.index()].members.iter().copied())
+                    }
+                    None => {
+                        let l = ctx.p_loc(&p);
+                        ctx.diags.error(
+                            Kind::Undefined,
+                            l,
+                            Some(what.to_owned()),
+                            format!("contactgroup '{n}' is not defined"),
+                        );
+                    }
+                }
+            }
+        }
+    } else {
+        contacts.extend(obj.notification_contacts.iter().copied());
+    }
+    dedup_keep_order(&mut contacts);
+    Escalation {
+        first_notification: first,
+        last_notification: last,
+        notification_interval: interval,
+        period: tp_ref(ctx, cfg, r, Key::EscalationPeriod, what),
+        options,
+        contacts,
+        location: loc.clone(),
+    }
+}
+
+fn build_escalations(ctx: &mut Ctx<'_>, cfg: &mut Config) {
+    let objs = registered(ctx, ObjectKind::ServiceEscalation);
+    for (d, r) in objs.defs {
+        let loc = ctx.def_loc(d).unwrap_or_else(dummy_loc);
+        let what = ctx.describe(d);
+        let res = (|| -> Result<Vec<ServiceId>, String> {
+            let mut out = Vec::new();
+            if r.val(Key::HostName).is_some() || r.val(Key::HostgroupName).is_some() {
+                let (a, b) =
+                    expand_hosts(ctx, cfg, r.val(Key::HostName), r.val(Key::HostgroupName))?;
+                let hosts: Vec<HostId> = a.into_iter().chain(b).collect();
+                let desc = r
+                    .val(Key::ServiceDescription)
+                    .ok_or("missing 'service_description'")?;
+                out.extend(match_services(ctx, cfg, &hosts, desc)?);
+            }
+            if let Some(sg) = r.val(Key::ServicegroupName) {
+                out.extend(servicegroup_services(cfg, sg)?);
+            }
+            dedup_keep_order(&mut out);
+            if out.is_empty() {
+                return Err("escalation matches no service".to_owned());
+            }
+            Ok(out)
+        })();
+        match res {
+            Ok(svcs) => {
+                for s in svcs {
+                    let common = cfg.services[s.index()].common.clone();
+                    let e = build_escalation(ctx, cfg, &r, &what, &loc, &common, "wucr");
+                    cfg.serviceescalations.push(ServiceEscalation {
+                        service: s,
+                        escalation: e,
+                    });
+                }
+            }
+            Err(e) => ctx.diags.error(Kind::Undefined, Some(loc), Some(what), e),
+        }
+    }
+    let objs = registered(ctx, ObjectKind::HostEscalation);
+    for (d, r) in objs.defs {
+        let loc = ctx.def_loc(d).unwrap_or_else(dummy_loc);
+        let what = ctx.describe(d);
+        match expand_hosts(ctx, cfg, r.val(Key::HostName), r.val(Key::HostgroupName)) {
+            Ok((a, b)) if !a.is_empty() || !b.is_empty() => {
+                for h in a.into_iter().chain(b) {
+                    let common = cfg.hosts[h.index()].common.clone();
+                    let e = build_escalation(ctx, cfg, &r, &what, &loc, &common, "dur");
+                    cfg.hostescalations.push(HostEscalation {
+                        host: h,
+                        escalation: e,
+                    });
+                }
+            }
+            Ok(_) => ctx.diags.error(
+                Kind::Undefined,
+                Some(loc),
+                Some(what),
+                "escalation matches no host",
+            ),
+            Err(e) => ctx.diags.error(Kind::Undefined, Some(loc), Some(what), e),
+        }
+    }
+}
+
+fn build_extinfo(ctx: &mut Ctx<'_>, cfg: &mut Config) {
+    for kind in [ObjectKind::HostExtInfo, ObjectKind::ServiceExtInfo] {
+        let objs = registered(ctx, kind);
+        for (d, r) in objs.defs {
+            let loc = ctx.def_loc(d);
+            let what = ctx.describe(d);
+            ctx.diags.warning(
+                Kind::Deprecated,
+                loc.clone(),
+                Some(what.clone()),
+                "extinfo definitions are deprecated; merged into the objects",
+            );
+            let hosts =
+                match expand_hosts(ctx, cfg, r.val(Key::HostName), r.val(Key::HostgroupName)) {
+                    Ok((a, b)) => a.into_iter().chain(b).collect::<Vec<_>>(),
+                    Err(e) => {
+                        ctx.diags.error(Kind::Undefined, loc, Some(what), e);
+                        continue;
+                    }
+                };
+            let apply = |c: &mut Checkable| {
+                if let Some(v) = r.val(Key::Notes) {
+                    c.notes.get_or_insert_with(|| v.into());
+                }
+                if let Some(v) = r.val(Key::NotesUrl) {
+                    c.notes_url.get_or_insert_with(|| v.into());
+                }
+                if let Some(v) = r.val(Key::ActionUrl) {
+                    c.action_url.get_or_insert_with(|| v.into());
+                }
+                if let Some(v) = r.val(Key::IconImage) {
+                    c.icon_image.get_or_insert_with(|| v.into());
+                }
+                if let Some(v) = r.val(Key::IconImageAlt) {
+                    c.icon_image_alt.get_or_insert_with(|| v.into());
+                }
+            };
+            if kind == ObjectKind::HostExtInfo {
+                for h in hosts {
+                    apply(&mut cfg.hosts[h.index()].common);
+                }
+            } else {
+                let desc = r.val(Key::ServiceDescription).unwrap_or("");
+                match match_services(ctx, cfg, &hosts, desc) {
+                    Ok(svcs) => {
+                        for s in svcs {
+                            apply(&mut cfg.services[s.index()].common);
+                        }
+                    }
+                    Err(e) => ctx.diags.error(Kind::Undefined, loc, Some(what), e),
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Pre-flight checks (base/config.c:pre_flight_object_check, pre_flight_circular_check)
+
+fn preflight(ctx: &mut Ctx<'_>, cfg: &mut Config) {
+    if cfg.services.is_empty() {
+        if ctx.dialect == Dialect::Shinken {
+            ctx.diags
+                .warning(Kind::Check, None, None, "there are no services defined");
+        } else {
+            ctx.diags
+                .error(Kind::Check, None, None, "there are no services defined");
+        }
+    }
+    if cfg.hosts.is_empty() {
+        ctx.diags
+            .error(Kind::Check, None, None, "there are no hosts defined");
+    }
+    if cfg.contacts.is_empty() && ctx.dialect == Dialect::Nagios {
+        ctx.diags
+            .error(Kind::Check, None, None, "there are no contacts defined");
+    }
+    for s in &cfg.services {
+        let host = &cfg.hosts[s.host.index()];
+        let what = || format!("service '{}' on host '{}'", s.description, host.name);
+        if s.common.max_check_attempts == 0 {
+            ctx.diags.error(
+                Kind::Missing,
+                Some(s.location.clone()),
+                Some(what()),
+                "max_check_attempts must be set and greater than 0",
+            );
+        }
+        if s.common.notification_contacts.is_empty() {
+            ctx.diags.warning(
+                Kind::Check,
+                Some(s.location.clone()),
+                Some(what()),
+                "no contacts or contact groups defined",
+            );
+        }
+        if s.common.check_period.is_none() {
+            ctx.diags.warning(
+                Kind::Check,
+                Some(s.location.clone()),
+                Some(what()),
+                "no check_period defined",
+            );
+        }
+        if s.common.notification_period.is_none() {
+            ctx.diags.warning(
+                Kind::Check,
+                Some(s.location.clone()),
+                Some(what()),
+                "no notification_period defined",
+            );
+        }
+    }
+    for h in &cfg.hosts {
+        let what = || format!("host '{}'", h.name);
+        if h.common.max_check_attempts == 0 {
+            ctx.diags.error(
+                Kind::Missing,
+                Some(h.location.clone()),
+                Some(what()),
+                "max_check_attempts must be set and greater than 0",
+            );
+        }
+        if h.services.is_empty() {
+            ctx.diags.warning(
+                Kind::Check,
+                Some(h.location.clone()),
+                Some(what()),
+                "host has no services associated with it",
+            );
+        }
+        if h.common.notification_contacts.is_empty() {
+            ctx.diags.warning(
+                Kind::Check,
+                Some(h.location.clone()),
+                Some(what()),
+                "no contacts or contact groups defined",
+            );
+        }
+    }
+    for c in &cfg.contacts {
+        let what = || format!("contact '{}'", c.name);
+        let has_svc = c
+            .ways
+            .iter()
+            .any(|w| !w.service_notification_commands.is_empty());
+        let has_host = c
+            .ways
+            .iter()
+            .any(|w| !w.host_notification_commands.is_empty());
+        if !has_svc {
+            ctx.diags.error(
+                Kind::Missing,
+                Some(c.location.clone()),
+                Some(what()),
+                "no service notification commands defined",
+            );
+        }
+        if !has_host {
+            ctx.diags.error(
+                Kind::Missing,
+                Some(c.location.clone()),
+                Some(what()),
+                "no host notification commands defined",
+            );
+        }
+        if c.ways
+            .iter()
+            .any(|w| w.service_notification_period.is_none())
+        {
+            ctx.diags.warning(
+                Kind::Check,
+                Some(c.location.clone()),
+                Some(what()),
+                "no service notification time period defined",
+            );
+        }
+        if c.ways.iter().any(|w| w.host_notification_period.is_none()) {
+            ctx.diags.warning(
+                Kind::Check,
+                Some(c.location.clone()),
+                Some(what()),
+                "no host notification time period defined",
+            );
+        }
+    }
+    for (key, v) in [
+        (
+            "global_host_event_handler",
+            ctx.main.global_host_event_handler.clone(),
+        ),
+        (
+            "global_service_event_handler",
+            ctx.main.global_service_event_handler.clone(),
+        ),
+    ] {
+        if let Some(v) = v {
+            let (name, _) = split_command_call(&v);
+            if !name.is_empty() && !cfg.command_index.contains_key(name) {
+                ctx.diags.error(
+                    Kind::Undefined,
+                    None,
+                    None,
+                    format!("{key} command '{name}' is not defined"),
+                );
+            }
+        }
+    }
+    // Circular host parents.
+    for id in find_cycles(cfg.hosts.len(), |i| {
+        cfg.hosts[i].parents.iter().map(|p| p.index()).collect()
+    }) {
+        let h = &cfg.hosts[id];
+        ctx.diags.error(
+            Kind::Circular,
+            Some(h.location.clone()),
+            Some(format!("host '{}'", h.name)),
+            "host is part of a circular parent/child chain",
+        );
+    }
+    // Circular timeperiod exclusions.
+    for id in find_cycles(cfg.timeperiods.len(), |i| {
+        cfg.timeperiods[i]
+            .exclude
+            .iter()
+            .map(|p| p.index())
+            .collect()
+    }) {
+        let t = &cfg.timeperiods[id];
+        ctx.diags.error(
+            Kind::Circular,
+            Some(t.location.clone()),
+            Some(format!("timeperiod '{}'", t.name)),
+            "timeperiod is part of a circular exclusion chain",
+        );
+    }
+    // Circular dependencies (execution and notification graphs).
+    let mut sdeps: Vec<Vec<usize>> = vec![Vec::new(); cfg.services.len()];
+    for d in &cfg.servicedependencies {
+        sdeps[d.dependent.index()].push(d.master.index());
+    }
+    for id in find_cycles(cfg.services.len(), |i| sdeps[i].clone()) {
+        let s = &cfg.services[id];
+        ctx.diags.error(
+            Kind::Circular,
+            Some(s.location.clone()),
+            Some(format!(
+                "service '{}' on host '{}'",
+                s.description,
+                cfg.hosts[s.host.index()].name
+            )),
+            "service is part of a circular dependency chain",
+        );
+    }
+    let mut hdeps: Vec<Vec<usize>> = vec![Vec::new(); cfg.hosts.len()];
+    for d in &cfg.hostdependencies {
+        hdeps[d.dependent.index()].push(d.master.index());
+    }
+    for id in find_cycles(cfg.hosts.len(), |i| hdeps[i].clone()) {
+        let h = &cfg.hosts[id];
+        ctx.diags.error(
+            Kind::Circular,
+            Some(h.location.clone()),
+            Some(format!("host '{}'", h.name)),
+            "host is part of a circular dependency chain",
+        );
+    }
+}
+
+/// Nodes that lie on a cycle (reported once per cycle: the first node found on it).
+fn find_cycles(n: usize, edges: impl Fn(usize) -> Vec<usize>) -> Vec<usize> {
+    // Iterative three-colour DFS.
+    let mut color = vec![0u8; n];
+    let mut out = Vec::new();
+    for start in 0..n {
+        if color[start] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, Vec<usize>, usize)> = vec![(start, edges(start), 0)];
+        color[start] = 1;
+        while let Some((node, succ, i)) = stack.last_mut() {
+            if *i < succ.len() {
+                let next = succ[*i];
+                *i += 1;
+                if next >= n {
+                    continue;
+                }
+                match color[next] {
+                    0 => {
+                        color[next] = 1;
+                        let e = edges(next);
+                        stack.push((next, e, 0));
+                    }
+                    1 => out.push(next),
+                    _ => {}
+                }
+            } else {
+                color[*node] = 2;
+                stack.pop();
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
