@@ -1,0 +1,6 @@
+//! Shared code of the `tcpd`, `tcpdmatch` and `tcpdchk` binaries (the I/O shell around
+//! the sans-I/O `tcpwrap` crate).
+
+pub mod common;
+pub mod inetcf;
+pub mod matchtool;
