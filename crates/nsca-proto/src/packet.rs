@@ -200,7 +200,9 @@ pub enum DecodeError {
     )]
     Version(i16),
     /// The CRC does not match.
-    #[error("CRC mismatch (packet says {sent:#010x}, computed {computed:#010x}) - possibly corrupted or wrong password")]
+    #[error(
+        "CRC mismatch (packet says {sent:#010x}, computed {computed:#010x}) - possibly corrupted or wrong password"
+    )]
     Crc {
         /// CRC carried by the packet.
         sent: u32,
