@@ -154,12 +154,7 @@ mod tests {
 
     #[test]
     fn output_newlines_and_backslashes_are_escaped() {
-        let r = result(
-            b"h",
-            b"s",
-            0,
-            b"a\n[123] DEL_ALL_SVC_DOWNTIME;h;s\\n\\",
-        );
+        let r = result(b"h", b"s", 0, b"a\n[123] DEL_ALL_SVC_DOWNTIME;h;s\\n\\");
         assert_eq!(
             line(&r),
             "[1234] PROCESS_SERVICE_CHECK_RESULT;h;s;0;a\\n[123] DEL_ALL_SVC_DOWNTIME;h;s\\\\n\\\\\n"

@@ -441,10 +441,7 @@ mod tests {
             e.kind,
             ConfigErrorKind::UnknownOption("server_port ".into())
         );
-        assert_eq!(
-            e.to_string(),
-            "f:2: unknown option 'server_port '"
-        );
+        assert_eq!(e.to_string(), "f:2: unknown option 'server_port '");
         let (c, _) = ServerConfig::parse("f", "my_debug_flag=1\n").unwrap();
         assert!(c.debug);
     }
@@ -460,7 +457,10 @@ mod tests {
         let e = ServerConfig::parse("nsca.cfg", "decryption_method=26\n").unwrap_err();
         assert!(e.to_string().contains("26 (SAFER+)"), "{e}");
         let e = ServerConfig::parse("nsca.cfg", "decryption_method=13\n").unwrap_err();
-        assert!(e.to_string().contains("invalid encryption method 13"), "{e}");
+        assert!(
+            e.to_string().contains("invalid encryption method 13"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -300,7 +300,10 @@ pub struct CryptoState {
 
 enum Inner {
     None,
-    Xor { iv: Box<[u8; IV_LEN]>, password: Vec<u8> },
+    Xor {
+        iv: Box<[u8; IV_LEN]>,
+        password: Vec<u8>,
+    },
     Cfb8(Box<dyn Cfb8Stream>),
 }
 
@@ -451,22 +454,17 @@ impl<E: BlockEncrypt> BlockEncrypt for Bswap32<E> {
     }
 }
 
-/// libmcrypt's GOST reads the two 32-bit halves of the block in the other
-/// order (and little-endian, which together with the reference's big-endian
-/// halves is a byte reversal of each half pair).
+/// libmcrypt's GOST takes the two 32-bit halves of the block in the other
+/// order than `magma` does.
 struct SwapHalves<E>(E);
 
 impl<E: BlockEncrypt> BlockEncrypt for SwapHalves<E> {
     const SIZE: usize = E::SIZE;
     #[inline]
     fn encrypt(&self, block: &mut [u8]) {
-        for w in block.chunks_exact_mut(4) {
-            w.reverse();
-        }
+        block.rotate_left(4);
         self.0.encrypt(block);
-        for w in block.chunks_exact_mut(4) {
-            w.reverse();
-        }
+        block.rotate_left(4);
     }
 }
 
@@ -542,22 +540,24 @@ impl<E: BlockEncrypt> Cfb8Stream for Cfb8<E> {
 }
 
 mod gost {
-    /// libmcrypt's GOST S-boxes (`gost.c:79-102`, the set from Applied
-    /// Cryptography), in `magma`'s order (k1 first), including libmcrypt's
-    /// `…, 8, 2` where the book has `…, 8, 12`.
+    /// libmcrypt's GOST S-boxes (`gost.c:79-102`: the set printed in Applied
+    /// Cryptography), in `magma`'s order: `SBOX[0]` acts on the lowest
+    /// nibble, so the book's S-box 8 comes first. libmcrypt's copy has a typo
+    /// in that row, `…, 8, 2` where the book has `…, 8, 12`, so the row is not
+    /// even a permutation; interoperating means keeping it.
     pub(super) enum LibmcryptSbox {}
 
     impl magma::Sbox for LibmcryptSbox {
         const NAME: &'static str = "libmcrypt";
         const SBOX: [[u8; 16]; 8] = [
-            [4, 10, 9, 2, 13, 8, 0, 14, 6, 11, 1, 12, 7, 15, 5, 3],
-            [14, 11, 4, 12, 6, 13, 15, 10, 2, 3, 8, 1, 0, 7, 5, 9],
-            [5, 8, 1, 13, 10, 3, 4, 2, 14, 15, 12, 7, 6, 0, 9, 11],
-            [7, 13, 10, 1, 0, 8, 9, 15, 14, 4, 6, 12, 11, 2, 5, 3],
-            [6, 12, 7, 1, 5, 15, 13, 8, 4, 10, 9, 14, 0, 3, 11, 2],
-            [4, 11, 10, 0, 7, 2, 1, 13, 3, 6, 8, 5, 9, 12, 15, 14],
+            [1, 15, 13, 0, 5, 7, 10, 4, 9, 2, 3, 14, 6, 11, 8, 2],
             [13, 11, 4, 1, 3, 15, 5, 9, 0, 10, 14, 7, 6, 8, 2, 12],
-            [1, 15, 13, 0, 5, 7, 10, 4, 9, 2, 3, 14, 6, 11, 8, 12],
+            [4, 11, 10, 0, 7, 2, 1, 13, 3, 6, 8, 5, 9, 12, 15, 14],
+            [6, 12, 7, 1, 5, 15, 13, 8, 4, 10, 9, 14, 0, 3, 11, 2],
+            [7, 13, 10, 1, 0, 8, 9, 15, 14, 4, 6, 12, 11, 2, 5, 3],
+            [5, 8, 1, 13, 10, 3, 4, 2, 14, 15, 12, 7, 6, 0, 9, 11],
+            [14, 11, 4, 12, 6, 13, 15, 10, 2, 3, 8, 1, 0, 7, 5, 9],
+            [4, 10, 9, 2, 13, 8, 0, 14, 6, 11, 1, 12, 7, 15, 5, 3],
         ];
     }
 }

@@ -80,7 +80,7 @@ pub enum PacketFormat {
 
 impl PacketFormat {
     /// Length of a packet on the wire.
-    pub const fn len(self) -> usize {
+    pub const fn packet_len(self) -> usize {
         OFF_OUTPUT + self.output_field() + 2
     }
 
@@ -94,9 +94,9 @@ impl PacketFormat {
 }
 
 /// Length of a v3 data packet.
-pub const PACKET_LEN: usize = PacketFormat::V3.len();
+pub const PACKET_LEN: usize = PacketFormat::V3.packet_len();
 /// Length of a legacy 2.7 data packet.
-pub const LEGACY_PACKET_LEN: usize = PacketFormat::Legacy27.len();
+pub const LEGACY_PACKET_LEN: usize = PacketFormat::Legacy27.packet_len();
 
 /// One passive check result, as carried by a data packet.
 ///
@@ -122,15 +122,15 @@ impl CheckResult {
         self.service.is_empty()
     }
 
-    /// Encodes the result into `out` (exactly `format.len()` bytes) in
+    /// Encodes the result into `out` (exactly `format.packet_len()` bytes) in
     /// plaintext, CRC included. Fields longer than their slot are truncated as
     /// `send_nsca` truncates them; the bytes after each field's terminator
     /// are left as the caller filled them (`send_nsca` fills the packet with
     /// random characters first; zeros or CSPRNG bytes work as well).
     pub fn encode_into(&self, format: PacketFormat, out: &mut [u8]) -> Result<(), EncodeError> {
-        if out.len() != format.len() {
+        if out.len() != format.packet_len() {
             return Err(EncodeError::BufferSize {
-                expected: format.len(),
+                expected: format.packet_len(),
                 got: out.len(),
             });
         }
@@ -200,7 +200,9 @@ pub enum DecodeError {
     )]
     Version(i16),
     /// The CRC does not match.
-    #[error("CRC mismatch (packet says {sent:#010x}, computed {computed:#010x}) - possibly corrupted or wrong password")]
+    #[error(
+        "CRC mismatch (packet says {sent:#010x}, computed {computed:#010x}) - possibly corrupted or wrong password"
+    )]
     Crc {
         /// CRC carried by the packet.
         sent: u32,

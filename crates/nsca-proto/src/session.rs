@@ -161,7 +161,7 @@ impl ClientSession {
     /// sent as it leaves them): give it random bytes.
     pub fn encode(&mut self, result: &CheckResult, pad: impl FnOnce(&mut [u8]), out: &mut Vec<u8>) {
         let start = out.len();
-        out.resize(start + self.format.len(), 0);
+        out.resize(start + self.format.packet_len(), 0);
         let packet = &mut out[start..];
         pad(packet);
         let mut r = result.clone();

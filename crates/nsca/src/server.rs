@@ -1,0 +1,385 @@
+//! The NSCA receiver: accepts connections, runs one [`ServerSession`] per
+//! connection and hands every accepted result to a bounded channel.
+//!
+//! It is a library component: the `nsca` binary drains the channel into the
+//! command file ([`crate::writer`]); the `picket` daemon drains it straight
+//! into its engine.
+//!
+//! Every connection is its own task with its own timeout, so a slow or
+//! silent client holds only its own connection; the number of connections is
+//! capped and the ones over the cap are closed at once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nsca_proto::command::{NamePolicy, check_names};
+use nsca_proto::crypto::IV_LEN;
+use nsca_proto::session::{EndOfStream, PacketError, ServerSession, end_of_stream};
+use nsca_proto::{CheckResult, DecodeError, LEGACY_PACKET_LEN, Method, PACKET_LEN};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tracing::{debug, info, warn};
+
+/// What a receiver needs to know; swap it through the `watch` channel to
+/// reconfigure new connections (SIGHUP).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The decryption method.
+    pub method: Method,
+    /// The shared password.
+    pub password: Vec<u8>,
+    /// `max_packet_age` in seconds; 0 disables the check.
+    pub max_packet_age: u32,
+    /// How long a connection may take to send its next packet.
+    pub socket_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// How host and service names are checked.
+    pub name_policy: NamePolicy,
+    /// Log every connection and result (`debug=1`).
+    pub debug: bool,
+    /// `strict_mode_spoofing`: take a result only if its host name resolves
+    /// to the client's address (an unresolvable name is refused, where the
+    /// C daemon crashes).
+    pub strict_mode_spoofing: bool,
+}
+
+impl Settings {
+    /// The settings `nsca.cfg` describes.
+    pub fn from_config(c: &nsca_proto::config::ServerConfig) -> Settings {
+        Settings {
+            method: c.decryption_method,
+            password: c.password.clone(),
+            max_packet_age: c.max_packet_age,
+            socket_timeout: Duration::from_secs(u64::from(c.socket_timeout)),
+            max_connections: c.max_connections as usize,
+            name_policy: if c.strict_names {
+                NamePolicy::Strict
+            } else {
+                NamePolicy::Compat
+            },
+            debug: c.debug,
+            strict_mode_spoofing: c.strict_mode_spoofing,
+        }
+    }
+}
+
+/// One accepted check result and where it came from.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The result.
+    pub result: CheckResult,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// Server time (UNIX seconds) when it was decoded.
+    pub received_at: u64,
+}
+
+/// Counters of what the receiver did, for logs, tests and metrics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Connections accepted and served.
+    pub connections: AtomicU64,
+    /// Connections closed at once because `max_connections` were open.
+    pub refused_over_limit: AtomicU64,
+    /// Results decoded and handed on.
+    pub accepted: AtomicU64,
+    /// Packets with a wrong version (usually a wrong password or method).
+    pub rejected_version: AtomicU64,
+    /// Packets with a bad CRC.
+    pub rejected_crc: AtomicU64,
+    /// Packets older (or newer) than `max_packet_age`, or replayed from
+    /// another connection.
+    pub rejected_age: AtomicU64,
+    /// Results whose names would have made a malformed command.
+    pub rejected_name: AtomicU64,
+    /// Results refused by `strict_mode_spoofing`.
+    pub rejected_spoofing: AtomicU64,
+    /// Connections that ended in the middle of a packet.
+    pub truncated: AtomicU64,
+    /// Connections closed because the client went silent mid-packet or
+    /// before sending anything.
+    pub timeouts: AtomicU64,
+}
+
+impl Stats {
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The current time in UNIX seconds.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Serves NSCA on `listener` until `shutdown` turns true, sending results to
+/// `out`. When the receiving end of `out` is slow, connections wait (TCP
+/// back-pressure); nothing is dropped.
+pub async fn serve(
+    listener: TcpListener,
+    settings: watch::Receiver<Arc<Settings>>,
+    out: mpsc::Sender<Received>,
+    stats: Arc<Stats>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let limit = Arc::new(Semaphore::new(settings.borrow().max_connections));
+    let mut granted = settings.borrow().max_connections;
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() { break } else { continue }
+            }
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let s = settings.borrow().clone();
+        // Follow a changed max_connections (SIGHUP) by growing the pool; a
+        // smaller value takes effect at the next restart.
+        if s.max_connections > granted {
+            limit.add_permits(s.max_connections - granted);
+            granted = s.max_connections;
+        }
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            Stats::bump(&stats.refused_over_limit);
+            warn!(
+                "Refusing connection from {peer}: {} connections already open (max_connections)",
+                s.max_connections
+            );
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let out = out.clone();
+        let stats = stats.clone();
+        tokio::spawn(async move {
+            handle_connection(stream, peer, &s, &out, &stats).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Serves one connection (also used for `--inetd`, on standard input).
+pub async fn handle_connection<S>(
+    mut stream: S,
+    peer: SocketAddr,
+    settings: &Settings,
+    out: &mpsc::Sender<Received>,
+    stats: &Stats,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    Stats::bump(&stats.connections);
+    if settings.debug {
+        info!("Connection from {} port {}", peer.ip(), peer.port());
+    }
+    let mut iv = [0u8; IV_LEN];
+    if let Err(e) = getrandom::fill(&mut iv) {
+        warn!("{peer}: no random IV available ({e}); closing connection");
+        return;
+    }
+    let now = unix_now();
+    let (mut session, init) = match ServerSession::new(
+        settings.method,
+        &settings.password,
+        iv,
+        now,
+        settings.max_packet_age,
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            warn!("{peer}: {e}");
+            return;
+        }
+    };
+    match tokio::time::timeout(settings.socket_timeout, stream.write_all(&init.encode())).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            debug!("{peer}: could not send init packet: {e}");
+            return;
+        }
+        Err(_) => {
+            Stats::bump(&stats.timeouts);
+            warn!("{peer}: timed out sending the init packet");
+            return;
+        }
+    }
+
+    // Room for several packets, so that one read() can take many.
+    let mut buf = vec![0u8; 16 * PACKET_LEN];
+    let mut start = 0; // first unprocessed byte
+    let mut end = 0; // end of received bytes
+    loop {
+        // Process every complete packet buffered.
+        while end - start >= PACKET_LEN {
+            let packet = &mut buf[start..start + PACKET_LEN];
+            start += PACKET_LEN;
+            if !accept_packet(&mut session, packet, peer, settings, out, stats).await {
+                return;
+            }
+        }
+        if start == end {
+            start = 0;
+            end = 0;
+        } else if buf.len() - end < PACKET_LEN {
+            buf.copy_within(start..end, 0);
+            end -= start;
+            start = 0;
+        }
+        let read =
+            tokio::time::timeout(settings.socket_timeout, stream.read(&mut buf[end..])).await;
+        let n = match read {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
+                debug!("{peer}: read error: {e}");
+                return;
+            }
+            Err(_) => {
+                // Silent client: what is pending decides, as at EOF.
+                let pending = end - start;
+                if pending != 0 && pending != LEGACY_PACKET_LEN {
+                    Stats::bump(&stats.timeouts);
+                    warn!(
+                        "{peer}: timed out after {}s with {pending} bytes of a packet pending; closing connection",
+                        settings.socket_timeout.as_secs()
+                    );
+                    return;
+                }
+                if pending == 0 {
+                    Stats::bump(&stats.timeouts);
+                    debug!(
+                        "{peer}: idle for {}s; closing connection",
+                        settings.socket_timeout.as_secs()
+                    );
+                }
+                0
+            }
+        };
+        if n == 0 {
+            let pending = end - start;
+            match end_of_stream(pending) {
+                EndOfStream::Clean => {}
+                EndOfStream::Legacy => {
+                    let packet = &mut buf[start..end];
+                    accept_packet(&mut session, packet, peer, settings, out, stats).await;
+                }
+                EndOfStream::Truncated(n) => {
+                    Stats::bump(&stats.truncated);
+                    warn!(
+                        "{peer}: connection ended {n} bytes into a packet; the partial packet is dropped"
+                    );
+                }
+            }
+            if settings.debug {
+                info!("End of connection from {peer}");
+            }
+            return;
+        }
+        end += n;
+    }
+}
+
+/// Decodes one packet and hands the result on. Returns false when the
+/// connection must be closed.
+async fn accept_packet(
+    session: &mut ServerSession,
+    packet: &mut [u8],
+    peer: SocketAddr,
+    settings: &Settings,
+    out: &mpsc::Sender<Received>,
+    stats: &Stats,
+) -> bool {
+    let now = unix_now();
+    let result = match session.decode(packet, now) {
+        Ok(r) => r,
+        Err(e) => {
+            let counter = match &e {
+                PacketError::Decode(DecodeError::Version(_)) => &stats.rejected_version,
+                PacketError::Decode(DecodeError::Crc { .. }) => &stats.rejected_crc,
+                PacketError::Stale { .. } | PacketError::ForeignTimestamp { .. } => {
+                    &stats.rejected_age
+                }
+                _ => &stats.truncated,
+            };
+            Stats::bump(counter);
+            warn!("Dropping packet from {peer}: {e}; closing connection");
+            return false;
+        }
+    };
+    if let Err(e) = check_names(&result, settings.name_policy) {
+        Stats::bump(&stats.rejected_name);
+        warn!(
+            "Dropping result from {peer} for host '{}' service '{}': {e}",
+            crate::printable(&result.host_name),
+            crate::printable(&result.service)
+        );
+        // The stream is intact: keep reading the connection's other results.
+        return true;
+    }
+    if settings.strict_mode_spoofing && !host_resolves_to(&result.host_name, peer).await {
+        Stats::bump(&stats.rejected_spoofing);
+        warn!(
+            "Dropping result from {peer}: host name '{}' does not resolve to the client's address (strict_mode_spoofing)",
+            crate::printable(&result.host_name)
+        );
+        return true;
+    }
+    if settings.debug {
+        if result.is_host_result() {
+            info!(
+                "HOST CHECK -> Host Name: '{}', Return Code: '{}', Output: '{}'",
+                crate::printable(&result.host_name),
+                result.return_code,
+                crate::printable(&result.plugin_output)
+            );
+        } else {
+            info!(
+                "SERVICE CHECK -> Host Name: '{}', Service Description: '{}', Return Code: '{}', Output: '{}'",
+                crate::printable(&result.host_name),
+                crate::printable(&result.service),
+                result.return_code,
+                crate::printable(&result.plugin_output)
+            );
+        }
+    }
+    Stats::bump(&stats.accepted);
+    out.send(Received {
+        result,
+        peer,
+        received_at: now,
+    })
+    .await
+    .is_ok()
+}
+
+/// Whether `host` resolves to the peer's address (IPv4-mapped addresses
+/// compare as IPv4).
+async fn host_resolves_to(host: &[u8], peer: SocketAddr) -> bool {
+    let Ok(host) = std::str::from_utf8(host) else {
+        return false;
+    };
+    let canon = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    let want = canon(peer.ip());
+    match tokio::net::lookup_host((host, 0)).await {
+        Ok(mut addrs) => addrs.any(|a| canon(a.ip()) == want),
+        Err(_) => false,
+    }
+}
