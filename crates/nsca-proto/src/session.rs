@@ -87,17 +87,17 @@ impl ServerSession {
         self.crypto.decrypt_packet(packet);
         let result = CheckResult::decode(packet)?;
         if self.max_packet_age > 0 {
-            if result.timestamp != self.init_timestamp {
-                return Err(PacketError::ForeignTimestamp {
-                    expected: self.init_timestamp,
-                    got: result.timestamp,
-                });
-            }
             let age = now as i64 - i64::from(result.timestamp);
             if age.unsigned_abs() > u64::from(self.max_packet_age) {
                 return Err(PacketError::Stale {
                     age,
                     max: self.max_packet_age,
+                });
+            }
+            if result.timestamp != self.init_timestamp {
+                return Err(PacketError::ForeignTimestamp {
+                    expected: self.init_timestamp,
+                    got: result.timestamp,
                 });
             }
         }
@@ -227,6 +227,27 @@ mod tests {
             Err(PacketError::Stale { age: -40, .. })
         ));
         assert!(server.decode(&mut wire, 1030).is_ok());
+    }
+
+    #[test]
+    fn a_timestamp_from_another_connection_is_refused() {
+        let (mut server, _) = pair(Method::Xor, 30);
+        // A packet carrying another connection's (recent) timestamp.
+        let iv: [u8; IV_LEN] = std::array::from_fn(|i| (i * 7) as u8);
+        let other = InitPacket {
+            iv,
+            timestamp: 1001,
+        };
+        let mut client = ClientSession::new(Method::Xor, b"pw", &other, PacketFormat::V3).unwrap();
+        let mut wire = Vec::new();
+        client.encode(&result(), |_| {}, &mut wire);
+        assert_eq!(
+            server.decode(&mut wire, 1002),
+            Err(PacketError::ForeignTimestamp {
+                expected: 1000,
+                got: 1001
+            })
+        );
     }
 
     #[test]

@@ -111,6 +111,7 @@ pub fn init(ident: &str, facility: &str, debug: bool, quiet_stderr: bool) {
     let stderr = (!quiet_stderr).then(|| {
         tracing_subscriber::fmt::layer()
             .with_writer(io::stderr)
+            .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
             .with_target(false)
             .with_filter(filter())
     });
