@@ -300,10 +300,9 @@ pub struct CryptoState {
 
 enum Inner {
     None,
-    Xor {
-        iv: Box<[u8; IV_LEN]>,
-        password: Vec<u8>,
-    },
+    /// The XOR keystream for a whole v3 packet (IV and password combined),
+    /// computed once per connection: XOR restarts at 0 for every packet.
+    Xor(Box<[u8]>),
     Cfb8(Box<dyn Cfb8Stream>),
 }
 
@@ -312,7 +311,7 @@ impl fmt::Debug for CryptoState {
         // Never print key material.
         let kind = match &self.inner {
             Inner::None => "none",
-            Inner::Xor { .. } => "xor",
+            Inner::Xor(_) => "xor",
             Inner::Cfb8(_) => "cfb8",
         };
         f.debug_struct("CryptoState").field("kind", &kind).finish()
@@ -330,10 +329,7 @@ impl CryptoState {
         key[..n].copy_from_slice(&password[..n]);
         let inner = match method {
             Method::None => Inner::None,
-            Method::Xor => Inner::Xor {
-                iv: Box::new(*iv),
-                password: password.to_vec(),
-            },
+            Method::Xor => Inner::Xor(xor_keystream(iv, password)),
             Method::Des => cfb8(rc::<des::Des>(&key), iv),
             Method::TripleDes => cfb8(rc::<des::TdesEde3>(&key), iv),
             Method::Cast128 => cfb8(rc::<cast5::Cast5>(&key), iv),
@@ -372,7 +368,7 @@ impl CryptoState {
     pub fn encrypt_packet(&mut self, packet: &mut [u8]) {
         match &mut self.inner {
             Inner::None => {}
-            Inner::Xor { iv, password } => xor(packet, iv, password),
+            Inner::Xor(k) => xor(packet, k),
             Inner::Cfb8(s) => s.encrypt(packet),
         }
     }
@@ -381,22 +377,32 @@ impl CryptoState {
     pub fn decrypt_packet(&mut self, packet: &mut [u8]) {
         match &mut self.inner {
             Inner::None => {}
-            Inner::Xor { iv, password } => xor(packet, iv, password),
+            Inner::Xor(k) => xor(packet, k),
             Inner::Cfb8(s) => s.decrypt(packet),
         }
     }
 }
 
-/// `utils.c:324-348`: XOR with the IV, then with the password, index from 0.
-/// An empty password XORs with its terminating NUL, that is not at all.
-fn xor(buf: &mut [u8], iv: &[u8; IV_LEN], password: &[u8]) {
-    for (b, k) in buf.iter_mut().zip(iv.iter().cycle()) {
+/// `utils.c:324-348`: every byte is XORed with the IV, then with the
+/// password, both repeated from index 0 in every packet. An empty password
+/// XORs with its terminating NUL, that is not at all.
+fn xor_keystream(iv: &[u8; IV_LEN], password: &[u8]) -> Box<[u8]> {
+    (0..crate::packet::PACKET_LEN)
+        .map(|i| {
+            let p = if password.is_empty() {
+                0
+            } else {
+                password[i % password.len()]
+            };
+            iv[i % IV_LEN] ^ p
+        })
+        .collect()
+}
+
+/// XORs `buf` with the keystream (a packet is never longer than it).
+fn xor(buf: &mut [u8], keystream: &[u8]) {
+    for (b, k) in buf.iter_mut().zip(keystream) {
         *b ^= k;
-    }
-    if !password.is_empty() {
-        for (b, k) in buf.iter_mut().zip(password.iter().cycle()) {
-            *b ^= k;
-        }
     }
 }
 

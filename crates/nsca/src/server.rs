@@ -78,6 +78,9 @@ pub struct Received {
     pub received_at: u64,
 }
 
+/// Results decoded from one read of one connection, handed on together.
+pub type Batch = Vec<Received>;
+
 /// Counters of what the receiver did, for logs, tests and metrics.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -124,7 +127,7 @@ pub fn unix_now() -> u64 {
 pub async fn serve(
     listener: TcpListener,
     settings: watch::Receiver<Arc<Settings>>,
-    out: mpsc::Sender<Received>,
+    out: mpsc::Sender<Batch>,
     stats: Arc<Stats>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -177,7 +180,7 @@ pub async fn handle_connection<S>(
     mut stream: S,
     peer: SocketAddr,
     settings: &Settings,
-    out: &mpsc::Sender<Received>,
+    out: &mpsc::Sender<Batch>,
     stats: &Stats,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -222,14 +225,27 @@ pub async fn handle_connection<S>(
     let mut buf = vec![0u8; 16 * PACKET_LEN];
     let mut start = 0; // first unprocessed byte
     let mut end = 0; // end of received bytes
+    let mut batch: Batch = Vec::new();
     loop {
-        // Process every complete packet buffered.
+        // Process every complete packet buffered, then hand them on at once.
+        let mut close = false;
         while end - start >= PACKET_LEN {
             let packet = &mut buf[start..start + PACKET_LEN];
             start += PACKET_LEN;
-            if !accept_packet(&mut session, packet, peer, settings, out, stats).await {
-                return;
+            match check_packet(&mut session, packet, peer, settings, stats).await {
+                Outcome::Accept(r) => batch.push(r),
+                Outcome::Skip => {}
+                Outcome::Close => {
+                    close = true;
+                    break;
+                }
             }
+        }
+        if !batch.is_empty() && out.send(std::mem::take(&mut batch)).await.is_err() {
+            return;
+        }
+        if close {
+            return;
         }
         if start == end {
             start = 0;
@@ -274,7 +290,11 @@ pub async fn handle_connection<S>(
                 EndOfStream::Clean => {}
                 EndOfStream::Legacy => {
                     let packet = &mut buf[start..end];
-                    accept_packet(&mut session, packet, peer, settings, out, stats).await;
+                    if let Outcome::Accept(r) =
+                        check_packet(&mut session, packet, peer, settings, stats).await
+                    {
+                        let _ = out.send(vec![r]).await;
+                    }
                 }
                 EndOfStream::Truncated(n) => {
                     Stats::bump(&stats.truncated);
@@ -292,16 +312,24 @@ pub async fn handle_connection<S>(
     }
 }
 
-/// Decodes one packet and hands the result on. Returns false when the
-/// connection must be closed.
-async fn accept_packet(
+/// What to do with one packet.
+enum Outcome {
+    /// A good result.
+    Accept(Received),
+    /// A result refused on its own; the connection stays usable.
+    Skip,
+    /// A broken packet: the stream can no longer be trusted.
+    Close,
+}
+
+/// Decodes and checks one packet.
+async fn check_packet(
     session: &mut ServerSession,
     packet: &mut [u8],
     peer: SocketAddr,
     settings: &Settings,
-    out: &mpsc::Sender<Received>,
     stats: &Stats,
-) -> bool {
+) -> Outcome {
     let now = unix_now();
     let result = match session.decode(packet, now) {
         Ok(r) => r,
@@ -316,7 +344,7 @@ async fn accept_packet(
             };
             Stats::bump(counter);
             warn!("Dropping packet from {peer}: {e}; closing connection");
-            return false;
+            return Outcome::Close;
         }
     };
     if let Err(e) = check_names(&result, settings.name_policy) {
@@ -327,7 +355,7 @@ async fn accept_packet(
             crate::printable(&result.service)
         );
         // The stream is intact: keep reading the connection's other results.
-        return true;
+        return Outcome::Skip;
     }
     if settings.strict_mode_spoofing && !host_resolves_to(&result.host_name, peer).await {
         Stats::bump(&stats.rejected_spoofing);
@@ -335,7 +363,7 @@ async fn accept_packet(
             "Dropping result from {peer}: host name '{}' does not resolve to the client's address (strict_mode_spoofing)",
             crate::printable(&result.host_name)
         );
-        return true;
+        return Outcome::Skip;
     }
     if settings.debug {
         if result.is_host_result() {
@@ -356,13 +384,11 @@ async fn accept_packet(
         }
     }
     Stats::bump(&stats.accepted);
-    out.send(Received {
+    Outcome::Accept(Received {
         result,
         peer,
         received_at: now,
     })
-    .await
-    .is_ok()
 }
 
 /// Whether `host` resolves to the peer's address (IPv4-mapped addresses

@@ -33,7 +33,7 @@ use nsca_proto::command::write_command;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
-use crate::server::Received;
+use crate::server::Batch;
 
 /// Atomic write size of a pipe on Linux.
 const PIPE_BUF: usize = 4096;
@@ -85,7 +85,7 @@ pub struct WriterStats {
 /// everything received is written or spooled.
 pub fn spawn(
     config: WriterConfig,
-    rx: mpsc::Receiver<Received>,
+    rx: mpsc::Receiver<Batch>,
     stats: Arc<WriterStats>,
     runtime: tokio::runtime::Handle,
 ) -> io::Result<std::thread::JoinHandle<()>> {
@@ -96,7 +96,9 @@ pub fn spawn(
 
 enum Target {
     Closed,
-    Open(File),
+    /// The open command file, and whether it is a FIFO (then writes are
+    /// kept to `PIPE_BUF` so that each is atomic).
+    Open(File, bool),
 }
 
 struct Writer {
@@ -130,7 +132,7 @@ impl Writer {
         }
     }
 
-    fn run(mut self, mut rx: mpsc::Receiver<Received>, rt: &tokio::runtime::Handle) {
+    fn run(mut self, mut rx: mpsc::Receiver<Batch>, rt: &tokio::runtime::Handle) {
         let mut batch = Vec::with_capacity(BATCH_BYTES + 16 * 1024);
         loop {
             let wait = if self.spool.is_empty() {
@@ -143,17 +145,21 @@ impl Writer {
             // Stamped with the time of writing, as the C daemon stamps them.
             let now = crate::server::unix_now();
             let closed = match first {
-                Ok(Some(r)) => {
-                    write_command(&mut batch, now, &r.result);
-                    lines += 1;
+                Ok(Some(b)) => {
+                    for r in &b {
+                        write_command(&mut batch, now, &r.result);
+                    }
+                    lines += b.len() as u64;
                     loop {
                         if batch.len() >= BATCH_BYTES {
                             break false;
                         }
                         match rx.try_recv() {
-                            Ok(r) => {
-                                write_command(&mut batch, now, &r.result);
-                                lines += 1;
+                            Ok(b) => {
+                                for r in &b {
+                                    write_command(&mut batch, now, &r.result);
+                                }
+                                lines += b.len() as u64;
                             }
                             Err(mpsc::error::TryRecvError::Empty) => break false,
                             Err(mpsc::error::TryRecvError::Disconnected) => break true,
@@ -350,7 +356,7 @@ impl Writer {
         }
     }
 
-    fn open_target(&mut self) -> Result<&mut File, Unavailable> {
+    fn open_target(&mut self) -> Result<(&mut File, bool), Unavailable> {
         if let Target::Closed = self.target {
             let path = &self.config.command_file;
             // O_APPEND always: on a regular file the C daemon without
@@ -364,18 +370,17 @@ impl Writer {
                     Some(libc::ENXIO) => Unavailable::NoReader,
                     _ => Unavailable::Error(e),
                 })?;
-            if let Ok(m) = f.metadata() {
-                if !m.file_type().is_fifo() && !m.file_type().is_file() {
-                    warn!(
-                        "Command file {} is neither a FIFO nor a regular file",
-                        path.display()
-                    );
-                }
+            let fifo = f.metadata().is_ok_and(|m| m.file_type().is_fifo());
+            if !fifo && !f.metadata().is_ok_and(|m| m.file_type().is_file()) {
+                warn!(
+                    "Command file {} is neither a FIFO nor a regular file",
+                    path.display()
+                );
             }
-            self.target = Target::Open(f);
+            self.target = Target::Open(f, fifo);
         }
         match &mut self.target {
-            Target::Open(f) => Ok(f),
+            Target::Open(f, fifo) => Ok((f, *fifo)),
             Target::Closed => Err(Unavailable::Missing),
         }
     }
@@ -383,10 +388,14 @@ impl Writer {
     /// Writes all of `data` (whole lines) or says how much got through.
     fn write_target(&mut self, data: &[u8]) -> Result<(), (usize, Unavailable)> {
         let stall = self.config.stall_timeout;
-        let f = self.open_target().map_err(|u| (0, u))?;
+        let (f, fifo) = self.open_target().map_err(|u| (0, u))?;
         let mut done = 0;
         while done < data.len() {
-            let chunk = next_chunk(&data[done..]);
+            let chunk = if fifo {
+                next_chunk(&data[done..])
+            } else {
+                &data[done..]
+            };
             let deadline = Instant::now() + stall;
             let mut off = 0;
             while off < chunk.len() {

@@ -183,7 +183,7 @@ async fn serve(listener: std::net::TcpListener, args: &Args, config: ServerConfi
     let local = listener.local_addr()?;
     let (settings_tx, settings_rx) = watch::channel(Arc::new(Settings::from_config(&config)));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let (tx, rx) = mpsc::channel(16 * 1024);
+    let (tx, rx) = mpsc::channel(1024);
     let stats = Arc::new(Stats::default());
     let wstats = Arc::new(WriterStats::default());
     let writer = writer::spawn(
