@@ -16,7 +16,11 @@
 
 use std::fmt;
 
-use cipher::{Array, BlockCipherEncrypt, KeyInit};
+use cipher::array::ArraySize;
+use cipher::typenum::Unsigned;
+use cipher::{
+    Array, BlockCipherEncBackend, BlockCipherEncClosure, BlockCipherEncrypt, BlockSizeUser, KeyInit,
+};
 
 /// Length of the IV the server sends in its init packet.
 pub const IV_LEN: usize = 128;
@@ -330,18 +334,18 @@ impl CryptoState {
         let inner = match method {
             Method::None => Inner::None,
             Method::Xor => Inner::Xor(xor_keystream(iv, password)),
-            Method::Des => cfb8(rc::<des::Des>(&key), iv),
-            Method::TripleDes => cfb8(rc::<des::TdesEde3>(&key), iv),
-            Method::Cast128 => cfb8(rc::<cast5::Cast5>(&key), iv),
+            Method::Des => cfb8_rc(rc::<des::Des>(&key), iv),
+            Method::TripleDes => cfb8_rc(rc::<des::TdesEde3>(&key), iv),
+            Method::Cast128 => cfb8_rc(rc::<cast5::Cast5>(&key), iv),
             Method::Cast256 => cfb8(Bswap32(rc::<cast6::Cast6>(&bswap32(&key))), iv),
             Method::Xtea => cfb8(Bswap32(rc::<xtea::Xtea>(&bswap32(&key))), iv),
-            Method::Blowfish => cfb8(rc::<blowfish::Blowfish>(&key), iv),
-            Method::Twofish => cfb8(rc::<twofish::Twofish>(&key), iv),
-            Method::Rc2 => cfb8(rc::<rc2::Rc2>(&key), iv),
-            Method::Rijndael128 => cfb8(rc::<aes::Aes256>(&key), iv),
+            Method::Blowfish => cfb8_rc(rc::<blowfish::Blowfish>(&key), iv),
+            Method::Twofish => cfb8_rc(rc::<twofish::Twofish>(&key), iv),
+            Method::Rc2 => cfb8_rc(rc::<rc2::Rc2>(&key), iv),
+            Method::Rijndael128 => cfb8_rc(rc::<aes::Aes256>(&key), iv),
             Method::Rijndael192 => cfb8(rijndael::<24>(&key), iv),
             Method::Rijndael256 => cfb8(rijndael::<32>(&key), iv),
-            Method::Serpent => cfb8(rc::<serpent::Serpent>(&key), iv),
+            Method::Serpent => cfb8_rc(rc::<serpent::Serpent>(&key), iv),
             Method::Gost => cfb8(
                 SwapHalves(rc::<magma::Gost89<gost::LibmcryptSbox>>(&bswap32(&key))),
                 iv,
@@ -491,6 +495,75 @@ impl<const N: usize> BlockEncrypt for Rijndael<N> {
         if let Ok(out) = self.0.encrypt(block) {
             block.copy_from_slice(&out);
         }
+    }
+}
+
+/// CFB-8 over a RustCrypto cipher, run inside the cipher's backend so that
+/// the per-block dispatch (and CPU feature detection) happens once per
+/// packet rather than once per byte.
+struct Cfb8Rc<C> {
+    cipher: C,
+    register: [u8; MAX_BLOCK],
+}
+
+fn cfb8_rc<C: BlockCipherEncrypt + Send + 'static>(cipher: Rc<C>, iv: &[u8; IV_LEN]) -> Inner {
+    let n = <C::BlockSize as Unsigned>::USIZE;
+    let mut register = [0u8; MAX_BLOCK];
+    register[..n].copy_from_slice(&iv[..n]);
+    Inner::Cfb8(Box::new(Cfb8Rc {
+        cipher: cipher.0,
+        register,
+    }))
+}
+
+impl<C: BlockCipherEncrypt + Send + 'static> Cfb8Stream for Cfb8Rc<C> {
+    fn encrypt(&mut self, buf: &mut [u8]) {
+        self.cipher.encrypt_with_backend(Cfb8Pass::<C::BlockSize> {
+            register: &mut self.register,
+            buf,
+            decrypt: false,
+            size: std::marker::PhantomData,
+        });
+    }
+
+    fn decrypt(&mut self, buf: &mut [u8]) {
+        self.cipher.encrypt_with_backend(Cfb8Pass::<C::BlockSize> {
+            register: &mut self.register,
+            buf,
+            decrypt: true,
+            size: std::marker::PhantomData,
+        });
+    }
+}
+
+/// One CFB-8 pass over a buffer, given the cipher's backend.
+struct Cfb8Pass<'a, N> {
+    register: &'a mut [u8; MAX_BLOCK],
+    buf: &'a mut [u8],
+    decrypt: bool,
+    size: std::marker::PhantomData<N>,
+}
+
+impl<N: ArraySize> BlockSizeUser for Cfb8Pass<'_, N> {
+    type BlockSize = N;
+}
+
+impl<N: ArraySize> BlockCipherEncClosure for Cfb8Pass<'_, N> {
+    #[inline]
+    fn call<B: BlockCipherEncBackend<BlockSize = N>>(self, backend: &B) {
+        let n = N::USIZE;
+        let mut register = Array::<u8, N>::default();
+        register.copy_from_slice(&self.register[..n]);
+        let mut block = Array::<u8, N>::default();
+        for b in self.buf.iter_mut() {
+            block.copy_from_slice(&register);
+            backend.encrypt_block((&mut block).into());
+            let c = if self.decrypt { *b } else { *b ^ block[0] };
+            *b ^= block[0];
+            register.copy_within(1.., 0);
+            register[n - 1] = c;
+        }
+        self.register[..n].copy_from_slice(&register);
     }
 }
 
