@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p picket-nsca-proto --bench packet`
 
+#![allow(clippy::unwrap_used)]
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nsca_proto::command::write_command;
 use nsca_proto::crypto::IV_LEN;
