@@ -200,6 +200,7 @@ impl<'r> Ctx<'r> {
                     let e = ignored_types.entry(obj.kind).or_insert((fi, obj.line, 0));
                     e.2 += 1;
                 }
+                let mut unknown: Vec<(&str, u32)> = Vec::new();
                 let mut def = Def {
                     kind,
                     file: fi,
@@ -271,26 +272,36 @@ impl<'r> Ctx<'r> {
                             let e = unsupported.entry((kind, p.key)).or_insert((fi, p.line, 0));
                             e.2 += 1;
                         }
-                        None => {
-                            let loc = self.loc(fi, p.line);
-                            let msg = format!("invalid {} object directive '{}'", kind, p.key);
-                            if self.dialect == Dialect::Shinken {
-                                self.diags.warning(
-                                    Kind::UnknownDirective,
-                                    loc,
-                                    None,
-                                    msg + "; ignored",
-                                );
-                            } else {
-                                self.diags.error(Kind::UnknownDirective, loc, None, msg);
-                            }
-                        }
+                        None => unknown.push((p.key, p.line)),
                     }
                 }
                 if def.name == Some("") {
                     def.name = None;
                 }
                 let idx = self.defs.len();
+                if !unknown.is_empty() {
+                    let tmp = std::mem::take(&mut unknown);
+                    self.defs.push(def);
+                    let what = self.describe(idx);
+                    let def_back = self.defs.pop();
+                    for (key, line) in tmp {
+                        let loc = self.loc(fi, line);
+                        let msg = format!("invalid {kind} object directive '{key}'");
+                        if self.dialect == Dialect::Shinken {
+                            self.diags.warning(
+                                Kind::UnknownDirective,
+                                loc,
+                                Some(what.clone()),
+                                msg + "; ignored",
+                            );
+                        } else {
+                            self.diags
+                                .error(Kind::UnknownDirective, loc, Some(what.clone()), msg);
+                        }
+                    }
+                    let Some(d) = def_back else { continue };
+                    def = d;
+                }
                 if let Some(n) = def.name {
                     if let Some(prev) = self.templates.insert((kind, n), idx) {
                         let loc = self.loc(def.file, def.line);
@@ -356,12 +367,13 @@ impl<'r> Ctx<'r> {
             TplState::Done(r) => return Some(Rc::clone(r)),
             TplState::Visiting => {
                 let loc = self.def_loc(child);
-                let what = self.describe(idx);
+                let what = self.describe(child);
+                let tname = self.defs[idx].name.unwrap_or("?");
                 self.diags.error(
                     Kind::CircularTemplate,
                     loc,
                     Some(what),
-                    "circular template inheritance ('use' chain leads back to this template)",
+                    format!("circular template inheritance: 'use {tname}' leads back to itself"),
                 );
                 return None;
             }
