@@ -84,7 +84,12 @@ fn split_after_first(tok: &str, c: char) -> Option<(&str, &str)> {
 fn daemon_or_port_match(tok: &str, cx: &mut Cx<'_>) -> bool {
     if let Some(port) = scan_unsigned(tok) {
         if port <= 65535 {
-            return port == u32::from(cx.req.server.port());
+            // Without a server socket address there is no port to compare with.
+            return cx
+                .req
+                .server
+                .sin
+                .is_some_and(|s| u32::from(s.port()) == port);
         }
     }
     let daemon = cx.req.daemon.clone();
@@ -228,10 +233,11 @@ pub fn glob_match(pat: &[u8], s: &[u8]) -> bool {
 /// `masked_match()`: `n.n.n.n/m.m.m.m`, `n.n.n.n/len` (Debian CIDR) or `[v6]/len`.
 #[must_use]
 pub fn masked_match(net: &str, mask: &str, addr: &str) -> bool {
+    // IPv4-mapped clients are compared as IPv4, by every form (so never by `[v6]/len`).
+    let addr = unmap_v4(addr);
     if net.starts_with('[') {
         return masked_match6(net, mask, addr);
     }
-    let addr = unmap_v4(addr);
     let a = dot_quad_addr(addr);
     if a == INADDR_NONE {
         return false;
