@@ -4,3 +4,4 @@
 pub mod common;
 pub mod inetcf;
 pub mod matchtool;
+pub mod wrapper;
