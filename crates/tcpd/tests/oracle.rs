@@ -189,3 +189,62 @@ fn own_recorded_cases_pass_relaxed() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Splits a run_tcpdchk.sh result into (plain stdout lines, sorted diagnostics).
+fn tcpdchk_view(text: &str) -> (Vec<String>, Vec<String>) {
+    let mut plain = Vec::new();
+    let mut diag = Vec::new();
+    let mut in_syslog = false;
+    for line in text.lines() {
+        if line == "## syslog" {
+            in_syslog = true;
+            continue;
+        }
+        if line.starts_with("## ") {
+            continue;
+        }
+        // Drop a "facility.severity: " prefix (syslog section).
+        let msg = match line.split_once(": ") {
+            Some((pri, rest)) if in_syslog && pri.contains('.') && !pri.contains(' ') => rest,
+            _ => line,
+        };
+        if ["warning: ", "error: ", "option: "]
+            .iter()
+            .any(|p| msg.starts_with(p))
+        {
+            diag.push(msg.split_whitespace().collect::<Vec<_>>().join(" "));
+        } else if !in_syslog {
+            plain.push(line.to_string());
+        }
+    }
+    diag.sort();
+    (plain, diag)
+}
+
+#[test]
+fn tcpdchk_sample_matches_debian() {
+    let Some(oracle) = require_oracle() else {
+        return;
+    };
+    let script = oracle.join("tcpdchk/run_tcpdchk.sh");
+    let expected =
+        std::fs::read_to_string(oracle.join("tcpdchk/expected.txt")).expect("expected.txt");
+    // run_tcpdchk.sh runs `tcpdchk` from $PATH: put ours first.
+    let bin = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_tcpdchk"), bin.path().join("tcpdchk"))
+        .expect("symlink");
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new(&script)
+        .env("PATH", path)
+        .output()
+        .expect("run_tcpdchk.sh runs");
+    let got = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (exp_plain, exp_diag) = tcpdchk_view(&expected);
+    let (got_plain, got_diag) = tcpdchk_view(&got);
+    assert_eq!(got_plain, exp_plain, "tcpdchk -v output differs:\n{got}");
+    assert_eq!(got_diag, exp_diag, "tcpdchk diagnostics differ:\n{got}");
+}

@@ -253,7 +253,8 @@ pub fn masked_match(net: &str, mask: &str, addr: &str) -> bool {
 }
 
 /// The mask of a `net/mask` pattern: dotted quad, else (Debian) `atoi()` length 1..32.
-pub(crate) fn ipv4_mask(mask: &str) -> Option<u32> {
+#[must_use]
+pub fn ipv4_mask(mask: &str) -> Option<u32> {
     let m = dot_quad_addr(mask);
     if m != INADDR_NONE {
         return Some(m);
@@ -290,7 +291,8 @@ fn masked_match6(net: &str, mask: &str, addr: &str) -> bool {
 }
 
 /// C `atoi()`: leading white space, optional sign, digits; 0 if none.
-pub(crate) fn atoi(s: &str) -> i64 {
+#[must_use]
+pub fn atoi(s: &str) -> i64 {
     let s = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (neg, rest) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
