@@ -729,7 +729,7 @@ pub enum Dialect {
 pub struct Config {
     /// The main configuration (nagios.cfg).
     pub main: MainConfig,
-    /// `$USERn$` macros (index 0 = `$USER1$`) and Shinken resource macros, by name.
+    /// `$USERn$` macros and Shinken resource macros, by name without the dollars.
     pub resource_macros: HashMap<Box<str>, Box<str>>,
     /// The dialect the configuration was read in.
     pub dialect: Dialect,
@@ -757,14 +757,16 @@ pub struct Config {
     pub serviceescalations: Vec<ServiceEscalation>,
     /// Host escalations.
     pub hostescalations: Vec<HostEscalation>,
-    pub(crate) host_index: HashMap<Box<str>, HostId>,
-    pub(crate) service_index: HashMap<(HostId, Box<str>), ServiceId>,
-    pub(crate) contact_index: HashMap<Box<str>, ContactId>,
-    pub(crate) command_index: HashMap<Box<str>, CommandId>,
-    pub(crate) timeperiod_index: HashMap<Box<str>, TimeperiodId>,
-    pub(crate) hostgroup_index: HashMap<Box<str>, HostGroupId>,
-    pub(crate) servicegroup_index: HashMap<Box<str>, ServiceGroupId>,
-    pub(crate) contactgroup_index: HashMap<Box<str>, ContactGroupId>,
+    pub(crate) host_index: FastMap<Box<str>, HostId>,
+    /// (host, hash of description) → service; rare hash collisions go to the list below.
+    pub(crate) service_index: FastMap<(HostId, u64), ServiceId>,
+    pub(crate) service_collisions: Vec<ServiceId>,
+    pub(crate) contact_index: FastMap<Box<str>, ContactId>,
+    pub(crate) command_index: FastMap<Box<str>, CommandId>,
+    pub(crate) timeperiod_index: FastMap<Box<str>, TimeperiodId>,
+    pub(crate) hostgroup_index: FastMap<Box<str>, HostGroupId>,
+    pub(crate) servicegroup_index: FastMap<Box<str>, ServiceGroupId>,
+    pub(crate) contactgroup_index: FastMap<Box<str>, ContactGroupId>,
 }
 
 impl Config {
@@ -795,9 +797,33 @@ impl Config {
     /// Service by host name and description.
     pub fn service_by_name(&self, host: &str, description: &str) -> Option<ServiceId> {
         let h = self.host_by_name(host)?;
-        self.service_index
-            .get(&(h, Box::<str>::from(description)))
+        self.find_service(h, description)
+    }
+    /// Service by host id and description.
+    pub fn find_service(&self, host: HostId, description: &str) -> Option<ServiceId> {
+        let id = *self.service_index.get(&(host, fx_hash_str(description)))?;
+        let matches = |id: ServiceId| {
+            let s = &self.services[id.index()];
+            s.host == host && &*s.description == description
+        };
+        if matches(id) {
+            return Some(id);
+        }
+        self.service_collisions
+            .iter()
             .copied()
+            .find(|&c| matches(c))
+    }
+    /// Register `id` (already pushed to `services`) in the name index.
+    pub(crate) fn index_service(&mut self, id: ServiceId) {
+        let s = &self.services[id.index()];
+        let key = (s.host, fx_hash_str(&s.description));
+        match self.service_index.entry(key) {
+            std::collections::hash_map::Entry::Occupied(_) => self.service_collisions.push(id),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(id);
+            }
+        }
     }
     /// Contact by `contact_name`.
     pub fn contact_by_name(&self, name: &str) -> Option<ContactId> {
@@ -842,6 +868,72 @@ impl Config {
     ) -> Option<jiff::Timestamp> {
         crate::timeperiod::next_valid_time(&self.timeperiods, id, t, tz)
     }
+}
+
+/// A fast, non-cryptographic hasher (the `FxHash` mixing function) for name indexes:
+/// configuration names are not attacker-controlled the way network input is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildFx;
+
+/// The hasher built by [`BuildFx`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl std::hash::BuildHasher for BuildFx {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+/// Hash map with [`BuildFx`].
+pub type FastMap<K, V> = HashMap<K, V, BuildFx>;
+
+/// Fx hash of a string (with a length terminator, as `Hash for str` does).
+pub fn fx_hash_str(s: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = FxHasher(0);
+    h.write(s.as_bytes());
+    h.write_u8(0xff);
+    h.finish()
 }
 
 /// Object counts, as `nagios -v` prints them.

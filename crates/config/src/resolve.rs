@@ -102,7 +102,7 @@ pub struct ResolveOptions {
 struct Ctx<'r> {
     paths: Vec<Arc<Path>>,
     defs: Vec<Def<'r>>,
-    templates: HashMap<(ObjectKind, &'r str), usize>,
+    templates: FastMap<(ObjectKind, &'r str), usize>,
     tpl_state: Vec<TplState<'r>>,
     diags: Diagnostics,
     dialect: Dialect,
@@ -200,6 +200,7 @@ impl<'r> Ctx<'r> {
                     let e = ignored_types.entry(obj.kind).or_insert((fi, obj.line, 0));
                     e.2 += 1;
                 }
+                let mut unknown: Vec<(&str, u32)> = Vec::new();
                 let mut def = Def {
                     kind,
                     file: fi,
@@ -271,26 +272,36 @@ impl<'r> Ctx<'r> {
                             let e = unsupported.entry((kind, p.key)).or_insert((fi, p.line, 0));
                             e.2 += 1;
                         }
-                        None => {
-                            let loc = self.loc(fi, p.line);
-                            let msg = format!("invalid {} object directive '{}'", kind, p.key);
-                            if self.dialect == Dialect::Shinken {
-                                self.diags.warning(
-                                    Kind::UnknownDirective,
-                                    loc,
-                                    None,
-                                    msg + "; ignored",
-                                );
-                            } else {
-                                self.diags.error(Kind::UnknownDirective, loc, None, msg);
-                            }
-                        }
+                        None => unknown.push((p.key, p.line)),
                     }
                 }
                 if def.name == Some("") {
                     def.name = None;
                 }
                 let idx = self.defs.len();
+                if !unknown.is_empty() {
+                    let tmp = std::mem::take(&mut unknown);
+                    self.defs.push(def);
+                    let what = self.describe(idx);
+                    let def_back = self.defs.pop();
+                    for (key, line) in tmp {
+                        let loc = self.loc(fi, line);
+                        let msg = format!("invalid {kind} object directive '{key}'");
+                        if self.dialect == Dialect::Shinken {
+                            self.diags.warning(
+                                Kind::UnknownDirective,
+                                loc,
+                                Some(what.clone()),
+                                msg + "; ignored",
+                            );
+                        } else {
+                            self.diags
+                                .error(Kind::UnknownDirective, loc, Some(what.clone()), msg);
+                        }
+                    }
+                    let Some(d) = def_back else { continue };
+                    def = d;
+                }
                 if let Some(n) = def.name {
                     if let Some(prev) = self.templates.insert((kind, n), idx) {
                         let loc = self.loc(def.file, def.line);
@@ -356,12 +367,13 @@ impl<'r> Ctx<'r> {
             TplState::Done(r) => return Some(Rc::clone(r)),
             TplState::Visiting => {
                 let loc = self.def_loc(child);
-                let what = self.describe(idx);
+                let what = self.describe(child);
+                let tname = self.defs[idx].name.unwrap_or("?");
                 self.diags.error(
                     Kind::CircularTemplate,
                     loc,
                     Some(what),
-                    "circular template inheritance ('use' chain leads back to this template)",
+                    format!("circular template inheritance: 'use {tname}' leads back to itself"),
                 );
                 return None;
             }
@@ -408,6 +420,7 @@ impl<'r> Ctx<'r> {
             let Some(tr) = self.resolve_template(t, idx) else {
                 continue;
             };
+            out.props.reserve(tr.props.len());
             for tp in &tr.props {
                 if tp.key.is_not_inherited() {
                     continue;
@@ -548,28 +561,20 @@ impl<'r> Ctx<'r> {
     }
 }
 
-/// Registered definitions of a kind, resolved.
-struct Objs<'r> {
-    defs: Vec<(usize, Resolved<'r>)>,
+/// Indices of the registered definitions of a kind, in definition order.
+fn registered(ctx: &Ctx<'_>, kind: ObjectKind) -> Vec<usize> {
+    (0..ctx.defs.len())
+        .filter(|&i| ctx.defs[i].kind == kind && ctx.defs[i].register)
+        .collect()
 }
 
-fn registered<'r>(ctx: &mut Ctx<'r>, kind: ObjectKind) -> Objs<'r> {
-    let idxs: Vec<usize> = (0..ctx.defs.len())
-        .filter(|&i| ctx.defs[i].kind == kind && ctx.defs[i].register)
-        .collect();
-    let mut defs = Vec::with_capacity(idxs.len());
-    for i in idxs {
-        let r = if ctx.defs[i].name.is_some() {
-            match ctx.resolve_template(i, i) {
-                Some(r) => (*r).clone(),
-                None => continue,
-            }
-        } else {
-            ctx.resolve_def(i)
-        };
-        defs.push((i, r));
+/// Resolve one registered definition (templates are memoised; objects are not kept).
+fn resolved<'r>(ctx: &mut Ctx<'r>, i: usize) -> Option<Resolved<'r>> {
+    if ctx.defs[i].name.is_some() {
+        ctx.resolve_template(i, i).map(|r| (*r).clone())
+    } else {
+        Some(ctx.resolve_def(i))
     }
-    Objs { defs }
 }
 
 /// Resolve parsed files into a [`Config`]. Returns the configuration (possibly partial
@@ -583,7 +588,7 @@ pub fn resolve(
     let mut ctx = Ctx {
         paths: files.iter().map(|f| Arc::clone(&f.path)).collect(),
         defs: Vec::new(),
-        templates: HashMap::new(),
+        templates: FastMap::default(),
         tpl_state: Vec::new(),
         diags: Diagnostics::new(),
         dialect: opts.dialect,
@@ -622,7 +627,10 @@ pub fn resolve(
 
 fn build_commands(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     let objs = registered(ctx, ObjectKind::Command);
-    for (d, r) in objs.defs {
+    for d in objs {
+        let Some(r) = resolved(ctx, d) else {
+            continue;
+        };
         let loc = ctx.def_loc(d);
         let Some(name) = r.val(Key::CommandName) else {
             ctx.diags.error(
@@ -683,7 +691,10 @@ fn dummy_loc() -> Location {
 fn build_timeperiods(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     let objs = registered(ctx, ObjectKind::Timeperiod);
     let mut pending_excl = Vec::new();
-    for (d, r) in objs.defs {
+    for d in objs {
+        let Some(r) = resolved(ctx, d) else {
+            continue;
+        };
         let loc = ctx.def_loc(d);
         let Some(name) = r.val(Key::TimeperiodName) else {
             ctx.diags.error(
@@ -900,7 +911,10 @@ fn build_ways(ctx: &mut Ctx<'_>, cfg: &Config) -> HashMap<String, NotificationWa
         return ways;
     }
     let objs = registered(ctx, ObjectKind::NotificationWay);
-    for (d, r) in objs.defs {
+    for d in objs {
+        let Some(r) = resolved(ctx, d) else {
+            continue;
+        };
         let Some(name) = r.val(Key::NotificationwayName).map(str::to_owned) else {
             let loc = ctx.def_loc(d);
             ctx.diags.error(
@@ -921,7 +935,10 @@ fn build_ways(ctx: &mut Ctx<'_>, cfg: &Config) -> HashMap<String, NotificationWa
 fn build_contacts(ctx: &mut Ctx<'_>, cfg: &mut Config, ways: &HashMap<String, NotificationWay>) {
     let objs = registered(ctx, ObjectKind::Contact);
     let mut groups_of: Vec<(ContactId, P<'_>)> = Vec::new();
-    for (d, r) in objs.defs {
+    for d in objs {
+        let Some(r) = resolved(ctx, d) else {
+            continue;
+        };
         let loc = ctx.def_loc(d);
         let Some(name) = r.val(Key::ContactName) else {
             ctx.diags.error(
@@ -1040,7 +1057,10 @@ fn build_contacts(ctx: &mut Ctx<'_>, cfg: &mut Config, ways: &HashMap<String, No
 fn build_contactgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     let objs = registered(ctx, ObjectKind::ContactGroup);
     let mut pending: Vec<(ContactGroupId, Option<P<'_>>, Option<P<'_>>, String)> = Vec::new();
-    for (d, r) in objs.defs {
+    for d in objs {
+        let Some(r) = resolved(ctx, d) else {
+            continue;
+        };
         let loc = ctx.def_loc(d);
         let Some(name) = r.val(Key::ContactgroupName) else {
             ctx.diags.error(
@@ -1409,8 +1429,11 @@ fn finish_contacts(cfg: &Config, c: &mut Checkable) {
 fn build_hosts(ctx: &mut Ctx<'_>, cfg: &mut Config) -> Vec<(HostId, P<'static>, String)> {
     let objs = registered(ctx, ObjectKind::Host);
     let mut parents = Vec::new();
-    cfg.hosts.reserve(objs.defs.len());
-    for (d, r) in objs.defs {
+    cfg.hosts.reserve(objs.len());
+    for d in objs {
+        let Some(r) = resolved(ctx, d) else {
+            continue;
+        };
         let loc = ctx.def_loc(d);
         let Some(name) = r.val(Key::HostName) else {
             ctx.diags.error(
@@ -1511,7 +1534,10 @@ fn link_host_parents(
 fn build_hostgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     let objs = registered(ctx, ObjectKind::HostGroup);
     let mut pending = Vec::new();
-    for (d, r) in objs.defs {
+    for d in objs {
+        let Some(r) = resolved(ctx, d) else {
+            continue;
+        };
         let loc = ctx.def_loc(d);
         let Some(name) = r.val(Key::HostgroupName) else {
             ctx.diags.error(
@@ -1764,6 +1790,49 @@ fn expand_hosts(
     Ok((direct, via))
 }
 
+/// A cheap value left behind when a prototype's settings are moved into the last copy.
+fn placeholder_checkable() -> Checkable {
+    Checkable {
+        display_name: Box::from(""),
+        check_command: None,
+        check_period: None,
+        event_handler: None,
+        notification_period: None,
+        initial_state: InitialState::Ok,
+        max_check_attempts: 0,
+        check_interval: 0.0,
+        retry_interval: 0.0,
+        active_checks_enabled: false,
+        passive_checks_enabled: false,
+        obsess: false,
+        event_handler_enabled: false,
+        check_freshness: false,
+        freshness_threshold: 0,
+        low_flap_threshold: 0.0,
+        high_flap_threshold: 0.0,
+        flap_detection_enabled: false,
+        flap_detection_options: Options::NONE,
+        notification_options: Options::NONE,
+        notifications_enabled: false,
+        notification_interval: 0.0,
+        first_notification_delay: 0.0,
+        stalking_options: Options::NONE,
+        process_perf_data: false,
+        retain_status_information: false,
+        retain_nonstatus_information: false,
+        contacts: Vec::new(),
+        contact_groups: Vec::new(),
+        notification_contacts: Vec::new(),
+        notes: None,
+        notes_url: None,
+        action_url: None,
+        icon_image: None,
+        icon_image_alt: None,
+        importance: 0,
+        custom_vars: Vec::new(),
+    }
+}
+
 fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     let objs = registered(ctx, ObjectKind::Service);
     // (def, resolved template checkable, refs, description, hosts direct, hosts via groups)
@@ -1778,8 +1847,11 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         via: Vec<HostId>,
         servicegroups: Option<(String, u32, u32)>,
     }
-    let mut protos: Vec<Proto> = Vec::with_capacity(objs.defs.len());
-    for (d, r) in objs.defs {
+    let mut protos: Vec<Proto> = Vec::with_capacity(objs.len());
+    for d in objs {
+        let Some(r) = resolved(ctx, d) else {
+            continue;
+        };
         let loc = ctx.def_loc(d);
         let Some(desc) = r.val(Key::ServiceDescription) else {
             ctx.diags.error(
@@ -1863,6 +1935,8 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         });
     }
     let mut sg_back: Vec<(ServiceId, String, u32, u32)> = Vec::new();
+    cfg.services
+        .reserve(protos.iter().map(|p| p.direct.len() + p.via.len()).sum());
     // Direct assignments first, then hostgroup ones: direct definitions win.
     for pass in 0..2 {
         for pr in protos.iter_mut() {
@@ -1871,10 +1945,10 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             } else {
                 std::mem::take(&mut pr.via)
             };
-            let pr = &*pr;
-            for h in hosts {
-                let key = (h, Box::<str>::from(pr.desc.as_str()));
-                if let Some(&prev) = cfg.service_index.get(&key) {
+            let n_hosts = hosts.len();
+            for (hi, h) in hosts.into_iter().enumerate() {
+                let last_use = hi + 1 == n_hosts && (pass == 1 || pr.via.is_empty());
+                if let Some(prev) = cfg.find_service(h, &pr.desc) {
                     let loc = ctx.def_loc(pr.d);
                     let prev_loc = cfg.services[prev.index()].location.to_string();
                     ctx.diags.warning(
@@ -1890,7 +1964,11 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                     continue;
                 }
                 let id = ServiceId(u32::try_from(cfg.services.len()).unwrap_or(u32::MAX));
-                let mut common = pr.common.clone();
+                let mut common = if last_use {
+                    std::mem::replace(&mut pr.common, placeholder_checkable())
+                } else {
+                    pr.common.clone()
+                };
                 let host = &cfg.hosts[h.index()];
                 // Implied inheritance from the host.
                 if !pr.refs.has_contacts {
@@ -1908,12 +1986,11 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                 if let Some((v, f, l)) = &pr.servicegroups {
                     sg_back.push((id, v.clone(), *f, *l));
                 }
-                cfg.service_index.insert(key.clone(), id);
                 cfg.hosts[h.index()].services.push(id);
                 cfg.services.push(Service {
                     id,
                     host: h,
-                    description: key.1,
+                    description: pr.desc.as_str().into(),
                     servicegroups: Vec::new(),
                     is_volatile: pr.is_volatile,
                     parallelize_check: pr.parallelize,
@@ -1921,6 +1998,7 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                     common,
                     location,
                 });
+                cfg.index_service(id);
             }
         }
     }
@@ -1930,7 +2008,10 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
 fn build_servicegroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     let objs = registered(ctx, ObjectKind::ServiceGroup);
     let mut pending = Vec::new();
-    for (d, r) in objs.defs {
+    for d in objs {
+        let Some(r) = resolved(ctx, d) else {
+            continue;
+        };
         let loc = ctx.def_loc(d);
         let Some(name) = r.val(Key::ServicegroupName) else {
             ctx.diags.error(
@@ -2137,7 +2218,10 @@ fn servicegroup_services(cfg: &Config, v: &str) -> Result<Vec<ServiceId>, String
 
 fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     let objs = registered(ctx, ObjectKind::ServiceDependency);
-    for (d, r) in objs.defs {
+    for d in objs {
+        let Some(r) = resolved(ctx, d) else {
+            continue;
+        };
         let loc = ctx.def_loc(d);
         let what = ctx.describe(d);
         let res = (|| -> Result<(Vec<ServiceId>, Vec<ServiceId>), String> {
@@ -2229,7 +2313,10 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         }
     }
     let objs = registered(ctx, ObjectKind::HostDependency);
-    for (d, r) in objs.defs {
+    for d in objs {
+        let Some(r) = resolved(ctx, d) else {
+            continue;
+        };
         let loc = ctx.def_loc(d);
         let what = ctx.describe(d);
         let res = (|| -> Result<(Vec<HostId>, Vec<HostId>), String> {
@@ -2375,7 +2462,10 @@ fn build_escalation(
 
 fn build_escalations(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     let objs = registered(ctx, ObjectKind::ServiceEscalation);
-    for (d, r) in objs.defs {
+    for d in objs {
+        let Some(r) = resolved(ctx, d) else {
+            continue;
+        };
         let loc = ctx.def_loc(d).unwrap_or_else(dummy_loc);
         let what = ctx.describe(d);
         let res = (|| -> Result<Vec<ServiceId>, String> {
@@ -2413,7 +2503,10 @@ fn build_escalations(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         }
     }
     let objs = registered(ctx, ObjectKind::HostEscalation);
-    for (d, r) in objs.defs {
+    for d in objs {
+        let Some(r) = resolved(ctx, d) else {
+            continue;
+        };
         let loc = ctx.def_loc(d).unwrap_or_else(dummy_loc);
         let what = ctx.describe(d);
         match expand_hosts(ctx, cfg, r.val(Key::HostName), r.val(Key::HostgroupName)) {
@@ -2441,7 +2534,10 @@ fn build_escalations(ctx: &mut Ctx<'_>, cfg: &mut Config) {
 fn build_extinfo(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     for kind in [ObjectKind::HostExtInfo, ObjectKind::ServiceExtInfo] {
         let objs = registered(ctx, kind);
-        for (d, r) in objs.defs {
+        for d in objs {
+            let Some(r) = resolved(ctx, d) else {
+                continue;
+            };
             let loc = ctx.def_loc(d);
             let what = ctx.describe(d);
             ctx.diags.warning(

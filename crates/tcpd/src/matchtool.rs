@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 
-use tcpwrap::addr::parse_numeric_host;
+use tcpwrap::addr::{INADDR_NONE, dot_quad_addr, parse_numeric_host};
 use tcpwrap::expand::EXPANSION_LIMIT;
 use tcpwrap::request::UNKNOWN;
 use tcpwrap::table::split_at;
@@ -32,9 +32,10 @@ fn flush(diag: &mut Diagnostics, out: &mut dyn Write) {
     }
 }
 
-/// Is the argument an address (as opposed to a host name)? `inet_pton()` for IPv4 or IPv6.
+/// Is the argument an address (as opposed to a host name)? A dotted quad as
+/// `dot_quad_addr()` sees it (octal parts allowed, text kept as given), or IPv6.
 fn is_address(s: &str) -> bool {
-    s.parse::<IpAddr>().is_ok()
+    dot_quad_addr(s) != INADDR_NONE || s.parse::<std::net::Ipv6Addr>().is_ok()
 }
 
 /// `find_inet_addr()`: the addresses of a host argument, with its warnings.

@@ -238,3 +238,42 @@ fn table_match(
     }
     Ok(TableResult::No)
 }
+
+/// How an option list run on its own ended (see [`run_options`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OptionsOutcome {
+    /// All options ran; `twist` is set if the list ended in `twist`.
+    Completed {
+        /// The expanded twist command.
+        twist: Option<String>,
+    },
+    /// `allow`.
+    Permit,
+    /// `deny`, or an error (`Some(message)`, already logged).
+    Deny {
+        /// The error, if any.
+        error: Option<String>,
+    },
+}
+
+/// Runs one rule's option string for `req`, as `tcpdchk` does for every rule.
+pub fn run_options(
+    options: &str,
+    req: &mut Request,
+    resolver: &mut dyn Resolver,
+    effects: &mut dyn Effects,
+    settings: Settings,
+) -> OptionsOutcome {
+    let mut cx = Cx {
+        req,
+        resolver,
+        effects,
+    };
+    let mut st = OptionState::default();
+    match process_options(options, &mut cx, settings.resident, &mut st) {
+        Ok(()) => OptionsOutcome::Completed { twist: st.twist },
+        Err(Jump::Permit) => OptionsOutcome::Permit,
+        Err(Jump::Deny { error }) => OptionsOutcome::Deny { error },
+    }
+}

@@ -37,7 +37,9 @@ pub mod request;
 pub mod system;
 pub mod table;
 
-pub use access::{Access, Cause, Matched, Settings, Tables, Verdict, hosts_access};
+pub use access::{
+    Access, Cause, Matched, OptionsOutcome, Settings, Tables, Verdict, hosts_access, run_options,
+};
 pub use diag::{Diagnostics, Level, LogLine};
 pub use effects::{BannerRead, DryRun, Effects, FileRead, Recorder};
 pub use event::{AccessEvent, EventKind};

@@ -84,7 +84,12 @@ fn split_after_first(tok: &str, c: char) -> Option<(&str, &str)> {
 fn daemon_or_port_match(tok: &str, cx: &mut Cx<'_>) -> bool {
     if let Some(port) = scan_unsigned(tok) {
         if port <= 65535 {
-            return port == u32::from(cx.req.server.port());
+            // Without a server socket address there is no port to compare with.
+            return cx
+                .req
+                .server
+                .sin
+                .is_some_and(|s| u32::from(s.port()) == port);
         }
     }
     let daemon = cx.req.daemon.clone();
@@ -228,10 +233,11 @@ pub fn glob_match(pat: &[u8], s: &[u8]) -> bool {
 /// `masked_match()`: `n.n.n.n/m.m.m.m`, `n.n.n.n/len` (Debian CIDR) or `[v6]/len`.
 #[must_use]
 pub fn masked_match(net: &str, mask: &str, addr: &str) -> bool {
+    // IPv4-mapped clients are compared as IPv4, by every form (so never by `[v6]/len`).
+    let addr = unmap_v4(addr);
     if net.starts_with('[') {
         return masked_match6(net, mask, addr);
     }
-    let addr = unmap_v4(addr);
     let a = dot_quad_addr(addr);
     if a == INADDR_NONE {
         return false;
@@ -247,7 +253,8 @@ pub fn masked_match(net: &str, mask: &str, addr: &str) -> bool {
 }
 
 /// The mask of a `net/mask` pattern: dotted quad, else (Debian) `atoi()` length 1..32.
-pub(crate) fn ipv4_mask(mask: &str) -> Option<u32> {
+#[must_use]
+pub fn ipv4_mask(mask: &str) -> Option<u32> {
     let m = dot_quad_addr(mask);
     if m != INADDR_NONE {
         return Some(m);
@@ -284,7 +291,8 @@ fn masked_match6(net: &str, mask: &str, addr: &str) -> bool {
 }
 
 /// C `atoi()`: leading white space, optional sign, digits; 0 if none.
-pub(crate) fn atoi(s: &str) -> i64 {
+#[must_use]
+pub fn atoi(s: &str) -> i64 {
     let s = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
     let (neg, rest) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),

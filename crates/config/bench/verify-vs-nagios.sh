@@ -1,0 +1,48 @@
+#!/bin/sh
+# Benchmark `picket -v` against `nagios4 -v` on generated configurations.
+#
+# Usage: crates/config/bench/verify-vs-nagios.sh [SIZES...]   (default: 1000 10000 100000)
+# Needs: nagios4-core, GNU time (`apt-get install -y nagios4-core time`).
+# Prints one Markdown table row per tool and size: wall time (s) and peak RSS (MB),
+# best of RUNS runs (default 3) to damp the noise of a shared machine.
+set -eu
+cd "$(dirname "$0")/../../.."
+SIZES=${*:-"1000 10000 100000"}
+RUNS=${RUNS:-3}
+OUT=${OUT:-/tmp/picket-bench}
+NAGIOS=${NAGIOS:-/usr/sbin/nagios4}
+TIME=/usr/bin/time
+[ -x "$TIME" ] || { echo "GNU time missing: apt-get install -y time" >&2; exit 1; }
+[ -x "$NAGIOS" ] || { echo "nagios4 missing: apt-get install -y nagios4-core" >&2; exit 1; }
+
+cargo build --release -q -p picket
+cargo build --release -q -p picket-config --example gen_config
+PICKET=target/release/picket
+
+measure() { # label, command...
+    label=$1; shift
+    best_wall=; best_rss=
+    i=0
+    while [ "$i" -lt "$RUNS" ]; do
+        i=$((i + 1))
+        "$TIME" -f '%e %M' -o "$OUT/time.txt" "$@" > "$OUT/out.txt" 2>&1 || true
+        read -r wall rss < "$OUT/time.txt"
+        if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; fi
+        if [ -z "$best_rss" ] || [ "$rss" -lt "$best_rss" ]; then best_rss=$rss; fi
+    done
+    services=$(grep -Eo 'Checked [0-9]+ services' "$OUT/out.txt" | grep -Eo '[0-9]+' || echo '?')
+    errors=$(grep -E 'Total Errors' "$OUT/out.txt" | grep -Eo '[0-9]+' || echo '?')
+    printf '| %s | %s | %s | %s | %s |\n' "$label" "$services" "$errors" "$best_wall" "$(awk "BEGIN{printf \"%.0f\", $best_rss / 1024}")"
+}
+
+mkdir -p "$OUT"
+echo "| tool | services | errors | wall (s) | peak RSS (MB) |"
+echo "|---|---|---|---|---|"
+for n in $SIZES; do
+    dir="$OUT/gen$n"
+    rm -rf "$dir"
+    target/release/examples/gen_config "$n" "$dir" 2>/dev/null
+    chmod -R a+rwX "$dir"   # nagios4 checks temp_path/check_result_path as its user
+    measure "picket -v ($n)" "$PICKET" -q -v "$dir/nagios.cfg"
+    measure "nagios4 -v ($n)" "$NAGIOS" -v "$dir/nagios.cfg"
+done

@@ -1,0 +1,479 @@
+//! Inheritance, expansion and membership rules of the resolver (Nagios 4 semantics,
+//! see shared/reference/engine-semantics.md §4).
+
+use std::path::{Path, PathBuf};
+
+use picket_config::{Config, LoadOptions, Options};
+
+const BASE: &str = "
+define timeperiod {
+    name             24x7
+    timeperiod_name  24x7
+    alias            always
+    sunday 00:00-24:00
+    monday 00:00-24:00
+    tuesday 00:00-24:00
+    wednesday 00:00-24:00
+    thursday 00:00-24:00
+    friday 00:00-24:00
+    saturday 00:00-24:00
+}
+define timeperiod {
+    timeperiod_name  night
+    alias            night
+    monday 00:00-06:00
+}
+define command {
+    command_name  ok
+    command_line  /bin/true $ARG1$ $ARG2$
+}
+define contact {
+    name                           c-tpl
+    register                       0
+    service_notification_period    24x7
+    host_notification_period       24x7
+    service_notification_commands  ok
+    host_notification_commands     ok
+}
+define contact {
+    use           c-tpl
+    contact_name  alice
+    contactgroups ops
+}
+define contact {
+    use           c-tpl
+    contact_name  bob
+}
+define contact {
+    use           c-tpl
+    contact_name  carol
+}
+define contactgroup {
+    contactgroup_name  ops
+    alias              ops
+    members            bob
+}
+define contactgroup {
+    contactgroup_name     all
+    alias                 all
+    members               carol
+    contactgroup_members  ops
+}
+";
+
+/// Write BASE + `objects` (and `main_extra` lines) to a temp dir and load it.
+fn load(objects: &str, main_extra: &str) -> (Config, Vec<String>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = dir.path().join("objects.cfg");
+    std::fs::write(&obj, format!("{BASE}\n{objects}")).expect("write objects");
+    let main = dir.path().join("nagios.cfg");
+    std::fs::write(&main, format!("cfg_file=objects.cfg\n{main_extra}\n")).expect("write main");
+    let loaded = picket_config::load(&main, &LoadOptions::default()).expect("load");
+    let errors = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.line())
+        .collect();
+    (loaded.config, errors, dir)
+}
+
+fn svc<'a>(cfg: &'a Config, host: &str, desc: &str) -> &'a picket_config::Service {
+    let id = cfg
+        .service_by_name(host, desc)
+        .unwrap_or_else(|| panic!("service {host}/{desc} missing"));
+    cfg.service(id)
+}
+
+fn names_c(cfg: &Config, ids: &[picket_config::ContactId]) -> Vec<String> {
+    ids.iter()
+        .map(|c| cfg.contact(*c).name.to_string())
+        .collect()
+}
+
+const HOSTS: &str = "
+define host {
+    name                 h-tpl
+    register             0
+    max_check_attempts   3
+    notification_interval 45
+    notification_period  night
+    contacts             alice
+}
+define host {
+    use        h-tpl
+    host_name  web1
+    hostgroups web
+}
+define host {
+    use        h-tpl
+    host_name  web2
+}
+define host {
+    use        h-tpl
+    host_name  db1
+    _RACK      r12
+}
+define hostgroup {
+    hostgroup_name  web
+    alias           web
+    members         web2
+}
+define hostgroup {
+    hostgroup_name     everything
+    alias              everything
+    members            db1
+    hostgroup_members  web
+}
+";
+
+#[test]
+fn use_order_null_additive_and_custom_vars() {
+    let objects = format!(
+        "{HOSTS}
+define service {{
+    name                a-root
+    register            0
+    check_interval      7
+    _SOURCE             from-a-root
+}}
+define service {{
+    name                a
+    use                 a-root
+    register            0
+    max_check_attempts  2
+}}
+define service {{
+    name                b
+    register            0
+    check_interval      9
+    retry_interval      4
+    max_check_attempts  9
+    contact_groups      ops
+    notes               from-b
+    _source             from-b
+}}
+define service {{
+    use                  a,b
+    host_name            db1
+    service_description  s
+    check_command        ok!x!y\\!z
+    contact_groups       +all
+    notes                null
+}}"
+    );
+    let (cfg, errors, _d) = load(&objects, "");
+    assert!(errors.is_empty(), "{errors:#?}");
+    let s = svc(&cfg, "db1", "s");
+    // a's whole ancestry beats b.
+    assert_eq!(s.common.check_interval, 7.0);
+    assert_eq!(s.common.max_check_attempts, 2);
+    assert_eq!(s.common.retry_interval, 4.0);
+    // `null` stops inheritance.
+    assert_eq!(s.common.notes, None);
+    // `+` appends to the inherited list: ops (alice via her contactgroups, bob), then
+    // all (carol and the nested ops).
+    assert_eq!(
+        names_c(&cfg, &s.common.notification_contacts),
+        ["alice", "bob", "carol"]
+    );
+    // Custom variables: upper-cased, first template in order wins.
+    assert_eq!(
+        s.common.custom_vars,
+        vec![(Box::from("SOURCE"), Box::from("from-a-root"))]
+    );
+    let cc = s.common.check_command.as_ref().expect("command");
+    assert_eq!(&*cfg.command(cc.command).name, "ok");
+    assert_eq!(cc.args, vec![Box::from("x"), Box::from("y!z")]);
+    assert_eq!(cfg.command(cc.command).max_arg, 2);
+    let db1 = cfg.host(cfg.host_by_name("db1").expect("db1"));
+    assert_eq!(
+        db1.common.custom_vars,
+        vec![(Box::from("RACK"), Box::from("r12"))]
+    );
+}
+
+#[test]
+fn implied_inheritance_from_host() {
+    let objects = format!(
+        "{HOSTS}
+define service {{
+    host_name            web1
+    service_description  implied
+    check_command        ok
+    max_check_attempts   1
+}}
+define service {{
+    host_name              web1
+    service_description    own
+    check_command          ok
+    max_check_attempts     1
+    contacts               carol
+    notification_interval  5
+    notification_period    24x7
+}}"
+    );
+    let (cfg, errors, _d) = load(&objects, "");
+    assert!(errors.is_empty(), "{errors:#?}");
+    let s = svc(&cfg, "web1", "implied");
+    assert_eq!(names_c(&cfg, &s.common.notification_contacts), ["alice"]);
+    assert_eq!(s.common.notification_interval, 45.0);
+    assert_eq!(
+        s.common.notification_period,
+        cfg.timeperiod_by_name("night")
+    );
+    // Missing notification_options means all.
+    assert!(
+        s.common.notification_options.contains(
+            Options::WARNING
+                .union(Options::UNKNOWN)
+                .union(Options::CRITICAL)
+                .union(Options::RECOVERY)
+                .union(Options::FLAPPING)
+                .union(Options::DOWNTIME)
+        )
+    );
+    let s = svc(&cfg, "web1", "own");
+    assert_eq!(names_c(&cfg, &s.common.notification_contacts), ["carol"]);
+    assert_eq!(s.common.notification_interval, 5.0);
+    assert_eq!(s.common.notification_period, cfg.timeperiod_by_name("24x7"));
+}
+
+#[test]
+fn host_lists_groups_exclusions_and_membership_both_ways() {
+    let objects = format!(
+        "{HOSTS}
+define service {{
+    hostgroup_name       everything
+    host_name            !web2
+    service_description  on-group
+    check_command        ok
+    max_check_attempts   1
+}}
+define service {{
+    host_name            *
+    service_description  everywhere
+    check_command        ok
+    max_check_attempts   1
+}}
+define service {{
+    host_name            web1,web2
+    service_description  direct
+    check_command        ok
+    max_check_attempts   1
+}}
+define service {{
+    hostgroup_name       web
+    service_description  direct
+    check_command        ok!from-group
+    max_check_attempts   1
+}}"
+    );
+    let (cfg, errors, _d) = load(&objects, "");
+    assert!(errors.is_empty(), "{errors:#?}");
+    // Membership both ways and nested groups.
+    let web = cfg.hostgroup_by_name("web").expect("web");
+    let everything = cfg.hostgroup_by_name("everything").expect("everything");
+    let members = |g: picket_config::HostGroupId| -> Vec<String> {
+        let mut v: Vec<String> = cfg.hostgroups[g.index()]
+            .members
+            .iter()
+            .map(|h| cfg.host(*h).name.to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(members(web), ["web1", "web2"]);
+    assert_eq!(members(everything), ["db1", "web1", "web2"]);
+    let web1 = cfg.host(cfg.host_by_name("web1").expect("web1"));
+    assert!(web1.hostgroups.contains(&web) && web1.hostgroups.contains(&everything));
+    // `!web2` removes web2 from every route.
+    assert!(cfg.service_by_name("web1", "on-group").is_some());
+    assert!(cfg.service_by_name("db1", "on-group").is_some());
+    assert!(cfg.service_by_name("web2", "on-group").is_none());
+    assert_eq!(
+        cfg.services
+            .iter()
+            .filter(|s| &*s.description == "everywhere")
+            .count(),
+        3
+    );
+    // Direct definitions win over hostgroup ones.
+    let d = svc(&cfg, "web2", "direct");
+    assert!(
+        d.common
+            .check_command
+            .as_ref()
+            .is_some_and(|c| c.args.is_empty())
+    );
+    // Contact groups: both ways and nested.
+    let all = cfg.contactgroup_by_name("all").expect("all");
+    let mut m = names_c(&cfg, &cfg.contactgroups[all.index()].members);
+    m.sort();
+    assert_eq!(m, ["alice", "bob", "carol"]);
+    let alice = cfg.contact(cfg.contact_by_name("alice").expect("alice"));
+    assert!(alice.contactgroups.contains(&all));
+}
+
+#[test]
+fn regex_matching_when_enabled() {
+    let objects = format!(
+        "{HOSTS}
+define service {{
+    host_name            web.*
+    service_description  rx
+    check_command        ok
+    max_check_attempts   1
+}}"
+    );
+    let (cfg, errors, _d) = load(&objects, "use_regexp_matching=1");
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(cfg.service_by_name("web1", "rx").is_some());
+    assert!(cfg.service_by_name("web2", "rx").is_some());
+    assert!(cfg.service_by_name("db1", "rx").is_none());
+    // Without regex matching the same name is an unknown host.
+    let (_, errors, _d) = load(&objects, "");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("could not find any host matching 'web.*'")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn timeperiod_templates_and_exclusions() {
+    let objects = format!(
+        "{HOSTS}
+define service {{
+    host_name            db1
+    service_description  s
+    check_command        ok
+    max_check_attempts   1
+}}
+define timeperiod {{
+    name             holidays
+    timeperiod_name  holidays
+    alias            holidays
+    december 25      00:00-00:00
+}}
+define timeperiod {{
+    timeperiod_name  work-sans-holidays
+    alias            work
+    use              holidays
+    friday           09:00-17:00
+}}
+define timeperiod {{
+    timeperiod_name  always-but-night
+    alias            x
+    use              24x7
+    exclude          night
+}}"
+    );
+    let (cfg, errors, _d) = load(&objects, "");
+    assert!(errors.is_empty(), "{errors:#?}");
+    let utc = jiff::tz::TimeZone::UTC;
+    let t = |s: &str| -> jiff::Timestamp { s.parse().expect("timestamp") };
+    let w = cfg.timeperiod_by_name("work-sans-holidays").expect("tp");
+    // 2026-12-25 is a Friday: the inherited holiday exception wins.
+    assert!(!cfg.in_period(w, t("2026-12-25T10:00:00Z"), &utc));
+    assert!(cfg.in_period(w, t("2026-12-18T10:00:00Z"), &utc));
+    assert_eq!(
+        cfg.next_valid_time(w, t("2026-12-25T10:00:00Z"), &utc),
+        Some(t("2027-01-01T09:00:00Z"))
+    );
+    let a = cfg.timeperiod_by_name("always-but-night").expect("tp");
+    // Monday 2026-11-23 03:00 is in `night`, excluded.
+    assert!(!cfg.in_period(a, t("2026-11-23T03:00:00Z"), &utc));
+    assert!(cfg.in_period(a, t("2026-11-23T07:00:00Z"), &utc));
+    assert_eq!(
+        cfg.next_valid_time(a, t("2026-11-23T03:00:00Z"), &utc),
+        Some(t("2026-11-23T06:00:00Z"))
+    );
+}
+
+fn oracle_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracle/nagios")
+}
+
+#[test]
+fn oracle_scenario_configs_load_without_errors() {
+    let dir = oracle_dir();
+    let mut scenarios: Vec<PathBuf> = std::fs::read_dir(dir.join("scenarios"))
+        .expect("oracle scenarios")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("objects.cfg").exists())
+        .collect();
+    scenarios.sort();
+    assert!(!scenarios.is_empty());
+    for sc in scenarios {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let main = tmp.path().join("nagios.cfg");
+        std::fs::write(
+            tmp.path().join("resource.cfg"),
+            "$USER1$=/usr/lib/nagios/plugins\n$USER2$=/tmp\n",
+        )
+        .expect("resource");
+        std::fs::write(
+            &main,
+            format!(
+                "cfg_file={}\ncfg_file={}\nresource_file=resource.cfg\ninterval_length=1\n",
+                dir.join("lib/common.cfg").display(),
+                sc.join("objects.cfg").display()
+            ),
+        )
+        .expect("main");
+        let loaded = picket_config::load(&main, &LoadOptions::default()).expect("load");
+        let errors: Vec<String> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.line())
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", sc.display());
+        assert!(!loaded.config.services.is_empty());
+        assert_eq!(loaded.config.user_macro(1), Some("/usr/lib/nagios/plugins"));
+    }
+}
+
+mod no_panic {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn parser_and_resolver_never_panic(
+            lines in proptest::collection::vec(
+                prop_oneof![
+                    Just("define host {".to_owned()),
+                    Just("define service{".to_owned()),
+                    Just("define timeperiod {".to_owned()),
+                    Just("}".to_owned()),
+                    Just("use a,b".to_owned()),
+                    Just("name a".to_owned()),
+                    Just("register 0".to_owned()),
+                    Just("host_name h,!h,*".to_owned()),
+                    Just("hostgroup_name g".to_owned()),
+                    Just("contacts +x".to_owned()),
+                    Just("monday 3 - friday -1 / 2 00:00-24:00".to_owned()),
+                    "[ -~]{0,30}",
+                ],
+                0..40,
+            )
+        ) {
+            let text = lines.join("\n");
+            let raw = picket_config::raw::parse_object_file(&text);
+            let files = vec![picket_config::resolve::ParsedFile {
+                path: std::sync::Arc::from(std::path::Path::new("p.cfg")),
+                raw,
+            }];
+            let _ = picket_config::resolve::resolve(
+                &files,
+                picket_config::MainConfig::default(),
+                Default::default(),
+                picket_config::resolve::ResolveOptions::default(),
+            );
+        }
+    }
+}
