@@ -14,7 +14,8 @@ pub const INADDR_NONE: u32 = 0xffff_ffff;
 pub fn inet_aton(s: &str) -> Option<u32> {
     let b = s.as_bytes();
     let mut i = 0usize;
-    let mut parts: Vec<u64> = Vec::with_capacity(4);
+    let mut parts = [0u64; 3];
+    let mut nparts = 0usize;
     let at = |i: usize| b.get(i).copied().unwrap_or(0);
     let val: u64;
     let mut digit;
@@ -54,10 +55,11 @@ pub fn inet_aton(s: &str) -> Option<u32> {
             digit = true;
         }
         if at(i) == b'.' {
-            if parts.len() > 2 || v > 0xff {
+            if nparts > 2 || v > 0xff {
                 return None;
             }
-            parts.push(v);
+            parts[nparts] = v;
+            nparts += 1;
             i += 1;
         } else {
             val = v;
@@ -72,11 +74,11 @@ pub fn inet_aton(s: &str) -> Option<u32> {
         return None;
     }
     let max: [u64; 4] = [0xffff_ffff, 0xff_ffff, 0xffff, 0xff];
-    if val > max[parts.len()] {
+    if val > max[nparts] {
         return None;
     }
     let mut out = val;
-    for (n, p) in parts.iter().enumerate() {
+    for (n, p) in parts[..nparts].iter().enumerate() {
         out |= p << (24 - 8 * n);
     }
     u32::try_from(out).ok()

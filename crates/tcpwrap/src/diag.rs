@@ -53,6 +53,15 @@ impl Diagnostics {
         self.context = ctx;
     }
 
+    /// Sets the context to `file`, line `line`, reusing the stored file name when it is the
+    /// same (evaluation sets it for every rule).
+    pub fn set_line(&mut self, file: &str, line: u32) {
+        match &mut self.context {
+            Some((f, l)) if f == file => *l = line,
+            _ => self.context = Some((file.to_string(), line)),
+        }
+    }
+
     /// The current context.
     #[must_use]
     pub fn context(&self) -> Option<&(String, u32)> {

@@ -92,8 +92,7 @@ fn daemon_or_port_match(tok: &str, cx: &mut Cx<'_>) -> bool {
                 .is_some_and(|s| u32::from(s.port()) == port);
         }
     }
-    let daemon = cx.req.daemon.clone();
-    string_match(tok, &daemon)
+    string_match(tok, &cx.req.daemon)
 }
 
 /// `sscanf(tok, "%u%c", &port, &c) == 1`: optional sign, digits, nothing after.
@@ -137,11 +136,13 @@ pub fn host_match(tok: &str, side: Side, cx: &mut Cx<'_>, depth: usize) -> bool 
         let name = cx.req.hostname(side, cx.resolver);
         !name.contains('.') && hostname_known(&name)
     } else if let Some((net, mask)) = split_at(tok, '/') {
-        let addr = cx.req.hostaddr(side);
-        masked_match(net, mask, &addr)
+        cx.req.hostaddr(side);
+        let addr = cx.req.host(side).addr.as_deref().unwrap_or(UNKNOWN);
+        masked_match(net, mask, addr)
     } else {
-        let addr = cx.req.hostaddr(side);
-        if string_match(tok, &addr) {
+        cx.req.hostaddr(side);
+        let addr = cx.req.host(side).addr.as_deref().unwrap_or(UNKNOWN);
+        if string_match(tok, addr) {
             return true;
         }
         if not_inaddr(tok) {
