@@ -334,8 +334,8 @@ impl CryptoState {
         let inner = match method {
             Method::None => Inner::None,
             Method::Xor => Inner::Xor(xor_keystream(iv, password)),
-            Method::Des => cfb8_rc(rc::<des::Des>(&key), iv),
-            Method::TripleDes => cfb8_rc(rc::<des::TdesEde3>(&key), iv),
+            Method::Des => cfb8(crate::des::Des::new(&array(&key)), iv),
+            Method::TripleDes => cfb8(crate::des::TripleDes::new(&array(&key)), iv),
             Method::Cast128 => cfb8_rc(rc::<cast5::Cast5>(&key), iv),
             Method::Cast256 => cfb8(Bswap32(rc::<cast6::Cast6>(&bswap32(&key))), iv),
             Method::Xtea => cfb8(Bswap32(rc::<xtea::Xtea>(&bswap32(&key))), iv),
@@ -407,6 +407,35 @@ fn xor_keystream(iv: &[u8; IV_LEN], password: &[u8]) -> Box<[u8]> {
 fn xor(buf: &mut [u8], keystream: &[u8]) {
     for (b, k) in buf.iter_mut().zip(keystream) {
         *b ^= k;
+    }
+}
+
+/// The key as the fixed-size array a cipher takes (sizes come from the
+/// algorithm table, so they always match).
+fn array<const N: usize>(key: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    let n = key.len().min(N);
+    a[..n].copy_from_slice(&key[..n]);
+    a
+}
+
+impl BlockEncrypt for crate::des::Des {
+    const SIZE: usize = 8;
+    #[inline]
+    fn encrypt(&self, block: &mut [u8]) {
+        if let Ok(b) = <&mut [u8; 8]>::try_from(block) {
+            self.encrypt_block(b);
+        }
+    }
+}
+
+impl BlockEncrypt for crate::des::TripleDes {
+    const SIZE: usize = 8;
+    #[inline]
+    fn encrypt(&self, block: &mut [u8]) {
+        if let Ok(b) = <&mut [u8; 8]>::try_from(block) {
+            self.encrypt_block(b);
+        }
     }
 }
 

@@ -22,6 +22,7 @@
 pub mod command;
 pub mod config;
 pub mod crypto;
+mod des;
 pub mod input;
 pub mod packet;
 pub mod session;
