@@ -391,16 +391,22 @@ impl CryptoState {
 /// password, both repeated from index 0 in every packet. An empty password
 /// XORs with its terminating NUL, that is not at all.
 fn xor_keystream(iv: &[u8; IV_LEN], password: &[u8]) -> Box<[u8]> {
-    (0..crate::packet::PACKET_LEN)
-        .map(|i| {
-            let p = if password.is_empty() {
-                0
-            } else {
-                password[i % password.len()]
-            };
-            iv[i % IV_LEN] ^ p
-        })
-        .collect()
+    let len = crate::packet::PACKET_LEN;
+    let mut k = repeat(iv, len);
+    if !password.is_empty() {
+        xor(&mut k, &repeat(password, len));
+    }
+    k.into_boxed_slice()
+}
+
+/// `pattern` repeated to `len` bytes.
+fn repeat(pattern: &[u8], len: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(len);
+    while v.len() < len {
+        let n = pattern.len().min(len - v.len());
+        v.extend_from_slice(&pattern[..n]);
+    }
+    v
 }
 
 /// XORs `buf` with the keystream (a packet is never longer than it).

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::{Buf, BytesMut};
 use nsca_proto::command::{NamePolicy, check_names};
 use nsca_proto::crypto::IV_LEN;
 use nsca_proto::session::{EndOfStream, PacketError, ServerSession, end_of_stream};
@@ -66,6 +67,9 @@ impl Settings {
         }
     }
 }
+
+/// Packets one connection buffers (and one read can take).
+const BUFFER_PACKETS: usize = 16;
 
 /// One accepted check result and where it came from.
 #[derive(Debug, Clone)]
@@ -165,7 +169,6 @@ pub async fn serve(
             drop(stream);
             continue;
         };
-        let _ = stream.set_nodelay(true);
         let out = out.clone();
         let stats = stats.clone();
         tokio::spawn(async move {
@@ -189,11 +192,10 @@ pub async fn handle_connection<S>(
     if settings.debug {
         info!("Connection from {} port {}", peer.ip(), peer.port());
     }
+    // A CSPRNG (ChaCha, seeded and periodically reseeded from the OS) per
+    // thread: no system call per connection.
     let mut iv = [0u8; IV_LEN];
-    if let Err(e) = getrandom::fill(&mut iv) {
-        warn!("{peer}: no random IV available ({e}); closing connection");
-        return;
-    }
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut iv);
     let now = unix_now();
     let (mut session, init) = match ServerSession::new(
         settings.method,
@@ -221,18 +223,18 @@ pub async fn handle_connection<S>(
         }
     }
 
-    // Room for several packets, so that one read() can take many.
-    let mut buf = vec![0u8; 16 * PACKET_LEN];
-    let mut start = 0; // first unprocessed byte
-    let mut end = 0; // end of received bytes
+    // Room for several packets, so that one read() can take many; not
+    // zeroed (a connection that sends one packet costs little).
+    let mut buf = BytesMut::with_capacity(BUFFER_PACKETS * PACKET_LEN);
     let mut batch: Batch = Vec::new();
     loop {
         // Process every complete packet buffered, then hand them on at once.
         let mut close = false;
-        while end - start >= PACKET_LEN {
-            let packet = &mut buf[start..start + PACKET_LEN];
-            start += PACKET_LEN;
-            match check_packet(&mut session, packet, peer, settings, stats).await {
+        while buf.len() >= PACKET_LEN {
+            let outcome =
+                check_packet(&mut session, &mut buf[..PACKET_LEN], peer, settings, stats).await;
+            buf.advance(PACKET_LEN);
+            match outcome {
                 Outcome::Accept(r) => batch.push(r),
                 Outcome::Skip => {}
                 Outcome::Close => {
@@ -247,16 +249,10 @@ pub async fn handle_connection<S>(
         if close {
             return;
         }
-        if start == end {
-            start = 0;
-            end = 0;
-        } else if buf.len() - end < PACKET_LEN {
-            buf.copy_within(start..end, 0);
-            end -= start;
-            start = 0;
+        if buf.capacity() - buf.len() < PACKET_LEN {
+            buf.reserve(BUFFER_PACKETS * PACKET_LEN);
         }
-        let read =
-            tokio::time::timeout(settings.socket_timeout, stream.read(&mut buf[end..])).await;
+        let read = tokio::time::timeout(settings.socket_timeout, stream.read_buf(&mut buf)).await;
         let n = match read {
             Ok(Ok(n)) => n,
             Ok(Err(e)) => {
@@ -265,7 +261,7 @@ pub async fn handle_connection<S>(
             }
             Err(_) => {
                 // Silent client: what is pending decides, as at EOF.
-                let pending = end - start;
+                let pending = buf.len();
                 if pending != 0 && pending != LEGACY_PACKET_LEN {
                     Stats::bump(&stats.timeouts);
                     warn!(
@@ -285,13 +281,11 @@ pub async fn handle_connection<S>(
             }
         };
         if n == 0 {
-            let pending = end - start;
-            match end_of_stream(pending) {
+            match end_of_stream(buf.len()) {
                 EndOfStream::Clean => {}
                 EndOfStream::Legacy => {
-                    let packet = &mut buf[start..end];
                     if let Outcome::Accept(r) =
-                        check_packet(&mut session, packet, peer, settings, stats).await
+                        check_packet(&mut session, &mut buf[..], peer, settings, stats).await
                     {
                         let _ = out.send(vec![r]).await;
                     }
@@ -308,7 +302,6 @@ pub async fn handle_connection<S>(
             }
             return;
         }
-        end += n;
     }
 }
 
