@@ -2076,6 +2076,7 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         direct: Vec<HostId>,
         via: Vec<HostId>,
         servicegroups: Option<(String, u32, u32)>,
+        from_hostgroup: bool,
     }
     let mut protos: Vec<Proto> = Vec::with_capacity(objs.len());
     for d in objs {
@@ -2174,38 +2175,72 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             direct,
             via,
             servicegroups,
+            from_hostgroup: hg.is_some(),
         });
     }
-    let mut sg_back: Vec<(ServiceId, String, u32, u32)> = Vec::new();
-    cfg.services
-        .reserve(protos.iter().map(|p| p.direct.len() + p.via.len()).sum());
-    // Direct assignments first, then hostgroup ones: direct definitions win.
+    let n_services: usize = protos.iter().map(|p| p.direct.len() + p.via.len()).sum();
+    cfg.services.reserve(n_services);
+    // Per service while building: its servicegroups directive, and (definition, whether
+    // the host is the definition's "original" host) for duplicate resolution.
+    let mut sg_of: Vec<Option<(String, u32, u32)>> = Vec::with_capacity(n_services);
+    let mut origin: Vec<(usize, bool)> = Vec::with_capacity(n_services);
+    // Duplicates (same host and description) are resolved as Nagios 4 does
+    // (xodtemplate_duplicate_services, checked against nagios4 -v/-p): definitions
+    // without `hostgroup_name` are registered first and always beat those with one.
+    // Within each class Nagios walks its object list, where a multi-host definition keeps
+    // its "original" host (the first `host_name`, the last hostgroup member) at its own
+    // place in reverse definition order and gets copies for the other hosts in
+    // definition order ahead of all originals; the first registered wins. So a later
+    // definition replaces an earlier one exactly when the earlier one was for its
+    // original host: two single-host definitions → the last wins.
+    let classes: Vec<(usize, bool)> = protos.iter().map(|p| (p.d, p.from_hostgroup)).collect();
     for pass in 0..2 {
-        for pr in protos.iter_mut() {
-            let hosts = if pass == 0 {
-                std::mem::take(&mut pr.direct)
+        for (pi, pr) in protos.iter_mut().enumerate() {
+            if pr.from_hostgroup != (pass == 1) {
+                continue;
+            }
+            let mut hosts = std::mem::take(&mut pr.direct);
+            hosts.append(&mut pr.via);
+            let original = if pr.from_hostgroup {
+                hosts.last().copied()
             } else {
-                std::mem::take(&mut pr.via)
+                hosts.first().copied()
             };
             let n_hosts = hosts.len();
             for (hi, h) in hosts.into_iter().enumerate() {
-                let last_use = hi + 1 == n_hosts && (pass == 1 || pr.via.is_empty());
-                if let Some(prev) = cfg.find_service(h, &pr.desc) {
-                    let loc = ctx.def_loc(pr.d);
-                    let prev_loc = cfg.services[prev.index()].location.to_string();
-                    ctx.diags.warning(
-                        Kind::Duplicate,
-                        loc,
-                        Some(format!(
-                            "service '{}' on host '{}'",
-                            pr.desc,
-                            cfg.hosts[h.index()].name
-                        )),
-                        format!("duplicate definition ignored (first defined at {prev_loc})"),
-                    );
-                    continue;
-                }
-                let id = ServiceId(u32::try_from(cfg.services.len()).unwrap_or(u32::MAX));
+                let last_use = hi + 1 == n_hosts;
+                let is_original = Some(h) == original;
+                let replace = match cfg.find_service(h, &pr.desc) {
+                    Some(prev) => {
+                        let (prev_def, prev_original) = origin[prev.index()];
+                        let prev_class = classes[prev_def].1;
+                        let new_wins = prev_original && prev_class == pr.from_hostgroup;
+                        let (lost_d, won_loc) = if new_wins {
+                            (classes[prev_def].0, ctx.def_loc(pr.d))
+                        } else {
+                            (pr.d, Some(cfg.services[prev.index()].location.clone()))
+                        };
+                        let loc = ctx.def_loc(lost_d);
+                        let won = won_loc.map(|l| l.to_string()).unwrap_or_default();
+                        ctx.diags.warning(
+                            Kind::Duplicate,
+                            loc,
+                            Some(format!(
+                                "service '{}' on host '{}'",
+                                pr.desc,
+                                cfg.hosts[h.index()].name
+                            )),
+                            format!(
+                                "duplicate definition ignored (the definition at {won} is used)"
+                            ),
+                        );
+                        if !new_wins {
+                            continue;
+                        }
+                        Some(prev)
+                    }
+                    None => None,
+                };
                 let common = if pr.refs.has_contacts
                     && pr.refs.has_notification_interval
                     && pr.refs.has_notification_period
@@ -2236,9 +2271,19 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                     Arc::new(common)
                 };
                 let location = ctx.def_loc(pr.d).unwrap_or_else(dummy_loc);
-                if let Some((v, f, l)) = &pr.servicegroups {
-                    sg_back.push((id, v.clone(), *f, *l));
+                if let Some(prev) = replace {
+                    let s = &mut cfg.services[prev.index()];
+                    s.is_volatile = pr.is_volatile;
+                    s.parallelize_check = pr.parallelize;
+                    s.common = common;
+                    s.location = location;
+                    sg_of[prev.index()] = pr.servicegroups.clone();
+                    origin[prev.index()] = (pi, is_original);
+                    continue;
                 }
+                let id = ServiceId(u32::try_from(cfg.services.len()).unwrap_or(u32::MAX));
+                sg_of.push(pr.servicegroups.clone());
+                origin.push((pi, is_original));
                 cfg.hosts[h.index()].services.push(id);
                 cfg.services.push(Service {
                     id,
@@ -2255,6 +2300,14 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             }
         }
     }
+    let sg_back: Vec<(ServiceId, String, u32, u32)> = sg_of
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, sg)| {
+            let (v, f, l) = sg?;
+            Some((ServiceId(u32::try_from(i).unwrap_or(u32::MAX)), v, f, l))
+        })
+        .collect();
     ctx.service_groups_of = sg_back;
 }
 

@@ -650,3 +650,119 @@ define service {
     assert!(bad[0].contains("service 'a'"), "{}", bad[0]);
     assert!(bad[1].contains("service 'b'"), "{}", bad[1]);
 }
+
+/// Which of several definitions of one service a host keeps, as Nagios 4 decides it.
+/// The expected winners were read from `nagios4 -vp` (objects.precache) on the same
+/// objects: host_name definitions beat hostgroup ones; between two definitions of the
+/// same class, a later one replaces an earlier one only on the earlier one's "original"
+/// host (its only host, the first `host_name` of a list, the last hostgroup member).
+#[test]
+fn duplicate_services_resolved_like_nagios() {
+    let objects = "
+define command {
+    command_name  c1
+    command_line  /bin/true
+}
+define command {
+    command_name  c2
+    command_line  /bin/false
+}
+define host {
+    name                h-tpl
+    register            0
+    max_check_attempts  3
+    contacts            alice
+}
+define host {
+    use        h-tpl
+    host_name  zz
+}
+define host {
+    use        h-tpl
+    host_name  aa
+}
+define host {
+    use        h-tpl
+    host_name  mm
+}
+define host {
+    use        h-tpl
+    host_name  bb
+}
+define hostgroup {
+    hostgroup_name  hg
+    alias           hg
+    members         mm,zz,aa
+}
+define service {
+    name                 s-tpl
+    register             0
+    max_check_attempts   3
+    check_period         24x7
+    notification_period  24x7
+    contacts             alice
+}
+define service {
+    use                  s-tpl
+    host_name            zz
+    service_description  S
+    check_command        c1
+}
+define service {
+    use                  s-tpl
+    host_name            zz
+    service_description  S
+    check_command        c2
+}
+define service {
+    use                  s-tpl
+    hostgroup_name       hg
+    service_description  S
+    check_command        c1
+}
+define service {
+    use                  s-tpl
+    hostgroup_name       hg
+    service_description  T
+    check_command        c1
+}
+define service {
+    use                  s-tpl
+    hostgroup_name       hg
+    service_description  T
+    check_command        c2
+}
+define service {
+    use                  s-tpl
+    host_name            bb,aa
+    service_description  U
+    check_command        c1
+}
+define service {
+    use                  s-tpl
+    host_name            bb,aa
+    service_description  U
+    check_command        c2
+}
+";
+    let (cfg, errors, _d) = load(objects, "");
+    assert!(errors.is_empty(), "{errors:?}");
+    let cmd = |h: &str, d: &str| {
+        let s = svc(&cfg, h, d);
+        let cc = s.common.check_command.as_ref().expect("check_command");
+        cfg.command(cc.command).name.to_string()
+    };
+    // Two single-host definitions: the last one.
+    assert_eq!(cmd("zz", "S"), "c2");
+    // A hostgroup definition fills the hosts the direct ones leave.
+    assert_eq!(cmd("mm", "S"), "c1");
+    // Two hostgroup definitions: the last one on the last member, else the first.
+    assert_eq!(cmd("aa", "T"), "c2");
+    assert_eq!(cmd("mm", "T"), "c1");
+    assert_eq!(cmd("zz", "T"), "c1");
+    // A host_name list: the last one on the first host, else the first.
+    assert_eq!(cmd("bb", "U"), "c2");
+    assert_eq!(cmd("aa", "U"), "c1");
+    // One service per host and description.
+    assert_eq!(cfg.services.len(), 3 + 3 + 2);
+}
