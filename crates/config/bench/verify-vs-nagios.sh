@@ -4,11 +4,11 @@
 # Usage: crates/config/bench/verify-vs-nagios.sh [SIZES...]   (default: 1000 10000 100000)
 # Needs: nagios4-core, GNU time (`apt-get install -y nagios4-core time`).
 # Prints one Markdown table row per tool and size: wall time (s) and peak RSS (MB),
-# best of RUNS runs (default 3) to damp the noise of a shared machine.
+# median of RUNS runs (default 5; all wall times listed) on a shared machine.
 set -eu
 cd "$(dirname "$0")/../../.."
 SIZES=${*:-"1000 10000 100000"}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 OUT=${OUT:-/tmp/picket-bench}
 NAGIOS=${NAGIOS:-/usr/sbin/nagios4}
 TIME=/usr/bin/time
@@ -21,23 +21,24 @@ PICKET=target/release/picket
 
 measure() { # label, command...
     label=$1; shift
-    best_wall=; best_rss=
+    : > "$OUT/runs.txt"
     i=0
     while [ "$i" -lt "$RUNS" ]; do
         i=$((i + 1))
         "$TIME" -f '%e %M' -o "$OUT/time.txt" "$@" > "$OUT/out.txt" 2>&1 || true
-        read -r wall rss < "$OUT/time.txt"
-        if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; fi
-        if [ -z "$best_rss" ] || [ "$rss" -lt "$best_rss" ]; then best_rss=$rss; fi
+        cat "$OUT/time.txt" >> "$OUT/runs.txt"
     done
+    med_wall=$(sort -n -k1,1 "$OUT/runs.txt" | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
+    med_rss=$(sort -n -k2,2 "$OUT/runs.txt" | awk '{a[NR]=$2} END{printf "%.0f", a[int((NR+1)/2)]/1024}')
+    walls=$(awk '{printf "%s%s", sep, $1; sep=" "}' "$OUT/runs.txt")
     services=$(grep -Eo 'Checked [0-9]+ services' "$OUT/out.txt" | grep -Eo '[0-9]+' || echo '?')
     errors=$(grep -E 'Total Errors' "$OUT/out.txt" | grep -Eo '[0-9]+' || echo '?')
-    printf '| %s | %s | %s | %s | %s |\n' "$label" "$services" "$errors" "$best_wall" "$(awk "BEGIN{printf \"%.0f\", $best_rss / 1024}")"
+    printf '| %s | %s | %s | %s | %s | %s |\n' "$label" "$services" "$errors" "$med_wall" "$med_rss" "$walls"
 }
 
 mkdir -p "$OUT"
-echo "| tool | services | errors | wall (s) | peak RSS (MB) |"
-echo "|---|---|---|---|---|"
+echo "| tool | services | errors | median wall (s) | median peak RSS (MB) | all walls (s) |"
+echo "|---|---|---|---|---|---|"
 for n in $SIZES; do
     dir="$OUT/gen$n"
     rm -rf "$dir"

@@ -181,6 +181,16 @@ impl Diagnostics {
         self.items.extend(other.items);
     }
 
+    /// Number of diagnostics.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Drop the diagnostics found after the first `n`.
+    pub(crate) fn truncate(&mut self, n: usize) {
+        self.items.truncate(n);
+    }
+
     /// Number of errors.
     pub fn error_count(&self) -> usize {
         self.items.iter().filter(|d| d.is_error()).count()

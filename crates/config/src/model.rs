@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::diag::Location;
 use crate::main_cfg::MainConfig;
@@ -515,8 +516,10 @@ pub struct Service {
     pub parallelize_check: bool,
     /// Service `parents` (4.x).
     pub parents: Vec<ServiceId>,
-    /// Check/notification settings.
-    pub common: Checkable,
+    /// Check/notification settings. Shared between the services one definition expands
+    /// to when they are identical (a `hostgroup_name` service on many hosts); field reads
+    /// go through `Deref`, writes through [`Arc::make_mut`].
+    pub common: Arc<Checkable>,
     /// Where it was defined.
     pub location: Location,
 }

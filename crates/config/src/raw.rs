@@ -241,13 +241,19 @@ fn key_ref<'a>(key: Cow<'a, str>, text: &'a str) -> &'a str {
 pub fn parse_object_file(text: &str) -> RawFile<'_> {
     let mut out = RawFile::default();
     let mut current: Option<RawObject<'_>> = None;
+    // Directives of the open definition collect here; each definition then gets one
+    // exactly-sized vector instead of a series of growing ones.
+    let mut scratch: Vec<RawProp<'_>> = Vec::with_capacity(32);
     for (lineno, line) in Lines::new(text) {
         let Some(line) = clean_line(line) else {
             continue;
         };
         if let Some(obj) = current.as_mut() {
             if line == "}" {
-                if let Some(done) = current.take() {
+                if let Some(mut done) = current.take() {
+                    let mut props = Vec::with_capacity(scratch.len());
+                    props.append(&mut scratch);
+                    done.props = props;
                     out.objects.push(done);
                 }
                 continue;
@@ -266,7 +272,7 @@ pub fn parse_object_file(text: &str) -> RawFile<'_> {
                 ));
                 continue;
             }
-            obj.props.push(RawProp {
+            scratch.push(RawProp {
                 key,
                 value: v,
                 line: lineno,
@@ -311,7 +317,8 @@ pub fn parse_object_file(text: &str) -> RawFile<'_> {
             SyntaxError::UnexpectedToken(line.chars().take(60).collect()),
         ));
     }
-    if let Some(obj) = current {
+    if let Some(mut obj) = current {
+        obj.props = scratch;
         out.errors.push((
             obj.line,
             SyntaxError::UnterminatedDefinition {

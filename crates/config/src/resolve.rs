@@ -112,6 +112,46 @@ struct Ctx<'r> {
     contact_groups_of: Vec<(ContactId, String, u32, u32)>,
     host_groups_of: Vec<(HostId, String, u32, u32)>,
     service_groups_of: Vec<(ServiceId, String, u32, u32)>,
+    /// Fast-path bases of hosts (`[0]`) and services (`[1]`) by `use` list; `None` when
+    /// the templates alone produce diagnostics (those objects take the full path).
+    bases: [FastMap<Vec<&'r str>, Option<Rc<Base<'r>>>>; 2],
+}
+
+/// What the templates of a `use` list give a host or service on their own: the merged
+/// properties and the typed settings built from them, shared by every object that
+/// uses the same templates and only sets the directives of [`fast_keys`].
+struct Base<'r> {
+    r: Resolved<'r>,
+    common: Checkable,
+    refs: CheckableRefs,
+    is_volatile: bool,
+    parallelize: bool,
+}
+
+/// The directives an object may set itself and still take the fast path: those read
+/// outside [`build_checkable`] (plus `check_command` and `display_name`, which are
+/// applied on top of the base).
+fn fast_keys(is_host: bool) -> &'static [Key] {
+    if is_host {
+        &[
+            Key::HostName,
+            Key::Alias,
+            Key::Address,
+            Key::DisplayName,
+            Key::CheckCommand,
+            Key::Parents,
+            Key::Hostgroups,
+        ]
+    } else {
+        &[
+            Key::HostName,
+            Key::HostgroupName,
+            Key::ServiceDescription,
+            Key::DisplayName,
+            Key::CheckCommand,
+            Key::Servicegroups,
+        ]
+    }
 }
 
 fn list(v: &str) -> impl Iterator<Item = &str> {
@@ -405,7 +445,27 @@ impl<'r> Ctx<'r> {
             .map(|p| p.key)
             .collect();
         let uses = self.defs[idx].uses.clone();
-        for tname in uses {
+        self.merge_templates(idx, kind, &uses, &mut out, &mut pending);
+        for k in pending {
+            if let Some(mine) = out.props.iter_mut().find(|p| p.key == k) {
+                let v = mine.value.trim_start_matches('+').to_owned();
+                mine.value = Cow::Owned(v);
+            }
+        }
+        out
+    }
+
+    /// Merge the templates named by `uses` (in Nagios order) into `out`; `idx` is the
+    /// definition that names them (for messages).
+    fn merge_templates(
+        &mut self,
+        idx: usize,
+        kind: ObjectKind,
+        uses: &[&'r str],
+        out: &mut Resolved<'r>,
+        pending: &mut Vec<Key>,
+    ) {
+        for &tname in uses {
             let Some(&t) = self.templates.get(&(kind, tname)) else {
                 let loc = self.def_loc(idx);
                 let what = self.describe(idx);
@@ -466,13 +526,6 @@ impl<'r> Ctx<'r> {
                 out.tplines.push(tl.clone());
             }
         }
-        for k in pending {
-            if let Some(mine) = out.props.iter_mut().find(|p| p.key == k) {
-                let v = mine.value.trim_start_matches('+').to_owned();
-                mine.value = Cow::Owned(v);
-            }
-        }
-        out
     }
 
     // -----------------------------------------------------------------------
@@ -587,7 +640,7 @@ pub fn resolve(
 ) -> (Config, Diagnostics) {
     let mut ctx = Ctx {
         paths: files.iter().map(|f| Arc::clone(&f.path)).collect(),
-        defs: Vec::new(),
+        defs: Vec::with_capacity(files.iter().map(|f| f.raw.objects.len()).sum()),
         templates: FastMap::default(),
         tpl_state: Vec::new(),
         diags: Diagnostics::new(),
@@ -597,6 +650,7 @@ pub fn resolve(
         contact_groups_of: Vec::new(),
         host_groups_of: Vec::new(),
         service_groups_of: Vec::new(),
+        bases: [FastMap::default(), FastMap::default()],
     };
     ctx.collect(files);
     let mut cfg = Config {
@@ -1236,6 +1290,7 @@ fn dedup_keep_order<T: Copy + Eq + std::hash::Hash>(v: &mut Vec<T>) {
 // ---------------------------------------------------------------------------
 // Hosts, services: the shared "checkable" part
 
+#[derive(Clone, Copy)]
 struct CheckableRefs {
     has_contacts: bool,
     has_notification_interval: bool,
@@ -1417,6 +1472,165 @@ fn build_checkable(
     (c, refs)
 }
 
+/// The fast path for a host or service definition that only names templates and sets
+/// some of [`fast_keys`]: the template part is resolved and typed once per `use` list.
+/// Returns a resolved view holding the object's own directives plus the base's values of
+/// the fast keys, or `None` when the definition needs the full path.
+fn fast_resolved<'r>(
+    ctx: &mut Ctx<'r>,
+    cfg: &Config,
+    d: usize,
+    is_host: bool,
+) -> Option<(Resolved<'r>, Rc<Base<'r>>)> {
+    let keys = fast_keys(is_host);
+    let kind = if is_host {
+        ObjectKind::Host
+    } else {
+        ObjectKind::Service
+    };
+    let def = &ctx.defs[d];
+    if def.name.is_some()
+        || def.kind != kind
+        || !def.tplines.is_empty()
+        || def
+            .props
+            .iter()
+            .any(|p| !keys.contains(&p.key) || p.value == "null" || p.value.starts_with('+'))
+        || def
+            .uses
+            .iter()
+            .any(|u| !ctx.templates.contains_key(&(kind, *u)))
+    {
+        return None;
+    }
+    let slot = usize::from(!is_host);
+    let base = match ctx.bases[slot].get(def.uses.as_slice()) {
+        Some(Some(b)) => Rc::clone(b),
+        Some(None) => return None,
+        None => {
+            let uses = def.uses.clone();
+            let b = build_base(ctx, cfg, d, kind, &uses, is_host).map(Rc::new);
+            ctx.bases[slot].insert(uses, b.clone());
+            b?
+        }
+    };
+    let def = &ctx.defs[d];
+    let mut r = Resolved {
+        props: Vec::with_capacity(keys.len()),
+        custom: def.custom.clone(),
+        ..Resolved::default()
+    };
+    for p in &def.props {
+        r.set(p.key);
+        r.props.push(p.clone());
+    }
+    for &k in keys {
+        if !r.has(k) {
+            if let Some(p) = base.r.get(k) {
+                r.set(k);
+                r.props.push(p.clone());
+            }
+        }
+    }
+    Some((r, base))
+}
+
+/// Resolve and type the templates of a `use` list alone. `None` when that produces any
+/// diagnostic: the objects then take the full path, which reports them per object.
+fn build_base<'r>(
+    ctx: &mut Ctx<'r>,
+    cfg: &Config,
+    d: usize,
+    kind: ObjectKind,
+    uses: &[&'r str],
+    is_host: bool,
+) -> Option<Base<'r>> {
+    let before = ctx.diags.len();
+    let mut r = Resolved::default();
+    let mut pending = Vec::new();
+    ctx.merge_templates(d, kind, uses, &mut r, &mut pending);
+    if ctx.diags.len() != before {
+        // Template problems (circular `use`) are reported once, as the full path would.
+        return None;
+    }
+    let (common, refs) = build_checkable(ctx, cfg, &r, "", is_host, "");
+    let (is_volatile, parallelize) = if is_host {
+        (false, true)
+    } else {
+        service_flags(ctx, &r, "")
+    };
+    if ctx.diags.len() != before {
+        ctx.diags.truncate(before);
+        return None;
+    }
+    Some(Base {
+        r,
+        common,
+        refs,
+        is_volatile,
+        parallelize,
+    })
+}
+
+/// `is_volatile` and `parallelize_check`.
+fn service_flags(ctx: &mut Ctx<'_>, r: &Resolved<'_>, what: &str) -> (bool, bool) {
+    let mut is_volatile = false;
+    let mut parallelize = true;
+    for p in r.props.iter().filter(|p| p.value != "null") {
+        match p.key {
+            Key::IsVolatile => is_volatile = ctx.num_of::<u8>(p, what).is_some_and(|v| v > 0),
+            Key::ParallelizeCheck => parallelize = ctx.bool_of(p, what).unwrap_or(true),
+            _ => {}
+        }
+    }
+    (is_volatile, parallelize)
+}
+
+/// The typed settings of a fast-path object: the base's, with the object's own
+/// `check_command`, `display_name` and custom variables applied.
+fn fast_checkable(
+    ctx: &mut Ctx<'_>,
+    cfg: &Config,
+    d: usize,
+    base: &Base<'_>,
+    r: &Resolved<'_>,
+    what: &str,
+    display_default: &str,
+) -> (Checkable, CheckableRefs) {
+    let mut c = base.common.clone();
+    c.display_name = r.val(Key::DisplayName).unwrap_or(display_default).into();
+    let own_cmd = ctx.defs[d]
+        .props
+        .iter()
+        .find(|p| p.key == Key::CheckCommand)
+        .cloned();
+    if let Some(p) = own_cmd {
+        c.check_command = None;
+        let v = p.value.trim();
+        let v = v.strip_prefix('!').unwrap_or(v);
+        if v != "null" && !v.is_empty() {
+            c.check_command = cmd_call(ctx, cfg, &p, v, what);
+        }
+    }
+    let own = &ctx.defs[d].custom;
+    if !own.is_empty() {
+        let mut vars: CustomVars = Vec::with_capacity(own.len() + c.custom_vars.len());
+        vars.extend(
+            own.iter()
+                .map(|cv| (cv.name.clone(), Box::from(&*cv.value))),
+        );
+        vars.extend(
+            base.common
+                .custom_vars
+                .iter()
+                .filter(|(n, _)| !own.iter().any(|o| o.name == *n))
+                .cloned(),
+        );
+        c.custom_vars = vars;
+    }
+    (c, base.refs)
+}
+
 fn finish_contacts(cfg: &Config, c: &mut Checkable) {
     let mut all = c.contacts.clone();
     for g in &c.contact_groups {
@@ -1431,8 +1645,12 @@ fn build_hosts(ctx: &mut Ctx<'_>, cfg: &mut Config) -> Vec<(HostId, P<'static>, 
     let mut parents = Vec::new();
     cfg.hosts.reserve(objs.len());
     for d in objs {
-        let Some(r) = resolved(ctx, d) else {
-            continue;
+        let (r, base) = match fast_resolved(ctx, cfg, d, true) {
+            Some((r, b)) => (r, Some(b)),
+            None => match resolved(ctx, d) {
+                Some(r) => (r, None),
+                None => continue,
+            },
         };
         let loc = ctx.def_loc(d);
         let Some(name) = r.val(Key::HostName) else {
@@ -1456,7 +1674,10 @@ fn build_hosts(ctx: &mut Ctx<'_>, cfg: &mut Config) -> Vec<(HostId, P<'static>, 
             );
             continue;
         }
-        let (mut common, _) = build_checkable(ctx, cfg, &r, &what, true, name);
+        let (mut common, _) = match &base {
+            Some(b) => fast_checkable(ctx, cfg, d, b, &r, &what, name),
+            None => build_checkable(ctx, cfg, &r, &what, true, name),
+        };
         finish_contacts(cfg, &mut common);
         let id = HostId(u32::try_from(cfg.hosts.len()).unwrap_or(u32::MAX));
         if let Some(p) = r.get(Key::Parents) {
@@ -1703,6 +1924,15 @@ fn expand_hosts(
     host_names: Option<&str>,
     hostgroup_names: Option<&str>,
 ) -> Result<(Vec<HostId>, Vec<HostId>), String> {
+    // The common case, one plain host name: no lists to build.
+    if let (Some(v), None) = (host_names, hostgroup_names) {
+        let v = v.trim();
+        if !v.is_empty() && !v.contains([',', '!', '*']) && !ctx.is_regex_name(v) {
+            if let Some(&h) = cfg.host_index.get(v) {
+                return Ok((vec![h], Vec::new()));
+            }
+        }
+    }
     let mut direct = Vec::new();
     let mut excluded: Vec<HostId> = Vec::new();
     if let Some(v) = host_names {
@@ -1838,19 +2068,24 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     // (def, resolved template checkable, refs, description, hosts direct, hosts via groups)
     struct Proto {
         d: usize,
-        desc: String,
-        common: Checkable,
+        desc: Box<str>,
+        common: Arc<Checkable>,
         refs: CheckableRefs,
         is_volatile: bool,
         parallelize: bool,
         direct: Vec<HostId>,
         via: Vec<HostId>,
         servicegroups: Option<(String, u32, u32)>,
+        from_hostgroup: bool,
     }
     let mut protos: Vec<Proto> = Vec::with_capacity(objs.len());
     for d in objs {
-        let Some(r) = resolved(ctx, d) else {
-            continue;
+        let (r, base) = match fast_resolved(ctx, cfg, d, false) {
+            Some((r, b)) => (r, Some(b)),
+            None => match resolved(ctx, d) {
+                Some(r) => (r, None),
+                None => continue,
+            },
         };
         let loc = ctx.def_loc(d);
         let Some(desc) = r.val(Key::ServiceDescription) else {
@@ -1900,16 +2135,17 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             continue;
         }
         ctx.check_name(desc, &what, loc.clone());
-        let (common, refs) = build_checkable(ctx, cfg, &r, &what, false, desc);
-        let mut is_volatile = false;
-        let mut parallelize = true;
-        for p in r.props.iter().filter(|p| p.value != "null") {
-            match p.key {
-                Key::IsVolatile => is_volatile = ctx.num_of::<u8>(p, &what).is_some_and(|v| v > 0),
-                Key::ParallelizeCheck => parallelize = ctx.bool_of(p, &what).unwrap_or(true),
-                _ => {}
+        let (common, refs, is_volatile, parallelize) = match &base {
+            Some(b) => {
+                let (c, refs) = fast_checkable(ctx, cfg, d, b, &r, &what, desc);
+                (c, refs, b.is_volatile, b.parallelize)
             }
-        }
+            None => {
+                let (c, refs) = build_checkable(ctx, cfg, &r, &what, false, desc);
+                let (v, p) = service_flags(ctx, &r, &what);
+                (c, refs, v, p)
+            }
+        };
         let servicegroups = r
             .get(Key::Servicegroups)
             .filter(|p| p.value != "null" && !p.value.is_empty())
@@ -1922,75 +2158,137 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                 "service has no 'check_command'",
             );
         }
+        let shared =
+            refs.has_contacts && refs.has_notification_interval && refs.has_notification_period;
+        let mut common = common;
+        if shared {
+            // Nothing comes from the host: every copy shares one value.
+            finish_contacts(cfg, &mut common);
+        }
         protos.push(Proto {
             d,
-            desc: desc.to_owned(),
-            common,
+            desc: desc.into(),
+            common: Arc::new(common),
             refs,
             is_volatile,
             parallelize,
             direct,
             via,
             servicegroups,
+            from_hostgroup: hg.is_some(),
         });
     }
-    let mut sg_back: Vec<(ServiceId, String, u32, u32)> = Vec::new();
-    cfg.services
-        .reserve(protos.iter().map(|p| p.direct.len() + p.via.len()).sum());
-    // Direct assignments first, then hostgroup ones: direct definitions win.
+    let n_services: usize = protos.iter().map(|p| p.direct.len() + p.via.len()).sum();
+    cfg.services.reserve(n_services);
+    // Per service while building: its servicegroups directive, and (definition, whether
+    // the host is the definition's "original" host) for duplicate resolution.
+    let mut sg_of: Vec<Option<(String, u32, u32)>> = Vec::with_capacity(n_services);
+    let mut origin: Vec<(usize, bool)> = Vec::with_capacity(n_services);
+    // Duplicates (same host and description) are resolved as Nagios 4 does
+    // (xodtemplate_duplicate_services, checked against nagios4 -v/-p): definitions
+    // without `hostgroup_name` are registered first and always beat those with one.
+    // Within each class Nagios walks its object list, where a multi-host definition keeps
+    // its "original" host (the first `host_name`, the last hostgroup member) at its own
+    // place in reverse definition order and gets copies for the other hosts in
+    // definition order ahead of all originals; the first registered wins. So a later
+    // definition replaces an earlier one exactly when the earlier one was for its
+    // original host: two single-host definitions → the last wins.
+    let classes: Vec<(usize, bool)> = protos.iter().map(|p| (p.d, p.from_hostgroup)).collect();
     for pass in 0..2 {
-        for pr in protos.iter_mut() {
-            let hosts = if pass == 0 {
-                std::mem::take(&mut pr.direct)
+        for (pi, pr) in protos.iter_mut().enumerate() {
+            if pr.from_hostgroup != (pass == 1) {
+                continue;
+            }
+            let mut hosts = std::mem::take(&mut pr.direct);
+            hosts.append(&mut pr.via);
+            let original = if pr.from_hostgroup {
+                hosts.last().copied()
             } else {
-                std::mem::take(&mut pr.via)
+                hosts.first().copied()
             };
             let n_hosts = hosts.len();
             for (hi, h) in hosts.into_iter().enumerate() {
-                let last_use = hi + 1 == n_hosts && (pass == 1 || pr.via.is_empty());
-                if let Some(prev) = cfg.find_service(h, &pr.desc) {
-                    let loc = ctx.def_loc(pr.d);
-                    let prev_loc = cfg.services[prev.index()].location.to_string();
-                    ctx.diags.warning(
-                        Kind::Duplicate,
-                        loc,
-                        Some(format!(
-                            "service '{}' on host '{}'",
-                            pr.desc,
-                            cfg.hosts[h.index()].name
-                        )),
-                        format!("duplicate definition ignored (first defined at {prev_loc})"),
-                    );
+                let last_use = hi + 1 == n_hosts;
+                let is_original = Some(h) == original;
+                let replace = match cfg.find_service(h, &pr.desc) {
+                    Some(prev) => {
+                        let (prev_def, prev_original) = origin[prev.index()];
+                        let prev_class = classes[prev_def].1;
+                        let new_wins = prev_original && prev_class == pr.from_hostgroup;
+                        let (lost_d, won_loc) = if new_wins {
+                            (classes[prev_def].0, ctx.def_loc(pr.d))
+                        } else {
+                            (pr.d, Some(cfg.services[prev.index()].location.clone()))
+                        };
+                        let loc = ctx.def_loc(lost_d);
+                        let won = won_loc.map(|l| l.to_string()).unwrap_or_default();
+                        ctx.diags.warning(
+                            Kind::Duplicate,
+                            loc,
+                            Some(format!(
+                                "service '{}' on host '{}'",
+                                pr.desc,
+                                cfg.hosts[h.index()].name
+                            )),
+                            format!(
+                                "duplicate definition ignored (the definition at {won} is used)"
+                            ),
+                        );
+                        if !new_wins {
+                            continue;
+                        }
+                        Some(prev)
+                    }
+                    None => None,
+                };
+                let common = if pr.refs.has_contacts
+                    && pr.refs.has_notification_interval
+                    && pr.refs.has_notification_period
+                {
+                    Arc::clone(&pr.common)
+                } else {
+                    let mut common = if last_use {
+                        Arc::unwrap_or_clone(std::mem::replace(
+                            &mut pr.common,
+                            Arc::new(placeholder_checkable()),
+                        ))
+                    } else {
+                        Checkable::clone(&pr.common)
+                    };
+                    let host = &cfg.hosts[h.index()];
+                    // Implied inheritance from the host.
+                    if !pr.refs.has_contacts {
+                        common.contacts = host.common.contacts.clone();
+                        common.contact_groups = host.common.contact_groups.clone();
+                    }
+                    if !pr.refs.has_notification_interval {
+                        common.notification_interval = host.common.notification_interval;
+                    }
+                    if !pr.refs.has_notification_period {
+                        common.notification_period = host.common.notification_period;
+                    }
+                    finish_contacts(cfg, &mut common);
+                    Arc::new(common)
+                };
+                let location = ctx.def_loc(pr.d).unwrap_or_else(dummy_loc);
+                if let Some(prev) = replace {
+                    let s = &mut cfg.services[prev.index()];
+                    s.is_volatile = pr.is_volatile;
+                    s.parallelize_check = pr.parallelize;
+                    s.common = common;
+                    s.location = location;
+                    sg_of[prev.index()] = pr.servicegroups.clone();
+                    origin[prev.index()] = (pi, is_original);
                     continue;
                 }
                 let id = ServiceId(u32::try_from(cfg.services.len()).unwrap_or(u32::MAX));
-                let mut common = if last_use {
-                    std::mem::replace(&mut pr.common, placeholder_checkable())
-                } else {
-                    pr.common.clone()
-                };
-                let host = &cfg.hosts[h.index()];
-                // Implied inheritance from the host.
-                if !pr.refs.has_contacts {
-                    common.contacts = host.common.contacts.clone();
-                    common.contact_groups = host.common.contact_groups.clone();
-                }
-                if !pr.refs.has_notification_interval {
-                    common.notification_interval = host.common.notification_interval;
-                }
-                if !pr.refs.has_notification_period {
-                    common.notification_period = host.common.notification_period;
-                }
-                finish_contacts(cfg, &mut common);
-                let location = ctx.def_loc(pr.d).unwrap_or_else(dummy_loc);
-                if let Some((v, f, l)) = &pr.servicegroups {
-                    sg_back.push((id, v.clone(), *f, *l));
-                }
+                sg_of.push(pr.servicegroups.clone());
+                origin.push((pi, is_original));
                 cfg.hosts[h.index()].services.push(id);
                 cfg.services.push(Service {
                     id,
                     host: h,
-                    description: pr.desc.as_str().into(),
+                    description: pr.desc.clone(),
                     servicegroups: Vec::new(),
                     is_volatile: pr.is_volatile,
                     parallelize_check: pr.parallelize,
@@ -2002,6 +2300,14 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             }
         }
     }
+    let sg_back: Vec<(ServiceId, String, u32, u32)> = sg_of
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, sg)| {
+            let (v, f, l) = sg?;
+            Some((ServiceId(u32::try_from(i).unwrap_or(u32::MAX)), v, f, l))
+        })
+        .collect();
     ctx.service_groups_of = sg_back;
 }
 
@@ -2580,7 +2886,7 @@ fn build_extinfo(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                 match match_services(ctx, cfg, &hosts, desc) {
                     Ok(svcs) => {
                         for s in svcs {
-                            apply(&mut cfg.services[s.index()].common);
+                            apply(Arc::make_mut(&mut cfg.services[s.index()].common));
                         }
                     }
                     Err(e) => ctx.diags.error(Kind::Undefined, loc, Some(what), e),

@@ -477,3 +477,292 @@ mod no_panic {
         }
     }
 }
+
+/// Objects that only name templates and set their identity (the resolver's fast path,
+/// typed once per `use` list) must come out exactly like objects that also repeat a
+/// template value (the full path).
+#[test]
+fn template_fast_path_matches_full_path() {
+    let objects = "
+define host {
+    name                  hb
+    register              0
+    max_check_attempts    4
+    check_period          24x7
+    notification_period   night
+    contact_groups        all
+    notes                 from-hb
+    _RACK                 r1
+    _ROW                  row-hb
+}
+define host {
+    name                  hc
+    use                   hb
+    register              0
+    check_command         ok!h!x
+    notification_interval 12
+}
+define host {
+    use        hc
+    host_name  fast
+    alias      Fast
+    _ROW       own
+}
+define host {
+    use                 hc
+    host_name           slow
+    alias               Fast
+    _ROW                own
+    max_check_attempts  4
+}
+define service {
+    name                 sb
+    register             0
+    max_check_attempts   2
+    check_interval       3
+    check_period         night
+    notification_period  24x7
+    contacts             carol
+    contact_groups       +ops
+    is_volatile          1
+    _TIER                t1
+}
+define service {
+    name                 sc
+    use                  sb
+    register             0
+    notification_options w,c
+    display_name         from-template
+    check_command        ok!tpl
+    _OWN                 tpl
+}
+define service {
+    use                  sc
+    host_name            fast
+    service_description  s1
+    check_command        ok!a!b
+    _OWN                 mine
+}
+define service {
+    use                  sc
+    host_name            slow
+    service_description  s1
+    check_command        ok!a!b
+    _OWN                 mine
+    check_interval       3
+}
+define service {
+    use                  sc
+    host_name            fast
+    service_description  s2
+}
+define service {
+    use                  sc
+    host_name            slow
+    service_description  s2
+    is_volatile          1
+}
+";
+    let (cfg, errors, _d) = load(objects, "");
+    assert!(errors.is_empty(), "{errors:?}");
+    let host = |n: &str| cfg.host(cfg.host_by_name(n).unwrap_or_else(|| panic!("host {n}")));
+    // Everything but the display name (which defaults to the host name).
+    let typed = |c: &picket_config::Checkable| {
+        let mut c = c.clone();
+        c.display_name = Box::from("");
+        format!("{c:?}")
+    };
+    let (fast, slow) = (host("fast"), host("slow"));
+    assert_eq!(typed(&fast.common), typed(&slow.common));
+    assert_eq!(&*fast.common.display_name, "fast");
+    assert_eq!(fast.alias, slow.alias);
+    assert_eq!(fast.common.max_check_attempts, 4);
+    assert_eq!(fast.common.notification_interval, 12.0);
+    assert_eq!(
+        fast.common.custom_vars,
+        vec![
+            (Box::from("ROW"), Box::from("own")),
+            (Box::from("RACK"), Box::from("r1"))
+        ]
+    );
+    for desc in ["s1", "s2"] {
+        let (f, s) = (svc(&cfg, "fast", desc), svc(&cfg, "slow", desc));
+        assert_eq!(
+            format!("{:?}", f.common),
+            format!("{:?}", s.common),
+            "{desc}"
+        );
+        assert_eq!(f.is_volatile, s.is_volatile);
+        assert!(f.is_volatile);
+    }
+    let s1 = svc(&cfg, "fast", "s1");
+    assert_eq!(&*s1.common.display_name, "from-template");
+    let cc = s1.common.check_command.as_ref().expect("check_command");
+    assert_eq!(cc.args, vec![Box::from("a"), Box::from("b")]);
+    let s2 = svc(&cfg, "fast", "s2");
+    let cc = s2.common.check_command.as_ref().expect("check_command");
+    assert_eq!(cc.args, vec![Box::from("tpl")]);
+    assert_eq!(
+        names_c(&cfg, &s1.common.notification_contacts),
+        ["carol", "alice", "bob"]
+    );
+    assert_eq!(
+        s1.common.custom_vars,
+        vec![
+            (Box::from("OWN"), Box::from("mine")),
+            (Box::from("TIER"), Box::from("t1"))
+        ]
+    );
+}
+
+/// A template whose values are invalid is reported for every object that uses it, as
+/// the full path does, even when the objects would qualify for the fast path.
+#[test]
+fn template_errors_reported_per_object() {
+    let objects = "
+define service {
+    name                 bad
+    register             0
+    max_check_attempts   x
+    check_period         24x7
+    notification_period  24x7
+    contacts             carol
+}
+define service {
+    use                  bad
+    host_name            web1
+    service_description  a
+    check_command        ok
+}
+define service {
+    use                  bad
+    host_name            web2
+    service_description  b
+    check_command        ok
+}
+";
+    let (_cfg, errors, _d) = load(&format!("{HOSTS}{objects}"), "");
+    let bad: Vec<_> = errors
+        .iter()
+        .filter(|e| e.contains("invalid value 'x' for 'max_check_attempts'"))
+        .collect();
+    assert_eq!(bad.len(), 2, "{errors:?}");
+    assert!(bad[0].contains("service 'a'"), "{}", bad[0]);
+    assert!(bad[1].contains("service 'b'"), "{}", bad[1]);
+}
+
+/// Which of several definitions of one service a host keeps, as Nagios 4 decides it.
+/// The expected winners were read from `nagios4 -vp` (objects.precache) on the same
+/// objects: host_name definitions beat hostgroup ones; between two definitions of the
+/// same class, a later one replaces an earlier one only on the earlier one's "original"
+/// host (its only host, the first `host_name` of a list, the last hostgroup member).
+#[test]
+fn duplicate_services_resolved_like_nagios() {
+    let objects = "
+define command {
+    command_name  c1
+    command_line  /bin/true
+}
+define command {
+    command_name  c2
+    command_line  /bin/false
+}
+define host {
+    name                h-tpl
+    register            0
+    max_check_attempts  3
+    contacts            alice
+}
+define host {
+    use        h-tpl
+    host_name  zz
+}
+define host {
+    use        h-tpl
+    host_name  aa
+}
+define host {
+    use        h-tpl
+    host_name  mm
+}
+define host {
+    use        h-tpl
+    host_name  bb
+}
+define hostgroup {
+    hostgroup_name  hg
+    alias           hg
+    members         mm,zz,aa
+}
+define service {
+    name                 s-tpl
+    register             0
+    max_check_attempts   3
+    check_period         24x7
+    notification_period  24x7
+    contacts             alice
+}
+define service {
+    use                  s-tpl
+    host_name            zz
+    service_description  S
+    check_command        c1
+}
+define service {
+    use                  s-tpl
+    host_name            zz
+    service_description  S
+    check_command        c2
+}
+define service {
+    use                  s-tpl
+    hostgroup_name       hg
+    service_description  S
+    check_command        c1
+}
+define service {
+    use                  s-tpl
+    hostgroup_name       hg
+    service_description  T
+    check_command        c1
+}
+define service {
+    use                  s-tpl
+    hostgroup_name       hg
+    service_description  T
+    check_command        c2
+}
+define service {
+    use                  s-tpl
+    host_name            bb,aa
+    service_description  U
+    check_command        c1
+}
+define service {
+    use                  s-tpl
+    host_name            bb,aa
+    service_description  U
+    check_command        c2
+}
+";
+    let (cfg, errors, _d) = load(objects, "");
+    assert!(errors.is_empty(), "{errors:?}");
+    let cmd = |h: &str, d: &str| {
+        let s = svc(&cfg, h, d);
+        let cc = s.common.check_command.as_ref().expect("check_command");
+        cfg.command(cc.command).name.to_string()
+    };
+    // Two single-host definitions: the last one.
+    assert_eq!(cmd("zz", "S"), "c2");
+    // A hostgroup definition fills the hosts the direct ones leave.
+    assert_eq!(cmd("mm", "S"), "c1");
+    // Two hostgroup definitions: the last one on the last member, else the first.
+    assert_eq!(cmd("aa", "T"), "c2");
+    assert_eq!(cmd("mm", "T"), "c1");
+    assert_eq!(cmd("zz", "T"), "c1");
+    // A host_name list: the last one on the first host, else the first.
+    assert_eq!(cmd("bb", "U"), "c2");
+    assert_eq!(cmd("aa", "U"), "c1");
+    // One service per host and description.
+    assert_eq!(cfg.services.len(), 3 + 3 + 2);
+}
