@@ -101,6 +101,35 @@ pub fn write_command(out: &mut Vec<u8>, now: u64, result: &CheckResult) {
     out.push(b'\n');
 }
 
+/// Appends the Nagios check-result file the C daemon writes for `result`
+/// when `check_result_path` is set (`nsca.c:1447-1511`): `now` is the server
+/// time and `ctime` its `ctime(3)` text without the newline. Names are cut at
+/// newlines and the output escaped as in command lines, so every `key=value`
+/// stays on its line.
+pub fn write_checkresult(out: &mut Vec<u8>, now: u64, ctime: &str, result: &CheckResult) {
+    let _ = write!(
+        out,
+        "### NSCA Passive Check Result ###\n# Time: {ctime}\nfile_time={now}\n\n"
+    );
+    if result.is_host_result() {
+        out.extend_from_slice(b"### Host Check Result ###\nhost_name=");
+        out.extend_from_slice(cut_at_newline(&result.host_name));
+    } else {
+        out.extend_from_slice(b"### Service Check Result ###\nhost_name=");
+        out.extend_from_slice(cut_at_newline(&result.host_name));
+        out.extend_from_slice(b"\nservice_description=");
+        out.extend_from_slice(cut_at_newline(&result.service));
+    }
+    let _ = write!(
+        out,
+        "\ncheck_type=1\nscheduled_check=0\nreschedule_check=0\nlatency=0\n\
+         start_time={now}.0\nfinish_time={now}.0\nreturn_code={}\noutput=",
+        result.return_code
+    );
+    escape_output(out, &result.plugin_output);
+    out.extend_from_slice(b"\n\n");
+}
+
 /// `escape_newlines()` of nsca.c: `\` to `\\`, newline to `\n`.
 pub fn escape_output(out: &mut Vec<u8>, output: &[u8]) {
     out.reserve(output.len());
@@ -160,6 +189,41 @@ mod tests {
             "[1234] PROCESS_SERVICE_CHECK_RESULT;h;s;0;a\\n[123] DEL_ALL_SVC_DOWNTIME;h;s\\\\n\\\\\n"
         );
         assert_eq!(line(&r).matches('\n').count(), 1);
+    }
+
+    #[test]
+    fn checkresult_file_like_the_c_daemon() {
+        // Recorded from Debian's nsca 2.10.2 with check_result_path set.
+        let mut v = Vec::new();
+        write_checkresult(
+            &mut v,
+            1795601653,
+            "Wed Nov 25 10:14:13 2026",
+            &result(b"web01", b"HTTP", 1, b"WARN a\\b\nline2"),
+        );
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            "### NSCA Passive Check Result ###\n# Time: Wed Nov 25 10:14:13 2026\n\
+             file_time=1795601653\n\n### Service Check Result ###\nhost_name=web01\n\
+             service_description=HTTP\ncheck_type=1\nscheduled_check=0\nreschedule_check=0\n\
+             latency=0\nstart_time=1795601653.0\nfinish_time=1795601653.0\nreturn_code=1\n\
+             output=WARN a\\\\b\\nline2\n\n"
+        );
+        let mut v = Vec::new();
+        write_checkresult(
+            &mut v,
+            1795601653,
+            "Wed Nov 25 10:14:13 2026",
+            &result(b"db01", b"", 3, b"host out"),
+        );
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            "### NSCA Passive Check Result ###\n# Time: Wed Nov 25 10:14:13 2026\n\
+             file_time=1795601653\n\n### Host Check Result ###\nhost_name=db01\n\
+             check_type=1\nscheduled_check=0\nreschedule_check=0\n\
+             latency=0\nstart_time=1795601653.0\nfinish_time=1795601653.0\nreturn_code=3\n\
+             output=host out\n\n"
+        );
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub struct WriterConfig {
     pub stall_timeout: Duration,
     /// Bytes kept in memory when there is no `spool_file`.
     pub memory_spool_limit: usize,
+    /// `check_result_path`: write one Nagios check-result file per result
+    /// into this directory instead of command lines.
+    pub check_result_path: Option<PathBuf>,
 }
 
 impl WriterConfig {
@@ -64,6 +67,7 @@ impl WriterConfig {
             spool_file: None,
             stall_timeout: Duration::from_secs(2),
             memory_spool_limit: 64 << 20,
+            check_result_path: None,
         }
     }
 }
@@ -89,9 +93,92 @@ pub fn spawn(
     stats: Arc<WriterStats>,
     runtime: tokio::runtime::Handle,
 ) -> io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("nsca-writer".into())
-        .spawn(move || Writer::new(config, stats).run(rx, &runtime))
+    let name = "nsca-writer".to_string();
+    match config.check_result_path.clone() {
+        Some(dir) => std::thread::Builder::new()
+            .name(name)
+            .spawn(move || write_checkresult_files(&dir, rx, &stats, &runtime)),
+        None => std::thread::Builder::new()
+            .name(name)
+            .spawn(move || Writer::new(config, stats).run(rx, &runtime)),
+    }
+}
+
+/// `check_result_path` mode: one `cXXXXXX` file per result, then its
+/// `cXXXXXX.ok` marker, as the C daemon writes them for Nagios' reaper.
+fn write_checkresult_files(
+    dir: &Path,
+    mut rx: mpsc::Receiver<Batch>,
+    stats: &WriterStats,
+    rt: &tokio::runtime::Handle,
+) {
+    use std::os::unix::fs::OpenOptionsExt;
+    while let Some(batch) = rt.block_on(rx.recv()) {
+        let now = crate::server::unix_now();
+        let ctime = jiff::ZonedDateTime::now()
+            .strftime("%a %b %e %H:%M:%S %Y")
+            .to_string();
+        for r in batch {
+            let mut text = Vec::with_capacity(512);
+            nsca_proto::command::write_checkresult(&mut text, now, &ctime, &r.result);
+            let written = (0..100).find_map(|_| {
+                let path = dir.join(format!("c{}", random_suffix()));
+                let f = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path);
+                match f {
+                    Ok(mut f) => Some(
+                        f.write_all(&text)
+                            .and_then(|()| {
+                                let mut ok = path.clone().into_os_string();
+                                ok.push(".ok");
+                                OpenOptions::new()
+                                    .write(true)
+                                    .create(true)
+                                    .truncate(true)
+                                    .mode(0o600)
+                                    .open(ok)
+                                    .map(drop)
+                            })
+                            .map_err(|e| (path, e)),
+                    ),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => None,
+                    Err(e) => Some(Err((path, e))),
+                }
+            });
+            match written {
+                Some(Ok(())) => {
+                    stats.written.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(Err((path, e))) => {
+                    stats.lost.fetch_add(1, Ordering::Relaxed);
+                    error!(
+                        "Result lost: cannot write check result file {}: {e}",
+                        path.display()
+                    );
+                }
+                None => {
+                    stats.lost.fetch_add(1, Ordering::Relaxed);
+                    error!(
+                        "Result lost: no free check result file name in {}",
+                        dir.display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Six characters like mkstemp's.
+fn random_suffix() -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..6)
+        .map(|_| char::from(CHARS[rng.random_range(0..CHARS.len())]))
+        .collect()
 }
 
 enum Target {

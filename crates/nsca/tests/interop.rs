@@ -182,3 +182,63 @@ fn client_messages_and_exit_codes_match_debian() {
     assert_eq!(ours.status.code(), theirs.status.code());
     assert!(String::from_utf8_lossy(&ours.stdout).contains("bad.cfg:1: unknown option 'colour'"));
 }
+
+/// The check-result files of a `check_result_path` directory, without the
+/// lines that carry times, sorted (their names are random).
+fn checkresult_files(dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_none())
+        .map(|p| {
+            let mut ok = p.clone().into_os_string();
+            ok.push(".ok");
+            assert!(
+                std::path::Path::new(&ok).exists(),
+                "{} has no .ok marker",
+                p.display()
+            );
+            String::from_utf8_lossy(&std::fs::read(&p).expect("read"))
+                .lines()
+                .filter(|l| {
+                    !(l.starts_with("# Time:")
+                        || l.starts_with("file_time=")
+                        || l.starts_with("start_time=")
+                        || l.starts_with("finish_time="))
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn check_result_path_files_match_debian() {
+    let Some(p) = peers() else { return };
+    let mut results = Vec::new();
+    for daemon in [&p.nsca, &picket_nsca()] {
+        let out_dir = tempfile::tempdir().expect("tempdir");
+        let d = Daemon::start(
+            daemon,
+            1,
+            &format!("check_result_path={}\n", out_dir.path().display()),
+        );
+        let cfg = client_config(d.dir.path(), 1);
+        let out = send(&p.send, d.port(), &cfg, &[], &input());
+        assert!(out.status.success(), "{out:?}");
+        wait_for("4 check result files", 10, || {
+            std::fs::read_dir(out_dir.path())
+                .map(|r| {
+                    r.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some()))
+                        .count()
+                        == 4
+                })
+                .unwrap_or(false)
+        });
+        results.push(checkresult_files(out_dir.path()));
+    }
+    assert_eq!(results[0].len(), 4);
+    assert_eq!(results[1], results[0]);
+}

@@ -131,13 +131,15 @@ fn load_config(path: &Path) -> Result<ServerConfig> {
     for w in warnings {
         eprintln!("nsca: warning: {w}");
     }
-    if config.check_result_path.is_some() {
-        bail!(
-            "{}: check_result_path is not supported by Picket's nsca yet; use command_file",
-            path.display()
-        );
-    }
-    if config.command_file.is_none() {
+    if let Some(dir) = &config.check_result_path {
+        if !dir.is_dir() {
+            bail!(
+                "{}: check_result_path {} is not a directory",
+                path.display(),
+                dir.display()
+            );
+        }
+    } else if config.command_file.is_none() {
         bail!("{}: command_file is not set", path.display());
     }
     Ok(config)
@@ -147,6 +149,7 @@ fn writer_config(c: &ServerConfig) -> WriterConfig {
     let mut w = WriterConfig::new(c.command_file.clone().unwrap_or_default());
     w.alternate_dump_file = c.alternate_dump_file.clone();
     w.spool_file = c.spool_file.clone();
+    w.check_result_path = c.check_result_path.clone();
     w
 }
 
