@@ -1,13 +1,18 @@
 //! `picket`: the Picket monitoring server.
 //!
 //! `picket -v MAIN_CFG` checks a Nagios/Shinken configuration like `nagios -v`.
-//! `picket MAIN_CFG` will run the daemon (not built yet).
+//! `picket [-d] MAIN_CFG` runs the monitoring daemon (in the foreground, or detached with
+//! `-d` as `nagios -d` does).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 
+mod daemon;
+mod exec;
+mod fifo;
+mod retention;
 mod verify;
 
 /// Picket: a monitoring server that reads Nagios and Shinken configurations.
@@ -18,6 +23,10 @@ struct Cli {
     #[arg(short = 'v', long = "verify-config")]
     verify: bool,
 
+    /// Run the daemon detached from the terminal (like `nagios -d`).
+    #[arg(short = 'd', long = "daemon")]
+    daemon: bool,
+
     /// Configuration dialect: auto (detect Shinken from its main-config keys), nagios or
     /// shinken.
     #[arg(long, value_enum, default_value_t = verify::DialectArg::Auto)]
@@ -26,6 +35,10 @@ struct Cli {
     /// Print only the summary and errors, not warnings.
     #[arg(short = 'q', long)]
     quiet: bool,
+
+    /// Drop passive results older than the object's last check (Nagios processes them).
+    #[arg(long)]
+    drop_stale_results: bool,
 
     /// Main configuration file (nagios.cfg format).
     main_cfg: PathBuf,
@@ -36,10 +49,17 @@ fn main() -> ExitCode {
     if cli.verify {
         return verify::run(&cli.main_cfg, cli.dialect, cli.quiet);
     }
-    eprintln!(
-        "picket: the monitoring daemon is not built yet; only `picket -v {}` (verify the \
-         configuration) is available",
-        cli.main_cfg.display()
-    );
-    ExitCode::from(2)
+    let opts = daemon::DaemonOptions {
+        main_cfg: cli.main_cfg,
+        daemonize: cli.daemon,
+        dialect: cli.dialect.to_dialect(),
+        drop_stale_results: cli.drop_stale_results,
+    };
+    match daemon::run(opts) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("picket: {e:#}");
+            ExitCode::from(1)
+        }
+    }
 }

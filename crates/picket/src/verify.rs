@@ -18,6 +18,17 @@ pub(crate) enum DialectArg {
     Shinken,
 }
 
+impl DialectArg {
+    /// The forced dialect, `None` to detect.
+    pub(crate) fn to_dialect(self) -> Option<Dialect> {
+        match self {
+            DialectArg::Auto => None,
+            DialectArg::Nagios => Some(Dialect::Nagios),
+            DialectArg::Shinken => Some(Dialect::Shinken),
+        }
+    }
+}
+
 /// Run the check, print the report on stdout, return the exit code (0 valid, 1 not).
 pub(crate) fn run(main_cfg: &Path, dialect: DialectArg, quiet: bool) -> ExitCode {
     let stdout = std::io::stdout();

@@ -57,13 +57,13 @@ fn picket_v_matches_nagios4_v_on_debian_sample() {
 }
 
 #[test]
-fn daemon_mode_is_not_built_yet() {
+fn daemon_with_missing_config_exits_1_and_names_it() {
     let out = Command::new(env!("CARGO_BIN_EXE_picket"))
         .arg("/nonexistent/nagios.cfg")
         .output()
         .expect("run picket");
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/nagios.cfg"));
 }
 
 #[test]

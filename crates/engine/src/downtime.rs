@@ -1,0 +1,447 @@
+//! Scheduled downtime (`common/downtime.c`), acknowledgements and comments.
+
+use picket_config::{HostId, ServiceId};
+
+use crate::Engine;
+use crate::notify::NotificationKind;
+use crate::process::CmdError;
+use crate::status::{AckType, CommentKind, Downtime, StateType, Target, Time};
+
+impl Engine {
+    fn target_ids(&self, t: &Target) -> Option<(HostId, Option<ServiceId>)> {
+        let h = self.cfg.host_by_name(&t.host)?;
+        match &t.service {
+            Some(s) => Some((h, Some(self.cfg.find_service(h, s)?))),
+            None => Some((h, None)),
+        }
+    }
+
+    fn target_of(&self, hid: HostId, sid: Option<ServiceId>) -> Target {
+        Target {
+            host: self.cfg.host(hid).name.to_string(),
+            service: sid.map(|s| self.cfg.service(s).description.to_string()),
+        }
+    }
+
+    /// Add a comment; returns its id.
+    pub(crate) fn add_comment(
+        &mut self,
+        now: Time,
+        target: Target,
+        kind: CommentKind,
+        author: &str,
+        text: &str,
+        persistent: bool,
+    ) -> u64 {
+        let id = self.prog.next_comment_id;
+        self.prog.next_comment_id += 1;
+        self.comments.insert(
+            id,
+            crate::Comment {
+                id,
+                target,
+                kind,
+                entry_time: now,
+                author: author.to_owned(),
+                text: text.to_owned(),
+                persistent,
+            },
+        );
+        id
+    }
+
+    /// Remove the non-persistent acknowledgement comments of an object.
+    pub(crate) fn delete_ack_comments(&mut self, sid: Option<ServiceId>, hid: Option<HostId>) {
+        if self.comments.is_empty() {
+            return;
+        }
+        let target = match (sid, hid) {
+            (Some(s), _) => self.target_of(self.cfg.service(s).host, Some(s)),
+            (None, Some(h)) => self.target_of(h, None),
+            (None, None) => return,
+        };
+        self.comments.retain(|_, c| {
+            !(c.kind == CommentKind::Acknowledgement && !c.persistent && c.target == target)
+        });
+    }
+
+    /// `ACKNOWLEDGE_SVC_PROBLEM` / `ACKNOWLEDGE_HOST_PROBLEM`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn acknowledge(
+        &mut self,
+        now: Time,
+        hid: Option<HostId>,
+        sid: Option<ServiceId>,
+        kind: AckType,
+        notify: bool,
+        persistent: bool,
+        author: &str,
+        comment: &str,
+    ) {
+        let target;
+        if let Some(sid) = sid {
+            let st = &mut self.svcs[sid.index()];
+            if st.current_state == 0 {
+                return;
+            }
+            st.problem_has_been_acknowledged = true;
+            st.acknowledgement_type = kind;
+            if notify {
+                self.service_notification(
+                    now,
+                    sid,
+                    NotificationKind::Acknowledgement,
+                    author,
+                    comment,
+                    0,
+                );
+            }
+            target = self.target_of(self.cfg.service(sid).host, Some(sid));
+        } else if let Some(hid) = hid {
+            let st = &mut self.hosts[hid.index()];
+            if st.current_state == 0 {
+                return;
+            }
+            st.problem_has_been_acknowledged = true;
+            st.acknowledgement_type = kind;
+            if notify {
+                self.host_notification(
+                    now,
+                    hid,
+                    NotificationKind::Acknowledgement,
+                    author,
+                    comment,
+                    0,
+                );
+            }
+            target = self.target_of(hid, None);
+        } else {
+            return;
+        }
+        self.add_comment(
+            now,
+            target,
+            CommentKind::Acknowledgement,
+            author,
+            comment,
+            persistent,
+        );
+    }
+
+    /// `REMOVE_*_ACKNOWLEDGEMENT`.
+    pub(crate) fn remove_ack(&mut self, hid: Option<HostId>, sid: Option<ServiceId>) {
+        if let Some(sid) = sid {
+            let st = &mut self.svcs[sid.index()];
+            st.problem_has_been_acknowledged = false;
+            st.acknowledgement_type = AckType::None;
+            self.delete_ack_comments(Some(sid), None);
+        } else if let Some(hid) = hid {
+            let st = &mut self.hosts[hid.index()];
+            st.problem_has_been_acknowledged = false;
+            st.acknowledgement_type = AckType::None;
+            self.delete_ack_comments(None, Some(hid));
+        }
+    }
+
+    /// `SCHEDULE_*_DOWNTIME`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn schedule_downtime(
+        &mut self,
+        now: Time,
+        hid: HostId,
+        sid: Option<ServiceId>,
+        start: Time,
+        end: Time,
+        fixed: bool,
+        trigger_id: u64,
+        duration: Time,
+        author: &str,
+        comment: &str,
+    ) -> Result<(), CmdError> {
+        if end < start || (trigger_id != 0 && !self.downtimes.contains_key(&trigger_id)) {
+            return Err(CmdError::Failed);
+        }
+        let target = self.target_of(hid, sid);
+        let id = self.prog.next_downtime_id;
+        self.prog.next_downtime_id += 1;
+        let what = if sid.is_some() { "service" } else { "host" };
+        let fmt = |t: Time| {
+            Self::ts(t)
+                .to_zoned_datetime(self.tz.clone())
+                .strftime("%m-%d-%Y %H:%M:%S")
+                .to_string()
+        };
+        let text = if fixed {
+            format!(
+                "This {what} has been scheduled for fixed downtime from {} to {}.  Notifications for the {what} will not be sent out during that time period.",
+                fmt(start),
+                fmt(end)
+            )
+        } else {
+            format!(
+                "This {what} has been scheduled for flexible downtime starting between {} and {} and lasting for a period of {} hours and {} minutes.  Notifications for the {what} will not be sent out during that time period.",
+                fmt(start),
+                fmt(end),
+                duration / 3600,
+                (duration % 3600) / 60
+            )
+        };
+        let comment_id = self.add_comment(
+            now,
+            target.clone(),
+            CommentKind::Downtime,
+            author,
+            &text,
+            false,
+        );
+        self.downtimes.insert(
+            id,
+            Downtime {
+                id,
+                target,
+                entry_time: now,
+                start,
+                end,
+                fixed,
+                trigger_id,
+                duration: duration.max(0),
+                author: author.to_owned(),
+                comment: comment.to_owned(),
+                in_effect: false,
+                started_at: None,
+                comment_id,
+            },
+        );
+        if !fixed {
+            self.status_mut(hid, sid).pending_flex_downtime += 1;
+        }
+        self.tick(now);
+        Ok(())
+    }
+
+    fn status_mut(&mut self, hid: HostId, sid: Option<ServiceId>) -> &mut crate::Status {
+        match sid {
+            Some(s) => &mut self.svcs[s.index()],
+            None => &mut self.hosts[hid.index()],
+        }
+    }
+
+    fn downtime_alert(&mut self, now: Time, d: &Downtime, what: &str) {
+        let (verb, svc_text, host_text) = match what {
+            "STARTED" => (
+                "STARTED",
+                "Service has entered a period of scheduled downtime",
+                "Host has entered a period of scheduled downtime",
+            ),
+            "STOPPED" => (
+                "STOPPED",
+                "Service has exited from a period of scheduled downtime",
+                "Host has exited from a period of scheduled downtime",
+            ),
+            _ => (
+                "CANCELLED",
+                "Scheduled downtime for service has been cancelled.",
+                "Scheduled downtime for host has been cancelled.",
+            ),
+        };
+        match &d.target.service {
+            Some(s) => self.logf(
+                now,
+                format_args!(
+                    "SERVICE DOWNTIME ALERT: {};{};{verb}; {svc_text}",
+                    d.target.host, s
+                ),
+            ),
+            None => self.logf(
+                now,
+                format_args!("HOST DOWNTIME ALERT: {};{verb}; {host_text}", d.target.host),
+            ),
+        }
+    }
+
+    fn start_downtime(&mut self, now: Time, id: u64) {
+        let Some(d) = self.downtimes.get(&id).cloned() else {
+            return;
+        };
+        let Some((hid, sid)) = self.target_ids(&d.target) else {
+            self.downtimes.remove(&id);
+            return;
+        };
+        self.downtime_alert(now, &d, "STARTED");
+        match sid {
+            Some(s) => {
+                self.service_notification(
+                    now,
+                    s,
+                    NotificationKind::DowntimeStart,
+                    &d.author,
+                    &d.comment,
+                    0,
+                );
+            }
+            None => {
+                self.host_notification(
+                    now,
+                    hid,
+                    NotificationKind::DowntimeStart,
+                    &d.author,
+                    &d.comment,
+                    0,
+                );
+            }
+        }
+        let st = self.status_mut(hid, sid);
+        st.scheduled_downtime_depth += 1;
+        if !d.fixed {
+            st.pending_flex_downtime = st.pending_flex_downtime.saturating_sub(1);
+        }
+        if let Some(dm) = self.downtimes.get_mut(&id) {
+            dm.in_effect = true;
+            dm.started_at = Some(now);
+        }
+        let triggered: Vec<u64> = self
+            .downtimes
+            .values()
+            .filter(|t| t.trigger_id == id && !t.in_effect)
+            .map(|t| t.id)
+            .collect();
+        for t in triggered {
+            self.start_downtime(now, t);
+        }
+    }
+
+    fn end_downtime(&mut self, now: Time, id: u64, cancelled: bool) {
+        let Some(d) = self.downtimes.remove(&id) else {
+            return;
+        };
+        self.comments.remove(&d.comment_id);
+        let Some((hid, sid)) = self.target_ids(&d.target) else {
+            return;
+        };
+        if d.in_effect {
+            let st = self.status_mut(hid, sid);
+            st.scheduled_downtime_depth = st.scheduled_downtime_depth.saturating_sub(1);
+            self.downtime_alert(now, &d, if cancelled { "CANCELLED" } else { "STOPPED" });
+            let kind = if cancelled {
+                NotificationKind::DowntimeCancelled
+            } else {
+                NotificationKind::DowntimeEnd
+            };
+            match sid {
+                Some(s) => {
+                    self.service_notification(now, s, kind, "", "", 0);
+                }
+                None => {
+                    self.host_notification(now, hid, kind, "", "", 0);
+                }
+            }
+        } else if !d.fixed {
+            let st = self.status_mut(hid, sid);
+            st.pending_flex_downtime = st.pending_flex_downtime.saturating_sub(1);
+        }
+        if cancelled {
+            let children: Vec<u64> = self
+                .downtimes
+                .values()
+                .filter(|t| t.trigger_id == id)
+                .map(|t| t.id)
+                .collect();
+            for c in children {
+                self.end_downtime(now, c, true);
+            }
+        }
+    }
+
+    /// `DEL_SVC_DOWNTIME` / `DEL_HOST_DOWNTIME`.
+    pub(crate) fn delete_downtime(
+        &mut self,
+        now: Time,
+        id: u64,
+        service: bool,
+    ) -> Result<(), CmdError> {
+        match self.downtimes.get(&id) {
+            Some(d) if d.target.service.is_some() == service => {
+                self.end_downtime(now, id, true);
+                Ok(())
+            }
+            _ => Err(CmdError::Failed),
+        }
+    }
+
+    fn in_problem(&self, hid: HostId, sid: Option<ServiceId>) -> bool {
+        let st = match sid {
+            Some(s) => &self.svcs[s.index()],
+            None => &self.hosts[hid.index()],
+        };
+        st.current_state != 0 && st.state_type == StateType::Hard
+            || st.current_state != 0 && st.state_type == StateType::Soft && sid.is_some()
+    }
+
+    /// Start flexible downtimes of an object that just entered a problem state.
+    pub(crate) fn check_pending_flex_downtime(
+        &mut self,
+        now: Time,
+        hid: HostId,
+        sid: Option<ServiceId>,
+    ) {
+        if !self.in_problem(hid, sid) {
+            return;
+        }
+        let target = self.target_of(hid, sid);
+        let due: Vec<u64> = self
+            .downtimes
+            .values()
+            .filter(|d| {
+                !d.fixed && !d.in_effect && d.target == target && d.start <= now && now <= d.end
+            })
+            .map(|d| d.id)
+            .collect();
+        for id in due {
+            self.start_downtime(now, id);
+        }
+    }
+
+    /// Apply time: start and end downtimes that are due. Idempotent for a given `now`.
+    pub fn tick(&mut self, now: Time) {
+        if self.downtimes.is_empty() {
+            return;
+        }
+        let ids: Vec<u64> = self.downtimes.keys().copied().collect();
+        for id in ids {
+            let Some(d) = self.downtimes.get(&id).cloned() else {
+                continue;
+            };
+            if d.in_effect {
+                let end = match (d.fixed, d.started_at) {
+                    (false, Some(s)) => s + d.duration,
+                    _ => d.end,
+                };
+                if now >= end {
+                    self.end_downtime(now, id, false);
+                }
+                continue;
+            }
+            if d.trigger_id != 0 {
+                if now > d.end {
+                    self.end_downtime(now, id, false);
+                }
+                continue;
+            }
+            if d.fixed {
+                if now >= d.end {
+                    self.end_downtime(now, id, false);
+                } else if now >= d.start {
+                    self.start_downtime(now, id);
+                }
+            } else if now > d.end {
+                self.end_downtime(now, id, false);
+            } else if now >= d.start {
+                if let Some((hid, sid)) = self.target_ids(&d.target) {
+                    if self.in_problem(hid, sid) {
+                        self.start_downtime(now, id);
+                    }
+                }
+            }
+        }
+    }
+}

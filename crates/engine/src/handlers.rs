@@ -1,0 +1,121 @@
+//! Event handlers (`sehandlers.c`): the global handler, then the object's own.
+
+use std::sync::Arc;
+
+use picket_config::{HostId, ServiceId};
+
+use crate::macros::MacroCtx;
+use crate::status::{Time, host_state_name, service_state_name};
+use crate::{Engine, Job, JobKind};
+
+impl Engine {
+    /// `handle_service_event()`.
+    pub(crate) fn handle_service_event(&mut self, now: Time, sid: ServiceId) {
+        if !self.prog.enable_event_handlers {
+            return;
+        }
+        let cfg = Arc::clone(&self.cfg);
+        let s = cfg.service(sid);
+        let host_name = &cfg.host(s.host).name;
+        let run =
+            |me: &mut Engine, call: &picket_config::CommandCall, shown: &str, prefix: &str| {
+                let st = &me.svcs[sid.index()];
+                if cfg.main.log_event_handlers && !me.replay {
+                    let line = format!(
+                        "{prefix}SERVICE EVENT HANDLER: {};{};{};{};{};{}",
+                        host_name,
+                        s.description,
+                        service_state_name(st.current_state),
+                        st.state_type.as_str(),
+                        st.current_attempt,
+                        shown
+                    );
+                    me.log(now, &line);
+                }
+                if me.replay {
+                    return;
+                }
+                let ctx = MacroCtx {
+                    host: Some(s.host),
+                    svc: Some(sid),
+                    contact: None,
+                    notif: None,
+                    args: &call.args,
+                    now,
+                };
+                let command_line = me.expand(&ctx, &cfg.command(call.command).line);
+                let env = me.env_macros(&ctx);
+                me.push_job(Job {
+                    kind: JobKind::EventHandler,
+                    command_line,
+                    env,
+                    timeout_secs: cfg.main.event_handler_timeout,
+                    what: format!("{};{};{}", host_name, s.description, shown),
+                });
+            };
+        if let Some((call, shown)) = self.global_service_handler.clone() {
+            run(self, &call, &shown, "GLOBAL ");
+        }
+        if !self.svcs[sid.index()].event_handler_enabled {
+            return;
+        }
+        if let Some(call) = &s.common.event_handler {
+            let shown = self.handler_string(call);
+            run(self, call, &shown, "");
+        }
+    }
+
+    /// `handle_host_event()`.
+    pub(crate) fn handle_host_event(&mut self, now: Time, hid: HostId) {
+        if !self.prog.enable_event_handlers {
+            return;
+        }
+        let cfg = Arc::clone(&self.cfg);
+        let h = cfg.host(hid);
+        let run =
+            |me: &mut Engine, call: &picket_config::CommandCall, shown: &str, prefix: &str| {
+                let st = &me.hosts[hid.index()];
+                if cfg.main.log_event_handlers && !me.replay {
+                    let line = format!(
+                        "{prefix}HOST EVENT HANDLER: {};{};{};{};{}",
+                        h.name,
+                        host_state_name(st.current_state),
+                        st.state_type.as_str(),
+                        st.current_attempt,
+                        shown
+                    );
+                    me.log(now, &line);
+                }
+                if me.replay {
+                    return;
+                }
+                let ctx = MacroCtx {
+                    host: Some(hid),
+                    svc: None,
+                    contact: None,
+                    notif: None,
+                    args: &call.args,
+                    now,
+                };
+                let command_line = me.expand(&ctx, &cfg.command(call.command).line);
+                let env = me.env_macros(&ctx);
+                me.push_job(Job {
+                    kind: JobKind::EventHandler,
+                    command_line,
+                    env,
+                    timeout_secs: cfg.main.event_handler_timeout,
+                    what: format!("{};{}", h.name, shown),
+                });
+            };
+        if let Some((call, shown)) = self.global_host_handler.clone() {
+            run(self, &call, &shown, "GLOBAL ");
+        }
+        if !self.hosts[hid.index()].event_handler_enabled {
+            return;
+        }
+        if let Some(call) = &h.common.event_handler {
+            let shown = self.handler_string(call);
+            run(self, call, &shown, "");
+        }
+    }
+}

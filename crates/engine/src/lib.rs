@@ -1,0 +1,485 @@
+//! Picket's monitoring engine: a pure, deterministic state machine with the semantics of
+//! Nagios Core 4.4.6 (see `shared/reference/engine-semantics.md`).
+//!
+//! Inputs are external-command lines ([`Engine::process_line`]), passive results that
+//! arrive by other routes such as NSCA ([`Engine::process_passive`]) and time
+//! ([`Engine::tick`]); every input carries `now`, the engine never reads a clock. Outputs
+//! accumulate until the caller drains them with [`Engine::take_outputs`]:
+//!
+//! * `nagios.log` lines (already formatted, `[epoch] TEXT\n`),
+//! * [`Job`]s: notification and event-handler command lines with their macros expanded
+//!   and cleaned, to be run through `/bin/sh -c` by the caller,
+//! * requests to the daemon (save state, shut down).
+//!
+//! The state to persist is [`Engine::snapshot`] / [`Engine::restore`]. Because the engine
+//! is deterministic, replaying the inputs received since a snapshot (with outputs
+//! discarded, [`Engine::set_replay`]) reproduces the state exactly: that is how the
+//! daemon survives `kill -9` (see `ARCHITECTURE-engine.md`).
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # fn demo(cfg: Arc<picket_config::Config>) {
+//! let mut engine = picket_engine::Engine::new(cfg, jiff::tz::TimeZone::UTC, Default::default());
+//! engine.start(1_700_000_000);
+//! engine.process_line(1_700_000_001, "[1700000001] PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;refused");
+//! let out = engine.take_outputs();
+//! print!("{}", out.log);
+//! for job in out.jobs { let _ = job.command_line; }
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod commands;
+mod downtime;
+mod flap;
+mod handlers;
+mod macros;
+mod notify;
+pub mod output;
+mod process;
+pub mod retention;
+pub mod status;
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use picket_config::{CommandCall, Config, FastMap, HostId, ServiceId};
+
+pub use commands::{CommandName, RawCommand};
+pub use notify::NotificationKind;
+pub use retention::Retention;
+pub use status::{
+    AckType, CheckType, Comment, CommentKind, Downtime, ProgramStatus, StateType, Status, Target,
+    Time,
+};
+
+/// Engine settings that are not in the Nagios configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EngineOptions {
+    /// Drop passive results whose timestamp is older than the object's last check
+    /// (Shinken and Icinga 2 do; Nagios processes them). Default: false, as Nagios.
+    pub drop_stale_results: bool,
+}
+
+/// What a [`Job`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// A contact's notification command.
+    Notification,
+    /// A host or service event handler (global or per object).
+    EventHandler,
+}
+
+/// A command for the daemon to run through `/bin/sh -c`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Notification or event handler.
+    pub kind: JobKind,
+    /// The command line, macros expanded, output macros cleaned of
+    /// `illegal_macro_output_chars` and control characters.
+    pub command_line: String,
+    /// `NAGIOS_*` variables (empty unless `enable_environment_macros=1`).
+    pub env: Vec<(String, String)>,
+    /// Seconds after which the command is killed.
+    pub timeout_secs: u32,
+    /// For messages: `host;service;command_name`.
+    pub what: String,
+}
+
+/// Requests to the process around the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// `SAVE_STATE_INFORMATION`.
+    SaveState,
+    /// `SHUTDOWN_PROGRAM`.
+    Shutdown,
+    /// `RESTART_PROGRAM`.
+    Restart,
+}
+
+/// Everything the engine produced since the last [`Engine::take_outputs`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outputs {
+    /// Complete `nagios.log` lines, each `[epoch] TEXT\n`.
+    pub log: String,
+    /// Commands to run.
+    pub jobs: Vec<Job>,
+    /// Requests to the daemon.
+    pub requests: Vec<Request>,
+}
+
+impl Outputs {
+    /// Whether nothing was produced.
+    pub fn is_empty(&self) -> bool {
+        self.log.is_empty() && self.jobs.is_empty() && self.requests.is_empty()
+    }
+}
+
+/// A passive check result from any route (command file, NSCA, HTTP).
+///
+/// `nsca::Received { result: CheckResult { host_name, service, return_code, plugin_output, .. }, .. }`
+/// maps field by field; `check_time` is the sender's timestamp (or the receive time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassiveResult {
+    /// Host name or address.
+    pub host: String,
+    /// Service description; `None` for a host result.
+    pub service: Option<String>,
+    /// Plugin return code.
+    pub return_code: i32,
+    /// Plugin output, with `\n` escapes as on the wire.
+    pub output: String,
+    /// The result's own timestamp.
+    pub check_time: Time,
+}
+
+impl PassiveResult {
+    /// The equivalent command-file arguments (after `NAME;`).
+    pub fn command_args(&self) -> String {
+        match &self.service {
+            Some(s) => format!("{};{};{};{}", self.host, s, self.return_code, self.output),
+            None => format!("{};{};{}", self.host, self.return_code, self.output),
+        }
+    }
+}
+
+/// The engine. See the crate documentation.
+#[derive(Debug)]
+pub struct Engine {
+    pub(crate) cfg: Arc<Config>,
+    pub(crate) tz: jiff::tz::TimeZone,
+    pub(crate) opts: EngineOptions,
+    pub(crate) prog: ProgramStatus,
+    pub(crate) hosts: Vec<Status>,
+    pub(crate) svcs: Vec<Status>,
+    pub(crate) downtimes: std::collections::BTreeMap<u64, Downtime>,
+    pub(crate) comments: std::collections::BTreeMap<u64, Comment>,
+    pub(crate) addr_index: FastMap<Box<str>, HostId>,
+    pub(crate) svc_escalations: Vec<Vec<u32>>,
+    pub(crate) host_escalations: Vec<Vec<u32>>,
+    pub(crate) svc_notify_deps: Vec<Vec<u32>>,
+    pub(crate) host_notify_deps: Vec<Vec<u32>>,
+    pub(crate) global_host_handler: Option<(CommandCall, String)>,
+    pub(crate) global_service_handler: Option<(CommandCall, String)>,
+    pub(crate) illegal: [bool; 128],
+    pub(crate) program_start: Time,
+    pub(crate) out: Outputs,
+    pub(crate) replay: bool,
+}
+
+fn parse_handler(cfg: &Config, s: &Option<String>) -> Option<(CommandCall, String)> {
+    let s = s.as_deref()?.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let (name, args) = picket_config::split_command_call(s);
+    let command = cfg.command_by_name(name)?;
+    Some((CommandCall { command, args }, s.to_owned()))
+}
+
+/// The Debian default for `illegal_macro_output_chars`, used when the main config sets
+/// none: output from the network never reaches a shell unfiltered.
+pub const DEFAULT_ILLEGAL_MACRO_OUTPUT_CHARS: &str = "`~$&|'\"<>";
+
+impl Engine {
+    /// An engine for `cfg`, every object in its initial state. `tz` is the time zone of
+    /// timeperiods and date macros.
+    pub fn new(cfg: Arc<Config>, tz: jiff::tz::TimeZone, opts: EngineOptions) -> Engine {
+        let main = &cfg.main;
+        let hosts = cfg
+            .hosts
+            .iter()
+            .map(|h| {
+                let s = match h.common.initial_state {
+                    picket_config::InitialState::Down => status::host_state::DOWN,
+                    picket_config::InitialState::Unknown => status::host_state::UNREACHABLE,
+                    _ => status::host_state::UP,
+                };
+                Status::new(s, &h.common)
+            })
+            .collect();
+        let svcs = cfg
+            .services
+            .iter()
+            .map(|s| {
+                let st = match s.common.initial_state {
+                    picket_config::InitialState::Warning => 1,
+                    picket_config::InitialState::Critical => 2,
+                    picket_config::InitialState::Unknown => 3,
+                    _ => 0,
+                };
+                Status::new(st, &s.common)
+            })
+            .collect();
+        let mut addr_index = FastMap::default();
+        for h in &cfg.hosts {
+            addr_index.entry(h.address.clone()).or_insert(h.id);
+        }
+        let mut svc_escalations = vec![Vec::new(); cfg.services.len()];
+        for (i, e) in cfg.serviceescalations.iter().enumerate() {
+            if let Some(v) = svc_escalations.get_mut(e.service.index()) {
+                v.push(i as u32);
+            }
+        }
+        let mut host_escalations = vec![Vec::new(); cfg.hosts.len()];
+        for (i, e) in cfg.hostescalations.iter().enumerate() {
+            if let Some(v) = host_escalations.get_mut(e.host.index()) {
+                v.push(i as u32);
+            }
+        }
+        let mut svc_notify_deps = vec![Vec::new(); cfg.services.len()];
+        for (i, d) in cfg.servicedependencies.iter().enumerate() {
+            if !d.notification_failure.is_empty() {
+                if let Some(v) = svc_notify_deps.get_mut(d.dependent.index()) {
+                    v.push(i as u32);
+                }
+            }
+        }
+        let mut host_notify_deps = vec![Vec::new(); cfg.hosts.len()];
+        for (i, d) in cfg.hostdependencies.iter().enumerate() {
+            if !d.notification_failure.is_empty() {
+                if let Some(v) = host_notify_deps.get_mut(d.dependent.index()) {
+                    v.push(i as u32);
+                }
+            }
+        }
+        let mut illegal = [false; 128];
+        let chars = if main.illegal_macro_output_chars.is_empty() {
+            DEFAULT_ILLEGAL_MACRO_OUTPUT_CHARS
+        } else {
+            main.illegal_macro_output_chars.as_str()
+        };
+        for c in chars.chars() {
+            if (c as u32) < 128 {
+                illegal[c as usize] = true;
+            }
+        }
+        for (i, slot) in illegal.iter_mut().enumerate() {
+            if i < 0x20 || i == 0x7f {
+                *slot = true;
+            }
+        }
+        let prog = ProgramStatus {
+            enable_notifications: main.enable_notifications,
+            accept_passive_service_checks: main.accept_passive_service_checks,
+            accept_passive_host_checks: main.accept_passive_host_checks,
+            enable_event_handlers: main.enable_event_handlers,
+            enable_flap_detection: main.enable_flap_detection,
+            execute_service_checks: main.execute_service_checks,
+            execute_host_checks: main.execute_host_checks,
+            next_comment_id: 1,
+            next_downtime_id: 1,
+            next_event_id: 1,
+            next_problem_id: 1,
+            next_notification_id: 1,
+        };
+        let global_host_handler = parse_handler(&cfg, &main.global_host_event_handler);
+        let global_service_handler = parse_handler(&cfg, &main.global_service_event_handler);
+        Engine {
+            tz,
+            opts,
+            prog,
+            hosts,
+            svcs,
+            downtimes: Default::default(),
+            comments: Default::default(),
+            addr_index,
+            svc_escalations,
+            host_escalations,
+            svc_notify_deps,
+            host_notify_deps,
+            global_host_handler,
+            global_service_handler,
+            illegal,
+            program_start: 0,
+            out: Outputs::default(),
+            replay: false,
+            cfg,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.cfg
+    }
+
+    /// Program start: logs `INITIAL HOST STATE` / `INITIAL SERVICE STATE` lines when
+    /// `log_initial_states=1`, then applies time (downtimes that began while down).
+    pub fn start(&mut self, now: Time) {
+        self.program_start = now;
+        if self.cfg.main.log_initial_states {
+            self.log_states(now, "INITIAL");
+        }
+        self.tick(now);
+    }
+
+    /// `CURRENT HOST STATE` / `CURRENT SERVICE STATE` lines (after a log rotation), or
+    /// `INITIAL …` with `which = "INITIAL"`.
+    pub fn log_states(&mut self, now: Time, which: &str) {
+        let cfg = Arc::clone(&self.cfg);
+        let mut hosts: Vec<&picket_config::Host> = cfg.hosts.iter().collect();
+        hosts.sort_by(|a, b| a.name.cmp(&b.name));
+        for h in &hosts {
+            let st = &self.hosts[h.id.index()];
+            let line = format!(
+                "{which} HOST STATE: {};{};{};{};{}",
+                h.name,
+                status::host_state_name(st.current_state),
+                st.state_type.as_str(),
+                st.current_attempt,
+                output::log_safe(st.plugin_output.as_deref().unwrap_or(""))
+            );
+            self.log(now, &line);
+        }
+        let mut svcs: Vec<&picket_config::Service> = cfg.services.iter().collect();
+        svcs.sort_by(|a, b| {
+            cfg.host(a.host)
+                .name
+                .cmp(&cfg.host(b.host).name)
+                .then_with(|| a.description.cmp(&b.description))
+        });
+        for s in &svcs {
+            let st = &self.svcs[s.id.index()];
+            let line = format!(
+                "{which} SERVICE STATE: {};{};{};{};{};{}",
+                cfg.host(s.host).name,
+                s.description,
+                status::service_state_name(st.current_state),
+                st.state_type.as_str(),
+                st.current_attempt,
+                output::log_safe(st.output_or_null())
+            );
+            self.log(now, &line);
+        }
+    }
+
+    /// In replay mode every output is discarded (used to rebuild state from a journal).
+    pub fn set_replay(&mut self, replay: bool) {
+        self.replay = replay;
+    }
+
+    /// Take everything produced so far.
+    pub fn take_outputs(&mut self) -> Outputs {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Append the log produced so far to `log` and the jobs to `jobs` (no allocation when
+    /// the buffers are reused).
+    pub fn drain_into(
+        &mut self,
+        log: &mut String,
+        jobs: &mut Vec<Job>,
+        requests: &mut Vec<Request>,
+    ) {
+        log.push_str(&self.out.log);
+        self.out.log.clear();
+        jobs.append(&mut self.out.jobs);
+        requests.append(&mut self.out.requests);
+    }
+
+    /// The status of a service.
+    pub fn service_status(&self, id: ServiceId) -> &Status {
+        &self.svcs[id.index()]
+    }
+
+    /// The status of a host.
+    pub fn host_status(&self, id: HostId) -> &Status {
+        &self.hosts[id.index()]
+    }
+
+    /// Program-wide switches.
+    pub fn program_status(&self) -> &ProgramStatus {
+        &self.prog
+    }
+
+    /// Scheduled downtimes by id.
+    pub fn downtimes(&self) -> impl Iterator<Item = &Downtime> {
+        self.downtimes.values()
+    }
+
+    /// Comments by id.
+    pub fn comments(&self) -> impl Iterator<Item = &Comment> {
+        self.comments.values()
+    }
+
+    /// A host by name, or else by address (as `find_host_by_name_or_address`).
+    pub fn find_host(&self, name: &str) -> Option<HostId> {
+        self.cfg
+            .host_by_name(name)
+            .or_else(|| self.addr_index.get(name).copied())
+    }
+
+    /// Write one log line `[now] text`.
+    pub(crate) fn log(&mut self, now: Time, text: &str) {
+        if self.replay {
+            return;
+        }
+        let _ = write!(self.out.log, "[{now}] ");
+        self.out.log.push_str(text);
+        self.out.log.push('\n');
+    }
+
+    /// Write one log line built from format arguments.
+    pub(crate) fn logf(&mut self, now: Time, args: std::fmt::Arguments<'_>) {
+        if self.replay {
+            return;
+        }
+        let _ = write!(self.out.log, "[{now}] ");
+        let _ = self.out.log.write_fmt(args);
+        self.out.log.push('\n');
+    }
+
+    pub(crate) fn push_job(&mut self, job: Job) {
+        if !self.replay {
+            self.out.jobs.push(job);
+        }
+    }
+
+    pub(crate) fn interval_length(&self) -> f64 {
+        f64::from(self.cfg.main.interval_length.max(1))
+    }
+
+    pub(crate) fn ts(t: Time) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(t).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    }
+
+    pub(crate) fn in_period(&self, tp: Option<picket_config::TimeperiodId>, now: Time) -> bool {
+        match tp {
+            None => true,
+            Some(tp) => self.cfg.in_period(tp, Self::ts(now), &self.tz),
+        }
+    }
+
+    pub(crate) fn next_event_id(&mut self) -> u64 {
+        let id = self.prog.next_event_id;
+        self.prog.next_event_id += 1;
+        id
+    }
+
+    pub(crate) fn next_problem_id(&mut self) -> u64 {
+        let id = self.prog.next_problem_id;
+        self.prog.next_problem_id += 1;
+        id
+    }
+
+    /// When [`Engine::tick`] next has something to do (a downtime starting or ending).
+    pub fn next_wakeup(&self) -> Option<Time> {
+        self.downtimes
+            .values()
+            .map(|d| {
+                if d.in_effect {
+                    match d.started_at {
+                        Some(s) if !d.fixed => s + d.duration,
+                        _ => d.end,
+                    }
+                } else if d.fixed && d.trigger_id == 0 {
+                    d.start
+                } else {
+                    d.end
+                }
+            })
+            .min()
+    }
+}

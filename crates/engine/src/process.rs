@@ -1,0 +1,1114 @@
+//! External commands and check results (`commands.c`, `checks.c` of Nagios 4.4.6).
+
+use std::sync::Arc;
+
+use picket_config::{HostId, ServiceId};
+
+use crate::commands::{CommandName, LineError, atoi, split_line, strtol};
+use crate::output::{log_safe, parse_output, unescape_passive};
+use crate::status::{AckType, CheckType, StateType, Time, svc_state};
+use crate::{Engine, PassiveResult, Request};
+
+/// Why a command failed (the reason logged as `returned error <reason>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CmdError {
+    Failed,
+}
+
+type CmdResult = Result<(), CmdError>;
+
+/// Split `args` into `n` fields on `;`, the last one taking the rest of the line.
+fn fields<const N: usize>(args: &str) -> Option<[&str; N]> {
+    let mut out = [""; N];
+    let mut rest = args;
+    for (i, slot) in out.iter_mut().enumerate() {
+        if i + 1 == N {
+            *slot = rest;
+        } else {
+            let p = rest.find(';')?;
+            *slot = &rest[..p];
+            rest = &rest[p + 1..];
+        }
+    }
+    Some(out)
+}
+
+fn flag(s: &str) -> bool {
+    atoi(s) > 0
+}
+
+impl Engine {
+    /// Process one command-file line (with or without its `\n`) received at `now`.
+    pub fn process_line(&mut self, now: Time, line: &str) {
+        let line = line.trim_end_matches(['\n', '\r']);
+        if line.trim().is_empty() {
+            return;
+        }
+        let cmd = match split_line(line) {
+            Ok(c) => c,
+            Err(LineError::Malformed) => {
+                self.logf(
+                    now,
+                    format_args!(
+                        "External command {} returned error Malformed command",
+                        log_safe(line)
+                    ),
+                );
+                return;
+            }
+        };
+        let Some(name) = CommandName::parse(cmd.name) else {
+            let nm = log_safe(cmd.name).into_owned();
+            let args = log_safe(cmd.args).into_owned();
+            let raw = log_safe(cmd.raw).into_owned();
+            self.logf(
+                now,
+                format_args!("Warning: Unrecognized external command -> {nm};{args}"),
+            );
+            self.logf(
+                now,
+                format_args!(
+                    "External command {raw} returned error Unknown or unsupported command"
+                ),
+            );
+            return;
+        };
+        let main = &self.cfg.main;
+        let log_it = if name.is_check_result() {
+            main.log_passive_checks
+        } else {
+            main.log_external_commands
+        };
+        if log_it {
+            self.logf(
+                now,
+                format_args!(
+                    "EXTERNAL COMMAND: {};{}",
+                    log_safe(cmd.name),
+                    log_safe(cmd.args)
+                ),
+            );
+        }
+        if self.dispatch(now, name, cmd.entry_time, cmd.args).is_err() {
+            let nm = log_safe(cmd.name).into_owned();
+            let args = log_safe(cmd.args).into_owned();
+            let raw = log_safe(cmd.raw).into_owned();
+            self.logf(
+                now,
+                format_args!("Error: External command failed -> {nm};{args}"),
+            );
+            self.logf(
+                now,
+                format_args!("External command {raw} returned error Command failed"),
+            );
+        }
+    }
+
+    /// Process a passive result that did not come through the command file (NSCA, HTTP):
+    /// logged and handled exactly as the equivalent `PROCESS_*_CHECK_RESULT` line.
+    pub fn process_passive(&mut self, now: Time, r: &PassiveResult) {
+        let (name, res) = match &r.service {
+            Some(svc) => {
+                let name = CommandName::ProcessServiceCheckResult;
+                if self.cfg.main.log_passive_checks {
+                    self.logf(
+                        now,
+                        format_args!(
+                            "EXTERNAL COMMAND: {};{}",
+                            name.as_str(),
+                            log_safe(&r.command_args())
+                        ),
+                    );
+                }
+                let res = self.passive_service_result(
+                    now,
+                    &r.host,
+                    svc,
+                    i64::from(r.return_code),
+                    &r.output,
+                    r.check_time,
+                );
+                (name, res)
+            }
+            None => {
+                let name = CommandName::ProcessHostCheckResult;
+                if self.cfg.main.log_passive_checks {
+                    self.logf(
+                        now,
+                        format_args!(
+                            "EXTERNAL COMMAND: {};{}",
+                            name.as_str(),
+                            log_safe(&r.command_args())
+                        ),
+                    );
+                }
+                let res = self.passive_host_result(
+                    now,
+                    &r.host,
+                    i64::from(r.return_code),
+                    &r.output,
+                    r.check_time,
+                );
+                (name, res)
+            }
+        };
+        if res.is_err() {
+            let args = log_safe(&r.command_args()).into_owned();
+            self.logf(
+                now,
+                format_args!("Error: External command failed -> {};{args}", name.as_str()),
+            );
+            self.logf(
+                now,
+                format_args!(
+                    "External command [{}] {};{args} returned error Command failed",
+                    r.check_time,
+                    name.as_str()
+                ),
+            );
+        }
+    }
+
+    fn svc_of(&self, host: &str, svc: &str) -> Option<ServiceId> {
+        let h = self.cfg.host_by_name(host)?;
+        self.cfg.find_service(h, svc)
+    }
+
+    fn dispatch(&mut self, now: Time, name: CommandName, entry: Time, args: &str) -> CmdResult {
+        use CommandName as C;
+        let fail = Err(CmdError::Failed);
+        match name {
+            C::ProcessServiceCheckResult => {
+                let Some([h, s, rc, out]) = fields::<4>(args) else {
+                    return fail;
+                };
+                self.passive_service_result(now, h, s, atoi(rc), out, entry)
+            }
+            C::ProcessHostCheckResult => {
+                let Some([h, rc, out]) = fields::<3>(args) else {
+                    return fail;
+                };
+                self.passive_host_result(now, h, atoi(rc), out, entry)
+            }
+            C::AcknowledgeSvcProblem => {
+                let Some([h, s, sticky, notify, persistent, author, comment]) = fields::<7>(args)
+                else {
+                    return fail;
+                };
+                let Some(sid) = self.svc_of(h, s) else {
+                    return fail;
+                };
+                let kind = if atoi(sticky) == 2 {
+                    AckType::Sticky
+                } else {
+                    AckType::Normal
+                };
+                self.acknowledge(
+                    now,
+                    None,
+                    Some(sid),
+                    kind,
+                    flag(notify),
+                    flag(persistent),
+                    author,
+                    comment,
+                );
+                Ok(())
+            }
+            C::AcknowledgeHostProblem => {
+                let Some([h, sticky, notify, persistent, author, comment]) = fields::<6>(args)
+                else {
+                    return fail;
+                };
+                let Some(hid) = self.cfg.host_by_name(h) else {
+                    return fail;
+                };
+                let kind = if atoi(sticky) == 2 {
+                    AckType::Sticky
+                } else {
+                    AckType::Normal
+                };
+                self.acknowledge(
+                    now,
+                    Some(hid),
+                    None,
+                    kind,
+                    flag(notify),
+                    flag(persistent),
+                    author,
+                    comment,
+                );
+                Ok(())
+            }
+            C::RemoveSvcAcknowledgement => {
+                let Some([h, s]) = fields::<2>(args) else {
+                    return fail;
+                };
+                let Some(sid) = self.svc_of(h, s) else {
+                    return fail;
+                };
+                self.remove_ack(None, Some(sid));
+                Ok(())
+            }
+            C::RemoveHostAcknowledgement => {
+                let Some(hid) = self.cfg.host_by_name(args) else {
+                    return fail;
+                };
+                self.remove_ack(Some(hid), None);
+                Ok(())
+            }
+            C::ScheduleSvcDowntime => {
+                let Some([h, s, start, end, fixed, trig, dur, author, comment]) = fields::<9>(args)
+                else {
+                    return fail;
+                };
+                let Some(sid) = self.svc_of(h, s) else {
+                    return fail;
+                };
+                let hid = self.cfg.service(sid).host;
+                self.schedule_downtime(
+                    now,
+                    hid,
+                    Some(sid),
+                    strtol(start),
+                    strtol(end),
+                    flag(fixed),
+                    strtol(trig).max(0) as u64,
+                    strtol(dur),
+                    author,
+                    comment,
+                )
+            }
+            C::ScheduleHostDowntime | C::ScheduleHostSvcDowntime => {
+                let Some([h, start, end, fixed, trig, dur, author, comment]) = fields::<8>(args)
+                else {
+                    return fail;
+                };
+                let Some(hid) = self.cfg.host_by_name(h) else {
+                    return fail;
+                };
+                let (start, end, fixed, trig, dur) = (
+                    strtol(start),
+                    strtol(end),
+                    flag(fixed),
+                    strtol(trig).max(0) as u64,
+                    strtol(dur),
+                );
+                if name == C::ScheduleHostDowntime {
+                    self.schedule_downtime(
+                        now, hid, None, start, end, fixed, trig, dur, author, comment,
+                    )
+                } else {
+                    let cfg = Arc::clone(&self.cfg);
+                    for &sid in &cfg.host(hid).services {
+                        self.schedule_downtime(
+                            now,
+                            hid,
+                            Some(sid),
+                            start,
+                            end,
+                            fixed,
+                            trig,
+                            dur,
+                            author,
+                            comment,
+                        )?;
+                    }
+                    Ok(())
+                }
+            }
+            C::DelSvcDowntime | C::DelHostDowntime => {
+                let id = strtol(args);
+                if id <= 0 {
+                    return fail;
+                }
+                self.delete_downtime(now, id as u64, name == C::DelSvcDowntime)
+            }
+            C::EnableSvcNotifications
+            | C::DisableSvcNotifications
+            | C::EnablePassiveSvcChecks
+            | C::DisablePassiveSvcChecks
+            | C::EnableSvcEventHandler
+            | C::DisableSvcEventHandler
+            | C::EnableSvcFlapDetection
+            | C::DisableSvcFlapDetection => {
+                let Some([h, s]) = fields::<2>(args) else {
+                    return fail;
+                };
+                let Some(sid) = self.svc_of(h, s) else {
+                    return fail;
+                };
+                let st = &mut self.svcs[sid.index()];
+                match name {
+                    C::EnableSvcNotifications => st.notifications_enabled = true,
+                    C::DisableSvcNotifications => st.notifications_enabled = false,
+                    C::EnablePassiveSvcChecks => st.passive_checks_enabled = true,
+                    C::DisablePassiveSvcChecks => st.passive_checks_enabled = false,
+                    C::EnableSvcEventHandler => st.event_handler_enabled = true,
+                    C::DisableSvcEventHandler => st.event_handler_enabled = false,
+                    C::EnableSvcFlapDetection => st.flap_detection_enabled = true,
+                    _ => {
+                        self.disable_flap_detection(now, None, Some(sid));
+                    }
+                }
+                Ok(())
+            }
+            C::EnableHostNotifications
+            | C::DisableHostNotifications
+            | C::EnablePassiveHostChecks
+            | C::DisablePassiveHostChecks
+            | C::EnableHostEventHandler
+            | C::DisableHostEventHandler
+            | C::EnableHostFlapDetection
+            | C::DisableHostFlapDetection
+            | C::EnableHostSvcNotifications
+            | C::DisableHostSvcNotifications => {
+                let Some(hid) = self.cfg.host_by_name(args.split(';').next().unwrap_or("")) else {
+                    return fail;
+                };
+                let st = &mut self.hosts[hid.index()];
+                match name {
+                    C::EnableHostNotifications => st.notifications_enabled = true,
+                    C::DisableHostNotifications => st.notifications_enabled = false,
+                    C::EnablePassiveHostChecks => st.passive_checks_enabled = true,
+                    C::DisablePassiveHostChecks => st.passive_checks_enabled = false,
+                    C::EnableHostEventHandler => st.event_handler_enabled = true,
+                    C::DisableHostEventHandler => st.event_handler_enabled = false,
+                    C::EnableHostFlapDetection => st.flap_detection_enabled = true,
+                    C::DisableHostFlapDetection => {
+                        self.disable_flap_detection(now, Some(hid), None);
+                    }
+                    _ => {
+                        let on = name == C::EnableHostSvcNotifications;
+                        let cfg = Arc::clone(&self.cfg);
+                        for &sid in &cfg.host(hid).services {
+                            self.svcs[sid.index()].notifications_enabled = on;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            C::EnableNotifications => {
+                self.prog.enable_notifications = true;
+                Ok(())
+            }
+            C::DisableNotifications => {
+                self.prog.enable_notifications = false;
+                Ok(())
+            }
+            C::StartAcceptingPassiveSvcChecks => {
+                self.prog.accept_passive_service_checks = true;
+                Ok(())
+            }
+            C::StopAcceptingPassiveSvcChecks => {
+                self.prog.accept_passive_service_checks = false;
+                Ok(())
+            }
+            C::StartAcceptingPassiveHostChecks => {
+                self.prog.accept_passive_host_checks = true;
+                Ok(())
+            }
+            C::StopAcceptingPassiveHostChecks => {
+                self.prog.accept_passive_host_checks = false;
+                Ok(())
+            }
+            C::EnableEventHandlers => {
+                self.prog.enable_event_handlers = true;
+                Ok(())
+            }
+            C::DisableEventHandlers => {
+                self.prog.enable_event_handlers = false;
+                Ok(())
+            }
+            C::EnableFlapDetection => {
+                self.prog.enable_flap_detection = true;
+                Ok(())
+            }
+            C::DisableFlapDetection => {
+                self.prog.enable_flap_detection = false;
+                Ok(())
+            }
+            C::SendCustomSvcNotification => {
+                let Some([h, s, opts, author, comment]) = fields::<5>(args) else {
+                    return fail;
+                };
+                let Some(sid) = self.svc_of(h, s) else {
+                    return fail;
+                };
+                let opts = atoi(opts).clamp(0, 255) as u32;
+                self.service_notification(
+                    now,
+                    sid,
+                    crate::NotificationKind::Custom,
+                    author,
+                    comment,
+                    opts,
+                );
+                Ok(())
+            }
+            C::SendCustomHostNotification => {
+                let Some([h, opts, author, comment]) = fields::<4>(args) else {
+                    return fail;
+                };
+                let Some(hid) = self.cfg.host_by_name(h) else {
+                    return fail;
+                };
+                let opts = atoi(opts).clamp(0, 255) as u32;
+                self.host_notification(
+                    now,
+                    hid,
+                    crate::NotificationKind::Custom,
+                    author,
+                    comment,
+                    opts,
+                );
+                Ok(())
+            }
+            C::AddSvcComment => {
+                let Some([h, s, persistent, author, comment]) = fields::<5>(args) else {
+                    return fail;
+                };
+                if self.svc_of(h, s).is_none() {
+                    return fail;
+                }
+                let t = crate::Target {
+                    host: h.to_owned(),
+                    service: Some(s.to_owned()),
+                };
+                self.add_comment(
+                    now,
+                    t,
+                    crate::CommentKind::User,
+                    author,
+                    comment,
+                    flag(persistent),
+                );
+                Ok(())
+            }
+            C::AddHostComment => {
+                let Some([h, persistent, author, comment]) = fields::<4>(args) else {
+                    return fail;
+                };
+                if self.cfg.host_by_name(h).is_none() {
+                    return fail;
+                }
+                let t = crate::Target {
+                    host: h.to_owned(),
+                    service: None,
+                };
+                self.add_comment(
+                    now,
+                    t,
+                    crate::CommentKind::User,
+                    author,
+                    comment,
+                    flag(persistent),
+                );
+                Ok(())
+            }
+            C::DelSvcComment | C::DelHostComment => {
+                let id = strtol(args);
+                if id <= 0 || self.comments.remove(&(id as u64)).is_none() {
+                    return fail;
+                }
+                Ok(())
+            }
+            C::DelAllSvcComments => {
+                let Some([h, s]) = fields::<2>(args) else {
+                    return fail;
+                };
+                self.comments
+                    .retain(|_, c| !(c.target.host == h && c.target.service.as_deref() == Some(s)));
+                Ok(())
+            }
+            C::DelAllHostComments => {
+                self.comments
+                    .retain(|_, c| !(c.target.host == args && c.target.service.is_none()));
+                Ok(())
+            }
+            C::DelaySvcNotification => {
+                let Some([h, s, t]) = fields::<3>(args) else {
+                    return fail;
+                };
+                let Some(sid) = self.svc_of(h, s) else {
+                    return fail;
+                };
+                self.svcs[sid.index()].next_notification = strtol(t);
+                Ok(())
+            }
+            C::DelayHostNotification => {
+                let Some([h, t]) = fields::<2>(args) else {
+                    return fail;
+                };
+                let Some(hid) = self.cfg.host_by_name(h) else {
+                    return fail;
+                };
+                self.hosts[hid.index()].next_notification = strtol(t);
+                Ok(())
+            }
+            C::SaveStateInformation => {
+                if !self.replay {
+                    self.out.requests.push(Request::SaveState);
+                }
+                Ok(())
+            }
+            C::ShutdownProgram => {
+                if !self.replay {
+                    self.out.requests.push(Request::Shutdown);
+                }
+                Ok(())
+            }
+            C::RestartProgram => {
+                if !self.replay {
+                    self.out.requests.push(Request::Restart);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `process_passive_service_check()`.
+    fn passive_service_result(
+        &mut self,
+        now: Time,
+        host: &str,
+        svc: &str,
+        rc: i64,
+        output: &str,
+        check_time: Time,
+    ) -> CmdResult {
+        if !self.prog.accept_passive_service_checks {
+            return Err(CmdError::Failed);
+        }
+        let Some(hid) = self.find_host(host) else {
+            self.logf(
+                now,
+                format_args!(
+                    "Warning:  Passive check result was received for service '{}' on host '{}', but the host could not be found!",
+                    log_safe(svc),
+                    log_safe(host)
+                ),
+            );
+            return Err(CmdError::Failed);
+        };
+        let Some(sid) = self.cfg.find_service(hid, svc) else {
+            self.logf(
+                now,
+                format_args!(
+                    "Warning:  Passive check result was received for service '{}' on host '{}', but the service could not be found!",
+                    log_safe(svc),
+                    log_safe(host)
+                ),
+            );
+            return Err(CmdError::Failed);
+        };
+        if !self.svcs[sid.index()].passive_checks_enabled {
+            return Err(CmdError::Failed);
+        }
+        if self.opts.drop_stale_results {
+            let st = &self.svcs[sid.index()];
+            if st.has_been_checked && check_time < st.last_check {
+                return Ok(());
+            }
+        }
+        let rc = if (0..=3).contains(&rc) {
+            rc as u8
+        } else {
+            svc_state::UNKNOWN
+        };
+        let text = unescape_passive(output);
+        self.handle_service_result(now, sid, rc, &text, check_time, CheckType::Passive);
+        Ok(())
+    }
+
+    /// `process_passive_host_check()`.
+    fn passive_host_result(
+        &mut self,
+        now: Time,
+        host: &str,
+        rc: i64,
+        output: &str,
+        check_time: Time,
+    ) -> CmdResult {
+        // QUIRK kept: Nagios tests the service-wide switch here, then the host one.
+        if !self.prog.accept_passive_service_checks || !self.prog.accept_passive_host_checks {
+            return Err(CmdError::Failed);
+        }
+        if !(0..=2).contains(&rc) {
+            return Err(CmdError::Failed);
+        }
+        let Some(hid) = self.find_host(host) else {
+            self.logf(
+                now,
+                format_args!(
+                    "Warning:  Passive check result was received for host '{}', but the host could not be found!",
+                    log_safe(host)
+                ),
+            );
+            return Err(CmdError::Failed);
+        };
+        if !self.hosts[hid.index()].passive_checks_enabled {
+            return Err(CmdError::Failed);
+        }
+        if self.opts.drop_stale_results {
+            let st = &self.hosts[hid.index()];
+            if st.has_been_checked && check_time < st.last_check {
+                return Ok(());
+            }
+        }
+        let text = unescape_passive(output);
+        self.handle_host_result(now, hid, rc as u8, &text, check_time, CheckType::Passive);
+        Ok(())
+    }
+
+    /// `handle_async_service_check_result()` for a result already mapped to a state.
+    pub(crate) fn handle_service_result(
+        &mut self,
+        now: Time,
+        sid: ServiceId,
+        state: u8,
+        text: &str,
+        check_time: Time,
+        check_type: CheckType,
+    ) {
+        let cfg = Arc::clone(&self.cfg);
+        let scfg = cfg.service(sid);
+        let hid = scfg.host;
+        let max_attempts = scfg.common.max_check_attempts.max(1);
+        let parsed = parse_output(text);
+        let (host_state, _host_state_type) = {
+            let h = &self.hosts[hid.index()];
+            (h.current_state, h.state_type)
+        };
+        let i = sid.index();
+
+        // Deliberate difference: log the new result, not the previous one.
+        if check_type == CheckType::Passive && cfg.main.log_passive_checks {
+            self.logf(
+                now,
+                format_args!(
+                    "PASSIVE SERVICE CHECK: {};{};{};{}",
+                    cfg.host(hid).name,
+                    scfg.description,
+                    state,
+                    log_safe(&parsed.short)
+                ),
+            );
+        }
+
+        let st = &mut self.svcs[i];
+        let old_output = st.plugin_output.take();
+        st.plugin_output = Some(parsed.short);
+        st.long_output = parsed.long;
+        st.perf_data = parsed.perf;
+        st.check_type = check_type;
+        st.last_check = check_time;
+        st.has_been_checked = true;
+        st.last_state = st.current_state;
+        st.current_state = state;
+        let last_state = st.last_state;
+        let new_last_hard_state = st.last_hard_state;
+        let entry_state_type = st.state_type;
+        let mut state_change = false;
+        let mut hard_state_change = false;
+        let mut send_notification = false;
+        let mut log_event = false;
+        let mut handle_event = false;
+        let mut ack_removed = false;
+
+        // Host interplay (evaluated on the new state).
+        if state == svc_state::OK {
+            if host_state != 0 {
+                st.host_problem_at_last_check = true;
+            }
+        } else if host_state == 0 {
+            if st.host_problem_at_last_check && st.state_type == StateType::Soft {
+                st.current_attempt = 1;
+            }
+            st.host_problem_at_last_check = false;
+        } else {
+            st.host_problem_at_last_check = true;
+        }
+        let mut forced_hard = false;
+        if host_state != 0 && state != new_last_hard_state {
+            st.state_type = StateType::Hard;
+            st.current_attempt = max_attempts;
+            hard_state_change = true;
+            forced_hard = true;
+        }
+
+        // OK / problem logic.
+        if last_state == svc_state::OK && state == svc_state::OK {
+            st.state_type = StateType::Hard;
+            st.current_attempt = 1;
+        } else if last_state == svc_state::OK {
+            if host_state == 0 && !forced_hard {
+                st.state_type = StateType::Soft;
+            }
+            st.current_attempt = 1;
+            handle_event = true;
+        } else if state == svc_state::OK {
+            handle_event = true;
+            if st.state_type == StateType::Hard {
+                send_notification = true;
+            }
+            state_change = true;
+        } else if st.state_type == StateType::Soft {
+            handle_event = true;
+        } else if st.host_problem_at_last_check {
+            // nothing: the host was the problem
+        } else {
+            send_notification = true;
+        }
+
+        state_change |=
+            state != last_state || (state == svc_state::OK && st.state_type == StateType::Soft);
+
+        if st.state_type == StateType::Soft {
+            if last_state != svc_state::OK && st.current_attempt < max_attempts {
+                st.current_attempt += 1;
+            } else if state_change && state != svc_state::OK {
+                st.current_attempt = 1;
+            } else if st.current_attempt < max_attempts {
+                st.current_attempt += 1;
+            }
+        }
+
+        if st.current_attempt >= max_attempts
+            && (state != new_last_hard_state
+                || (st.state_type == StateType::Soft && state != svc_state::OK))
+        {
+            hard_state_change = true;
+            send_notification = true;
+        }
+        // Deliberate difference: a recovery from a HARD problem is a HARD recovery even
+        // when the attempt counter was reset by a host outage (Nagios 4.4.6 logs
+        // `OK;SOFT;1` there and loses the RECOVERY notification).
+        if state == svc_state::OK
+            && last_state != svc_state::OK
+            && entry_state_type == StateType::Hard
+            && new_last_hard_state != svc_state::OK
+        {
+            hard_state_change = true;
+            send_notification = true;
+        }
+
+        if state_change || hard_state_change {
+            if state_change {
+                st.last_state_change = check_time;
+                st.state_type = StateType::Soft;
+            }
+            if hard_state_change {
+                st.last_hard_state_change = check_time;
+                st.last_hard_state = state;
+                st.state_type = StateType::Hard;
+            }
+            st.last_notification = 0;
+            st.next_notification = 0;
+            st.no_more_notifications = false;
+            if st.problem_has_been_acknowledged
+                && (st.acknowledgement_type == AckType::Normal || state == svc_state::OK)
+            {
+                st.problem_has_been_acknowledged = false;
+                st.acknowledgement_type = AckType::None;
+                ack_removed = true;
+            }
+            log_event = true;
+            handle_event = true;
+        }
+        if st.state_type == StateType::Soft && state != svc_state::OK {
+            log_event = true;
+        }
+        if let Some(slot) = st.last_time_in_state.get_mut(usize::from(state)) {
+            *slot = check_time;
+        }
+        if state_change {
+            let ev = self.next_event_id();
+            let st = &mut self.svcs[i];
+            st.last_event_id = st.current_event_id;
+            st.current_event_id = ev;
+            if last_state == svc_state::OK {
+                let p = self.next_problem_id();
+                self.svcs[i].current_problem_id = p;
+            }
+        }
+        if ack_removed {
+            self.delete_ack_comments(Some(sid), None);
+        }
+        if (state_change || hard_state_change) && self.svcs[i].pending_flex_downtime > 0 {
+            self.check_pending_flex_downtime(now, hid, Some(sid));
+        }
+
+        self.check_service_flapping(now, sid);
+
+        let st = &self.svcs[i];
+        if state != svc_state::OK && st.state_type == StateType::Hard && scfg.is_volatile {
+            send_notification = true;
+            log_event = true;
+            handle_event = true;
+        }
+        // Stalking on output changes (HARD, no state change).
+        if !log_event
+            && st.state_type == StateType::Hard
+            && !state_change
+            && old_output.as_deref() != st.plugin_output.as_deref()
+            && scfg
+                .common
+                .stalking_options
+                .contains(crate::notify::svc_state_option(state))
+        {
+            log_event = true;
+        }
+
+        // Deliberate difference: SERVICE ALERT before the notification lines.
+        let mut logged = false;
+        if log_event {
+            self.log_service_alert(now, sid);
+            logged = true;
+        }
+        if send_notification {
+            let sent =
+                self.service_notification(now, sid, crate::NotificationKind::Normal, "", "", 0);
+            if sent
+                && !logged
+                && scfg
+                    .common
+                    .stalking_options
+                    .contains(picket_config::Options::NOTIFICATIONS)
+            {
+                self.log_service_alert(now, sid);
+            }
+        }
+        let st = &mut self.svcs[i];
+        if state == svc_state::OK && st.state_type == StateType::Hard && hard_state_change {
+            st.current_notification_number = 0;
+            st.notified_on = 0;
+        }
+        if handle_event {
+            self.handle_service_event(now, sid);
+        }
+        let st = &mut self.svcs[i];
+        if state == svc_state::OK {
+            if state_change {
+                st.last_problem_id = st.current_problem_id;
+                st.current_problem_id = 0;
+            }
+            if hard_state_change {
+                st.current_notification_number = 0;
+                st.host_problem_at_last_check = false;
+            }
+            st.current_attempt = 1;
+            st.state_type = StateType::Hard;
+        }
+        st.last_hard_state = if st.state_type == StateType::Hard {
+            state
+        } else {
+            st.last_hard_state
+        };
+    }
+
+    fn log_service_alert(&mut self, now: Time, sid: ServiceId) {
+        if self.replay {
+            return;
+        }
+        let cfg = Arc::clone(&self.cfg);
+        let s = cfg.service(sid);
+        let st = &self.svcs[sid.index()];
+        if st.state_type == StateType::Soft && !cfg.main.log_service_retries {
+            return;
+        }
+        let line = format!(
+            "SERVICE ALERT: {};{};{};{};{};{}",
+            cfg.host(s.host).name,
+            s.description,
+            crate::status::service_state_name(st.current_state),
+            st.state_type.as_str(),
+            st.current_attempt,
+            log_safe(st.output_or_null())
+        );
+        self.log(now, &line);
+    }
+
+    fn log_host_alert(&mut self, now: Time, hid: HostId) {
+        if self.replay {
+            return;
+        }
+        let cfg = Arc::clone(&self.cfg);
+        let st = &self.hosts[hid.index()];
+        if st.state_type == StateType::Soft && !cfg.main.log_host_retries {
+            return;
+        }
+        let line = format!(
+            "HOST ALERT: {};{};{};{};{}",
+            cfg.host(hid).name,
+            crate::status::host_state_name(st.current_state),
+            st.state_type.as_str(),
+            st.current_attempt,
+            log_safe(st.output_or_null())
+        );
+        self.log(now, &line);
+    }
+
+    /// `handle_async_host_check_result()` for passive (and, later, active) results.
+    pub(crate) fn handle_host_result(
+        &mut self,
+        now: Time,
+        hid: HostId,
+        state: u8,
+        text: &str,
+        check_time: Time,
+        check_type: CheckType,
+    ) {
+        let cfg = Arc::clone(&self.cfg);
+        let hcfg = cfg.host(hid);
+        let max_attempts = hcfg.common.max_check_attempts.max(1);
+        let parsed = parse_output(text);
+        let i = hid.index();
+        if check_type == CheckType::Passive && cfg.main.log_passive_checks {
+            self.logf(
+                now,
+                format_args!(
+                    "PASSIVE HOST CHECK: {};{};{}",
+                    hcfg.name,
+                    state,
+                    log_safe(&parsed.short)
+                ),
+            );
+        }
+        let st = &mut self.hosts[i];
+        let old_output = st.plugin_output.take();
+        st.plugin_output = Some(parsed.short);
+        st.long_output = parsed.long;
+        st.perf_data = parsed.perf;
+        st.check_type = check_type;
+        st.last_check = check_time;
+        st.has_been_checked = true;
+        st.last_state = st.current_state;
+        st.current_state = state;
+        let last_state = st.last_state;
+        let last_hard = st.last_hard_state;
+        let mut state_change = state != last_state;
+        let mut hard_state_change = false;
+        let mut send_notification = false;
+        let mut log_event = false;
+        let mut handle_event = false;
+        let mut ack_removed = false;
+
+        let hard_at_once =
+            check_type == CheckType::Passive && !cfg.main.passive_host_checks_are_soft;
+        if hard_at_once {
+            st.state_type = StateType::Hard;
+            st.current_attempt = 1;
+            if state != last_hard {
+                hard_state_change = true;
+            }
+        } else if state == 0 {
+            if last_state != 0 {
+                handle_event = true;
+                if st.state_type == StateType::Hard || last_hard != 0 {
+                    hard_state_change = last_hard != 0;
+                    st.state_type = StateType::Hard;
+                } else {
+                    st.state_type = StateType::Soft;
+                    st.current_attempt = (st.current_attempt + 1).min(max_attempts);
+                }
+            } else {
+                st.state_type = StateType::Hard;
+                st.current_attempt = 1;
+            }
+        } else {
+            if last_state == 0 {
+                st.current_attempt = 1;
+                st.state_type = StateType::Soft;
+            } else if st.state_type == StateType::Soft && st.current_attempt < max_attempts {
+                st.current_attempt += 1;
+            }
+            if st.current_attempt >= max_attempts {
+                st.state_type = StateType::Hard;
+                if state != last_hard {
+                    hard_state_change = true;
+                }
+            } else {
+                log_event = true;
+                handle_event = true;
+            }
+        }
+        if st.state_type == StateType::Soft && state == 0 && last_state != 0 {
+            state_change = true;
+        }
+        if state_change || hard_state_change {
+            if state_change {
+                st.last_state_change = check_time;
+            }
+            if hard_state_change {
+                st.last_hard_state_change = check_time;
+                st.last_hard_state = state;
+                send_notification = true;
+            }
+            st.last_notification = 0;
+            st.next_notification = 0;
+            st.no_more_notifications = false;
+            if st.problem_has_been_acknowledged
+                && (st.acknowledgement_type == AckType::Normal || state == 0)
+            {
+                st.problem_has_been_acknowledged = false;
+                st.acknowledgement_type = AckType::None;
+                ack_removed = true;
+            }
+            log_event = true;
+            handle_event = true;
+        } else if state != 0 && st.state_type == StateType::Hard {
+            // a repeated HARD problem: re-notification path
+            send_notification = true;
+        }
+        if let Some(slot) = st.last_time_in_state.get_mut(usize::from(state)) {
+            *slot = check_time;
+        }
+        let stalk = !log_event
+            && st.state_type == StateType::Hard
+            && old_output.as_deref() != st.plugin_output.as_deref()
+            && hcfg
+                .common
+                .stalking_options
+                .contains(crate::notify::host_state_option(state));
+        if stalk {
+            log_event = true;
+        }
+        if state_change {
+            let ev = self.next_event_id();
+            let st = &mut self.hosts[i];
+            st.last_event_id = st.current_event_id;
+            st.current_event_id = ev;
+            if last_state == 0 {
+                let p = self.next_problem_id();
+                self.hosts[i].current_problem_id = p;
+            }
+        }
+        if ack_removed {
+            self.delete_ack_comments(None, Some(hid));
+        }
+        if (state_change || hard_state_change) && self.hosts[i].pending_flex_downtime > 0 {
+            self.check_pending_flex_downtime(now, hid, None);
+        }
+        self.check_host_flapping(now, hid);
+        if log_event {
+            self.log_host_alert(now, hid);
+        }
+        if send_notification {
+            self.host_notification(now, hid, crate::NotificationKind::Normal, "", "", 0);
+        }
+        let st = &mut self.hosts[i];
+        if state == 0 && hard_state_change {
+            st.current_notification_number = 0;
+            st.notified_on = 0;
+        }
+        if handle_event {
+            self.handle_host_event(now, hid);
+        }
+        let st = &mut self.hosts[i];
+        if state == 0 && state_change {
+            st.last_problem_id = st.current_problem_id;
+            st.current_problem_id = 0;
+        }
+    }
+}

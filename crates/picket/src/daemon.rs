@@ -1,0 +1,396 @@
+//! `picket MAIN_CFG`: the daemon around the engine.
+//!
+//! Threads: the FIFO reader (blocking reads, whole lines out), the engine thread (this
+//! one: it alone owns the [`Engine`], the log file and the journal), and a small tokio
+//! runtime for the command executor and signals. Every message to the engine thread is
+//! an [`Input`]; issue 6's NSCA receiver sends [`Input::Passive`] batches on the same
+//! channel.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use picket_config::{Dialect, LoadOptions};
+use picket_engine::{Engine, EngineOptions, Job, PassiveResult, Request, Time};
+
+use crate::retention::Store;
+
+/// A message to the engine thread.
+#[derive(Debug)]
+pub(crate) enum Input {
+    /// Complete command-file lines (a chunk ending with `\n`).
+    Lines(Vec<u8>),
+    /// Passive results from another route (NSCA, HTTP).
+    #[allow(dead_code)]
+    Passive(Vec<PassiveResult>),
+    /// A line for `nagios.log` from the executor (timeouts, spawn failures).
+    Log(String),
+}
+
+/// How the daemon was asked to run.
+#[derive(Debug, Clone)]
+pub(crate) struct DaemonOptions {
+    pub(crate) main_cfg: PathBuf,
+    pub(crate) daemonize: bool,
+    pub(crate) dialect: Option<Dialect>,
+    pub(crate) drop_stale_results: bool,
+}
+
+/// Number of notification / event-handler commands running at once when the main
+/// config does not say (`max_concurrent_checks`).
+const DEFAULT_MAX_JOBS: usize = 64;
+/// Jobs waiting for a slot before new ones are dropped (and logged).
+const JOB_QUEUE: usize = 65_536;
+/// Snapshot when the journal grows past this, whatever the retention interval.
+const JOURNAL_SNAPSHOT_BYTES: u64 = 256 << 20;
+
+const STOP_NONE: u8 = 0;
+const STOP_TERM: u8 = 1;
+const STOP_RESTART: u8 = 2;
+
+pub(crate) fn unix_now() -> Time {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as Time)
+        .unwrap_or(0)
+}
+
+/// Feed one chunk of command-file lines to the engine.
+pub(crate) fn feed(engine: &mut Engine, now: Time, data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    for line in text.split('\n') {
+        if !line.is_empty() {
+            engine.process_line(now, line);
+        }
+    }
+}
+
+fn write_log(log: &mut File, buf: &mut String) {
+    if buf.is_empty() {
+        return;
+    }
+    // Nothing sensible can be done when the log cannot be written; keep running.
+    let _ = log.write_all(buf.as_bytes());
+    buf.clear();
+}
+
+/// Run the daemon until SIGTERM/SIGINT or `SHUTDOWN_PROGRAM`.
+pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
+    let main_cfg = std::path::absolute(&opts.main_cfg).context("main config path")?;
+    let loaded = picket_config::load(
+        &main_cfg,
+        &LoadOptions {
+            dialect: opts.dialect,
+            threads: 0,
+        },
+    )
+    .with_context(|| format!("load {}", main_cfg.display()))?;
+    let errors = loaded.error_count();
+    if errors > 0 {
+        for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
+            eprintln!("{}", d.line());
+        }
+        bail!(
+            "{errors} error(s) in the configuration; `picket -v {}` shows them all",
+            main_cfg.display()
+        );
+    }
+    let warnings: Vec<String> = loaded.diagnostics.iter().map(|d| d.line()).collect();
+    let cfg = Arc::new(loaded.config);
+    let main = &cfg.main;
+    let log_path = main
+        .log_file
+        .clone()
+        .context("log_file is not set in the main configuration")?;
+    let log_path = std::path::absolute(log_path)?;
+    let command_file = if main.check_external_commands {
+        main.command_file
+            .clone()
+            .map(std::path::absolute)
+            .transpose()?
+    } else {
+        None
+    };
+    let retention_path = if main.retain_state_information {
+        let p = main.state_retention_file.clone().unwrap_or_else(|| {
+            log_path
+                .parent()
+                .unwrap_or(Path::new("/"))
+                .join("retention.dat")
+        });
+        Some(std::path::absolute(p)?)
+    } else {
+        None
+    };
+    let lock_file = main
+        .lock_file
+        .clone()
+        .map(std::path::absolute)
+        .transpose()?;
+
+    if opts.daemonize {
+        nix::unistd::daemon(false, false).context("daemonize")?;
+    }
+    if let Some(lock) = &lock_file {
+        std::fs::write(lock, format!("{}\n", std::process::id()))
+            .with_context(|| format!("write lock file {}", lock.display()))?;
+    }
+
+    let tz = match &main.use_timezone {
+        Some(name) => {
+            jiff::tz::TimeZone::get(name).with_context(|| format!("use_timezone={name}"))?
+        }
+        None => jiff::tz::TimeZone::system(),
+    };
+    let mut engine = Engine::new(
+        Arc::clone(&cfg),
+        tz,
+        EngineOptions {
+            drop_stale_results: opts.drop_stale_results,
+        },
+    );
+    let mut store = match &retention_path {
+        Some(p) => {
+            let (store, replayed) = Store::open(p, &mut engine)?;
+            if replayed > 0 {
+                eprintln!(
+                    "picket: replayed {replayed} journaled input batch(es) after an unclean stop"
+                );
+            }
+            Some(store)
+        }
+        None => None,
+    };
+
+    let mut log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("open log file {}", log_path.display()))?;
+    let now = unix_now();
+    eprintln!(
+        "Picket {} starting... (PID={})",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    );
+    let mut logbuf = String::with_capacity(1 << 20);
+    logbuf.push_str(&format!("[{now}] LOG VERSION: 2.0\n"));
+    for w in &warnings {
+        logbuf.push_str(&format!("[{now}] {}\n", picket_engine::output::log_safe(w)));
+    }
+    engine.start(now);
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut requests: Vec<Request> = Vec::new();
+    engine.drain_into(&mut logbuf, &mut jobs, &mut requests);
+    write_log(&mut log, &mut logbuf);
+    if let Some(s) = store.as_mut() {
+        s.save(&engine, now)?;
+    }
+
+    let (tx, rx) = sync_channel::<Input>(256);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("picket-exec")
+        .build()
+        .context("start runtime")?;
+    let (job_tx, job_rx) = tokio::sync::mpsc::channel::<Job>(JOB_QUEUE);
+    let max_jobs = match main.max_concurrent_checks {
+        0 => DEFAULT_MAX_JOBS,
+        n => n as usize,
+    };
+    rt.spawn(crate::exec::executor(job_rx, max_jobs, tx.clone()));
+    let stop = Arc::new(AtomicU8::new(STOP_NONE));
+    {
+        let stop = Arc::clone(&stop);
+        rt.spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::hangup()),
+            ) else {
+                return;
+            };
+            let v = tokio::select! {
+                _ = term.recv() => STOP_TERM,
+                _ = int.recv() => STOP_TERM,
+                _ = hup.recv() => STOP_RESTART,
+            };
+            stop.store(v, Ordering::SeqCst);
+        });
+    }
+    if let Some(cf) = &command_file {
+        crate::fifo::create(cf)?;
+        crate::fifo::spawn_reader(cf, tx.clone())?;
+    }
+    for job in jobs.drain(..) {
+        let _ = job_tx.try_send(job);
+    }
+    let outcome = engine_loop(
+        &mut engine,
+        &rx,
+        &mut log,
+        &mut logbuf,
+        store.as_mut(),
+        &job_tx,
+        &stop,
+        main.retention_update_interval,
+    );
+    let now = unix_now();
+    let restart = outcome == STOP_RESTART;
+    logbuf.push_str(&format!(
+        "[{now}] {}\n",
+        if restart {
+            "Caught SIGHUP, restarting..."
+        } else {
+            "Caught SIGTERM, shutting down..."
+        }
+    ));
+    if let Some(s) = store.as_mut() {
+        if let Err(e) = s.save(&engine, now) {
+            logbuf.push_str(&format!(
+                "[{now}] Error: could not save retention data: {}\n",
+                picket_engine::output::log_safe(&format!("{e:#}"))
+            ));
+        }
+    }
+    if !restart {
+        logbuf.push_str(&format!(
+            "[{now}] Successfully shutdown... (PID={})\n",
+            std::process::id()
+        ));
+    }
+    write_log(&mut log, &mut logbuf);
+    if let Some(cf) = &command_file {
+        let _ = std::fs::remove_file(cf);
+    }
+    if restart {
+        use std::os::unix::process::CommandExt;
+        let exe = std::env::current_exe().context("current_exe")?;
+        let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "-d").collect();
+        let err = std::process::Command::new(exe).args(args).exec();
+        bail!("restart failed: {err}");
+    }
+    if let Some(lock) = &lock_file {
+        let _ = std::fs::remove_file(lock);
+    }
+    rt.shutdown_timeout(Duration::from_millis(500));
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn engine_loop(
+    engine: &mut Engine,
+    rx: &Receiver<Input>,
+    log: &mut File,
+    logbuf: &mut String,
+    mut store: Option<&mut Store>,
+    job_tx: &tokio::sync::mpsc::Sender<Job>,
+    stop: &AtomicU8,
+    retention_minutes: u32,
+) -> u8 {
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut requests: Vec<Request> = Vec::new();
+    let save_every = Time::from(retention_minutes) * 60;
+    let mut last_save = unix_now();
+    let mut passive_line = String::new();
+    loop {
+        let s = stop.load(Ordering::SeqCst);
+        if s != STOP_NONE {
+            return s;
+        }
+        let first = match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return STOP_TERM,
+        };
+        let now = unix_now();
+        let mut msg = first;
+        let mut batches = 0;
+        while let Some(m) = msg {
+            match m {
+                Input::Lines(data) => {
+                    if let Some(s) = store.as_deref_mut() {
+                        let _ = s.append(now, &data);
+                    }
+                    feed(engine, now, &data);
+                }
+                Input::Passive(results) => {
+                    for r in &results {
+                        if let Some(s) = store.as_deref_mut() {
+                            passive_line.clear();
+                            let name = if r.service.is_some() {
+                                "PROCESS_SERVICE_CHECK_RESULT"
+                            } else {
+                                "PROCESS_HOST_CHECK_RESULT"
+                            };
+                            passive_line.push_str(&format!(
+                                "[{}] {name};{}\n",
+                                r.check_time,
+                                r.command_args().replace('\n', "\\n")
+                            ));
+                            let _ = s.append(now, passive_line.as_bytes());
+                        }
+                        engine.process_passive(now, r);
+                    }
+                }
+                Input::Log(line) => {
+                    logbuf.push_str(&format!("[{now}] {line}\n"));
+                }
+            }
+            batches += 1;
+            if batches >= 64 {
+                break;
+            }
+            msg = rx.try_recv().ok();
+        }
+        engine.tick(now);
+        engine.drain_into(logbuf, &mut jobs, &mut requests);
+        // Journal first: what is logged or run is never ahead of what a restart replays.
+        if let Some(s) = store.as_deref_mut() {
+            let _ = s.flush();
+        }
+        for job in jobs.drain(..) {
+            if let Err(e) = job_tx.try_send(job) {
+                let job = match e {
+                    tokio::sync::mpsc::error::TrySendError::Full(j)
+                    | tokio::sync::mpsc::error::TrySendError::Closed(j) => j,
+                };
+                logbuf.push_str(&format!(
+                    "[{now}] Warning: command queue full, not running command for {}\n",
+                    picket_engine::output::log_safe(&job.what)
+                ));
+            }
+        }
+        write_log(log, logbuf);
+        let mut save = false;
+        for r in requests.drain(..) {
+            match r {
+                Request::SaveState => save = true,
+                Request::Shutdown => return STOP_TERM,
+                Request::Restart => return STOP_RESTART,
+            }
+        }
+        if let Some(s) = store.as_deref_mut() {
+            if save
+                || (save_every > 0 && now - last_save >= save_every)
+                || s.journal_bytes() > JOURNAL_SNAPSHOT_BYTES
+            {
+                if let Err(e) = s.save(engine, now) {
+                    logbuf.push_str(&format!(
+                        "[{now}] Error: could not save retention data: {}\n",
+                        picket_engine::output::log_safe(&format!("{e:#}"))
+                    ));
+                }
+                last_save = now;
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! The external command FIFO: created like Nagios does, read by one thread in large
+//! chunks, handed to the engine thread as whole lines.
+
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
+use std::sync::mpsc::SyncSender;
+
+use anyhow::{Context, bail};
+
+use crate::daemon::Input;
+
+/// Create the FIFO at `path` (mode 0660) unless a FIFO is already there.
+pub(crate) fn create(path: &Path) -> anyhow::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_fifo() => return Ok(()),
+        Ok(_) => bail!(
+            "command file {} exists and is not a FIFO; remove it or fix command_file",
+            path.display()
+        ),
+        Err(_) => {}
+    }
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o660))
+        .with_context(|| format!("mkfifo {}", path.display()))
+}
+
+/// Open the FIFO read-write (so it never reports end-of-file when writers come and go)
+/// and start the reader thread. Each message holds complete lines only.
+pub(crate) fn spawn_reader(path: &Path, tx: SyncSender<Input>) -> anyhow::Result<()> {
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("open command file {}", path.display()))?;
+    std::thread::Builder::new()
+        .name("picket-fifo".into())
+        .spawn(move || {
+            let mut pending: Vec<u8> = Vec::with_capacity(1 << 20);
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = match f.read(&mut buf) {
+                    Ok(0) => continue,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => return,
+                };
+                pending.extend_from_slice(&buf[..n]);
+                let Some(last_nl) = pending.iter().rposition(|&b| b == b'\n') else {
+                    // A single line longer than the buffer keeps accumulating; cap it.
+                    if pending.len() > 64 << 20 {
+                        pending.clear();
+                    }
+                    continue;
+                };
+                let rest = pending.split_off(last_nl + 1);
+                let chunk = std::mem::replace(&mut pending, rest);
+                if tx.send(Input::Lines(chunk)).is_err() {
+                    return;
+                }
+            }
+        })
+        .context("spawn FIFO reader")?;
+    Ok(())
+}
