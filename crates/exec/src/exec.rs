@@ -1,0 +1,373 @@
+//! The I/O part: running jobs (check, notification and event-handler commands) with bounded
+//! concurrency, a timeout with process-group kill, and bounded output capture.
+//!
+//! Each job is spawned with `std::process::Command` (through tokio) with
+//! `process_group(0)`, stdin from `/dev/null` and piped stdout/stderr, and **no `pre_exec`
+//! closure**: on Linux, std then uses `posix_spawn(3)` (glibc: `clone(CLONE_VM|CLONE_VFORK)`),
+//! so a daemon with gigabytes of resident memory does not copy its page tables per check.
+//! `process_group` maps to `POSIX_SPAWN_SETPGROUP`, which keeps it on that path (see
+//! `BENCHMARKS-exec.md` for the strace check and the figures).
+//!
+//! On timeout the whole process group (the plugin and every child it started in it) gets
+//! `SIGKILL`, as Nagios 4's workers do. A child that left the group (`setsid`) escapes,
+//! as it does in Nagios.
+
+use std::ffi::OsString;
+use std::io;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+use tokio::sync::Semaphore;
+
+use crate::command::CommandLine;
+
+/// Default cap on captured bytes per stream: Nagios' `MAX_PLUGIN_OUTPUT_LENGTH` (8 KiB).
+/// Bytes past the cap are read and discarded (so the plugin never blocks on a full pipe)
+/// and the result says it was truncated.
+pub const DEFAULT_OUTPUT_LIMIT: usize = 8192;
+
+/// Default `max_concurrent_checks`-like bound when the configuration says 0 (unlimited):
+/// Picket never runs an unbounded number of children.
+pub const DEFAULT_MAX_CONCURRENT: usize = 256;
+
+/// How long to wait for pipes to close after the leader of a killed group was reaped.
+const DRAIN_AFTER_KILL: Duration = Duration::from_secs(1);
+
+/// Source of wall-clock time for `started`/`finished` (injectable for tests).
+pub trait Clock: Send + Sync + 'static {
+    /// Now.
+    fn now(&self) -> SystemTime;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// One command to run.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// What to execute (see [`crate::classify`]).
+    pub command: CommandLine,
+    /// Kill the process group after this long (`service_check_timeout`, …).
+    pub timeout: Duration,
+    /// Extra environment variables (`NAGIOS_*` when `enable_environment_macros` is on).
+    pub env: Vec<(OsString, OsString)>,
+    /// Start from an empty environment instead of the daemon's (then only `env` is set).
+    pub clear_env: bool,
+}
+
+impl Job {
+    /// A job with the daemon's environment and no extra variables.
+    pub fn new(command: CommandLine, timeout: Duration) -> Self {
+        Self {
+            command,
+            timeout,
+            env: Vec::new(),
+            clear_env: false,
+        }
+    }
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// Exited with this code.
+    Code(i32),
+    /// Killed by this signal (not by us).
+    Signaled(i32),
+    /// Still running at the timeout: its process group was killed.
+    TimedOut,
+    /// The program could not be executed (direct execution only; through the shell this
+    /// is exit code 126/127). `stderr` holds the text Nagios' worker would print.
+    SpawnFailed {
+        /// The `errno` of the failed exec.
+        errno: i32,
+        /// The program that could not be executed.
+        program: String,
+    },
+}
+
+/// A finished job.
+#[derive(Debug, Clone)]
+pub struct JobResult {
+    /// When the process was started (from the executor's [`Clock`]).
+    pub started: SystemTime,
+    /// When it was reaped.
+    pub finished: SystemTime,
+    /// Monotonic execution time.
+    pub duration: Duration,
+    /// How it ended.
+    pub exit: Exit,
+    /// Captured stdout (at most the output limit).
+    pub stdout: Vec<u8>,
+    /// Captured stderr (at most the output limit).
+    pub stderr: Vec<u8>,
+    /// Stdout had more bytes than the limit.
+    pub stdout_truncated: bool,
+    /// Stderr had more bytes than the limit.
+    pub stderr_truncated: bool,
+    /// The command ran through `/bin/sh -c`.
+    pub used_shell: bool,
+}
+
+impl JobResult {
+    /// Nagios' `early_timeout`.
+    pub fn early_timeout(&self) -> bool {
+        self.exit == Exit::TimedOut
+    }
+}
+
+/// The stderr text of Nagios' worker child when `execvp` fails.
+pub fn spawn_failure_stderr(program: &str, errno: i32) -> String {
+    format!(
+        "execvp({program}, ...) failed. errno is {errno}: {}\n",
+        nix::errno::Errno::from_raw(errno).desc()
+    )
+}
+
+/// Executor settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutorConfig {
+    /// At most this many jobs run at once (`max_concurrent_checks`; 0 means
+    /// [`DEFAULT_MAX_CONCURRENT`]).
+    pub max_concurrent: usize,
+    /// Bytes kept per stream (see [`DEFAULT_OUTPUT_LIMIT`]).
+    pub output_limit: usize,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
+            output_limit: DEFAULT_OUTPUT_LIMIT,
+        }
+    }
+}
+
+/// Runs jobs. Cheap to clone; clones share the concurrency bound.
+#[derive(Clone)]
+pub struct Executor {
+    permits: Arc<Semaphore>,
+    config: ExecutorConfig,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("config", &self.config)
+            .field("available", &self.permits.available_permits())
+            .finish()
+    }
+}
+
+impl Executor {
+    /// An executor with the system clock.
+    pub fn new(config: ExecutorConfig) -> Self {
+        Self::with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// An executor with an injected clock.
+    pub fn with_clock(mut config: ExecutorConfig, clock: Arc<dyn Clock>) -> Self {
+        if config.max_concurrent == 0 {
+            config.max_concurrent = DEFAULT_MAX_CONCURRENT;
+        }
+        Self {
+            permits: Arc::new(Semaphore::new(config.max_concurrent)),
+            config,
+            clock,
+        }
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> ExecutorConfig {
+        self.config
+    }
+
+    /// Jobs that could start right now without waiting.
+    pub fn available(&self) -> usize {
+        self.permits.available_permits()
+    }
+
+    /// Runs a job on the current task: waits for a concurrency permit, then runs it to the
+    /// end (or its timeout). Must be called inside a tokio runtime.
+    pub async fn run(&self, job: Job) -> JobResult {
+        // The semaphore is never closed, so acquire cannot fail; fall back to running
+        // without a permit rather than losing the job if it ever were.
+        let _permit = self.permits.acquire().await.ok();
+        run_job(&job, self.config.output_limit, &*self.clock).await
+    }
+
+    /// Spawns a job on the runtime; the handle yields its result.
+    pub fn spawn(&self, job: Job) -> tokio::task::JoinHandle<JobResult> {
+        let this = self.clone();
+        tokio::spawn(async move { this.run(job).await })
+    }
+
+    /// Spawns a job and sends `(tag, result)` to `results` when it is done (the daemon's
+    /// main loop reads them in completion order). A closed receiver drops the result.
+    pub fn submit<T: Send + 'static>(
+        &self,
+        tag: T,
+        job: Job,
+        results: tokio::sync::mpsc::UnboundedSender<(T, JobResult)>,
+    ) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let result = this.run(job).await;
+            let _ = results.send((tag, result));
+        });
+    }
+}
+
+async fn read_limited<R: AsyncRead + Unpin>(mut pipe: R, limit: usize) -> (Vec<u8>, bool) {
+    let mut kept = Vec::new();
+    let mut truncated = false;
+    let mut buf = [0u8; 4096];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => {
+                let room = limit.saturating_sub(kept.len());
+                if n > room {
+                    truncated = true;
+                }
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    (kept, truncated)
+}
+
+fn exit_of(status: ExitStatus) -> Exit {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Exit::Code(code),
+        (None, Some(sig)) => Exit::Signaled(sig),
+        // Neither (stopped/continued are not reported by wait here): treat as UNKNOWN-ish.
+        (None, None) => Exit::Signaled(0),
+    }
+}
+
+fn kill_group(pid: Option<u32>) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        // ESRCH (group already gone) is fine.
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+}
+
+async fn run_job(job: &Job, limit: usize, clock: &dyn Clock) -> JobResult {
+    let argv = job.command.argv();
+    let program = argv.first().copied().unwrap_or_default();
+    let mut cmd = Command::new(program);
+    cmd.args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(false);
+    if job.clear_env {
+        cmd.env_clear();
+    }
+    cmd.envs(job.env.iter().map(|(k, v)| (k, v)));
+
+    let started = clock.now();
+    let t0 = Instant::now();
+    let used_shell = job.command.uses_shell();
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            let errno = e.raw_os_error().unwrap_or(libc_eio());
+            return JobResult {
+                started,
+                finished: clock.now(),
+                duration: t0.elapsed(),
+                exit: Exit::SpawnFailed {
+                    errno,
+                    program: program.to_owned(),
+                },
+                stdout: Vec::new(),
+                stderr: spawn_failure_stderr(program, errno).into_bytes(),
+                stdout_truncated: false,
+                stderr_truncated: false,
+                used_shell,
+            };
+        }
+    };
+    let pid = child.id();
+    let mut out_task = child
+        .stdout
+        .take()
+        .map(|p| tokio::spawn(read_limited(p, limit)));
+    let mut err_task = child
+        .stderr
+        .take()
+        .map(|p| tokio::spawn(read_limited(p, limit)));
+
+    let deadline = tokio::time::Instant::now() + job.timeout;
+    let waited = tokio::time::timeout_at(deadline, child.wait()).await;
+    let (exit, drain_until) = match waited {
+        Ok(Ok(status)) => (exit_of(status), Some(deadline)),
+        Ok(Err(_)) => (Exit::Signaled(0), Some(deadline)),
+        Err(_) => {
+            // Timed out while the leader still runs: kill the whole group, then reap.
+            kill_group(pid);
+            let _ = child.wait().await;
+            (Exit::TimedOut, None)
+        }
+    };
+
+    // Collect output. After a normal exit, children that keep the pipes open may delay
+    // EOF up to the job's deadline; past it, their group is killed too.
+    let mut outputs = [(Vec::new(), false), (Vec::new(), false)];
+    for (slot, task) in [(0, &mut out_task), (1, &mut err_task)] {
+        let Some(handle) = task.as_mut() else {
+            continue;
+        };
+        let until = drain_until.unwrap_or_else(|| tokio::time::Instant::now() + DRAIN_AFTER_KILL);
+        let got = match tokio::time::timeout_at(until, &mut *handle).await {
+            Ok(r) => r.ok(),
+            Err(_) => {
+                kill_group(pid);
+                tokio::time::timeout(DRAIN_AFTER_KILL, &mut *handle)
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+            }
+        };
+        match got {
+            Some(v) => outputs[slot] = v,
+            None => handle.abort(),
+        }
+    }
+    let [(stdout, stdout_truncated), (stderr, stderr_truncated)] = outputs;
+
+    JobResult {
+        started,
+        finished: clock.now(),
+        duration: t0.elapsed(),
+        exit,
+        stdout,
+        stderr,
+        stdout_truncated,
+        stderr_truncated,
+        used_shell,
+    }
+}
+
+fn libc_eio() -> i32 {
+    nix::errno::Errno::EIO as i32
+}
