@@ -327,12 +327,19 @@ impl Engine {
             } else {
                 NotificationKind::DowntimeEnd
             };
+            // DOWNTIMEEND carries the downtime's author and comment, DOWNTIMECANCELLED
+            // neither (as Nagios 4.4.6 does).
+            let (author, comment) = if cancelled {
+                ("", "")
+            } else {
+                (d.author.as_str(), d.comment.as_str())
+            };
             match sid {
                 Some(s) => {
-                    self.service_notification(now, s, kind, "", "", 0);
+                    self.service_notification(now, s, kind, author, comment, 0);
                 }
                 None => {
-                    self.host_notification(now, hid, kind, "", "", 0);
+                    self.host_notification(now, hid, kind, author, comment, 0);
                 }
             }
         } else if !d.fixed {
@@ -359,13 +366,13 @@ impl Engine {
         id: u64,
         service: bool,
     ) -> Result<(), CmdError> {
-        match self.downtimes.get(&id) {
-            Some(d) if d.target.service.is_some() == service => {
+        // Nagios reports success for an unknown id (or one of the other kind) too.
+        if let Some(d) = self.downtimes.get(&id) {
+            if d.target.service.is_some() == service {
                 self.end_downtime(now, id, true);
-                Ok(())
             }
-            _ => Err(CmdError::Failed),
         }
+        Ok(())
     }
 
     fn in_problem(&self, hid: HostId, sid: Option<ServiceId>) -> bool {

@@ -1,0 +1,930 @@
+//! Deterministic tests of the engine's rules with an injected clock: each test loads a
+//! small configuration, feeds command lines at chosen instants and checks the log lines
+//! and the commands the engine asks to run.
+
+use std::sync::Arc;
+
+use picket_engine::{Engine, EngineOptions, Job, JobKind, PassiveResult, StateType};
+
+const T0: i64 = 1_800_000_000;
+
+const COMMON: &str = r#"
+define timeperiod {
+    timeperiod_name 24x7
+    monday 00:00-24:00
+    tuesday 00:00-24:00
+    wednesday 00:00-24:00
+    thursday 00:00-24:00
+    friday 00:00-24:00
+    saturday 00:00-24:00
+    sunday 00:00-24:00
+}
+define timeperiod {
+    timeperiod_name never
+    alias never
+}
+define command {
+    command_name check_none
+    command_line /bin/true
+}
+define command {
+    command_name notify
+    command_line /bin/notify "$CONTACTNAME$" "$NOTIFICATIONTYPE$" "$SERVICESTATE$" "$SERVICENOTIFICATIONNUMBER$" "$SERVICEOUTPUT$" "$LONGSERVICEOUTPUT$" "$NOTIFICATIONISESCALATED$" "$NOTIFICATIONAUTHOR$" "$NOTIFICATIONCOMMENT$"
+}
+define command {
+    command_name notify-host
+    command_line /bin/notify-host "$CONTACTNAME$" "$NOTIFICATIONTYPE$" "$HOSTSTATE$" "$HOSTOUTPUT$"
+}
+define command {
+    command_name eh
+    command_line /bin/eh "$SERVICESTATE$" "$SERVICESTATETYPE$" "$SERVICEATTEMPT$"
+}
+define command {
+    command_name eh-host
+    command_line /bin/eh-host "$HOSTSTATE$"
+}
+define contact {
+    name                          base-contact
+    register                      0
+    service_notification_period   24x7
+    host_notification_period      24x7
+    service_notification_options  w,u,c,r,f,s
+    host_notification_options     d,u,r,f,s
+    service_notification_commands notify
+    host_notification_commands    notify-host
+}
+define contact {
+    use           base-contact
+    contact_name  alice
+}
+define contact {
+    use           base-contact
+    contact_name  bob
+}
+define host {
+    name                    passive-host
+    register                0
+    active_checks_enabled   0
+    passive_checks_enabled  1
+    max_check_attempts      1
+    check_period            24x7
+    notification_period     24x7
+    notification_interval   0
+    notification_options    d,u,r
+    event_handler           eh-host
+    contacts                alice
+}
+define service {
+    name                    passive-service
+    register                0
+    check_command           check_none
+    active_checks_enabled   0
+    passive_checks_enabled  1
+    check_period            24x7
+    notification_period     24x7
+    event_handler           eh
+    contacts                alice
+}
+define host {
+    use        passive-host
+    host_name  web01
+    address    127.0.0.1
+}
+"#;
+
+struct Harness {
+    e: Engine,
+    _dir: tempfile::TempDir,
+}
+
+fn harness(objects: &str, main_extra: &str) -> Harness {
+    harness_opts(objects, main_extra, EngineOptions::default())
+}
+
+fn harness_opts(objects: &str, main_extra: &str, opts: EngineOptions) -> Harness {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let obj = dir.path().join("objects.cfg");
+    std::fs::write(&obj, format!("{COMMON}\n{objects}")).expect("write objects");
+    let main = dir.path().join("nagios.cfg");
+    std::fs::write(
+        &main,
+        format!(
+            "log_file={}/nagios.log\ncfg_file={}\ninterval_length=1\nlog_initial_states=1\n\
+             illegal_macro_output_chars=`~$&|'\"<>\nenable_flap_detection=0\n{main_extra}\n",
+            dir.path().display(),
+            obj.display()
+        ),
+    )
+    .expect("write main");
+    let loaded = picket_config::load(&main, &Default::default()).expect("load");
+    assert_eq!(loaded.error_count(), 0, "{:?}", loaded.diagnostics);
+    let mut e = Engine::new(Arc::new(loaded.config), jiff::tz::TimeZone::UTC, opts);
+    e.start(T0);
+    let _ = e.take_outputs();
+    Harness { e, _dir: dir }
+}
+
+impl Harness {
+    /// Feed `[ts] line` at `now` (ts = now) and return the log lines (without the
+    /// `[epoch] ` prefix) and the jobs.
+    fn at(&mut self, now: i64, cmd: &str) -> (Vec<String>, Vec<Job>) {
+        self.e.process_line(now, &format!("[{now}] {cmd}"));
+        self.e.tick(now);
+        self.drain()
+    }
+
+    fn drain(&mut self) -> (Vec<String>, Vec<Job>) {
+        let out = self.e.take_outputs();
+        let lines = out
+            .log
+            .lines()
+            .map(|l| l.split_once("] ").map_or(l, |x| x.1).to_owned())
+            .collect();
+        (lines, out.jobs)
+    }
+
+    fn svc(&self, host: &str, desc: &str) -> &picket_engine::Status {
+        let id = self
+            .e
+            .config()
+            .service_by_name(host, desc)
+            .expect("service");
+        self.e.service_status(id)
+    }
+}
+
+fn notifications(jobs: &[Job]) -> Vec<&str> {
+    jobs.iter()
+        .filter(|j| j.kind == JobKind::Notification)
+        .map(|j| j.command_line.as_str())
+        .collect()
+}
+
+fn has(lines: &[String], want: &str) -> bool {
+    lines.iter().any(|l| l == want)
+}
+
+const VOLATILE: &str = r#"
+define service {
+    use                   passive-service
+    host_name             web01
+    service_description   TCP wrappers
+    is_volatile           1
+    max_check_attempts    1
+    notification_interval 0
+    notification_options  w,u,c,r
+}
+"#;
+
+#[test]
+fn volatile_service_alerts_and_notifies_on_every_hard_problem() {
+    let mut h = harness(VOLATILE, "");
+    let mut numbers = Vec::new();
+    for (i, (rc, out)) in [
+        (2, "refused a"),
+        (2, "refused b"),
+        (0, "ok"),
+        (2, "refused c"),
+        (1, "warn d"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let now = T0 + i as i64;
+        let (log, jobs) = h.at(
+            now,
+            &format!("PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;{rc};{out}"),
+        );
+        let state = ["OK", "WARNING", "CRITICAL"][*rc as usize];
+        assert!(
+            has(
+                &log,
+                &format!("SERVICE ALERT: web01;TCP wrappers;{state};HARD;1;{out}")
+            ),
+            "{log:?}"
+        );
+        assert!(has(
+            &log,
+            &format!("SERVICE EVENT HANDLER: web01;TCP wrappers;{state};HARD;1;eh")
+        ));
+        let n = notifications(&jobs);
+        assert_eq!(n.len(), 1, "{log:?}");
+        numbers.push(n[0].split('"').nth(7).unwrap_or("").to_owned());
+        // Deliberate difference: the alert comes before the notification line.
+        let alert = log.iter().position(|l| l.starts_with("SERVICE ALERT"));
+        let notif = log
+            .iter()
+            .position(|l| l.starts_with("SERVICE NOTIFICATION"));
+        assert!(alert < notif, "{log:?}");
+    }
+    // PROBLEM #1, #2, RECOVERY #3, then the counter restarts.
+    assert_eq!(numbers, ["1", "2", "3", "1", "2"]);
+}
+
+#[test]
+fn many_results_in_one_second_are_all_processed_in_order() {
+    let mut h = harness(VOLATILE, "");
+    let mut all = Vec::new();
+    for i in 0..10 {
+        let (_, jobs) = h.at(
+            T0,
+            &format!("PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;denied {i}"),
+        );
+        all.extend(jobs.into_iter().filter(|j| j.kind == JobKind::Notification));
+    }
+    assert_eq!(all.len(), 10);
+    for (i, j) in all.iter().enumerate() {
+        assert!(
+            j.command_line.contains(&format!("\"denied {i}\"")),
+            "{}",
+            j.command_line
+        );
+        assert!(j.command_line.contains(&format!("\"{}\"", i + 1)));
+    }
+}
+
+#[test]
+fn non_volatile_interval_zero_notifies_once_per_problem_state() {
+    let objects = VOLATILE.replace("is_volatile           1", "is_volatile           0");
+    let mut h = harness(&objects, "");
+    let (_, j1) = h.at(T0, "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;a");
+    assert_eq!(notifications(&j1).len(), 1);
+    let (log, j2) = h.at(
+        T0 + 100,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;b",
+    );
+    assert!(notifications(&j2).is_empty());
+    assert!(
+        !log.iter().any(|l| l.starts_with("SERVICE ALERT")),
+        "{log:?}"
+    );
+    // A HARD change between problem states notifies at once.
+    let (_, j3) = h.at(
+        T0 + 101,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;1;c",
+    );
+    assert_eq!(notifications(&j3).len(), 1);
+}
+
+const MAX3: &str = r#"
+define service {
+    use                   passive-service
+    host_name             web01
+    service_description   Replication
+    max_check_attempts    3
+    notification_interval 0
+}
+"#;
+
+#[test]
+fn soft_hard_transitions_follow_nagios() {
+    let mut h = harness(MAX3, "");
+    let mut alerts = Vec::new();
+    let seq = [
+        (2, "c1"),
+        (2, "c2"),
+        (2, "c3"),
+        (2, "c4"),
+        (0, "ok"),
+        (1, "w1"),
+        (0, "ok2"),
+        (1, "w2"),
+        (1, "w3"),
+        (2, "c5"),
+        (1, "w4"),
+        (0, "ok3"),
+    ];
+    let mut notified = Vec::new();
+    for (i, (rc, out)) in seq.iter().enumerate() {
+        let (log, jobs) = h.at(
+            T0 + i as i64,
+            &format!("PROCESS_SERVICE_CHECK_RESULT;web01;Replication;{rc};{out}"),
+        );
+        alerts.extend(
+            log.into_iter()
+                .filter(|l| l.starts_with("SERVICE ALERT"))
+                .map(|l| {
+                    l.trim_start_matches("SERVICE ALERT: web01;Replication;")
+                        .to_owned()
+                }),
+        );
+        notified.extend(notifications(&jobs).iter().map(|s| s.to_string()));
+    }
+    assert_eq!(
+        alerts,
+        [
+            "CRITICAL;SOFT;1;c1",
+            "CRITICAL;SOFT;2;c2",
+            "CRITICAL;HARD;3;c3",
+            "OK;HARD;3;ok",
+            "WARNING;SOFT;1;w1",
+            "OK;SOFT;2;ok2",
+            "WARNING;SOFT;1;w2",
+            "WARNING;SOFT;2;w3",
+            "CRITICAL;HARD;3;c5",
+            "WARNING;HARD;3;w4",
+            "OK;HARD;3;ok3",
+        ]
+    );
+    assert_eq!(notified.len(), 5, "{notified:?}");
+    let st = h.svc("web01", "Replication");
+    // Internally OK is always HARD/1.
+    assert_eq!((st.state_type, st.current_attempt), (StateType::Hard, 1));
+}
+
+#[test]
+fn renotification_needs_a_result_after_the_interval() {
+    let objects = r#"
+define service {
+    use                   passive-service
+    host_name             web01
+    service_description   Queue
+    max_check_attempts    1
+    notification_interval 3
+    notification_options  c,r
+    contacts              alice
+    contact_groups        oncall
+}
+define contact {
+    use                          base-contact
+    contact_name                 carol
+    service_notification_period  never
+}
+define contact {
+    use                           base-contact
+    contact_name                  dave
+    service_notification_options  c
+}
+define contactgroup {
+    contactgroup_name oncall
+    members           dave,carol
+}
+"#;
+    let mut h = harness(objects, "");
+    let (log, j) = h.at(T0, "PROCESS_SERVICE_CHECK_RESULT;web01;Queue;2;x");
+    // carol is outside her period; the log lists contacts in reverse order.
+    let who: Vec<&str> = log
+        .iter()
+        .filter(|l| l.starts_with("SERVICE NOTIFICATION"))
+        .map(|l| &l[22..l.find(';').unwrap_or(22)])
+        .collect();
+    assert_eq!(who, ["dave", "alice"]);
+    assert_eq!(notifications(&j).len(), 2);
+    let (_, j) = h.at(T0 + 1, "PROCESS_SERVICE_CHECK_RESULT;web01;Queue;2;x");
+    assert!(notifications(&j).is_empty());
+    // No timer: nothing happens without a result.
+    h.e.tick(T0 + 10);
+    assert!(h.drain().1.is_empty());
+    let (_, j) = h.at(T0 + 10, "PROCESS_SERVICE_CHECK_RESULT;web01;Queue;2;x");
+    assert_eq!(notifications(&j).len(), 2);
+    assert!(notifications(&j)[0].contains("\"2\""));
+    // WARNING is not in notification_options: alert only.
+    let (log, j) = h.at(T0 + 11, "PROCESS_SERVICE_CHECK_RESULT;web01;Queue;1;w");
+    assert!(has(&log, "SERVICE ALERT: web01;Queue;WARNING;HARD;1;w"));
+    assert!(notifications(&j).is_empty());
+    // Recovery: alice has r, dave does not.
+    let (_, j) = h.at(T0 + 12, "PROCESS_SERVICE_CHECK_RESULT;web01;Queue;0;ok");
+    let n = notifications(&j);
+    assert_eq!(n.len(), 1);
+    assert!(n[0].contains("\"alice\" \"RECOVERY\""));
+    // A filtered problem then OK: no recovery either.
+    h.at(T0 + 13, "PROCESS_SERVICE_CHECK_RESULT;web01;Queue;1;w");
+    let (_, j) = h.at(T0 + 14, "PROCESS_SERVICE_CHECK_RESULT;web01;Queue;0;ok");
+    assert!(notifications(&j).is_empty());
+}
+
+#[test]
+fn first_notification_delay_waits_for_a_result_after_the_delay() {
+    let objects = r#"
+define service {
+    use                       passive-service
+    host_name                 web01
+    service_description       Backup
+    max_check_attempts        1
+    notification_interval     0
+    first_notification_delay  5
+}
+"#;
+    let mut h = harness(objects, "");
+    let (log, j) = h.at(T0 + 10, "PROCESS_SERVICE_CHECK_RESULT;web01;Backup;2;fail");
+    assert!(has(
+        &log,
+        "SERVICE ALERT: web01;Backup;CRITICAL;HARD;1;fail"
+    ));
+    assert!(notifications(&j).is_empty());
+    let (_, j) = h.at(T0 + 12, "PROCESS_SERVICE_CHECK_RESULT;web01;Backup;2;fail");
+    assert!(notifications(&j).is_empty());
+    let (log, j) = h.at(T0 + 16, "PROCESS_SERVICE_CHECK_RESULT;web01;Backup;2;fail");
+    assert_eq!(notifications(&j).len(), 1);
+    assert!(!log.iter().any(|l| l.starts_with("SERVICE ALERT")));
+}
+
+#[test]
+fn host_down_suppresses_service_notifications_and_recovery_is_hard() {
+    let mut h = harness(MAX3, "");
+    let (log, j) = h.at(T0, "PROCESS_HOST_CHECK_RESULT;web01;1;down");
+    assert!(has(&log, "HOST ALERT: web01;DOWN;HARD;1;down"));
+    assert!(has(
+        &log,
+        "HOST NOTIFICATION: alice;web01;DOWN;notify-host;down"
+    ));
+    assert!(has(&log, "HOST EVENT HANDLER: web01;DOWN;HARD;1;eh-host"));
+    assert_eq!(notifications(&j).len(), 1);
+    let (log, j) = h.at(T0 + 1, "PROCESS_HOST_CHECK_RESULT;web01;1;down");
+    assert!(log.iter().all(|l| !l.starts_with("HOST ALERT")));
+    assert!(j.is_empty());
+    let (log, j) = h.at(
+        T0 + 2,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;Replication;2;crit",
+    );
+    assert!(
+        has(
+            &log,
+            "SERVICE ALERT: web01;Replication;CRITICAL;HARD;1;crit"
+        ),
+        "{log:?}"
+    );
+    assert!(notifications(&j).is_empty());
+    let (log, j) = h.at(T0 + 3, "PROCESS_HOST_CHECK_RESULT;web01;0;up");
+    assert!(has(&log, "HOST ALERT: web01;UP;HARD;1;up"));
+    assert!(notifications(&j)[0].contains("RECOVERY"));
+    // First result after the outage notifies without an alert line.
+    let (log, j) = h.at(
+        T0 + 4,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;Replication;2;crit",
+    );
+    assert_eq!(notifications(&j).len(), 1);
+    assert!(log.iter().all(|l| !l.starts_with("SERVICE ALERT")));
+    // Deliberate difference: a HARD recovery with a RECOVERY notification.
+    let (log, j) = h.at(
+        T0 + 5,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;Replication;0;ok",
+    );
+    assert!(
+        has(&log, "SERVICE ALERT: web01;Replication;OK;HARD;1;ok"),
+        "{log:?}"
+    );
+    assert!(notifications(&j)[0].contains("RECOVERY"));
+}
+
+#[test]
+fn acknowledgements_normal_and_sticky() {
+    let mut h = harness(VOLATILE, "");
+    h.at(T0, "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;a");
+    let (log, j) = h.at(
+        T0 + 1,
+        "ACKNOWLEDGE_SVC_PROBLEM;web01;TCP wrappers;1;1;1;alice;on it",
+    );
+    assert!(has(
+        &log,
+        "SERVICE NOTIFICATION: alice;web01;TCP wrappers;ACKNOWLEDGEMENT (CRITICAL);notify;a;alice;on it"
+    ));
+    assert!(notifications(&j)[0].contains("\"ACKNOWLEDGEMENT\""));
+    assert!(notifications(&j)[0].contains("\"alice\" \"on it\""));
+    assert_eq!(h.e.comments().count(), 1);
+    let (log, j) = h.at(
+        T0 + 2,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;b",
+    );
+    assert!(has(
+        &log,
+        "SERVICE ALERT: web01;TCP wrappers;CRITICAL;HARD;1;b"
+    ));
+    assert!(notifications(&j).is_empty());
+    // A state change removes a normal ack (and its non-persistent comment stays: persistent=1).
+    let (_, j) = h.at(
+        T0 + 3,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;1;c",
+    );
+    assert_eq!(notifications(&j).len(), 1);
+    assert!(!h.svc("web01", "TCP wrappers").problem_has_been_acknowledged);
+    // Sticky survives WARNING -> CRITICAL, goes on OK.
+    h.at(
+        T0 + 4,
+        "ACKNOWLEDGE_SVC_PROBLEM;web01;TCP wrappers;2;0;0;alice;sticky",
+    );
+    let (_, j) = h.at(
+        T0 + 5,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;d",
+    );
+    assert!(notifications(&j).is_empty());
+    assert!(h.svc("web01", "TCP wrappers").problem_has_been_acknowledged);
+    h.at(
+        T0 + 6,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;0;ok",
+    );
+    assert!(!h.svc("web01", "TCP wrappers").problem_has_been_acknowledged);
+    // The non-persistent sticky ack comment is gone, the persistent one stays.
+    assert_eq!(h.e.comments().count(), 1);
+}
+
+#[test]
+fn fixed_downtime_starts_and_ends_with_the_clock() {
+    let mut h = harness(VOLATILE, "");
+    let (log, j) = h.at(
+        T0,
+        &format!(
+            "SCHEDULE_SVC_DOWNTIME;web01;TCP wrappers;{};{};1;0;0;alice;maint",
+            T0 + 10,
+            T0 + 20
+        ),
+    );
+    assert_eq!(log.len(), 1, "only the EXTERNAL COMMAND line: {log:?}");
+    assert!(j.is_empty());
+    assert_eq!(h.e.next_wakeup(), Some(T0 + 10));
+    h.e.tick(T0 + 10);
+    let (log, _) = h.drain();
+    assert!(has(
+        &log,
+        "SERVICE DOWNTIME ALERT: web01;TCP wrappers;STARTED; Service has entered a period of scheduled downtime"
+    ));
+    let (log, j) = h.at(
+        T0 + 11,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;x",
+    );
+    assert!(has(
+        &log,
+        "SERVICE ALERT: web01;TCP wrappers;CRITICAL;HARD;1;x"
+    ));
+    assert!(notifications(&j).is_empty());
+    assert_eq!(h.e.next_wakeup(), Some(T0 + 20));
+    h.e.tick(T0 + 20);
+    let (log, _) = h.drain();
+    assert!(has(
+        &log,
+        "SERVICE DOWNTIME ALERT: web01;TCP wrappers;STOPPED; Service has exited from a period of scheduled downtime"
+    ));
+    assert_eq!(h.e.downtimes().count(), 0);
+    let (_, j) = h.at(
+        T0 + 21,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;y",
+    );
+    assert_eq!(notifications(&j).len(), 1);
+}
+
+#[test]
+fn flexible_downtime_starts_on_the_first_problem_and_deletion_cancels() {
+    let mut h = harness(VOLATILE, "");
+    h.at(
+        T0,
+        &format!(
+            "SCHEDULE_SVC_DOWNTIME;web01;TCP wrappers;{T0};{};0;0;5;alice;flex",
+            T0 + 100
+        ),
+    );
+    assert_eq!(h.svc("web01", "TCP wrappers").scheduled_downtime_depth, 0);
+    let (log, j) = h.at(
+        T0 + 3,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;x",
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains("DOWNTIME ALERT") && l.contains("STARTED"))
+    );
+    assert!(notifications(&j).is_empty());
+    h.e.tick(T0 + 8);
+    let (log, _) = h.drain();
+    assert!(log.iter().any(|l| l.contains("STOPPED")), "{log:?}");
+    // A fixed one cancelled while in effect.
+    h.at(
+        T0 + 9,
+        &format!(
+            "SCHEDULE_SVC_DOWNTIME;web01;TCP wrappers;{};{};1;0;0;a;b",
+            T0 + 9,
+            T0 + 99
+        ),
+    );
+    let id = h.e.downtimes().next().map(|d| d.id).expect("downtime");
+    let (log, _) = h.at(T0 + 10, &format!("DEL_SVC_DOWNTIME;{id}"));
+    assert!(has(
+        &log,
+        "SERVICE DOWNTIME ALERT: web01;TCP wrappers;CANCELLED; Scheduled downtime for service has been cancelled."
+    ));
+    // As in Nagios, an unknown id is not an error.
+    let (log, _) = h.at(T0 + 11, "DEL_SVC_DOWNTIME;999");
+    assert_eq!(log, ["EXTERNAL COMMAND: DEL_SVC_DOWNTIME;999"]);
+}
+
+#[test]
+fn flapping_starts_after_four_changes_and_suppresses_notifications() {
+    let objects = VOLATILE.replace("w,u,c,r", "w,u,c,r,f");
+    let mut h = harness(
+        &objects,
+        "enable_flap_detection=1\nlow_service_flap_threshold=5.0\nhigh_service_flap_threshold=20.0",
+    );
+    let mut t = T0;
+    let mut log_all = Vec::new();
+    for rc in [2, 0, 2, 0] {
+        t += 1;
+        let (log, _) = h.at(
+            t,
+            &format!("PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;{rc};r"),
+        );
+        log_all.extend(log);
+    }
+    assert!(has(
+        &log_all,
+        "SERVICE FLAPPING ALERT: web01;TCP wrappers;STARTED; Service appears to have started flapping (24.2% change >= 20.0% threshold)"
+    ));
+    assert!(h.svc("web01", "TCP wrappers").is_flapping);
+    t += 1;
+    let (log, j) = h.at(t, "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;r");
+    assert!(has(
+        &log,
+        "SERVICE ALERT: web01;TCP wrappers;CRITICAL;HARD;1;r"
+    ));
+    assert!(notifications(&j).is_empty());
+    let mut stopped = false;
+    for _ in 0..25 {
+        t += 1;
+        let (log, _) = h.at(t, "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;0;ok");
+        stopped |= log
+            .iter()
+            .any(|l| l.contains("STOPPED; Service appears to have stopped flapping"));
+    }
+    assert!(stopped);
+    assert!(!h.svc("web01", "TCP wrappers").is_flapping);
+}
+
+#[test]
+fn external_command_errors_are_logged_as_nagios_does() {
+    let mut h = harness(VOLATILE, "");
+    h.e.process_line(T0, "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;x");
+    h.e.process_line(T0, "[5] NO_SUCH_COMMAND;a;b");
+    h.e.process_line(
+        T0,
+        "[5] PROCESS_SERVICE_CHECK_RESULT;nosuch;TCP wrappers;2;x",
+    );
+    h.e.process_line(T0, "[5] PROCESS_HOST_CHECK_RESULT;web01;3;x");
+    h.e.process_line(T0, "[5] STOP_ACCEPTING_PASSIVE_SVC_CHECKS");
+    let (log, _) = h.drain();
+    assert_eq!(
+        log,
+        [
+            "External command PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;x returned error Malformed command",
+            "Warning: Unrecognized external command -> NO_SUCH_COMMAND;a;b",
+            "External command [5] NO_SUCH_COMMAND;a;b returned error Unknown or unsupported command",
+            "EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;nosuch;TCP wrappers;2;x",
+            "Warning:  Passive check result was received for service 'TCP wrappers' on host 'nosuch', but the host could not be found!",
+            "Error: External command failed -> PROCESS_SERVICE_CHECK_RESULT;nosuch;TCP wrappers;2;x",
+            "External command [5] PROCESS_SERVICE_CHECK_RESULT;nosuch;TCP wrappers;2;x returned error Command failed",
+            "EXTERNAL COMMAND: PROCESS_HOST_CHECK_RESULT;web01;3;x",
+            "Error: External command failed -> PROCESS_HOST_CHECK_RESULT;web01;3;x",
+            "External command [5] PROCESS_HOST_CHECK_RESULT;web01;3;x returned error Command failed",
+            "EXTERNAL COMMAND: STOP_ACCEPTING_PASSIVE_SVC_CHECKS;",
+        ]
+    );
+}
+
+#[test]
+fn old_results_are_processed_unless_dropping_stale_ones() {
+    let mut h = harness(VOLATILE, "");
+    h.e.process_line(
+        T0,
+        &format!("[{T0}] PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;0;new"),
+    );
+    h.e.process_line(
+        T0,
+        &format!(
+            "[{}] PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;old",
+            T0 - 3600
+        ),
+    );
+    let st = h.svc("web01", "TCP wrappers");
+    assert_eq!((st.current_state, st.last_check), (2, T0 - 3600));
+
+    let mut h = harness_opts(
+        VOLATILE,
+        "",
+        EngineOptions {
+            drop_stale_results: true,
+        },
+    );
+    h.e.process_line(
+        T0,
+        &format!("[{T0}] PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;0;new"),
+    );
+    h.e.process_line(
+        T0,
+        &format!(
+            "[{}] PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;old",
+            T0 - 3600
+        ),
+    );
+    assert_eq!(h.svc("web01", "TCP wrappers").current_state, 0);
+}
+
+#[test]
+fn output_macros_are_cleaned_before_the_shell() {
+    let mut h = harness(VOLATILE, "");
+    let (log, j) = h.at(
+        T0,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;x `id` $(rm -rf /) \"q\" | p=1\\nline2 'a' & b",
+    );
+    let n = notifications(&j);
+    assert_eq!(n.len(), 1);
+    assert!(n[0].contains("\"x id (rm -rf /) q\""), "{}", n[0]);
+    assert!(n[0].contains("\"line2 a  b\""), "{}", n[0]);
+    // The log keeps the short output as Nagios does (no newline can get in).
+    assert!(has(
+        &log,
+        "SERVICE ALERT: web01;TCP wrappers;CRITICAL;HARD;1;x `id` $(rm -rf /) \"q\""
+    ));
+}
+
+#[test]
+fn environment_macros_when_enabled() {
+    let objects = format!("{VOLATILE}\ndefine contact {{\n use base-contact\n contact_name eve\n _TEAM netops\n address1 xmpp:eve\n}}\n")
+        .replace("notification_options  w,u,c,r\n}", "notification_options  w,u,c,r\n    contacts eve\n    _SOURCE nsca\n}");
+    let mut h = harness(&objects, "enable_environment_macros=1");
+    let (_, j) = h.at(T0, "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;boom");
+    let job = j
+        .iter()
+        .find(|j| j.kind == JobKind::Notification)
+        .expect("job");
+    let get = |k: &str| {
+        job.env
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(get("NAGIOS_SERVICESTATE"), Some("CRITICAL"));
+    assert_eq!(get("NAGIOS_HOSTNAME"), Some("web01"));
+    assert_eq!(get("NAGIOS_CONTACTNAME"), Some("eve"));
+    assert_eq!(get("NAGIOS__SERVICESOURCE"), Some("nsca"));
+    assert_eq!(get("NAGIOS__CONTACTTEAM"), Some("netops"));
+    assert_eq!(get("NAGIOS_CONTACTADDRESS0"), Some("xmpp:eve"));
+    assert_eq!(get("NAGIOS_NOTIFICATIONTYPE"), Some("PROBLEM"));
+}
+
+#[test]
+fn escalations_replace_the_contacts_for_their_numbers() {
+    let objects = r#"
+define service {
+    use                   passive-service
+    host_name             web01
+    service_description   Replication
+    max_check_attempts    1
+    notification_interval 1
+}
+define serviceescalation {
+    host_name             web01
+    service_description   Replication
+    first_notification    2
+    last_notification     3
+    notification_interval 1
+    contacts              bob
+}
+"#;
+    let mut h = harness(objects, "");
+    let mut who = Vec::new();
+    for i in 0..4 {
+        let (_, j) = h.at(
+            T0 + 2 * i,
+            "PROCESS_SERVICE_CHECK_RESULT;web01;Replication;2;lag",
+        );
+        for n in notifications(&j) {
+            who.push(
+                n.split('"').nth(1).unwrap_or("").to_owned()
+                    + "/"
+                    + n.split('"').nth(13).unwrap_or(""),
+            );
+        }
+    }
+    assert_eq!(who, ["alice/0", "bob/1", "bob/1", "alice/0"]);
+}
+
+#[test]
+fn passive_results_from_nsca_take_the_same_path_as_the_command_file() {
+    let mut a = harness(VOLATILE, "");
+    let mut b = harness(VOLATILE, "");
+    let (log_a, jobs_a) = a.at(
+        T0,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;Denied sshd-10.0.0.2",
+    );
+    b.e.process_passive(
+        T0,
+        &PassiveResult {
+            host: "web01".into(),
+            service: Some("TCP wrappers".into()),
+            return_code: 2,
+            output: "Denied sshd-10.0.0.2".into(),
+            check_time: T0,
+        },
+    );
+    let (log_b, jobs_b) = b.drain();
+    assert_eq!(log_a, log_b);
+    assert_eq!(jobs_a, jobs_b);
+}
+
+#[test]
+fn snapshot_restore_and_replay_rebuild_the_same_state() {
+    let lines: Vec<String> = (0..40)
+        .map(|i| {
+            let rc = [0, 2, 2, 1, 0][i % 5];
+            format!("PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;{rc};r{i}")
+        })
+        .collect();
+    let mut full = harness(VOLATILE, "");
+    for (i, l) in lines.iter().enumerate() {
+        full.at(T0 + i as i64, l);
+    }
+    full.at(
+        T0 + 50,
+        "ACKNOWLEDGE_SVC_PROBLEM;web01;TCP wrappers;2;0;1;alice;x",
+    );
+
+    // Snapshot half-way, then replay the rest with outputs discarded.
+    let mut first = harness(VOLATILE, "");
+    for (i, l) in lines.iter().enumerate().take(20) {
+        first.at(T0 + i as i64, l);
+    }
+    let snap = serde_json::to_string(&first.e.snapshot()).expect("serialise");
+    let mut second = harness(VOLATILE, "");
+    second
+        .e
+        .restore(serde_json::from_str(&snap).expect("parse"));
+    second.e.set_replay(true);
+    for (i, l) in lines.iter().enumerate().skip(20) {
+        second.at(T0 + i as i64, l);
+    }
+    second.at(
+        T0 + 50,
+        "ACKNOWLEDGE_SVC_PROBLEM;web01;TCP wrappers;2;0;1;alice;x",
+    );
+    assert!(second.e.take_outputs().is_empty());
+    second.e.set_replay(false);
+    assert_eq!(full.e.snapshot(), second.e.snapshot());
+}
+
+#[test]
+fn global_and_service_event_handlers_both_run() {
+    let mut h = harness(VOLATILE, "global_service_event_handler=eh");
+    let (log, j) = h.at(T0, "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;x");
+    assert!(has(
+        &log,
+        "GLOBAL SERVICE EVENT HANDLER: web01;TCP wrappers;CRITICAL;HARD;1;eh"
+    ));
+    assert!(has(
+        &log,
+        "SERVICE EVENT HANDLER: web01;TCP wrappers;CRITICAL;HARD;1;eh"
+    ));
+    assert_eq!(
+        j.iter().filter(|j| j.kind == JobKind::EventHandler).count(),
+        2
+    );
+    let (_, j) = h.at(T0 + 1, "DISABLE_EVENT_HANDLERS");
+    assert!(j.is_empty());
+    let (_, j) = h.at(
+        T0 + 2,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;x",
+    );
+    assert_eq!(
+        j.iter().filter(|j| j.kind == JobKind::EventHandler).count(),
+        0
+    );
+}
+
+#[test]
+fn custom_notifications_and_switches() {
+    let mut h = harness(VOLATILE, "");
+    h.at(T0, "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;x");
+    let (log, j) = h.at(
+        T0 + 1,
+        "SEND_CUSTOM_SVC_NOTIFICATION;web01;TCP wrappers;0;bob;hello",
+    );
+    assert!(has(
+        &log,
+        "SERVICE NOTIFICATION: alice;web01;TCP wrappers;CUSTOM (CRITICAL);notify;x;bob;hello"
+    ));
+    assert!(notifications(&j)[0].contains("\"CUSTOM\""));
+    h.at(T0 + 2, "DISABLE_SVC_NOTIFICATIONS;web01;TCP wrappers");
+    let (_, j) = h.at(
+        T0 + 3,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;y",
+    );
+    assert!(notifications(&j).is_empty());
+    // Forced (option 2) passes every filter.
+    let (_, j) = h.at(
+        T0 + 4,
+        "SEND_CUSTOM_SVC_NOTIFICATION;web01;TCP wrappers;2;bob;forced",
+    );
+    assert_eq!(notifications(&j).len(), 1);
+    h.at(T0 + 5, "ENABLE_SVC_NOTIFICATIONS;web01;TCP wrappers");
+    h.at(T0 + 6, "DISABLE_NOTIFICATIONS");
+    let (_, j) = h.at(
+        T0 + 7,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;z",
+    );
+    assert!(notifications(&j).is_empty());
+    h.at(T0 + 8, "DISABLE_PASSIVE_SVC_CHECKS;web01;TCP wrappers");
+    let (log, _) = h.at(
+        T0 + 9,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;0;ignored",
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("Error: External command failed"))
+    );
+    assert_eq!(h.svc("web01", "TCP wrappers").current_state, 2);
+}
