@@ -742,6 +742,27 @@ fn dummy_loc() -> Location {
     }
 }
 
+/// The warning for a time range that ends before it starts (accepted by Nagios 4.4.6,
+/// never valid there: ranges do not cross midnight).
+fn reversed_range_message(line: &PeriodLine, r: &timeperiod::TimeRange) -> String {
+    let (a, b) = (
+        timeperiod::format_hhmm(r.start),
+        timeperiod::format_hhmm(r.end),
+    );
+    let hint = match line {
+        PeriodLine::Weekday(d, _) if r.start < 86_400 && r.end > 0 => format!(
+            "; write '{} {a}-24:00' and '{} 00:00-{b}'",
+            timeperiod::weekday_name(*d),
+            timeperiod::weekday_name((*d + 1) % 7)
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "time range '{a}-{b}' ends before it starts: it does not cross midnight and is never \
+         valid (as in Nagios){hint}"
+    )
+}
+
 fn build_timeperiods(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     let objs = registered(ctx, ObjectKind::Timeperiod);
     let mut pending_excl = Vec::new();
@@ -775,7 +796,18 @@ fn build_timeperiods(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         for tl in &r.tplines {
             let full = format!("{} {}", tl.first, tl.value);
             match timeperiod::parse_line(&full) {
-                Ok(l) => lines.push(l),
+                Ok(l) => {
+                    for r in l.ranges().iter().filter(|r| r.is_reversed()) {
+                        let loc = ctx.loc(tl.file, tl.line);
+                        ctx.diags.warning(
+                            Kind::InvalidValue,
+                            loc,
+                            Some(what.clone()),
+                            reversed_range_message(&l, r),
+                        );
+                    }
+                    lines.push(l);
+                }
                 Err(e) => {
                     let l = ctx.loc(tl.file, tl.line);
                     ctx.diags

@@ -5,7 +5,9 @@
 //! exception (date line) that covers the day decides the day's time ranges, in the
 //! precedence calendar date > month date > day of month > weekday of a month > weekday
 //! offset; without one, the weekday line applies. Times inside any `exclude`d period
-//! (evaluated recursively) are not valid.
+//! (evaluated recursively) are not valid. A range that ends before it starts
+//! (`monday 22:00-02:00`) is accepted and never valid, as in Nagios 4.4.6: ranges do not
+//! cross midnight ([`TimeRange`]).
 
 use jiff::Timestamp;
 use jiff::civil::DateTime;
@@ -15,12 +17,31 @@ use crate::diag::Location;
 use crate::model::TimeperiodId;
 
 /// A time-of-day range in seconds since local midnight, `start <= t < end`, end ≤ 86400.
+///
+/// A range written with its end before its start (`monday 22:00-02:00`) is kept as
+/// written, like Nagios 4.4.6 does (its `objects.precache` prints it unchanged). It does
+/// **not** cross midnight: Nagios' `check_time_against_period()` tests
+/// `start <= t < end` on the same day, which no instant satisfies, so such a range is
+/// never valid, neither on its own day nor on the next ([`TimeRange::is_reversed`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeRange {
     /// Start (inclusive).
     pub start: u32,
     /// End (exclusive).
     pub end: u32,
+}
+
+impl TimeRange {
+    /// True when the end is before the start (`22:00-02:00`, `24:00-00:00`): Nagios
+    /// accepts the range and never treats any instant in it as valid.
+    pub fn is_reversed(&self) -> bool {
+        self.end < self.start
+    }
+}
+
+/// `HH:MM` of a number of seconds since midnight (`24:00` for 86400).
+pub fn format_hhmm(secs: u32) -> String {
+    format!("{:02}:{:02}", secs / 3600, secs / 60 % 60)
 }
 
 /// Which days a date exception covers.
@@ -111,6 +132,16 @@ pub enum PeriodLine {
     Exception(Exception),
 }
 
+impl PeriodLine {
+    /// The time ranges of the line.
+    pub fn ranges(&self) -> &[TimeRange] {
+        match self {
+            PeriodLine::Weekday(_, r) => r,
+            PeriodLine::Exception(e) => &e.ranges,
+        }
+    }
+}
+
 /// `define timeperiod`.
 #[derive(Debug, Clone)]
 pub struct Timeperiod {
@@ -189,6 +220,11 @@ const MONTHS: [&str; 12] = [
     "december",
 ];
 
+/// Lower-case name of a weekday index (0 = Sunday); `"?"` out of range.
+pub fn weekday_name(i: u8) -> &'static str {
+    WEEKDAYS.get(usize::from(i)).copied().unwrap_or("?")
+}
+
 /// Weekday index (0 = Sunday) of a lower-case name.
 pub fn weekday_index(s: &str) -> Option<u8> {
     WEEKDAYS
@@ -204,7 +240,8 @@ fn month_index(s: &str) -> Option<u8> {
         .and_then(|i| u8::try_from(i + 1).ok())
 }
 
-/// Parse `HH:MM-HH:MM[,HH:MM-HH:MM…]`.
+/// Parse `HH:MM-HH:MM[,HH:MM-HH:MM…]`. A range that ends before it starts is accepted
+/// and kept (see [`TimeRange`]); the resolver warns about it.
 pub fn parse_ranges(s: &str) -> Result<Vec<TimeRange>, String> {
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -214,11 +251,6 @@ pub fn parse_ranges(s: &str) -> Result<Vec<TimeRange>, String> {
         let start =
             parse_hhmm(a.trim()).ok_or_else(|| format!("invalid time '{a}' in '{part}'"))?;
         let end = parse_hhmm(b.trim()).ok_or_else(|| format!("invalid time '{b}' in '{part}'"))?;
-        if end < start {
-            return Err(format!(
-                "time range '{part}' ends before it starts (ranges cannot cross midnight)"
-            ));
-        }
         out.push(TimeRange { start, end });
     }
     Ok(out)
@@ -594,6 +626,7 @@ fn day_intervals_depth(
         Some(e) => &e.ranges,
         None => &tp.weekdays[usize::from(weekday_of(day))],
     };
+    // Empty (`00:00-00:00`) and reversed (`22:00-02:00`) ranges contain no instant.
     let mut v: Vec<TimeRange> = own.iter().copied().filter(|r| r.end > r.start).collect();
     v.sort_by_key(|r| r.start);
     // merge overlaps
@@ -737,6 +770,136 @@ mod tests {
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    fn periods(defs: &[(&[&str], &[u32])]) -> Vec<Timeperiod> {
+        let file: Arc<Path> = Arc::from(Path::new("t.cfg"));
+        defs.iter()
+            .enumerate()
+            .map(|(i, (lines, excl))| {
+                let parsed = lines
+                    .iter()
+                    .map(|l| parse_line(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+                    .collect();
+                Timeperiod::new(
+                    TimeperiodId(u32::try_from(i).unwrap_or(0)),
+                    format!("t{i}").into(),
+                    "t".into(),
+                    parsed,
+                    excl.iter().map(|&e| TimeperiodId(e)).collect(),
+                    Location::new(&file, 1),
+                )
+            })
+            .collect()
+    }
+
+    // Reversed ranges, as observed with nagios4 4.4.6 (`nagios4 -v` accepts them, the
+    // precache prints them unchanged, a notification_period with `wednesday 10:00-09:00`
+    // at Wednesday 10:33, or `tuesday 12:00-11:00` at Wednesday 10:33, blocks the
+    // notification: "This service shouldn't have notifications sent out at this time").
+    #[test]
+    fn reversed_range_is_kept_as_written() {
+        assert_eq!(
+            parse_line("monday 22:00-02:00"),
+            Ok(PeriodLine::Weekday(
+                1,
+                vec![TimeRange {
+                    start: 22 * 3600,
+                    end: 2 * 3600
+                }]
+            ))
+        );
+        let l = parse_line("day 5 20:00-03:00,24:00-00:00").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(l.ranges().len(), 2);
+        assert!(l.ranges().iter().all(TimeRange::is_reversed));
+        assert!(!TimeRange { start: 0, end: 0 }.is_reversed());
+        assert_eq!(format_hhmm(86_400), "24:00");
+        assert_eq!(format_hhmm(22 * 3600 + 5 * 60), "22:05");
+    }
+
+    #[test]
+    fn reversed_range_never_valid_and_does_not_cross_midnight() {
+        let utc = TimeZone::UTC;
+        let id = TimeperiodId(0);
+        // 2026-11-23 is a Monday.
+        let p = tp(&["monday 22:00-02:00"]);
+        for t in [
+            "2026-11-23T22:00:00Z",
+            "2026-11-23T23:30:00Z",
+            "2026-11-23T01:00:00Z",
+            "2026-11-24T01:00:00Z",
+            "2026-11-24T00:00:00Z",
+        ] {
+            assert!(!is_valid(&p, id, ts(t), &utc), "{t}");
+        }
+        assert_eq!(
+            next_valid_time(&p, id, ts("2026-11-23T21:00:00Z"), &utc),
+            None
+        );
+        // Next to real ranges it is skipped; the real ranges keep working.
+        let p = tp(&[
+            "monday 22:00-02:00",
+            "tuesday 09:00-10:00,23:00-01:00,05:00-06:00",
+        ]);
+        assert_eq!(
+            next_valid_time(&p, id, ts("2026-11-23T21:00:00Z"), &utc),
+            Some(ts("2026-11-24T05:00:00Z"))
+        );
+        assert_eq!(
+            next_valid_time(&p, id, ts("2026-11-24T06:00:00Z"), &utc),
+            Some(ts("2026-11-24T09:00:00Z"))
+        );
+        assert_eq!(
+            next_valid_time(&p, id, ts("2026-11-24T10:00:00Z"), &utc),
+            Some(ts("2026-12-01T05:00:00Z"))
+        );
+        assert!(is_valid(&p, id, ts("2026-11-24T05:30:00Z"), &utc));
+        assert!(is_valid(&p, id, ts("2026-11-24T09:59:59Z"), &utc));
+        assert!(!is_valid(&p, id, ts("2026-11-24T23:30:00Z"), &utc));
+        assert!(!is_valid(&p, id, ts("2026-11-25T00:30:00Z"), &utc));
+        // 24:00-00:00 is reversed too.
+        let p = tp(&["monday 24:00-00:00"]);
+        assert!(!is_valid(&p, id, ts("2026-11-23T12:00:00Z"), &utc));
+    }
+
+    #[test]
+    fn reversed_range_in_exception_blanks_the_day() {
+        let utc = TimeZone::UTC;
+        let id = TimeperiodId(0);
+        // The exception covers Monday the 23rd, so the weekday line does not apply.
+        let p = tp(&["monday 00:00-24:00", "day 23 20:00-03:00"]);
+        for t in [
+            "2026-11-23T01:00:00Z",
+            "2026-11-23T12:00:00Z",
+            "2026-11-23T21:00:00Z",
+        ] {
+            assert!(!is_valid(&p, id, ts(t), &utc), "{t}");
+        }
+        assert!(is_valid(&p, id, ts("2026-11-30T12:00:00Z"), &utc));
+        assert_eq!(
+            next_valid_time(&p, id, ts("2026-11-23T12:00:00Z"), &utc),
+            Some(ts("2026-11-30T00:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn excluded_reversed_range_excludes_nothing() {
+        let utc = TimeZone::UTC;
+        let p = periods(&[
+            (&["monday 00:00-24:00"], &[1]),
+            (&["monday 10:00-09:00"], &[]),
+        ]);
+        for t in [
+            "2026-11-23T08:30:00Z",
+            "2026-11-23T09:30:00Z",
+            "2026-11-23T23:00:00Z",
+        ] {
+            assert!(is_valid(&p, TimeperiodId(0), ts(t), &utc), "{t}");
+        }
+        assert_eq!(
+            next_valid_time(&p, TimeperiodId(0), ts("2026-11-23T09:30:00Z"), &utc),
+            Some(ts("2026-11-23T09:30:00Z"))
+        );
     }
 
     #[test]

@@ -1,0 +1,38 @@
+//! Picket's history: every `nagios.log` record in an embedded SQLite database (WAL mode).
+//!
+//! The Nagios log is the contract (Nagios' own CGIs and Thruk read history from it), so the
+//! history is fed from the very lines the engine logs:
+//!
+//! * [`parse_line`] / [`parse_body`] — a sans-I/O parser from a log line to a typed [`Event`]
+//!   (alerts, notifications with contact and command, event handlers, passive checks, external
+//!   commands, downtime and flapping alerts, initial/current states; anything else is kept as
+//!   [`Event::Raw`]).
+//! * [`Store`] — batched inserts (one transaction per batch), retention ([`StoreConfig`],
+//!   [`Store::prune`], incremental), queries ([`Store::query`] with a [`Query`] filter, and
+//!   [`Store::denied`], the TCP-wrappers "Denied connections" aggregation by source address).
+//!
+//! # Wiring into the daemon
+//!
+//! ```text
+//! // once, at start-up (path e.g. from a main-config key `history_file=`):
+//! let mut store = Store::open(path, StoreConfig::default())?;
+//! // a dedicated writer thread owns `store` and receives what the engine logged:
+//! //   for every drained batch of nagios.log lines (strings as written, with "[epoch] "):
+//! store.ingest_lines(lines.iter().map(String::as_str))?;   // one transaction
+//! //   or, mixing in notification outcomes in order:
+//! store.insert_batch(&[Record::Log(parse_line(l)?), Record::NotificationResult(r)])?;
+//! //   after a notification command exits:
+//! store.record_notification_result(NotificationResult { .. })?;
+//! //   periodically (e.g. every minute), with the engine's clock:
+//! while store.prune(now)? == store.config().prune_chunk as usize {}
+//! // readers (the web UI) open their own `Store` on the same file.
+//! ```
+
+mod parse;
+mod store;
+
+pub use parse::{Event, EventKind, LogLine, ParseError, StateDump, parse_body, parse_line};
+pub use store::{
+    DEFAULT_DENIED_PATTERN, DeniedPattern, DeniedQuery, DeniedSource, Error, HistoryRow,
+    IngestStats, NotificationResult, Query, Record, Result, Store, StoreConfig,
+};

@@ -1,0 +1,790 @@
+//! The SQLite history store.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use regex::Regex;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
+use serde::Serialize;
+
+use crate::parse::{Event, EventKind, LogLine, parse_line};
+
+/// Errors of the history store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// SQLite failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The Denied pattern is not a valid regex.
+    #[error("denied pattern: {0}")]
+    Pattern(#[from] regex::Error),
+    /// The Denied pattern lacks the `addr` capture group.
+    #[error("denied pattern must have a named group `addr` (and may have `daemon`)")]
+    PatternGroups,
+}
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The default pattern for TCP-wrappers denials: the seed's handler submits
+/// `Denied $2-$1` = `Denied <daemon>-<client>` (`%d`, `%h`). The daemon is taken up to the first
+/// `-` (host names may contain `-`, libwrap daemon names rarely do).
+pub const DEFAULT_DENIED_PATTERN: &str = r"^Denied (?P<daemon>[^\s-]+)-(?P<addr>\S+)";
+
+/// How denials are recognised in check output.
+#[derive(Debug, Clone)]
+pub struct DeniedPattern {
+    regex: Regex,
+    kinds: Vec<EventKind>,
+}
+
+impl DeniedPattern {
+    /// A pattern with named groups `addr` (required) and `daemon` (optional), applied to the
+    /// output of `SERVICE ALERT` records (for a volatile service, one per result).
+    pub fn new(pattern: &str) -> Result<DeniedPattern> {
+        let regex = Regex::new(pattern)?;
+        if !regex.capture_names().any(|n| n == Some("addr")) {
+            return Err(Error::PatternGroups);
+        }
+        Ok(DeniedPattern {
+            regex,
+            kinds: vec![EventKind::ServiceAlert],
+        })
+    }
+
+    /// Apply the pattern to other record kinds instead (e.g. `PassiveServiceCheck`, which
+    /// Picket logs with the new result, to count denials of non-volatile services too).
+    pub fn with_kinds(mut self, kinds: Vec<EventKind>) -> DeniedPattern {
+        self.kinds = kinds;
+        self
+    }
+
+    /// `(daemon, addr)` when `output` of a record of `kind` is a denial.
+    pub fn matches(&self, kind: EventKind, output: &str) -> Option<(String, String)> {
+        if !self.kinds.contains(&kind) {
+            return None;
+        }
+        let c = self.regex.captures(output)?;
+        let addr = c.name("addr")?.as_str().to_owned();
+        let daemon = c
+            .name("daemon")
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_default();
+        Some((daemon, addr))
+    }
+}
+
+impl Default for DeniedPattern {
+    fn default() -> Self {
+        // The built-in pattern is a constant known to compile and to hold `addr`.
+        #[allow(clippy::expect_used)]
+        DeniedPattern::new(DEFAULT_DENIED_PATTERN).expect("built-in pattern")
+    }
+}
+
+/// Store settings.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Drop records older than this many seconds (`None`: keep forever).
+    pub max_age_secs: Option<i64>,
+    /// Keep at most this many event rows (`None`: no limit).
+    pub max_rows: Option<u64>,
+    /// At most this many rows are deleted by one [`Store::prune`] call, so that pruning never
+    /// holds the write lock for long; call it periodically.
+    pub prune_chunk: u32,
+    /// Denied-connection recognition.
+    pub denied: DeniedPattern,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            max_age_secs: Some(90 * 86_400),
+            max_rows: Some(5_000_000),
+            prune_chunk: 10_000,
+            denied: DeniedPattern::default(),
+        }
+    }
+}
+
+/// The exit status of a notification command, reported by the daemon after it ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotificationResult {
+    /// When the command finished (epoch seconds).
+    pub time: i64,
+    /// Contact name, as in the `… NOTIFICATION` line.
+    pub contact: String,
+    /// Host name.
+    pub host: String,
+    /// Service description; `None` for host notifications.
+    pub service: Option<String>,
+    /// Command name, as in the `… NOTIFICATION` line.
+    pub command: String,
+    /// Exit code; `None` when the command did not exit normally.
+    pub exit_code: Option<i32>,
+    /// `ok`, `failed`, `timeout`, `spawn error: …`, …
+    pub status: String,
+    /// Run time in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// One item of a batch written by [`Store::insert_batch`].
+#[derive(Debug, Clone)]
+pub enum Record {
+    /// A parsed log line.
+    Log(LogLine),
+    /// A notification command's outcome.
+    NotificationResult(NotificationResult),
+}
+
+/// A stored history row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub time: i64,
+    /// [`EventKind::as_str`].
+    pub kind: String,
+    pub host: Option<String>,
+    pub service: Option<String>,
+    /// State name, notification type, downtime/flapping phase or passive return code.
+    pub state: Option<String>,
+    pub state_type: Option<String>,
+    pub attempt: Option<u32>,
+    pub contact: Option<String>,
+    /// Notification / event handler command, or the external command's name.
+    pub command: Option<String>,
+    /// Plugin output, message, external command arguments or the raw text.
+    pub output: String,
+    pub author: Option<String>,
+    pub comment: Option<String>,
+    /// Exit code of the notification command, once reported.
+    pub exit_code: Option<i32>,
+    /// Outcome of the notification command, once reported.
+    pub exit_status: Option<String>,
+}
+
+/// Filters of [`Store::query`]; all given filters must match.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// Exact host name.
+    pub host: Option<String>,
+    /// Exact service description.
+    pub service: Option<String>,
+    /// Exact `state` column (e.g. `CRITICAL`).
+    pub state: Option<String>,
+    /// Record kinds (empty: all).
+    pub kinds: Vec<EventKind>,
+    /// `time >= since`.
+    pub since: Option<i64>,
+    /// `time <= until`.
+    pub until: Option<i64>,
+    /// Case-insensitive substring of the output.
+    pub text: Option<String>,
+    /// Only rows with `id < before_id` (paging, newest first).
+    pub before_id: Option<i64>,
+    /// At most this many rows (0 means 200); capped at 10 000.
+    pub limit: u32,
+}
+
+impl Query {
+    /// Alerts (service, host, downtime, flapping).
+    pub const ALERT_KINDS: [EventKind; 6] = [
+        EventKind::ServiceAlert,
+        EventKind::HostAlert,
+        EventKind::ServiceDowntimeAlert,
+        EventKind::HostDowntimeAlert,
+        EventKind::ServiceFlappingAlert,
+        EventKind::HostFlappingAlert,
+    ];
+    /// Notifications.
+    pub const NOTIFICATION_KINDS: [EventKind; 2] =
+        [EventKind::ServiceNotification, EventKind::HostNotification];
+}
+
+/// Filters of [`Store::denied`].
+#[derive(Debug, Clone, Default)]
+pub struct DeniedQuery {
+    /// Only denials at or after this time.
+    pub since: Option<i64>,
+    /// Only denials on this host.
+    pub host: Option<String>,
+    /// At most this many sources (0 means 500).
+    pub limit: u32,
+}
+
+/// Refusals from one source address, across all hosts and daemons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeniedSource {
+    /// The source address (or name) as logged.
+    pub addr: String,
+    /// First denial (epoch seconds).
+    pub first_seen: i64,
+    /// Last denial (epoch seconds).
+    pub last_seen: i64,
+    /// Number of denials.
+    pub count: u64,
+    /// Hosts that refused it, sorted.
+    pub hosts: Vec<String>,
+    /// Daemons it tried, sorted.
+    pub daemons: Vec<String>,
+}
+
+/// Counts of one [`Store::ingest_lines`] call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestStats {
+    /// Rows inserted.
+    pub inserted: usize,
+    /// Lines without a `[timestamp]`, skipped.
+    pub skipped: usize,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    time INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    host TEXT,
+    service TEXT,
+    state TEXT,
+    state_type TEXT,
+    attempt INTEGER,
+    contact TEXT,
+    command TEXT,
+    output TEXT NOT NULL,
+    author TEXT,
+    comment TEXT,
+    denied_daemon TEXT,
+    denied_addr TEXT,
+    exit_code INTEGER,
+    exit_status TEXT
+);
+CREATE INDEX IF NOT EXISTS events_time ON events(time);
+CREATE INDEX IF NOT EXISTS events_obj ON events(host, service, id);
+CREATE INDEX IF NOT EXISTS events_kind ON events(kind, id);
+CREATE INDEX IF NOT EXISTS events_denied ON events(denied_addr) WHERE denied_addr IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_pending_notif ON events(contact, host, id)
+    WHERE exit_status IS NULL AND contact IS NOT NULL;
+CREATE TABLE IF NOT EXISTS notification_results (
+    id INTEGER PRIMARY KEY,
+    time INTEGER NOT NULL,
+    contact TEXT NOT NULL,
+    host TEXT NOT NULL,
+    service TEXT,
+    command TEXT NOT NULL,
+    exit_code INTEGER,
+    status TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    event_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS notification_results_time ON notification_results(time);
+";
+
+struct Cols<'a> {
+    host: Option<&'a str>,
+    service: Option<&'a str>,
+    state: Option<&'a str>,
+    state_type: Option<&'a str>,
+    attempt: Option<u32>,
+    contact: Option<&'a str>,
+    command: Option<&'a str>,
+    output: &'a str,
+    author: Option<&'a str>,
+    comment: Option<&'a str>,
+}
+
+fn cols(e: &Event) -> Cols<'_> {
+    let mut c = Cols {
+        host: None,
+        service: None,
+        state: None,
+        state_type: None,
+        attempt: None,
+        contact: None,
+        command: None,
+        output: "",
+        author: None,
+        comment: None,
+    };
+    match e {
+        Event::ServiceAlert {
+            host,
+            service,
+            state,
+            state_type,
+            attempt,
+            output,
+        }
+        | Event::ServiceState {
+            host,
+            service,
+            state,
+            state_type,
+            attempt,
+            output,
+            ..
+        } => {
+            c.host = Some(host);
+            c.service = Some(service);
+            c.state = Some(state);
+            c.state_type = Some(state_type);
+            c.attempt = Some(*attempt);
+            c.output = output;
+        }
+        Event::HostAlert {
+            host,
+            state,
+            state_type,
+            attempt,
+            output,
+        }
+        | Event::HostState {
+            host,
+            state,
+            state_type,
+            attempt,
+            output,
+            ..
+        } => {
+            c.host = Some(host);
+            c.state = Some(state);
+            c.state_type = Some(state_type);
+            c.attempt = Some(*attempt);
+            c.output = output;
+        }
+        Event::ServiceNotification {
+            contact,
+            host,
+            service,
+            notification_type,
+            command,
+            output,
+            author,
+            comment,
+        } => {
+            c.contact = Some(contact);
+            c.host = Some(host);
+            c.service = Some(service);
+            c.state = Some(notification_type);
+            c.command = Some(command);
+            c.output = output;
+            c.author = author.as_deref();
+            c.comment = comment.as_deref();
+        }
+        Event::HostNotification {
+            contact,
+            host,
+            notification_type,
+            command,
+            output,
+            author,
+            comment,
+        } => {
+            c.contact = Some(contact);
+            c.host = Some(host);
+            c.state = Some(notification_type);
+            c.command = Some(command);
+            c.output = output;
+            c.author = author.as_deref();
+            c.comment = comment.as_deref();
+        }
+        Event::ServiceEventHandler {
+            host,
+            service,
+            state,
+            state_type,
+            attempt,
+            command,
+            ..
+        } => {
+            c.host = Some(host);
+            c.service = Some(service);
+            c.state = Some(state);
+            c.state_type = Some(state_type);
+            c.attempt = Some(*attempt);
+            c.command = Some(command);
+        }
+        Event::HostEventHandler {
+            host,
+            state,
+            state_type,
+            attempt,
+            command,
+            ..
+        } => {
+            c.host = Some(host);
+            c.state = Some(state);
+            c.state_type = Some(state_type);
+            c.attempt = Some(*attempt);
+            c.command = Some(command);
+        }
+        Event::PassiveServiceCheck {
+            host,
+            service,
+            code,
+            output,
+        } => {
+            c.host = Some(host);
+            c.service = Some(service);
+            c.state = Some(code);
+            c.output = output;
+        }
+        Event::PassiveHostCheck { host, code, output } => {
+            c.host = Some(host);
+            c.state = Some(code);
+            c.output = output;
+        }
+        Event::ExternalCommand { name, args } => {
+            c.command = Some(name);
+            c.output = args;
+        }
+        Event::ServiceDowntimeAlert {
+            host,
+            service,
+            phase,
+            message,
+        }
+        | Event::ServiceFlappingAlert {
+            host,
+            service,
+            phase,
+            message,
+        } => {
+            c.host = Some(host);
+            c.service = Some(service);
+            c.state = Some(phase);
+            c.output = message;
+        }
+        Event::HostDowntimeAlert {
+            host,
+            phase,
+            message,
+        }
+        | Event::HostFlappingAlert {
+            host,
+            phase,
+            message,
+        } => {
+            c.host = Some(host);
+            c.state = Some(phase);
+            c.output = message;
+        }
+        Event::Raw { text } => c.output = text,
+    }
+    c
+}
+
+/// The history database. One writer (the daemon's history task) and any number of readers
+/// (each with its own [`Store`] opened on the same file; WAL mode lets them run concurrently).
+pub struct Store {
+    conn: Connection,
+    cfg: StoreConfig,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("cfg", &self.cfg).finish()
+    }
+}
+
+impl Store {
+    /// Open (creating if needed) the database at `path` in WAL mode.
+    pub fn open(path: &Path, cfg: StoreConfig) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Store::init(conn, cfg)
+    }
+
+    /// An in-memory database (tests, or history disabled on disk).
+    pub fn open_in_memory(cfg: StoreConfig) -> Result<Store> {
+        Store::init(Connection::open_in_memory()?, cfg)
+    }
+
+    fn init(conn: Connection, cfg: StoreConfig) -> Result<Store> {
+        conn.execute_batch(SCHEMA)?;
+        Ok(Store { conn, cfg })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &StoreConfig {
+        &self.cfg
+    }
+
+    /// Parse `nagios.log` lines and insert them in one transaction.
+    pub fn ingest_lines<'a, I>(&mut self, lines: I) -> Result<IngestStats>
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        let mut stats = IngestStats::default();
+        let mut batch = Vec::new();
+        for l in lines {
+            match parse_line(l) {
+                Ok(ll) => batch.push(Record::Log(ll)),
+                Err(_) => stats.skipped += 1,
+            }
+        }
+        stats.inserted = self.insert_batch(&batch)?;
+        Ok(stats)
+    }
+
+    /// Write a batch in one transaction, in order. A [`Record::NotificationResult`] is
+    /// attached to the oldest notification row of the same contact/host/service/command that
+    /// has no result yet (notifications finish in the order they were logged per contact in
+    /// the common case; the result is kept in `notification_results` either way).
+    /// Returns the number of event rows inserted.
+    pub fn insert_batch(&mut self, batch: &[Record]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO events (time, kind, host, service, state, state_type, attempt,
+                 contact, command, output, author, comment, denied_daemon, denied_addr)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )?;
+            let mut find = tx.prepare_cached(
+                "SELECT id FROM events WHERE exit_status IS NULL AND contact = ?1 AND host = ?2
+                 AND service IS ?3 AND command = ?4
+                 AND kind IN ('service_notification', 'host_notification')
+                 ORDER BY id LIMIT 1",
+            )?;
+            let mut upd = tx.prepare_cached(
+                "UPDATE events SET exit_code = ?1, exit_status = ?2 WHERE id = ?3",
+            )?;
+            let mut res = tx.prepare_cached(
+                "INSERT INTO notification_results (time, contact, host, service, command,
+                 exit_code, status, duration_ms, event_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+            )?;
+            for r in batch {
+                match r {
+                    Record::Log(ll) => {
+                        let kind = ll.event.kind();
+                        let c = cols(&ll.event);
+                        let denied = self.cfg.denied.matches(kind, c.output);
+                        let (dd, da) = match &denied {
+                            Some((d, a)) => (Some(d.as_str()), Some(a.as_str())),
+                            None => (None, None),
+                        };
+                        ins.execute(params![
+                            ll.time,
+                            kind.as_str(),
+                            c.host,
+                            c.service,
+                            c.state,
+                            c.state_type,
+                            c.attempt,
+                            c.contact,
+                            c.command,
+                            c.output,
+                            c.author,
+                            c.comment,
+                            dd,
+                            da
+                        ])?;
+                        n += 1;
+                    }
+                    Record::NotificationResult(nr) => {
+                        let id: Option<i64> = find
+                            .query_row(params![nr.contact, nr.host, nr.service, nr.command], |r| {
+                                r.get(0)
+                            })
+                            .optional()?;
+                        if let Some(id) = id {
+                            upd.execute(params![nr.exit_code, nr.status, id])?;
+                        }
+                        res.execute(params![
+                            nr.time,
+                            nr.contact,
+                            nr.host,
+                            nr.service,
+                            nr.command,
+                            nr.exit_code,
+                            nr.status,
+                            i64::try_from(nr.duration_ms).unwrap_or(i64::MAX),
+                            id
+                        ])?;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Record one notification command's outcome (a batch of one).
+    pub fn record_notification_result(&mut self, r: NotificationResult) -> Result<()> {
+        self.insert_batch(&[Record::NotificationResult(r)])?;
+        Ok(())
+    }
+
+    /// Apply the retention limits relative to `now`, deleting at most
+    /// [`StoreConfig::prune_chunk`] event rows (oldest first) and as many notification results.
+    /// Returns the number of event rows deleted; call again while it returns the chunk size.
+    pub fn prune(&mut self, now: i64) -> Result<usize> {
+        let chunk = i64::from(self.cfg.prune_chunk.max(1));
+        let mut left = chunk;
+        let mut deleted = 0usize;
+        if let Some(age) = self.cfg.max_age_secs {
+            let cutoff = now.saturating_sub(age);
+            let d = self.conn.execute(
+                "DELETE FROM events WHERE id IN
+                 (SELECT id FROM events WHERE time < ?1 ORDER BY id LIMIT ?2)",
+                params![cutoff, left],
+            )?;
+            self.conn.execute(
+                "DELETE FROM notification_results WHERE id IN
+                 (SELECT id FROM notification_results WHERE time < ?1 ORDER BY id LIMIT ?2)",
+                params![cutoff, chunk],
+            )?;
+            deleted += d;
+            left -= i64::try_from(d).unwrap_or(left);
+        }
+        if let (Some(max), true) = (self.cfg.max_rows, left > 0) {
+            let count: i64 = self
+                .conn
+                .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
+            let excess = count - i64::try_from(max).unwrap_or(i64::MAX);
+            if excess > 0 {
+                let d = self.conn.execute(
+                    "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?1)",
+                    params![excess.min(left)],
+                )?;
+                deleted += d;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Number of event rows.
+    pub fn count(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// History rows matching `q`, newest first.
+    pub fn query(&self, q: &Query) -> Result<Vec<HistoryRow>> {
+        let mut sql = String::from(
+            "SELECT id, time, kind, host, service, state, state_type, attempt, contact, command,
+             output, author, comment, exit_code, exit_status FROM events WHERE 1=1",
+        );
+        let mut args: Vec<Value> = Vec::new();
+        let mut eq = |sql: &mut String, col: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                sql.push_str(&format!(" AND {col} = ?"));
+                args.push(Value::Text(v.clone()));
+            }
+        };
+        eq(&mut sql, "host", &q.host);
+        eq(&mut sql, "service", &q.service);
+        eq(&mut sql, "state", &q.state);
+        if !q.kinds.is_empty() {
+            sql.push_str(" AND kind IN (");
+            for (i, k) in q.kinds.iter().enumerate() {
+                sql.push_str(if i == 0 { "?" } else { ",?" });
+                args.push(Value::Text(k.as_str().to_owned()));
+            }
+            sql.push(')');
+        }
+        if let Some(s) = q.since {
+            sql.push_str(" AND time >= ?");
+            args.push(Value::Integer(s));
+        }
+        if let Some(u) = q.until {
+            sql.push_str(" AND time <= ?");
+            args.push(Value::Integer(u));
+        }
+        if let Some(t) = q.text.as_ref().filter(|t| !t.is_empty()) {
+            sql.push_str(" AND instr(lower(output), lower(?)) > 0");
+            args.push(Value::Text(t.clone()));
+        }
+        if let Some(b) = q.before_id {
+            sql.push_str(" AND id < ?");
+            args.push(Value::Integer(b));
+        }
+        let limit = if q.limit == 0 {
+            200
+        } else {
+            q.limit.min(10_000)
+        };
+        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        args.push(Value::Integer(i64::from(limit)));
+        let mut st = self.conn.prepare(&sql)?;
+        let rows = st.query_map(params_from_iter(args), |r| {
+            Ok(HistoryRow {
+                id: r.get(0)?,
+                time: r.get(1)?,
+                kind: r.get(2)?,
+                host: r.get(3)?,
+                service: r.get(4)?,
+                state: r.get(5)?,
+                state_type: r.get(6)?,
+                attempt: r.get(7)?,
+                contact: r.get(8)?,
+                command: r.get(9)?,
+                output: r.get(10)?,
+                author: r.get(11)?,
+                comment: r.get(12)?,
+                exit_code: r.get(13)?,
+                exit_status: r.get(14)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Denials grouped by source address across all hosts and daemons, most recent first.
+    pub fn denied(&self, q: &DeniedQuery) -> Result<Vec<DeniedSource>> {
+        let mut sql = String::from(
+            "SELECT denied_addr, host, denied_daemon, MIN(time), MAX(time), COUNT(*)
+             FROM events WHERE denied_addr IS NOT NULL",
+        );
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(s) = q.since {
+            sql.push_str(" AND time >= ?");
+            args.push(Value::Integer(s));
+        }
+        if let Some(h) = &q.host {
+            sql.push_str(" AND host = ?");
+            args.push(Value::Text(h.clone()));
+        }
+        sql.push_str(" GROUP BY denied_addr, host, denied_daemon");
+        let mut st = self.conn.prepare(&sql)?;
+        let mut rows = st.query(params_from_iter(args))?;
+        let mut by: BTreeMap<String, DeniedSource> = BTreeMap::new();
+        while let Some(r) = rows.next()? {
+            let addr: String = r.get(0)?;
+            let host: Option<String> = r.get(1)?;
+            let daemon: Option<String> = r.get(2)?;
+            let (first, last, count): (i64, i64, i64) = (r.get(3)?, r.get(4)?, r.get(5)?);
+            let e = by.entry(addr.clone()).or_insert_with(|| DeniedSource {
+                addr,
+                first_seen: first,
+                last_seen: last,
+                count: 0,
+                hosts: Vec::new(),
+                daemons: Vec::new(),
+            });
+            e.first_seen = e.first_seen.min(first);
+            e.last_seen = e.last_seen.max(last);
+            e.count += u64::try_from(count).unwrap_or(0);
+            for (list, v) in [(&mut e.hosts, host), (&mut e.daemons, daemon)] {
+                if let Some(v) = v.filter(|v| !v.is_empty()) {
+                    if let Err(pos) = list.binary_search(&v) {
+                        list.insert(pos, v);
+                    }
+                }
+            }
+        }
+        let mut out: Vec<DeniedSource> = by.into_values().collect();
+        out.sort_by(|a, b| {
+            b.last_seen
+                .cmp(&a.last_seen)
+                .then(b.count.cmp(&a.count))
+                .then(a.addr.cmp(&b.addr))
+        });
+        let limit = if q.limit == 0 { 500 } else { q.limit as usize };
+        out.truncate(limit);
+        Ok(out)
+    }
+}
