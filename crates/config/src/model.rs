@@ -514,7 +514,9 @@ pub struct Service {
     pub is_volatile: bool,
     /// `parallelize_check`.
     pub parallelize_check: bool,
-    /// Service `parents` (4.x).
+    /// Service `parents` (Nagios 4): a name on the same host, or `host,service` pairs
+    /// (`*` and regexes as in Nagios), in configuration order, without repeats or the
+    /// service itself.
     pub parents: Vec<ServiceId>,
     /// Check/notification settings. Shared between the services one definition expands
     /// to when they are identical (a `hostgroup_name` service on many hosts); field reads

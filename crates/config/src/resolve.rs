@@ -6,7 +6,7 @@ use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::diag::{Diagnostics, Kind, Location};
+use crate::diag::{Diagnostics, Kind, Location, Severity};
 use crate::keys::{KEY_COUNT, Key, is_shinken_directive};
 use crate::main_cfg::MainConfig;
 use crate::model::*;
@@ -150,6 +150,7 @@ fn fast_keys(is_host: bool) -> &'static [Key] {
             Key::DisplayName,
             Key::CheckCommand,
             Key::Servicegroups,
+            Key::Parents,
         ]
     }
 }
@@ -2108,6 +2109,7 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         direct: Vec<HostId>,
         via: Vec<HostId>,
         servicegroups: Option<(String, u32, u32)>,
+        parents: Option<(String, u32, u32)>,
         from_hostgroup: bool,
     }
     let mut protos: Vec<Proto> = Vec::with_capacity(objs.len());
@@ -2182,6 +2184,10 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             .get(Key::Servicegroups)
             .filter(|p| p.value != "null" && !p.value.is_empty())
             .map(|p| (p.value.to_string(), p.file, p.line));
+        let parents = r
+            .get(Key::Parents)
+            .filter(|p| p.value != "null" && !p.value.trim().is_empty())
+            .map(|p| (p.value.to_string(), p.file, p.line));
         if common.check_command.is_none() && r.val(Key::CheckCommand).is_none() {
             ctx.diags.error(
                 Kind::Missing,
@@ -2207,6 +2213,7 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             direct,
             via,
             servicegroups,
+            parents,
             from_hostgroup: hg.is_some(),
         });
     }
@@ -2215,6 +2222,8 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     // Per service while building: its servicegroups directive, and (definition, whether
     // the host is the definition's "original" host) for duplicate resolution.
     let mut sg_of: Vec<Option<(String, u32, u32)>> = Vec::with_capacity(n_services);
+    // Per service: its `parents` directive (the winning definition's, for duplicates).
+    let mut parents_of: Vec<Option<(String, u32, u32)>> = Vec::with_capacity(n_services);
     let mut origin: Vec<(usize, bool)> = Vec::with_capacity(n_services);
     // Duplicates (same host and description) are resolved as Nagios 4 does
     // (xodtemplate_duplicate_services, checked against nagios4 -v/-p): definitions
@@ -2310,11 +2319,13 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                     s.common = common;
                     s.location = location;
                     sg_of[prev.index()] = pr.servicegroups.clone();
+                    parents_of[prev.index()] = pr.parents.clone();
                     origin[prev.index()] = (pi, is_original);
                     continue;
                 }
                 let id = ServiceId(u32::try_from(cfg.services.len()).unwrap_or(u32::MAX));
                 sg_of.push(pr.servicegroups.clone());
+                parents_of.push(pr.parents.clone());
                 origin.push((pi, is_original));
                 cfg.hosts[h.index()].services.push(id);
                 cfg.services.push(Service {
@@ -2341,6 +2352,167 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         })
         .collect();
     ctx.service_groups_of = sg_back;
+    link_service_parents(ctx, cfg, parents_of);
+}
+
+/// Resolve service `parents` as Nagios 4.4.6 does (checked against `nagios4 -v` and the
+/// `objects.cache` of a running nagios4):
+///
+/// * a value without a comma names one service on the same host, taken literally
+///   (`parents PING`);
+/// * otherwise it is a list of `host,description` pairs; the description may be `*` (all
+///   services of the host) or, with `use_regexp_matching`, a regular expression, and so
+///   may the host name; a pair that matches nothing is an error, so is an odd count;
+/// * `!description` pairs are accepted and have no effect (Nagios only rejects them
+///   from the match it throws away); Picket warns;
+/// * `unknown_host,*` is accepted by Nagios and names nothing; Picket warns;
+/// * a service cannot be its own parent; repeated parents count once; cycles between
+///   services are not an error (Nagios does not check them).
+fn link_service_parents(
+    ctx: &mut Ctx<'_>,
+    cfg: &mut Config,
+    parents_of: Vec<Option<(String, u32, u32)>>,
+) {
+    for (i, directive) in parents_of.into_iter().enumerate() {
+        let Some((value, file, line)) = directive else {
+            continue;
+        };
+        let sid = ServiceId(u32::try_from(i).unwrap_or(u32::MAX));
+        let Some(svc) = cfg.services.get(i) else {
+            continue;
+        };
+        let host = svc.host;
+        let host_name = cfg.hosts[host.index()].name.clone();
+        let what = format!("service '{}' on host '{host_name}'", svc.description);
+        let mut found: Vec<ServiceId> = Vec::new();
+        let mut problems: Vec<(Severity, Kind, String)> = Vec::new();
+        if !value.contains(',') {
+            let d = value.trim();
+            match cfg.find_service(host, d) {
+                Some(p) => found.push(p),
+                None => problems.push((
+                    Severity::Error,
+                    Kind::Undefined,
+                    format!("parent service '{d}' on host '{host_name}' is not defined"),
+                )),
+            }
+        } else {
+            let items: Vec<&str> = list(&value).collect();
+            if items.len() % 2 != 0 {
+                problems.push((
+                    Severity::Error,
+                    Kind::InvalidValue,
+                    format!(
+                        "service description missing from parents list '{}' \
+                         (expected host,service pairs)",
+                        value.trim()
+                    ),
+                ));
+            }
+            for pair in items.chunks_exact(2) {
+                let (h, d) = (pair[0], pair[1]);
+                if d.starts_with('!') {
+                    problems.push((
+                        Severity::Warning,
+                        Kind::InvalidValue,
+                        format!("exclusion '{h},{d}' in parents has no effect (Nagios ignores it)"),
+                    ));
+                    continue;
+                }
+                match parent_pair(ctx, cfg, h, d) {
+                    Ok(v) => found.extend(v),
+                    Err((sev, e)) => problems.push((sev, Kind::Undefined, e)),
+                }
+            }
+        }
+        if found.contains(&sid) {
+            found.retain(|&p| p != sid);
+            problems.push((
+                Severity::Error,
+                Kind::Circular,
+                "service is its own parent".to_owned(),
+            ));
+        }
+        dedup_keep_order(&mut found);
+        for (sev, kind, msg) in problems {
+            let loc = ctx.loc(file, line);
+            match sev {
+                Severity::Error => ctx.diags.error(kind, loc, Some(what.clone()), msg),
+                Severity::Warning => ctx.diags.warning(kind, loc, Some(what.clone()), msg),
+            }
+        }
+        cfg.services[i].parents = found;
+    }
+}
+
+/// The services one `host,description` pair of a service `parents` list names. With
+/// `use_regexp_matching`, a `*` description is a regular expression, an invalid one, as
+/// in Nagios.
+fn parent_pair(
+    ctx: &mut Ctx<'_>,
+    cfg: &Config,
+    h: &str,
+    d: &str,
+) -> Result<Vec<ServiceId>, (Severity, String)> {
+    let invalid = |p: &str| {
+        (
+            Severity::Error,
+            format!("invalid regular expression '{p}' in parents"),
+        )
+    };
+    let host_re = if ctx.is_regex_name(h) {
+        Some(ctx.regex(h).ok_or_else(|| invalid(h))?)
+    } else {
+        None
+    };
+    let desc_re = if ctx.is_regex_name(d) {
+        Some(ctx.regex(d).ok_or_else(|| invalid(d))?)
+    } else {
+        None
+    };
+    if host_re.is_none() && desc_re.is_none() && d != "*" {
+        return cfg.service_by_name(h, d).map(|s| vec![s]).ok_or_else(|| {
+            (
+                Severity::Error,
+                format!("parent service '{d}' on host '{h}' is not defined"),
+            )
+        });
+    }
+    let hosts: Vec<HostId> = match &host_re {
+        Some(re) => cfg
+            .hosts
+            .iter()
+            .filter(|x| re.is_match(&x.name))
+            .map(|x| x.id)
+            .collect(),
+        // nagios4 -v accepts `unknown,*` and links nothing.
+        None => vec![cfg.host_by_name(h).ok_or_else(|| {
+            (
+                Severity::Warning,
+                format!("parent host '{h}' is not defined; '{h},{d}' names no service"),
+            )
+        })?],
+    };
+    let mut out = Vec::new();
+    for hid in hosts {
+        for &s in &cfg.hosts[hid.index()].services {
+            let sd = &*cfg.services[s.index()].description;
+            let m = match &desc_re {
+                Some(re) => re.is_match(sd),
+                None => d == "*" || sd == d,
+            };
+            if m {
+                out.push(s);
+            }
+        }
+    }
+    if out.is_empty() && !(host_re.is_none() && d == "*") {
+        return Err((
+            Severity::Error,
+            format!("no service matches host '{h}' and description '{d}' in parents"),
+        ));
+    }
+    Ok(out)
 }
 
 fn build_servicegroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
