@@ -82,6 +82,10 @@ macro_rules! commands {
         impl CommandName {
             /// Look a name up, case-insensitively.
             pub fn parse(name: &str) -> Option<CommandName> {
+                // The hot path: check results, spelled as usual.
+                if name == "PROCESS_SERVICE_CHECK_RESULT" {
+                    return Some(CommandName::ProcessServiceCheckResult);
+                }
                 let mut buf = [0u8; 64];
                 let b = name.as_bytes();
                 if b.len() > buf.len() {

@@ -16,12 +16,14 @@ pub(crate) fn percent_state_change(history: &[u8], index: usize) -> f64 {
         return 0.0;
     }
     let (low, high) = (0.75_f64, 1.25_f64);
+    let step = (high - low) / ((n - 2) as f64);
+    let index = index % n;
+    // Oldest to newest without a division per entry.
     let mut curved = 0.0;
-    let mut last = history[index % n];
-    for x in 1..n {
-        let v = history[(index + x) % n];
+    let mut last = history[index];
+    for (x, &v) in (1usize..).zip(history[index + 1..].iter().chain(&history[..index])) {
         if v != last {
-            curved += ((x as f64 - 1.0) * (high - low)) / ((n - 2) as f64) + low;
+            curved += (x as f64 - 1.0) * step + low;
         }
         last = v;
     }
@@ -64,21 +66,25 @@ impl Engine {
             s.common.flap_detection_options,
             svc_state_option(st.current_state),
         );
-        let pct = percent_state_change(&st.flap_history, st.flap_index);
-        st.percent_state_change = pct;
         if !self.prog.enable_flap_detection || !st.flap_detection_enabled {
+            // The history is kept; the percentage is only computed while detection is on.
             return;
         }
+        let pct = percent_state_change(&st.flap_history, st.flap_index);
+        st.percent_state_change = pct;
         if pct > low && pct < high {
             return;
         }
         let flapping = pct >= high;
         let was = st.is_flapping;
+        if flapping == was {
+            return;
+        }
         let target = Target {
             host: cfg.host(s.host).name.to_string(),
             service: Some(s.description.to_string()),
         };
-        if flapping && !was {
+        if flapping {
             st.is_flapping = true;
             self.logf(
                 now,
@@ -99,7 +105,7 @@ impl Engine {
                 false,
             );
             self.service_notification(now, sid, NotificationKind::FlappingStart, "", "", 0);
-        } else if !flapping && was {
+        } else {
             st.is_flapping = false;
             self.logf(
                 now,
@@ -137,21 +143,25 @@ impl Engine {
             h.common.flap_detection_options,
             host_state_option(st.current_state),
         );
-        let pct = percent_state_change(&st.flap_history, st.flap_index);
-        st.percent_state_change = pct;
         if !self.prog.enable_flap_detection || !st.flap_detection_enabled {
+            // The history is kept; the percentage is only computed while detection is on.
             return;
         }
+        let pct = percent_state_change(&st.flap_history, st.flap_index);
+        st.percent_state_change = pct;
         if pct > low && pct < high {
             return;
         }
         let flapping = pct >= high;
         let was = st.is_flapping;
+        if flapping == was {
+            return;
+        }
         let target = Target {
             host: h.name.to_string(),
             service: None,
         };
-        if flapping && !was {
+        if flapping {
             st.is_flapping = true;
             self.logf(
                 now,
@@ -172,7 +182,7 @@ impl Engine {
                 false,
             );
             self.host_notification(now, hid, NotificationKind::FlappingStart, "", "", 0);
-        } else if !flapping && was {
+        } else {
             st.is_flapping = false;
             self.logf(
                 now,

@@ -167,6 +167,8 @@ pub struct Engine {
     pub(crate) program_start: Time,
     pub(crate) out: Outputs,
     pub(crate) replay: bool,
+    pub(crate) prefix: String,
+    pub(crate) prefix_time: Time,
 }
 
 fn parse_handler(cfg: &Config, s: &Option<String>) -> Option<(CommandCall, String)> {
@@ -296,6 +298,8 @@ impl Engine {
             program_start: 0,
             out: Outputs::default(),
             replay: false,
+            prefix: String::new(),
+            prefix_time: 0,
             cfg,
         }
     }
@@ -411,13 +415,35 @@ impl Engine {
             .or_else(|| self.addr_index.get(name).copied())
     }
 
+    /// Start a log line: `[now] ` (the prefix is cached per second).
+    pub(crate) fn log_start(&mut self, now: Time) {
+        if self.prefix_time != now || self.prefix.is_empty() {
+            self.prefix.clear();
+            let _ = write!(self.prefix, "[{now}] ");
+            self.prefix_time = now;
+        }
+        self.out.log.push_str(&self.prefix);
+    }
+
     /// Write one log line `[now] text`.
     pub(crate) fn log(&mut self, now: Time, text: &str) {
         if self.replay {
             return;
         }
-        let _ = write!(self.out.log, "[{now}] ");
+        self.log_start(now);
         self.out.log.push_str(text);
+        self.out.log.push('\n');
+    }
+
+    /// Write one log line made of `parts` (no formatting machinery).
+    pub(crate) fn log_parts(&mut self, now: Time, parts: &[&str]) {
+        if self.replay {
+            return;
+        }
+        self.log_start(now);
+        for p in parts {
+            self.out.log.push_str(p);
+        }
         self.out.log.push('\n');
     }
 
@@ -426,7 +452,7 @@ impl Engine {
         if self.replay {
             return;
         }
-        let _ = write!(self.out.log, "[{now}] ");
+        self.log_start(now);
         let _ = self.out.log.write_fmt(args);
         self.out.log.push('\n');
     }

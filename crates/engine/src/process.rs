@@ -80,14 +80,8 @@ impl Engine {
             main.log_external_commands
         };
         if log_it {
-            self.logf(
-                now,
-                format_args!(
-                    "EXTERNAL COMMAND: {};{}",
-                    log_safe(cmd.name),
-                    log_safe(cmd.args)
-                ),
-            );
+            let (n, a) = (log_safe(cmd.name), log_safe(cmd.args));
+            self.log_parts(now, &["EXTERNAL COMMAND: ", &n, ";", &a]);
         }
         if self.dispatch(now, name, cmd.entry_time, cmd.args).is_err() {
             let nm = log_safe(cmd.name).into_owned();
@@ -684,15 +678,20 @@ impl Engine {
 
         // Deliberate difference: log the new result, not the previous one.
         if check_type == CheckType::Passive && cfg.main.log_passive_checks {
-            self.logf(
+            const DIGITS: [&str; 4] = ["0", "1", "2", "3"];
+            let short = log_safe(&parsed.short);
+            self.log_parts(
                 now,
-                format_args!(
-                    "PASSIVE SERVICE CHECK: {};{};{};{}",
-                    cfg.host(hid).name,
-                    scfg.description,
-                    state,
-                    log_safe(&parsed.short)
-                ),
+                &[
+                    "PASSIVE SERVICE CHECK: ",
+                    &cfg.host(hid).name,
+                    ";",
+                    &scfg.description,
+                    ";",
+                    DIGITS[usize::from(state & 3)],
+                    ";",
+                    &short,
+                ],
             );
         }
 

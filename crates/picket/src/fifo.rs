@@ -33,6 +33,9 @@ pub(crate) fn spawn_reader(path: &Path, tx: SyncSender<Input>) -> anyhow::Result
         .write(true)
         .open(path)
         .with_context(|| format!("open command file {}", path.display()))?;
+    // A larger pipe buffer (1 MiB, the usual pipe-max-size) means fewer, larger reads
+    // and fewer context switches under bursts; failure only costs speed.
+    let _ = nix::fcntl::fcntl(&f, nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20));
     std::thread::Builder::new()
         .name("picket-fifo".into())
         .spawn(move || {
