@@ -19,6 +19,9 @@ pub struct MainConfig {
     pub log_file: Option<PathBuf>,
     /// `command_file`.
     pub command_file: Option<PathBuf>,
+    /// Picket: `nsca_config_file`, an `nsca.cfg` with which the daemon itself
+    /// listens for NSCA and hands results straight to its engine.
+    pub nsca_config_file: Option<PathBuf>,
     /// `status_file`.
     pub status_file: Option<PathBuf>,
     /// `state_retention_file`.
@@ -151,6 +154,7 @@ impl Default for MainConfig {
             resource_files: Vec::new(),
             log_file: None,
             command_file: None,
+            nsca_config_file: None,
             status_file: None,
             state_retention_file: None,
             retain_state_information: true,
@@ -406,6 +410,7 @@ impl MainConfig {
                 "resource_file" => m.resource_files.push(path(v)),
                 "log_file" => m.log_file = Some(path(v)),
                 "command_file" => m.command_file = Some(path(v)),
+                "nsca_config_file" => m.nsca_config_file = Some(path(v)),
                 "status_file" => m.status_file = Some(path(v)),
                 "state_retention_file" | "xrddefault_retention_file" => {
                     m.state_retention_file = Some(path(v))

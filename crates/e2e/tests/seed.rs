@@ -76,36 +76,39 @@ impl Drop for Proc {
 struct System {
     dir: tempfile::TempDir,
     _picket: Proc,
-    _nsca: Proc,
+    _nsca: Option<Proc>,
     _tcpd: Proc,
     tcpd_addr: SocketAddr,
 }
 
+/// How results reach the monitor.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Nsca {
+    /// `picket` listens for NSCA itself (`nsca_config_file=` in picket.cfg).
+    BuiltIn,
+    /// The `nsca` daemon writes to picket's command FIFO, as with Nagios.
+    Standalone,
+}
+
 impl System {
-    fn start(send_nsca: &Path) -> System {
+    fn start(send_nsca: &Path, mode: Nsca) -> System {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         let example = repo().join("examples/tcp-wrappers");
-        for f in ["picket.cfg", "objects.cfg", "resource.cfg"] {
+        for f in ["objects.cfg", "resource.cfg"] {
             std::fs::copy(example.join(f), d.join(f)).expect("copy example");
         }
+        let main_cfg = std::fs::read_to_string(example.join("picket.cfg")).expect("picket.cfg");
+        assert!(main_cfg.contains("\nnsca_config_file=nsca.cfg\n"));
+        let main_cfg = match mode {
+            Nsca::BuiltIn => main_cfg,
+            Nsca::Standalone => main_cfg.replace("\nnsca_config_file=nsca.cfg\n", "\n"),
+        };
+        std::fs::write(d.join("picket.cfg"), main_cfg).expect("picket.cfg");
         std::fs::create_dir(d.join("var")).expect("var");
         let fifo = d.join("var/picket.cmd");
 
-        // The monitor: picket on the example configuration.
-        let picket = Proc(
-            Command::new(bin("picket"))
-                .arg("picket.cfg")
-                .current_dir(d)
-                .stdin(Stdio::null())
-                .stdout(std::fs::File::create(d.join("picket.out")).expect("out"))
-                .stderr(std::fs::File::create(d.join("picket.err")).expect("err"))
-                .spawn()
-                .expect("start picket"),
-        );
-        wait_for("picket's command FIFO", 20, || fifo.exists());
-
-        // The NSCA daemon in front of it, as the example's nsca.cfg but on a free port.
+        // The example's nsca.cfg, on a free port.
         let nsca_port = free_port();
         let example_nsca = std::fs::read_to_string(example.join("nsca.cfg")).expect("nsca.cfg");
         let nsca_cfg: String = example_nsca
@@ -126,16 +129,33 @@ impl System {
             .collect::<Vec<_>>()
             .join("\n");
         std::fs::write(d.join("nsca.cfg"), nsca_cfg + "\n").expect("nsca.cfg");
-        let nsca = Proc(
-            Command::new(bin("nsca"))
-                .args(["-f", "-c"])
-                .arg(d.join("nsca.cfg"))
+
+        // The monitor: picket on the example configuration.
+        let picket = Proc(
+            Command::new(bin("picket"))
+                .arg("picket.cfg")
+                .current_dir(d)
                 .stdin(Stdio::null())
-                .stderr(std::fs::File::create(d.join("nsca.err")).expect("err"))
+                .stdout(std::fs::File::create(d.join("picket.out")).expect("out"))
+                .stderr(std::fs::File::create(d.join("picket.err")).expect("err"))
                 .spawn()
-                .expect("start nsca"),
+                .expect("start picket"),
         );
-        wait_for("nsca listening", 20, || {
+        wait_for("picket's command FIFO", 20, || fifo.exists());
+
+        // In front of it, the NSCA daemon, unless picket listens itself.
+        let nsca = (mode == Nsca::Standalone).then(|| {
+            Proc(
+                Command::new(bin("nsca"))
+                    .args(["-f", "-c"])
+                    .arg(d.join("nsca.cfg"))
+                    .stdin(Stdio::null())
+                    .stderr(std::fs::File::create(d.join("nsca.err")).expect("err"))
+                    .spawn()
+                    .expect("start nsca"),
+            )
+        });
+        wait_for("NSCA listening", 20, || {
             TcpStream::connect(("127.0.0.1", nsca_port)).is_ok()
         });
 
@@ -256,8 +276,8 @@ impl System {
     }
 }
 
-fn seed_recipe(send_nsca: &Path) {
-    let sys = System::start(send_nsca);
+fn seed_recipe(send_nsca: &Path, mode: Nsca) {
+    let sys = System::start(send_nsca, mode);
     // Allowed: echoed, nothing raised.
     assert_eq!(sys.connect_from([127, 0, 0, 1], b"hello\n"), b"hello\n");
     // Refused: twisted to the handler, which reports the denial.
@@ -284,20 +304,28 @@ fn seed_recipe(send_nsca: &Path) {
 }
 
 #[test]
-fn seed_recipe_with_picket_send_nsca() {
-    seed_recipe(&bin("send_nsca"));
+fn seed_recipe_built_in_nsca_with_picket_send_nsca() {
+    seed_recipe(&bin("send_nsca"), Nsca::BuiltIn);
 }
 
 #[test]
-fn seed_recipe_with_debian_send_nsca() {
+fn seed_recipe_built_in_nsca_with_debian_send_nsca() {
     if let Some(p) = debian_send_nsca() {
-        seed_recipe(&p);
+        seed_recipe(&p, Nsca::BuiltIn);
+    }
+}
+
+#[test]
+fn seed_recipe_through_nsca_daemon_and_fifo() {
+    seed_recipe(&bin("send_nsca"), Nsca::Standalone);
+    if let Some(p) = debian_send_nsca() {
+        seed_recipe(&p, Nsca::Standalone);
     }
 }
 
 #[test]
 fn ten_denials_from_three_sources_alert_and_notify_ten_times_in_order() {
-    let sys = System::start(&bin("send_nsca"));
+    let sys = System::start(&bin("send_nsca"), Nsca::BuiltIn);
     let sources: [[u8; 4]; 10] = [
         [127, 0, 0, 2],
         [127, 0, 0, 3],
@@ -310,12 +338,11 @@ fn ten_denials_from_three_sources_alert_and_notify_ten_times_in_order() {
         [127, 0, 0, 4],
         [127, 0, 0, 2],
     ];
-    for s in sources {
+    for (i, s) in sources.into_iter().enumerate() {
         let _ = sys.connect_from(s, b"x");
         // Each refusal's handler runs in the background; wait for its alert
         // so that the expected order is the connection order.
-        let before = sys.alerts().len();
-        wait_for("this denial's alert", 30, || sys.alerts().len() > before);
+        wait_for("this denial's alert", 30, || sys.alerts().len() > i);
     }
     let alerts = sys.alerts();
     let expected: Vec<String> = sources

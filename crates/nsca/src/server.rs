@@ -118,6 +118,35 @@ impl Stats {
     }
 }
 
+/// Binds the listening socket `nsca.cfg` describes: `server_address` (any
+/// address when unset: IPv6 with IPv4-mapped addresses if the system has
+/// IPv6, as the C daemon binds, else IPv4) and `server_port`. The socket is
+/// non-blocking, ready for [`serve`].
+pub fn bind(config: &nsca_proto::config::ServerConfig) -> std::io::Result<std::net::TcpListener> {
+    let port = config.server_port;
+    let addrs: Vec<SocketAddr> = match &config.server_address {
+        Some(a) => std::net::ToSocketAddrs::to_socket_addrs(&(a.as_str(), port))?.collect(),
+        None => vec![
+            SocketAddr::from(([0u16; 8], port)),
+            SocketAddr::from(([0u8; 4], port)),
+        ],
+    };
+    let mut last = std::io::Error::new(
+        std::io::ErrorKind::AddrNotAvailable,
+        "no address to listen on",
+    );
+    for a in &addrs {
+        match std::net::TcpListener::bind(a) {
+            Ok(l) => {
+                l.set_nonblocking(true)?;
+                return Ok(l);
+            }
+            Err(e) => last = std::io::Error::new(e.kind(), format!("could not bind to {a}: {e}")),
+        }
+    }
+    Err(last)
+}
+
 /// The current time in UNIX seconds.
 pub fn unix_now() -> u64 {
     SystemTime::now()

@@ -511,23 +511,22 @@ impl Writer {
         Ok(())
     }
 
+    /// A last attempt at the command file; what memory still holds goes to
+    /// the dump file (a spool file simply stays for the next start).
     fn shutdown(&mut self) {
-        if !self.spool.is_empty() {
-            if self.may_retry() || self.retry_at.is_some() {
-                self.retry_at = None;
-                self.replay_spool();
-            }
-            if let Spool::Memory(buf) = &self.spool {
-                if !buf.is_empty() {
-                    let data = std::mem::take(&mut self.spool);
-                    if let Spool::Memory(buf) = data {
-                        let n = count_lines(&buf);
-                        warn!(
-                            "Shutting down with {n} results not yet taken by the command file; writing them to alternate_dump_file"
-                        );
-                        self.dump(&buf, n);
-                    }
-                }
+        if self.spool.is_empty() {
+            return;
+        }
+        self.retry_at = None;
+        self.replay_spool();
+        if let Spool::Memory(buf) = &mut self.spool {
+            if !buf.is_empty() {
+                let buf = std::mem::take(buf);
+                let n = count_lines(&buf);
+                warn!(
+                    "Shutting down with {n} results not yet taken by the command file; writing them to alternate_dump_file"
+                );
+                self.dump(&buf, n);
             }
         }
     }
@@ -582,10 +581,7 @@ fn wait_writable(f: &File, timeout: Duration) {
 }
 
 /// Lines waiting for the command file.
-#[derive(Default)]
 enum Spool {
-    #[default]
-    Empty,
     Memory(Vec<u8>),
     File {
         path: PathBuf,
@@ -613,14 +609,13 @@ impl Spool {
 
     fn describe(&self) -> String {
         match self {
-            Spool::Empty | Spool::Memory(_) => "memory".into(),
+            Spool::Memory(_) => "memory".into(),
             Spool::File { path, .. } => path.display().to_string(),
         }
     }
 
     fn is_empty(&self) -> bool {
         match self {
-            Spool::Empty => true,
             Spool::Memory(b) => b.is_empty(),
             Spool::File { offset, len, .. } => offset >= len,
         }
@@ -628,10 +623,6 @@ impl Spool {
 
     fn append(&mut self, data: &[u8], memory_limit: usize) -> io::Result<()> {
         match self {
-            Spool::Empty => {
-                *self = Spool::Memory(data.to_vec());
-                Ok(())
-            }
             Spool::Memory(b) => {
                 if b.len() + data.len() > memory_limit {
                     return Err(io::Error::other(format!(
@@ -654,7 +645,6 @@ impl Spool {
     /// Up to `max` bytes of whole lines from the front.
     fn peek(&self, max: usize) -> io::Result<Vec<u8>> {
         let mut v = match self {
-            Spool::Empty => return Ok(Vec::new()),
             Spool::Memory(b) => b[..b.len().min(max)].to_vec(),
             Spool::File { path, offset, len } => {
                 let mut f = File::open(path)?;
@@ -676,7 +666,6 @@ impl Spool {
 
     fn consume(&mut self, n: usize) -> io::Result<()> {
         match self {
-            Spool::Empty => Ok(()),
             Spool::Memory(b) => {
                 b.drain(..n.min(b.len()));
                 Ok(())

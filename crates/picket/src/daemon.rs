@@ -27,7 +27,6 @@ pub(crate) enum Input {
     /// Complete command-file lines (a chunk ending with `\n`).
     Lines(Vec<u8>),
     /// Passive results from another route (NSCA, HTTP).
-    #[allow(dead_code)]
     Passive(Vec<PassiveResult>),
     /// A line for `nagios.log` from the executor (timeouts, spawn failures).
     Log(String),
@@ -230,6 +229,25 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         crate::fifo::create(cf)?;
         crate::fifo::spawn_reader(cf, tx.clone())?;
     }
+    let _nsca = match &main.nsca_config_file {
+        Some(path) => {
+            let (receiver, nsca_warnings) = crate::nsca::start(&rt, path, tx.clone())?;
+            let now = unix_now();
+            for w in &nsca_warnings {
+                logbuf.push_str(&format!(
+                    "[{now}] Warning: {}\n",
+                    picket_engine::output::log_safe(w)
+                ));
+            }
+            eprintln!(
+                "Listening for NSCA on {} ({})",
+                receiver.local_addr,
+                path.display()
+            );
+            Some(receiver)
+        }
+        None => None,
+    };
     for job in jobs.drain(..) {
         let _ = job_tx.try_send(job);
     }

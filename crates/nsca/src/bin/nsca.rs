@@ -3,7 +3,6 @@
 //! enforcing `max_packet_age`, with CSPRNG IVs and a spool instead of lost
 //! results.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -158,7 +157,7 @@ fn run(args: &Args, config: ServerConfig) -> Result<()> {
     if args.mode == Mode::Inetd {
         return run_inetd(config);
     }
-    let listener = bind(&config)?;
+    let listener = server::bind(&config)?;
     if let Some(pid_file) = &config.pid_file {
         check_pid_file(pid_file)?;
     }
@@ -286,34 +285,6 @@ fn run_inetd(config: ServerConfig) -> Result<()> {
             .map_err(|_| anyhow!("writer thread panicked"))?;
         Ok(())
     })
-}
-
-fn bind(config: &ServerConfig) -> Result<std::net::TcpListener> {
-    let port = config.server_port;
-    let addrs: Vec<SocketAddr> = match &config.server_address {
-        Some(a) => std::net::ToSocketAddrs::to_socket_addrs(&(a.as_str(), port))
-            .with_context(|| format!("cannot resolve server_address '{a}'"))?
-            .collect(),
-        // Any address: IPv6 with IPv4-mapped addresses, as the C daemon binds.
-        None => vec![
-            SocketAddr::from(([0u16; 8], port)),
-            SocketAddr::from(([0u8; 4], port)),
-        ],
-    };
-    let mut last = None;
-    for a in &addrs {
-        match std::net::TcpListener::bind(a) {
-            Ok(l) => {
-                l.set_nonblocking(true)?;
-                return Ok(l);
-            }
-            Err(e) => last = Some((a, e)),
-        }
-    }
-    match last {
-        Some((a, e)) => Err(anyhow!("Could not bind to {a}: {e}")),
-        None => Err(anyhow!("no address to listen on")),
-    }
 }
 
 fn check_pid_file(path: &Path) -> Result<()> {

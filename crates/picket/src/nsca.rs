@@ -1,0 +1,103 @@
+//! The built-in NSCA receiver: with `nsca_config_file=` in the main
+//! configuration the daemon listens for NSCA itself (the `nsca.cfg` format
+//! and meanings of `picket-nsca`'s `nsca`) and hands every decoded result
+//! straight to the engine as [`Input::Passive`] — no FIFO, no reaper. The
+//! engine logs them exactly as if they had come through the command file.
+//!
+//! Back-pressure runs end to end: when the engine is busy the bounded
+//! channels fill and NSCA connections wait; nothing is dropped.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
+
+use anyhow::Context;
+use nsca::server::{Batch, Received, Settings, Stats};
+use nsca_proto::config::ServerConfig;
+use picket_engine::PassiveResult;
+use tokio::sync::{mpsc, watch};
+
+use crate::daemon::Input;
+
+/// The running receiver.
+pub(crate) struct Receiver {
+    /// What it has received and refused, for logs and metrics.
+    #[allow(dead_code)]
+    pub(crate) stats: Arc<Stats>,
+    /// Where it listens.
+    pub(crate) local_addr: std::net::SocketAddr,
+    _shutdown: watch::Sender<bool>,
+}
+
+/// Reads `nsca.cfg`, binds, and starts serving on `rt`; results go to `tx`.
+/// Returns the receiver and the config file's warnings.
+pub(crate) fn start(
+    rt: &tokio::runtime::Runtime,
+    cfg_path: &Path,
+    tx: SyncSender<Input>,
+) -> anyhow::Result<(Receiver, Vec<String>)> {
+    let text = std::fs::read(cfg_path)
+        .with_context(|| format!("nsca_config_file {}", cfg_path.display()))?;
+    let (config, warnings) = ServerConfig::parse(
+        &cfg_path.display().to_string(),
+        &String::from_utf8_lossy(&text),
+    )?;
+    let listener = nsca::server::bind(&config)
+        .with_context(|| format!("NSCA listener of {}", cfg_path.display()))?;
+    let local_addr = listener.local_addr()?;
+    let settings = Settings::from_config(&config);
+    let (_settings_tx, settings_rx) = watch::channel(Arc::new(settings));
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (out_tx, mut out_rx) = mpsc::channel::<Batch>(256);
+    let stats = Arc::new(Stats::default());
+    {
+        let _guard = rt.enter();
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        rt.spawn(nsca::server::serve(
+            listener,
+            settings_rx,
+            out_tx,
+            Arc::clone(&stats),
+            shutdown_rx,
+        ));
+    }
+    // The engine's channel is a blocking one: forward from a thread of its own.
+    let handle = rt.handle().clone();
+    std::thread::Builder::new()
+        .name("picket-nsca".into())
+        .spawn(move || {
+            while let Some(batch) = handle.block_on(out_rx.recv()) {
+                let results = batch.iter().map(passive_result).collect();
+                if tx.send(Input::Passive(results)).is_err() {
+                    break;
+                }
+            }
+        })?;
+    Ok((
+        Receiver {
+            stats,
+            local_addr,
+            _shutdown: shutdown_tx,
+        },
+        warnings,
+    ))
+}
+
+/// An NSCA result as the engine's passive result: the same fields, the
+/// output escaped as on a command-file line, stamped with the time it was
+/// received (the C `nsca` stamps its lines with its own clock too).
+fn passive_result(r: &Received) -> PassiveResult {
+    let name = |b: &[u8]| {
+        let cut = b.iter().position(|&c| c == b'\n').map_or(b, |i| &b[..i]);
+        String::from_utf8_lossy(cut).into_owned()
+    };
+    let mut output = Vec::with_capacity(r.result.plugin_output.len());
+    nsca_proto::command::escape_output(&mut output, &r.result.plugin_output);
+    PassiveResult {
+        host: name(&r.result.host_name),
+        service: (!r.result.is_host_result()).then(|| name(&r.result.service)),
+        return_code: i32::from(r.result.return_code),
+        output: String::from_utf8_lossy(&output).into_owned(),
+        check_time: picket_engine::Time::try_from(r.received_at).unwrap_or_default(),
+    }
+}
