@@ -1,0 +1,616 @@
+//! The data the daemon hands to the web server: status snapshots, commands, live events.
+
+use serde::{Deserialize, Serialize};
+
+/// A snapshot of the monitoring status, as the engine sees it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StatusView {
+    /// The engine's clock when the snapshot was taken (epoch seconds); ages are relative to it.
+    pub now: i64,
+    /// All hosts.
+    pub hosts: Vec<HostView>,
+    /// All services.
+    pub services: Vec<ServiceView>,
+}
+
+/// Status of one host.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HostView {
+    pub name: String,
+    pub address: String,
+    /// 0 UP, 1 DOWN, 2 UNREACHABLE.
+    pub state: u8,
+    /// `true` for HARD.
+    pub hard: bool,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub output: String,
+    pub long_output: String,
+    pub last_check: Option<i64>,
+    pub last_state_change: Option<i64>,
+    pub acknowledged: bool,
+    pub in_downtime: bool,
+    pub notifications_enabled: bool,
+    pub comments: Vec<CommentView>,
+}
+
+/// Status of one service.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ServiceView {
+    pub host: String,
+    pub description: String,
+    /// 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    pub state: u8,
+    pub hard: bool,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub output: String,
+    pub long_output: String,
+    pub last_check: Option<i64>,
+    pub last_state_change: Option<i64>,
+    pub acknowledged: bool,
+    pub in_downtime: bool,
+    pub notifications_enabled: bool,
+    pub is_volatile: bool,
+    pub comments: Vec<CommentView>,
+}
+
+/// A comment (acknowledgement, downtime or user comment).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CommentView {
+    pub id: u64,
+    pub time: i64,
+    pub author: String,
+    pub text: String,
+}
+
+/// Service state name.
+pub fn service_state_name(s: u8) -> &'static str {
+    match s {
+        0 => "OK",
+        1 => "WARNING",
+        2 => "CRITICAL",
+        _ => "UNKNOWN",
+    }
+}
+
+/// Host state name.
+pub fn host_state_name(s: u8) -> &'static str {
+    match s {
+        0 => "UP",
+        1 => "DOWN",
+        _ => "UNREACHABLE",
+    }
+}
+
+/// A command submitted through the API or the UI. The daemon turns it into the engine's
+/// external command (see [`Command::to_external_command`] for the Nagios text form).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// `PROCESS_SERVICE_CHECK_RESULT`.
+    ServiceResult {
+        host: String,
+        service: String,
+        /// 0..=3 (other values are passed on; the engine maps them as Nagios does).
+        code: i32,
+        output: String,
+        /// Check time (epoch seconds); `None`: now.
+        #[serde(default)]
+        time: Option<i64>,
+    },
+    /// `PROCESS_HOST_CHECK_RESULT`.
+    HostResult {
+        host: String,
+        code: i32,
+        output: String,
+        #[serde(default)]
+        time: Option<i64>,
+    },
+    /// `ACKNOWLEDGE_SVC_PROBLEM`.
+    AcknowledgeService {
+        host: String,
+        service: String,
+        author: String,
+        comment: String,
+        #[serde(default)]
+        sticky: bool,
+        #[serde(default = "yes")]
+        notify: bool,
+        #[serde(default)]
+        persistent: bool,
+    },
+    /// `ACKNOWLEDGE_HOST_PROBLEM`.
+    AcknowledgeHost {
+        host: String,
+        author: String,
+        comment: String,
+        #[serde(default)]
+        sticky: bool,
+        #[serde(default = "yes")]
+        notify: bool,
+        #[serde(default)]
+        persistent: bool,
+    },
+    /// `SCHEDULE_SVC_DOWNTIME`.
+    ScheduleServiceDowntime {
+        host: String,
+        service: String,
+        start: i64,
+        end: i64,
+        #[serde(default = "yes")]
+        fixed: bool,
+        /// Flexible downtime duration in seconds (ignored when fixed).
+        #[serde(default)]
+        duration: i64,
+        author: String,
+        comment: String,
+    },
+    /// `SCHEDULE_HOST_DOWNTIME`.
+    ScheduleHostDowntime {
+        host: String,
+        start: i64,
+        end: i64,
+        #[serde(default = "yes")]
+        fixed: bool,
+        #[serde(default)]
+        duration: i64,
+        author: String,
+        comment: String,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Why a [`Command`] is refused before it reaches the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// A field is empty, too long or holds a forbidden character.
+    #[error("invalid field `{0}`: {1}")]
+    Field(&'static str, &'static str),
+}
+
+const MAX_FIELD: usize = 1024;
+const MAX_OUTPUT: usize = 16 * 1024;
+
+fn check_name(field: &'static str, v: &str) -> Result<(), CommandError> {
+    if v.is_empty() {
+        return Err(CommandError::Field(field, "empty"));
+    }
+    if v.len() > MAX_FIELD {
+        return Err(CommandError::Field(field, "too long"));
+    }
+    if v.contains([';', '\n', '\r', '\0']) {
+        return Err(CommandError::Field(field, "contains ';' or a line break"));
+    }
+    Ok(())
+}
+
+fn check_text(field: &'static str, v: &str, max: usize) -> Result<(), CommandError> {
+    if v.len() > max {
+        return Err(CommandError::Field(field, "too long"));
+    }
+    if v.contains(['\0', '\r']) {
+        return Err(CommandError::Field(field, "contains a control character"));
+    }
+    Ok(())
+}
+
+/// Escape a plugin output for the one-line command form: `\` → `\\`, newline → `\n`
+/// (the inverse of Nagios' `unescape_check_result_output()`).
+fn escape_output(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+fn flat(s: &str) -> String {
+    s.replace(['\n', ';'], " ")
+}
+
+impl Command {
+    /// Validate fields: names non-empty without `;` or line breaks, bounded lengths.
+    pub fn validate(&self) -> Result<(), CommandError> {
+        match self {
+            Command::ServiceResult {
+                host,
+                service,
+                output,
+                ..
+            } => {
+                check_name("host", host)?;
+                check_name("service", service)?;
+                check_text("output", output, MAX_OUTPUT)
+            }
+            Command::HostResult { host, output, .. } => {
+                check_name("host", host)?;
+                check_text("output", output, MAX_OUTPUT)
+            }
+            Command::AcknowledgeService {
+                host,
+                service,
+                author,
+                comment,
+                ..
+            } => {
+                check_name("host", host)?;
+                check_name("service", service)?;
+                check_name("author", author)?;
+                check_text("comment", comment, MAX_FIELD)
+            }
+            Command::AcknowledgeHost {
+                host,
+                author,
+                comment,
+                ..
+            } => {
+                check_name("host", host)?;
+                check_name("author", author)?;
+                check_text("comment", comment, MAX_FIELD)
+            }
+            Command::ScheduleServiceDowntime {
+                host,
+                service,
+                start,
+                end,
+                author,
+                comment,
+                ..
+            } => {
+                check_name("host", host)?;
+                check_name("service", service)?;
+                check_name("author", author)?;
+                check_text("comment", comment, MAX_FIELD)?;
+                if end <= start {
+                    return Err(CommandError::Field("end", "not after start"));
+                }
+                Ok(())
+            }
+            Command::ScheduleHostDowntime {
+                host,
+                start,
+                end,
+                author,
+                comment,
+                ..
+            } => {
+                check_name("host", host)?;
+                check_name("author", author)?;
+                check_text("comment", comment, MAX_FIELD)?;
+                if end <= start {
+                    return Err(CommandError::Field("end", "not after start"));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The Nagios external command line (`[time] NAME;args`, no newline) for this command,
+    /// as it would be written to the command file. Call [`Command::validate`] first.
+    pub fn to_external_command(&self, now: i64) -> String {
+        let b = |x: bool| if x { "1" } else { "0" };
+        match self {
+            Command::ServiceResult {
+                host,
+                service,
+                code,
+                output,
+                time,
+            } => format!(
+                "[{}] PROCESS_SERVICE_CHECK_RESULT;{host};{service};{code};{}",
+                time.unwrap_or(now),
+                escape_output(output)
+            ),
+            Command::HostResult {
+                host,
+                code,
+                output,
+                time,
+            } => format!(
+                "[{}] PROCESS_HOST_CHECK_RESULT;{host};{code};{}",
+                time.unwrap_or(now),
+                escape_output(output)
+            ),
+            Command::AcknowledgeService {
+                host,
+                service,
+                author,
+                comment,
+                sticky,
+                notify,
+                persistent,
+            } => format!(
+                "[{now}] ACKNOWLEDGE_SVC_PROBLEM;{host};{service};{};{};{};{author};{}",
+                if *sticky { "2" } else { "1" },
+                b(*notify),
+                b(*persistent),
+                flat(comment)
+            ),
+            Command::AcknowledgeHost {
+                host,
+                author,
+                comment,
+                sticky,
+                notify,
+                persistent,
+            } => format!(
+                "[{now}] ACKNOWLEDGE_HOST_PROBLEM;{host};{};{};{};{author};{}",
+                if *sticky { "2" } else { "1" },
+                b(*notify),
+                b(*persistent),
+                flat(comment)
+            ),
+            Command::ScheduleServiceDowntime {
+                host,
+                service,
+                start,
+                end,
+                fixed,
+                duration,
+                author,
+                comment,
+            } => format!(
+                "[{now}] SCHEDULE_SVC_DOWNTIME;{host};{service};{start};{end};{};0;{duration};{author};{}",
+                b(*fixed),
+                flat(comment)
+            ),
+            Command::ScheduleHostDowntime {
+                host,
+                start,
+                end,
+                fixed,
+                duration,
+                author,
+                comment,
+            } => format!(
+                "[{now}] SCHEDULE_HOST_DOWNTIME;{host};{start};{end};{};0;{duration};{author};{}",
+                b(*fixed),
+                flat(comment)
+            ),
+        }
+    }
+}
+
+/// Why the daemon refused a submitted command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The engine does not accept it (unknown host/service, passive checks disabled, …).
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// The daemon cannot take it now (queue full, shutting down).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What the daemon implements to serve the web UI and API.
+pub trait Backend: Send + Sync + 'static {
+    /// A current status snapshot.
+    fn status(&self) -> StatusView;
+    /// Hand a validated command to the engine (in arrival order with other inputs).
+    fn submit(&self, cmd: Command) -> Result<(), SubmitError>;
+}
+
+/// An event on the live stream (`/events`, `/api/events`), JSON-encoded with a `type` tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// A check result was processed.
+    CheckResult {
+        time: i64,
+        host: String,
+        service: Option<String>,
+        code: String,
+        output: String,
+    },
+    /// An alert (state change, or a volatile service's non-OK result).
+    StateChange {
+        time: i64,
+        host: String,
+        service: Option<String>,
+        state: String,
+        state_type: String,
+        attempt: u32,
+        output: String,
+    },
+    /// A notification was sent to a contact.
+    Notification {
+        time: i64,
+        contact: String,
+        host: String,
+        service: Option<String>,
+        notification_type: String,
+        command: String,
+        output: String,
+    },
+}
+
+impl LiveEvent {
+    /// The SSE `event:` name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LiveEvent::CheckResult { .. } => "check_result",
+            LiveEvent::StateChange { .. } => "state_change",
+            LiveEvent::Notification { .. } => "notification",
+        }
+    }
+
+    /// The live event for a parsed `nagios.log` line, if it is one (Picket logs the new
+    /// result in `PASSIVE … CHECK`; alerts are state changes; notifications).
+    pub fn from_log(l: &picket_history::LogLine) -> Option<LiveEvent> {
+        use picket_history::Event as E;
+        let time = l.time;
+        Some(match &l.event {
+            E::PassiveServiceCheck {
+                host,
+                service,
+                code,
+                output,
+            } => LiveEvent::CheckResult {
+                time,
+                host: host.clone(),
+                service: Some(service.clone()),
+                code: code.clone(),
+                output: output.clone(),
+            },
+            E::PassiveHostCheck { host, code, output } => LiveEvent::CheckResult {
+                time,
+                host: host.clone(),
+                service: None,
+                code: code.clone(),
+                output: output.clone(),
+            },
+            E::ServiceAlert {
+                host,
+                service,
+                state,
+                state_type,
+                attempt,
+                output,
+            } => LiveEvent::StateChange {
+                time,
+                host: host.clone(),
+                service: Some(service.clone()),
+                state: state.clone(),
+                state_type: state_type.clone(),
+                attempt: *attempt,
+                output: output.clone(),
+            },
+            E::HostAlert {
+                host,
+                state,
+                state_type,
+                attempt,
+                output,
+            } => LiveEvent::StateChange {
+                time,
+                host: host.clone(),
+                service: None,
+                state: state.clone(),
+                state_type: state_type.clone(),
+                attempt: *attempt,
+                output: output.clone(),
+            },
+            E::ServiceNotification {
+                contact,
+                host,
+                service,
+                notification_type,
+                command,
+                output,
+                ..
+            } => LiveEvent::Notification {
+                time,
+                contact: contact.clone(),
+                host: host.clone(),
+                service: Some(service.clone()),
+                notification_type: notification_type.clone(),
+                command: command.clone(),
+                output: output.clone(),
+            },
+            E::HostNotification {
+                contact,
+                host,
+                notification_type,
+                command,
+                output,
+                ..
+            } => LiveEvent::Notification {
+                time,
+                contact: contact.clone(),
+                host: host.clone(),
+                service: None,
+                notification_type: notification_type.clone(),
+                command: command.clone(),
+                output: output.clone(),
+            },
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn external_command_forms() {
+        let c = Command::ServiceResult {
+            host: "firestorm".into(),
+            service: "TCP Wrappers".into(),
+            code: 2,
+            output: "Denied sshd-127.0.0.2\nline2 \\ x".into(),
+            time: None,
+        };
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(
+            c.to_external_command(42),
+            "[42] PROCESS_SERVICE_CHECK_RESULT;firestorm;TCP Wrappers;2;Denied sshd-127.0.0.2\\nline2 \\\\ x"
+        );
+        let a = Command::AcknowledgeService {
+            host: "h".into(),
+            service: "s".into(),
+            author: "admin".into(),
+            comment: "on it;\nnow".into(),
+            sticky: true,
+            notify: true,
+            persistent: false,
+        };
+        assert_eq!(
+            a.to_external_command(7),
+            "[7] ACKNOWLEDGE_SVC_PROBLEM;h;s;2;1;0;admin;on it  now"
+        );
+        let d = Command::ScheduleHostDowntime {
+            host: "h".into(),
+            start: 10,
+            end: 20,
+            fixed: true,
+            duration: 0,
+            author: "a".into(),
+            comment: "c".into(),
+        };
+        assert_eq!(
+            d.to_external_command(5),
+            "[5] SCHEDULE_HOST_DOWNTIME;h;10;20;1;0;0;a;c"
+        );
+    }
+
+    #[test]
+    fn validation_rejects_injection() {
+        let bad = Command::HostResult {
+            host: "h;x\n[1] SHUTDOWN_PROGRAM".into(),
+            code: 0,
+            output: String::new(),
+            time: None,
+        };
+        assert!(bad.validate().is_err());
+        let empty = Command::HostResult {
+            host: String::new(),
+            code: 0,
+            output: String::new(),
+            time: None,
+        };
+        assert!(empty.validate().is_err());
+        let dt = Command::ScheduleHostDowntime {
+            host: "h".into(),
+            start: 20,
+            end: 10,
+            fixed: true,
+            duration: 0,
+            author: "a".into(),
+            comment: String::new(),
+        };
+        assert!(dt.validate().is_err());
+    }
+
+    #[test]
+    fn live_event_from_log() {
+        let l = picket_history::parse_line(
+            "[9] SERVICE ALERT: firestorm;TCP Wrappers;CRITICAL;HARD;1;Denied sshd-127.0.0.2",
+        )
+        .expect("line");
+        let e = LiveEvent::from_log(&l).expect("event");
+        assert_eq!(e.name(), "state_change");
+        let l = picket_history::parse_line("[9] EXTERNAL COMMAND: X;y").expect("line");
+        assert!(LiveEvent::from_log(&l).is_none());
+    }
+}

@@ -1,0 +1,451 @@
+//! Server-rendered HTML (maud escapes every interpolated string).
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use picket_history::{DeniedSource, HistoryRow};
+
+use crate::model::{HostView, ServiceView, StatusView, host_state_name, service_state_name};
+
+const CSS: &str = r#"
+body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
+nav{background:#1d2330;padding:.6em 1em;display:flex;gap:1.2em;align-items:center}
+nav a{color:#e8ecf3;text-decoration:none;font-weight:600}nav .sp{flex:1}
+main{padding:1em 1.5em}h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.5em}
+table{border-collapse:collapse;width:100%;background:#fff;box-shadow:0 1px 2px #0002}
+th,td{padding:.35em .6em;border-bottom:1px solid #e3e6ec;text-align:left;vertical-align:top}
+th{background:#eef0f4;font-size:.9em}td.out{font-family:ui-monospace,monospace;white-space:pre-wrap;word-break:break-word}
+.s{font-weight:700;padding:.1em .45em;border-radius:3px;color:#fff;display:inline-block;min-width:5.5em;text-align:center}
+.s0{background:#2e9d50}.s1{background:#d79a00}.s2{background:#d0342c}.s3{background:#7a5bb5}.sh1,.sh2{background:#d0342c}.sh0{background:#2e9d50}
+.muted{color:#6b7385}.badge{font-size:.8em;background:#e3e6ec;border-radius:3px;padding:0 .35em;margin-left:.3em}
+form.inline{display:inline-flex;gap:.4em;flex-wrap:wrap;margin:.3em 0}input,select,button{font:inherit;padding:.2em .4em}
+#live{font-family:ui-monospace,monospace;font-size:.9em;max-height:12em;overflow:auto;background:#fff;padding:.4em;margin:0;list-style:none}
+.ok{color:#2e9d50}.flash{background:#fff3c4;padding:.5em;border:1px solid #e5cf6a}
+"#;
+
+const LIVE_JS: &str = r#"
+(function(){
+  if(!window.EventSource)return;
+  var ul=document.getElementById('live');var st=document.getElementById('livestate');
+  var es=new EventSource('/events');
+  es.onopen=function(){if(st)st.textContent='live';};
+  es.onerror=function(){if(st)st.textContent='reconnecting';};
+  function add(kind,e){
+    if(!ul)return;var d=JSON.parse(e.data);var li=document.createElement('li');
+    var t=new Date(d.time*1000).toISOString().substr(11,8);
+    var what=kind==='notification'?('NOTIFY '+d.contact+' '+d.notification_type):(kind==='state_change'?('ALERT '+d.state+' '+d.state_type):('RESULT '+d.code));
+    li.textContent=t+' '+what+' '+d.host+(d.service?(';'+d.service):'')+' — '+d.output;
+    li.className='ev-'+kind;ul.insertBefore(li,ul.firstChild);
+    while(ul.children.length>200)ul.removeChild(ul.lastChild);
+  }
+  ['check_result','state_change','notification'].forEach(function(k){es.addEventListener(k,function(e){add(k,e);});});
+})();
+"#;
+
+/// Page chrome.
+pub(crate) fn layout(title: &str, logged_in: bool, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — Picket" }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                nav {
+                    a href="/" { "Problems" }
+                    a href="/hosts" { "Hosts & services" }
+                    a href="/log?kind=alerts" { "Alerts" }
+                    a href="/log?kind=notifications" { "Notifications" }
+                    a href="/denied" { "Denied connections" }
+                    span.sp {}
+                    @if logged_in {
+                        form.inline method="post" action="/logout" { button type="submit" { "Log out" } }
+                    } @else {
+                        a href="/login" { "Log in" }
+                    }
+                }
+                main {
+                    h1 { (title) }
+                    (body)
+                    h2 { "Live " span #livestate .muted { "(connecting…)" } }
+                    ul #live {}
+                }
+                script { (PreEscaped(LIVE_JS)) }
+            }
+        }
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` UTC.
+pub(crate) fn fmt_time(t: i64) -> String {
+    jiff::Timestamp::from_second(t)
+        .map(|ts| ts.strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// `3d 4h`, `5m 2s`.
+pub(crate) fn fmt_age(now: i64, t: Option<i64>) -> String {
+    let Some(t) = t else {
+        return "never".to_owned();
+    };
+    let d = now.saturating_sub(t).max(0);
+    let (dd, h, m, s) = (d / 86_400, d / 3600 % 24, d / 60 % 60, d % 60);
+    if dd > 0 {
+        format!("{dd}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m {s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Percent-encode a query value.
+pub(crate) fn enc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            o.push(char::from(b));
+        } else {
+            o.push_str(&format!("%{b:02X}"));
+        }
+    }
+    o
+}
+
+fn svc_url(host: &str, svc: &str) -> String {
+    format!("/service?host={}&service={}", enc(host), enc(svc))
+}
+
+fn host_url(host: &str) -> String {
+    format!("/host?name={}", enc(host))
+}
+
+fn svc_badges(s: &ServiceView) -> Markup {
+    html! {
+        @if !s.hard { span.badge { "SOFT " (s.attempt) "/" (s.max_attempts) } }
+        @if s.acknowledged { span.badge { "ACK" } }
+        @if s.in_downtime { span.badge { "DOWNTIME" } }
+        @if s.is_volatile { span.badge { "volatile" } }
+    }
+}
+
+fn host_badges(h: &HostView) -> Markup {
+    html! {
+        @if !h.hard { span.badge { "SOFT " (h.attempt) "/" (h.max_attempts) } }
+        @if h.acknowledged { span.badge { "ACK" } }
+        @if h.in_downtime { span.badge { "DOWNTIME" } }
+    }
+}
+
+fn service_table(now: i64, svcs: &[&ServiceView]) -> Markup {
+    html! {
+        table {
+            tr { th { "Host" } th { "Service" } th { "State" } th { "Age" } th { "Last check" } th { "Output" } }
+            @for s in svcs {
+                tr {
+                    td { a href=(host_url(&s.host)) { (s.host) } }
+                    td { a href=(svc_url(&s.host, &s.description)) { (s.description) } (svc_badges(s)) }
+                    td { span class=(format!("s s{}", s.state.min(3))) { (service_state_name(s.state)) } }
+                    td { (fmt_age(now, s.last_state_change)) }
+                    td { (fmt_age(now, s.last_check)) }
+                    td.out { (s.output) }
+                }
+            }
+        }
+    }
+}
+
+fn host_table(now: i64, hosts: &[&HostView]) -> Markup {
+    html! {
+        table {
+            tr { th { "Host" } th { "Address" } th { "State" } th { "Age" } th { "Output" } }
+            @for h in hosts {
+                tr {
+                    td { a href=(host_url(&h.name)) { (h.name) } (host_badges(h)) }
+                    td { (h.address) }
+                    td { span class=(format!("s sh{}", h.state.min(2))) { (host_state_name(h.state)) } }
+                    td { (fmt_age(now, h.last_state_change)) }
+                    td.out { (h.output) }
+                }
+            }
+        }
+    }
+}
+
+fn svc_rank(s: &ServiceView) -> u8 {
+    match s.state {
+        2 => 0,
+        3 => 1,
+        1 => 2,
+        _ => 3,
+    }
+}
+
+/// Problems first: unhandled host problems, then service problems by severity and age.
+pub(crate) fn problems(st: &StatusView, logged_in: bool) -> Markup {
+    let mut hosts: Vec<&HostView> = st.hosts.iter().filter(|h| h.state != 0).collect();
+    hosts.sort_by_key(|h| {
+        (
+            h.acknowledged || h.in_downtime,
+            std::cmp::Reverse(h.last_state_change),
+        )
+    });
+    let mut svcs: Vec<&ServiceView> = st.services.iter().filter(|s| s.state != 0).collect();
+    svcs.sort_by_key(|s| {
+        (
+            s.acknowledged || s.in_downtime,
+            svc_rank(s),
+            std::cmp::Reverse(s.last_state_change),
+        )
+    });
+    let ok_svcs = st.services.len() - svcs.len();
+    layout(
+        "Problems",
+        logged_in,
+        html! {
+            p.muted { (st.hosts.len()) " hosts, " (st.services.len()) " services; "
+                      (hosts.len()) " host problems, " (svcs.len()) " service problems, " (ok_svcs) " OK." }
+            h2 { "Host problems" }
+            @if hosts.is_empty() { p.ok { "All hosts are UP." } } @else { (host_table(st.now, &hosts)) }
+            h2 { "Service problems" }
+            @if svcs.is_empty() { p.ok { "All services are OK." } } @else { (service_table(st.now, &svcs)) }
+        },
+    )
+}
+
+/// All hosts and services.
+pub(crate) fn hosts(st: &StatusView, logged_in: bool) -> Markup {
+    let hosts: Vec<&HostView> = st.hosts.iter().collect();
+    let mut svcs: Vec<&ServiceView> = st.services.iter().collect();
+    svcs.sort_by(|a, b| (&a.host, &a.description).cmp(&(&b.host, &b.description)));
+    layout(
+        "Hosts & services",
+        logged_in,
+        html! {
+            h2 { "Hosts" } (host_table(st.now, &hosts))
+            h2 { "Services" } (service_table(st.now, &svcs))
+        },
+    )
+}
+
+/// A history table.
+pub(crate) fn history_table(rows: &[HistoryRow]) -> Markup {
+    html! {
+        table {
+            tr { th { "Time" } th { "Type" } th { "Host" } th { "Service" } th { "State" } th { "Contact / command" } th { "Output" } }
+            @for r in rows {
+                tr {
+                    td { (fmt_time(r.time)) }
+                    td { (r.kind.replace('_', " ")) }
+                    td { @if let Some(h) = &r.host { a href=(host_url(h)) { (h) } } }
+                    td { @if let (Some(h), Some(s)) = (&r.host, &r.service) { a href=(svc_url(h, s)) { (s) } } }
+                    td { (r.state.as_deref().unwrap_or(""))
+                         @if let Some(t) = &r.state_type { " " (t) }
+                         @if let Some(a) = r.attempt { " " (a) } }
+                    td { (r.contact.as_deref().unwrap_or(""))
+                         @if let Some(c) = &r.command { " " span.muted { (c) } }
+                         @if let Some(x) = &r.exit_status { " " span.badge { "exit " (r.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "-".into())) " " (x) } } }
+                    td.out { (r.output)
+                        @if let Some(a) = &r.author { " — " (a) ": " (r.comment.as_deref().unwrap_or("")) } }
+                }
+            }
+        }
+    }
+}
+
+/// The command forms for one object (only shown when logged in).
+fn command_forms(host: &str, service: Option<&str>, now: i64, back: &str) -> Markup {
+    html! {
+        h2 { "Commands" }
+        form.inline method="post" action="/ui/command" {
+            input type="hidden" name="action" value="ack";
+            input type="hidden" name="host" value=(host);
+            @if let Some(s) = service { input type="hidden" name="service" value=(s); }
+            input type="hidden" name="back" value=(back);
+            input name="author" placeholder="author" required;
+            input name="comment" placeholder="comment" size="30";
+            label { input type="checkbox" name="sticky" value="1"; " sticky" }
+            button type="submit" { "Acknowledge" }
+        }
+        form.inline method="post" action="/ui/command" {
+            input type="hidden" name="action" value="downtime";
+            input type="hidden" name="host" value=(host);
+            @if let Some(s) = service { input type="hidden" name="service" value=(s); }
+            input type="hidden" name="back" value=(back);
+            input type="hidden" name="start" value=(now);
+            input name="author" placeholder="author" required;
+            input name="comment" placeholder="comment" size="30";
+            select name="minutes" { option value="30" { "30 min" } option value="120" { "2 h" } option value="1440" { "1 day" } }
+            button type="submit" { "Schedule downtime" }
+        }
+        form.inline method="post" action="/ui/command" {
+            input type="hidden" name="action" value="result";
+            input type="hidden" name="host" value=(host);
+            @if let Some(s) = service { input type="hidden" name="service" value=(s); }
+            input type="hidden" name="back" value=(back);
+            select name="code" {
+                @if service.is_some() {
+                    option value="0" { "OK" } option value="1" { "WARNING" } option value="2" { "CRITICAL" } option value="3" { "UNKNOWN" }
+                } @else {
+                    option value="0" { "UP" } option value="1" { "DOWN" } option value="2" { "UNREACHABLE" }
+                }
+            }
+            input name="output" placeholder="output" size="40";
+            button type="submit" { "Submit passive result" }
+        }
+    }
+}
+
+/// One host with its services and history.
+pub(crate) fn host_page(
+    st: &StatusView,
+    h: &HostView,
+    hist: Option<&[HistoryRow]>,
+    logged_in: bool,
+) -> Markup {
+    let svcs: Vec<&ServiceView> = st.services.iter().filter(|s| s.host == h.name).collect();
+    let back = host_url(&h.name);
+    layout(
+        &format!("Host {}", h.name),
+        logged_in,
+        html! {
+            (host_table(st.now, &[h]))
+            @if !h.long_output.is_empty() { pre { (h.long_output) } }
+            @for c in &h.comments { p.muted { (fmt_time(c.time)) " " (c.author) ": " (c.text) } }
+            h2 { "Services" } (service_table(st.now, &svcs))
+            @if logged_in { (command_forms(&h.name, None, st.now, &back)) }
+            h2 { "History" }
+            @match hist { Some(r) => (history_table(r)), None => p.muted { "History is not enabled." } }
+        },
+    )
+}
+
+/// One service with its history.
+pub(crate) fn service_page(
+    st: &StatusView,
+    s: &ServiceView,
+    hist: Option<&[HistoryRow]>,
+    logged_in: bool,
+) -> Markup {
+    let back = svc_url(&s.host, &s.description);
+    layout(
+        &format!("Service {} on {}", s.description, s.host),
+        logged_in,
+        html! {
+            (service_table(st.now, &[s]))
+            @if !s.long_output.is_empty() { pre { (s.long_output) } }
+            @for c in &s.comments { p.muted { (fmt_time(c.time)) " " (c.author) ": " (c.text) } }
+            @if logged_in { (command_forms(&s.host, Some(&s.description), st.now, &back)) }
+            @else { p.muted { a href="/login" { "Log in" } " to acknowledge, schedule downtime or submit a result." } }
+            h2 { "History" }
+            @match hist { Some(r) => (history_table(r)), None => p.muted { "History is not enabled." } }
+        },
+    )
+}
+
+/// Filter values of the log page.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct LogParams {
+    pub(crate) kind: Option<String>,
+    pub(crate) host: Option<String>,
+    pub(crate) service: Option<String>,
+    pub(crate) state: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) since: Option<i64>,
+    pub(crate) until: Option<i64>,
+    pub(crate) before: Option<i64>,
+    pub(crate) limit: Option<u32>,
+}
+
+/// The alert / notification log.
+pub(crate) fn log_page(p: &LogParams, rows: Option<&[HistoryRow]>, logged_in: bool) -> Markup {
+    let kind = p.kind.as_deref().unwrap_or("alerts");
+    let title = match kind {
+        "notifications" => "Notification log",
+        "all" => "Event log",
+        _ => "Alert log",
+    };
+    let v = |o: &Option<String>| o.clone().unwrap_or_default();
+    layout(
+        title,
+        logged_in,
+        html! {
+            form.inline method="get" action="/log" {
+                select name="kind" {
+                    @for (k, label) in [("alerts", "Alerts"), ("notifications", "Notifications"), ("all", "Everything")] {
+                        option value=(k) selected[k == kind] { (label) }
+                    }
+                }
+                input name="host" placeholder="host" value=(v(&p.host));
+                input name="service" placeholder="service" value=(v(&p.service));
+                input name="state" placeholder="state (CRITICAL…)" value=(v(&p.state));
+                input name="text" placeholder="output contains" value=(v(&p.text));
+                button type="submit" { "Filter" }
+            }
+            @match rows {
+                Some(r) => {
+                    (history_table(r))
+                    @if let Some(last) = r.last() {
+                        p { a href=(format!("/log?kind={}&host={}&service={}&state={}&text={}&before={}",
+                                enc(kind), enc(&v(&p.host)), enc(&v(&p.service)), enc(&v(&p.state)), enc(&v(&p.text)), last.id)) { "Older →" } }
+                    }
+                }
+                None => p.muted { "History is not enabled." },
+            }
+        },
+    )
+}
+
+/// The Denied-connections view.
+pub(crate) fn denied_page(now: i64, rows: Option<&[DeniedSource]>, logged_in: bool) -> Markup {
+    layout(
+        "Denied connections",
+        logged_in,
+        html! {
+            p.muted { "Refusals reported by TCP-wrappers style services (" code { "Denied <daemon>-<address>" } "), grouped by source address across all hosts and daemons." }
+            @match rows {
+                Some(rows) => {
+                    p #denied-summary { (rows.len()) " sources, " (rows.iter().map(|r| r.count).sum::<u64>()) " denials." }
+                    table #denied {
+                        tr { th { "Source" } th { "Count" } th { "First seen" } th { "Last seen" } th { "Hosts hit" } th { "Daemons" } }
+                        @for r in rows {
+                            tr {
+                                td { a href=(format!("/log?kind=alerts&text={}", enc(&r.addr))) { (r.addr) } }
+                                td.count { (r.count) }
+                                td { (fmt_time(r.first_seen)) }
+                                td { (fmt_time(r.last_seen)) " " span.muted { "(" (fmt_age(now, Some(r.last_seen))) " ago)" } }
+                                td { @for (i, h) in r.hosts.iter().enumerate() { @if i > 0 { ", " } a href=(host_url(h)) { (h) } } }
+                                td { (r.daemons.join(", ")) }
+                            }
+                        }
+                    }
+                }
+                None => p.muted { "History is not enabled." },
+            }
+        },
+    )
+}
+
+/// Login form.
+pub(crate) fn login_page(error: Option<&str>, enabled: bool) -> Markup {
+    layout(
+        "Log in",
+        false,
+        html! {
+            @if !enabled { p.flash { "No API token is configured: the UI is read-only." } }
+            @if let Some(e) = error { p.flash { (e) } }
+            form method="post" action="/login" {
+                label { "Token " input type="password" name="token" autocomplete="current-password"; }
+                " " button type="submit" { "Log in" }
+            }
+        },
+    )
+}
+
+/// A plain message page.
+pub(crate) fn message(title: &str, msg: &str, logged_in: bool) -> Markup {
+    layout(title, logged_in, html! { p.flash { (msg) } })
+}
