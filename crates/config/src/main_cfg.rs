@@ -22,6 +22,18 @@ pub struct MainConfig {
     /// Picket: `nsca_config_file`, an `nsca.cfg` with which the daemon itself
     /// listens for NSCA and hands results straight to its engine.
     pub nsca_config_file: Option<PathBuf>,
+    /// Picket: `web_listen`, the `address:port` the web UI, JSON API and
+    /// `/metrics` are served on (unset: no web server).
+    pub web_listen: Option<std::net::SocketAddr>,
+    /// Picket: `web_token_file`, a file holding the token that unlocks the
+    /// UI's commands and the API's POSTs (unset: read-only).
+    pub web_token_file: Option<PathBuf>,
+    /// Picket: `history_file`, the SQLite history database (unset: no history).
+    pub history_file: Option<PathBuf>,
+    /// Picket: `history_max_age_days` (0: keep forever).
+    pub history_max_age_days: u32,
+    /// Picket: `history_max_rows` (0: no limit).
+    pub history_max_rows: u64,
     /// `status_file`.
     pub status_file: Option<PathBuf>,
     /// `state_retention_file`.
@@ -155,6 +167,11 @@ impl Default for MainConfig {
             log_file: None,
             command_file: None,
             nsca_config_file: None,
+            web_listen: None,
+            web_token_file: None,
+            history_file: None,
+            history_max_age_days: 90,
+            history_max_rows: 5_000_000,
             status_file: None,
             state_retention_file: None,
             retain_state_information: true,
@@ -411,6 +428,14 @@ impl MainConfig {
                 "log_file" => m.log_file = Some(path(v)),
                 "command_file" => m.command_file = Some(path(v)),
                 "nsca_config_file" => m.nsca_config_file = Some(path(v)),
+                "web_listen" => match v.parse() {
+                    Ok(a) => m.web_listen = Some(a),
+                    Err(_) => bad = true,
+                },
+                "web_token_file" => m.web_token_file = Some(path(v)),
+                "history_file" => m.history_file = Some(path(v)),
+                "history_max_age_days" => n!(history_max_age_days),
+                "history_max_rows" => n!(history_max_rows),
                 "status_file" => m.status_file = Some(path(v)),
                 "state_retention_file" | "xrddefault_retention_file" => {
                     m.state_retention_file = Some(path(v))

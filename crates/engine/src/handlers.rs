@@ -51,6 +51,7 @@ impl Engine {
                     env,
                     timeout_secs: cfg.main.event_handler_timeout,
                     what: format!("{};{};{}", host_name, s.description, shown),
+                    notification: None,
                 });
             };
         if let Some((call, shown)) = self.global_service_handler.clone() {
@@ -105,6 +106,7 @@ impl Engine {
                     env,
                     timeout_secs: cfg.main.event_handler_timeout,
                     what: format!("{};{}", h.name, shown),
+                    notification: None,
                 });
             };
         if let Some((call, shown)) = self.global_host_handler.clone() {

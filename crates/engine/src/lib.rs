@@ -86,6 +86,22 @@ pub struct Job {
     pub timeout_secs: u32,
     /// For messages: `host;service;command_name`.
     pub what: String,
+    /// For notifications: whom and what for, named as in the `… NOTIFICATION` log line, so
+    /// the command's outcome can be recorded against it.
+    pub notification: Option<NotificationTarget>,
+}
+
+/// The names a notification job is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationTarget {
+    /// `contact_name`.
+    pub contact: String,
+    /// `host_name`.
+    pub host: String,
+    /// `service_description`; `None` for a host notification.
+    pub service: Option<String>,
+    /// The notification command's name.
+    pub command: String,
 }
 
 /// Requests to the process around the engine.

@@ -6,7 +6,7 @@ use picket_config::{ContactId, HostId, Options, ServiceId};
 
 use crate::macros::{MacroCtx, NotifMacros};
 use crate::status::{StateType, Time, host_state_name, service_state_name};
-use crate::{Engine, Job, JobKind};
+use crate::{Engine, Job, JobKind, NotificationTarget};
 
 /// `SEND_CUSTOM_*_NOTIFICATION` option: notify normal and escalated contacts.
 pub(crate) const OPT_BROADCAST: u32 = 1;
@@ -587,6 +587,12 @@ impl Engine {
                         env,
                         timeout_secs: cfg.main.notification_timeout,
                         what: format!("{};{};{}", host_name, s.description, command.name),
+                        notification: Some(NotificationTarget {
+                            contact: contact.name.to_string(),
+                            host: host_name.to_string(),
+                            service: Some(s.description.to_string()),
+                            command: command.name.to_string(),
+                        }),
                     });
                 }
             }
@@ -755,6 +761,12 @@ impl Engine {
                         env,
                         timeout_secs: cfg.main.notification_timeout,
                         what: format!("{};{}", h.name, command.name),
+                        notification: Some(NotificationTarget {
+                            contact: contact.name.to_string(),
+                            host: h.name.to_string(),
+                            service: None,
+                            command: command.name.to_string(),
+                        }),
                     });
                 }
             }

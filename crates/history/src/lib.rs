@@ -33,6 +33,6 @@ mod store;
 
 pub use parse::{Event, EventKind, LogLine, ParseError, StateDump, parse_body, parse_line};
 pub use store::{
-    DEFAULT_DENIED_PATTERN, DeniedPattern, DeniedQuery, DeniedSource, Error, HistoryRow,
+    Cursor, DEFAULT_DENIED_PATTERN, DeniedPattern, DeniedQuery, DeniedSource, Error, HistoryRow,
     IngestStats, NotificationResult, Query, Record, Result, Store, StoreConfig,
 };

@@ -277,7 +277,23 @@ CREATE TABLE IF NOT EXISTS notification_results (
     event_id INTEGER
 );
 CREATE INDEX IF NOT EXISTS notification_results_time ON notification_results(time);
+CREATE TABLE IF NOT EXISTS cursors (
+    source TEXT PRIMARY KEY,
+    file_id INTEGER NOT NULL,
+    offset INTEGER NOT NULL
+);
 ";
+
+/// How far a source file (the daemon's `nagios.log`) has been ingested: the file's identity
+/// (its inode) and the byte offset just past the last complete line stored. It is written in
+/// the same transaction as the rows, so after a crash the history resumes exactly there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// Identity of the file (inode number).
+    pub file_id: u64,
+    /// Bytes of the file already ingested.
+    pub offset: u64,
+}
 
 struct Cols<'a> {
     host: Option<&'a str>,
@@ -534,6 +550,40 @@ impl Store {
     /// the common case; the result is kept in `notification_results` either way).
     /// Returns the number of event rows inserted.
     pub fn insert_batch(&mut self, batch: &[Record]) -> Result<usize> {
+        self.insert_inner(batch, None)
+    }
+
+    /// [`Store::insert_batch`], recording in the same transaction that `source` has been
+    /// ingested up to `cursor`.
+    pub fn insert_batch_at(
+        &mut self,
+        batch: &[Record],
+        source: &str,
+        cursor: Cursor,
+    ) -> Result<usize> {
+        self.insert_inner(batch, Some((source, cursor)))
+    }
+
+    /// Where `source` was last ingested up to, if ever.
+    pub fn cursor(&self, source: &str) -> Result<Option<Cursor>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT file_id, offset FROM cursors WHERE source = ?1",
+                params![source],
+                |r| {
+                    let id: i64 = r.get(0)?;
+                    let off: i64 = r.get(1)?;
+                    Ok(Cursor {
+                        file_id: u64::from_ne_bytes(id.to_ne_bytes()),
+                        offset: u64::try_from(off).unwrap_or(0),
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn insert_inner(&mut self, batch: &[Record], cursor: Option<(&str, Cursor)>) -> Result<usize> {
         let tx = self.conn.transaction()?;
         let mut n = 0;
         {
@@ -605,6 +655,17 @@ impl Store {
                         ])?;
                     }
                 }
+            }
+            if let Some((source, c)) = cursor {
+                tx.execute(
+                    "INSERT INTO cursors (source, file_id, offset) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(source) DO UPDATE SET file_id = ?2, offset = ?3",
+                    params![
+                        source,
+                        i64::from_ne_bytes(c.file_id.to_ne_bytes()),
+                        i64::try_from(c.offset).unwrap_or(i64::MAX)
+                    ],
+                )?;
             }
         }
         tx.commit()?;

@@ -265,3 +265,39 @@ fn reopen_keeps_data_and_wal_mode() {
     assert_eq!(st.count().expect("count"), 1);
     assert!(dir.path().join("h.db-wal").exists() || dir.path().join("h.db-shm").exists());
 }
+
+#[test]
+fn cursor_is_committed_with_the_rows_and_survives_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("history.db");
+    {
+        let mut st = Store::open(&path, StoreConfig::default()).expect("open");
+        assert_eq!(st.cursor("nagios.log").expect("cursor"), None);
+        let line = denial(100, "firestorm", "sshd", "127.0.0.2");
+        let rec = picket_history::Record::Log(picket_history::parse_line(&line).expect("parse"));
+        let c = picket_history::Cursor {
+            file_id: u64::MAX - 1,
+            offset: line.len() as u64 + 1,
+        };
+        st.insert_batch_at(&[rec], "nagios.log", c).expect("insert");
+        let c2 = picket_history::Cursor {
+            file_id: 7,
+            offset: 12,
+        };
+        st.insert_batch_at(&[], "nagios.log", c2).expect("move");
+        st.insert_batch_at(&[], "other", c).expect("other");
+    }
+    let st = Store::open(&path, StoreConfig::default()).expect("reopen");
+    assert_eq!(st.count().expect("count"), 1);
+    assert_eq!(
+        st.cursor("nagios.log").expect("cursor"),
+        Some(picket_history::Cursor {
+            file_id: 7,
+            offset: 12
+        })
+    );
+    assert_eq!(
+        st.cursor("other").expect("cursor").map(|c| c.file_id),
+        Some(u64::MAX - 1)
+    );
+}

@@ -1,10 +1,11 @@
 //! `picket MAIN_CFG`: the daemon around the engine.
 //!
 //! Threads: the FIFO reader (blocking reads, whole lines out), the engine thread (this
-//! one: it alone owns the [`Engine`], the log file and the journal), and a small tokio
-//! runtime for the command executor and signals. Every message to the engine thread is
-//! an [`Input`]; issue 6's NSCA receiver sends [`Input::Passive`] batches on the same
-//! channel.
+//! one: it alone owns the [`Engine`], the log file and the journal), the history thread
+//! (tails the log into SQLite and publishes live events), and a small tokio runtime for
+//! the NSCA receiver, the web server, the command executor and signals. Every message to
+//! the engine thread is an [`Input`] on one bounded channel, so results from the FIFO,
+//! NSCA and the web API are processed, journaled and logged in arrival order.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -12,13 +13,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use picket_config::{Dialect, LoadOptions};
 use picket_engine::{Engine, EngineOptions, Job, PassiveResult, Request, Time};
 
+use crate::history::{History, HistoryMsg};
 use crate::retention::Store;
 
 /// A message to the engine thread.
@@ -30,6 +32,8 @@ pub(crate) enum Input {
     Passive(Vec<PassiveResult>),
     /// A line for `nagios.log` from the executor (timeouts, spawn failures).
     Log(String),
+    /// The web server asks for a status snapshot.
+    Status(SyncSender<picket_web::StatusView>),
 }
 
 /// How the daemon was asked to run.
@@ -192,6 +196,31 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         s.save(&engine, now)?;
     }
 
+    let metrics = Arc::new(picket_web::Metrics::new());
+    let (events, _) = tokio::sync::broadcast::channel::<picket_web::LiveEvent>(4096);
+    let history_db = main
+        .history_file
+        .clone()
+        .map(std::path::absolute)
+        .transpose()?;
+    let history: Option<History> = if history_db.is_some() || main.web_listen.is_some() {
+        let store_cfg = picket_history::StoreConfig {
+            max_age_secs: (main.history_max_age_days > 0)
+                .then(|| i64::from(main.history_max_age_days) * 86_400),
+            max_rows: (main.history_max_rows > 0).then_some(main.history_max_rows),
+            ..Default::default()
+        };
+        Some(crate::history::start(
+            &log_path,
+            history_db.as_deref().map(|p| (p, store_cfg)),
+            events.clone(),
+            &metrics,
+        )?)
+    } else {
+        None
+    };
+    let history_tx = history.as_ref().map(|h| h.tx.clone());
+
     let (tx, rx) = sync_channel::<Input>(256);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -204,7 +233,11 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         0 => DEFAULT_MAX_JOBS,
         n => n as usize,
     };
-    rt.spawn(crate::exec::executor(job_rx, max_jobs, tx.clone()));
+    rt.spawn(crate::exec::executor(
+        job_rx,
+        max_jobs,
+        crate::exec::Reports::new(tx.clone(), history_tx.clone(), &metrics),
+    ));
     let stop = Arc::new(AtomicU8::new(STOP_NONE));
     {
         let stop = Arc::clone(&stop);
@@ -244,10 +277,38 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
                 receiver.local_addr,
                 path.display()
             );
+            crate::web::mirror_nsca_stats(&rt, std::sync::Arc::clone(&receiver.stats), &metrics);
             Some(receiver)
         }
         None => None,
     };
+    if let Some(addr) = main.web_listen {
+        let token = match &main.web_token_file {
+            Some(p) => Some(crate::web::read_token(&std::path::absolute(p)?)?),
+            None => None,
+        };
+        let read_only = token.is_none();
+        let local = crate::web::start(
+            &rt,
+            crate::web::WebParts {
+                addr,
+                token,
+                history: history_db.clone(),
+            },
+            tx.clone(),
+            Arc::clone(&cfg),
+            events.clone(),
+            Arc::clone(&metrics),
+        )?;
+        eprintln!(
+            "Web UI and API on http://{local}/{}",
+            if read_only {
+                " (read-only: no web_token_file)"
+            } else {
+                ""
+            }
+        );
+    }
     for job in jobs.drain(..) {
         let _ = job_tx.try_send(job);
     }
@@ -258,6 +319,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         &mut logbuf,
         store.as_mut(),
         &job_tx,
+        history_tx.as_ref(),
         &stop,
         main.retention_update_interval,
     );
@@ -286,6 +348,10 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         ));
     }
     write_log(&mut log, &mut logbuf);
+    drop(history_tx);
+    if let Some(h) = history {
+        h.finish();
+    }
     if let Some(cf) = &command_file {
         let _ = std::fs::remove_file(cf);
     }
@@ -311,6 +377,7 @@ fn engine_loop(
     logbuf: &mut String,
     mut store: Option<&mut Store>,
     job_tx: &tokio::sync::mpsc::Sender<Job>,
+    history: Option<&SyncSender<HistoryMsg>>,
     stop: &AtomicU8,
     retention_minutes: u32,
 ) -> u8 {
@@ -362,6 +429,12 @@ fn engine_loop(
                 Input::Log(line) => {
                     logbuf.push_str(&format!("[{now}] {line}\n"));
                 }
+                Input::Status(reply) => {
+                    // Answer with everything before it processed (and logged).
+                    engine.tick(now);
+                    engine.drain_into(logbuf, &mut jobs, &mut requests);
+                    let _ = reply.try_send(crate::web::status_view(engine, now));
+                }
             }
             batches += 1;
             if batches >= 64 {
@@ -374,6 +447,11 @@ fn engine_loop(
         // Journal first: what is logged or run is never ahead of what a restart replays.
         if let Some(s) = store.as_deref_mut() {
             let _ = s.flush();
+        }
+        // Then the log (so a notification's line is in the history before its outcome).
+        write_log(log, logbuf);
+        if let Some(h) = history {
+            let _ = h.try_send(HistoryMsg::Wake);
         }
         for job in jobs.drain(..) {
             if let Err(e) = job_tx.try_send(job) {

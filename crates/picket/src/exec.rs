@@ -1,32 +1,74 @@
 //! Running notification and event-handler commands: `/bin/sh -c`, bounded concurrency,
 //! a timeout that kills the whole process group. The engine thread never waits for it.
+//! Each notification's outcome (exit code, run time) goes to the history and `/metrics`.
 
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use picket_engine::{Job, JobKind};
+use picket_history::NotificationResult;
+use picket_web::{Counter, Metrics};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::daemon::Input;
+use crate::history::HistoryMsg;
+
+/// Where the executor reports.
+#[derive(Clone)]
+pub(crate) struct Reports {
+    /// Log lines for the engine thread (timeouts, spawn failures).
+    pub(crate) log: SyncSender<Input>,
+    /// Notification outcomes for the history.
+    pub(crate) history: Option<SyncSender<HistoryMsg>>,
+    ok: Counter,
+    failed: Counter,
+    timed_out: Counter,
+    spawn_failed: Counter,
+}
+
+impl Reports {
+    pub(crate) fn new(
+        log: SyncSender<Input>,
+        history: Option<SyncSender<HistoryMsg>>,
+        metrics: &Metrics,
+    ) -> Reports {
+        let c = |status: &str| {
+            metrics.counter(
+                "picket_notifications_total",
+                "Notification commands run, by outcome.",
+                &[("status", status)],
+            )
+        };
+        Reports {
+            log,
+            history,
+            ok: c("ok"),
+            failed: c("failed"),
+            timed_out: c("timeout"),
+            spawn_failed: c("spawn_error"),
+        }
+    }
+}
 
 /// Receive jobs and run them, at most `max` at a time.
-pub(crate) async fn executor(mut rx: mpsc::Receiver<Job>, max: usize, log: SyncSender<Input>) {
+pub(crate) async fn executor(mut rx: mpsc::Receiver<Job>, max: usize, reports: Reports) {
     let sem = Arc::new(Semaphore::new(max.max(1)));
     while let Some(job) = rx.recv().await {
         let Ok(permit) = Arc::clone(&sem).acquire_owned().await else {
             return;
         };
-        let log = log.clone();
+        let reports = reports.clone();
         tokio::spawn(async move {
-            run_job(job, &log).await;
+            run_job(job, &reports).await;
             drop(permit);
         });
     }
 }
 
-async fn run_job(job: Job, log: &SyncSender<Input>) {
+async fn run_job(job: Job, r: &Reports) {
+    let started = Instant::now();
     let mut cmd = tokio::process::Command::new("/bin/sh");
     cmd.arg("-c")
         .arg(&job.command_line)
@@ -35,34 +77,65 @@ async fn run_job(job: Job, log: &SyncSender<Input>) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0);
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
+    let (exit_code, status) = match cmd.spawn() {
         Err(e) => {
-            let _ = log.try_send(Input::Log(format!(
+            let _ = r.log.try_send(Input::Log(format!(
                 "Warning: Could not run command for {}: {e}",
                 picket_engine::output::log_safe(&job.what)
             )));
-            return;
+            (None, format!("spawn error: {e}"))
+        }
+        Ok(mut child) => {
+            let pid = child.id();
+            let limit = Duration::from_secs(u64::from(job.timeout_secs.max(1)));
+            match tokio::time::timeout(limit, child.wait()).await {
+                Ok(Ok(st)) => match st.code() {
+                    Some(0) => (Some(0), "ok".to_owned()),
+                    Some(c) => (Some(c), "failed".to_owned()),
+                    None => (None, "killed by a signal".to_owned()),
+                },
+                Ok(Err(e)) => (None, format!("wait failed: {e}")),
+                Err(_) => {
+                    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                        let _ = nix::sys::signal::killpg(
+                            nix::unistd::Pid::from_raw(pid),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
+                    let _ = child.wait().await;
+                    let what = match job.kind {
+                        JobKind::Notification => "Notification",
+                        JobKind::EventHandler => "Event handler",
+                    };
+                    let _ = r.log.try_send(Input::Log(format!(
+                        "Warning: {what} command for {} timed out after {} seconds",
+                        picket_engine::output::log_safe(&job.what),
+                        job.timeout_secs
+                    )));
+                    (None, "timeout".to_owned())
+                }
+            }
         }
     };
-    let pid = child.id();
-    let limit = Duration::from_secs(u64::from(job.timeout_secs.max(1)));
-    if tokio::time::timeout(limit, child.wait()).await.is_err() {
-        if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-            let _ = nix::sys::signal::killpg(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-        let _ = child.wait().await;
-        let what = match job.kind {
-            JobKind::Notification => "Notification",
-            JobKind::EventHandler => "Event handler",
-        };
-        let _ = log.try_send(Input::Log(format!(
-            "Warning: {what} command for {} timed out after {} seconds",
-            picket_engine::output::log_safe(&job.what),
-            job.timeout_secs
-        )));
+    let Some(target) = job.notification else {
+        return;
+    };
+    match status.as_str() {
+        "ok" => r.ok.inc(),
+        "timeout" => r.timed_out.inc(),
+        s if s.starts_with("spawn error") => r.spawn_failed.inc(),
+        _ => r.failed.inc(),
+    }
+    if let Some(h) = &r.history {
+        let _ = h.try_send(HistoryMsg::Notification(NotificationResult {
+            time: crate::daemon::unix_now(),
+            contact: target.contact,
+            host: target.host,
+            service: target.service,
+            command: target.command,
+            exit_code,
+            status,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }));
     }
 }

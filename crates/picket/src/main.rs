@@ -12,9 +12,11 @@ use clap::Parser;
 mod daemon;
 mod exec;
 mod fifo;
+mod history;
 mod nsca;
 mod retention;
 mod verify;
+mod web;
 
 /// Picket: a monitoring server that reads Nagios and Shinken configurations.
 #[derive(Debug, Parser)]

@@ -1,0 +1,335 @@
+//! The daemon's side of the web UI and API (`web_listen=` in the main config).
+//!
+//! The web server (crate `picket-web`) never touches the engine: it asks for a status
+//! snapshot with [`Input::Status`] (answered by the engine thread between batches, so a
+//! snapshot is always consistent) and hands commands over as external-command lines on the
+//! same channel as the FIFO, so they are journaled, ordered and logged like any other.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::time::Duration;
+
+use anyhow::Context;
+use picket_config::Config;
+use picket_engine::{AckType, Engine, StateType, Status, Time};
+use picket_web::{
+    Backend, Command, CommentView, HostView, LiveEvent, Metrics, ServiceView, StatusView,
+    SubmitError, WebConfig, WebState,
+};
+use tokio::sync::broadcast;
+
+use crate::daemon::{Input, unix_now};
+
+/// How long a status request waits for the engine thread.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// [`Backend`] over the engine thread's input channel.
+pub(crate) struct EngineBackend {
+    tx: SyncSender<Input>,
+    cfg: Arc<Config>,
+}
+
+impl EngineBackend {
+    fn empty() -> StatusView {
+        StatusView {
+            now: unix_now(),
+            hosts: Vec::new(),
+            services: Vec::new(),
+        }
+    }
+
+    fn ask(&self) -> StatusView {
+        let (reply_tx, reply_rx) = sync_channel(1);
+        if self.tx.send(Input::Status(reply_tx)).is_err() {
+            return EngineBackend::empty();
+        }
+        reply_rx
+            .recv_timeout(STATUS_TIMEOUT)
+            .unwrap_or_else(|_| EngineBackend::empty())
+    }
+
+    /// Refuse commands for objects the configuration does not have, with a reason the
+    /// caller can act on (the engine would only log a warning).
+    fn known(&self, host: &str, service: Option<&str>) -> Result<(), SubmitError> {
+        let Some(hid) = self.cfg.host_by_name(host) else {
+            return Err(SubmitError::Rejected(format!("unknown host '{host}'")));
+        };
+        if let Some(service) = service {
+            let found = self
+                .cfg
+                .host(hid)
+                .services
+                .iter()
+                .any(|s| &*self.cfg.service(*s).description == service);
+            if !found {
+                return Err(SubmitError::Rejected(format!(
+                    "unknown service '{service}' on host '{host}'"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Backend for EngineBackend {
+    fn status(&self) -> StatusView {
+        // The engine answers between two batches (milliseconds); keep the async workers
+        // free meanwhile when running on the multi-threaded runtime.
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+                tokio::task::block_in_place(|| self.ask())
+            }
+            _ => self.ask(),
+        }
+    }
+
+    fn submit(&self, cmd: Command) -> Result<(), SubmitError> {
+        let (host, service) = match &cmd {
+            Command::ServiceResult { host, service, .. }
+            | Command::AcknowledgeService { host, service, .. }
+            | Command::ScheduleServiceDowntime { host, service, .. } => {
+                (host.as_str(), Some(service.as_str()))
+            }
+            Command::HostResult { host, .. }
+            | Command::AcknowledgeHost { host, .. }
+            | Command::ScheduleHostDowntime { host, .. } => (host.as_str(), None),
+        };
+        self.known(host, service)?;
+        let mut line = cmd.to_external_command(unix_now());
+        line.push('\n');
+        match self.tx.try_send(Input::Lines(line.into_bytes())) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(SubmitError::Unavailable(
+                "the engine's input queue is full; retry".into(),
+            )),
+            Err(TrySendError::Disconnected(_)) => Err(SubmitError::Unavailable(
+                "the daemon is shutting down".into(),
+            )),
+        }
+    }
+}
+
+fn opt_time(t: Time) -> Option<i64> {
+    (t > 0).then_some(t)
+}
+
+/// A status snapshot of the whole engine (run on the engine thread).
+pub(crate) fn status_view(engine: &Engine, now: Time) -> StatusView {
+    let cfg = engine.config();
+    let mut comments: HashMap<(String, Option<String>), Vec<CommentView>> = HashMap::new();
+    for c in engine.comments() {
+        comments
+            .entry((c.target.host.clone(), c.target.service.clone()))
+            .or_default()
+            .push(CommentView {
+                id: c.id,
+                time: c.entry_time,
+                author: c.author.clone(),
+                text: c.text.clone(),
+            });
+    }
+    let mut take = |host: &str, service: Option<&str>| {
+        if comments.is_empty() {
+            return Vec::new();
+        }
+        let key = (host.to_owned(), service.map(str::to_owned));
+        let mut v = comments.remove(&key).unwrap_or_default();
+        v.sort_by_key(|c| c.id);
+        v
+    };
+    let common = |st: &Status| {
+        (
+            st.current_state,
+            st.state_type == StateType::Hard,
+            st.current_attempt,
+            st.plugin_output.clone().unwrap_or_default(),
+            st.long_output.clone(),
+            if st.has_been_checked {
+                opt_time(st.last_check)
+            } else {
+                None
+            },
+            opt_time(st.last_state_change),
+            st.problem_has_been_acknowledged && st.acknowledgement_type != AckType::None,
+            st.scheduled_downtime_depth > 0,
+            st.notifications_enabled,
+        )
+    };
+    let hosts = cfg
+        .hosts
+        .iter()
+        .map(|h| {
+            let st = engine.host_status(h.id);
+            let (state, hard, attempt, output, long_output, last_check, lsc, ack, dt, notif) =
+                common(st);
+            HostView {
+                name: h.name.to_string(),
+                address: h.address.to_string(),
+                state,
+                hard,
+                attempt,
+                max_attempts: h.common.max_check_attempts,
+                output,
+                long_output,
+                last_check,
+                last_state_change: lsc,
+                acknowledged: ack,
+                in_downtime: dt,
+                notifications_enabled: notif,
+                comments: take(&h.name, None),
+            }
+        })
+        .collect();
+    let services = cfg
+        .services
+        .iter()
+        .map(|s| {
+            let st = engine.service_status(s.id);
+            let host = &cfg.host(s.host).name;
+            let (state, hard, attempt, output, long_output, last_check, lsc, ack, dt, notif) =
+                common(st);
+            ServiceView {
+                host: host.to_string(),
+                description: s.description.to_string(),
+                state,
+                hard,
+                attempt,
+                max_attempts: s.common.max_check_attempts,
+                output,
+                long_output,
+                last_check,
+                last_state_change: lsc,
+                acknowledged: ack,
+                in_downtime: dt,
+                notifications_enabled: notif,
+                is_volatile: s.is_volatile,
+                comments: take(host, Some(&s.description)),
+            }
+        })
+        .collect();
+    StatusView {
+        now,
+        hosts,
+        services,
+    }
+}
+
+/// The web token: the first line of `web_token_file`, which must not be empty.
+pub(crate) fn read_token(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("web_token_file {}", path.display()))?;
+    let token = text.lines().next().unwrap_or("").trim().to_owned();
+    anyhow::ensure!(
+        !token.is_empty(),
+        "web_token_file {}: the first line (the token) is empty",
+        path.display()
+    );
+    Ok(token)
+}
+
+/// Everything the web server needs from the daemon.
+pub(crate) struct WebParts {
+    pub(crate) addr: SocketAddr,
+    pub(crate) token: Option<String>,
+    pub(crate) history: Option<std::path::PathBuf>,
+}
+
+/// Bind and serve on `rt`. Returns the bound address (the configured port may be 0).
+pub(crate) fn start(
+    rt: &tokio::runtime::Runtime,
+    parts: WebParts,
+    tx: SyncSender<Input>,
+    cfg: Arc<Config>,
+    events: broadcast::Sender<LiveEvent>,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind(parts.addr)
+        .with_context(|| format!("web_listen={}", parts.addr))?;
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
+    let mut state = WebState::new(
+        Arc::new(EngineBackend { tx, cfg }),
+        events,
+        metrics,
+        WebConfig { token: parts.token },
+    );
+    if let Some(path) = &parts.history {
+        let store = picket_history::Store::open(path, picket_history::StoreConfig::default())
+            .with_context(|| format!("history_file {}", path.display()))?;
+        state = state.with_history(store);
+    }
+    let _guard = rt.enter();
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    rt.spawn(async move {
+        if let Err(e) = picket_web::serve(listener, state).await {
+            eprintln!("picket: web server stopped: {e}");
+        }
+    });
+    Ok(local)
+}
+
+/// Copy the NSCA receiver's counters into `/metrics` once a second.
+pub(crate) fn mirror_nsca_stats(
+    rt: &tokio::runtime::Runtime,
+    stats: Arc<nsca::server::Stats>,
+    metrics: &Metrics,
+) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let counter = |name: &str, help: &str, l: &[(&str, &str)]| metrics.counter(name, help, l);
+    let rejected = |reason: &str| {
+        counter(
+            "picket_nsca_results_rejected_total",
+            "NSCA packets refused, by reason.",
+            &[("reason", reason)],
+        )
+    };
+    type Pick = fn(&nsca::server::Stats) -> &AtomicU64;
+    let series: Vec<(Pick, picket_web::Counter)> = vec![
+        (
+            |s| &s.accepted,
+            counter(
+                "picket_nsca_results_received_total",
+                "NSCA results decoded and handed to the engine.",
+                &[],
+            ),
+        ),
+        (
+            |s| &s.connections,
+            counter(
+                "picket_nsca_connections_total",
+                "NSCA connections served.",
+                &[],
+            ),
+        ),
+        (
+            |s| &s.refused_over_limit,
+            counter(
+                "picket_nsca_connections_refused_total",
+                "NSCA connections closed at once: too many open.",
+                &[],
+            ),
+        ),
+        (|s| &s.rejected_version, rejected("version")),
+        (|s| &s.rejected_crc, rejected("crc")),
+        (|s| &s.rejected_age, rejected("age")),
+        (|s| &s.rejected_name, rejected("name")),
+        (|s| &s.rejected_spoofing, rejected("spoofing")),
+        (|s| &s.truncated, rejected("truncated")),
+        (|s| &s.timeouts, rejected("timeout")),
+    ];
+    rt.spawn(async move {
+        let mut last = vec![0u64; series.len()];
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            for ((pick, c), prev) in series.iter().zip(last.iter_mut()) {
+                let now = pick(&stats).load(Ordering::Relaxed);
+                c.add(now.saturating_sub(*prev));
+                *prev = now;
+            }
+        }
+    });
+}
