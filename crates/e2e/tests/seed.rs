@@ -3,11 +3,13 @@
 //! ```text
 //! client ──> tcpd --listen (hosts.allow: 127.0.0.1; hosts.deny: the seed's twist rule)
 //!              └─ refused: handle_tcp_wrapper %h %d ─> submit_check_result ─> send_nsca
-//!                   ══ NSCA (AES) ══> nsca ─> FIFO ─> picket ─> SERVICE ALERT + notification
+//!                   ══ NSCA (AES) ══> picket (built in)      ─> SERVICE ALERT + notification
+//!                   ══ NSCA (AES) ══> nsca ─> FIFO ─> picket ─>   + history row + web API
 //! ```
 //!
 //! The example configuration (`examples/tcp-wrappers/`) and its scripts are
-//! used as shipped; only paths and ports are set through the environment.
+//! used as shipped; only paths and ports are set (ports in copies of the
+//! config files, the scripts' settings through their environment).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -73,8 +75,37 @@ impl Drop for Proc {
     }
 }
 
+/// A GET on the web server: (status, body).
+fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect web");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    let resp = String::from_utf8_lossy(&resp).into_owned();
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_string())
+}
+
+fn get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
+    let (status, body) = http_get(addr, path);
+    assert_eq!(status, 200, "GET {path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+}
+
 struct System {
     dir: tempfile::TempDir,
+    web: SocketAddr,
     _picket: Proc,
     _nsca: Option<Proc>,
     _tcpd: Proc,
@@ -95,7 +126,7 @@ impl System {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         let example = repo().join("examples/tcp-wrappers");
-        for f in ["objects.cfg", "resource.cfg"] {
+        for f in ["objects.cfg", "resource.cfg", "web.token"] {
             std::fs::copy(example.join(f), d.join(f)).expect("copy example");
         }
         let main_cfg = std::fs::read_to_string(example.join("picket.cfg")).expect("picket.cfg");
@@ -104,6 +135,12 @@ impl System {
             Nsca::BuiltIn => main_cfg,
             Nsca::Standalone => main_cfg.replace("\nnsca_config_file=nsca.cfg\n", "\n"),
         };
+        assert!(main_cfg.contains("\nweb_listen=127.0.0.1:8080\n"));
+        let web: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let main_cfg = main_cfg.replace(
+            "\nweb_listen=127.0.0.1:8080\n",
+            &format!("\nweb_listen={web}\n"),
+        );
         std::fs::write(d.join("picket.cfg"), main_cfg).expect("picket.cfg");
         std::fs::create_dir(d.join("var")).expect("var");
         let fifo = d.join("var/picket.cmd");
@@ -200,8 +237,10 @@ impl System {
             .trim()
             .parse()
             .unwrap_or_else(|e| panic!("tcpd --print-addr printed {line:?}: {e}"));
+        wait_for("the web server", 20, || TcpStream::connect(web).is_ok());
         System {
             dir,
+            web,
             _picket: picket,
             _nsca: nsca,
             _tcpd: Proc(tcpd),
@@ -236,6 +275,7 @@ impl System {
             "nsca.err",
             "tcpd.err",
             "tcpd.log",
+            "picket.out",
             "var/picket.log",
         ]
         .iter()
@@ -301,6 +341,47 @@ fn seed_recipe(send_nsca: &Path, mode: Nsca) {
         ),
         "{n:?}"
     );
+    // The service's state in the API.
+    let status = get_json(sys.web, "/api/problems");
+    let svc = &status["services"][0];
+    assert_eq!(svc["host"], "firestorm", "{status}");
+    assert_eq!(svc["description"], "TCP Wrappers");
+    assert_eq!(svc["state"], 2);
+    assert_eq!(svc["output"], "Denied cat-127.0.0.2");
+    // The alert and the notification (with its command's exit status) in the history.
+    let mut rows = serde_json::Value::Null;
+    wait_for("the notification's outcome in the history", 30, || {
+        rows = get_json(sys.web, "/api/log?kind=all");
+        rows.as_array().is_some_and(|r| {
+            r.iter()
+                .any(|x| x["kind"] == "service_notification" && x["exit_status"] == "ok")
+        })
+    });
+    let rows = rows.as_array().expect("rows");
+    let alert = rows
+        .iter()
+        .find(|r| r["kind"] == "service_alert")
+        .unwrap_or_else(|| panic!("no alert row: {rows:?}"));
+    assert_eq!(alert["host"], "firestorm");
+    assert_eq!(alert["service"], "TCP Wrappers");
+    assert_eq!(alert["state"], "CRITICAL");
+    assert_eq!(alert["state_type"], "HARD");
+    assert_eq!(alert["output"], "Denied cat-127.0.0.2");
+    let notif = rows
+        .iter()
+        .find(|r| r["kind"] == "service_notification")
+        .expect("notification row");
+    assert_eq!(notif["contact"], "admin");
+    assert_eq!(notif["exit_code"], 0);
+    // The denial in the Denied-connections view, and on the UI's page.
+    let denied = get_json(sys.web, "/api/denied");
+    assert_eq!(denied.as_array().map(Vec::len), Some(1), "{denied}");
+    assert_eq!(denied[0]["addr"], "127.0.0.2");
+    assert_eq!(denied[0]["count"], 1);
+    assert_eq!(denied[0]["hosts"][0], "firestorm");
+    let (code, page) = http_get(sys.web, "/denied");
+    assert_eq!(code, 200);
+    assert!(page.contains("127.0.0.2"), "{page}");
 }
 
 #[test]
@@ -338,25 +419,73 @@ fn ten_denials_from_three_sources_alert_and_notify_ten_times_in_order() {
         [127, 0, 0, 4],
         [127, 0, 0, 2],
     ];
-    for (i, s) in sources.into_iter().enumerate() {
+    // All ten refusals at once (well within a second): each handler runs in
+    // the background, so they reach the monitor in whatever order the
+    // handlers finish; every one must alert and notify, in that order.
+    let started = Instant::now();
+    for s in sources {
         let _ = sys.connect_from(s, b"x");
-        // Each refusal's handler runs in the background; wait for its alert
-        // so that the expected order is the connection order.
-        wait_for("this denial's alert", 30, || sys.alerts().len() > i);
     }
+    eprintln!("ten refused connections in {:?}", started.elapsed());
+    wait_for("ten alerts", 60, || sys.alerts().len() >= 10);
+    wait_for("ten notifications", 60, || sys.notifications().len() >= 10);
     let alerts = sys.alerts();
-    let expected: Vec<String> = sources
+    assert_eq!(alerts.len(), 10, "{}", sys.diagnostics());
+    let addr_of = |s: &str| s.rsplit('-').next().map(str::to_string).unwrap_or_default();
+    let mut got: Vec<String> = alerts.iter().map(|a| addr_of(a)).collect();
+    for a in &alerts {
+        assert!(
+            a.starts_with("SERVICE ALERT: firestorm;TCP Wrappers;CRITICAL;HARD;1;Denied cat-"),
+            "{a}"
+        );
+    }
+    // Notifications in the order of the alerts.
+    let notifs: Vec<String> = sys
+        .notifications()
         .iter()
-        .map(|s| {
-            format!(
-                "SERVICE ALERT: firestorm;TCP Wrappers;CRITICAL;HARD;1;Denied cat-{}.{}.{}.{}",
-                s[0], s[1], s[2], s[3]
+        .map(|n| {
+            n.trim_end_matches(" (to admin)")
+                .rsplit('-')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(notifs, got, "notifications not in alert order");
+    let mut want: Vec<String> = sources
+        .iter()
+        .map(|s| format!("{}.{}.{}.{}", s[0], s[1], s[2], s[3]))
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    // The Denied-connections view: three sources, counted right.
+    let mut denied = serde_json::Value::Null;
+    wait_for("ten denials in the history", 30, || {
+        denied = get_json(sys.web, "/api/denied");
+        denied
+            .as_array()
+            .is_some_and(|d| d.iter().filter_map(|x| x["count"].as_u64()).sum::<u64>() == 10)
+    });
+    let mut counts: Vec<(String, u64)> = denied
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|d| {
+            (
+                d["addr"].as_str().unwrap_or_default().to_string(),
+                d["count"].as_u64().unwrap_or_default(),
             )
         })
         .collect();
-    assert_eq!(alerts, expected, "{}", sys.diagnostics());
-    wait_for("ten notifications", 30, || sys.notifications().len() == 10);
-    let distinct: std::collections::BTreeSet<_> =
-        alerts.iter().map(|a| a.rsplit('-').next()).collect();
-    assert_eq!(distinct.len(), 3);
+    counts.sort();
+    assert_eq!(
+        counts,
+        vec![
+            ("127.0.0.2".to_string(), 4),
+            ("127.0.0.3".to_string(), 3),
+            ("127.0.0.4".to_string(), 3)
+        ],
+        "{denied}"
+    );
 }
