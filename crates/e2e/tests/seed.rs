@@ -489,3 +489,126 @@ fn ten_denials_from_three_sources_alert_and_notify_ten_times_in_order() {
         "{denied}"
     );
 }
+
+/// Node, the Playwright driver (`npm ci --prefix tests/browser`) and Chromium, or `None`
+/// outside CI when one is missing (CI installs them and fails without them).
+fn browser_tools() -> Option<PathBuf> {
+    let script = repo().join("tests/browser/live_alert.mjs");
+    let chromium = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let missing: Vec<&str> = [
+        (
+            "node",
+            Command::new("node")
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success()),
+        ),
+        (
+            "tests/browser/node_modules (npm ci --prefix tests/browser)",
+            repo()
+                .join("tests/browser/node_modules/playwright-core")
+                .exists(),
+        ),
+        ("chromium", chromium.exists()),
+    ]
+    .into_iter()
+    .filter(|(_, ok)| !ok)
+    .map(|(what, _)| what)
+    .collect();
+    if missing.is_empty() {
+        return Some(script);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "browser test needs {missing:?}: CI must install them (.ci/run)"
+    );
+    eprintln!("SKIP: browser test needs {missing:?}");
+    None
+}
+
+/// A process in a group of its own, killed with its children (the browser) on drop.
+struct Group(Child);
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn browser_sees_the_denial_appear_live() {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    let Some(script) = browser_tools() else {
+        return;
+    };
+    let sys = System::start(&bin("send_nsca"), Nsca::BuiltIn);
+    let out_dir = repo().join("test-output/browser");
+    std::fs::create_dir_all(&out_dir).expect("test-output/browser");
+    let shot = out_dir.join("live-alert.png");
+    let _ = std::fs::remove_file(&shot);
+    let mut node = Group(
+        Command::new("node")
+            .arg(&script)
+            .arg(format!("http://{}", sys.web))
+            .arg("Denied cat-127.0.0.3")
+            .arg(&shot)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(sys.dir.path().join("browser.err")).expect("err"))
+            .process_group(0)
+            .spawn()
+            .expect("start node"),
+    );
+    let stdout = node.0.stdout.take().expect("stdout");
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let browser_err = || {
+        format!(
+            "--- browser.err\n{}\n{}",
+            sys.file("browser.err"),
+            sys.diagnostics()
+        )
+    };
+    let ready = lines.recv_timeout(Duration::from_secs(60));
+    assert_eq!(
+        ready.as_deref(),
+        Ok("READY"),
+        "the UI's live stream did not connect\n{}",
+        browser_err()
+    );
+    // The page is loaded and listening: now a host refuses a connection.
+    let _ = sys.connect_from([127, 0, 0, 3], b"x");
+    let seen = lines.recv_timeout(Duration::from_secs(60));
+    assert_eq!(
+        seen.as_deref(),
+        Ok("SEEN"),
+        "the alert did not appear live\n{}",
+        browser_err()
+    );
+    let mut status = None;
+    wait_for("the browser to exit", 30, || {
+        status = node.0.try_wait().ok().flatten();
+        status.is_some()
+    });
+    assert!(status.is_some_and(|s| s.success()), "{}", browser_err());
+    let png = std::fs::read(&shot).expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG: {}", shot.display());
+    eprintln!("screenshot: {}", shot.display());
+}
