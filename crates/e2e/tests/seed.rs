@@ -12,29 +12,13 @@
 //! config files, the scripts' settings through their environment).
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrIn, bind, connect, socket};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A binary of the workspace, next to this test's `deps/` directory.
-fn bin(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let p = dir.join(name);
-    assert!(
-        p.exists(),
-        "{} is not built: run `cargo test --workspace` (or `cargo build` first)",
-        p.display()
-    );
-    p
-}
+use picket_e2e::{Example, Nsca, Proc, bin, get_json, http_get, repo, wait_for};
 
 fn debian_send_nsca() -> Option<PathBuf> {
     let p = PathBuf::from("/usr/sbin/send_nsca");
@@ -49,62 +33,8 @@ fn debian_send_nsca() -> Option<PathBuf> {
     None
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("timed out after {secs}s waiting for {what}");
-}
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A GET on the web server: (status, body).
-fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect web");
-    s.set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
-    let mut resp = Vec::new();
-    let _ = s.read_to_end(&mut resp);
-    let resp = String::from_utf8_lossy(&resp).into_owned();
-    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
-}
-
-fn get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
-    let (status, body) = http_get(addr, path);
-    assert_eq!(status, 200, "GET {path}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
-}
-
 struct System {
-    dir: tempfile::TempDir,
+    ex: Example,
     web: SocketAddr,
     _picket: Proc,
     _nsca: Option<Proc>,
@@ -112,74 +42,13 @@ struct System {
     tcpd_addr: SocketAddr,
 }
 
-/// How results reach the monitor.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Nsca {
-    /// `picket` listens for NSCA itself (`nsca_config_file=` in picket.cfg).
-    BuiltIn,
-    /// The `nsca` daemon writes to picket's command FIFO, as with Nagios.
-    Standalone,
-}
-
 impl System {
     fn start(send_nsca: &Path, mode: Nsca) -> System {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let d = dir.path();
-        let example = repo().join("examples/tcp-wrappers");
-        for f in ["objects.cfg", "resource.cfg", "web.token"] {
-            std::fs::copy(example.join(f), d.join(f)).expect("copy example");
-        }
-        let main_cfg = std::fs::read_to_string(example.join("picket.cfg")).expect("picket.cfg");
-        assert!(main_cfg.contains("\nnsca_config_file=nsca.cfg\n"));
-        let main_cfg = match mode {
-            Nsca::BuiltIn => main_cfg,
-            Nsca::Standalone => main_cfg.replace("\nnsca_config_file=nsca.cfg\n", "\n"),
-        };
-        assert!(main_cfg.contains("\nweb_listen=127.0.0.1:8080\n"));
-        let web: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let main_cfg = main_cfg.replace(
-            "\nweb_listen=127.0.0.1:8080\n",
-            &format!("\nweb_listen={web}\n"),
-        );
-        std::fs::write(d.join("picket.cfg"), main_cfg).expect("picket.cfg");
-        std::fs::create_dir(d.join("var")).expect("var");
-        let fifo = d.join("var/picket.cmd");
-
-        // The example's nsca.cfg, on a free port.
-        let nsca_port = free_port();
-        let example_nsca = std::fs::read_to_string(example.join("nsca.cfg")).expect("nsca.cfg");
-        let nsca_cfg: String = example_nsca
-            .lines()
-            .map(|l| {
-                if l.starts_with("server_port=") {
-                    format!("server_port={nsca_port}")
-                } else if let Some(rest) = l.strip_prefix("command_file=") {
-                    format!("command_file={}", d.join(rest).display())
-                } else if let Some(rest) = l.strip_prefix("alternate_dump_file=") {
-                    format!("alternate_dump_file={}", d.join(rest).display())
-                } else if let Some(rest) = l.strip_prefix("spool_file=") {
-                    format!("spool_file={}", d.join(rest).display())
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        std::fs::write(d.join("nsca.cfg"), nsca_cfg + "\n").expect("nsca.cfg");
-
+        let ex = Example::new(mode);
+        let d = ex.dir.path();
+        let example = Example::source();
         // The monitor: picket on the example configuration.
-        let picket = Proc(
-            Command::new(bin("picket"))
-                .arg("picket.cfg")
-                .current_dir(d)
-                .stdin(Stdio::null())
-                .stdout(std::fs::File::create(d.join("picket.out")).expect("out"))
-                .stderr(std::fs::File::create(d.join("picket.err")).expect("err"))
-                .spawn()
-                .expect("start picket"),
-        );
-        wait_for("picket's command FIFO", 20, || fifo.exists());
-
+        let picket = ex.start_picket();
         // In front of it, the NSCA daemon, unless picket listens itself.
         let nsca = (mode == Nsca::Standalone).then(|| {
             Proc(
@@ -192,10 +61,10 @@ impl System {
                     .expect("start nsca"),
             )
         });
+        let nsca_port = ex.nsca_port;
         wait_for("NSCA listening", 20, || {
             TcpStream::connect(("127.0.0.1", nsca_port)).is_ok()
         });
-
         // tcpd guarding an echo service with the seed's rules.
         std::fs::write(d.join("hosts.allow"), "ALL: 127.0.0.1\n").expect("allow");
         std::fs::write(
@@ -237,10 +106,9 @@ impl System {
             .trim()
             .parse()
             .unwrap_or_else(|e| panic!("tcpd --print-addr printed {line:?}: {e}"));
-        wait_for("the web server", 20, || TcpStream::connect(web).is_ok());
         System {
-            dir,
-            web,
+            web: ex.web,
+            ex,
             _picket: picket,
             _nsca: nsca,
             _tcpd: Proc(tcpd),
@@ -249,24 +117,15 @@ impl System {
     }
 
     fn file(&self, name: &str) -> String {
-        String::from_utf8_lossy(&std::fs::read(self.dir.path().join(name)).unwrap_or_default())
-            .into_owned()
+        self.ex.file(name)
     }
 
     fn alerts(&self) -> Vec<String> {
-        self.file("var/picket.log")
-            .lines()
-            .filter_map(|l| l.split_once("] ").map(|(_, rest)| rest))
-            .filter(|l| l.starts_with("SERVICE ALERT:"))
-            .map(str::to_string)
-            .collect()
+        self.ex.alerts()
     }
 
     fn notifications(&self) -> Vec<String> {
-        self.file("var/notifications.log")
-            .lines()
-            .map(str::to_string)
-            .collect()
+        self.ex.notifications()
     }
 
     fn diagnostics(&self) -> String {
@@ -562,7 +421,7 @@ fn browser_sees_the_denial_appear_live() {
             .arg(&shot)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(sys.dir.path().join("browser.err")).expect("err"))
+            .stderr(std::fs::File::create(sys.ex.dir.path().join("browser.err")).expect("err"))
             .process_group(0)
             .spawn()
             .expect("start node"),

@@ -380,6 +380,11 @@ impl Engine {
         self.replay = replay;
     }
 
+    /// Whether outputs are being discarded ([`Engine::set_replay`]).
+    pub fn is_replay(&self) -> bool {
+        self.replay
+    }
+
     /// Take everything produced so far.
     pub fn take_outputs(&mut self) -> Outputs {
         std::mem::take(&mut self.out)

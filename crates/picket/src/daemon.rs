@@ -448,8 +448,12 @@ fn engine_loop(
         if let Some(s) = store.as_deref_mut() {
             let _ = s.flush();
         }
-        // Then the log (so a notification's line is in the history before its outcome).
+        // Then the log (so a notification's line is in the history before its outcome),
+        // then the journal's marker that this is logged, then the commands.
         write_log(log, logbuf);
+        if let Some(s) = store.as_deref_mut() {
+            let _ = s.mark_logged();
+        }
         if let Some(h) = history {
             let _ = h.try_send(HistoryMsg::Wake);
         }

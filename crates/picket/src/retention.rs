@@ -1,11 +1,19 @@
 //! State that survives restarts and `kill -9`: a snapshot of the engine's retained state
 //! plus a journal of every input received since that snapshot.
 //!
-//! The engine is deterministic, so replaying the journal (outputs discarded) on top of
-//! the snapshot rebuilds the state it had when the process died. Each batch of input is
-//! appended to the journal with one `write(2)` *before* it is processed, so a `kill -9`
-//! loses nothing that reached the engine; an OS crash or power loss can lose what the
-//! kernel had not written back yet (the journal is not `fsync`ed per batch).
+//! The engine is deterministic, so replaying the journal on top of the snapshot rebuilds
+//! the state it had when the process died. Each batch of input is appended to the journal
+//! with one `write(2)` *before* it is processed, so a `kill -9` loses nothing that reached
+//! the engine; an OS crash or power loss can lose what the kernel had not written back yet
+//! (the journal is not `fsync`ed per batch).
+//!
+//! After the engine's log lines for a batch are written, a marker `L seq` records that
+//! everything up to `seq` is in `nagios.log` (and its commands were handed to the
+//! executor). On replay, batches up to the marker are applied with their outputs
+//! discarded; batches after it are processed normally, so their log lines and
+//! notifications happen once, now — the log (and the history fed from it) and the state
+//! never disagree after a crash. Dying between a log write and its marker repeats that
+//! batch's log lines (at-least-once), never drops them.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
@@ -42,15 +50,33 @@ pub(crate) struct Store {
     journal: BufWriter<File>,
     seq: u64,
     journal_bytes: u64,
+    /// The last sequence number marked as logged.
+    marked: u64,
+}
+
+/// A parsed journal.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Journal {
+    pub(crate) records: Vec<Record>,
+    /// The highest `L` marker: records up to it were logged.
+    pub(crate) logged_through: u64,
 }
 
 /// Parse journal bytes; a torn last record (the process died mid-write) is ignored.
-pub(crate) fn parse_journal(mut b: &[u8]) -> Vec<Record> {
-    let mut out = Vec::new();
+pub(crate) fn parse_journal(mut b: &[u8]) -> Journal {
+    let mut out = Journal::default();
     while let Some(nl) = b.iter().position(|&c| c == b'\n') {
         let Ok(header) = std::str::from_utf8(&b[..nl]) else {
             break;
         };
+        if let Some(seq) = header.strip_prefix("L ") {
+            let Ok(seq) = seq.parse::<u64>() else {
+                break;
+            };
+            out.logged_through = out.logged_through.max(seq);
+            b = &b[nl + 1..];
+            continue;
+        }
         let mut it = header.split(' ');
         let (Some("J"), Some(seq), Some(now), Some(len), None) =
             (it.next(), it.next(), it.next(), it.next(), it.next())
@@ -64,7 +90,7 @@ pub(crate) fn parse_journal(mut b: &[u8]) -> Vec<Record> {
         if body.len() < len + 1 || body[len] != b'\n' {
             break;
         }
-        out.push(Record {
+        out.records.push(Record {
             seq,
             now,
             data: body[..len].to_vec(),
@@ -76,7 +102,9 @@ pub(crate) fn parse_journal(mut b: &[u8]) -> Vec<Record> {
 
 impl Store {
     /// Open (creating) the store next to `snap_path`; restore `engine` from it and
-    /// replay the journal. Returns the store and the number of replayed records.
+    /// replay the journal. Returns the store and the number of replayed records. The
+    /// outputs of records that had not been logged are left in the engine for the caller
+    /// to log and run.
     pub(crate) fn open(snap_path: &Path, engine: &mut Engine) -> anyhow::Result<(Store, usize)> {
         let journal_path = snap_path.with_extension("journal");
         let mut last_seq = 0;
@@ -98,17 +126,25 @@ impl Store {
             let mut bytes = Vec::new();
             f.read_to_end(&mut bytes)
                 .with_context(|| format!("read {}", journal_path.display()))?;
+            let journal = parse_journal(&bytes);
             engine.set_replay(true);
-            for r in parse_journal(&bytes) {
+            for r in &journal.records {
                 if r.seq <= last_seq {
                     continue;
+                }
+                if r.seq > journal.logged_through && engine.is_replay() {
+                    // From here on nothing was logged: process for real.
+                    engine.set_replay(false);
+                    let _ = engine.take_outputs();
                 }
                 crate::daemon::feed(engine, r.now, &r.data);
                 max_seq = max_seq.max(r.seq);
                 replayed += 1;
             }
-            engine.set_replay(false);
-            let _ = engine.take_outputs();
+            if engine.is_replay() {
+                engine.set_replay(false);
+                let _ = engine.take_outputs();
+            }
         }
         let file = OpenOptions::new()
             .create(true)
@@ -123,6 +159,7 @@ impl Store {
                 journal: BufWriter::with_capacity(1 << 20, file),
                 seq: max_seq,
                 journal_bytes,
+                marked: 0,
             },
             replayed,
         ))
@@ -137,6 +174,18 @@ impl Store {
         self.journal.write_all(b"\n")?;
         self.journal_bytes += (header.len() + data.len() + 1) as u64;
         Ok(())
+    }
+
+    /// Record that everything journaled so far is in the log, and hand the journal to the
+    /// kernel. Call after the log write of a batch, before running its commands.
+    pub(crate) fn mark_logged(&mut self) -> std::io::Result<()> {
+        if self.seq > self.marked {
+            let m = format!("L {}\n", self.seq);
+            self.journal.write_all(m.as_bytes())?;
+            self.journal_bytes += m.len() as u64;
+            self.marked = self.seq;
+        }
+        self.flush()
     }
 
     /// Hand the buffered journal to the kernel.
@@ -189,13 +238,100 @@ mod tests {
             bytes.extend_from_slice(data);
             bytes.push(b'\n');
         }
-        let full = parse_journal(&bytes);
+        let full = parse_journal(&bytes).records;
         assert_eq!(full.len(), 2);
         assert_eq!(full[1].data, b"x\ny\n");
         assert_eq!(full[0].now, 100);
         // Cut inside the second record: only the first survives.
-        let torn = parse_journal(&bytes[..bytes.len() - 3]);
+        let torn = parse_journal(&bytes[..bytes.len() - 3]).records;
         assert_eq!(torn.len(), 1);
         assert_eq!(torn[0].seq, 1);
+    }
+
+    #[test]
+    fn logged_markers() {
+        let mut bytes = Vec::new();
+        for seq in 1..=3u64 {
+            bytes.extend_from_slice(format!("J {seq} 100 1\nx\n").as_bytes());
+            if seq == 2 {
+                bytes.extend_from_slice(b"L 2\n");
+            }
+        }
+        let j = parse_journal(&bytes);
+        assert_eq!(j.records.len(), 3);
+        assert_eq!(j.logged_through, 2);
+        // A torn marker is ignored with what follows.
+        let j = parse_journal(b"J 1 100 1\nx\nL 1\nL 2");
+        assert_eq!(j.records.len(), 1);
+        assert_eq!(j.logged_through, 1);
+    }
+
+    fn engine() -> Engine {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("objects.cfg");
+        std::fs::write(
+            &cfg,
+            "define command {\n command_name n\n command_line /bin/true\n}\n\
+             define timeperiod {\n timeperiod_name all\n alias all\n monday 00:00-24:00\n thursday 00:00-24:00\n}\n\
+             define contact {\n contact_name c\n service_notification_period all\n\
+             host_notification_period all\n service_notification_commands n\n\
+             service_notification_options w,u,c,r\n host_notification_options d,r\n\
+             host_notification_commands n\n}\n\
+             define host {\n host_name h\n max_check_attempts 1\n check_period all\n}\n\
+             define service {\n host_name h\n service_description s\n check_command n\n\
+             max_check_attempts 1\n is_volatile 1\n check_interval 1\n retry_interval 1\n\
+             check_period all\n notification_period all\n notification_interval 0\n contacts c\n}\n",
+        )
+        .unwrap();
+        let main = dir.path().join("main.cfg");
+        std::fs::write(&main, format!("cfg_file={}\n", cfg.display())).unwrap();
+        let loaded = picket_config::load(&main, &picket_config::LoadOptions::default()).unwrap();
+        assert_eq!(loaded.error_count(), 0, "{:?}", loaded.diagnostics);
+        Engine::new(
+            std::sync::Arc::new(loaded.config),
+            jiff::tz::TimeZone::UTC,
+            picket_engine::EngineOptions::default(),
+        )
+    }
+
+    #[test]
+    fn unlogged_batches_are_processed_for_real_on_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("retention.dat");
+        let result = |t: u32, o: &str| {
+            format!("[{t}] PROCESS_SERVICE_CHECK_RESULT;h;s;2;{o}\n").into_bytes()
+        };
+        {
+            let mut e = engine();
+            let (mut st, _) = Store::open(&snap, &mut e).unwrap();
+            st.append(100, &result(100, "logged")).unwrap();
+            st.mark_logged().unwrap();
+            st.append(101, &result(101, "not logged")).unwrap();
+            st.flush().unwrap();
+            // kill -9 here: the second batch never reached the log.
+        }
+        let mut e = engine();
+        let (_st, replayed) = Store::open(&snap, &mut e).unwrap();
+        assert_eq!(replayed, 2);
+        let out = e.take_outputs();
+        assert!(!out.log.contains("logged;"), "{}", out.log);
+        assert!(!out.log.contains(";logged\n"), "{}", out.log);
+        assert!(
+            out.log
+                .contains("[101] SERVICE ALERT: h;s;CRITICAL;HARD;1;not logged"),
+            "{}",
+            out.log
+        );
+        assert_eq!(
+            out.jobs.len(),
+            1,
+            "the unlogged alert's notification runs now:\n{}",
+            out.log
+        );
+        let sid = e.config().services[0].id;
+        assert_eq!(
+            e.service_status(sid).plugin_output.as_deref(),
+            Some("not logged")
+        );
     }
 }
