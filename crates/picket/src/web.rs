@@ -87,16 +87,7 @@ impl Backend for EngineBackend {
     }
 
     fn submit(&self, cmd: Command) -> Result<(), SubmitError> {
-        let (host, service) = match &cmd {
-            Command::ServiceResult { host, service, .. }
-            | Command::AcknowledgeService { host, service, .. }
-            | Command::ScheduleServiceDowntime { host, service, .. } => {
-                (host.as_str(), Some(service.as_str()))
-            }
-            Command::HostResult { host, .. }
-            | Command::AcknowledgeHost { host, .. }
-            | Command::ScheduleHostDowntime { host, .. } => (host.as_str(), None),
-        };
+        let (host, service) = cmd.target();
         self.known(host, service)?;
         let mut line = cmd.to_external_command(unix_now());
         line.push('\n');

@@ -209,72 +209,54 @@ fn flat(s: &str) -> String {
 }
 
 impl Command {
+    /// The host and (for service commands) the service the command is about.
+    pub fn target(&self) -> (&str, Option<&str>) {
+        match self {
+            Command::ServiceResult { host, service, .. }
+            | Command::AcknowledgeService { host, service, .. }
+            | Command::ScheduleServiceDowntime { host, service, .. } => {
+                (host.as_str(), Some(service.as_str()))
+            }
+            Command::HostResult { host, .. }
+            | Command::AcknowledgeHost { host, .. }
+            | Command::ScheduleHostDowntime { host, .. } => (host.as_str(), None),
+        }
+    }
+
     /// Validate fields: names non-empty without `;` or line breaks, bounded lengths.
     pub fn validate(&self) -> Result<(), CommandError> {
+        let (host, service) = self.target();
+        check_name("host", host)?;
+        if let Some(service) = service {
+            check_name("service", service)?;
+        }
         match self {
-            Command::ServiceResult {
-                host,
-                service,
-                output,
-                ..
-            } => {
-                check_name("host", host)?;
-                check_name("service", service)?;
-                check_text("output", output, MAX_OUTPUT)
-            }
-            Command::HostResult { host, output, .. } => {
-                check_name("host", host)?;
+            Command::ServiceResult { output, .. } | Command::HostResult { output, .. } => {
                 check_text("output", output, MAX_OUTPUT)
             }
             Command::AcknowledgeService {
-                host,
-                service,
-                author,
-                comment,
-                ..
-            } => {
-                check_name("host", host)?;
-                check_name("service", service)?;
-                check_name("author", author)?;
-                check_text("comment", comment, MAX_FIELD)
+                author, comment, ..
             }
-            Command::AcknowledgeHost {
-                host,
-                author,
-                comment,
-                ..
+            | Command::AcknowledgeHost {
+                author, comment, ..
             } => {
-                check_name("host", host)?;
                 check_name("author", author)?;
                 check_text("comment", comment, MAX_FIELD)
             }
             Command::ScheduleServiceDowntime {
-                host,
-                service,
                 start,
                 end,
                 author,
                 comment,
                 ..
-            } => {
-                check_name("host", host)?;
-                check_name("service", service)?;
-                check_name("author", author)?;
-                check_text("comment", comment, MAX_FIELD)?;
-                if end <= start {
-                    return Err(CommandError::Field("end", "not after start"));
-                }
-                Ok(())
             }
-            Command::ScheduleHostDowntime {
-                host,
+            | Command::ScheduleHostDowntime {
                 start,
                 end,
                 author,
                 comment,
                 ..
             } => {
-                check_name("host", host)?;
                 check_name("author", author)?;
                 check_text("comment", comment, MAX_FIELD)?;
                 if end <= start {
