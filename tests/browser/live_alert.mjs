@@ -37,6 +37,8 @@ try {
   await alert.first().waitFor({ timeout: 30000 });
   const notification = page.locator('#live li.ev-notification', { hasText: expected });
   await notification.first().waitFor({ timeout: 30000 });
+  // The problems table re-renders itself with the new state.
+  await page.locator('#status table', { hasText: expected }).first().waitFor({ timeout: 30000 });
   if (navigations !== 1) throw new Error(`the page reloaded (${navigations} navigations)`);
   if (errors.length) throw new Error('page errors: ' + errors.join('; '));
   await page.screenshot({ path: shot, fullPage: true });

@@ -36,7 +36,20 @@ const LIVE_JS: &str = r#"
     li.className='ev-'+kind;ul.insertBefore(li,ul.firstChild);
     while(ul.children.length>200)ul.removeChild(ul.lastChild);
   }
-  ['check_result','state_change','notification'].forEach(function(k){es.addEventListener(k,function(e){add(k,e);});});
+  // Pages that show state (problems, hosts, denied) re-render their #status region
+  // after alerts, debounced, without a reload.
+  var pending=null;
+  function refresh(){
+    var region=document.getElementById('status');
+    if(!region||pending)return;
+    pending=setTimeout(function(){
+      fetch(location.href,{credentials:'same-origin'}).then(function(r){return r.text();}).then(function(t){
+        var n=new DOMParser().parseFromString(t,'text/html').getElementById('status');
+        if(n)region.innerHTML=n.innerHTML;
+      }).catch(function(){}).then(function(){pending=null;});
+    },300);
+  }
+  ['check_result','state_change','notification'].forEach(function(k){es.addEventListener(k,function(e){add(k,e);if(k==='state_change')refresh();});});
 })();
 "#;
 
@@ -205,14 +218,14 @@ pub(crate) fn problems(st: &StatusView, logged_in: bool) -> Markup {
     layout(
         "Problems",
         logged_in,
-        html! {
+        html! { div #status {
             p.muted { (st.hosts.len()) " hosts, " (st.services.len()) " services; "
                       (hosts.len()) " host problems, " (svcs.len()) " service problems, " (ok_svcs) " OK." }
             h2 { "Host problems" }
             @if hosts.is_empty() { p.ok { "All hosts are UP." } } @else { (host_table(st.now, &hosts)) }
             h2 { "Service problems" }
             @if svcs.is_empty() { p.ok { "All services are OK." } } @else { (service_table(st.now, &svcs)) }
-        },
+        } },
     )
 }
 
@@ -224,10 +237,10 @@ pub(crate) fn hosts(st: &StatusView, logged_in: bool) -> Markup {
     layout(
         "Hosts & services",
         logged_in,
-        html! {
+        html! { div #status {
             h2 { "Hosts" } (host_table(st.now, &hosts))
             h2 { "Services" } (service_table(st.now, &svcs))
-        },
+        } },
     )
 }
 
@@ -406,7 +419,7 @@ pub(crate) fn denied_page(now: i64, rows: Option<&[DeniedSource]>, logged_in: bo
         logged_in,
         html! {
             p.muted { "Refusals reported by TCP-wrappers style services (" code { "Denied <daemon>-<address>" } "), grouped by source address across all hosts and daemons." }
-            @match rows {
+            div #status { @match rows {
                 Some(rows) => {
                     p #denied-summary { (rows.len()) " sources, " (rows.iter().map(|r| r.count).sum::<u64>()) " denials." }
                     table #denied {
@@ -424,7 +437,7 @@ pub(crate) fn denied_page(now: i64, rows: Option<&[DeniedSource]>, logged_in: bo
                     }
                 }
                 None => p.muted { "History is not enabled." },
-            }
+            } }
         },
     )
 }
