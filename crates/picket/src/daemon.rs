@@ -30,6 +30,8 @@ pub(crate) enum Input {
     Passive(Vec<PassiveResult>),
     /// A line for `nagios.log` from the executor (timeouts, spawn failures).
     Log(String),
+    /// Results of active checks (see `checks.rs`).
+    CheckResults(Vec<picket_engine::CheckOutcome>),
 }
 
 /// How the daemon was asked to run.
@@ -205,6 +207,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         n => n as usize,
     };
     rt.spawn(crate::exec::executor(job_rx, max_jobs, tx.clone()));
+    let checks = crate::checks::start(&rt, main.max_concurrent_checks, tx.clone());
     let stop = Arc::new(AtomicU8::new(STOP_NONE));
     {
         let stop = Arc::clone(&stop);
@@ -258,6 +261,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         &mut logbuf,
         store.as_mut(),
         &job_tx,
+        &checks,
         &stop,
         main.retention_update_interval,
     );
@@ -311,6 +315,7 @@ fn engine_loop(
     logbuf: &mut String,
     mut store: Option<&mut Store>,
     job_tx: &tokio::sync::mpsc::Sender<Job>,
+    checks: &crate::checks::Checks,
     stop: &AtomicU8,
     retention_minutes: u32,
 ) -> u8 {
@@ -319,12 +324,14 @@ fn engine_loop(
     let save_every = Time::from(retention_minutes) * 60;
     let mut last_save = unix_now();
     let mut passive_line = String::new();
+    let mut check_jobs = Vec::new();
     loop {
         let s = stop.load(Ordering::SeqCst);
         if s != STOP_NONE {
             return s;
         }
-        let first = match rx.recv_timeout(Duration::from_millis(200)) {
+        let wait = crate::checks::wait_for(engine.next_wakeup(), Duration::from_millis(200));
+        let first = match rx.recv_timeout(wait) {
             Ok(m) => Some(m),
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => return STOP_TERM,
@@ -362,6 +369,14 @@ fn engine_loop(
                 Input::Log(line) => {
                     logbuf.push_str(&format!("[{now}] {line}\n"));
                 }
+                Input::CheckResults(results) => {
+                    if let Some(s) = store.as_deref_mut() {
+                        let _ = s.append_active(now, &results);
+                    }
+                    for r in &results {
+                        engine.process_check_result(now, r);
+                    }
+                }
             }
             batches += 1;
             if batches >= 64 {
@@ -371,6 +386,7 @@ fn engine_loop(
         }
         engine.tick(now);
         engine.drain_into(logbuf, &mut jobs, &mut requests);
+        engine.drain_checks(&mut check_jobs);
         // Journal first: what is logged or run is never ahead of what a restart replays.
         if let Some(s) = store.as_deref_mut() {
             let _ = s.flush();
@@ -387,6 +403,7 @@ fn engine_loop(
                 ));
             }
         }
+        checks.dispatch(&mut check_jobs);
         write_log(log, logbuf);
         let mut save = false;
         for r in requests.drain(..) {
