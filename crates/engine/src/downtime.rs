@@ -215,7 +215,7 @@ impl Engine {
         if !fixed {
             self.status_mut(hid, sid).pending_flex_downtime += 1;
         }
-        self.tick(now);
+        self.tick_downtimes(now);
         Ok(())
     }
 
@@ -409,7 +409,7 @@ impl Engine {
     }
 
     /// Apply time: start and end downtimes that are due. Idempotent for a given `now`.
-    pub fn tick(&mut self, now: Time) {
+    pub(crate) fn tick_downtimes(&mut self, now: Time) {
         if self.downtimes.is_empty() {
             return;
         }

@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod active;
 pub mod commands;
 mod downtime;
 mod flap;
@@ -40,6 +41,7 @@ mod notify;
 pub mod output;
 mod process;
 pub mod retention;
+mod schedule;
 pub mod status;
 
 use std::fmt::Write as _;
@@ -47,6 +49,7 @@ use std::sync::Arc;
 
 use picket_config::{CommandCall, Config, FastMap, HostId, ServiceId};
 
+pub use active::{CheckExit, CheckJob, CheckOutcome, CheckTarget, check_options};
 pub use commands::{CommandName, RawCommand};
 pub use notify::NotificationKind;
 pub use retention::Retention;
@@ -124,12 +127,17 @@ pub struct Outputs {
     pub jobs: Vec<Job>,
     /// Requests to the daemon.
     pub requests: Vec<Request>,
+    /// Active checks to run (see [`Engine::drain_checks`]).
+    pub checks: Vec<CheckJob>,
 }
 
 impl Outputs {
     /// Whether nothing was produced.
     pub fn is_empty(&self) -> bool {
-        self.log.is_empty() && self.jobs.is_empty() && self.requests.is_empty()
+        self.log.is_empty()
+            && self.jobs.is_empty()
+            && self.requests.is_empty()
+            && self.checks.is_empty()
     }
 }
 
@@ -185,6 +193,7 @@ pub struct Engine {
     pub(crate) replay: bool,
     pub(crate) prefix: String,
     pub(crate) prefix_time: Time,
+    pub(crate) sched: schedule::Scheduler,
 }
 
 fn parse_handler(cfg: &Config, s: &Option<String>) -> Option<(CommandCall, String)> {
@@ -287,6 +296,8 @@ impl Engine {
             enable_flap_detection: main.enable_flap_detection,
             execute_service_checks: main.execute_service_checks,
             execute_host_checks: main.execute_host_checks,
+            check_service_freshness: main.check_service_freshness,
+            check_host_freshness: main.check_host_freshness,
             next_comment_id: 1,
             next_downtime_id: 1,
             next_event_id: 1,
@@ -295,7 +306,9 @@ impl Engine {
         };
         let global_host_handler = parse_handler(&cfg, &main.global_host_event_handler);
         let global_service_handler = parse_handler(&cfg, &main.global_service_event_handler);
+        let sched = schedule::Scheduler::new(&cfg);
         Engine {
+            sched,
             tz,
             opts,
             prog,
@@ -332,6 +345,7 @@ impl Engine {
         if self.cfg.main.log_initial_states {
             self.log_states(now, "INITIAL");
         }
+        self.init_timing_loop(now);
         self.tick(now);
     }
 
@@ -511,8 +525,16 @@ impl Engine {
         id
     }
 
-    /// When [`Engine::tick`] next has something to do (a downtime starting or ending).
+    /// When [`Engine::tick`] next has something to do: a downtime starting or ending, an
+    /// active check or a freshness check being due.
     pub fn next_wakeup(&self) -> Option<Time> {
+        match (self.downtime_wakeup(), self.schedule_wakeup()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn downtime_wakeup(&self) -> Option<Time> {
         self.downtimes
             .values()
             .map(|d| {

@@ -18,7 +18,7 @@ pub(crate) enum CmdError {
 type CmdResult = Result<(), CmdError>;
 
 /// Split `args` into `n` fields on `;`, the last one taking the rest of the line.
-fn fields<const N: usize>(args: &str) -> Option<[&str; N]> {
+pub(crate) fn fields<const N: usize>(args: &str) -> Option<[&str; N]> {
     let mut out = [""; N];
     let mut rest = args;
     for (i, slot) in out.iter_mut().enumerate() {
@@ -558,6 +558,7 @@ impl Engine {
                 }
                 Ok(())
             }
+            _ => self.dispatch_check_command(now, name, args),
         }
     }
 
@@ -611,7 +612,14 @@ impl Engine {
             svc_state::UNKNOWN
         };
         let text = unescape_passive(output);
-        self.handle_service_result(now, sid, rc, &text, check_time, CheckType::Passive);
+        let flags = self.handle_service_result(now, sid, rc, &text, check_time, CheckType::Passive);
+        self.after_service_result(
+            now,
+            sid,
+            flags,
+            CheckType::Passive,
+            (now - check_time).max(0) as f64,
+        );
         Ok(())
     }
 
@@ -651,7 +659,15 @@ impl Engine {
             }
         }
         let text = unescape_passive(output);
-        self.handle_host_result(now, hid, rc as u8, &text, check_time, CheckType::Passive);
+        let flags =
+            self.handle_host_result(now, hid, rc as u8, &text, check_time, CheckType::Passive);
+        self.after_host_result(
+            now,
+            hid,
+            flags,
+            CheckType::Passive,
+            (now - check_time).max(0) as f64,
+        );
         Ok(())
     }
 
@@ -664,7 +680,7 @@ impl Engine {
         text: &str,
         check_time: Time,
         check_type: CheckType,
-    ) {
+    ) -> ResultFlags {
         let cfg = Arc::clone(&self.cfg);
         let scfg = cfg.service(sid);
         let hid = scfg.host;
@@ -760,6 +776,8 @@ impl Engine {
             send_notification = true;
         }
 
+        // `next_check` uses `retry_interval` when the state type is SOFT here (4.4.6).
+        let soft_retry = st.state_type == StateType::Soft;
         state_change |=
             state != last_state || (state == svc_state::OK && st.state_type == StateType::Soft);
 
@@ -904,6 +922,11 @@ impl Engine {
         } else {
             st.last_hard_state
         };
+        ResultFlags {
+            state_change,
+            hard_state_change,
+            soft_retry,
+        }
     }
 
     fn log_service_alert(&mut self, now: Time, sid: ServiceId) {
@@ -957,7 +980,7 @@ impl Engine {
         text: &str,
         check_time: Time,
         check_type: CheckType,
-    ) {
+    ) -> ResultFlags {
         let cfg = Arc::clone(&self.cfg);
         let hcfg = cfg.host(hid);
         let max_attempts = hcfg.common.max_check_attempts.max(1);
@@ -1035,6 +1058,7 @@ impl Engine {
         if st.state_type == StateType::Soft && state == 0 && last_state != 0 {
             state_change = true;
         }
+        let soft_retry = st.state_type == StateType::Soft && state != 0;
         if state_change || hard_state_change {
             if state_change {
                 st.last_state_change = check_time;
@@ -1109,5 +1133,19 @@ impl Engine {
             st.last_problem_id = st.current_problem_id;
             st.current_problem_id = 0;
         }
+        ResultFlags {
+            state_change,
+            hard_state_change,
+            soft_retry,
+        }
     }
+}
+
+/// What a result did, for rescheduling (`next_check`) after it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ResultFlags {
+    pub(crate) state_change: bool,
+    pub(crate) hard_state_change: bool,
+    /// The state type was SOFT (non-OK) where Nagios picks `retry_interval`.
+    pub(crate) soft_retry: bool,
 }

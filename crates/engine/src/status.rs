@@ -171,6 +171,16 @@ pub struct Status {
     pub event_handler_enabled: bool,
     /// Run-time switch (`ENABLE_/DISABLE_*_FLAP_DETECTION`).
     pub flap_detection_enabled: bool,
+    /// When the next active check is due (0 = none scheduled).
+    #[serde(default)]
+    pub next_check: Time,
+    /// Seconds between the due time and the start of the last check (passive: between
+    /// the result's timestamp and its arrival).
+    #[serde(default)]
+    pub latency: f64,
+    /// Run time of the last active check, in seconds.
+    #[serde(default)]
+    pub execution_time: f64,
 }
 
 impl Status {
@@ -215,6 +225,9 @@ impl Status {
             active_checks_enabled: common.active_checks_enabled,
             event_handler_enabled: common.event_handler_enabled,
             flap_detection_enabled: common.flap_detection_enabled,
+            next_check: 0,
+            latency: 0.0,
+            execution_time: 0.0,
         }
     }
 
@@ -222,6 +235,10 @@ impl Status {
     pub fn output_or_null(&self) -> &str {
         self.plugin_output.as_deref().unwrap_or("(null)")
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Program-wide run-time switches and id counters.
@@ -241,6 +258,12 @@ pub struct ProgramStatus {
     pub execute_service_checks: bool,
     /// `execute_host_checks`.
     pub execute_host_checks: bool,
+    /// `check_service_freshness`.
+    #[serde(default = "yes")]
+    pub check_service_freshness: bool,
+    /// `check_host_freshness`.
+    #[serde(default)]
+    pub check_host_freshness: bool,
     /// Next comment id.
     pub next_comment_id: u64,
     /// Next downtime id.

@@ -34,6 +34,8 @@ pub(crate) enum Input {
     Log(String),
     /// The web server asks for a status snapshot.
     Status(SyncSender<picket_web::StatusView>),
+    /// Results of active checks (see `checks.rs`).
+    CheckResults(Vec<picket_engine::CheckOutcome>),
 }
 
 /// How the daemon was asked to run.
@@ -238,6 +240,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         max_jobs,
         crate::exec::Reports::new(tx.clone(), history_tx.clone(), &metrics),
     ));
+    let checks = crate::checks::start(&rt, main.max_concurrent_checks, tx.clone());
     let stop = Arc::new(AtomicU8::new(STOP_NONE));
     {
         let stop = Arc::clone(&stop);
@@ -320,6 +323,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         store.as_mut(),
         &job_tx,
         history_tx.as_ref(),
+        &checks,
         &stop,
         main.retention_update_interval,
     );
@@ -378,6 +382,7 @@ fn engine_loop(
     mut store: Option<&mut Store>,
     job_tx: &tokio::sync::mpsc::Sender<Job>,
     history: Option<&SyncSender<HistoryMsg>>,
+    checks: &crate::checks::Checks,
     stop: &AtomicU8,
     retention_minutes: u32,
 ) -> u8 {
@@ -386,12 +391,14 @@ fn engine_loop(
     let save_every = Time::from(retention_minutes) * 60;
     let mut last_save = unix_now();
     let mut passive_line = String::new();
+    let mut check_jobs = Vec::new();
     loop {
         let s = stop.load(Ordering::SeqCst);
         if s != STOP_NONE {
             return s;
         }
-        let first = match rx.recv_timeout(Duration::from_millis(200)) {
+        let wait = crate::checks::wait_for(engine.next_wakeup(), Duration::from_millis(200));
+        let first = match rx.recv_timeout(wait) {
             Ok(m) => Some(m),
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => return STOP_TERM,
@@ -435,6 +442,14 @@ fn engine_loop(
                     engine.drain_into(logbuf, &mut jobs, &mut requests);
                     let _ = reply.try_send(crate::web::status_view(engine, now));
                 }
+                Input::CheckResults(results) => {
+                    if let Some(s) = store.as_deref_mut() {
+                        let _ = s.append_active(now, &results);
+                    }
+                    for r in &results {
+                        engine.process_check_result(now, r);
+                    }
+                }
             }
             batches += 1;
             if batches >= 64 {
@@ -444,6 +459,7 @@ fn engine_loop(
         }
         engine.tick(now);
         engine.drain_into(logbuf, &mut jobs, &mut requests);
+        engine.drain_checks(&mut check_jobs);
         // Journal first: what is logged or run is never ahead of what a restart replays.
         if let Some(s) = store.as_deref_mut() {
             let _ = s.flush();
@@ -469,6 +485,7 @@ fn engine_loop(
                 ));
             }
         }
+        checks.dispatch(&mut check_jobs);
         write_log(log, logbuf);
         let mut save = false;
         for r in requests.drain(..) {

@@ -34,9 +34,11 @@ struct Snapshot {
     retention: Retention,
 }
 
-/// One journaled input batch.
+/// One journaled input batch: `J` command-file lines, or `A` active check results (a
+/// JSON array of `CheckOutcome`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Record {
+    pub(crate) kind: u8,
     pub(crate) seq: u64,
     pub(crate) now: Time,
     pub(crate) data: Vec<u8>,
@@ -78,11 +80,12 @@ pub(crate) fn parse_journal(mut b: &[u8]) -> Journal {
             continue;
         }
         let mut it = header.split(' ');
-        let (Some("J"), Some(seq), Some(now), Some(len), None) =
+        let (Some(kind @ ("J" | "A")), Some(seq), Some(now), Some(len), None) =
             (it.next(), it.next(), it.next(), it.next(), it.next())
         else {
             break;
         };
+        let kind = kind.as_bytes()[0];
         let (Ok(seq), Ok(now), Ok(len)) = (seq.parse(), now.parse(), len.parse::<usize>()) else {
             break;
         };
@@ -91,6 +94,7 @@ pub(crate) fn parse_journal(mut b: &[u8]) -> Journal {
             break;
         }
         out.records.push(Record {
+            kind,
             seq,
             now,
             data: body[..len].to_vec(),
@@ -137,7 +141,15 @@ impl Store {
                     engine.set_replay(false);
                     let _ = engine.take_outputs();
                 }
-                crate::daemon::feed(engine, r.now, &r.data);
+                if r.kind == b'A' {
+                    let results: Vec<picket_engine::CheckOutcome> =
+                        serde_json::from_slice(&r.data).unwrap_or_default();
+                    for o in &results {
+                        engine.process_check_result(r.now, o);
+                    }
+                } else {
+                    crate::daemon::feed(engine, r.now, &r.data);
+                }
                 max_seq = max_seq.max(r.seq);
                 replayed += 1;
             }
@@ -167,8 +179,22 @@ impl Store {
 
     /// Journal one input batch (buffered; [`Store::flush`] writes it).
     pub(crate) fn append(&mut self, now: Time, data: &[u8]) -> std::io::Result<()> {
+        self.append_kind('J', now, data)
+    }
+
+    /// Journal a batch of active check results.
+    pub(crate) fn append_active(
+        &mut self,
+        now: Time,
+        results: &[picket_engine::CheckOutcome],
+    ) -> std::io::Result<()> {
+        let data = serde_json::to_vec(results).map_err(std::io::Error::other)?;
+        self.append_kind('A', now, &data)
+    }
+
+    fn append_kind(&mut self, kind: char, now: Time, data: &[u8]) -> std::io::Result<()> {
         self.seq += 1;
-        let header = format!("J {} {now} {}\n", self.seq, data.len());
+        let header = format!("{kind} {} {now} {}\n", self.seq, data.len());
         self.journal.write_all(header.as_bytes())?;
         self.journal.write_all(data)?;
         self.journal.write_all(b"\n")?;
