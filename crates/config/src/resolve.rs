@@ -115,6 +115,18 @@ struct Ctx<'r> {
     /// Fast-path bases of hosts (`[0]`) and services (`[1]`) by `use` list; `None` when
     /// the templates alone produce diagnostics (those objects take the full path).
     bases: [FastMap<Vec<&'r str>, Option<Rc<Base<'r>>>>; 2],
+    /// Per host and per service id: whether `notification_interval` / `notification_period`
+    /// were set (directly, by a template or, for services, implied from the host): Nagios
+    /// escalations inherit only values that were set ("have_..." in xodtemplate.c).
+    host_have: Vec<Have>,
+    service_have: Vec<Have>,
+}
+
+/// Which implied-inheritance sources an object has set.
+#[derive(Debug, Clone, Copy, Default)]
+struct Have {
+    notification_interval: bool,
+    notification_period: bool,
 }
 
 /// What the templates of a `use` list give a host or service on their own: the merged
@@ -752,6 +764,8 @@ pub fn resolve(
         host_groups_of: Vec::new(),
         service_groups_of: Vec::new(),
         bases: [FastMap::default(), FastMap::default()],
+        host_have: Vec::new(),
+        service_have: Vec::new(),
     };
     ctx.collect(files);
     let mut cfg = Config {
@@ -1849,12 +1863,16 @@ fn build_hosts(ctx: &mut Ctx<'_>, cfg: &mut Config) -> Vec<(HostId, P<'static>, 
             );
             continue;
         }
-        let (mut common, _) = match &base {
+        let (mut common, refs) = match &base {
             Some(b) => fast_checkable(ctx, cfg, d, b, &r, &what, name),
             None => build_checkable(ctx, cfg, &r, &what, true, name),
         };
         finish_contacts(cfg, &mut common);
         let id = HostId(u32::try_from(cfg.hosts.len()).unwrap_or(u32::MAX));
+        ctx.host_have.push(Have {
+            notification_interval: refs.has_notification_interval,
+            notification_period: refs.has_notification_period,
+        });
         if let Some(p) = r.get(Key::Parents) {
             if p.value != "null" && !p.value.is_empty() {
                 parents.push((
@@ -2458,7 +2476,17 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                     Arc::new(common)
                 };
                 let location = ctx.def_loc(pr.d).unwrap_or_else(dummy_loc);
+                let host_have = ctx.host_have.get(h.index()).copied().unwrap_or_default();
+                let have = Have {
+                    notification_interval: pr.refs.has_notification_interval
+                        || host_have.notification_interval,
+                    notification_period: pr.refs.has_notification_period
+                        || host_have.notification_period,
+                };
                 if let Some(prev) = replace {
+                    if let Some(x) = ctx.service_have.get_mut(prev.index()) {
+                        *x = have;
+                    }
                     let s = &mut cfg.services[prev.index()];
                     s.is_volatile = pr.is_volatile;
                     s.parallelize_check = pr.parallelize;
@@ -2473,6 +2501,7 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                 sg_of.push(pr.servicegroups.clone());
                 parents_of.push(pr.parents.clone());
                 origin.push((pi, is_original));
+                ctx.service_have.push(have);
                 cfg.hosts[h.index()].services.push(id);
                 cfg.services.push(Service {
                     id,
@@ -2973,8 +3002,11 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             .and_then(|p| ctx.bool_of(&p, &what))
             .unwrap_or(false);
         let period = tp_ref(ctx, cfg, &r, Key::DependencyPeriod, &what);
-        let same_host_only =
-            r.val(Key::DependentHostName).is_none() && r.val(Key::DependentHostgroupName).is_none();
+        // A same-host dependency only when no dependent host, hostgroup or servicegroup
+        // is named.
+        let same_host_only = r.val(Key::DependentHostName).is_none()
+            && r.val(Key::DependentHostgroupName).is_none()
+            && r.val(Key::DependentServicegroupName).is_none();
         for &m in &masters {
             for &dep in &deps {
                 if same_host_only && cfg.services[m.index()].host != cfg.services[dep.index()].host
@@ -3083,15 +3115,26 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     }
 }
 
+/// What one escalation definition says about itself, for [`build_escalation`].
+struct EscHead {
+    what: String,
+    loc: Location,
+    letters: &'static str,
+    /// Its own `contacts` or `contact_groups` starts with `+`: add to the object's.
+    additive_contacts: bool,
+}
+
 fn build_escalation(
     ctx: &mut Ctx<'_>,
     cfg: &Config,
     r: &Resolved<'_>,
-    what: &str,
-    loc: &Location,
+    head: &EscHead,
     obj: &Checkable,
-    letters: &str,
+    have: Have,
 ) -> Escalation {
+    let what = head.what.as_str();
+    let letters = head.letters;
+    let loc = &head.loc;
     let first = r
         .get(Key::FirstNotification)
         .cloned()
@@ -3102,9 +3145,17 @@ fn build_escalation(
         .cloned()
         .and_then(|p| ctx.num_of(&p, what))
         .unwrap_or(0);
+    // xodtemplate_inherit_object_properties: an escalation without notification_interval
+    // or escalation_period takes the object's, when the object has one set; otherwise
+    // the interval is 0 and there is no period (always).
+    let implied_interval = if have.notification_interval {
+        obj.notification_interval
+    } else {
+        0.0
+    };
     let interval = match r.get(Key::NotificationInterval).cloned() {
-        Some(p) if p.value != "null" => ctx.f64_of(&p, what).unwrap_or(obj.notification_interval),
-        _ => obj.notification_interval,
+        Some(p) if p.value != "null" => ctx.f64_of(&p, what).unwrap_or(implied_interval),
+        _ => implied_interval,
     };
     let options = r
         .get(Key::EscalationOptions)
@@ -3114,8 +3165,7 @@ fn build_escalation(
     let mut contacts = Vec::new();
     let has_c = r.val(Key::Contacts).is_some() || r.val(Key::ContactGroups).is_some();
     if has_c {
-        let add = |v: &str| v.starts_with('+');
-        if r.val(Key::Contacts).is_some_and(add) || r.val(Key::ContactGroups).is_some_and(add) {
+        if head.additive_contacts {
             contacts.extend(obj.notification_contacts.iter().copied());
         }
         if let Some(p) = r.get(Key::Contacts).cloned() {
@@ -3160,10 +3210,29 @@ fn build_escalation(
         first_notification: first,
         last_notification: last,
         notification_interval: interval,
-        period: tp_ref(ctx, cfg, r, Key::EscalationPeriod, what),
+        period: match r.get(Key::EscalationPeriod) {
+            Some(p) if p.value != "null" => tp_ref(ctx, cfg, r, Key::EscalationPeriod, what),
+            _ if have.notification_period => obj.notification_period,
+            _ => None,
+        },
         options,
         contacts,
         location: loc.clone(),
+    }
+}
+
+fn esc_head(ctx: &Ctx<'_>, d: usize, what: &str, loc: &Location, letters: &'static str) -> EscHead {
+    // The resolver strips a '+' that found no template value; the definition's own
+    // directives still have it.
+    let additive_contacts = ctx.defs[d]
+        .props
+        .iter()
+        .any(|p| matches!(p.key, Key::Contacts | Key::ContactGroups) && p.value.starts_with('+'));
+    EscHead {
+        what: what.to_owned(),
+        loc: loc.clone(),
+        letters,
+        additive_contacts,
     }
 }
 
@@ -3195,11 +3264,13 @@ fn build_escalations(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             }
             Ok(out)
         })();
+        let head = esc_head(ctx, d, &what, &loc, "wucr");
         match res {
             Ok(svcs) => {
                 for s in svcs {
                     let common = cfg.services[s.index()].common.clone();
-                    let e = build_escalation(ctx, cfg, &r, &what, &loc, &common, "wucr");
+                    let have = ctx.service_have.get(s.index()).copied().unwrap_or_default();
+                    let e = build_escalation(ctx, cfg, &r, &head, &common, have);
                     cfg.serviceescalations.push(ServiceEscalation {
                         service: s,
                         escalation: e,
@@ -3216,11 +3287,13 @@ fn build_escalations(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         };
         let loc = ctx.def_loc(d).unwrap_or_else(dummy_loc);
         let what = ctx.describe(d);
+        let head = esc_head(ctx, d, &what, &loc, "dur");
         match expand_hosts(ctx, cfg, r.val(Key::HostName), r.val(Key::HostgroupName)) {
             Ok((a, b)) if !a.is_empty() || !b.is_empty() => {
                 for h in a.into_iter().chain(b) {
                     let common = cfg.hosts[h.index()].common.clone();
-                    let e = build_escalation(ctx, cfg, &r, &what, &loc, &common, "dur");
+                    let have = ctx.host_have.get(h.index()).copied().unwrap_or_default();
+                    let e = build_escalation(ctx, cfg, &r, &head, &common, have);
                     cfg.hostescalations.push(HostEscalation {
                         host: h,
                         escalation: e,
