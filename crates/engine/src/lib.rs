@@ -35,6 +35,7 @@ pub mod commands;
 mod downtime;
 mod flap;
 mod handlers;
+pub mod logrotate;
 mod macros;
 mod notify;
 pub mod output;
@@ -48,6 +49,7 @@ use std::sync::Arc;
 use picket_config::{CommandCall, Config, FastMap, HostId, ServiceId};
 
 pub use commands::{CommandName, RawCommand};
+pub use logrotate::{LogRotation, RotationMethod};
 pub use notify::NotificationKind;
 pub use retention::Retention;
 pub use status::{
@@ -169,6 +171,8 @@ pub struct Engine {
     pub(crate) replay: bool,
     pub(crate) prefix: String,
     pub(crate) prefix_time: Time,
+    /// When the next `nagios.log` rotation is due (see [`logrotate`]).
+    pub(crate) next_log_rotation: Option<Time>,
 }
 
 fn parse_handler(cfg: &Config, s: &Option<String>) -> Option<(CommandCall, String)> {
@@ -300,6 +304,7 @@ impl Engine {
             replay: false,
             prefix: String::new(),
             prefix_time: 0,
+            next_log_rotation: None,
             cfg,
         }
     }
@@ -316,6 +321,7 @@ impl Engine {
         if self.cfg.main.log_initial_states {
             self.log_states(now, "INITIAL");
         }
+        self.schedule_log_rotation(now);
         self.tick(now);
     }
 
@@ -367,6 +373,13 @@ impl Engine {
     /// Take everything produced so far.
     pub fn take_outputs(&mut self) -> Outputs {
         std::mem::take(&mut self.out)
+    }
+
+    /// Append only the log produced so far to `log` (jobs and requests stay queued): the
+    /// daemon writes it to the old file before a log rotation.
+    pub fn drain_log_into(&mut self, log: &mut String) {
+        log.push_str(&self.out.log);
+        self.out.log.clear();
     }
 
     /// Append the log produced so far to `log` and the jobs to `jobs` (no allocation when
@@ -490,9 +503,11 @@ impl Engine {
         id
     }
 
-    /// When [`Engine::tick`] next has something to do (a downtime starting or ending).
+    /// When [`Engine::tick`] next has something to do (a downtime starting or ending), or
+    /// a log rotation is due ([`Engine::log_rotation_due`]).
     pub fn next_wakeup(&self) -> Option<Time> {
-        self.downtimes
+        let downtime = self
+            .downtimes
             .values()
             .map(|d| {
                 if d.in_effect {
@@ -506,6 +521,7 @@ impl Engine {
                     d.end
                 }
             })
-            .min()
+            .min();
+        downtime.into_iter().chain(self.next_log_rotation).min()
     }
 }

@@ -12,6 +12,7 @@ use clap::Parser;
 mod daemon;
 mod exec;
 mod fifo;
+mod logfile;
 mod nsca;
 mod retention;
 mod verify;
