@@ -150,7 +150,8 @@ pub struct MainConfig {
     pub cached_host_check_horizon: u32,
     /// `cached_service_check_horizon` (s).
     pub cached_service_check_horizon: u32,
-    /// `allow_empty_hostgroup_assignment` (0 error, 1 silent, 2 warn).
+    /// `allow_empty_hostgroup_assignment` (1 silent, otherwise a warning: Nagios 4.4.6
+    /// accepts a service whose host list ends up empty whatever the value).
     pub allow_empty_hostgroup_assignment: u8,
     /// `status_update_interval` (s).
     pub status_update_interval: u32,

@@ -964,7 +964,8 @@ pub struct Counts {
     pub hostescalations: usize,
     /// Service escalations.
     pub serviceescalations: usize,
-    /// Service dependencies.
+    /// Service dependencies, counted as Nagios does (one per execution and one per
+    /// notification criteria set).
     pub servicedependencies: usize,
     /// Host dependencies.
     pub hostdependencies: usize,
@@ -984,8 +985,23 @@ impl Config {
             timeperiods: self.timeperiods.len(),
             hostescalations: self.hostescalations.len(),
             serviceescalations: self.serviceescalations.len(),
-            servicedependencies: self.servicedependencies.len(),
-            hostdependencies: self.hostdependencies.len(),
+            // Nagios registers an execution and a notification dependency separately.
+            servicedependencies: self
+                .servicedependencies
+                .iter()
+                .map(|d| {
+                    usize::from(!d.execution_failure.is_empty())
+                        + usize::from(!d.notification_failure.is_empty())
+                })
+                .sum(),
+            hostdependencies: self
+                .hostdependencies
+                .iter()
+                .map(|d| {
+                    usize::from(!d.execution_failure.is_empty())
+                        + usize::from(!d.notification_failure.is_empty())
+                })
+                .sum(),
         }
     }
 }

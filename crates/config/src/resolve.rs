@@ -115,6 +115,18 @@ struct Ctx<'r> {
     /// Fast-path bases of hosts (`[0]`) and services (`[1]`) by `use` list; `None` when
     /// the templates alone produce diagnostics (those objects take the full path).
     bases: [FastMap<Vec<&'r str>, Option<Rc<Base<'r>>>>; 2],
+    /// Per host and per service id: whether `notification_interval` / `notification_period`
+    /// were set (directly, by a template or, for services, implied from the host): Nagios
+    /// escalations inherit only values that were set ("have_..." in xodtemplate.c).
+    host_have: Vec<Have>,
+    service_have: Vec<Have>,
+}
+
+/// Which implied-inheritance sources an object has set.
+#[derive(Debug, Clone, Copy, Default)]
+struct Have {
+    notification_interval: bool,
+    notification_period: bool,
 }
 
 /// What the templates of a `use` list give a host or service on their own: the merged
@@ -165,6 +177,56 @@ fn parse_bool(v: &str) -> Option<bool> {
         "0" => Some(false),
         _ => None,
     }
+}
+
+/// C `atoi`: optional blanks and sign, then digits; 0 when there are none. The flag says
+/// whether the whole (trimmed) value was that integer.
+fn c_atoi(v: &str) -> (i64, bool) {
+    let t = v.trim_start();
+    let b = t.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let digits_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let n = if i == digits_start {
+        0
+    } else {
+        // Saturate like a 64-bit strtol would rather than fail.
+        t[..i]
+            .parse::<i64>()
+            .unwrap_or(if b[0] == b'-' { i64::MIN } else { i64::MAX })
+    };
+    (n, i > digits_start && t[i..].trim().is_empty())
+}
+
+/// C `strtod` on a decimal number: the longest prefix that parses, 0 when none. The flag
+/// says whether the whole (trimmed) value was that number.
+fn c_strtod(v: &str) -> (f64, bool) {
+    let t = v.trim();
+    if let Ok(x) = t.parse::<f64>() {
+        if x.is_finite() && !t.contains(['i', 'I', 'n', 'N']) {
+            return (x, true);
+        }
+    }
+    let b = t.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let mut seen_digit = false;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+        seen_digit = true;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+            seen_digit = true;
+        }
+    }
+    if !seen_digit {
+        return (0.0, false);
+    }
+    (t[..i].parse::<f64>().unwrap_or(0.0), false)
 }
 
 impl<'r> Ctx<'r> {
@@ -410,11 +472,15 @@ impl<'r> Ctx<'r> {
                 let loc = self.def_loc(child);
                 let what = self.describe(child);
                 let tname = self.defs[idx].name.unwrap_or("?");
-                self.diags.error(
+                // Nagios 4.4.6 stops at the loop silently and accepts the configuration.
+                self.diags.warning(
                     Kind::CircularTemplate,
                     loc,
                     Some(what),
-                    format!("circular template inheritance: 'use {tname}' leads back to itself"),
+                    format!(
+                        "circular template inheritance: 'use {tname}' leads back to itself; \
+                         the loop is ignored (as Nagios does)"
+                    ),
                 );
                 return None;
             }
@@ -546,32 +612,78 @@ impl<'r> Ctx<'r> {
         );
     }
 
+    /// Warn about a value Nagios reads with C's `atoi`/`strtod` (numeric prefix, 0 when
+    /// none) instead of rejecting: Picket reads it the same way, so that a configuration
+    /// `nagios -v` accepts is accepted, and says so.
+    fn lenient(&mut self, p: &P<'_>, what: &str, expected: &str, read_as: impl std::fmt::Display) {
+        let loc = self.p_loc(p);
+        self.diags.warning(
+            Kind::InvalidValue,
+            loc,
+            Some(what.to_owned()),
+            format!(
+                "invalid value '{}' for '{}': expected {expected}; read as {read_as}, as Nagios does",
+                p.value,
+                p.key.as_str()
+            ),
+        );
+    }
+
+    /// A boolean as Nagios reads it (`atoi(value) > 0`); anything but `0`/`1` warns.
     fn bool_of(&mut self, p: &P<'_>, what: &str) -> Option<bool> {
-        let r = parse_bool(&p.value);
-        if r.is_none() {
-            self.invalid(p, what, "expected 0 or 1");
+        if let Some(b) = parse_bool(&p.value) {
+            return Some(b);
         }
-        r
+        let b = c_atoi(&p.value).0 > 0;
+        self.lenient(p, what, "0 or 1", u8::from(b));
+        Some(b)
     }
 
-    fn num_of<T: std::str::FromStr>(&mut self, p: &P<'_>, what: &str) -> Option<T> {
-        match p.value.trim().parse::<T>() {
+    /// An integer as Nagios reads it (`atoi`); a value that is not an integer warns.
+    fn int_of(&mut self, p: &P<'_>, what: &str) -> i64 {
+        let (n, exact) = c_atoi(&p.value);
+        if !exact {
+            self.lenient(p, what, "an integer", n);
+        }
+        n
+    }
+
+    /// A non-negative integer field; a negative value warns and reads as `None`.
+    fn num_of<T: TryFrom<i64>>(&mut self, p: &P<'_>, what: &str) -> Option<T> {
+        let n = self.int_of(p, what);
+        match T::try_from(n) {
             Ok(v) => Some(v),
+            Err(_) if n < 0 => None,
             Err(_) => {
-                self.invalid(p, what, "expected a number");
+                self.invalid(p, what, "out of range");
                 None
             }
         }
     }
 
+    /// A number as Nagios reads it (`strtod`); a value that is not a number warns.
     fn f64_of(&mut self, p: &P<'_>, what: &str) -> Option<f64> {
-        match p.value.trim().parse::<f64>() {
-            Ok(v) if v.is_finite() && v >= 0.0 => Some(v),
-            _ => {
-                self.invalid(p, what, "expected a non-negative number");
-                None
-            }
+        let (v, exact) = c_strtod(&p.value);
+        if !exact {
+            self.lenient(p, what, "a number", v);
         }
+        Some(v)
+    }
+
+    /// A number that Nagios rejects when negative (or, with `positive`, when not above
+    /// 0): an error naming the value, and `default` in its place.
+    fn bounded_f64(&mut self, p: &P<'_>, what: &str, positive: bool, default: f64) -> f64 {
+        let v = self.f64_of(p, what).unwrap_or(default);
+        if v < 0.0 || (positive && v <= 0.0) || !v.is_finite() {
+            let msg = if positive {
+                "expected a number greater than 0"
+            } else {
+                "expected a non-negative number"
+            };
+            self.invalid(p, what, msg);
+            return default;
+        }
+        v
     }
 
     fn opts_of(&mut self, p: &P<'_>, what: &str, allowed: &str) -> Option<Options> {
@@ -652,6 +764,8 @@ pub fn resolve(
         host_groups_of: Vec::new(),
         service_groups_of: Vec::new(),
         bases: [FastMap::default(), FastMap::default()],
+        host_have: Vec::new(),
+        service_have: Vec::new(),
     };
     ctx.collect(files);
     let mut cfg = Config {
@@ -783,6 +897,16 @@ fn build_timeperiods(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         };
         let what = format!("timeperiod '{name}'");
         ctx.check_name(name, &what, loc.clone());
+        // add_timeperiod() refuses a timeperiod without alias ("Name or alias for
+        // timeperiod is NULL"); Shinken defaults it.
+        if ctx.dialect == Dialect::Nagios && r.val(Key::Alias).is_none_or(str::is_empty) {
+            ctx.diags.error(
+                Kind::Missing,
+                loc.clone(),
+                Some(what.clone()),
+                "timeperiod has no 'alias'",
+            );
+        }
         if let Some(&prev) = cfg.timeperiod_index.get(name) {
             let prev_loc = cfg.timeperiods[prev.index()].location.to_string();
             ctx.diags.error(
@@ -1282,15 +1406,27 @@ fn build_contactgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     for g in 0..cfg.contactgroups.len() {
         let mut members = Vec::new();
         let mut seen_g = HashSet::new();
-        let mut stack = vec![ContactGroupId(u32::try_from(g).unwrap_or(0))];
+        let start = ContactGroupId(u32::try_from(g).unwrap_or(0));
+        let mut stack = vec![start];
+        let mut in_loop = false;
         while let Some(x) = stack.pop() {
             if !seen_g.insert(x) {
                 continue;
             }
             members.extend(direct[x.index()].iter().copied());
             if let Some(s) = subs.get(&x) {
+                in_loop |= s.contains(&start);
                 stack.extend(s.iter().copied());
             }
+        }
+        if in_loop {
+            let cg = &cfg.contactgroups[g];
+            ctx.diags.error(
+                Kind::Circular,
+                Some(cg.location.clone()),
+                Some(format!("contactgroup '{}'", cg.name)),
+                "contactgroup is part of a contactgroup_members include loop",
+            );
         }
         dedup_keep_order(&mut members);
         cfg.contactgroups[g].members = members;
@@ -1413,8 +1549,16 @@ fn build_checkable(
                 }
             }
             Key::MaxCheckAttempts => c.max_check_attempts = ctx.num_of(p, what).unwrap_or(0),
-            Key::CheckInterval => c.check_interval = ctx.f64_of(p, what).unwrap_or(5.0),
-            Key::RetryInterval => c.retry_interval = ctx.f64_of(p, what).unwrap_or(1.0),
+            Key::CheckInterval => c.check_interval = ctx.bounded_f64(p, what, false, 5.0),
+            // Nagios rejects a service retry_interval <= 0 and does not check a host's.
+            Key::RetryInterval if is_host => {
+                c.retry_interval = ctx.f64_of(p, what).unwrap_or(1.0);
+                if c.retry_interval < 0.0 {
+                    ctx.lenient(p, what, "a non-negative number", 0);
+                    c.retry_interval = 0.0;
+                }
+            }
+            Key::RetryInterval => c.retry_interval = ctx.bounded_f64(p, what, true, 1.0),
             Key::ActiveChecksEnabled => {
                 c.active_checks_enabled = ctx.bool_of(p, what).unwrap_or(true)
             }
@@ -1426,7 +1570,19 @@ fn build_checkable(
                 c.event_handler_enabled = ctx.bool_of(p, what).unwrap_or(true)
             }
             Key::CheckFreshness => c.check_freshness = ctx.bool_of(p, what).unwrap_or(false),
-            Key::FreshnessThreshold => c.freshness_threshold = ctx.num_of(p, what).unwrap_or(0),
+            Key::FreshnessThreshold => {
+                let n = ctx.int_of(p, what);
+                c.freshness_threshold = if n >= 0 {
+                    u32::try_from(n).unwrap_or(u32::MAX)
+                } else if is_host {
+                    // add_host() refuses it; add_service() does not check.
+                    ctx.invalid(p, what, "expected a non-negative number");
+                    0
+                } else {
+                    ctx.lenient(p, what, "a non-negative number", 0);
+                    0
+                };
+            }
             Key::LowFlapThreshold => c.low_flap_threshold = ctx.f64_of(p, what).unwrap_or(0.0),
             Key::HighFlapThreshold => c.high_flap_threshold = ctx.f64_of(p, what).unwrap_or(0.0),
             Key::FlapDetectionEnabled => {
@@ -1446,10 +1602,10 @@ fn build_checkable(
                 c.notifications_enabled = ctx.bool_of(p, what).unwrap_or(true)
             }
             Key::NotificationInterval => {
-                c.notification_interval = ctx.f64_of(p, what).unwrap_or(30.0)
+                c.notification_interval = ctx.bounded_f64(p, what, false, 30.0)
             }
             Key::FirstNotificationDelay => {
-                c.first_notification_delay = ctx.f64_of(p, what).unwrap_or(0.0)
+                c.first_notification_delay = ctx.bounded_f64(p, what, false, 0.0)
             }
             Key::StalkingOptions => {
                 c.stalking_options = ctx.opts_of(p, what, stalk_letters).unwrap_or_default()
@@ -1707,12 +1863,16 @@ fn build_hosts(ctx: &mut Ctx<'_>, cfg: &mut Config) -> Vec<(HostId, P<'static>, 
             );
             continue;
         }
-        let (mut common, _) = match &base {
+        let (mut common, refs) = match &base {
             Some(b) => fast_checkable(ctx, cfg, d, b, &r, &what, name),
             None => build_checkable(ctx, cfg, &r, &what, true, name),
         };
         finish_contacts(cfg, &mut common);
         let id = HostId(u32::try_from(cfg.hosts.len()).unwrap_or(u32::MAX));
+        ctx.host_have.push(Have {
+            notification_interval: refs.has_notification_interval,
+            notification_period: refs.has_notification_period,
+        });
         if let Some(p) = r.get(Key::Parents) {
             if p.value != "null" && !p.value.is_empty() {
                 parents.push((
@@ -1915,15 +2075,28 @@ fn build_hostgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     for g in 0..cfg.hostgroups.len() {
         let mut members = Vec::new();
         let mut seen = HashSet::new();
-        let mut stack = vec![HostGroupId(u32::try_from(g).unwrap_or(0))];
+        let start = HostGroupId(u32::try_from(g).unwrap_or(0));
+        let mut stack = vec![start];
+        let mut in_loop = false;
         while let Some(x) = stack.pop() {
             if !seen.insert(x) {
                 continue;
             }
             members.extend(direct[x.index()].iter().copied());
             if let Some(s) = subs_map.get(&x) {
+                in_loop |= s.contains(&start);
                 stack.extend(s.iter().copied());
             }
+        }
+        if in_loop {
+            // xodtemplate_recombobulate_hostgroup_subgroups: an error in Nagios 4.
+            let hg = &cfg.hostgroups[g];
+            ctx.diags.error(
+                Kind::Circular,
+                Some(hg.location.clone()),
+                Some(format!("hostgroup '{}'", hg.name)),
+                "hostgroup is part of a hostgroup_members include loop",
+            );
         }
         dedup_keep_order(&mut members);
         cfg.hostgroups[g].members = members;
@@ -2019,15 +2192,10 @@ fn expand_hosts(
             }
             match cfg.hostgroup_index.get(g) {
                 Some(&gid) => {
-                    let members = &cfg.hostgroups[gid.index()].members;
-                    if members.is_empty() {
-                        match ctx.main.allow_empty_hostgroup_assignment {
-                            0 => return Err(format!("hostgroup '{g}' has no members")),
-                            2 => {}
-                            _ => {}
-                        }
-                    }
-                    via.extend(members.iter().copied());
+                    // An empty group is not an error here, whatever
+                    // allow_empty_hostgroup_assignment says: nagios4 -v accepts it (the
+                    // caller warns when nothing is left).
+                    via.extend(cfg.hostgroups[gid.index()].members.iter().copied());
                 }
                 None => return Err(format!("could not find a hostgroup matching '{g}'")),
             }
@@ -2151,19 +2319,15 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             }
         };
         if direct.is_empty() && via.is_empty() {
-            if ctx.main.allow_empty_hostgroup_assignment == 0 || hg.is_none() {
-                ctx.diags.error(
-                    Kind::Undefined,
-                    loc,
-                    Some(what),
-                    "service is not assigned to any host",
-                );
-            } else if ctx.main.allow_empty_hostgroup_assignment == 2 {
+            // Exclusions or empty hostgroups left no host. Nagios 4.4.6 creates no
+            // service and accepts the configuration, even with
+            // allow_empty_hostgroup_assignment=0.
+            if ctx.main.allow_empty_hostgroup_assignment != 1 || hg.is_none() {
                 ctx.diags.warning(
                     Kind::Undefined,
                     loc,
                     Some(what),
-                    "hostgroup assignment matches no host; no service created",
+                    "the host list matches no host; no service created",
                 );
             }
             continue;
@@ -2312,7 +2476,17 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                     Arc::new(common)
                 };
                 let location = ctx.def_loc(pr.d).unwrap_or_else(dummy_loc);
+                let host_have = ctx.host_have.get(h.index()).copied().unwrap_or_default();
+                let have = Have {
+                    notification_interval: pr.refs.has_notification_interval
+                        || host_have.notification_interval,
+                    notification_period: pr.refs.has_notification_period
+                        || host_have.notification_period,
+                };
                 if let Some(prev) = replace {
+                    if let Some(x) = ctx.service_have.get_mut(prev.index()) {
+                        *x = have;
+                    }
                     let s = &mut cfg.services[prev.index()];
                     s.is_volatile = pr.is_volatile;
                     s.parallelize_check = pr.parallelize;
@@ -2327,6 +2501,7 @@ fn build_services(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                 sg_of.push(pr.servicegroups.clone());
                 parents_of.push(pr.parents.clone());
                 origin.push((pi, is_original));
+                ctx.service_have.push(have);
                 cfg.hosts[h.index()].services.push(id);
                 cfg.services.push(Service {
                     id,
@@ -2647,15 +2822,27 @@ fn build_servicegroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     for g in 0..cfg.servicegroups.len() {
         let mut members = Vec::new();
         let mut seen = HashSet::new();
-        let mut stack = vec![ServiceGroupId(u32::try_from(g).unwrap_or(0))];
+        let start = ServiceGroupId(u32::try_from(g).unwrap_or(0));
+        let mut stack = vec![start];
+        let mut in_loop = false;
         while let Some(x) = stack.pop() {
             if !seen.insert(x) {
                 continue;
             }
             members.extend(direct[x.index()].iter().copied());
             if let Some(s) = subs_map.get(&x) {
+                in_loop |= s.contains(&start);
                 stack.extend(s.iter().copied());
             }
+        }
+        if in_loop {
+            let sg = &cfg.servicegroups[g];
+            ctx.diags.error(
+                Kind::Circular,
+                Some(sg.location.clone()),
+                Some(format!("servicegroup '{}'", sg.name)),
+                "servicegroup is part of a servicegroup_members include loop",
+            );
         }
         dedup_keep_order(&mut members);
         cfg.servicegroups[g].members = members;
@@ -2786,21 +2973,40 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         let ef = r
             .get(Key::ExecutionFailureCriteria)
             .cloned()
-            .and_then(|p| ctx.opts_of(&p, &what, "owucp"))
-            .unwrap_or_default();
+            .map(|p| ctx.opts_of(&p, &what, "owucp"));
         let nf = r
             .get(Key::NotificationFailureCriteria)
             .cloned()
-            .and_then(|p| ctx.opts_of(&p, &what, "owucp"))
-            .unwrap_or_default();
+            .map(|p| ctx.opts_of(&p, &what, "owucp"));
+        if matches!(ef, Some(None)) || matches!(nf, Some(None)) {
+            // An invalid option letter, already reported.
+            continue;
+        }
+        let ef = ef.flatten().unwrap_or_default();
+        let nf = nf.flatten().unwrap_or_default();
+        if ef.is_empty() && nf.is_empty() {
+            // xodtemplate_register_servicedependency: neither execution nor notification
+            // criteria (or only 'n'): Nagios warns and drops it.
+            ctx.diags.warning(
+                Kind::Check,
+                loc,
+                Some(what),
+                "ignoring lame service dependency (no execution_failure_criteria nor \
+                 notification_failure_criteria)",
+            );
+            continue;
+        }
         let inherits = r
             .get(Key::InheritsParent)
             .cloned()
             .and_then(|p| ctx.bool_of(&p, &what))
             .unwrap_or(false);
         let period = tp_ref(ctx, cfg, &r, Key::DependencyPeriod, &what);
-        let same_host_only =
-            r.val(Key::DependentHostName).is_none() && r.val(Key::DependentHostgroupName).is_none();
+        // A same-host dependency only when no dependent host, hostgroup or servicegroup
+        // is named.
+        let same_host_only = r.val(Key::DependentHostName).is_none()
+            && r.val(Key::DependentHostgroupName).is_none()
+            && r.val(Key::DependentServicegroupName).is_none();
         for &m in &masters {
             for &dep in &deps {
                 if same_host_only && cfg.services[m.index()].host != cfg.services[dep.index()].host
@@ -2847,20 +3053,43 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         let (masters, deps) = match res {
             Ok(x) => x,
             Err(e) => {
-                ctx.diags.error(Kind::Undefined, loc, Some(what), e);
+                // Nagios 4.4.6 prints "Error: Could not find any host matching ..." for a
+                // host dependency but drops the dependency and does not count the error:
+                // `nagios -v` accepts the configuration, so Picket warns.
+                ctx.diags.warning(
+                    Kind::Undefined,
+                    loc,
+                    Some(what),
+                    format!("{e}; the dependency is ignored (as Nagios does)"),
+                );
                 continue;
             }
         };
         let ef = r
             .get(Key::ExecutionFailureCriteria)
             .cloned()
-            .and_then(|p| ctx.opts_of(&p, &what, "odup"))
-            .unwrap_or_default();
+            .map(|p| ctx.opts_of(&p, &what, "odup"));
         let nf = r
             .get(Key::NotificationFailureCriteria)
             .cloned()
-            .and_then(|p| ctx.opts_of(&p, &what, "odup"))
-            .unwrap_or_default();
+            .map(|p| ctx.opts_of(&p, &what, "odup"));
+        if matches!(ef, Some(None)) || matches!(nf, Some(None)) {
+            // An invalid option letter, already reported.
+            continue;
+        }
+        let ef = ef.flatten().unwrap_or_default();
+        let nf = nf.flatten().unwrap_or_default();
+        if ef.is_empty() && nf.is_empty() {
+            // Nagios drops it silently (0 host dependencies counted).
+            ctx.diags.warning(
+                Kind::Check,
+                loc,
+                Some(what),
+                "ignoring lame host dependency (no execution_failure_criteria nor \
+                 notification_failure_criteria)",
+            );
+            continue;
+        }
         let inherits = r
             .get(Key::InheritsParent)
             .cloned()
@@ -2886,15 +3115,26 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     }
 }
 
+/// What one escalation definition says about itself, for [`build_escalation`].
+struct EscHead {
+    what: String,
+    loc: Location,
+    letters: &'static str,
+    /// Its own `contacts` or `contact_groups` starts with `+`: add to the object's.
+    additive_contacts: bool,
+}
+
 fn build_escalation(
     ctx: &mut Ctx<'_>,
     cfg: &Config,
     r: &Resolved<'_>,
-    what: &str,
-    loc: &Location,
+    head: &EscHead,
     obj: &Checkable,
-    letters: &str,
+    have: Have,
 ) -> Escalation {
+    let what = head.what.as_str();
+    let letters = head.letters;
+    let loc = &head.loc;
     let first = r
         .get(Key::FirstNotification)
         .cloned()
@@ -2905,9 +3145,17 @@ fn build_escalation(
         .cloned()
         .and_then(|p| ctx.num_of(&p, what))
         .unwrap_or(0);
+    // xodtemplate_inherit_object_properties: an escalation without notification_interval
+    // or escalation_period takes the object's, when the object has one set; otherwise
+    // the interval is 0 and there is no period (always).
+    let implied_interval = if have.notification_interval {
+        obj.notification_interval
+    } else {
+        0.0
+    };
     let interval = match r.get(Key::NotificationInterval).cloned() {
-        Some(p) if p.value != "null" => ctx.f64_of(&p, what).unwrap_or(obj.notification_interval),
-        _ => obj.notification_interval,
+        Some(p) if p.value != "null" => ctx.f64_of(&p, what).unwrap_or(implied_interval),
+        _ => implied_interval,
     };
     let options = r
         .get(Key::EscalationOptions)
@@ -2917,8 +3165,7 @@ fn build_escalation(
     let mut contacts = Vec::new();
     let has_c = r.val(Key::Contacts).is_some() || r.val(Key::ContactGroups).is_some();
     if has_c {
-        let add = |v: &str| v.starts_with('+');
-        if r.val(Key::Contacts).is_some_and(add) || r.val(Key::ContactGroups).is_some_and(add) {
+        if head.additive_contacts {
             contacts.extend(obj.notification_contacts.iter().copied());
         }
         if let Some(p) = r.get(Key::Contacts).cloned() {
@@ -2963,10 +3210,29 @@ fn build_escalation(
         first_notification: first,
         last_notification: last,
         notification_interval: interval,
-        period: tp_ref(ctx, cfg, r, Key::EscalationPeriod, what),
+        period: match r.get(Key::EscalationPeriod) {
+            Some(p) if p.value != "null" => tp_ref(ctx, cfg, r, Key::EscalationPeriod, what),
+            _ if have.notification_period => obj.notification_period,
+            _ => None,
+        },
         options,
         contacts,
         location: loc.clone(),
+    }
+}
+
+fn esc_head(ctx: &Ctx<'_>, d: usize, what: &str, loc: &Location, letters: &'static str) -> EscHead {
+    // The resolver strips a '+' that found no template value; the definition's own
+    // directives still have it.
+    let additive_contacts = ctx.defs[d]
+        .props
+        .iter()
+        .any(|p| matches!(p.key, Key::Contacts | Key::ContactGroups) && p.value.starts_with('+'));
+    EscHead {
+        what: what.to_owned(),
+        loc: loc.clone(),
+        letters,
+        additive_contacts,
     }
 }
 
@@ -2998,11 +3264,13 @@ fn build_escalations(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             }
             Ok(out)
         })();
+        let head = esc_head(ctx, d, &what, &loc, "wucr");
         match res {
             Ok(svcs) => {
                 for s in svcs {
                     let common = cfg.services[s.index()].common.clone();
-                    let e = build_escalation(ctx, cfg, &r, &what, &loc, &common, "wucr");
+                    let have = ctx.service_have.get(s.index()).copied().unwrap_or_default();
+                    let e = build_escalation(ctx, cfg, &r, &head, &common, have);
                     cfg.serviceescalations.push(ServiceEscalation {
                         service: s,
                         escalation: e,
@@ -3019,11 +3287,13 @@ fn build_escalations(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         };
         let loc = ctx.def_loc(d).unwrap_or_else(dummy_loc);
         let what = ctx.describe(d);
+        let head = esc_head(ctx, d, &what, &loc, "dur");
         match expand_hosts(ctx, cfg, r.val(Key::HostName), r.val(Key::HostgroupName)) {
             Ok((a, b)) if !a.is_empty() || !b.is_empty() => {
                 for h in a.into_iter().chain(b) {
                     let common = cfg.hosts[h.index()].common.clone();
-                    let e = build_escalation(ctx, cfg, &r, &what, &loc, &common, "dur");
+                    let have = ctx.host_have.get(h.index()).copied().unwrap_or_default();
+                    let e = build_escalation(ctx, cfg, &r, &head, &common, have);
                     cfg.hostescalations.push(HostEscalation {
                         host: h,
                         escalation: e,
@@ -3280,36 +3550,54 @@ fn preflight(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             "timeperiod is part of a circular exclusion chain",
         );
     }
-    // Circular dependencies (execution and notification graphs).
-    let mut sdeps: Vec<Vec<usize>> = vec![Vec::new(); cfg.services.len()];
-    for d in &cfg.servicedependencies {
-        sdeps[d.dependent.index()].push(d.master.index());
-    }
-    for id in find_cycles(cfg.services.len(), |i| sdeps[i].clone()) {
-        let s = &cfg.services[id];
-        ctx.diags.error(
-            Kind::Circular,
-            Some(s.location.clone()),
-            Some(format!(
-                "service '{}' on host '{}'",
-                s.description,
-                cfg.hosts[s.host.index()].name
-            )),
-            "service is part of a circular dependency chain",
-        );
-    }
-    let mut hdeps: Vec<Vec<usize>> = vec![Vec::new(); cfg.hosts.len()];
-    for d in &cfg.hostdependencies {
-        hdeps[d.dependent.index()].push(d.master.index());
-    }
-    for id in find_cycles(cfg.hosts.len(), |i| hdeps[i].clone()) {
-        let h = &cfg.hosts[id];
-        ctx.diags.error(
-            Kind::Circular,
-            Some(h.location.clone()),
-            Some(format!("host '{}'", h.name)),
-            "host is part of a circular dependency chain",
-        );
+    // Circular dependencies: pre_flight_circular_check looks at the execution and the
+    // notification graphs separately (a dependency is in the graph of each non-empty
+    // criteria set).
+    for (kind, pick) in [("execution", true), ("notification", false)] {
+        let mut sdeps: Vec<Vec<usize>> = vec![Vec::new(); cfg.services.len()];
+        for d in &cfg.servicedependencies {
+            let crit = if pick {
+                d.execution_failure
+            } else {
+                d.notification_failure
+            };
+            if !crit.is_empty() {
+                sdeps[d.dependent.index()].push(d.master.index());
+            }
+        }
+        for id in find_cycles(cfg.services.len(), |i| sdeps[i].clone()) {
+            let s = &cfg.services[id];
+            ctx.diags.error(
+                Kind::Circular,
+                Some(s.location.clone()),
+                Some(format!(
+                    "service '{}' on host '{}'",
+                    s.description,
+                    cfg.hosts[s.host.index()].name
+                )),
+                format!("service is part of a circular {kind} dependency chain"),
+            );
+        }
+        let mut hdeps: Vec<Vec<usize>> = vec![Vec::new(); cfg.hosts.len()];
+        for d in &cfg.hostdependencies {
+            let crit = if pick {
+                d.execution_failure
+            } else {
+                d.notification_failure
+            };
+            if !crit.is_empty() {
+                hdeps[d.dependent.index()].push(d.master.index());
+            }
+        }
+        for id in find_cycles(cfg.hosts.len(), |i| hdeps[i].clone()) {
+            let h = &cfg.hosts[id];
+            ctx.diags.error(
+                Kind::Circular,
+                Some(h.location.clone()),
+                Some(format!("host '{}'", h.name)),
+                format!("host is part of a circular {kind} dependency chain"),
+            );
+        }
     }
 }
 

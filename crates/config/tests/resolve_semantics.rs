@@ -623,7 +623,8 @@ fn template_errors_reported_per_object() {
 define service {
     name                 bad
     register             0
-    max_check_attempts   x
+    max_check_attempts   1
+    check_interval       -1
     check_period         24x7
     notification_period  24x7
     contacts             carol
@@ -644,7 +645,7 @@ define service {
     let (_cfg, errors, _d) = load(&format!("{HOSTS}{objects}"), "");
     let bad: Vec<_> = errors
         .iter()
-        .filter(|e| e.contains("invalid value 'x' for 'max_check_attempts'"))
+        .filter(|e| e.contains("invalid value '-1' for 'check_interval'"))
         .collect();
     assert_eq!(bad.len(), 2, "{errors:?}");
     assert!(bad[0].contains("service 'a'"), "{}", bad[0]);

@@ -36,6 +36,7 @@ pub mod commands;
 mod downtime;
 mod flap;
 mod handlers;
+pub mod logrotate;
 mod macros;
 mod notify;
 pub mod output;
@@ -51,6 +52,7 @@ use picket_config::{CommandCall, Config, FastMap, HostId, ServiceId};
 
 pub use active::{CheckExit, CheckJob, CheckOutcome, CheckTarget, check_options};
 pub use commands::{CommandName, RawCommand};
+pub use logrotate::{LogRotation, RotationMethod};
 pub use notify::NotificationKind;
 pub use retention::Retention;
 pub use status::{
@@ -194,6 +196,8 @@ pub struct Engine {
     pub(crate) prefix: String,
     pub(crate) prefix_time: Time,
     pub(crate) sched: schedule::Scheduler,
+    /// When the next `nagios.log` rotation is due (see [`logrotate`]).
+    pub(crate) next_log_rotation: Option<Time>,
 }
 
 fn parse_handler(cfg: &Config, s: &Option<String>) -> Option<(CommandCall, String)> {
@@ -329,6 +333,7 @@ impl Engine {
             replay: false,
             prefix: String::new(),
             prefix_time: 0,
+            next_log_rotation: None,
             cfg,
         }
     }
@@ -346,6 +351,7 @@ impl Engine {
             self.log_states(now, "INITIAL");
         }
         self.init_timing_loop(now);
+        self.schedule_log_rotation(now);
         self.tick(now);
     }
 
@@ -402,6 +408,13 @@ impl Engine {
     /// Take everything produced so far.
     pub fn take_outputs(&mut self) -> Outputs {
         std::mem::take(&mut self.out)
+    }
+
+    /// Append only the log produced so far to `log` (jobs and requests stay queued): the
+    /// daemon writes it to the old file before a log rotation.
+    pub fn drain_log_into(&mut self, log: &mut String) {
+        log.push_str(&self.out.log);
+        self.out.log.clear();
     }
 
     /// Append the log produced so far to `log` and the jobs to `jobs` (no allocation when
@@ -526,12 +539,17 @@ impl Engine {
     }
 
     /// When [`Engine::tick`] next has something to do: a downtime starting or ending, an
-    /// active check or a freshness check being due.
+    /// active check or a freshness check being due, or a log rotation
+    /// ([`Engine::log_rotation_due`]).
     pub fn next_wakeup(&self) -> Option<Time> {
-        match (self.downtime_wakeup(), self.schedule_wakeup()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.downtime_wakeup(),
+            self.schedule_wakeup(),
+            self.next_log_rotation,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn downtime_wakeup(&self) -> Option<Time> {

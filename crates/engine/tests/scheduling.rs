@@ -14,6 +14,7 @@ const T0: i64 = 1_800_000_000;
 const COMMON: &str = r#"
 define timeperiod {
     timeperiod_name 24x7
+    alias 24x7
     monday 00:00-24:00
     tuesday 00:00-24:00
     wednesday 00:00-24:00

@@ -114,6 +114,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         .clone()
         .context("log_file is not set in the main configuration")?;
     let log_path = std::path::absolute(log_path)?;
+    let rotator = crate::logfile::Rotator::new(&log_path, main.log_archive_path.as_deref())?;
     let command_file = if main.check_external_commands {
         main.command_file
             .clone()
@@ -241,6 +242,16 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         crate::exec::Reports::new(tx.clone(), history_tx.clone(), &metrics),
     ));
     let checks = crate::checks::start(&rt, main.max_concurrent_checks, tx.clone());
+    {
+        let tx = tx.clone();
+        crate::logfile::spawn_ticker(Duration::from_millis(250), move || {
+            // A full queue wakes the loop anyway; stop when the engine thread is gone.
+            !matches!(
+                tx.try_send(Input::Passive(Vec::new())),
+                Err(std::sync::mpsc::TrySendError::Disconnected(_))
+            )
+        })?;
+    }
     let stop = Arc::new(AtomicU8::new(STOP_NONE));
     {
         let stop = Arc::clone(&stop);
@@ -318,7 +329,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let outcome = engine_loop(
         &mut engine,
         &rx,
-        &mut log,
+        (&mut log, &rotator),
         &mut logbuf,
         store.as_mut(),
         &job_tx,
@@ -377,7 +388,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
 fn engine_loop(
     engine: &mut Engine,
     rx: &Receiver<Input>,
-    log: &mut File,
+    (log, rotator): (&mut File, &crate::logfile::Rotator),
     logbuf: &mut String,
     mut store: Option<&mut Store>,
     job_tx: &tokio::sync::mpsc::Sender<Job>,
@@ -458,6 +469,7 @@ fn engine_loop(
             msg = rx.try_recv().ok();
         }
         engine.tick(now);
+        rotator.rotate_if_due(engine, log, logbuf, now);
         engine.drain_into(logbuf, &mut jobs, &mut requests);
         engine.drain_checks(&mut check_jobs);
         // Journal first: what is logged or run is never ahead of what a restart replays.

@@ -14,6 +14,7 @@ mod daemon;
 mod exec;
 mod fifo;
 mod history;
+mod logfile;
 mod nsca;
 mod retention;
 mod verify;

@@ -326,6 +326,7 @@ fn write_timeout_config(dir: &Path, script: &Path) -> PathBuf {
             r#"
 define timeperiod {{
     timeperiod_name 24x7
+    alias 24x7
     monday 00:00-24:00
     tuesday 00:00-24:00
     wednesday 00:00-24:00

@@ -21,6 +21,17 @@ fn missing_requirements() -> Option<String> {
     if !Path::new("/usr/sbin/nagios4").exists() {
         return Some("/usr/sbin/nagios4 missing: apt-get install -y nagios4-core".into());
     }
+    // n_log_rotation_hourly runs the engines under libfaketime.
+    if ![
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/faketime/libfaketime.so.1",
+    ]
+    .iter()
+    .any(|p| Path::new(p).exists())
+    {
+        return Some("libfaketime missing: apt-get install -y faketime".into());
+    }
     let py = Command::new("python3").arg("--version").output();
     if !matches!(py, Ok(o) if o.status.success()) && !Path::new("/usr/bin/python3").exists() {
         return Some("python3 missing".into());

@@ -20,6 +20,7 @@ impl Setup {
                 r#"
 define timeperiod {{
     timeperiod_name 24x7
+    alias always
     monday 00:00-24:00
     tuesday 00:00-24:00
     wednesday 00:00-24:00
