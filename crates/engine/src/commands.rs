@@ -164,6 +164,7 @@ commands! {
     SaveStateInformation = "SAVE_STATE_INFORMATION",
     ShutdownProgram = "SHUTDOWN_PROGRAM",
     RestartProgram = "RESTART_PROGRAM",
+    ProcessFile = "PROCESS_FILE",
 }
 
 impl CommandName {

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod cmdfile;
 mod daemon;
 mod exec;
 mod fifo;
