@@ -184,6 +184,7 @@ commands! {
     DisableServiceFreshnessChecks = "DISABLE_SERVICE_FRESHNESS_CHECKS",
     EnableHostFreshnessChecks = "ENABLE_HOST_FRESHNESS_CHECKS",
     DisableHostFreshnessChecks = "DISABLE_HOST_FRESHNESS_CHECKS",
+    ProcessFile = "PROCESS_FILE",
 }
 
 impl CommandName {

@@ -110,7 +110,7 @@ pub struct NotificationTarget {
 }
 
 /// Requests to the process around the engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// `SAVE_STATE_INFORMATION`.
     SaveState,
@@ -118,6 +118,16 @@ pub enum Request {
     Shutdown,
     /// `RESTART_PROGRAM`.
     Restart,
+    /// `PROCESS_FILE;path;delete`: read `path` (relative to the daemon's working
+    /// directory, as Nagios does), feed each line to [`Engine::process_file_line`], then
+    /// delete the file when `delete`. When it cannot be read, log
+    /// `Error: Cannot open file '<path>' to process external commands!`.
+    ProcessFile {
+        /// The file, as given.
+        path: String,
+        /// Delete it afterwards (`atoi(delete) != 0`).
+        delete: bool,
+    },
 }
 
 /// Everything the engine produced since the last [`Engine::take_outputs`].

@@ -40,12 +40,26 @@ fn flag(s: &str) -> bool {
 impl Engine {
     /// Process one command-file line (with or without its `\n`) received at `now`.
     pub fn process_line(&mut self, now: Time, line: &str) {
+        self.process_line_from(now, line, false);
+    }
+
+    /// One line of a file named by `PROCESS_FILE`. As in Nagios 4.4.6
+    /// (`process_external_commands_from_file()` ignores the result of each command): a
+    /// malformed line is skipped silently, an unknown command logs only its `Warning:`
+    /// line and a failed one only its `Error: External command failed` line, without the
+    /// `External command … returned error …` line of the command file.
+    pub fn process_file_line(&mut self, now: Time, line: &str) {
+        self.process_line_from(now, line, true);
+    }
+
+    fn process_line_from(&mut self, now: Time, line: &str, from_file: bool) {
         let line = line.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
             return;
         }
         let cmd = match split_line(line) {
             Ok(c) => c,
+            Err(LineError::Malformed) if from_file => return,
             Err(LineError::Malformed) => {
                 self.logf(
                     now,
@@ -65,6 +79,9 @@ impl Engine {
                 now,
                 format_args!("Warning: Unrecognized external command -> {nm};{args}"),
             );
+            if from_file {
+                return;
+            }
             self.logf(
                 now,
                 format_args!(
@@ -91,10 +108,12 @@ impl Engine {
                 now,
                 format_args!("Error: External command failed -> {nm};{args}"),
             );
-            self.logf(
-                now,
-                format_args!("External command {raw} returned error Command failed"),
-            );
+            if !from_file {
+                self.logf(
+                    now,
+                    format_args!("External command {raw} returned error Command failed"),
+                );
+            }
         }
     }
 
@@ -555,6 +574,20 @@ impl Engine {
             C::RestartProgram => {
                 if !self.replay {
                     self.out.requests.push(Request::Restart);
+                }
+                Ok(())
+            }
+            C::ProcessFile => {
+                // cmd_process_external_commands_from_file(): both fields required. On
+                // replay the file's lines come from the journal, not from the file.
+                let Some([path, delete]) = fields::<2>(args) else {
+                    return fail;
+                };
+                if !self.replay {
+                    self.out.requests.push(Request::ProcessFile {
+                        path: path.to_owned(),
+                        delete: atoi(delete) != 0,
+                    });
                 }
                 Ok(())
             }

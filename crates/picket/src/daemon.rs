@@ -505,6 +505,16 @@ fn engine_loop(
                 Request::SaveState => save = true,
                 Request::Shutdown => return STOP_TERM,
                 Request::Restart => return STOP_RESTART,
+                Request::ProcessFile { path, delete } => {
+                    crate::cmdfile::process_file(
+                        engine,
+                        store.as_deref_mut(),
+                        &path,
+                        delete,
+                        now,
+                        logbuf,
+                    );
+                }
             }
         }
         if let Some(s) = store.as_deref_mut() {

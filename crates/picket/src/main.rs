@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod checks;
+mod cmdfile;
 mod daemon;
 mod exec;
 mod fifo;
