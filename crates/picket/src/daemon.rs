@@ -190,14 +190,17 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     for w in &warnings {
         logbuf.push_str(&format!("[{now}] {}\n", picket_engine::output::log_safe(w)));
     }
+    // Snapshot first: with 10,000s of objects it takes a moment, and the first checks
+    // are scheduled from the instant the engine starts.
+    if let Some(s) = store.as_mut() {
+        s.save(&engine, now)?;
+    }
+    let now = unix_now();
     engine.start(now);
     let mut jobs: Vec<Job> = Vec::new();
     let mut requests: Vec<Request> = Vec::new();
     engine.drain_into(&mut logbuf, &mut jobs, &mut requests);
     write_log(&mut log, &mut logbuf);
-    if let Some(s) = store.as_mut() {
-        s.save(&engine, now)?;
-    }
 
     let metrics = Arc::new(picket_web::Metrics::new());
     let (events, _) = tokio::sync::broadcast::channel::<picket_web::LiveEvent>(4096);
