@@ -14,7 +14,7 @@
 //! The state to persist is [`Engine::snapshot`] / [`Engine::restore`]. Because the engine
 //! is deterministic, replaying the inputs received since a snapshot (with outputs
 //! discarded, [`Engine::set_replay`]) reproduces the state exactly: that is how the
-//! daemon survives `kill -9` (see `ARCHITECTURE-engine.md`).
+//! daemon survives `kill -9` (see `ARCHITECTURE.md` at the repository root).
 //!
 //! ```no_run
 //! # use std::sync::Arc;
