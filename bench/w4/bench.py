@@ -3,7 +3,7 @@
 each, 2,000 results/s over NSCA; latency from the sender's write(2) of a
 result to the start of the notification command it causes.
 
-    CARGO_TARGET_DIR=target cargo build --release -p picket -p picket-nsca -p picket-bench
+    cargo build --release -p picket -p picket-nsca -p picket-bench   # needs cc + libc.a too
     python3 bench/w4/bench.py                      # all systems, both modes, ~6 min
     python3 bench/w4/bench.py --systems picket --modes persistent --secs 20
 
@@ -19,10 +19,11 @@ Sender modes (`w4-send`, crates/bench):
 
 Every result is CRITICAL with output `W4 <seq> <send_ns>`; the services are
 volatile, so each result is a SERVICE ALERT and a notification. The
-notification command is `w4-stamp FILE $SERVICEOUTPUT$`, which appends
+notification command is `w4-stamp FILE $SERVICEOUTPUT$` (bench/w4/w4-stamp.c,
+static, no shell needed by either engine), which appends
 `<start_ns> W4 <seq> <send_ns>` to FILE. Results due in the first --warmup
 seconds are not counted. Lost = sent in the window but never notified
-(after waiting --drain seconds). CPU = utime+stime of the daemon's whole
+(within --drain seconds after the last send). CPU = utime+stime of the daemon's whole
 process tree (children included) over the sender's run, in % of one core.
 
 All traffic is on 127.0.0.1; every process is started here, bounded in time,
@@ -31,6 +32,7 @@ and stopped by PID.
 
 import argparse
 import json
+import resource
 import os
 import shutil
 import signal
@@ -47,7 +49,7 @@ REL = os.path.join(TARGET, "release")
 PICKET = os.path.join(REL, "picket")
 PICKET_NSCA = os.path.join(REL, "nsca")
 SEND = os.path.join(REL, "w4-send")
-STAMP = os.path.join(REL, "w4-stamp")
+STAMP = os.path.join(TARGET, "w4", "w4-stamp")  # built from w4-stamp.c by build_stamp()
 NAGIOS = "/usr/sbin/nagios4"
 DEBIAN_NSCA = "/usr/sbin/nsca"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -244,6 +246,13 @@ def tree_ticks(root_pids):
     return total
 
 
+def busy_ticks():
+    """Busy CPU ticks of the whole machine (all cores), from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v) - v[3] - v[4]  # minus idle and iowait
+
+
 def stop(proc):
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -300,9 +309,13 @@ def pct(sorted_v, p):
     return sorted_v[i]
 
 
+starts = []  # start_ns of every stamp line read by the last read_stamps()
+
+
 def read_stamps(path):
     got = {}
     dup = 0
+    starts.clear()
     try:
         f = open(path, "rb")
     except FileNotFoundError:
@@ -318,6 +331,7 @@ def read_stamps(path):
                 dup += 1
                 continue
             got[seq] = (start - sent) / 1e6
+            starts.append(start)
     return got, dup
 
 
@@ -329,6 +343,8 @@ def run_one(system, mode, a):
             conns = a.conns if mode == "persistent" else a.workers
             pids = [p.pid for p in procs.values()]
             c0 = {k: tree_ticks([p.pid]) for k, p in procs.items()}
+            b0 = busy_ticks()
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.monotonic()
             s = subprocess.run(
                 [SEND, "-p", str(port), "--rate", str(a.rate), "--secs", str(a.warmup + a.secs),
@@ -337,6 +353,8 @@ def run_one(system, mode, a):
                 capture_output=True, text=True, timeout=a.warmup + a.secs + 120)
             t1 = time.monotonic()
             c1 = {k: tree_ticks([p.pid]) for k, p in procs.items()}
+            b1 = busy_ticks()
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             rep = json.loads(s.stdout.strip().splitlines()[-1])
             first = a.warmup * a.rate
             failed = set(rep["failed"])
@@ -353,10 +371,19 @@ def run_one(system, mode, a):
         finally:
             for p in reversed(list(procs.values())):
                 stop(p)
+            if a.keep:
+                keep = os.path.join(a.keep, f"{system}-{mode}")
+                shutil.rmtree(keep, ignore_errors=True)
+                shutil.copytree(d, keep, ignore=shutil.ignore_patterns("engine.cmd", "*.qh"))
         lat = sorted(got[q] for q in want if q in got)
         lost = sum(1 for q in want if q not in got)
         wall = t1 - t0
         cpu = {k: 100.0 * (c1[k] - c0[k]) / CLK_TCK / wall for k in procs}
+        sender = 100.0 * ((r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)) / wall
+        # Everything else the machine did meanwhile (other users' builds, the sender, ...).
+        other = 100.0 * (b1 - b0) / CLK_TCK / wall - sum(cpu.values()) - sender
+        w0 = rep["t0_ns"] + a.warmup * 1_000_000_000
+        rate = sum(1 for x in starts if w0 <= x <= rep["end_ns"]) / max((rep["end_ns"] - w0) / 1e9, 1e-9)
         return dict(
             system=system, mode=mode, counted=len(want), notified=len(lat), lost=lost, dup=dup,
             failed=len(failed), p50=pct(lat, 0.5), p90=pct(lat, 0.9), p99=pct(lat, 0.99),
@@ -364,14 +391,22 @@ def run_one(system, mode, a):
             mean=statistics.fmean(lat) if lat else float("nan"),
             lag_p99=rep["lag_p99_ms"], lag_max=rep["lag_max_ms"],
             connect_p99=rep["connect_p99_ms"], cpu=cpu, alive=alive, pids=pids,
+            sender_cpu=sender, other_cpu=other, notified_per_s=rate, load=os.getloadavg(),
         )
 
 
 def fmt_row(r):
-    cpu = ", ".join(f"{k} {v:.0f}%" for k, v in r["cpu"].items())
-    return (f"| {r['system']} | {r['mode']} | {r['counted']:,} | {r['p50']:.2f} | {r['p90']:.2f} | "
-            f"{r['p99']:.2f} | {r['p999']:.2f} | {r['max']:.1f} | {r['lost']:,} | "
-            f"{r['lag_p99']:.2f} / {r['lag_max']:.1f} | {cpu} |")
+    cpu = ", ".join(f"{k} {v:.0f}" for k, v in r["cpu"].items())
+    return (f"| {r['system']} | {r['mode']} | {r['counted']:,} | {r['notified_per_s']:,.0f} | "
+            f"{r['p50']:.2f} | {r['p90']:.2f} | {r['p99']:.2f} | {r['p999']:.2f} | {r['max']:.1f} | "
+            f"{r['lost']:,} | {r['lag_p99']:.2f} / {r['lag_max']:.1f} | {cpu} | {r['sender_cpu']:.0f} | "
+            f"{r['other_cpu']:.0f} | {r['load'][0]:.1f} |")
+
+
+def build_stamp():
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "w4-stamp.c")
+    os.makedirs(os.path.dirname(STAMP), exist_ok=True)
+    subprocess.run(["cc", "-O2", "-static", "-o", STAMP, src], check=True)
 
 
 def main():
@@ -387,15 +422,21 @@ def main():
     ap.add_argument("--workers", type=int, default=32, help="per-result workers")
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--json", help="append raw runs to this file")
+    ap.add_argument("--keep", help="copy each run directory under this directory")
+    ap.add_argument("--picket", help="picket binary to run (default: the release build)")
     a = ap.parse_args()
+    if a.picket:
+        global PICKET
+        PICKET = os.path.abspath(a.picket)
+    build_stamp()
     for b in (PICKET, PICKET_NSCA, SEND, STAMP, NAGIOS, DEBIAN_NSCA):
         if not os.path.exists(b):
             sys.exit(f"missing {b} (cargo build --release -p picket -p picket-nsca -p picket-bench; "
                      f"apt-get install -y nagios4-core nsca)")
     print(f"# load average before: {os.getloadavg()}", file=sys.stderr)
-    print("| system | sender | results counted | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | lost | "
-          "sender lag p99 / max ms | CPU (% of a core) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("| system | sender | results counted | notified/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | "
+          "not notified | sender lag p99 / max ms | daemon CPU % (tree) | sender CPU % | other CPU % | load |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
     for _ in range(a.reps):
         for mode in a.modes.split(","):
             for system in a.systems.split(","):
