@@ -9,6 +9,7 @@ result to the start of the notification command it causes.
 
 Systems (same objects, same sender, same notification command, same run):
   picket       `picket` with nsca_config_file= (built-in NSCA receiver, no FIFO)
+  picket-full  the same plus history_file= (SQLite history) and web_listen= (UI/API)
   picket-nsca  Picket's standalone `nsca` -> command FIFO -> `picket`
   nagios       Debian `nsca --single` 2.10.2 -> command FIFO -> Debian `nagios4` 4.4.6
 
@@ -289,9 +290,12 @@ def start_system(system, d, hosts):
     else:
         with open(main, "w") as f:
             f.write(common)
-            if system == "picket":
+            if system in ("picket", "picket-full"):
                 nsca_cfg = write_nsca_cfg(d, port, cmd_file)
                 f.write(f"nsca_config_file={nsca_cfg}\n")
+            if system == "picket-full":
+                # The whole system of issue 6: history (SQLite) and the web UI/API too.
+                f.write(f"history_file={d}/history.db\nweb_listen=127.0.0.1:{free_port()}\n")
         procs["picket"] = subprocess.Popen([PICKET, main], cwd=d, stdout=log, stderr=log)
         wait_for(lambda: os.path.exists(cmd_file), 120, "picket's command FIFO")
         if system == "picket-nsca":
