@@ -1,6 +1,12 @@
-//! Running notification and event-handler commands: `/bin/sh -c`, bounded concurrency,
-//! a timeout that kills the whole process group. The engine thread never waits for it.
+//! Running notification and event-handler commands: bounded concurrency, a timeout that
+//! kills the whole process group. The engine thread never waits for it.
 //! Each notification's outcome (exit code, run time) goes to the history and `/metrics`.
+//!
+//! A command line is executed directly when splitting it on blanks gives exactly the argv
+//! `/bin/sh -c` would give (`picket_exec::command::classify`, conservative: any quote,
+//! metacharacter or expansion sends it to the shell), as Nagios 4's workers do
+//! (`runcmd_cmd2strv`). That saves a shell `execve` per notification: at 2,000
+//! notifications/s (benchmark W4, `bench/w4/`) the shell was most of the daemon's CPU.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -69,15 +75,35 @@ pub(crate) async fn executor(mut rx: mpsc::Receiver<Job>, max: usize, reports: R
 
 async fn run_job(job: Job, r: &Reports) {
     let started = Instant::now();
-    let mut cmd = tokio::process::Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(&job.command_line)
+    let argv = match picket_exec::command::classify(&job.command_line) {
+        Ok(picket_exec::command::CommandLine::Direct(argv)) => argv,
+        // Empty or NUL-carrying lines: let the shell report them as before.
+        Ok(picket_exec::command::CommandLine::Shell(_)) | Err(_) => vec![
+            picket_exec::command::SHELL.to_owned(),
+            "-c".to_owned(),
+            job.command_line.clone(),
+        ],
+    };
+    let (program, args) = argv
+        .split_first()
+        .map_or((picket_exec::command::SHELL, &[][..]), |(p, a)| {
+            (p.as_str(), a)
+        });
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
         .envs(job.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0);
-    let (exit_code, status) = match cmd.spawn() {
+    // posix_spawn(3) holds the calling thread until the child has exec'd (CLONE_VFORK):
+    // off the runtime's two workers, which also serve NSCA and the web UI. At 2,000
+    // notifications/s (W4) spawning on the workers held up NSCA accepts behind it.
+    let spawned = tokio::task::spawn_blocking(move || cmd.spawn())
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r);
+    let (exit_code, status) = match spawned {
         Err(e) => {
             let _ = r.log.try_send(Input::Log(format!(
                 "Warning: Could not run command for {}: {e}",
