@@ -73,7 +73,31 @@ fn every_oracle_scenario_passes_relaxed() {
         "expected the 6 shipped and Picket's own scenarios: {dirs:?}"
     );
     let tmp = tempfile::tempdir().expect("tempdir");
-    let failures = Mutex::new(Vec::new());
+    let run = |dir: &std::path::PathBuf| -> Result<(), String> {
+        let out = Command::new("sh")
+            .arg(shared().join("run_scenario.sh"))
+            .arg(dir)
+            .args([
+                "--engine",
+                env!("CARGO_BIN_EXE_picket"),
+                "--check",
+                "--relaxed",
+            ])
+            .env("ORACLE_TMP", tmp.path())
+            .output()
+            .expect("run run_scenario.sh");
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    };
+    let name = |dir: &std::path::PathBuf| {
+        dir.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let failed = Mutex::new(Vec::new());
     let next = Mutex::new(dirs.iter());
     // A few at a time: each scenario mostly waits on timers.
     std::thread::scope(|s| {
@@ -83,32 +107,26 @@ fn every_oracle_scenario_passes_relaxed() {
                     let Some(dir) = next.lock().expect("lock").next() else {
                         return;
                     };
-                    let out = Command::new("sh")
-                        .arg(shared().join("run_scenario.sh"))
-                        .arg(dir)
-                        .args([
-                            "--engine",
-                            env!("CARGO_BIN_EXE_picket"),
-                            "--check",
-                            "--relaxed",
-                        ])
-                        .env("ORACLE_TMP", tmp.path())
-                        .output()
-                        .expect("run run_scenario.sh");
-                    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
-                    if out.status.success() {
-                        eprintln!("ok   {}", name.unwrap_or_default());
-                    } else {
-                        failures.lock().expect("lock").push(format!(
-                            "FAIL {}\n{}",
-                            name.unwrap_or_default(),
-                            String::from_utf8_lossy(&out.stderr)
-                        ));
+                    match run(dir) {
+                        Ok(()) => eprintln!("ok   {}", name(dir)),
+                        Err(e) => failed.lock().expect("lock").push((dir, e)),
                     }
                 }
             });
         }
     });
-    let failures = failures.into_inner().expect("lock");
+    // The harness reads the log with wall-clock settling (350 ms of quiet); on a loaded
+    // machine a step's lines can land after the next step was sent. A scenario that
+    // fails runs once more, alone; only a second failure counts.
+    let mut failures = Vec::new();
+    for (dir, first) in failed.into_inner().expect("lock") {
+        match run(dir) {
+            Ok(()) => eprintln!(
+                "ok   {} (on a second run, alone; the first run said:\n{first})",
+                name(dir)
+            ),
+            Err(e) => failures.push(format!("FAIL {}\n{e}", name(dir))),
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
