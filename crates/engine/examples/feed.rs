@@ -1,5 +1,5 @@
 //! Feed a file of command-file lines straight into the engine (no FIFO, no threads) and
-//! print the rate: the engine's own cost per line, for BENCHMARKS-engine.md.
+//! print the rate: the engine's own cost per line, for BENCHMARKS.md (engine section).
 //!
 //! `cargo run --release -p picket-engine --example feed -- MAIN_CFG LINES_FILE`
 

@@ -6,7 +6,7 @@
 //! cargo bench -p picket-exec --bench spawn                      # 2048 MiB touched, 2000 jobs per level
 //! PICKET_BENCH_RSS_MB=0 PICKET_BENCH_JOBS=500 cargo bench -p picket-exec --bench spawn
 //! ```
-//! Results go to stdout; see BENCHMARKS-exec.md.
+//! Results go to stdout; see BENCHMARKS.md (plugin executor section).
 
 use std::time::{Duration, Instant};
 

@@ -6,7 +6,7 @@
 //! closure**: on Linux, std then uses `posix_spawn(3)` (glibc: `clone(CLONE_VM|CLONE_VFORK)`),
 //! so a daemon with gigabytes of resident memory does not copy its page tables per check.
 //! `process_group` maps to `POSIX_SPAWN_SETPGROUP`, which keeps it on that path (see
-//! `BENCHMARKS-exec.md` for the strace check and the figures).
+//! `BENCHMARKS.md`, plugin executor section, for the strace check and the figures).
 //!
 //! On timeout the whole process group (the plugin and every child it started in it) gets
 //! `SIGKILL`, as Nagios 4's workers do. A child that left the group (`setsid`) escapes,
