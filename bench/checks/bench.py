@@ -153,17 +153,28 @@ def nagios_stats(d):
     return 0, 0
 
 
-def proc_cpu(pids):
+def proc_cpu(pids, children=False):
+    """CPU seconds of `pids` (utime+stime), or with children=True of the children they
+    have reaped (cutime+cstime: for picket the plugins, for nagios4's workers the plugins)."""
     tck = os.sysconf("SC_CLK_TCK")
+    i = 13 if children else 11
     total = 0.0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tck
-        except (FileNotFoundError, IndexError, ValueError):
+            total += (int(fields[i]) + int(fields[i + 1])) / tck
+        except (OSError, IndexError, ValueError):
             pass
     return total
+
+
+def machine_cpu():
+    """(busy, total) jiffies of the whole machine from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v) - idle, sum(v)
 
 
 def daemon_pids(main_pid, cfg):
@@ -222,6 +233,7 @@ def run(name, argv, d, cfg, seconds):
     p = subprocess.Popen(argv, cwd=d, stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0 = time.time()
+    m0 = machine_cpu()
     samples = []
     while time.time() - t0 < seconds:
         time.sleep(1.0)
@@ -229,7 +241,12 @@ def run(name, argv, d, cfg, seconds):
         samples.append((time.time() - t0, n))
         if p.poll() is not None:
             sys.exit(f"{name} exited early (rc {p.returncode}); see {d}/nagios.log")
-    cpu = proc_cpu(daemon_pids(p.pid, cfg))
+    pids = daemon_pids(p.pid, cfg)
+    cpu = proc_cpu(pids)
+    # nagios4's core only reaps its workers at exit: count the workers' reaped plugins.
+    child_cpu = proc_cpu(pids if name == "picket" else pids[1:], children=True)
+    m1 = machine_cpu()
+    n_at_cpu = count_picket(d) if name == "picket" else nagios_stats(d)[1]
     wall = time.time() - t0
     # nagios4 removes status.dat when it stops: read it (updated every 5 s) first.
     lat = None if name == "picket" else latencies_nagios(d)
@@ -259,6 +276,9 @@ def run(name, argv, d, cfg, seconds):
         "lat_n": len(lat),
         "cpu": cpu,
         "cpu_pct": 100.0 * cpu / wall,
+        "child_cpu": child_cpu,
+        "n_at_cpu": n_at_cpu,
+        "machine_busy": 100.0 * (m1[0] - m0[0]) / max(1, m1[1] - m0[1]),
     }
 
 
@@ -288,6 +308,16 @@ def main():
     for r in results:
         print(f"| {r['name']} | {r['checks']} | {r['overall']:.1f} | {r['sustained']:.1f} | "
               f"{r['p50']:.3f} s | {r['p99']:.3f} s | {r['cpu']:.1f} | {r['cpu_pct']:.1f} |")
+    print()
+    print("CPU per check (daemon + the plugins it reaped; nagios4: checks from status.dat's "
+          "5-minute counter, so only exact for runs under 5 minutes), and machine busy %:")
+    print("| daemon | daemon ms/check | plugin ms/check | total ms/check | bound on 2 cores (checks/s) | machine busy % |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in results:
+        n = max(1, r["n_at_cpu"])
+        dm, pm = 1000 * r["cpu"] / n, 1000 * r["child_cpu"] / n
+        print(f"| {r['name']} | {dm:.3f} | {pm:.3f} | {dm + pm:.3f} | "
+              f"{2000 / (dm + pm):.0f} | {r['machine_busy']:.0f} |")
 
 
 if __name__ == "__main__":

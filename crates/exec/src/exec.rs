@@ -8,6 +8,10 @@
 //! `process_group` maps to `POSIX_SPAWN_SETPGROUP`, which keeps it on that path (see
 //! `BENCHMARKS.md`, plugin executor section, for the strace check and the figures).
 //!
+//! The spawn itself runs on tokio's blocking pool (the vfork-style parent is suspended
+//! until the child has exec'd, which on a busy box can take a scheduling round), and each
+//! job is then one task: the wait, both pipes and the timeout are polled together.
+//!
 //! On timeout the whole process group (the plugin and every child it started in it) gets
 //! `SIGKILL`, as Nagios 4's workers do. A child that left the group (`setsid`) escapes,
 //! as it does in Nagios.
@@ -252,6 +256,13 @@ async fn read_limited<R: AsyncRead + Unpin>(mut pipe: R, limit: usize) -> (Vec<u
     (kept, truncated)
 }
 
+async fn read_opt<R: AsyncRead + Unpin>(pipe: Option<R>, limit: usize) -> (Vec<u8>, bool) {
+    match pipe {
+        Some(p) => read_limited(p, limit).await,
+        None => (Vec::new(), false),
+    }
+}
+
 fn exit_of(status: ExitStatus) -> Exit {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
@@ -287,7 +298,16 @@ async fn run_job(job: &Job, limit: usize, clock: &dyn Clock) -> JobResult {
     let started = clock.now();
     let t0 = Instant::now();
     let used_shell = job.command.uses_shell();
-    let mut child = match cmd.spawn() {
+    // posix_spawn suspends the calling thread until the child has exec'd
+    // (CLONE_VFORK); when the box is busy that can take milliseconds. Doing it on a
+    // blocking-pool thread keeps the runtime's workers (pipes, timers, other checks)
+    // running meanwhile. The closure runs inside the runtime, so the child's pipes and
+    // reaping are registered with it as usual.
+    let spawned = match tokio::task::spawn_blocking(move || cmd.spawn()).await {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::from_raw_os_error(libc_eio())),
+    };
+    let mut child = match spawned {
         Ok(child) => child,
         Err(e) => {
             let errno = e.raw_os_error().unwrap_or(libc_eio());
@@ -308,17 +328,24 @@ async fn run_job(job: &Job, limit: usize, clock: &dyn Clock) -> JobResult {
         }
     };
     let pid = child.id();
-    let mut out_task = child
-        .stdout
-        .take()
-        .map(|p| tokio::spawn(read_limited(p, limit)));
-    let mut err_task = child
-        .stderr
-        .take()
-        .map(|p| tokio::spawn(read_limited(p, limit)));
+    // Both pipes are read on this task (no task per pipe), concurrently with the wait
+    // so that a plugin writing more than a pipe's capacity never blocks.
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let reads = async move { tokio::join!(read_opt(stdout, limit), read_opt(stderr, limit)) };
+    tokio::pin!(reads);
+    let mut outputs: Option<((Vec<u8>, bool), (Vec<u8>, bool))> = None;
 
     let deadline = tokio::time::Instant::now() + job.timeout;
-    let waited = tokio::time::timeout_at(deadline, child.wait()).await;
+    let waited = tokio::time::timeout_at(deadline, async {
+        loop {
+            tokio::select! {
+                r = &mut reads, if outputs.is_none() => outputs = Some(r),
+                s = child.wait() => return s,
+            }
+        }
+    })
+    .await;
     let (exit, drain_until) = match waited {
         Ok(Ok(status)) => (exit_of(status), Some(deadline)),
         Ok(Err(_)) => (Exit::Signaled(0), Some(deadline)),
@@ -332,28 +359,19 @@ async fn run_job(job: &Job, limit: usize, clock: &dyn Clock) -> JobResult {
 
     // Collect output. After a normal exit, children that keep the pipes open may delay
     // EOF up to the job's deadline; past it, their group is killed too.
-    let mut outputs = [(Vec::new(), false), (Vec::new(), false)];
-    for (slot, task) in [(0, &mut out_task), (1, &mut err_task)] {
-        let Some(handle) = task.as_mut() else {
-            continue;
-        };
+    if outputs.is_none() {
         let until = drain_until.unwrap_or_else(|| tokio::time::Instant::now() + DRAIN_AFTER_KILL);
-        let got = match tokio::time::timeout_at(until, &mut *handle).await {
-            Ok(r) => r.ok(),
+        outputs = match tokio::time::timeout_at(until, &mut reads).await {
+            Ok(r) => Some(r),
             Err(_) => {
                 kill_group(pid);
-                tokio::time::timeout(DRAIN_AFTER_KILL, &mut *handle)
+                tokio::time::timeout(DRAIN_AFTER_KILL, &mut reads)
                     .await
                     .ok()
-                    .and_then(Result::ok)
             }
         };
-        match got {
-            Some(v) => outputs[slot] = v,
-            None => handle.abort(),
-        }
     }
-    let [(stdout, stdout_truncated), (stderr, stderr_truncated)] = outputs;
+    let ((stdout, stdout_truncated), (stderr, stderr_truncated)) = outputs.unwrap_or_default();
 
     JobResult {
         started,
