@@ -235,7 +235,10 @@ impl Executor {
     }
 }
 
-async fn read_limited<R: AsyncRead + Unpin>(mut pipe: R, limit: usize) -> (Vec<u8>, bool) {
+/// What was read from a pipe, and whether it was cut at the limit.
+type Captured = (Vec<u8>, bool);
+
+async fn read_limited<R: AsyncRead + Unpin>(mut pipe: R, limit: usize) -> Captured {
     let mut kept = Vec::new();
     let mut truncated = false;
     let mut buf = [0u8; 4096];
@@ -256,7 +259,7 @@ async fn read_limited<R: AsyncRead + Unpin>(mut pipe: R, limit: usize) -> (Vec<u
     (kept, truncated)
 }
 
-async fn read_opt<R: AsyncRead + Unpin>(pipe: Option<R>, limit: usize) -> (Vec<u8>, bool) {
+async fn read_opt<R: AsyncRead + Unpin>(pipe: Option<R>, limit: usize) -> Captured {
     match pipe {
         Some(p) => read_limited(p, limit).await,
         None => (Vec::new(), false),
@@ -334,7 +337,7 @@ async fn run_job(job: &Job, limit: usize, clock: &dyn Clock) -> JobResult {
     let stderr = child.stderr.take();
     let reads = async move { tokio::join!(read_opt(stdout, limit), read_opt(stderr, limit)) };
     tokio::pin!(reads);
-    let mut outputs: Option<((Vec<u8>, bool), (Vec<u8>, bool))> = None;
+    let mut outputs: Option<(Captured, Captured)> = None;
 
     let deadline = tokio::time::Instant::now() + job.timeout;
     let waited = tokio::time::timeout_at(deadline, async {
