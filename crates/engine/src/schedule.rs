@@ -468,6 +468,30 @@ impl Engine {
         }
     }
 
+    /// A scheduled check that may not run now goes to its preferred time, or a whole
+    /// `check_interval` (5 minutes when 0) from now when that has passed, moved to the
+    /// next valid time of its `check_period` (spread over the interval when none).
+    fn requeue_unviable(&mut self, now: Time, t: CheckTarget, preferred: Time, options: u8) {
+        let cfg = std::sync::Arc::clone(&self.cfg);
+        let (c, id, window) = match t {
+            CheckTarget::Service(sid) => (&*cfg.service(sid).common, sid.0, self.svc_window(sid)),
+            CheckTarget::Host(hid) => (&cfg.host(hid).common, hid.0, self.host_window(hid)),
+        };
+        let preferred = if now >= preferred {
+            now + if c.check_interval <= 0.0 {
+                300
+            } else {
+                (c.check_interval * self.il() as f64) as Time
+            }
+        } else {
+            preferred
+        };
+        let next = self
+            .next_valid(c.check_period, preferred)
+            .unwrap_or_else(|| preferred + spread(id, window));
+        self.queue_check(t, next.max(now + 1), options);
+    }
+
     /// `run_scheduled_service_check()`.
     fn run_scheduled_service(&mut self, now: Time, sid: ServiceId, options: u8, due: Time) {
         let t = CheckTarget::Service(sid);
@@ -488,21 +512,7 @@ impl Engine {
                     self.svcs[sid.index()].next_check = 0;
                     return;
                 }
-                let c = &self.cfg.service(sid).common;
-                let mut preferred = preferred;
-                if now >= preferred {
-                    preferred = now
-                        + if c.check_interval <= 0.0 {
-                            300
-                        } else {
-                            (c.check_interval * self.il() as f64) as Time
-                        };
-                }
-                let next = match self.next_valid(c.check_period, preferred) {
-                    Some(v) => v,
-                    None => preferred + spread(sid.0, self.svc_window(sid)),
-                };
-                self.queue_check(t, next.max(now + 1), options);
+                self.requeue_unviable(now, t, preferred, options);
             }
         }
     }
@@ -526,21 +536,7 @@ impl Engine {
                     self.hosts[hid.index()].next_check = 0;
                     return;
                 }
-                let c = &self.cfg.host(hid).common;
-                let mut preferred = preferred;
-                if now >= preferred {
-                    preferred = now
-                        + if c.check_interval <= 0.0 {
-                            300
-                        } else {
-                            (c.check_interval * self.il() as f64) as Time
-                        };
-                }
-                let next = match self.next_valid(c.check_period, preferred) {
-                    Some(v) => v,
-                    None => preferred + spread(hid.0, self.host_window(hid)),
-                };
-                self.queue_check(t, next.max(now + 1), options);
+                self.requeue_unviable(now, t, preferred, options);
             }
         }
     }
