@@ -26,65 +26,11 @@ if [ -z "${PICKET:-}" ]; then
 fi
 NAGIOS=${NAGIOS:-/usr/sbin/nagios4}
 
+# The objects both engines run (shared with bench/pipeline/bench.py).
+python3 "$root/bench/lib/nagios_bench.py" objects "$tmp/objects.cfg" "$HOSTS" "$PER_HOST"
 python3 - "$tmp" "$LINES" "$HOSTS" "$PER_HOST" <<'PY'
 import sys, time
 tmp, lines, hosts, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-with open(f"{tmp}/objects.cfg", "w") as f:
-    f.write("""define timeperiod {
- timeperiod_name 24x7
- alias 24x7
- monday 00:00-24:00
- tuesday 00:00-24:00
- wednesday 00:00-24:00
- thursday 00:00-24:00
- friday 00:00-24:00
- saturday 00:00-24:00
- sunday 00:00-24:00
-}
-define command {
- command_name check_none
- command_line /bin/true
-}
-define command {
- command_name notify-none
- command_line /bin/true
-}
-define contact {
- contact_name nobody
- service_notification_period 24x7
- host_notification_period 24x7
- service_notification_options n
- host_notification_options n
- service_notification_commands notify-none
- host_notification_commands notify-none
-}
-define host {
- name bench-host
- register 0
- max_check_attempts 1
- active_checks_enabled 0
- passive_checks_enabled 1
- check_period 24x7
- notifications_enabled 0
- contacts nobody
-}
-define service {
- name bench-service
- register 0
- check_command check_none
- active_checks_enabled 0
- passive_checks_enabled 1
- max_check_attempts 1
- check_period 24x7
- notifications_enabled 0
- notification_interval 0
- contacts nobody
-}
-""")
-    for h in range(hosts):
-        f.write(f"define host {{\n use bench-host\n host_name h{h}\n address 10.{h // 65536}.{(h // 256) % 256}.{h % 256}\n}}\n")
-        for s in range(per):
-            f.write(f"define service {{\n use bench-service\n host_name h{h}\n service_description svc{s}\n}}\n")
 now = int(time.time())
 total = hosts * per
 with open(f"{tmp}/lines.txt", "w") as f:
@@ -97,37 +43,8 @@ PY
 
 run() { # name binary
     name=$1; bin=$2; w="$tmp/$name"
-    mkdir -p "$w/tmp" "$w/checkresults" "$w/archives"
-    cat > "$w/nagios.cfg" <<CFG
-log_file=$w/nagios.log
-cfg_file=$tmp/objects.cfg
-object_cache_file=$w/objects.cache
-precached_object_file=$w/objects.precache
-status_file=$w/status.dat
-status_update_interval=10
-nagios_user=$(id -un)
-nagios_group=$(id -gn)
-check_external_commands=1
-command_file=$w/nagios.cmd
-lock_file=$w/nagios.lock
-temp_file=$w/nagios.tmp
-temp_path=$w/tmp
-query_socket=$w/nagios.qh
-check_result_path=$w/checkresults
-state_retention_file=$w/retention.dat
-retain_state_information=1
-retention_update_interval=60
-log_rotation_method=n
-log_archive_path=$w/archives
-log_passive_checks=1
-log_external_commands=1
-log_initial_states=0
-use_syslog=0
-check_for_updates=0
-enable_flap_detection=0
-interval_length=60
-event_broker_options=0
-CFG
+    mkdir -p "$w"
+    python3 "$root/bench/lib/nagios_bench.py" main-cfg "$w" "$tmp/objects.cfg"
     "$bin" "$w/nagios.cfg" > "$w/engine.out" 2>&1 &
     pid=$!
     i=0
