@@ -17,7 +17,8 @@ TIME=/usr/bin/time
 
 cargo build --release -q -p picket
 cargo build --release -q -p picket-config --example gen_config
-PICKET=target/release/picket
+TARGET=${CARGO_TARGET_DIR:-target}
+PICKET=$TARGET/release/picket
 
 measure() { # label, command...
     label=$1; shift
@@ -42,7 +43,7 @@ echo "|---|---|---|---|---|---|"
 for n in $SIZES; do
     dir="$OUT/gen$n"
     rm -rf "$dir"
-    target/release/examples/gen_config "$n" "$dir" 2>/dev/null
+    "$TARGET"/release/examples/gen_config "$n" "$dir" 2>/dev/null
     chmod -R a+rwX "$dir"   # nagios4 checks temp_path/check_result_path as its user
     measure "picket -v ($n)" "$PICKET" -q -v "$dir/nagios.cfg"
     measure "nagios4 -v ($n)" "$NAGIOS" -v "$dir/nagios.cfg"

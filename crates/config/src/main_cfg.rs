@@ -34,6 +34,10 @@ pub struct MainConfig {
     pub history_max_age_days: u32,
     /// Picket: `history_max_rows` (0: no limit).
     pub history_max_rows: u64,
+    /// Picket: `max_concurrent_notifications`, notification and event-handler
+    /// commands running at once (0: the default, 256). Independent of
+    /// `max_concurrent_checks`, as in Nagios, where only checks are capped.
+    pub max_concurrent_notifications: u32,
     /// `status_file`.
     pub status_file: Option<PathBuf>,
     /// `state_retention_file`.
@@ -173,6 +177,7 @@ impl Default for MainConfig {
             history_file: None,
             history_max_age_days: 90,
             history_max_rows: 5_000_000,
+            max_concurrent_notifications: 0,
             status_file: None,
             state_retention_file: None,
             retain_state_information: true,
@@ -437,6 +442,7 @@ impl MainConfig {
                 "history_file" => m.history_file = Some(path(v)),
                 "history_max_age_days" => n!(history_max_age_days),
                 "history_max_rows" => n!(history_max_rows),
+                "max_concurrent_notifications" => n!(max_concurrent_notifications),
                 "status_file" => m.status_file = Some(path(v)),
                 "state_retention_file" | "xrddefault_retention_file" => {
                     m.state_retention_file = Some(path(v))
@@ -559,5 +565,65 @@ impl MainConfig {
             }
         }
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raw::parse_main_file;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    fn parse(text: &str) -> (MainConfig, Vec<String>) {
+        let (lines, bad) = parse_main_file(text);
+        assert!(bad.is_empty(), "{bad:?}");
+        let file: Arc<Path> = Arc::from(Path::new("/etc/picket/picket.cfg"));
+        let mut diags = Diagnostics::new();
+        let m = MainConfig::from_lines(&lines, &file, Path::new("/etc/picket"), &mut diags);
+        (m, diags.iter().map(|d| d.line()).collect())
+    }
+
+    #[test]
+    fn picket_keys() {
+        let (m, diags) = parse(
+            "nsca_config_file=nsca.cfg\nweb_listen=127.0.0.1:8080\nweb_token_file=/run/t\n\
+             history_file=var/h.db\nhistory_max_age_days=7\nhistory_max_rows=10\n\
+             max_concurrent_notifications=32\nmax_concurrent_checks=8\n",
+        );
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(
+            m.nsca_config_file.as_deref(),
+            Some(Path::new("/etc/picket/nsca.cfg"))
+        );
+        assert_eq!(m.web_listen, Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(m.web_token_file.as_deref(), Some(Path::new("/run/t")));
+        assert_eq!(
+            m.history_file.as_deref(),
+            Some(Path::new("/etc/picket/var/h.db"))
+        );
+        assert_eq!((m.history_max_age_days, m.history_max_rows), (7, 10));
+        assert_eq!(
+            (m.max_concurrent_notifications, m.max_concurrent_checks),
+            (32, 8)
+        );
+        let d = MainConfig::default();
+        assert_eq!(
+            (d.max_concurrent_notifications, d.history_max_age_days),
+            (0, 90)
+        );
+    }
+
+    #[test]
+    fn bad_values_name_file_and_line() {
+        let (_, diags) =
+            parse("log_file=x\nmax_concurrent_notifications=many\nweb_listen=nowhere\n");
+        assert_eq!(diags.len(), 2, "{diags:?}");
+        assert!(
+            diags[0].contains("/etc/picket/picket.cfg:2")
+                && diags[0].contains("max_concurrent_notifications"),
+            "{diags:?}"
+        );
+        assert!(diags[1].contains("/etc/picket/picket.cfg:3"), "{diags:?}");
     }
 }

@@ -14,6 +14,14 @@
 //! notifications happen once, now — the log (and the history fed from it) and the state
 //! never disagree after a crash. Dying between a log write and its marker repeats that
 //! batch's log lines (at-least-once), never drops them.
+//!
+//! Periodic snapshots are written by a thread of their own
+//! ([`Store::save_in_background`]): the engine thread only copies the retained state
+//! (`Engine::snapshot`) and rotates the journal to `<journal>.old`; serialising,
+//! `fsync` and the rename happen beside it (at 100,000 services that is ≈ 110 MB of
+//! JSON and ≈ 0.35 s). The old journal is deleted once the snapshot that covers it is
+//! in place; until then a restart replays `<journal>.old` and `<journal>` in that
+//! order, skipping the records the snapshot already holds.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
@@ -49,11 +57,37 @@ pub(crate) struct Record {
 pub(crate) struct Store {
     snap_path: PathBuf,
     journal_path: PathBuf,
+    /// The journal of a snapshot being written in the background.
+    old_journal_path: PathBuf,
     journal: BufWriter<File>,
     seq: u64,
     journal_bytes: u64,
     /// The last sequence number marked as logged.
     marked: u64,
+    /// The background snapshot writer, if one was started.
+    writer: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Write `snap` to `path` atomically: temporary file, `fsync`, rename.
+fn write_snapshot(path: &Path, snap: &Snapshot) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let f = File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
+        let mut w = BufWriter::with_capacity(1 << 20, f);
+        serde_json::to_writer(&mut w, snap).context("serialise retention")?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all().context("fsync retention")?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("rename to {}", path.display()))
+}
+
+/// Remove `path` if it exists.
+fn remove_if_exists(path: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("remove {}", path.display())),
+    }
 }
 
 /// A parsed journal.
@@ -111,6 +145,7 @@ impl Store {
     /// to log and run.
     pub(crate) fn open(snap_path: &Path, engine: &mut Engine) -> anyhow::Result<(Store, usize)> {
         let journal_path = snap_path.with_extension("journal");
+        let old_journal_path = snap_path.with_extension("journal.old");
         let mut last_seq = 0;
         match std::fs::read(snap_path) {
             Ok(bytes) => {
@@ -126,10 +161,17 @@ impl Store {
         }
         let mut replayed = 0;
         let mut max_seq = last_seq;
-        if let Ok(mut f) = File::open(&journal_path) {
-            let mut bytes = Vec::new();
-            f.read_to_end(&mut bytes)
-                .with_context(|| format!("read {}", journal_path.display()))?;
+        // A snapshot that was being written in the background when the process died
+        // left its journal as `.journal.old`: its records come first. (It was complete
+        // when it was renamed, so the two files join on a record boundary.)
+        let mut bytes = Vec::new();
+        for path in [&old_journal_path, &journal_path] {
+            if let Ok(mut f) = File::open(path) {
+                f.read_to_end(&mut bytes)
+                    .with_context(|| format!("read {}", path.display()))?;
+            }
+        }
+        if !bytes.is_empty() {
             let journal = parse_journal(&bytes);
             engine.set_replay(true);
             for r in &journal.records {
@@ -168,10 +210,12 @@ impl Store {
             Store {
                 snap_path: snap_path.to_owned(),
                 journal_path,
+                old_journal_path,
                 journal: BufWriter::with_capacity(1 << 20, file),
                 seq: max_seq,
                 journal_bytes,
                 marked: 0,
+                writer: None,
             },
             replayed,
         ))
@@ -225,30 +269,88 @@ impl Store {
     }
 
     /// Write a snapshot (atomically: temporary file, fsync, rename), then empty the
-    /// journal.
+    /// journal. Waits for a background snapshot first. For start-up and shutdown.
     pub(crate) fn save(&mut self, engine: &Engine, now: Time) -> anyhow::Result<()> {
+        let previous = self.wait_for_writer();
         self.flush().context("flush journal")?;
         let snap = Snapshot {
             journal_seq: self.seq,
             saved_at: now,
             retention: engine.snapshot(),
         };
-        let tmp = self.snap_path.with_extension("tmp");
-        {
-            let f = File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
-            let mut w = BufWriter::new(f);
-            serde_json::to_writer(&mut w, &snap).context("serialise retention")?;
-            let f = w.into_inner().map_err(|e| e.into_error())?;
-            f.sync_all().context("fsync retention")?;
-        }
-        std::fs::rename(&tmp, &self.snap_path)
-            .with_context(|| format!("rename to {}", self.snap_path.display()))?;
+        write_snapshot(&self.snap_path, &snap)?;
         self.journal
             .get_ref()
             .set_len(0)
             .with_context(|| format!("truncate {}", self.journal_path.display()))?;
         self.journal_bytes = 0;
-        Ok(())
+        remove_if_exists(&self.old_journal_path)?;
+        previous.context("background snapshot failed (saved again now)")
+    }
+
+    /// Start writing a snapshot on a thread of its own; the engine thread only copies
+    /// the state and rotates the journal. Returns `Ok(false)` without doing anything
+    /// while the previous one is still being written. When the previous one failed,
+    /// saves synchronously instead and returns that failure.
+    pub(crate) fn save_in_background(
+        &mut self,
+        engine: &Engine,
+        now: Time,
+    ) -> anyhow::Result<bool> {
+        if self.writer.as_ref().is_some_and(|w| !w.is_finished()) {
+            return Ok(false);
+        }
+        let previous = self.wait_for_writer();
+        if previous.is_err() || self.old_journal_path.exists() {
+            // The old journal still holds records no snapshot covers: do not rotate
+            // over it; a synchronous save covers both journals.
+            self.save(engine, now)?;
+            return previous
+                .context("background snapshot failed (saved synchronously now)")
+                .map(|()| true);
+        }
+        self.flush().context("flush journal")?;
+        std::fs::rename(&self.journal_path, &self.old_journal_path).with_context(|| {
+            format!(
+                "rename {} to {}",
+                self.journal_path.display(),
+                self.old_journal_path.display()
+            )
+        })?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.journal_path)
+            .with_context(|| format!("open journal {}", self.journal_path.display()))?;
+        // The old writer's buffer is empty (flushed above).
+        self.journal = BufWriter::with_capacity(1 << 20, file);
+        self.journal_bytes = 0;
+        let snap = Snapshot {
+            journal_seq: self.seq,
+            saved_at: now,
+            retention: engine.snapshot(),
+        };
+        let (snap_path, old) = (self.snap_path.clone(), self.old_journal_path.clone());
+        self.writer = Some(
+            std::thread::Builder::new()
+                .name("picket-retention".into())
+                .spawn(move || {
+                    write_snapshot(&snap_path, &snap)?;
+                    remove_if_exists(&old)
+                })
+                .context("start the retention writer")?,
+        );
+        Ok(true)
+    }
+
+    /// Wait for the background writer, if any, and return its outcome.
+    fn wait_for_writer(&mut self) -> anyhow::Result<()> {
+        match self.writer.take() {
+            None => Ok(()),
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the retention writer panicked"))),
+        }
     }
 }
 
@@ -359,5 +461,76 @@ mod tests {
             e.service_status(sid).plugin_output.as_deref(),
             Some("not logged")
         );
+    }
+
+    /// A background snapshot, and a crash at each point of it: before the snapshot is
+    /// renamed into place, between the rename and the removal of the old journal, and
+    /// after. Every result is applied exactly once in each case (the volatile service
+    /// notifies on every CRITICAL result, so the notification number counts them).
+    #[test]
+    fn background_snapshot_survives_a_crash_at_every_step() {
+        let result =
+            |t: u32| format!("[{t}] PROCESS_SERVICE_CHECK_RESULT;h;s;2;r{t}\n").into_bytes();
+        let notified = |e: &Engine| {
+            let sid = e.config().services[0].id;
+            e.service_status(sid).current_notification_number
+        };
+        for crash in ["before rename", "before old journal removal", "none"] {
+            let dir = tempfile::tempdir().unwrap();
+            let snap = dir.path().join("retention.dat");
+            let old_journal = snap.with_extension("journal.old");
+            let mut e = engine();
+            let (mut st, _) = Store::open(&snap, &mut e).unwrap();
+            let feed = |st: &mut Store, e: &mut Engine, t: u32| {
+                st.append(Time::from(t), &result(t)).unwrap();
+                crate::daemon::feed(e, Time::from(t), &result(t));
+                let _ = e.take_outputs();
+                st.mark_logged().unwrap();
+            };
+            for t in 100..103 {
+                feed(&mut st, &mut e, t);
+            }
+            st.save(&e, 103).unwrap();
+            let first_snapshot = std::fs::read(&snap).unwrap();
+            for t in 103..106 {
+                feed(&mut st, &mut e, t);
+            }
+            let journal_before = std::fs::read(snap.with_extension("journal")).unwrap();
+            assert!(st.save_in_background(&e, 106).unwrap());
+            for t in 106..108 {
+                feed(&mut st, &mut e, t);
+            }
+            st.wait_for_writer().unwrap();
+            assert!(
+                !old_journal.exists(),
+                "removed once the snapshot is in place"
+            );
+            assert_eq!(notified(&e), 8);
+            match crash {
+                "before rename" => {
+                    std::fs::write(&snap, &first_snapshot).unwrap();
+                    std::fs::write(&old_journal, &journal_before).unwrap();
+                }
+                "before old journal removal" => {
+                    std::fs::write(&old_journal, &journal_before).unwrap();
+                }
+                _ => {}
+            }
+            drop(st); // kill -9
+            let mut e2 = engine();
+            let (mut st2, replayed) = Store::open(&snap, &mut e2).unwrap();
+            let _ = e2.take_outputs();
+            assert_eq!(notified(&e2), 8, "crash {crash}: every result once");
+            let want_replayed = if crash == "before rename" { 5 } else { 2 };
+            assert_eq!(replayed, want_replayed, "crash {crash}");
+            // The next background save starts over cleanly (a synchronous one when an
+            // old journal is left over).
+            assert!(st2.save_in_background(&e2, 200).unwrap());
+            st2.wait_for_writer().unwrap();
+            assert!(!old_journal.exists());
+            let mut e3 = engine();
+            let (_st3, replayed) = Store::open(&snap, &mut e3).unwrap();
+            assert_eq!((replayed, notified(&e3)), (0, 8), "crash {crash}");
+        }
     }
 }
