@@ -48,6 +48,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 REL = os.path.join(TARGET, "release")
 PICKET = os.path.join(REL, "picket")
+PICKET_EXTRA = []  # --picket-cfg lines
 PICKET_NSCA = os.path.join(REL, "nsca")
 SEND = os.path.join(REL, "w4-send")
 STAMP = os.path.join(TARGET, "w4", "w4-stamp")  # built from w4-stamp.c by build_stamp()
@@ -296,6 +297,8 @@ def start_system(system, d, hosts):
             if system == "picket-full":
                 # The whole system of issue 6: history (SQLite) and the web UI/API too.
                 f.write(f"history_file={d}/history.db\nweb_listen=127.0.0.1:{free_port()}\n")
+            for line in PICKET_EXTRA:
+                f.write(f"{line}\n")
         procs["picket"] = subprocess.Popen([PICKET, main], cwd=d, stdout=log, stderr=log)
         wait_for(lambda: os.path.exists(cmd_file), 120, "picket's command FIFO")
         if system == "picket-nsca":
@@ -428,10 +431,13 @@ def main():
     ap.add_argument("--json", help="append raw runs to this file")
     ap.add_argument("--keep", help="copy each run directory under this directory")
     ap.add_argument("--picket", help="picket binary to run (default: the release build)")
+    ap.add_argument("--picket-cfg", action="append", default=[], metavar="KEY=VALUE",
+                    help="an extra main-config line for picket (repeatable)")
     a = ap.parse_args()
     if a.picket:
         global PICKET
         PICKET = os.path.abspath(a.picket)
+    PICKET_EXTRA.extend(a.picket_cfg)
     build_stamp()
     for b in (PICKET, PICKET_NSCA, SEND, STAMP, NAGIOS, DEBIAN_NSCA):
         if not os.path.exists(b):
