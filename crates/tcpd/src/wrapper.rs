@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use nix::sys::socket::{SockaddrStorage, getpeername, getsockname, setsockopt, sockopt};
-use tcpwrap::system::{SystemResolver, read_banner, read_pattern_file};
+use tcpwrap::system::{SystemResolver, errno_text, read_banner, read_pattern_file};
 use tcpwrap::{
     AccessEvent, BannerRead, Effects, EventKind, FileRead, Level, LogLine, Request, Settings,
     hosts_access,
@@ -282,7 +282,7 @@ impl Effects for TcpdEffects<'_> {
                 format!(
                     "setsockopt SO_KEEPALIVE {}: {}",
                     self.sock.as_raw_fd(),
-                    e.desc()
+                    errno_text(e as i32)
                 )
             })
     }
@@ -296,7 +296,7 @@ impl Effects for TcpdEffects<'_> {
             format!(
                 "setsockopt SO_LINGER {}: {}",
                 self.sock.as_raw_fd(),
-                e.desc()
+                errno_text(e as i32)
             )
         })
     }
@@ -306,7 +306,7 @@ impl Effects for TcpdEffects<'_> {
             .ok()
             .flatten()
             .ok_or_else(|| format!("unknown group: \"{group}\""))?;
-        nix::unistd::setgid(g.gid).map_err(|e| format!("setgid({group}): {}", e.desc()))
+        nix::unistd::setgid(g.gid).map_err(|e| format!("setgid({group}): {}", errno_text(e as i32)))
     }
 
     fn user(&mut self, user: &str, group_given: bool) -> Result<(), String> {
@@ -317,12 +317,13 @@ impl Effects for TcpdEffects<'_> {
             .flatten()
             .ok_or_else(|| format!("unknown user: \"{user}\""))?;
         if !group_given {
-            nix::unistd::setgid(pw.gid).map_err(|e| format!("setgid({user}): {}", e.desc()))?;
+            nix::unistd::setgid(pw.gid)
+                .map_err(|e| format!("setgid({user}): {}", errno_text(e as i32)))?;
             if let Ok(name) = std::ffi::CString::new(user) {
                 let _ = nix::unistd::initgroups(&name, pw.gid);
             }
         }
-        nix::unistd::setuid(pw.uid).map_err(|e| format!("setuid({user}): {}", e.desc()))
+        nix::unistd::setuid(pw.uid).map_err(|e| format!("setuid({user}): {}", errno_text(e as i32)))
     }
 }
 

@@ -23,8 +23,23 @@ use crate::table::Table;
 #[must_use]
 pub fn strerror(e: &std::io::Error) -> String {
     match e.raw_os_error() {
-        Some(code) => Errno::from_raw(code).desc().to_string(),
+        Some(code) => errno_text(code),
         None => e.to_string(),
+    }
+}
+
+/// The C library's `strerror()` text for `errno` value `code` (what libwrap's `%m` prints).
+///
+/// `nix::Errno::desc()` is not used: it has its own table, taken from the kernel headers'
+/// comments, which differs from glibc's (`ELOOP`: "Too many symbolic links encountered" versus
+/// glibc's "Too many levels of symbolic links"). `std::io::Error` formats an OS error with the
+/// C library's `strerror_r()` and appends " (os error N)", which is removed here.
+#[must_use]
+pub fn errno_text(code: i32) -> String {
+    let full = std::io::Error::from_raw_os_error(code).to_string();
+    match full.strip_suffix(&format!(" (os error {code})")) {
+        Some(text) => text.to_string(),
+        None => full,
     }
 }
 
@@ -335,6 +350,41 @@ mod tests {
         assert_eq!(
             parse_ident_reply("4001 , 23 : USERID : UNIX : alice\r\n", 4000, 23),
             None
+        );
+    }
+
+    #[test]
+    fn errno_text_has_no_std_suffix() {
+        let text = errno_text(Errno::ENOENT as i32);
+        assert!(!text.contains("os error"), "{text}");
+        assert!(!text.is_empty());
+    }
+
+    /// glibc's text, as Debian's tcpdmatch prints it (oracle case A16-deny-unreadable).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn errno_text_is_the_c_library_text() {
+        assert_eq!(
+            errno_text(Errno::ELOOP as i32),
+            "Too many levels of symbolic links"
+        );
+        assert_eq!(errno_text(Errno::EPERM as i32), "Operation not permitted");
+        assert_eq!(
+            errno_text(Errno::ENOENT as i32),
+            "No such file or directory"
+        );
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn self_symlink_table_is_unreadable_with_libc_text() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hosts.deny");
+        std::os::unix::fs::symlink("hosts.deny", &path).expect("symlink");
+        let t = read_table(&path, "hosts.deny");
+        assert_eq!(
+            t.state,
+            crate::table::TableState::Unreadable("Too many levels of symbolic links".into())
         );
     }
 
