@@ -665,8 +665,8 @@ impl Engine {
         output: &str,
         check_time: Time,
     ) -> CmdResult {
-        // QUIRK kept: Nagios tests the service-wide switch here, then the host one.
-        if !self.prog.accept_passive_service_checks || !self.prog.accept_passive_host_checks {
+        // QUIRK kept: process_passive_host_check() tests the service-wide switch.
+        if !self.prog.accept_passive_service_checks {
             return Err(CmdError::Failed);
         }
         if !(0..=2).contains(&rc) {
@@ -684,6 +684,12 @@ impl Engine {
         };
         if !self.hosts[hid.index()].passive_checks_enabled {
             return Err(CmdError::Failed);
+        }
+        // accept_passive_host_checks is only tested when the queued result is reaped
+        // (handle_async_host_check_result): the command itself succeeds and the result
+        // is dropped without a log line (oracle t).
+        if !self.prog.accept_passive_host_checks {
+            return Ok(());
         }
         if self.opts.drop_stale_results {
             let st = &self.hosts[hid.index()];
