@@ -1064,7 +1064,7 @@ define servicedependency {
 }
 "#;
 
-/// check_service_dependencies() in 4.4.6 (oracle u_dependencies_ondemand): the master's
+/// check_service_dependencies() in 4.4.6 (oracle y_dependencies_ondemand): the master's
 /// state bit only (no PENDING for a never-checked master, which is in its initial OK
 /// state), dependencies in definition order, and one outside its dependency_period ends
 /// the test as passed.
@@ -1098,7 +1098,7 @@ fn notification_dependencies_follow_nagios_4_4_6() {
 /// Group macros without a group are errors (left verbatim, as 4.4.6 does through
 /// mac->*group_ptr == NULL); standard *GROUPALIAS macros use the first group; an
 /// on-demand service macro with a blank host and a service the current host lacks is
-/// empty, not an error (oracle s_contacts_groups and u_dependencies_ondemand).
+/// empty, not an error (oracle w_contacts_groups and u_dependencies_ondemand).
 #[test]
 fn group_and_on_demand_macros_follow_nagios() {
     let objects = r#"
