@@ -467,7 +467,11 @@ impl Engine {
         let mut recipients: Vec<(ContactId, Vec<usize>)> = Vec::new();
         for c in contacts {
             let contact = cfg.contact(c);
-            if !forced && !contact.service_notifications_enabled {
+            let enabled = self
+                .contacts
+                .get(c.index())
+                .is_some_and(|cs| cs.service_notifications_enabled);
+            if !forced && !enabled {
                 continue;
             }
             if !forced && contact.minimum_importance > s.common.importance {
@@ -644,7 +648,11 @@ impl Engine {
         let mut recipients: Vec<(ContactId, Vec<usize>)> = Vec::new();
         for c in contacts {
             let contact = cfg.contact(c);
-            if !forced && !contact.host_notifications_enabled {
+            let enabled = self
+                .contacts
+                .get(c.index())
+                .is_some_and(|cs| cs.host_notifications_enabled);
+            if !forced && !enabled {
                 continue;
             }
             if !forced && contact.minimum_importance > h.common.importance {

@@ -401,6 +401,59 @@ impl Engine {
                 }
                 Ok(())
             }
+            C::EnableContactSvcNotifications
+            | C::DisableContactSvcNotifications
+            | C::EnableContactHostNotifications
+            | C::DisableContactHostNotifications
+            | C::EnableContactgroupSvcNotifications
+            | C::DisableContactgroupSvcNotifications
+            | C::EnableContactgroupHostNotifications
+            | C::DisableContactgroupHostNotifications => {
+                // process_external_command2(): the first argument names the contact or
+                // contact group; an unknown name fails the command.
+                let target = args.split(';').next().unwrap_or("");
+                let members: Vec<picket_config::ContactId> = match name {
+                    C::EnableContactSvcNotifications
+                    | C::DisableContactSvcNotifications
+                    | C::EnableContactHostNotifications
+                    | C::DisableContactHostNotifications => {
+                        let Some(c) = self.cfg.contact_by_name(target) else {
+                            return fail;
+                        };
+                        vec![c]
+                    }
+                    _ => {
+                        let Some(g) = self.cfg.contactgroup_by_name(target) else {
+                            return fail;
+                        };
+                        self.cfg.contactgroups[g.index()].members.clone()
+                    }
+                };
+                let on = matches!(
+                    name,
+                    C::EnableContactSvcNotifications
+                        | C::EnableContactHostNotifications
+                        | C::EnableContactgroupSvcNotifications
+                        | C::EnableContactgroupHostNotifications
+                );
+                let svc = matches!(
+                    name,
+                    C::EnableContactSvcNotifications
+                        | C::DisableContactSvcNotifications
+                        | C::EnableContactgroupSvcNotifications
+                        | C::DisableContactgroupSvcNotifications
+                );
+                for c in members {
+                    if let Some(cs) = self.contacts.get_mut(c.index()) {
+                        if svc {
+                            cs.service_notifications_enabled = on;
+                        } else {
+                            cs.host_notifications_enabled = on;
+                        }
+                    }
+                }
+                Ok(())
+            }
             C::EnableNotifications => {
                 self.prog.enable_notifications = true;
                 Ok(())

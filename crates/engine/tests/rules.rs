@@ -1142,3 +1142,81 @@ define service {
         ]
     );
 }
+
+/// ENABLE_/DISABLE_CONTACT(GROUP)_SVC/HOST_NOTIFICATIONS switch a contact's run-time
+/// flags (oracle z_contact_commands); a forced custom notification ignores them; an
+/// unknown name fails the command; the flags are retained by name, and a retention
+/// file without them still loads.
+#[test]
+fn contact_notification_switches_and_retention() {
+    let objects = r#"
+define contactgroup {
+    contactgroup_name  ops
+    members            bob
+}
+define service {
+    use                   passive-service
+    host_name             web01
+    service_description   Vol
+    is_volatile           1
+    max_check_attempts    1
+    notification_interval 0
+    contacts              alice
+    contact_groups        ops
+}
+"#;
+    let who = |jobs: &[Job]| {
+        let mut v: Vec<String> = notifications(jobs)
+            .iter()
+            .map(|n| n.split('"').nth(1).unwrap_or("").to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let mut h = harness(objects, "");
+    let (_, j) = h.at(T0, "PROCESS_SERVICE_CHECK_RESULT;web01;Vol;2;a");
+    assert_eq!(who(&j), ["alice", "bob"]);
+    let (log, _) = h.at(T0 + 1, "DISABLE_CONTACT_SVC_NOTIFICATIONS;alice");
+    assert_eq!(
+        log,
+        ["EXTERNAL COMMAND: DISABLE_CONTACT_SVC_NOTIFICATIONS;alice"]
+    );
+    let (_, j) = h.at(T0 + 2, "PROCESS_SERVICE_CHECK_RESULT;web01;Vol;2;b");
+    assert_eq!(who(&j), ["bob"]);
+    h.at(T0 + 3, "DISABLE_CONTACTGROUP_SVC_NOTIFICATIONS;ops");
+    let (_, j) = h.at(T0 + 4, "PROCESS_SERVICE_CHECK_RESULT;web01;Vol;2;c");
+    assert!(who(&j).is_empty());
+    let (_, j) = h.at(
+        T0 + 5,
+        "SEND_CUSTOM_SVC_NOTIFICATION;web01;Vol;2;admin;forced",
+    );
+    assert_eq!(who(&j), ["alice", "bob"]);
+    // Host switches are separate.
+    let (_, j) = h.at(T0 + 6, "PROCESS_HOST_CHECK_RESULT;web01;1;down");
+    assert_eq!(who(&j), ["alice"]);
+    h.at(T0 + 7, "PROCESS_HOST_CHECK_RESULT;web01;0;up");
+    let (log, _) = h.at(T0 + 7, "ENABLE_CONTACT_SVC_NOTIFICATIONS;nobody");
+    assert!(has(
+        &log,
+        "Error: External command failed -> ENABLE_CONTACT_SVC_NOTIFICATIONS;nobody"
+    ));
+
+    // Retained by name; an older retention file without "contacts" keeps the config's.
+    let snap = serde_json::to_value(h.e.snapshot()).expect("serialise");
+    let mut again = harness(objects, "");
+    again
+        .e
+        .restore(serde_json::from_value(snap.clone()).expect("parse"));
+    let (_, j) = again.at(T0 + 8, "PROCESS_SERVICE_CHECK_RESULT;web01;Vol;2;d");
+    assert!(who(&j).is_empty());
+    let mut old = snap;
+    if let Some(o) = old.as_object_mut() {
+        o.remove("contacts");
+    }
+    let mut older = harness(objects, "");
+    older
+        .e
+        .restore(serde_json::from_value(old).expect("parse without contacts"));
+    let (_, j) = older.at(T0 + 8, "PROCESS_SERVICE_CHECK_RESULT;web01;Vol;2;d");
+    assert_eq!(who(&j), ["alice", "bob"]);
+}
