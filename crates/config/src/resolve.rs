@@ -1457,7 +1457,7 @@ fn build_contactgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
 /// own `contactgroups` in reverse definition order, then for each `contactgroup_members`
 /// entry (in reverse) that group's members in reverse of its own order. A contact is kept
 /// where it first appears. (xodtemplate builds the lists by prepending and
-/// add_contact_to_contactgroup() prepends again; recorded in oracle w_contacts_groups.)
+/// add_contact_to_contactgroup() prepends again; recorded in oracle f_contacts_groups.)
 fn nagios_member_order(
     g: ContactGroupId,
     direct: &[Vec<ContactId>],

@@ -604,7 +604,7 @@ define service {
     let cc = s2.common.check_command.as_ref().expect("check_command");
     assert_eq!(cc.args, vec![Box::from("tpl")]);
     // carol (contacts), then ops: its `members` (bob) before alice, who joins it
-    // through her own `contactgroups` (Nagios order, oracle w_contacts_groups).
+    // through her own `contactgroups` (Nagios order, oracle f_contacts_groups).
     assert_eq!(
         names_c(&cfg, &s1.common.notification_contacts),
         ["carol", "bob", "alice"]

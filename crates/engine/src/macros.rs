@@ -549,7 +549,7 @@ impl Engine {
             "CONTACTEMAIL" => plain(c.email.as_deref().unwrap_or("")),
             "CONTACTPAGER" => plain(c.pager.as_deref().unwrap_or("")),
             // The first group (`mac->contactgroup_ptr`); none: an error, kept verbatim
-            // (oracle w_contacts_groups: `cg=$` after /bin/sh has eaten `$CONTACTGROUPNAME`).
+            // (oracle f_contacts_groups: `cg=$` after /bin/sh has eaten `$CONTACTGROUPNAME`).
             "CONTACTGROUPNAME" | "CONTACTGROUPALIAS" | "CONTACTGROUPMEMBERS" => {
                 let g = &self.cfg.contactgroups[c.contactgroups.first()?.index()];
                 match base {
@@ -745,7 +745,7 @@ impl Engine {
             };
             let Some(sid) = self.cfg.find_service(host, a2?) else {
                 // grab_macrox_value_r(): a blank host name with a service the current
-                // host does not have is not an error, the value is just empty (oracle y_dependencies_ondemand:
+                // host does not have is not an error, the value is just empty (oracle l_dependencies_ondemand:
                 // `$SERVICESTATE::Local$` on db01). Custom variables have no such branch.
                 if a1.is_empty() && !base.starts_with('_') {
                     return plain("");

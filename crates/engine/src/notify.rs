@@ -137,7 +137,7 @@ impl Engine {
                 m.current_state
             };
             // `flag_isset(failure_options, 1 << state)`: no PENDING test in 4.4.6, a
-            // master that was never checked counts with its initial state (oracle y_dependencies_ondemand).
+            // master that was never checked counts with its initial state (oracle l_dependencies_ondemand).
             let bit = svc_state_option(state);
             if d.notification_failure.contains(bit) {
                 return true;
@@ -170,7 +170,7 @@ impl Engine {
                 m.current_state
             };
             // `flag_isset(failure_options, 1 << state)`: no PENDING test in 4.4.6, a
-            // master that was never checked counts with its initial state (oracle y_dependencies_ondemand).
+            // master that was never checked counts with its initial state (oracle l_dependencies_ondemand).
             let bit = host_state_option(state);
             if d.notification_failure.contains(bit) {
                 return true;

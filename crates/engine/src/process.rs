@@ -740,7 +740,7 @@ impl Engine {
         }
         // accept_passive_host_checks is only tested when the queued result is reaped
         // (handle_async_host_check_result): the command itself succeeds and the result
-        // is dropped without a log line (oracle x_stale_and_disabled_passive).
+        // is dropped without a log line (oracle i_stale_and_disabled_passive).
         if !self.prog.accept_passive_host_checks {
             return Ok(());
         }

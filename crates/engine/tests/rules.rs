@@ -1064,7 +1064,7 @@ define servicedependency {
 }
 "#;
 
-/// check_service_dependencies() in 4.4.6 (oracle y_dependencies_ondemand): the master's
+/// check_service_dependencies() in 4.4.6 (oracle l_dependencies_ondemand): the master's
 /// state bit only (no PENDING for a never-checked master, which is in its initial OK
 /// state), dependencies in definition order, and one outside its dependency_period ends
 /// the test as passed.
@@ -1098,7 +1098,7 @@ fn notification_dependencies_follow_nagios_4_4_6() {
 /// Group macros without a group are errors (left verbatim, as 4.4.6 does through
 /// mac->*group_ptr == NULL); standard *GROUPALIAS macros use the first group; an
 /// on-demand service macro with a blank host and a service the current host lacks is
-/// empty, not an error (oracle w_contacts_groups and u_dependencies_ondemand).
+/// empty, not an error (oracle f_contacts_groups and u_dependencies_ondemand).
 #[test]
 fn group_and_on_demand_macros_follow_nagios() {
     let objects = r#"
@@ -1144,7 +1144,7 @@ define service {
 }
 
 /// ENABLE_/DISABLE_CONTACT(GROUP)_SVC/HOST_NOTIFICATIONS switch a contact's run-time
-/// flags (oracle z_contact_commands); a forced custom notification ignores them; an
+/// flags (oracle f_contact_commands); a forced custom notification ignores them; an
 /// unknown name fails the command; the flags are retained by name, and a retention
 /// file without them still loads.
 #[test]
