@@ -1310,8 +1310,9 @@ fn build_contactgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             what,
         ));
     }
-    // Contacts' `contactgroups` (reverse membership).
+    // Contacts' `contactgroups` (reverse membership), per group in definition order.
     let back = std::mem::take(&mut ctx.contact_groups_of);
+    let mut back_members: Vec<Vec<ContactId>> = vec![Vec::new(); cfg.contactgroups.len()];
     for (cid, value, file, line) in back {
         for g in list(&value) {
             let gid = match cfg.contactgroup_index.get(g) {
@@ -1350,7 +1351,12 @@ fn build_contactgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                     continue;
                 }
             };
-            cfg.contactgroups[gid.index()].members.push(cid);
+            if back_members.len() <= gid.index() {
+                back_members.resize(gid.index() + 1, Vec::new());
+            }
+            if let Some(v) = back_members.get_mut(gid.index()) {
+                v.push(cid);
+            }
         }
     }
     let mut sub: Vec<(ContactGroupId, Vec<ContactGroupId>)> = Vec::new();
@@ -1403,22 +1409,30 @@ fn build_contactgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         .map(|g| g.members.clone())
         .collect();
     let subs: HashMap<ContactGroupId, Vec<ContactGroupId>> = sub.into_iter().collect();
+    let mut memo: HashMap<ContactGroupId, Vec<ContactId>> = HashMap::new();
     for g in 0..cfg.contactgroups.len() {
-        let mut members = Vec::new();
-        let mut seen_g = HashSet::new();
         let start = ContactGroupId(u32::try_from(g).unwrap_or(0));
+        let mut seen_g = HashSet::new();
         let mut stack = vec![start];
         let mut in_loop = false;
         while let Some(x) = stack.pop() {
             if !seen_g.insert(x) {
                 continue;
             }
-            members.extend(direct[x.index()].iter().copied());
             if let Some(s) = subs.get(&x) {
                 in_loop |= s.contains(&start);
                 stack.extend(s.iter().copied());
             }
         }
+        let mut visiting = HashSet::new();
+        let members = nagios_member_order(
+            start,
+            &direct,
+            &back_members,
+            &subs,
+            &mut memo,
+            &mut visiting,
+        );
         if in_loop {
             let cg = &cfg.contactgroups[g];
             ctx.diags.error(
@@ -1428,7 +1442,6 @@ fn build_contactgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                 "contactgroup is part of a contactgroup_members include loop",
             );
         }
-        dedup_keep_order(&mut members);
         cfg.contactgroups[g].members = members;
     }
     for g in &cfg.contactgroups {
@@ -1436,6 +1449,65 @@ fn build_contactgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             cfg.contacts[c.index()].contactgroups.push(g.id);
         }
     }
+}
+
+/// The order in which Nagios 4.4.6 walks a contact group's members (`grp->members`),
+/// which decides the notification order and `$NOTIFICATIONRECIPIENTS$`:
+/// the `members` directive in reverse, then the contacts that name the group in their
+/// own `contactgroups` in reverse definition order, then for each `contactgroup_members`
+/// entry (in reverse) that group's members in reverse of its own order. A contact is kept
+/// where it first appears. (xodtemplate builds the lists by prepending and
+/// add_contact_to_contactgroup() prepends again; recorded in oracle f_contacts_groups.)
+fn nagios_member_order(
+    g: ContactGroupId,
+    direct: &[Vec<ContactId>],
+    back: &[Vec<ContactId>],
+    subs: &HashMap<ContactGroupId, Vec<ContactGroupId>>,
+    memo: &mut HashMap<ContactGroupId, Vec<ContactId>>,
+    visiting: &mut HashSet<ContactGroupId>,
+) -> Vec<ContactId> {
+    if let Some(m) = memo.get(&g) {
+        return m.clone();
+    }
+    if !visiting.insert(g) {
+        // An include loop (reported by the caller): stop here.
+        return Vec::new();
+    }
+    let mut out: Vec<ContactId> = Vec::new();
+    if let Some(d) = direct.get(g.index()) {
+        out.extend(d.iter().rev().copied());
+    }
+    if let Some(b) = back.get(g.index()) {
+        out.extend(b.iter().rev().copied());
+    }
+    if let Some(s) = subs.get(&g) {
+        for &sg in s.iter().rev() {
+            let m = nagios_member_order(sg, direct, back, subs, memo, visiting);
+            out.extend(m.iter().rev().copied());
+        }
+    }
+    dedup_keep_order(&mut out);
+    visiting.remove(&g);
+    memo.insert(g, out.clone());
+    out
+}
+
+/// Contacts of an object (or escalation) in Nagios' notification order: its `contacts`
+/// in reverse, then the members of its `contact_groups` (groups in reverse), each
+/// contact once (create_notification_list_from_service() / add_notification()).
+pub(crate) fn nagios_contact_order(
+    cfg: &Config,
+    contacts: &[ContactId],
+    groups: &[ContactGroupId],
+) -> Vec<ContactId> {
+    let mut all: Vec<ContactId> = contacts.iter().rev().copied().collect();
+    for g in groups.iter().rev() {
+        if let Some(cg) = cfg.contactgroups.get(g.index()) {
+            all.extend(cg.members.iter().copied());
+        }
+    }
+    dedup_keep_order(&mut all);
+    all
 }
 
 fn dedup_keep_order<T: Copy + Eq + std::hash::Hash>(v: &mut Vec<T>) {
@@ -1821,12 +1893,7 @@ fn fast_checkable(
 }
 
 fn finish_contacts(cfg: &Config, c: &mut Checkable) {
-    let mut all = c.contacts.clone();
-    for g in &c.contact_groups {
-        all.extend(cfg.contactgroups[g.index()].members.iter().copied());
-    }
-    dedup_keep_order(&mut all);
-    c.notification_contacts = all;
+    c.notification_contacts = nagios_contact_order(cfg, &c.contacts, &c.contact_groups);
 }
 
 fn build_hosts(ctx: &mut Ctx<'_>, cfg: &mut Config) -> Vec<(HostId, P<'static>, String)> {
@@ -3120,8 +3187,10 @@ struct EscHead {
     what: String,
     loc: Location,
     letters: &'static str,
-    /// Its own `contacts` or `contact_groups` starts with `+`: add to the object's.
+    /// Its own `contacts` starts with `+`: add to the object's `contacts`.
     additive_contacts: bool,
+    /// Its own `contact_groups` starts with `+`: add to the object's `contact_groups`.
+    additive_groups: bool,
 }
 
 fn build_escalation(
@@ -3162,16 +3231,23 @@ fn build_escalation(
         .cloned()
         .and_then(|p| ctx.opts_of(&p, what, letters))
         .unwrap_or_default();
-    let mut contacts = Vec::new();
+    // xodtemplate_inherit_object_properties(): without contacts and contact_groups of
+    // its own an escalation takes the object's; a `+` list is the object's list followed
+    // by its own, per directive. The lists are then walked like the object's.
+    let mut own_contacts = Vec::new();
+    let mut own_groups = Vec::new();
     let has_c = r.val(Key::Contacts).is_some() || r.val(Key::ContactGroups).is_some();
     if has_c {
         if head.additive_contacts {
-            contacts.extend(obj.notification_contacts.iter().copied());
+            own_contacts.extend(obj.contacts.iter().copied());
+        }
+        if head.additive_groups {
+            own_groups.extend(obj.contact_groups.iter().copied());
         }
         if let Some(p) = r.get(Key::Contacts).cloned() {
             for n in list(p.value.trim_start_matches('+')) {
                 match cfg.contact_index.get(n) {
-                    Some(&c) => contacts.push(c),
+                    Some(&c) => own_contacts.push(c),
                     None => {
                         let l = ctx.p_loc(&p);
                         ctx.diags.error(
@@ -3187,9 +3263,7 @@ fn build_escalation(
         if let Some(p) = r.get(Key::ContactGroups).cloned() {
             for n in list(p.value.trim_start_matches('+')) {
                 match cfg.contactgroup_index.get(n) {
-                    Some(&g) => {
-                        contacts.extend(cfg.contactgroups[g.index()].members.iter().copied())
-                    }
+                    Some(&g) => own_groups.push(g),
                     None => {
                         let l = ctx.p_loc(&p);
                         ctx.diags.error(
@@ -3203,9 +3277,10 @@ fn build_escalation(
             }
         }
     } else {
-        contacts.extend(obj.notification_contacts.iter().copied());
+        own_contacts.extend(obj.contacts.iter().copied());
+        own_groups.extend(obj.contact_groups.iter().copied());
     }
-    dedup_keep_order(&mut contacts);
+    let contacts = nagios_contact_order(cfg, &own_contacts, &own_groups);
     Escalation {
         first_notification: first,
         last_notification: last,
@@ -3224,15 +3299,18 @@ fn build_escalation(
 fn esc_head(ctx: &Ctx<'_>, d: usize, what: &str, loc: &Location, letters: &'static str) -> EscHead {
     // The resolver strips a '+' that found no template value; the definition's own
     // directives still have it.
-    let additive_contacts = ctx.defs[d]
-        .props
-        .iter()
-        .any(|p| matches!(p.key, Key::Contacts | Key::ContactGroups) && p.value.starts_with('+'));
+    let additive = |key: Key| {
+        ctx.defs[d]
+            .props
+            .iter()
+            .any(|p| p.key == key && p.value.starts_with('+'))
+    };
     EscHead {
         what: what.to_owned(),
         loc: loc.clone(),
         letters,
-        additive_contacts,
+        additive_contacts: additive(Key::Contacts),
+        additive_groups: additive(Key::ContactGroups),
     }
 }
 

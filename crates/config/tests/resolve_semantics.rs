@@ -171,11 +171,12 @@ define service {{
     assert_eq!(s.common.retry_interval, 4.0);
     // `null` stops inheritance.
     assert_eq!(s.common.notes, None);
-    // `+` appends to the inherited list: ops (alice via her contactgroups, bob), then
-    // all (carol and the nested ops).
+    // `+` appends to the inherited list: contact_groups "ops,all". Nagios walks the
+    // groups in reverse: all (its member carol, then the nested ops reversed: alice via
+    // her contactgroups, bob), then ops (bob, alice: already there).
     assert_eq!(
         names_c(&cfg, &s.common.notification_contacts),
-        ["alice", "bob", "carol"]
+        ["carol", "alice", "bob"]
     );
     // Custom variables: upper-cased, first template in order wins.
     assert_eq!(
@@ -602,9 +603,11 @@ define service {
     let s2 = svc(&cfg, "fast", "s2");
     let cc = s2.common.check_command.as_ref().expect("check_command");
     assert_eq!(cc.args, vec![Box::from("tpl")]);
+    // carol (contacts), then ops: its `members` (bob) before alice, who joins it
+    // through her own `contactgroups` (Nagios order, oracle f_contacts_groups).
     assert_eq!(
         names_c(&cfg, &s1.common.notification_contacts),
-        ["carol", "alice", "bob"]
+        ["carol", "bob", "alice"]
     );
     assert_eq!(
         s1.common.custom_vars,
@@ -766,4 +769,88 @@ define service {
     assert_eq!(cmd("aa", "U"), "c1");
     // One service per host and description.
     assert_eq!(cfg.services.len(), 3 + 3 + 2);
+}
+
+/// The order Nagios 4.4.6 notifies contacts in (and lists them in
+/// `$NOTIFICATIONRECIPIENTS$`), recorded from nagios4 with this configuration: an
+/// object's `contacts` in reverse, then its `contact_groups` in reverse; a group's
+/// `members` in reverse, then the contacts naming it in `contactgroups` (reverse
+/// definition order), then its `contactgroup_members` (reverse), each in reverse of its
+/// own order. A contact is kept where it first appears.
+#[test]
+fn contact_order_matches_nagios() {
+    let mut objects = String::from(HOSTS);
+    for c in ["c1", "c2", "c3", "c6", "c7", "c8"] {
+        objects += &format!("define contact {{\n use c-tpl\n contact_name {c}\n}}\n");
+    }
+    objects += "
+define contact {
+    use            c-tpl
+    contact_name   c4
+    contactgroups  gA,gE
+}
+define contact {
+    use            c-tpl
+    contact_name   c5
+    contactgroups  gA
+}
+define contactgroup {
+    contactgroup_name  gA
+    members            c3,c1,c2
+}
+define contactgroup {
+    contactgroup_name     gB
+    members               c6
+    contactgroup_members  gA,gC
+}
+define contactgroup {
+    contactgroup_name  gC
+    members            c8,c7
+}
+define contactgroup {
+    contactgroup_name     gD
+    contactgroup_members  gB
+}
+define contactgroup {
+    contactgroup_name     gE
+    members               c2,c1,c7
+    contactgroup_members  gC
+}
+";
+    let recorded = [
+        ("gA", "c2,c1,c3,c5,c4"),
+        ("gB", "c6,c8,c7,c4,c5,c3,c1,c2"),
+        ("gC", "c7,c8"),
+        ("gD", "c2,c1,c3,c5,c4,c7,c8,c6"),
+        ("gE", "c7,c1,c2,c4,c8"),
+    ];
+    for (g, _) in recorded {
+        objects += &format!(
+            "define service {{\n host_name db1\n service_description s{g}\n check_command ok\n max_check_attempts 1\n contact_groups {g}\n}}\n"
+        );
+    }
+    objects += "define service {
+    host_name            db1
+    service_description  mix
+    check_command        ok
+    max_check_attempts   1
+    contacts             c1,c2,c3
+    contact_groups       gC,gA
+}
+";
+    let (cfg, errors, _d) = load(&objects, "");
+    assert!(errors.is_empty(), "{errors:#?}");
+    for (g, want) in recorded {
+        let s = svc(&cfg, "db1", &format!("s{g}"));
+        assert_eq!(
+            names_c(&cfg, &s.common.notification_contacts).join(","),
+            want,
+            "{g}"
+        );
+    }
+    let s = svc(&cfg, "db1", "mix");
+    assert_eq!(
+        names_c(&cfg, &s.common.notification_contacts).join(","),
+        "c3,c2,c1,c5,c4,c7,c8"
+    );
 }

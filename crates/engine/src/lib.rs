@@ -56,8 +56,8 @@ pub use logrotate::{LogRotation, RotationMethod};
 pub use notify::NotificationKind;
 pub use retention::Retention;
 pub use status::{
-    AckType, CheckType, Comment, CommentKind, Downtime, ProgramStatus, StateType, Status, Target,
-    Time,
+    AckType, CheckType, Comment, CommentKind, ContactStatus, Downtime, ProgramStatus, StateType,
+    Status, Target, Time,
 };
 
 /// Engine settings that are not in the Nagios configuration.
@@ -190,6 +190,7 @@ pub struct Engine {
     pub(crate) prog: ProgramStatus,
     pub(crate) hosts: Vec<Status>,
     pub(crate) svcs: Vec<Status>,
+    pub(crate) contacts: Vec<ContactStatus>,
     pub(crate) downtimes: std::collections::BTreeMap<u64, Downtime>,
     pub(crate) comments: std::collections::BTreeMap<u64, Comment>,
     pub(crate) addr_index: FastMap<Box<str>, HostId>,
@@ -252,6 +253,14 @@ impl Engine {
                     _ => 0,
                 };
                 Status::new(st, &s.common)
+            })
+            .collect();
+        let contacts = cfg
+            .contacts
+            .iter()
+            .map(|c| ContactStatus {
+                service_notifications_enabled: c.service_notifications_enabled,
+                host_notifications_enabled: c.host_notifications_enabled,
             })
             .collect();
         let mut addr_index = FastMap::default();
@@ -328,6 +337,7 @@ impl Engine {
             prog,
             hosts,
             svcs,
+            contacts,
             downtimes: Default::default(),
             comments: Default::default(),
             addr_index,

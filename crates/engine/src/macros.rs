@@ -359,12 +359,22 @@ impl Engine {
             "HOSTDURATIONSEC" => plain((now - st.last_state_change).max(0).to_string()),
             "HOSTDOWNTIME" => plain(st.scheduled_downtime_depth.to_string()),
             "HOSTPERCENTCHANGE" => plain(format!("{:.2}", st.percent_state_change)),
-            "HOSTGROUPNAME" => plain(
-                h.hostgroups
-                    .first()
-                    .map(|g| &*self.cfg.hostgroups[g.index()].name)
-                    .unwrap_or(""),
-            ),
+            // The first group (`mac->hostgroup_ptr`); without one the macro is an error
+            // and stays verbatim, as in 4.4.6.
+            "HOSTGROUPNAME" | "HOSTGROUPALIAS" | "HOSTGROUPMEMBERS" => {
+                let g = &self.cfg.hostgroups[h.hostgroups.first()?.index()];
+                match base {
+                    "HOSTGROUPNAME" => plain(&*g.name),
+                    "HOSTGROUPALIAS" => plain(&*g.alias),
+                    _ => plain(
+                        g.members
+                            .iter()
+                            .map(|m| &*self.cfg.host(*m).name)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ),
+                }
+            }
             "HOSTGROUPNAMES" => plain(
                 h.hostgroups
                     .iter()
@@ -475,12 +485,24 @@ impl Engine {
             "SERVICEDURATIONSEC" => plain((now - st.last_state_change).max(0).to_string()),
             "SERVICEDOWNTIME" => plain(st.scheduled_downtime_depth.to_string()),
             "SERVICEPERCENTCHANGE" => plain(format!("{:.2}", st.percent_state_change)),
-            "SERVICEGROUPNAME" => plain(
-                s.servicegroups
-                    .first()
-                    .map(|g| &*self.cfg.servicegroups[g.index()].name)
-                    .unwrap_or(""),
-            ),
+            // The first group (`mac->servicegroup_ptr`); none: an error, kept verbatim.
+            "SERVICEGROUPNAME" | "SERVICEGROUPALIAS" | "SERVICEGROUPMEMBERS" => {
+                let g = &self.cfg.servicegroups[s.servicegroups.first()?.index()];
+                match base {
+                    "SERVICEGROUPNAME" => plain(&*g.name),
+                    "SERVICEGROUPALIAS" => plain(&*g.alias),
+                    _ => plain(
+                        g.members
+                            .iter()
+                            .map(|m| {
+                                let m = self.cfg.service(*m);
+                                format!("{},{}", self.cfg.host(m.host).name, m.description)
+                            })
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ),
+                }
+            }
             "SERVICEGROUPNAMES" => plain(
                 s.servicegroups
                     .iter()
@@ -526,12 +548,22 @@ impl Engine {
             "CONTACTALIAS" => plain(&*c.alias),
             "CONTACTEMAIL" => plain(c.email.as_deref().unwrap_or("")),
             "CONTACTPAGER" => plain(c.pager.as_deref().unwrap_or("")),
-            "CONTACTGROUPNAME" => plain(
-                c.contactgroups
-                    .first()
-                    .map(|g| &*self.cfg.contactgroups[g.index()].name)
-                    .unwrap_or(""),
-            ),
+            // The first group (`mac->contactgroup_ptr`); none: an error, kept verbatim
+            // (oracle f_contacts_groups: `cg=$` after /bin/sh has eaten `$CONTACTGROUPNAME`).
+            "CONTACTGROUPNAME" | "CONTACTGROUPALIAS" | "CONTACTGROUPMEMBERS" => {
+                let g = &self.cfg.contactgroups[c.contactgroups.first()?.index()];
+                match base {
+                    "CONTACTGROUPNAME" => plain(&*g.name),
+                    "CONTACTGROUPALIAS" => plain(&*g.alias),
+                    _ => plain(
+                        g.members
+                            .iter()
+                            .map(|m| &*self.cfg.contact(*m).name)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ),
+                }
+            }
             "CONTACTGROUPNAMES" => plain(
                 c.contactgroups
                     .iter()
@@ -711,7 +743,15 @@ impl Engine {
             } else {
                 self.find_host(a1)?
             };
-            let sid = self.cfg.find_service(host, a2?)?;
+            let Some(sid) = self.cfg.find_service(host, a2?) else {
+                // grab_macrox_value_r(): a blank host name with a service the current
+                // host does not have is not an error, the value is just empty (oracle l_dependencies_ondemand:
+                // `$SERVICESTATE::Local$` on db01). Custom variables have no such branch.
+                if a1.is_empty() && !base.starts_with('_') {
+                    return plain("");
+                }
+                return None;
+            };
             let inner = MacroCtx {
                 host: Some(host),
                 svc: Some(sid),

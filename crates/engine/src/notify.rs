@@ -124,8 +124,10 @@ impl Engine {
             let Some(d) = self.cfg.servicedependencies.get(di as usize) else {
                 continue;
             };
+            // 4.4.6 `return FALSE` (= DEPENDENCIES_OK): a dependency outside its
+            // dependency_period ends the whole test, later dependencies are not looked at.
             if d.period.is_some() && !self.in_period(d.period, now) {
-                continue;
+                return false;
             }
             let m = &self.svcs[d.master.index()];
             let state = if m.state_type == StateType::Soft && !self.cfg.main.soft_state_dependencies
@@ -134,11 +136,9 @@ impl Engine {
             } else {
                 m.current_state
             };
-            let bit = if !m.has_been_checked {
-                Options::PENDING
-            } else {
-                svc_state_option(state)
-            };
+            // `flag_isset(failure_options, 1 << state)`: no PENDING test in 4.4.6, a
+            // master that was never checked counts with its initial state (oracle l_dependencies_ondemand).
+            let bit = svc_state_option(state);
             if d.notification_failure.contains(bit) {
                 return true;
             }
@@ -157,8 +157,10 @@ impl Engine {
             let Some(d) = self.cfg.hostdependencies.get(di as usize) else {
                 continue;
             };
+            // 4.4.6 `return FALSE` (= DEPENDENCIES_OK): a dependency outside its
+            // dependency_period ends the whole test, later dependencies are not looked at.
             if d.period.is_some() && !self.in_period(d.period, now) {
-                continue;
+                return false;
             }
             let m = &self.hosts[d.master.index()];
             let state = if m.state_type == StateType::Soft && !self.cfg.main.soft_state_dependencies
@@ -167,11 +169,9 @@ impl Engine {
             } else {
                 m.current_state
             };
-            let bit = if !m.has_been_checked {
-                Options::PENDING
-            } else {
-                host_state_option(state)
-            };
+            // `flag_isset(failure_options, 1 << state)`: no PENDING test in 4.4.6, a
+            // master that was never checked counts with its initial state (oracle l_dependencies_ondemand).
+            let bit = host_state_option(state);
             if d.notification_failure.contains(bit) {
                 return true;
             }
@@ -467,7 +467,11 @@ impl Engine {
         let mut recipients: Vec<(ContactId, Vec<usize>)> = Vec::new();
         for c in contacts {
             let contact = cfg.contact(c);
-            if !forced && !contact.service_notifications_enabled {
+            let enabled = self
+                .contacts
+                .get(c.index())
+                .is_some_and(|cs| cs.service_notifications_enabled);
+            if !forced && !enabled {
                 continue;
             }
             if !forced && contact.minimum_importance > s.common.importance {
@@ -644,7 +648,11 @@ impl Engine {
         let mut recipients: Vec<(ContactId, Vec<usize>)> = Vec::new();
         for c in contacts {
             let contact = cfg.contact(c);
-            if !forced && !contact.host_notifications_enabled {
+            let enabled = self
+                .contacts
+                .get(c.index())
+                .is_some_and(|cs| cs.host_notifications_enabled);
+            if !forced && !enabled {
                 continue;
             }
             if !forced && contact.minimum_importance > h.common.importance {

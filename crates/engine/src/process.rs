@@ -401,6 +401,59 @@ impl Engine {
                 }
                 Ok(())
             }
+            C::EnableContactSvcNotifications
+            | C::DisableContactSvcNotifications
+            | C::EnableContactHostNotifications
+            | C::DisableContactHostNotifications
+            | C::EnableContactgroupSvcNotifications
+            | C::DisableContactgroupSvcNotifications
+            | C::EnableContactgroupHostNotifications
+            | C::DisableContactgroupHostNotifications => {
+                // process_external_command2(): the first argument names the contact or
+                // contact group; an unknown name fails the command.
+                let target = args.split(';').next().unwrap_or("");
+                let members: Vec<picket_config::ContactId> = match name {
+                    C::EnableContactSvcNotifications
+                    | C::DisableContactSvcNotifications
+                    | C::EnableContactHostNotifications
+                    | C::DisableContactHostNotifications => {
+                        let Some(c) = self.cfg.contact_by_name(target) else {
+                            return fail;
+                        };
+                        vec![c]
+                    }
+                    _ => {
+                        let Some(g) = self.cfg.contactgroup_by_name(target) else {
+                            return fail;
+                        };
+                        self.cfg.contactgroups[g.index()].members.clone()
+                    }
+                };
+                let on = matches!(
+                    name,
+                    C::EnableContactSvcNotifications
+                        | C::EnableContactHostNotifications
+                        | C::EnableContactgroupSvcNotifications
+                        | C::EnableContactgroupHostNotifications
+                );
+                let svc = matches!(
+                    name,
+                    C::EnableContactSvcNotifications
+                        | C::DisableContactSvcNotifications
+                        | C::EnableContactgroupSvcNotifications
+                        | C::DisableContactgroupSvcNotifications
+                );
+                for c in members {
+                    if let Some(cs) = self.contacts.get_mut(c.index()) {
+                        if svc {
+                            cs.service_notifications_enabled = on;
+                        } else {
+                            cs.host_notifications_enabled = on;
+                        }
+                    }
+                }
+                Ok(())
+            }
             C::EnableNotifications => {
                 self.prog.enable_notifications = true;
                 Ok(())
@@ -665,8 +718,8 @@ impl Engine {
         output: &str,
         check_time: Time,
     ) -> CmdResult {
-        // QUIRK kept: Nagios tests the service-wide switch here, then the host one.
-        if !self.prog.accept_passive_service_checks || !self.prog.accept_passive_host_checks {
+        // QUIRK kept: process_passive_host_check() tests the service-wide switch.
+        if !self.prog.accept_passive_service_checks {
             return Err(CmdError::Failed);
         }
         if !(0..=2).contains(&rc) {
@@ -684,6 +737,12 @@ impl Engine {
         };
         if !self.hosts[hid.index()].passive_checks_enabled {
             return Err(CmdError::Failed);
+        }
+        // accept_passive_host_checks is only tested when the queued result is reaped
+        // (handle_async_host_check_result): the command itself succeeds and the result
+        // is dropped without a log line (oracle i_stale_and_disabled_passive).
+        if !self.prog.accept_passive_host_checks {
+            return Ok(());
         }
         if self.opts.drop_stale_results {
             let st = &self.hosts[hid.index()];

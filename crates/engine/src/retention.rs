@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Engine;
-use crate::status::{Comment, Downtime, FLAP_HISTORY, ProgramStatus, Status};
+use crate::status::{Comment, ContactStatus, Downtime, FLAP_HISTORY, ProgramStatus, Status};
 
 /// Format version of [`Retention`].
 pub const RETENTION_VERSION: u32 = 1;
@@ -26,6 +26,10 @@ pub struct Retention {
     pub downtimes: Vec<Downtime>,
     /// Comments.
     pub comments: Vec<Comment>,
+    /// Contacts' run-time switches by name (absent in files written before they were
+    /// retained).
+    #[serde(default)]
+    pub contacts: Vec<(String, ContactStatus)>,
 }
 
 /// What [`Engine::restore`] applied.
@@ -64,6 +68,11 @@ impl Engine {
                 .collect(),
             downtimes: self.downtimes.values().cloned().collect(),
             comments: self.comments.values().cloned().collect(),
+            contacts: cfg
+                .contacts
+                .iter()
+                .filter_map(|c| Some((c.name.to_string(), *self.contacts.get(c.id.index())?)))
+                .collect(),
         }
     }
 
@@ -101,6 +110,16 @@ impl Engine {
                 self.downtimes.insert(d.id, d);
             } else {
                 stats.dropped += 1;
+            }
+        }
+        for (name, cs) in r.contacts {
+            match self
+                .cfg
+                .contact_by_name(&name)
+                .and_then(|c| self.contacts.get_mut(c.index()))
+            {
+                Some(slot) => *slot = cs,
+                None => stats.dropped += 1,
             }
         }
         self.comments.clear();

@@ -16,7 +16,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
 
-use picket_config::{Config, HostId, Options, ServiceId, TimeperiodId};
+use picket_config::{Config, HostId, ServiceId, TimeperiodId};
 
 use crate::Engine;
 use crate::active::{CheckJob, CheckOutcome, CheckTarget, check_options as opt};
@@ -597,8 +597,10 @@ impl Engine {
             let Some(d) = self.cfg.servicedependencies.get(di as usize) else {
                 continue;
             };
+            // 4.4.6 `return FALSE` (= DEPENDENCIES_OK): a dependency outside its
+            // dependency_period ends the whole test, later dependencies are not looked at.
             if d.period.is_some() && !self.in_period(d.period, now) {
-                continue;
+                return false;
             }
             let m = &self.svcs[d.master.index()];
             let state = if m.state_type == StateType::Soft && !self.cfg.main.soft_state_dependencies
@@ -607,11 +609,8 @@ impl Engine {
             } else {
                 m.current_state
             };
-            let bit = if m.has_been_checked {
-                svc_state_option(state)
-            } else {
-                Options::PENDING
-            };
+            // `flag_isset(failure_options, 1 << state)`: no PENDING test in 4.4.6.
+            let bit = svc_state_option(state);
             if d.execution_failure.contains(bit) {
                 return true;
             }
@@ -631,8 +630,10 @@ impl Engine {
             let Some(d) = self.cfg.hostdependencies.get(di as usize) else {
                 continue;
             };
+            // 4.4.6 `return FALSE` (= DEPENDENCIES_OK): a dependency outside its
+            // dependency_period ends the whole test, later dependencies are not looked at.
             if d.period.is_some() && !self.in_period(d.period, now) {
-                continue;
+                return false;
             }
             let m = &self.hosts[d.master.index()];
             let state = if m.state_type == StateType::Soft && !self.cfg.main.soft_state_dependencies
@@ -641,11 +642,8 @@ impl Engine {
             } else {
                 m.current_state
             };
-            let bit = if m.has_been_checked {
-                host_state_option(state)
-            } else {
-                Options::PENDING
-            };
+            // `flag_isset(failure_options, 1 << state)`: no PENDING test in 4.4.6.
+            let bit = host_state_option(state);
             if d.execution_failure.contains(bit) {
                 return true;
             }

@@ -241,6 +241,16 @@ fn yes() -> bool {
     true
 }
 
+/// A contact's run-time switches (`ENABLE_/DISABLE_CONTACT_*_NOTIFICATIONS`), retained
+/// like Nagios' contact `service/host_notifications_enabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactStatus {
+    /// `service_notifications_enabled`.
+    pub service_notifications_enabled: bool,
+    /// `host_notifications_enabled`.
+    pub host_notifications_enabled: bool,
+}
+
 /// Program-wide run-time switches and id counters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProgramStatus {

@@ -929,3 +929,294 @@ fn custom_notifications_and_switches() {
     );
     assert_eq!(h.svc("web01", "TCP wrappers").current_state, 2);
 }
+
+#[test]
+fn passive_host_switches_global_is_silent_per_host_fails() {
+    let mut h = harness(VOLATILE, "accept_passive_service_checks=0");
+    // QUIRK: the service-wide switch refuses host results, with the failure lines.
+    let (log, _) = h.at(T0, "PROCESS_HOST_CHECK_RESULT;web01;1;refused");
+    assert_eq!(
+        log,
+        [
+            "EXTERNAL COMMAND: PROCESS_HOST_CHECK_RESULT;web01;1;refused",
+            "Error: External command failed -> PROCESS_HOST_CHECK_RESULT;web01;1;refused",
+            &format!(
+                "External command [{T0}] PROCESS_HOST_CHECK_RESULT;web01;1;refused returned error Command failed"
+            ),
+        ]
+    );
+    let _ = h.at(T0, "START_ACCEPTING_PASSIVE_SVC_CHECKS");
+    // accept_passive_host_checks off: the command succeeds, the result is dropped
+    // without a word (it is tested when Nagios reaps the result).
+    let _ = h.at(T0 + 1, "STOP_ACCEPTING_PASSIVE_HOST_CHECKS");
+    let (log, jobs) = h.at(T0 + 2, "PROCESS_HOST_CHECK_RESULT;web01;1;ignored");
+    assert_eq!(
+        log,
+        ["EXTERNAL COMMAND: PROCESS_HOST_CHECK_RESULT;web01;1;ignored"]
+    );
+    assert!(jobs.is_empty());
+    let hid = h.e.config().host_by_name("web01").expect("web01");
+    assert_eq!(h.e.host_status(hid).current_state, 0);
+    // An unknown host is still reported.
+    let (log, _) = h.at(T0 + 3, "PROCESS_HOST_CHECK_RESULT;nosuch;1;x");
+    assert!(has(
+        &log,
+        "Warning:  Passive check result was received for host 'nosuch', but the host could not be found!"
+    ));
+    assert!(has(
+        &log,
+        "Error: External command failed -> PROCESS_HOST_CHECK_RESULT;nosuch;1;x"
+    ));
+    let _ = h.at(T0 + 4, "START_ACCEPTING_PASSIVE_HOST_CHECKS");
+    // Passive checks disabled for the host: the command fails.
+    let _ = h.at(T0 + 5, "DISABLE_PASSIVE_HOST_CHECKS;web01");
+    let (log, _) = h.at(T0 + 6, "PROCESS_HOST_CHECK_RESULT;web01;1;refused");
+    assert!(has(
+        &log,
+        "Error: External command failed -> PROCESS_HOST_CHECK_RESULT;web01;1;refused"
+    ));
+    let _ = h.at(T0 + 7, "ENABLE_PASSIVE_HOST_CHECKS;web01");
+    let (log, _) = h.at(T0 + 8, "PROCESS_HOST_CHECK_RESULT;web01;1;down");
+    assert!(has(&log, "HOST ALERT: web01;DOWN;HARD;1;down"));
+}
+
+const DEPS: &str = r#"
+define service {
+    name                  dep-svc
+    use                   passive-service
+    register              0
+    max_check_attempts    1
+    notification_interval 0
+}
+define service {
+    use                  dep-svc
+    host_name            web01
+    service_description  M
+}
+define service {
+    use                  dep-svc
+    host_name            web01
+    service_description  Unchecked
+}
+define service {
+    use                  dep-svc
+    host_name            web01
+    service_description  OnPending
+}
+define service {
+    use                  dep-svc
+    host_name            web01
+    service_description  OnUnchecked
+}
+define service {
+    use                  dep-svc
+    host_name            web01
+    service_description  PeriodFirst
+}
+define service {
+    use                  dep-svc
+    host_name            web01
+    service_description  PeriodLast
+}
+define servicedependency {
+    host_name                      web01
+    service_description            Unchecked
+    dependent_host_name            web01
+    dependent_service_description  OnPending
+    notification_failure_criteria  p
+}
+define servicedependency {
+    host_name                      web01
+    service_description            Unchecked
+    dependent_host_name            web01
+    dependent_service_description  OnUnchecked
+    notification_failure_criteria  o
+}
+define servicedependency {
+    host_name                      web01
+    service_description            M
+    dependent_host_name            web01
+    dependent_service_description  PeriodFirst
+    notification_failure_criteria  c
+    dependency_period              never
+}
+define servicedependency {
+    host_name                      web01
+    service_description            M
+    dependent_host_name            web01
+    dependent_service_description  PeriodFirst
+    notification_failure_criteria  c
+}
+define servicedependency {
+    host_name                      web01
+    service_description            M
+    dependent_host_name            web01
+    dependent_service_description  PeriodLast
+    notification_failure_criteria  c
+}
+define servicedependency {
+    host_name                      web01
+    service_description            M
+    dependent_host_name            web01
+    dependent_service_description  PeriodLast
+    notification_failure_criteria  c
+    dependency_period              never
+}
+"#;
+
+/// check_service_dependencies() in 4.4.6 (oracle l_dependencies_ondemand): the master's
+/// state bit only (no PENDING for a never-checked master, which is in its initial OK
+/// state), dependencies in definition order, and one outside its dependency_period ends
+/// the test as passed.
+#[test]
+fn notification_dependencies_follow_nagios_4_4_6() {
+    let mut h = harness(DEPS, "");
+    let notified = |h: &mut Harness, now: i64, svc: &str| {
+        let (log, jobs) = h.at(
+            now,
+            &format!("PROCESS_SERVICE_CHECK_RESULT;web01;{svc};2;crit"),
+        );
+        assert!(has(
+            &log,
+            &format!("SERVICE ALERT: web01;{svc};CRITICAL;HARD;1;crit")
+        ));
+        !notifications(&jobs).is_empty()
+    };
+    assert!(notified(&mut h, T0, "OnPending"), "p never matches");
+    assert!(!notified(&mut h, T0 + 1, "OnUnchecked"), "unchecked is OK");
+    assert!(notified(&mut h, T0 + 2, "M"));
+    assert!(
+        notified(&mut h, T0 + 3, "PeriodFirst"),
+        "period ends the test"
+    );
+    assert!(
+        !notified(&mut h, T0 + 4, "PeriodLast"),
+        "failed before the period one"
+    );
+}
+
+/// Group macros without a group are errors (left verbatim, as 4.4.6 does through
+/// mac->*group_ptr == NULL); standard *GROUPALIAS macros use the first group; an
+/// on-demand service macro with a blank host and a service the current host lacks is
+/// empty, not an error (oracle f_contacts_groups and u_dependencies_ondemand).
+#[test]
+fn group_and_on_demand_macros_follow_nagios() {
+    let objects = r#"
+define command {
+    command_name notify-m
+    command_line /bin/m cg=$CONTACTGROUPNAME$ cga=$CONTACTGROUPALIAS$ hg=$HOSTGROUPNAME$ sg=$SERVICEGROUPNAME$ local=$SERVICESTATE::Local$ other=$SERVICESTATE::Nope$ full=$SERVICESTATE:web01:Nope$
+}
+define contact {
+    use                            base-contact
+    contact_name                   carol
+    service_notification_commands  notify-m
+}
+define contact {
+    use                            base-contact
+    contact_name                   dave
+    service_notification_commands  notify-m
+}
+define contactgroup {
+    contactgroup_name  ops
+    alias              Operations
+    members            dave
+}
+define service {
+    use                  passive-service
+    host_name            web01
+    service_description  Local
+    max_check_attempts   1
+    contacts             carol
+    contact_groups       ops
+}
+"#;
+    let mut h = harness(objects, "");
+    let (_, jobs) = h.at(T0, "PROCESS_SERVICE_CHECK_RESULT;web01;Local;1;warn");
+    let mut n = notifications(&jobs);
+    n.sort_unstable();
+    assert_eq!(
+        n,
+        [
+            "/bin/m cg=$CONTACTGROUPNAME$ cga=$CONTACTGROUPALIAS$ hg=$HOSTGROUPNAME$ sg=$SERVICEGROUPNAME$ local=WARNING other= full=$SERVICESTATE:web01:Nope$",
+            "/bin/m cg=ops cga=Operations hg=$HOSTGROUPNAME$ sg=$SERVICEGROUPNAME$ local=WARNING other= full=$SERVICESTATE:web01:Nope$",
+        ]
+    );
+}
+
+/// ENABLE_/DISABLE_CONTACT(GROUP)_SVC/HOST_NOTIFICATIONS switch a contact's run-time
+/// flags (oracle f_contact_commands); a forced custom notification ignores them; an
+/// unknown name fails the command; the flags are retained by name, and a retention
+/// file without them still loads.
+#[test]
+fn contact_notification_switches_and_retention() {
+    let objects = r#"
+define contactgroup {
+    contactgroup_name  ops
+    members            bob
+}
+define service {
+    use                   passive-service
+    host_name             web01
+    service_description   Vol
+    is_volatile           1
+    max_check_attempts    1
+    notification_interval 0
+    contacts              alice
+    contact_groups        ops
+}
+"#;
+    let who = |jobs: &[Job]| {
+        let mut v: Vec<String> = notifications(jobs)
+            .iter()
+            .map(|n| n.split('"').nth(1).unwrap_or("").to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let mut h = harness(objects, "");
+    let (_, j) = h.at(T0, "PROCESS_SERVICE_CHECK_RESULT;web01;Vol;2;a");
+    assert_eq!(who(&j), ["alice", "bob"]);
+    let (log, _) = h.at(T0 + 1, "DISABLE_CONTACT_SVC_NOTIFICATIONS;alice");
+    assert_eq!(
+        log,
+        ["EXTERNAL COMMAND: DISABLE_CONTACT_SVC_NOTIFICATIONS;alice"]
+    );
+    let (_, j) = h.at(T0 + 2, "PROCESS_SERVICE_CHECK_RESULT;web01;Vol;2;b");
+    assert_eq!(who(&j), ["bob"]);
+    h.at(T0 + 3, "DISABLE_CONTACTGROUP_SVC_NOTIFICATIONS;ops");
+    let (_, j) = h.at(T0 + 4, "PROCESS_SERVICE_CHECK_RESULT;web01;Vol;2;c");
+    assert!(who(&j).is_empty());
+    let (_, j) = h.at(
+        T0 + 5,
+        "SEND_CUSTOM_SVC_NOTIFICATION;web01;Vol;2;admin;forced",
+    );
+    assert_eq!(who(&j), ["alice", "bob"]);
+    // Host switches are separate.
+    let (_, j) = h.at(T0 + 6, "PROCESS_HOST_CHECK_RESULT;web01;1;down");
+    assert_eq!(who(&j), ["alice"]);
+    h.at(T0 + 7, "PROCESS_HOST_CHECK_RESULT;web01;0;up");
+    let (log, _) = h.at(T0 + 7, "ENABLE_CONTACT_SVC_NOTIFICATIONS;nobody");
+    assert!(has(
+        &log,
+        "Error: External command failed -> ENABLE_CONTACT_SVC_NOTIFICATIONS;nobody"
+    ));
+
+    // Retained by name; an older retention file without "contacts" keeps the config's.
+    let snap = serde_json::to_value(h.e.snapshot()).expect("serialise");
+    let mut again = harness(objects, "");
+    again
+        .e
+        .restore(serde_json::from_value(snap.clone()).expect("parse"));
+    let (_, j) = again.at(T0 + 8, "PROCESS_SERVICE_CHECK_RESULT;web01;Vol;2;d");
+    assert!(who(&j).is_empty());
+    let mut old = snap;
+    if let Some(o) = old.as_object_mut() {
+        o.remove("contacts");
+    }
+    let mut older = harness(objects, "");
+    older
+        .e
+        .restore(serde_json::from_value(old).expect("parse without contacts"));
+    let (_, j) = older.at(T0 + 8, "PROCESS_SERVICE_CHECK_RESULT;web01;Vol;2;d");
+    assert_eq!(who(&j), ["alice", "bob"]);
+}
