@@ -929,3 +929,45 @@ fn custom_notifications_and_switches() {
     );
     assert_eq!(h.svc("web01", "TCP wrappers").current_state, 2);
 }
+
+#[test]
+fn a_disabled_object_handler_also_skips_the_global_handler() {
+    // Nagios 4.4.6 `handle_service_event()` / `handle_host_event()` return before the
+    // global handler when the object's event_handler_enabled is off.
+    let mut h = harness(
+        VOLATILE,
+        "global_service_event_handler=eh\nglobal_host_event_handler=eh-host",
+    );
+    h.at(T0, "DISABLE_SVC_EVENT_HANDLER;web01;TCP wrappers");
+    let (log, j) = h.at(
+        T0 + 1,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;x",
+    );
+    assert!(log.iter().all(|l| !l.contains("EVENT HANDLER")), "{log:?}");
+    assert!(j.iter().all(|j| j.kind != JobKind::EventHandler));
+    h.at(T0 + 2, "ENABLE_SVC_EVENT_HANDLER;web01;TCP wrappers");
+    let (log, j) = h.at(
+        T0 + 3,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;y",
+    );
+    assert!(has(
+        &log,
+        "GLOBAL SERVICE EVENT HANDLER: web01;TCP wrappers;CRITICAL;HARD;1;eh"
+    ));
+    assert_eq!(
+        j.iter().filter(|j| j.kind == JobKind::EventHandler).count(),
+        2
+    );
+    h.at(T0 + 4, "DISABLE_HOST_EVENT_HANDLER;web01");
+    let (log, j) = h.at(T0 + 5, "PROCESS_HOST_CHECK_RESULT;web01;1;down");
+    assert!(has(&log, "HOST ALERT: web01;DOWN;HARD;1;down"));
+    assert!(log.iter().all(|l| !l.contains("EVENT HANDLER")), "{log:?}");
+    assert!(j.iter().all(|j| j.kind != JobKind::EventHandler));
+    h.at(T0 + 6, "ENABLE_HOST_EVENT_HANDLER;web01");
+    let (log, _) = h.at(T0 + 7, "PROCESS_HOST_CHECK_RESULT;web01;0;up");
+    assert!(has(
+        &log,
+        "GLOBAL HOST EVENT HANDLER: web01;UP;HARD;1;eh-host"
+    ));
+    assert!(has(&log, "HOST EVENT HANDLER: web01;UP;HARD;1;eh-host"));
+}
