@@ -1019,6 +1019,17 @@ impl Engine {
         let max_attempts = hcfg.common.max_check_attempts.max(1);
         let parsed = parse_output(text);
         let i = hid.index();
+        // `translate_passive_host_checks=1`: a passive DOWN or UNREACHABLE becomes
+        // whatever `determine_host_reachability()` says from the parents' states
+        // (active results are translated by the caller) [oracle: s_host_unreachable_parents].
+        let state = if check_type == CheckType::Passive
+            && cfg.main.translate_passive_host_checks
+            && state != 0
+        {
+            self.determine_host_reachability(hid)
+        } else {
+            state
+        };
         if check_type == CheckType::Passive && cfg.main.log_passive_checks {
             self.logf(
                 now,
@@ -1065,8 +1076,12 @@ impl Engine {
                     st.state_type = StateType::Hard;
                 } else {
                     st.state_type = StateType::Soft;
-                    st.current_attempt = (st.current_attempt + 1).min(max_attempts);
                 }
+                // Unlike services, a host that comes back UP restarts at attempt 1,
+                // HARD or SOFT recovery alike (`handle_async_host_check_result()`:
+                // `current_attempt = 1` on the HARD recovery, and the attempt
+                // adjustment resets it for a SOFT UP) [oracle: q_host_states].
+                st.current_attempt = 1;
             } else {
                 st.state_type = StateType::Hard;
                 st.current_attempt = 1;

@@ -971,3 +971,81 @@ fn a_disabled_object_handler_also_skips_the_global_handler() {
     ));
     assert!(has(&log, "HOST EVENT HANDLER: web01;UP;HARD;1;eh-host"));
 }
+
+const HOSTS3: &str = r#"
+define host {
+    use                 passive-host
+    host_name           gw
+    address             127.0.0.2
+    max_check_attempts  3
+}
+define host {
+    use                 passive-host
+    host_name           leaf
+    address             127.0.0.3
+    parents             gw
+    max_check_attempts  3
+}
+define service {
+    use                   passive-service
+    host_name             web01
+    service_description   s
+    max_check_attempts    1
+}
+"#;
+
+#[test]
+fn a_host_recovery_restarts_at_attempt_one() {
+    let mut h = harness(HOSTS3, "passive_host_checks_are_soft=1");
+    let (log, _) = h.at(T0, "PROCESS_HOST_CHECK_RESULT;gw;1;d1");
+    assert!(has(&log, "HOST ALERT: gw;DOWN;SOFT;1;d1"), "{log:?}");
+    let (log, _) = h.at(T0 + 1, "PROCESS_HOST_CHECK_RESULT;gw;1;d2");
+    assert!(has(&log, "HOST ALERT: gw;DOWN;SOFT;2;d2"), "{log:?}");
+    // SOFT recovery: UP;SOFT;1 (a service would log OK;SOFT;2).
+    let (log, j) = h.at(T0 + 2, "PROCESS_HOST_CHECK_RESULT;gw;0;u1");
+    assert!(has(&log, "HOST ALERT: gw;UP;SOFT;1;u1"), "{log:?}");
+    assert!(notifications(&j).is_empty());
+    for (k, out) in ["d3", "d4", "d5"].iter().enumerate() {
+        h.at(
+            T0 + 3 + k as i64,
+            &format!("PROCESS_HOST_CHECK_RESULT;gw;1;{out}"),
+        );
+    }
+    // HARD recovery: UP;HARD;1 (a service would log OK;HARD;3).
+    let (log, j) = h.at(T0 + 7, "PROCESS_HOST_CHECK_RESULT;gw;0;u2");
+    assert!(has(&log, "HOST ALERT: gw;UP;HARD;1;u2"), "{log:?}");
+    assert!(has(&log, "HOST EVENT HANDLER: gw;UP;HARD;1;eh-host"));
+    assert_eq!(notifications(&j).len(), 1);
+    assert!(notifications(&j)[0].contains("RECOVERY"));
+}
+
+#[test]
+fn translated_passive_host_results_follow_the_parents() {
+    let mut h = harness(
+        HOSTS3,
+        "passive_host_checks_are_soft=1\ntranslate_passive_host_checks=1",
+    );
+    // A passive UNREACHABLE for a host without parents is translated to DOWN.
+    let (log, _) = h.at(T0, "PROCESS_HOST_CHECK_RESULT;gw;2;d1");
+    assert!(has(&log, "HOST ALERT: gw;DOWN;SOFT;1;d1"), "{log:?}");
+    h.at(T0 + 1, "PROCESS_HOST_CHECK_RESULT;gw;1;d2");
+    h.at(T0 + 2, "PROCESS_HOST_CHECK_RESULT;gw;1;d3");
+    // The child reported DOWN behind a DOWN parent is UNREACHABLE.
+    let (log, _) = h.at(T0 + 3, "PROCESS_HOST_CHECK_RESULT;leaf;1;c1");
+    assert!(
+        has(&log, "HOST ALERT: leaf;UNREACHABLE;SOFT;1;c1"),
+        "{log:?}"
+    );
+    h.at(T0 + 4, "PROCESS_HOST_CHECK_RESULT;leaf;1;c2");
+    let (log, j) = h.at(T0 + 5, "PROCESS_HOST_CHECK_RESULT;leaf;1;c3");
+    assert!(
+        has(&log, "HOST ALERT: leaf;UNREACHABLE;HARD;3;c3"),
+        "{log:?}"
+    );
+    assert_eq!(notifications(&j).len(), 1);
+    // Once the parent is UP, the same report is DOWN: a HARD state change.
+    h.at(T0 + 6, "PROCESS_HOST_CHECK_RESULT;gw;0;up");
+    let (log, j) = h.at(T0 + 7, "PROCESS_HOST_CHECK_RESULT;leaf;1;c4");
+    assert!(has(&log, "HOST ALERT: leaf;DOWN;HARD;3;c4"), "{log:?}");
+    assert_eq!(notifications(&j).len(), 1);
+}
