@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use picket_config::{ContactId, HostId, Options, ServiceId};
+use picket_config::{Checkable, Config, ContactId, HostId, Options, ServiceId};
 
 use crate::macros::{MacroCtx, NotifMacros};
 use crate::status::{StateType, Time, host_state_name, service_state_name};
@@ -14,6 +14,30 @@ pub(crate) const OPT_BROADCAST: u32 = 1;
 pub(crate) const OPT_FORCED: u32 = 2;
 /// Option: increment the notification number.
 pub(crate) const OPT_INCREMENT: u32 = 4;
+
+/// The object's contacts in the order Nagios 4.4.6 builds its notification list
+/// (`create_notification_list()`): Nagios prepends every list it reads from the
+/// configuration, so the direct `contacts` come in reverse order, then the
+/// `contact_groups` in reverse order, each with its members reversed; a contact met
+/// twice keeps its first place. `$NOTIFICATIONRECIPIENTS$` lists the notified contacts in
+/// this order, and the commands run in the reverse one [oracle: r_first_notification_delay].
+pub(crate) fn nagios_contact_order(cfg: &Config, common: &Checkable) -> Vec<ContactId> {
+    let mut out: Vec<ContactId> = Vec::with_capacity(common.notification_contacts.len());
+    let groups = common.contact_groups.iter().rev().flat_map(|g| {
+        cfg.contactgroups
+            .get(g.index())
+            .map(|g| g.members.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .rev()
+    });
+    for &c in common.contacts.iter().rev().chain(groups) {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// Why a notification is sent (`$NOTIFICATIONTYPE$`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -458,7 +482,7 @@ impl Engine {
             now,
             &self.svc_escalations[i],
             false,
-            &s.common.notification_contacts,
+            &nagios_contact_order(&cfg, &s.common),
             st.current_notification_number,
             state,
             options,
@@ -635,7 +659,7 @@ impl Engine {
             now,
             &self.host_escalations[i],
             true,
-            &h.common.notification_contacts,
+            &nagios_contact_order(&cfg, &h.common),
             st.current_notification_number,
             state,
             options,

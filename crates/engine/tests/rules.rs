@@ -1049,3 +1049,67 @@ fn translated_passive_host_results_follow_the_parents() {
     assert!(has(&log, "HOST ALERT: leaf;DOWN;HARD;3;c4"), "{log:?}");
     assert_eq!(notifications(&j).len(), 1);
 }
+
+#[test]
+fn notification_recipients_follow_the_nagios_list_order() {
+    let objects = r#"
+define command {
+    command_name notify-recipients
+    command_line /bin/notify "$CONTACTNAME$" "$NOTIFICATIONRECIPIENTS$"
+}
+define contact {
+    use                            base-contact
+    name                           rcpt
+    register                       0
+    service_notification_commands  notify-recipients
+}
+define contact {
+    use           rcpt
+    contact_name  c1
+}
+define contact {
+    use           rcpt
+    contact_name  c2
+}
+define contact {
+    use           rcpt
+    contact_name  c3
+}
+define contact {
+    use           rcpt
+    contact_name  c4
+}
+define contact {
+    use                            rcpt
+    contact_name                   off
+    service_notifications_enabled  0
+}
+define contactgroup {
+    contactgroup_name  g1
+    alias              g1
+    members            c4,c3
+}
+define service {
+    use                   passive-service
+    host_name             web01
+    service_description   Order
+    max_check_attempts    1
+    notification_interval 0
+    contacts              c2,off,c1
+    contact_groups        g1
+}
+"#;
+    let mut h = harness(objects, "");
+    let (log, j) = h.at(T0, "PROCESS_SERVICE_CHECK_RESULT;web01;Order;2;x");
+    let who: Vec<&str> = log
+        .iter()
+        .filter_map(|l| l.strip_prefix("SERVICE NOTIFICATION: "))
+        .filter_map(|l| l.split(';').next())
+        .collect();
+    // $NOTIFICATIONRECIPIENTS$: the direct contacts reversed (c1, c2), then the group's
+    // members reversed (c3, c4); the commands run in the reverse of that order.
+    assert_eq!(who, ["c4", "c3", "c2", "c1"]);
+    let n = notifications(&j);
+    assert_eq!(n.len(), 4);
+    assert!(n.iter().all(|c| c.ends_with("\"c1,c2,c3,c4\"")), "{n:?}");
+}
