@@ -690,8 +690,12 @@ impl Engine {
                         }
                         _ => {
                             if state == 0 {
+                                // Unlike services, Nagios 4.4.6
+                                // (`check_contact_host_notification_viability()`) only
+                                // asks that *some* problem was notified, not one this
+                                // contact subscribes to [oracle: u_soft_edges].
                                 w.host_notification_options.contains(Options::RECOVERY)
-                                    && (st.notified_on & w.host_notification_options.0) != 0
+                                    && st.notified_on != 0
                             } else {
                                 w.host_notification_options
                                     .contains(host_notif_option(state))

@@ -1113,3 +1113,45 @@ define service {
     assert_eq!(n.len(), 4);
     assert!(n.iter().all(|c| c.ends_with("\"c1,c2,c3,c4\"")), "{n:?}");
 }
+
+#[test]
+fn a_host_recovery_goes_to_every_r_contact_once_any_problem_was_notified() {
+    // Services need the contact to share a state with `notified_on`; hosts do not
+    // (`check_contact_host_notification_viability()` tests `notified_on == 0` only).
+    let objects = r#"
+define contact {
+    use                        base-contact
+    contact_name               dan
+    host_notification_options  d,r
+}
+define host {
+    use        passive-host
+    host_name  loud01
+    address    127.0.0.4
+    contacts   alice,dan
+}
+define service {
+    use                   passive-service
+    host_name             loud01
+    service_description   s
+    max_check_attempts    1
+}
+"#;
+    let mut h = harness(objects, "");
+    let (log, _) = h.at(T0, "PROCESS_HOST_CHECK_RESULT;loud01;2;unreachable");
+    assert!(has(
+        &log,
+        "HOST NOTIFICATION: alice;loud01;UNREACHABLE;notify-host;unreachable"
+    ));
+    assert!(log.iter().all(|l| !l.starts_with("HOST NOTIFICATION: dan")));
+    let (log, j) = h.at(T0 + 1, "PROCESS_HOST_CHECK_RESULT;loud01;0;up");
+    assert!(
+        has(&log, "HOST NOTIFICATION: dan;loud01;UP;notify-host;up"),
+        "{log:?}"
+    );
+    assert!(has(
+        &log,
+        "HOST NOTIFICATION: alice;loud01;UP;notify-host;up"
+    ));
+    assert_eq!(notifications(&j).len(), 2);
+}
