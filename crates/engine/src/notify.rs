@@ -368,8 +368,9 @@ impl Engine {
                         return false;
                     }
                 }
-                if st.is_flapping || st.scheduled_downtime_depth > 0 || st.pending_flex_downtime > 0
-                {
+                // A pending flexible downtime does not block a host notification: the
+                // result that starts it is still notified [oracle: v_host_downtime_periods].
+                if st.is_flapping || st.scheduled_downtime_depth > 0 {
                     return false;
                 }
                 if st.no_more_notifications {

@@ -1158,9 +1158,8 @@ impl Engine {
         if ack_removed {
             self.delete_ack_comments(None, Some(hid));
         }
-        if (state_change || hard_state_change) && self.hosts[i].pending_flex_downtime > 0 {
-            self.check_pending_flex_downtime(now, hid, None);
-        }
+        let start_flex =
+            (state_change || hard_state_change) && self.hosts[i].pending_flex_downtime > 0;
         self.check_host_flapping(now, hid);
         if log_event {
             self.log_host_alert(now, hid);
@@ -1175,6 +1174,13 @@ impl Engine {
         }
         if handle_event {
             self.handle_host_event(now, hid);
+        }
+        // Unlike a service's, a host's flexible downtime starts only after the result
+        // was fully handled: the PROBLEM notification that triggers it still goes out
+        // (Nagios 4.4.6 logs HOST NOTIFICATION, HOST ALERT, HOST EVENT HANDLER, then
+        // HOST DOWNTIME ALERT ... STARTED) [oracle: v_host_downtime_periods].
+        if start_flex {
+            self.check_pending_flex_downtime(now, hid, None);
         }
         let st = &mut self.hosts[i];
         if state == 0 && state_change {

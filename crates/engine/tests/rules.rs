@@ -1155,3 +1155,32 @@ define service {
     ));
     assert_eq!(notifications(&j).len(), 2);
 }
+
+#[test]
+fn a_host_flexible_downtime_starts_after_the_problem_it_notifies() {
+    let mut h = harness(VOLATILE, "");
+    h.at(
+        T0,
+        &format!(
+            "SCHEDULE_HOST_DOWNTIME;web01;{T0};{};0;0;2;alice;flex",
+            T0 + 60
+        ),
+    );
+    let (log, j) = h.at(T0 + 1, "PROCESS_HOST_CHECK_RESULT;web01;1;down");
+    let pos = |want: &str| log.iter().position(|l| l.starts_with(want));
+    let notified = pos("HOST NOTIFICATION: alice;web01;DOWN;").expect("problem notified");
+    let handler = pos("HOST EVENT HANDLER: web01;DOWN;").expect("event handler");
+    let started = pos("HOST DOWNTIME ALERT: web01;STARTED;").expect("downtime started");
+    assert!(notified < handler && handler < started, "{log:?}");
+    // (web01's notification_options have no s: no DOWNTIMESTART.)
+    let n = notifications(&j);
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert!(n[0].contains("\"PROBLEM\""), "{n:?}");
+    // While the downtime is in effect, a new problem state is not notified.
+    let (log, j) = h.at(T0 + 2, "PROCESS_HOST_CHECK_RESULT;web01;2;unreachable");
+    assert!(has(
+        &log,
+        "HOST ALERT: web01;UNREACHABLE;HARD;1;unreachable"
+    ));
+    assert!(notifications(&j).is_empty(), "{j:?}");
+}
