@@ -1153,6 +1153,14 @@ impl Engine {
             if last_state == 0 {
                 let p = self.next_problem_id();
                 self.hosts[i].current_problem_id = p;
+            } else if state == 0 {
+                // A host clears its problem id with the state change, before the
+                // notification and the event handler see it (a service clears it
+                // after them) [oracle: w_event_handler_macros]. Nagios 4.4.6 also
+                // clears it on DOWN <-> UNREACHABLE, a bug Picket does not copy.
+                let st = &mut self.hosts[i];
+                st.last_problem_id = st.current_problem_id;
+                st.current_problem_id = 0;
             }
         }
         if ack_removed {
@@ -1181,11 +1189,6 @@ impl Engine {
         // HOST DOWNTIME ALERT ... STARTED) [oracle: v_host_downtime_periods].
         if start_flex {
             self.check_pending_flex_downtime(now, hid, None);
-        }
-        let st = &mut self.hosts[i];
-        if state == 0 && state_change {
-            st.last_problem_id = st.current_problem_id;
-            st.current_problem_id = 0;
         }
         ResultFlags {
             state_change,

@@ -1184,3 +1184,45 @@ fn a_host_flexible_downtime_starts_after_the_problem_it_notifies() {
     ));
     assert!(notifications(&j).is_empty(), "{j:?}");
 }
+
+#[test]
+fn a_host_problem_id_is_cleared_before_the_recovery_is_handled() {
+    let objects = r#"
+define command {
+    command_name eh-host-ids
+    command_line /bin/eh-host "$HOSTSTATE$" "$HOSTPROBLEMID$" "$LASTHOSTPROBLEMID$"
+}
+define host {
+    use            passive-host
+    host_name      ids01
+    address        127.0.0.5
+    event_handler  eh-host-ids
+}
+define service {
+    use                   passive-service
+    host_name             ids01
+    service_description   s
+    max_check_attempts    1
+}
+"#;
+    let mut h = harness(objects, "");
+    let handler = |j: &[Job]| {
+        j.iter()
+            .find(|j| j.kind == JobKind::EventHandler)
+            .map(|j| j.command_line.clone())
+            .unwrap_or_default()
+    };
+    let (_, j) = h.at(T0, "PROCESS_HOST_CHECK_RESULT;ids01;1;down");
+    let down = handler(&j);
+    let id = down.split('"').nth(3).unwrap_or("").to_owned();
+    assert_ne!(id, "0", "{down}");
+    // DOWN -> UNREACHABLE keeps the problem id (Nagios 4.4.6 clears it: a bug).
+    let (_, j) = h.at(T0 + 1, "PROCESS_HOST_CHECK_RESULT;ids01;2;unreachable");
+    assert_eq!(
+        handler(&j),
+        format!("/bin/eh-host \"UNREACHABLE\" \"{id}\" \"0\"")
+    );
+    // The recovery's handler sees the id already moved to $LASTHOSTPROBLEMID$.
+    let (_, j) = h.at(T0 + 2, "PROCESS_HOST_CHECK_RESULT;ids01;0;up");
+    assert_eq!(handler(&j), format!("/bin/eh-host \"UP\" \"0\" \"{id}\""));
+}
