@@ -1,4 +1,5 @@
-//! Event handlers (`sehandlers.c`): the global handler, then the object's own.
+//! Event handlers (`sehandlers.c`): the global handler, then the object's own; neither
+//! runs when the object's `event_handler_enabled` is off.
 
 use std::sync::Arc;
 
@@ -54,11 +55,13 @@ impl Engine {
                     notification: None,
                 });
             };
-        if let Some((call, shown)) = self.global_service_handler.clone() {
-            run(self, &call, &shown, "GLOBAL ");
-        }
+        // Nagios 4.4.6 returns before the global handler too when the object's own
+        // handler is disabled [oracle: p_event_handlers].
         if !self.svcs[sid.index()].event_handler_enabled {
             return;
+        }
+        if let Some((call, shown)) = self.global_service_handler.clone() {
+            run(self, &call, &shown, "GLOBAL ");
         }
         if let Some(call) = &s.common.event_handler {
             let shown = self.handler_string(call);
@@ -109,11 +112,11 @@ impl Engine {
                     notification: None,
                 });
             };
-        if let Some((call, shown)) = self.global_host_handler.clone() {
-            run(self, &call, &shown, "GLOBAL ");
-        }
         if !self.hosts[hid.index()].event_handler_enabled {
             return;
+        }
+        if let Some((call, shown)) = self.global_host_handler.clone() {
+            run(self, &call, &shown, "GLOBAL ");
         }
         if let Some(call) = &h.common.event_handler {
             let shown = self.handler_string(call);

@@ -344,8 +344,9 @@ impl Engine {
                         return false;
                     }
                 }
-                if st.is_flapping || st.scheduled_downtime_depth > 0 || st.pending_flex_downtime > 0
-                {
+                // A pending flexible downtime does not block a host notification: the
+                // result that starts it is still notified [oracle: v_host_downtime_periods].
+                if st.is_flapping || st.scheduled_downtime_depth > 0 {
                     return false;
                 }
                 if st.no_more_notifications {
@@ -674,8 +675,12 @@ impl Engine {
                         }
                         _ => {
                             if state == 0 {
+                                // Unlike services, Nagios 4.4.6
+                                // (`check_contact_host_notification_viability()`) only
+                                // asks that *some* problem was notified, not one this
+                                // contact subscribes to [oracle: u_soft_edges].
                                 w.host_notification_options.contains(Options::RECOVERY)
-                                    && (st.notified_on & w.host_notification_options.0) != 0
+                                    && st.notified_on != 0
                             } else {
                                 w.host_notification_options
                                     .contains(host_notif_option(state))

@@ -1078,6 +1078,17 @@ impl Engine {
         let max_attempts = hcfg.common.max_check_attempts.max(1);
         let parsed = parse_output(text);
         let i = hid.index();
+        // `translate_passive_host_checks=1`: a passive DOWN or UNREACHABLE becomes
+        // whatever `determine_host_reachability()` says from the parents' states
+        // (active results are translated by the caller) [oracle: s_host_unreachable_parents].
+        let state = if check_type == CheckType::Passive
+            && cfg.main.translate_passive_host_checks
+            && state != 0
+        {
+            self.determine_host_reachability(hid)
+        } else {
+            state
+        };
         if check_type == CheckType::Passive && cfg.main.log_passive_checks {
             self.logf(
                 now,
@@ -1124,8 +1135,12 @@ impl Engine {
                     st.state_type = StateType::Hard;
                 } else {
                     st.state_type = StateType::Soft;
-                    st.current_attempt = (st.current_attempt + 1).min(max_attempts);
                 }
+                // Unlike services, a host that comes back UP restarts at attempt 1,
+                // HARD or SOFT recovery alike (`handle_async_host_check_result()`:
+                // `current_attempt = 1` on the HARD recovery, and the attempt
+                // adjustment resets it for a SOFT UP) [oracle: q_host_states].
+                st.current_attempt = 1;
             } else {
                 st.state_type = StateType::Hard;
                 st.current_attempt = 1;
@@ -1197,14 +1212,21 @@ impl Engine {
             if last_state == 0 {
                 let p = self.next_problem_id();
                 self.hosts[i].current_problem_id = p;
+            } else if state == 0 {
+                // A host clears its problem id with the state change, before the
+                // notification and the event handler see it (a service clears it
+                // after them) [oracle: w_event_handler_macros]. Nagios 4.4.6 also
+                // clears it on DOWN <-> UNREACHABLE, a bug Picket does not copy.
+                let st = &mut self.hosts[i];
+                st.last_problem_id = st.current_problem_id;
+                st.current_problem_id = 0;
             }
         }
         if ack_removed {
             self.delete_ack_comments(None, Some(hid));
         }
-        if (state_change || hard_state_change) && self.hosts[i].pending_flex_downtime > 0 {
-            self.check_pending_flex_downtime(now, hid, None);
-        }
+        let start_flex =
+            (state_change || hard_state_change) && self.hosts[i].pending_flex_downtime > 0;
         self.check_host_flapping(now, hid);
         if log_event {
             self.log_host_alert(now, hid);
@@ -1220,10 +1242,12 @@ impl Engine {
         if handle_event {
             self.handle_host_event(now, hid);
         }
-        let st = &mut self.hosts[i];
-        if state == 0 && state_change {
-            st.last_problem_id = st.current_problem_id;
-            st.current_problem_id = 0;
+        // Unlike a service's, a host's flexible downtime starts only after the result
+        // was fully handled: the PROBLEM notification that triggers it still goes out
+        // (Nagios 4.4.6 logs HOST NOTIFICATION, HOST ALERT, HOST EVENT HANDLER, then
+        // HOST DOWNTIME ALERT ... STARTED) [oracle: v_host_downtime_periods].
+        if start_flex {
+            self.check_pending_flex_downtime(now, hid, None);
         }
         ResultFlags {
             state_change,

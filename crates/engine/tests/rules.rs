@@ -1220,3 +1220,300 @@ define service {
     let (_, j) = older.at(T0 + 8, "PROCESS_SERVICE_CHECK_RESULT;web01;Vol;2;d");
     assert_eq!(who(&j), ["alice", "bob"]);
 }
+
+#[test]
+fn a_disabled_object_handler_also_skips_the_global_handler() {
+    // Nagios 4.4.6 `handle_service_event()` / `handle_host_event()` return before the
+    // global handler when the object's event_handler_enabled is off.
+    let mut h = harness(
+        VOLATILE,
+        "global_service_event_handler=eh\nglobal_host_event_handler=eh-host",
+    );
+    h.at(T0, "DISABLE_SVC_EVENT_HANDLER;web01;TCP wrappers");
+    let (log, j) = h.at(
+        T0 + 1,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;x",
+    );
+    assert!(log.iter().all(|l| !l.contains("EVENT HANDLER")), "{log:?}");
+    assert!(j.iter().all(|j| j.kind != JobKind::EventHandler));
+    h.at(T0 + 2, "ENABLE_SVC_EVENT_HANDLER;web01;TCP wrappers");
+    let (log, j) = h.at(
+        T0 + 3,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;y",
+    );
+    assert!(has(
+        &log,
+        "GLOBAL SERVICE EVENT HANDLER: web01;TCP wrappers;CRITICAL;HARD;1;eh"
+    ));
+    assert_eq!(
+        j.iter().filter(|j| j.kind == JobKind::EventHandler).count(),
+        2
+    );
+    h.at(T0 + 4, "DISABLE_HOST_EVENT_HANDLER;web01");
+    let (log, j) = h.at(T0 + 5, "PROCESS_HOST_CHECK_RESULT;web01;1;down");
+    assert!(has(&log, "HOST ALERT: web01;DOWN;HARD;1;down"));
+    assert!(log.iter().all(|l| !l.contains("EVENT HANDLER")), "{log:?}");
+    assert!(j.iter().all(|j| j.kind != JobKind::EventHandler));
+    h.at(T0 + 6, "ENABLE_HOST_EVENT_HANDLER;web01");
+    let (log, _) = h.at(T0 + 7, "PROCESS_HOST_CHECK_RESULT;web01;0;up");
+    assert!(has(
+        &log,
+        "GLOBAL HOST EVENT HANDLER: web01;UP;HARD;1;eh-host"
+    ));
+    assert!(has(&log, "HOST EVENT HANDLER: web01;UP;HARD;1;eh-host"));
+}
+
+const HOSTS3: &str = r#"
+define host {
+    use                 passive-host
+    host_name           gw
+    address             127.0.0.2
+    max_check_attempts  3
+}
+define host {
+    use                 passive-host
+    host_name           leaf
+    address             127.0.0.3
+    parents             gw
+    max_check_attempts  3
+}
+define service {
+    use                   passive-service
+    host_name             web01
+    service_description   s
+    max_check_attempts    1
+}
+"#;
+
+#[test]
+fn a_host_recovery_restarts_at_attempt_one() {
+    let mut h = harness(HOSTS3, "passive_host_checks_are_soft=1");
+    let (log, _) = h.at(T0, "PROCESS_HOST_CHECK_RESULT;gw;1;d1");
+    assert!(has(&log, "HOST ALERT: gw;DOWN;SOFT;1;d1"), "{log:?}");
+    let (log, _) = h.at(T0 + 1, "PROCESS_HOST_CHECK_RESULT;gw;1;d2");
+    assert!(has(&log, "HOST ALERT: gw;DOWN;SOFT;2;d2"), "{log:?}");
+    // SOFT recovery: UP;SOFT;1 (a service would log OK;SOFT;2).
+    let (log, j) = h.at(T0 + 2, "PROCESS_HOST_CHECK_RESULT;gw;0;u1");
+    assert!(has(&log, "HOST ALERT: gw;UP;SOFT;1;u1"), "{log:?}");
+    assert!(notifications(&j).is_empty());
+    for (k, out) in ["d3", "d4", "d5"].iter().enumerate() {
+        h.at(
+            T0 + 3 + k as i64,
+            &format!("PROCESS_HOST_CHECK_RESULT;gw;1;{out}"),
+        );
+    }
+    // HARD recovery: UP;HARD;1 (a service would log OK;HARD;3).
+    let (log, j) = h.at(T0 + 7, "PROCESS_HOST_CHECK_RESULT;gw;0;u2");
+    assert!(has(&log, "HOST ALERT: gw;UP;HARD;1;u2"), "{log:?}");
+    assert!(has(&log, "HOST EVENT HANDLER: gw;UP;HARD;1;eh-host"));
+    assert_eq!(notifications(&j).len(), 1);
+    assert!(notifications(&j)[0].contains("RECOVERY"));
+}
+
+#[test]
+fn translated_passive_host_results_follow_the_parents() {
+    let mut h = harness(
+        HOSTS3,
+        "passive_host_checks_are_soft=1\ntranslate_passive_host_checks=1",
+    );
+    // A passive UNREACHABLE for a host without parents is translated to DOWN.
+    let (log, _) = h.at(T0, "PROCESS_HOST_CHECK_RESULT;gw;2;d1");
+    assert!(has(&log, "HOST ALERT: gw;DOWN;SOFT;1;d1"), "{log:?}");
+    h.at(T0 + 1, "PROCESS_HOST_CHECK_RESULT;gw;1;d2");
+    h.at(T0 + 2, "PROCESS_HOST_CHECK_RESULT;gw;1;d3");
+    // The child reported DOWN behind a DOWN parent is UNREACHABLE.
+    let (log, _) = h.at(T0 + 3, "PROCESS_HOST_CHECK_RESULT;leaf;1;c1");
+    assert!(
+        has(&log, "HOST ALERT: leaf;UNREACHABLE;SOFT;1;c1"),
+        "{log:?}"
+    );
+    h.at(T0 + 4, "PROCESS_HOST_CHECK_RESULT;leaf;1;c2");
+    let (log, j) = h.at(T0 + 5, "PROCESS_HOST_CHECK_RESULT;leaf;1;c3");
+    assert!(
+        has(&log, "HOST ALERT: leaf;UNREACHABLE;HARD;3;c3"),
+        "{log:?}"
+    );
+    assert_eq!(notifications(&j).len(), 1);
+    // Once the parent is UP, the same report is DOWN: a HARD state change.
+    h.at(T0 + 6, "PROCESS_HOST_CHECK_RESULT;gw;0;up");
+    let (log, j) = h.at(T0 + 7, "PROCESS_HOST_CHECK_RESULT;leaf;1;c4");
+    assert!(has(&log, "HOST ALERT: leaf;DOWN;HARD;3;c4"), "{log:?}");
+    assert_eq!(notifications(&j).len(), 1);
+}
+
+#[test]
+fn notification_recipients_follow_the_nagios_list_order() {
+    let objects = r#"
+define command {
+    command_name notify-recipients
+    command_line /bin/notify "$CONTACTNAME$" "$NOTIFICATIONRECIPIENTS$"
+}
+define contact {
+    use                            base-contact
+    name                           rcpt
+    register                       0
+    service_notification_commands  notify-recipients
+}
+define contact {
+    use           rcpt
+    contact_name  c1
+}
+define contact {
+    use           rcpt
+    contact_name  c2
+}
+define contact {
+    use           rcpt
+    contact_name  c3
+}
+define contact {
+    use           rcpt
+    contact_name  c4
+}
+define contact {
+    use                            rcpt
+    contact_name                   off
+    service_notifications_enabled  0
+}
+define contactgroup {
+    contactgroup_name  g1
+    alias              g1
+    members            c4,c3
+}
+define service {
+    use                   passive-service
+    host_name             web01
+    service_description   Order
+    max_check_attempts    1
+    notification_interval 0
+    contacts              c2,off,c1
+    contact_groups        g1
+}
+"#;
+    let mut h = harness(objects, "");
+    let (log, j) = h.at(T0, "PROCESS_SERVICE_CHECK_RESULT;web01;Order;2;x");
+    let who: Vec<&str> = log
+        .iter()
+        .filter_map(|l| l.strip_prefix("SERVICE NOTIFICATION: "))
+        .filter_map(|l| l.split(';').next())
+        .collect();
+    // $NOTIFICATIONRECIPIENTS$: the direct contacts reversed (c1, c2), then the group's
+    // members reversed (c3, c4); the commands run in the reverse of that order.
+    assert_eq!(who, ["c4", "c3", "c2", "c1"]);
+    let n = notifications(&j);
+    assert_eq!(n.len(), 4);
+    assert!(n.iter().all(|c| c.ends_with("\"c1,c2,c3,c4\"")), "{n:?}");
+}
+
+#[test]
+fn a_host_recovery_goes_to_every_r_contact_once_any_problem_was_notified() {
+    // Services need the contact to share a state with `notified_on`; hosts do not
+    // (`check_contact_host_notification_viability()` tests `notified_on == 0` only).
+    let objects = r#"
+define contact {
+    use                        base-contact
+    contact_name               dan
+    host_notification_options  d,r
+}
+define host {
+    use        passive-host
+    host_name  loud01
+    address    127.0.0.4
+    contacts   alice,dan
+}
+define service {
+    use                   passive-service
+    host_name             loud01
+    service_description   s
+    max_check_attempts    1
+}
+"#;
+    let mut h = harness(objects, "");
+    let (log, _) = h.at(T0, "PROCESS_HOST_CHECK_RESULT;loud01;2;unreachable");
+    assert!(has(
+        &log,
+        "HOST NOTIFICATION: alice;loud01;UNREACHABLE;notify-host;unreachable"
+    ));
+    assert!(log.iter().all(|l| !l.starts_with("HOST NOTIFICATION: dan")));
+    let (log, j) = h.at(T0 + 1, "PROCESS_HOST_CHECK_RESULT;loud01;0;up");
+    assert!(
+        has(&log, "HOST NOTIFICATION: dan;loud01;UP;notify-host;up"),
+        "{log:?}"
+    );
+    assert!(has(
+        &log,
+        "HOST NOTIFICATION: alice;loud01;UP;notify-host;up"
+    ));
+    assert_eq!(notifications(&j).len(), 2);
+}
+
+#[test]
+fn a_host_flexible_downtime_starts_after_the_problem_it_notifies() {
+    let mut h = harness(VOLATILE, "");
+    h.at(
+        T0,
+        &format!(
+            "SCHEDULE_HOST_DOWNTIME;web01;{T0};{};0;0;2;alice;flex",
+            T0 + 60
+        ),
+    );
+    let (log, j) = h.at(T0 + 1, "PROCESS_HOST_CHECK_RESULT;web01;1;down");
+    let pos = |want: &str| log.iter().position(|l| l.starts_with(want));
+    let notified = pos("HOST NOTIFICATION: alice;web01;DOWN;").expect("problem notified");
+    let handler = pos("HOST EVENT HANDLER: web01;DOWN;").expect("event handler");
+    let started = pos("HOST DOWNTIME ALERT: web01;STARTED;").expect("downtime started");
+    assert!(notified < handler && handler < started, "{log:?}");
+    // (web01's notification_options have no s: no DOWNTIMESTART.)
+    let n = notifications(&j);
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert!(n[0].contains("\"PROBLEM\""), "{n:?}");
+    // While the downtime is in effect, a new problem state is not notified.
+    let (log, j) = h.at(T0 + 2, "PROCESS_HOST_CHECK_RESULT;web01;2;unreachable");
+    assert!(has(
+        &log,
+        "HOST ALERT: web01;UNREACHABLE;HARD;1;unreachable"
+    ));
+    assert!(notifications(&j).is_empty(), "{j:?}");
+}
+
+#[test]
+fn a_host_problem_id_is_cleared_before_the_recovery_is_handled() {
+    let objects = r#"
+define command {
+    command_name eh-host-ids
+    command_line /bin/eh-host "$HOSTSTATE$" "$HOSTPROBLEMID$" "$LASTHOSTPROBLEMID$"
+}
+define host {
+    use            passive-host
+    host_name      ids01
+    address        127.0.0.5
+    event_handler  eh-host-ids
+}
+define service {
+    use                   passive-service
+    host_name             ids01
+    service_description   s
+    max_check_attempts    1
+}
+"#;
+    let mut h = harness(objects, "");
+    let handler = |j: &[Job]| {
+        j.iter()
+            .find(|j| j.kind == JobKind::EventHandler)
+            .map(|j| j.command_line.clone())
+            .unwrap_or_default()
+    };
+    let (_, j) = h.at(T0, "PROCESS_HOST_CHECK_RESULT;ids01;1;down");
+    let down = handler(&j);
+    let id = down.split('"').nth(3).unwrap_or("").to_owned();
+    assert_ne!(id, "0", "{down}");
+    // DOWN -> UNREACHABLE keeps the problem id (Nagios 4.4.6 clears it: a bug).
+    let (_, j) = h.at(T0 + 1, "PROCESS_HOST_CHECK_RESULT;ids01;2;unreachable");
+    assert_eq!(
+        handler(&j),
+        format!("/bin/eh-host \"UNREACHABLE\" \"{id}\" \"0\"")
+    );
+    // The recovery's handler sees the id already moved to $LASTHOSTPROBLEMID$.
+    let (_, j) = h.at(T0 + 2, "PROCESS_HOST_CHECK_RESULT;ids01;0;up");
+    assert_eq!(handler(&j), format!("/bin/eh-host \"UP\" \"0\" \"{id}\""));
+}
