@@ -379,14 +379,23 @@ fn bad_host_return_codes_are_down_with_nagios_messages() {
     let mut now = T0 + 1;
     for (rc, warning, output) in cases {
         let (_, jobs) = h.line(now, &format!("SCHEDULE_FORCED_HOST_CHECK;gw;{now}"));
-        let job = jobs.iter().find(|j| j.host == "gw").expect("forced host check");
+        let job = jobs
+            .iter()
+            .find(|j| j.host == "gw")
+            .expect("forced host check");
         let log = h.result(now, job, CheckExit::Code(rc), "ignored");
         assert_eq!(log[0], warning, "{log:?}");
         assert_eq!(h.host("gw").current_state, 1);
         assert_eq!(h.host("gw").plugin_output.as_deref(), Some(output));
         // back to UP for the next case
-        let (_, jobs) = h.line(now + 1, &format!("SCHEDULE_FORCED_HOST_CHECK;gw;{}", now + 1));
-        let job = jobs.iter().find(|j| j.host == "gw").expect("forced host check");
+        let (_, jobs) = h.line(
+            now + 1,
+            &format!("SCHEDULE_FORCED_HOST_CHECK;gw;{}", now + 1),
+        );
+        let job = jobs
+            .iter()
+            .find(|j| j.host == "gw")
+            .expect("forced host check");
         h.result(now + 1, job, CheckExit::Code(0), "ok");
         now += 2;
     }
@@ -407,7 +416,11 @@ fn host_retry_within_the_cache_horizon_is_put_off_by_check_interval() {
     assert_eq!(log[0], "HOST ALERT: gw;DOWN;SOFT;1;down");
     // The retry is due at now + 2 (retry_interval) but is within 15 s of the last check.
     let jobs = h.run(now + 1, now + 45);
-    let times: Vec<i64> = jobs.iter().filter(|(_, j)| j.host == "gw").map(|(t, _)| *t).collect();
+    let times: Vec<i64> = jobs
+        .iter()
+        .filter(|(_, j)| j.host == "gw")
+        .map(|(t, _)| *t)
+        .collect();
     assert_eq!(times, vec![now + 2 + 40], "{jobs:?}");
     // With the horizon at 0 the retry runs at retry_interval.
     let mut h = harness(objs, "cached_host_check_horizon=0");
@@ -415,7 +428,11 @@ fn host_retry_within_the_cache_horizon_is_put_off_by_check_interval() {
     let job = jobs.iter().find(|j| j.host == "gw").expect("check at once");
     h.result(now, job, CheckExit::Code(2), "down");
     let jobs = h.run(now + 1, now + 3);
-    let times: Vec<i64> = jobs.iter().filter(|(_, j)| j.host == "gw").map(|(t, _)| *t).collect();
+    let times: Vec<i64> = jobs
+        .iter()
+        .filter(|(_, j)| j.host == "gw")
+        .map(|(t, _)| *t)
+        .collect();
     assert_eq!(times, vec![now + 2], "{jobs:?}");
 }
 

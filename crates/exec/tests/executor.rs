@@ -298,7 +298,12 @@ fn executable_script_without_shebang_runs_with_the_shell() {
     let p = path.to_str().unwrap();
     let exec = Executor::new(ExecutorConfig::default());
     let r = rt().block_on(exec.run(job(&format!("{p} -H 10.0.0.1"), Duration::from_secs(30))));
-    assert_eq!(r.exit, Exit::Code(1), "{:?}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        r.exit,
+        Exit::Code(1),
+        "{:?}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     assert_eq!(r.stdout, b"args -H 10.0.0.1\n");
     assert!(!r.used_shell);
 }
