@@ -272,27 +272,44 @@ impl Engine {
             // rc 1 (WARNING) is UP unless use_aggressive_host_checking (not supported: 0).
             CheckExit::Code(0 | 1) => (host_state::UP, r.output.clone()),
             CheckExit::Code(2 | 3) => (host_state::DOWN, r.output.clone()),
-            CheckExit::Code(rc) => {
-                let hint = match rc {
-                    126 => " Make sure the plugin you're trying to run is executable.",
-                    127 => " Make sure the plugin you're trying to run actually exists.",
-                    _ => "",
-                };
+            // Nagios 4.4.6 as shipped (Debian nagios4-core) words these like the service
+            // ones, with "host" [oracle: z_check_results].
+            CheckExit::Code(126) => {
                 self.logf(
                     now,
                     format_args!(
-                        "Warning: Return code of {rc} for check of host '{host}' was out of bounds.{hint}"
+                        "Warning: Return code of 126 for host '{host}' may indicate a non-executable plugin."
                     ),
                 );
-                let text = match rc {
-                    126 => "(Return code of 126 is out of bounds. Check if plugin is executable)"
+                (
+                    host_state::DOWN,
+                    "(Return code of 126 is out of bounds. Check if plugin is executable)"
                         .to_owned(),
-                    127 => {
-                        "(Return code of 127 is out of bounds. Check if plugin exists)".to_owned()
-                    }
-                    _ => format!("(Return code of {rc} is out of bounds)"),
-                };
-                (host_state::DOWN, text)
+                )
+            }
+            CheckExit::Code(127) => {
+                self.logf(
+                    now,
+                    format_args!(
+                        "Warning: Return code of 127 for host '{host}' may indicate this plugin doesn't exist."
+                    ),
+                );
+                (
+                    host_state::DOWN,
+                    "(Return code of 127 is out of bounds. Check if plugin exists)".to_owned(),
+                )
+            }
+            CheckExit::Code(rc) => {
+                self.logf(
+                    now,
+                    format_args!(
+                        "Warning: Return code of {rc} for check of host '{host}' was out of bounds."
+                    ),
+                );
+                (
+                    host_state::DOWN,
+                    format!("(Return code of {rc} for host '{host}' was out of bounds)"),
+                )
             }
         }
     }

@@ -529,6 +529,22 @@ impl Engine {
             self.queue_check(t, next.max(now + 1), options);
             return;
         }
+        // `run_async_host_check()` of 4.4.6: a non-forced check within
+        // cached_host_check_horizon of the last one is aborted before anything else, and
+        // `run_scheduled_host_check()` puts it off by check_interval, even a SOFT retry
+        // [oracle: z_host_check_horizon].
+        if options & opt::FORCE == 0
+            && self.hosts[hid.index()].last_check
+                + Time::from(self.cfg.main.cached_host_check_horizon)
+                > now
+        {
+            if self.host_should_be_scheduled(hid) {
+                self.requeue_unviable(now, t, now, options);
+            } else {
+                self.hosts[hid.index()].next_check = 0;
+            }
+            return;
+        }
         match self.host_viability(now, hid, options) {
             Ok(()) => self.emit_host_check(now, hid, options, due),
             Err(preferred) => {

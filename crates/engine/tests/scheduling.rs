@@ -352,6 +352,90 @@ fn bad_return_codes_are_critical_with_nagios_messages() {
     );
 }
 
+/// Nagios 4.4.6 (Debian nagios4-core) words a host's bad return codes like a service's
+/// [oracle: z_check_results].
+#[test]
+fn bad_host_return_codes_are_down_with_nagios_messages() {
+    let objs = "define host {\n use active-host\n host_name gw\n max_check_attempts 1\n active_checks_enabled 0\n}\n\
+                define service {\n use active-service\n host_name gw\n service_description S\n active_checks_enabled 0\n}\n";
+    let mut h = harness(objs, "");
+    let cases = [
+        (
+            4,
+            "Warning: Return code of 4 for check of host 'gw' was out of bounds.",
+            "(Return code of 4 for host 'gw' was out of bounds)",
+        ),
+        (
+            127,
+            "Warning: Return code of 127 for host 'gw' may indicate this plugin doesn't exist.",
+            "(Return code of 127 is out of bounds. Check if plugin exists)",
+        ),
+        (
+            126,
+            "Warning: Return code of 126 for host 'gw' may indicate a non-executable plugin.",
+            "(Return code of 126 is out of bounds. Check if plugin is executable)",
+        ),
+    ];
+    let mut now = T0 + 1;
+    for (rc, warning, output) in cases {
+        let (_, jobs) = h.line(now, &format!("SCHEDULE_FORCED_HOST_CHECK;gw;{now}"));
+        let job = jobs
+            .iter()
+            .find(|j| j.host == "gw")
+            .expect("forced host check");
+        let log = h.result(now, job, CheckExit::Code(rc), "ignored");
+        assert_eq!(log[0], warning, "{log:?}");
+        assert_eq!(h.host("gw").current_state, 1);
+        assert_eq!(h.host("gw").plugin_output.as_deref(), Some(output));
+        // back to UP for the next case
+        let (_, jobs) = h.line(
+            now + 1,
+            &format!("SCHEDULE_FORCED_HOST_CHECK;gw;{}", now + 1),
+        );
+        let job = jobs
+            .iter()
+            .find(|j| j.host == "gw")
+            .expect("forced host check");
+        h.result(now + 1, job, CheckExit::Code(0), "ok");
+        now += 2;
+    }
+}
+
+/// Nagios 4.4.6 aborts a non-forced host check within cached_host_check_horizon of the
+/// last one, a SOFT retry included, and puts it off by check_interval; a forced check runs
+/// [oracle: z_host_check_horizon].
+#[test]
+fn host_retry_within_the_cache_horizon_is_put_off_by_check_interval() {
+    let objs = "define host {\n use active-host\n host_name gw\n max_check_attempts 3\n active_checks_enabled 0\n check_interval 40\n}\n\
+                define service {\n use active-service\n host_name gw\n service_description S\n active_checks_enabled 0\n}\n";
+    let mut h = harness(objs, "cached_host_check_horizon=15");
+    let now = T0 + 1;
+    let (_, jobs) = h.line(now, "ENABLE_HOST_CHECK;gw");
+    let job = jobs.iter().find(|j| j.host == "gw").expect("check at once");
+    let log = h.result(now, job, CheckExit::Code(2), "down");
+    assert_eq!(log[0], "HOST ALERT: gw;DOWN;SOFT;1;down");
+    // The retry is due at now + 2 (retry_interval) but is within 15 s of the last check.
+    let jobs = h.run(now + 1, now + 45);
+    let times: Vec<i64> = jobs
+        .iter()
+        .filter(|(_, j)| j.host == "gw")
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(times, vec![now + 2 + 40], "{jobs:?}");
+    // With the horizon at 0 the retry runs at retry_interval.
+    let mut h = harness(objs, "cached_host_check_horizon=0");
+    let (_, jobs) = h.line(now, "ENABLE_HOST_CHECK;gw");
+    let job = jobs.iter().find(|j| j.host == "gw").expect("check at once");
+    h.result(now, job, CheckExit::Code(2), "down");
+    let jobs = h.run(now + 1, now + 3);
+    let times: Vec<i64> = jobs
+        .iter()
+        .filter(|(_, j)| j.host == "gw")
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(times, vec![now + 2], "{jobs:?}");
+}
+
 const FRESH: &str = r#"
 define host {
     use        active-host

@@ -283,11 +283,10 @@ fn kill_group(pid: Option<u32>) {
     }
 }
 
-async fn run_job(job: &Job, limit: usize, clock: &dyn Clock) -> JobResult {
-    let argv = job.command.argv();
+fn command_for(job: &Job, argv: &[&str]) -> Command {
     let program = argv.first().copied().unwrap_or_default();
     let mut cmd = Command::new(program);
-    cmd.args(&argv[1..])
+    cmd.args(argv.get(1..).unwrap_or_default())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -297,19 +296,44 @@ async fn run_job(job: &Job, limit: usize, clock: &dyn Clock) -> JobResult {
         cmd.env_clear();
     }
     cmd.envs(job.env.iter().map(|(k, v)| (k, v)));
+    cmd
+}
 
-    let started = clock.now();
-    let t0 = Instant::now();
-    let used_shell = job.command.uses_shell();
+async fn spawn(mut cmd: Command) -> io::Result<tokio::process::Child> {
     // posix_spawn suspends the calling thread until the child has exec'd
     // (CLONE_VFORK); when the box is busy that can take milliseconds. Doing it on a
     // blocking-pool thread keeps the runtime's workers (pipes, timers, other checks)
     // running meanwhile. The closure runs inside the runtime, so the child's pipes and
     // reaping are registered with it as usual.
-    let spawned = match tokio::task::spawn_blocking(move || cmd.spawn()).await {
+    match tokio::task::spawn_blocking(move || cmd.spawn()).await {
         Ok(r) => r,
         Err(_) => Err(io::Error::from_raw_os_error(libc_eio())),
-    };
+    }
+}
+
+/// `ENOEXEC`: the file is executable but not a binary the kernel can load.
+const ENOEXEC: i32 = 8;
+
+async fn run_job(job: &Job, limit: usize, clock: &dyn Clock) -> JobResult {
+    let argv = job.command.argv();
+    let program = argv.first().copied().unwrap_or_default();
+
+    let started = clock.now();
+    let t0 = Instant::now();
+    let used_shell = job.command.uses_shell();
+    let mut spawned = spawn(command_for(job, &argv)).await;
+    // Nagios' worker child runs a direct command with execvp(3), which runs an
+    // executable file the kernel refuses (a script without `#!`) with /bin/sh, as
+    // `/bin/sh <file> <args>`. posix_spawn does not: do it here.
+    if !used_shell
+        && spawned
+            .as_ref()
+            .is_err_and(|e| e.raw_os_error() == Some(ENOEXEC))
+    {
+        let mut sh_argv = vec![crate::command::SHELL];
+        sh_argv.extend_from_slice(&argv);
+        spawned = spawn(command_for(job, &sh_argv)).await;
+    }
     let mut child = match spawned {
         Ok(child) => child,
         Err(e) => {

@@ -12,6 +12,7 @@
 //! | exit 126 / 127 | CRITICAL | `(Return code of 126 is out of bounds. Check if plugin is executable)` / `… 127 … Check if plugin exists)` |
 //! | any other exit code | CRITICAL (configurable: [`ServiceCheckOptions::out_of_bounds_state`]) | `(Return code of 5 for service 'S' on host 'H' was out of bounds)` |
 //! | program cannot be executed (direct exec) | as Nagios' worker child: exit code = `errno` (ENOENT 2 → CRITICAL, EACCES 13 → out of bounds) | stderr `execvp(<prog>, ...) failed. errno is 2: No such file or directory` |
+//! | executable file without `#!` (direct exec, ENOEXEC) | run as `/bin/sh <file> <args>`, as `execvp(3)` does | whatever the shell makes of it |
 //!
 //! Note: issue 7 says "anything else UNKNOWN"; Nagios 4.4.6 (and the reference
 //! `engine-semantics.md` §1.2) says CRITICAL. The default follows Nagios; the option exists.

@@ -287,6 +287,27 @@ fn missing_and_non_executable_plugins() {
     assert_eq!(r.exit, Exit::Code(127));
 }
 
+/// Nagios' worker runs a direct command with execvp(3): an executable file without `#!`
+/// (ENOEXEC) runs as `/bin/sh <file> <args>` [oracle: found with z_check_results].
+#[test]
+fn executable_script_without_shebang_runs_with_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("noshebang");
+    fs::write(&path, "echo \"args $*\"\nexit 1\n").unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    let p = path.to_str().unwrap();
+    let exec = Executor::new(ExecutorConfig::default());
+    let r = rt().block_on(exec.run(job(&format!("{p} -H 10.0.0.1"), Duration::from_secs(30))));
+    assert_eq!(
+        r.exit,
+        Exit::Code(1),
+        "{:?}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert_eq!(r.stdout, b"args -H 10.0.0.1\n");
+    assert!(!r.used_shell);
+}
+
 #[test]
 fn output_limit_is_respected_and_plugin_not_blocked() {
     let dir = tempfile::tempdir().unwrap();
