@@ -50,14 +50,6 @@ struct Cli {
     main_cfg: PathBuf,
 }
 
-/// mimalloc instead of glibc's malloc: loading a 100,000-service configuration
-/// (`picket -v`) spends half its time in glibc's malloc and in first-touch page faults
-/// (34,500 of them); with mimalloc it takes 93 ms of CPU instead of 185 ms and ~300
-/// page faults (`perf stat -r 8`, BENCHMARKS.md). The daemon's steady state allocates
-/// per result and per log line, too.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.verify {
