@@ -573,21 +573,30 @@ impl Engine {
                 Ok(())
             }
             C::DelSvcComment | C::DelHostComment => {
+                // cmd_delete_comment(): only a zero (or non-numeric) id fails; deleting
+                // a comment that does not exist is no error [oracle: y_comments_group_commands].
                 let id = strtol(args);
-                if id <= 0 || self.comments.remove(&(id as u64)).is_none() {
+                if id <= 0 {
                     return fail;
                 }
+                self.comments.remove(&(id as u64));
                 Ok(())
             }
             C::DelAllSvcComments => {
                 let Some([h, s]) = fields::<2>(args) else {
                     return fail;
                 };
+                if self.svc_of(h, s).is_none() {
+                    return fail;
+                }
                 self.comments
                     .retain(|_, c| !(c.target.host == h && c.target.service.as_deref() == Some(s)));
                 Ok(())
             }
             C::DelAllHostComments => {
+                if self.cfg.host_by_name(args).is_none() {
+                    return fail;
+                }
                 self.comments
                     .retain(|_, c| !(c.target.host == args && c.target.service.is_none()));
                 Ok(())
@@ -644,6 +653,7 @@ impl Engine {
                 }
                 Ok(())
             }
+            _ if name.is_bulk() => self.dispatch_bulk(now, name, args),
             _ => self.dispatch_check_command(now, name, args),
         }
     }
