@@ -225,6 +225,12 @@ commands! {
     ScheduleAndPropagateTriggeredHostDowntime = "SCHEDULE_AND_PROPAGATE_TRIGGERED_HOST_DOWNTIME",
     DelDowntimeByHostName = "DEL_DOWNTIME_BY_HOST_NAME",
     DelDowntimeByHostgroupName = "DEL_DOWNTIME_BY_HOSTGROUP_NAME",
+    ChangeCustomSvcVar = "CHANGE_CUSTOM_SVC_VAR",
+    ChangeCustomHostVar = "CHANGE_CUSTOM_HOST_VAR",
+    ChangeMaxSvcCheckAttempts = "CHANGE_MAX_SVC_CHECK_ATTEMPTS",
+    ChangeMaxHostCheckAttempts = "CHANGE_MAX_HOST_CHECK_ATTEMPTS",
+    ChangeSvcNotificationTimeperiod = "CHANGE_SVC_NOTIFICATION_TIMEPERIOD",
+    ChangeHostNotificationTimeperiod = "CHANGE_HOST_NOTIFICATION_TIMEPERIOD",
 }
 
 impl CommandName {
@@ -237,14 +243,15 @@ impl CommandName {
         )
     }
 
-    /// Commands on host groups, service groups, propagated downtime and downtime
-    /// deletion by name (handled in `groups.rs`).
+    /// Commands on host groups, service groups, propagated downtime, downtime
+    /// deletion by name and the `CHANGE_*` commands (handled in `groups.rs`).
     pub fn is_bulk(self) -> bool {
         let n = self.as_str();
         n.contains("HOSTGROUP")
             || n.contains("SERVICEGROUP")
             || n.starts_with("SCHEDULE_AND_PROPAGATE")
             || n.starts_with("DEL_DOWNTIME_BY")
+            || n.starts_with("CHANGE_")
     }
 }
 

@@ -207,6 +207,12 @@ impl Engine {
                 let n = self.delete_downtimes_matching(now, |d| names.contains(&d.target.host));
                 if n == 0 { fail } else { Ok(()) }
             }
+            C::ChangeCustomSvcVar
+            | C::ChangeCustomHostVar
+            | C::ChangeMaxSvcCheckAttempts
+            | C::ChangeMaxHostCheckAttempts
+            | C::ChangeSvcNotificationTimeperiod
+            | C::ChangeHostNotificationTimeperiod => self.change_command(name, args),
             _ => {
                 let n = name.as_str();
                 let on = n.starts_with("ENABLE_");
@@ -242,6 +248,89 @@ impl Engine {
                         self.set_host_switch(now, h, sw, on);
                     }
                 }
+                Ok(())
+            }
+        }
+    }
+
+    /// `CHANGE_CUSTOM_*_VAR`, `CHANGE_MAX_*_CHECK_ATTEMPTS`, `CHANGE_*_NOTIFICATION_TIMEPERIOD`
+    /// (`cmd_change_object_custom_var()`, `cmd_change_object_int_var()`,
+    /// `cmd_change_object_char_var()`). An unknown object or timeperiod fails; an unknown
+    /// custom variable is ignored; variable names are case-insensitive
+    /// [oracle: y_change_commands].
+    fn change_command(&mut self, name: CommandName, args: &str) -> CmdResult {
+        use CommandName as C;
+        let fail = Err(CmdError::Failed);
+        let svc_cmd = matches!(
+            name,
+            C::ChangeCustomSvcVar
+                | C::ChangeMaxSvcCheckAttempts
+                | C::ChangeSvcNotificationTimeperiod
+        );
+        // The object, then the rest of the line.
+        let (target, rest) = if svc_cmd {
+            let Some([h, s, rest]) = fields::<3>(args) else {
+                return fail;
+            };
+            let Some(sid) = self
+                .cfg
+                .host_by_name(h)
+                .and_then(|hid| self.cfg.find_service(hid, s))
+            else {
+                return fail;
+            };
+            ((self.cfg.service(sid).host, Some(sid)), rest)
+        } else {
+            let Some([h, rest]) = fields::<2>(args) else {
+                return fail;
+            };
+            let Some(hid) = self.cfg.host_by_name(h) else {
+                return fail;
+            };
+            ((hid, None), rest)
+        };
+        let cfg = Arc::clone(&self.cfg);
+        let (hid, sid) = target;
+        let common = match sid {
+            Some(s) => &cfg.service(s).common,
+            None => &cfg.host(hid).common,
+        };
+        let st = match sid {
+            Some(s) => &mut self.svcs[s.index()],
+            None => &mut self.hosts[hid.index()],
+        };
+        match name {
+            C::ChangeCustomSvcVar | C::ChangeCustomHostVar => {
+                let Some([var, value]) = fields::<2>(rest) else {
+                    return fail;
+                };
+                let var = var.to_ascii_uppercase();
+                let known = common
+                    .custom_vars
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case(&var));
+                if !known {
+                    return Ok(());
+                }
+                match st.custom_var_changes.iter_mut().find(|(k, _)| *k == var) {
+                    Some(slot) => slot.1 = value.to_owned(),
+                    None => st.custom_var_changes.push((var, value.to_owned())),
+                }
+                Ok(())
+            }
+            C::ChangeMaxSvcCheckAttempts | C::ChangeMaxHostCheckAttempts => {
+                let n = strtol(rest).clamp(0, i64::from(u32::MAX)) as u32;
+                st.max_check_attempts = Some(n);
+                if st.current_attempt > n.max(1) {
+                    st.current_attempt = n.max(1);
+                }
+                Ok(())
+            }
+            _ => {
+                let Some(tp) = cfg.timeperiod_by_name(rest) else {
+                    return fail;
+                };
+                st.notification_period = Some(tp.0);
                 Ok(())
             }
         }

@@ -786,7 +786,10 @@ impl Engine {
         let cfg = Arc::clone(&self.cfg);
         let scfg = cfg.service(sid);
         let hid = scfg.host;
-        let max_attempts = scfg.common.max_check_attempts.max(1);
+        let max_attempts = self.svcs[sid.index()]
+            .max_check_attempts
+            .unwrap_or(scfg.common.max_check_attempts)
+            .max(1);
         let parsed = parse_output(text);
         let (host_state, _host_state_type) = {
             let h = &self.hosts[hid.index()];
@@ -1085,7 +1088,10 @@ impl Engine {
     ) -> ResultFlags {
         let cfg = Arc::clone(&self.cfg);
         let hcfg = cfg.host(hid);
-        let max_attempts = hcfg.common.max_check_attempts.max(1);
+        let max_attempts = self.hosts[hid.index()]
+            .max_check_attempts
+            .unwrap_or(hcfg.common.max_check_attempts)
+            .max(1);
         let parsed = parse_output(text);
         let i = hid.index();
         // `translate_passive_host_checks=1`: a passive DOWN or UNREACHABLE becomes

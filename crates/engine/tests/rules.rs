@@ -1836,3 +1836,72 @@ fn overlapping_downtimes_start_and_stop_once_and_an_ack_notifies_inside() {
     ));
     assert_eq!(notifications(&j).len(), 1, "DOWNTIMEEND");
 }
+
+// [oracle: y_change_commands]
+#[test]
+fn change_commands_custom_vars_max_attempts_and_notification_period() {
+    let objects = r#"
+define command {
+    command_name notify-vars
+    command_line /bin/notify "$_SERVICETEAM$" "$_HOSTSITE$" "$MAXSERVICEATTEMPTS$"
+}
+define contact {
+    use                           base-contact
+    contact_name                  carol
+    service_notification_commands notify-vars
+}
+define host {
+    use        passive-host
+    host_name  srv1
+    address    127.0.0.9
+    _SITE      north
+}
+define service {
+    use                   passive-service
+    host_name             srv1
+    service_description   APP
+    is_volatile           1
+    max_check_attempts    1
+    notification_interval 0
+    notification_options  w,u,c,r
+    contacts              carol
+    _TEAM                 red
+}
+"#;
+    let mut h = harness(objects, "");
+    h.at(T0, "CHANGE_CUSTOM_SVC_VAR;srv1;APP;team;blue");
+    h.at(T0, "CHANGE_CUSTOM_HOST_VAR;srv1;SITE;south");
+    let (log, _) = h.at(T0, "CHANGE_CUSTOM_SVC_VAR;srv1;APP;NOSUCH;x");
+    assert!(!failed(&log, "CHANGE_CUSTOM_SVC_VAR;srv1;APP;NOSUCH;x"));
+    let (log, _) = h.at(T0, "CHANGE_CUSTOM_SVC_VAR;srv1;NOSUCH;TEAM;x");
+    assert!(failed(&log, "CHANGE_CUSTOM_SVC_VAR;srv1;NOSUCH;TEAM;x"));
+    let (_, j) = h.at(T0 + 1, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;1;warn");
+    assert_eq!(notifications(&j), ["/bin/notify \"blue\" \"south\" \"1\""]);
+    h.at(T0 + 2, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;0;ok");
+    h.at(T0 + 3, "CHANGE_MAX_SVC_CHECK_ATTEMPTS;srv1;APP;3");
+    let (log, _) = h.at(T0 + 4, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;2;soft 1");
+    assert!(
+        has(&log, "SERVICE ALERT: srv1;APP;CRITICAL;SOFT;1;soft 1"),
+        "{log:?}"
+    );
+    h.at(T0 + 5, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;2;soft 2");
+    let (log, j) = h.at(T0 + 6, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;2;hard 3");
+    assert!(
+        has(&log, "SERVICE ALERT: srv1;APP;CRITICAL;HARD;3;hard 3"),
+        "{log:?}"
+    );
+    assert_eq!(notifications(&j), ["/bin/notify \"blue\" \"south\" \"3\""]);
+    h.at(T0 + 7, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;0;ok");
+    h.at(T0 + 7, "CHANGE_MAX_SVC_CHECK_ATTEMPTS;srv1;APP;1");
+    h.at(T0 + 7, "CHANGE_SVC_NOTIFICATION_TIMEPERIOD;srv1;APP;never");
+    let (_, j) = h.at(T0 + 8, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;2;in never");
+    assert!(notifications(&j).is_empty());
+    let (log, _) = h.at(T0 + 9, "CHANGE_SVC_NOTIFICATION_TIMEPERIOD;srv1;APP;nosuch");
+    assert!(failed(
+        &log,
+        "CHANGE_SVC_NOTIFICATION_TIMEPERIOD;srv1;APP;nosuch"
+    ));
+    h.at(T0 + 9, "CHANGE_SVC_NOTIFICATION_TIMEPERIOD;srv1;APP;24x7");
+    let (_, j) = h.at(T0 + 10, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;2;in 24x7");
+    assert_eq!(notifications(&j).len(), 1);
+}
