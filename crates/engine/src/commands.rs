@@ -193,6 +193,44 @@ commands! {
     EnableHostFreshnessChecks = "ENABLE_HOST_FRESHNESS_CHECKS",
     DisableHostFreshnessChecks = "DISABLE_HOST_FRESHNESS_CHECKS",
     ProcessFile = "PROCESS_FILE",
+    EnableHostgroupHostNotifications = "ENABLE_HOSTGROUP_HOST_NOTIFICATIONS",
+    DisableHostgroupHostNotifications = "DISABLE_HOSTGROUP_HOST_NOTIFICATIONS",
+    EnableHostgroupSvcNotifications = "ENABLE_HOSTGROUP_SVC_NOTIFICATIONS",
+    DisableHostgroupSvcNotifications = "DISABLE_HOSTGROUP_SVC_NOTIFICATIONS",
+    EnableHostgroupHostChecks = "ENABLE_HOSTGROUP_HOST_CHECKS",
+    DisableHostgroupHostChecks = "DISABLE_HOSTGROUP_HOST_CHECKS",
+    EnableHostgroupSvcChecks = "ENABLE_HOSTGROUP_SVC_CHECKS",
+    DisableHostgroupSvcChecks = "DISABLE_HOSTGROUP_SVC_CHECKS",
+    EnableHostgroupPassiveHostChecks = "ENABLE_HOSTGROUP_PASSIVE_HOST_CHECKS",
+    DisableHostgroupPassiveHostChecks = "DISABLE_HOSTGROUP_PASSIVE_HOST_CHECKS",
+    EnableHostgroupPassiveSvcChecks = "ENABLE_HOSTGROUP_PASSIVE_SVC_CHECKS",
+    DisableHostgroupPassiveSvcChecks = "DISABLE_HOSTGROUP_PASSIVE_SVC_CHECKS",
+    EnableServicegroupHostNotifications = "ENABLE_SERVICEGROUP_HOST_NOTIFICATIONS",
+    DisableServicegroupHostNotifications = "DISABLE_SERVICEGROUP_HOST_NOTIFICATIONS",
+    EnableServicegroupSvcNotifications = "ENABLE_SERVICEGROUP_SVC_NOTIFICATIONS",
+    DisableServicegroupSvcNotifications = "DISABLE_SERVICEGROUP_SVC_NOTIFICATIONS",
+    EnableServicegroupHostChecks = "ENABLE_SERVICEGROUP_HOST_CHECKS",
+    DisableServicegroupHostChecks = "DISABLE_SERVICEGROUP_HOST_CHECKS",
+    EnableServicegroupSvcChecks = "ENABLE_SERVICEGROUP_SVC_CHECKS",
+    DisableServicegroupSvcChecks = "DISABLE_SERVICEGROUP_SVC_CHECKS",
+    EnableServicegroupPassiveHostChecks = "ENABLE_SERVICEGROUP_PASSIVE_HOST_CHECKS",
+    DisableServicegroupPassiveHostChecks = "DISABLE_SERVICEGROUP_PASSIVE_HOST_CHECKS",
+    EnableServicegroupPassiveSvcChecks = "ENABLE_SERVICEGROUP_PASSIVE_SVC_CHECKS",
+    DisableServicegroupPassiveSvcChecks = "DISABLE_SERVICEGROUP_PASSIVE_SVC_CHECKS",
+    ScheduleHostgroupHostDowntime = "SCHEDULE_HOSTGROUP_HOST_DOWNTIME",
+    ScheduleHostgroupSvcDowntime = "SCHEDULE_HOSTGROUP_SVC_DOWNTIME",
+    ScheduleServicegroupHostDowntime = "SCHEDULE_SERVICEGROUP_HOST_DOWNTIME",
+    ScheduleServicegroupSvcDowntime = "SCHEDULE_SERVICEGROUP_SVC_DOWNTIME",
+    ScheduleAndPropagateHostDowntime = "SCHEDULE_AND_PROPAGATE_HOST_DOWNTIME",
+    ScheduleAndPropagateTriggeredHostDowntime = "SCHEDULE_AND_PROPAGATE_TRIGGERED_HOST_DOWNTIME",
+    DelDowntimeByHostName = "DEL_DOWNTIME_BY_HOST_NAME",
+    DelDowntimeByHostgroupName = "DEL_DOWNTIME_BY_HOSTGROUP_NAME",
+    ChangeCustomSvcVar = "CHANGE_CUSTOM_SVC_VAR",
+    ChangeCustomHostVar = "CHANGE_CUSTOM_HOST_VAR",
+    ChangeMaxSvcCheckAttempts = "CHANGE_MAX_SVC_CHECK_ATTEMPTS",
+    ChangeMaxHostCheckAttempts = "CHANGE_MAX_HOST_CHECK_ATTEMPTS",
+    ChangeSvcNotificationTimeperiod = "CHANGE_SVC_NOTIFICATION_TIMEPERIOD",
+    ChangeHostNotificationTimeperiod = "CHANGE_HOST_NOTIFICATION_TIMEPERIOD",
 }
 
 impl CommandName {
@@ -203,6 +241,17 @@ impl CommandName {
             self,
             CommandName::ProcessServiceCheckResult | CommandName::ProcessHostCheckResult
         )
+    }
+
+    /// Commands on host groups, service groups, propagated downtime, downtime
+    /// deletion by name and the `CHANGE_*` commands (handled in `groups.rs`).
+    pub fn is_bulk(self) -> bool {
+        let n = self.as_str();
+        n.contains("HOSTGROUP")
+            || n.contains("SERVICEGROUP")
+            || n.starts_with("SCHEDULE_AND_PROPAGATE")
+            || n.starts_with("DEL_DOWNTIME_BY")
+            || n.starts_with("CHANGE_")
     }
 }
 

@@ -158,12 +158,17 @@ impl Engine {
         author: &str,
         comment: &str,
     ) -> Result<(), CmdError> {
-        if end < start || (trigger_id != 0 && !self.downtimes.contains_key(&trigger_id)) {
+        if end < start {
             return Err(CmdError::Failed);
         }
         let target = self.target_of(hid, sid);
         let id = self.prog.next_downtime_id;
         self.prog.next_downtime_id += 1;
+        // Nagios 4.4.6 uses up the id but keeps no downtime triggered by an unknown
+        // one, and the command does not fail [oracle: y_downtime_variants].
+        if trigger_id != 0 && !self.downtimes.contains_key(&trigger_id) {
+            return Ok(());
+        }
         let what = if sid.is_some() { "service" } else { "host" };
         let fmt = |t: Time| {
             Self::ts(t)
@@ -215,7 +220,9 @@ impl Engine {
         if !fixed {
             self.status_mut(hid, sid).pending_flex_downtime += 1;
         }
-        self.tick_downtimes(now);
+        if !self.defer_downtime_tick {
+            self.tick_downtimes(now);
+        }
         Ok(())
     }
 
@@ -267,8 +274,14 @@ impl Engine {
             self.downtimes.remove(&id);
             return;
         };
-        self.downtime_alert(now, &d, "STARTED");
+        // Only the first downtime in effect logs and notifies (an overlapping one only
+        // deepens the depth) [oracle: y_comments_group_commands, y_downtime_variants].
+        let first = self.status_mut(hid, sid).scheduled_downtime_depth == 0;
+        if first {
+            self.downtime_alert(now, &d, "STARTED");
+        }
         match sid {
+            _ if !first => {}
             Some(s) => {
                 self.service_notification(
                     now,
@@ -321,7 +334,10 @@ impl Engine {
         if d.in_effect {
             let st = self.status_mut(hid, sid);
             st.scheduled_downtime_depth = st.scheduled_downtime_depth.saturating_sub(1);
-            self.downtime_alert(now, &d, if cancelled { "CANCELLED" } else { "STOPPED" });
+            let last = st.scheduled_downtime_depth == 0;
+            if last {
+                self.downtime_alert(now, &d, if cancelled { "CANCELLED" } else { "STOPPED" });
+            }
             let kind = if cancelled {
                 NotificationKind::DowntimeCancelled
             } else {
@@ -335,6 +351,7 @@ impl Engine {
                 (d.author.as_str(), d.comment.as_str())
             };
             match sid {
+                _ if !last => {}
                 Some(s) => {
                     self.service_notification(now, s, kind, author, comment, 0);
                 }
@@ -346,17 +363,37 @@ impl Engine {
             let st = self.status_mut(hid, sid);
             st.pending_flex_downtime = st.pending_flex_downtime.saturating_sub(1);
         }
-        if cancelled {
-            let children: Vec<u64> = self
-                .downtimes
-                .values()
-                .filter(|t| t.trigger_id == id)
-                .map(|t| t.id)
-                .collect();
-            for c in children {
-                self.end_downtime(now, c, true);
+        // Cancelling a downtime cancels the ones it triggers; its end ends those in
+        // effect with it (Nagios 4.4.6 handles them in the same call; a triggered
+        // downtime never outlives its trigger) [oracle: y_downtime_variants].
+        let children: Vec<u64> = self
+            .downtimes
+            .values()
+            .filter(|t| t.trigger_id == id && (cancelled || t.in_effect))
+            .map(|t| t.id)
+            .collect();
+        for c in children {
+            self.end_downtime(now, c, cancelled);
+        }
+    }
+
+    /// Cancel every downtime `pred` selects (and those they trigger); returns how many
+    /// `pred` selected (`DEL_DOWNTIME_BY_*`).
+    pub(crate) fn delete_downtimes_matching(
+        &mut self,
+        now: Time,
+        pred: impl Fn(&Downtime) -> bool,
+    ) -> usize {
+        let ids: Vec<u64> = self.downtimes.keys().copied().collect();
+        let mut n = 0;
+        for id in ids {
+            let hit = self.downtimes.get(&id).is_some_and(&pred);
+            if hit {
+                self.end_downtime(now, id, true);
+                n += 1;
             }
         }
+        n
     }
 
     /// `DEL_SVC_DOWNTIME` / `DEL_HOST_DOWNTIME`.

@@ -35,6 +35,7 @@ pub mod active;
 pub mod commands;
 mod downtime;
 mod flap;
+mod groups;
 mod handlers;
 pub mod logrotate;
 mod macros;
@@ -204,6 +205,9 @@ pub struct Engine {
     pub(crate) program_start: Time,
     pub(crate) out: Outputs,
     pub(crate) replay: bool,
+    /// While set, scheduling a downtime does not start it at once (a propagated host
+    /// downtime adds its children first, as Nagios' event queue does).
+    pub(crate) defer_downtime_tick: bool,
     pub(crate) prefix: String,
     pub(crate) prefix_time: Time,
     pub(crate) sched: schedule::Scheduler,
@@ -351,6 +355,7 @@ impl Engine {
             program_start: 0,
             out: Outputs::default(),
             replay: false,
+            defer_downtime_tick: false,
             prefix: String::new(),
             prefix_time: 0,
             next_log_rotation: None,

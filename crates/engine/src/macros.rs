@@ -162,6 +162,14 @@ const ENV_MACROS: &[&str] = &[
     "TOTALSERVICEPROBLEMSUNHANDLED",
 ];
 
+/// A custom variable changed by `CHANGE_CUSTOM_*_VAR`.
+fn changed_var<'a>(st: &'a crate::Status, name: &str) -> Option<&'a str> {
+    st.custom_var_changes
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 fn custom_var<'a>(c: &'a Checkable, name: &str) -> Option<&'a str> {
     c.custom_vars
         .iter()
@@ -349,7 +357,11 @@ impl Engine {
             "LASTHOSTSTATEID" => plain(st.last_state.to_string()),
             "HOSTSTATETYPE" => plain(st.state_type.as_str()),
             "HOSTATTEMPT" => plain(st.current_attempt.to_string()),
-            "MAXHOSTATTEMPTS" => plain(c.max_check_attempts.to_string()),
+            "MAXHOSTATTEMPTS" => plain(
+                st.max_check_attempts
+                    .unwrap_or(c.max_check_attempts)
+                    .to_string(),
+            ),
             "HOSTEVENTID" => plain(st.current_event_id.to_string()),
             "LASTHOSTEVENTID" => plain(st.last_event_id.to_string()),
             "HOSTPROBLEMID" => plain(st.current_problem_id.to_string()),
@@ -474,7 +486,11 @@ impl Engine {
             "LASTSERVICESTATEID" => plain(st.last_state.to_string()),
             "SERVICESTATETYPE" => plain(st.state_type.as_str()),
             "SERVICEATTEMPT" => plain(st.current_attempt.to_string()),
-            "MAXSERVICEATTEMPTS" => plain(c.max_check_attempts.to_string()),
+            "MAXSERVICEATTEMPTS" => plain(
+                st.max_check_attempts
+                    .unwrap_or(c.max_check_attempts)
+                    .to_string(),
+            ),
             "SERVICEISVOLATILE" => plain(if s.is_volatile { "1" } else { "0" }),
             "SERVICEEVENTID" => plain(st.current_event_id.to_string()),
             "LASTSERVICEEVENTID" => plain(st.last_event_id.to_string()),
@@ -603,11 +619,19 @@ impl Engine {
             return self.cfg.user_macro(n).map(|v| (v.to_owned(), false));
         }
         if let Some(var) = name.strip_prefix("_HOST") {
-            let c = &self.cfg.host(ctx.host?).common;
+            let h = ctx.host?;
+            if let Some(v) = changed_var(&self.hosts[h.index()], var) {
+                return Some((v.to_owned(), true));
+            }
+            let c = &self.cfg.host(h).common;
             return custom_var(c, var).map(|v| (v.to_owned(), true));
         }
         if let Some(var) = name.strip_prefix("_SERVICE") {
-            let c = &self.cfg.service(ctx.svc?).common;
+            let s = ctx.svc?;
+            if let Some(v) = changed_var(&self.svcs[s.index()], var) {
+                return Some((v.to_owned(), true));
+            }
+            let c = &self.cfg.service(s).common;
             return custom_var(c, var).map(|v| (v.to_owned(), true));
         }
         if let Some(var) = name.strip_prefix("_CONTACT") {

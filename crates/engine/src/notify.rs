@@ -200,7 +200,10 @@ impl Engine {
         let s = cfg.service(sid);
         let i = sid.index();
         let hid = s.host;
-        let period = s.common.notification_period;
+        let period = self.svcs[i]
+            .notification_period
+            .map(picket_config::TimeperiodId)
+            .or(s.common.notification_period);
         if !self.in_period(period, now) {
             if kind == NotificationKind::Normal {
                 let next = period
@@ -294,7 +297,10 @@ impl Engine {
         let cfg = Arc::clone(&self.cfg);
         let h = cfg.host(hid);
         let i = hid.index();
-        let period = h.common.notification_period;
+        let period = self.hosts[i]
+            .notification_period
+            .map(picket_config::TimeperiodId)
+            .or(h.common.notification_period);
         if !self.in_period(period, now) {
             if kind == NotificationKind::Normal {
                 let next = period

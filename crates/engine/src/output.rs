@@ -55,11 +55,19 @@ pub fn parse_output(buf: &str) -> ParsedOutput {
     let mut long = String::new();
     let mut perf = String::new();
     let mut in_perf = false;
+    let mut perf_only = false;
     for (i, line) in buf.split('\n').enumerate() {
         let n = i + 1;
         if n == 1 {
-            // strtok(tempbuf, "|") skips leading '|' characters.
-            let l = line.trim_start_matches('|');
+            // A first line that starts with '|' is all perfdata: the short output is
+            // empty, not "(No output returned from plugin)" [oracle: y_output_perfdata_change].
+            if let Some(rest) = line.strip_prefix('|') {
+                short = Some("");
+                perf_only = true;
+                perf.push_str(rest);
+                continue;
+            }
+            let l = line;
             if l.is_empty() {
                 continue;
             }
@@ -96,7 +104,7 @@ pub fn parse_output(buf: &str) -> ParsedOutput {
         }
     }
     let short = strip(short.unwrap_or(""));
-    let short = if short.is_empty() {
+    let short = if short.is_empty() && !perf_only {
         NO_OUTPUT.to_owned()
     } else {
         short.replace(';', ":")
@@ -161,6 +169,8 @@ mod tests {
         assert_eq!(parse_output("   ").short, NO_OUTPUT);
         assert_eq!(parse_output("denied: a;b;c").short, "denied: a:b:c");
         assert_eq!(parse_output("x | a=1").perf, "a=1");
+        let p = parse_output("| only=1");
+        assert_eq!((p.short.as_str(), p.perf.as_str()), ("", "only=1"));
     }
 
     #[test]

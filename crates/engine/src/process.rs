@@ -573,21 +573,30 @@ impl Engine {
                 Ok(())
             }
             C::DelSvcComment | C::DelHostComment => {
+                // cmd_delete_comment(): only a zero (or non-numeric) id fails; deleting
+                // a comment that does not exist is no error [oracle: y_comments_group_commands].
                 let id = strtol(args);
-                if id <= 0 || self.comments.remove(&(id as u64)).is_none() {
+                if id <= 0 {
                     return fail;
                 }
+                self.comments.remove(&(id as u64));
                 Ok(())
             }
             C::DelAllSvcComments => {
                 let Some([h, s]) = fields::<2>(args) else {
                     return fail;
                 };
+                if self.svc_of(h, s).is_none() {
+                    return fail;
+                }
                 self.comments
                     .retain(|_, c| !(c.target.host == h && c.target.service.as_deref() == Some(s)));
                 Ok(())
             }
             C::DelAllHostComments => {
+                if self.cfg.host_by_name(args).is_none() {
+                    return fail;
+                }
                 self.comments
                     .retain(|_, c| !(c.target.host == args && c.target.service.is_none()));
                 Ok(())
@@ -644,6 +653,7 @@ impl Engine {
                 }
                 Ok(())
             }
+            _ if name.is_bulk() => self.dispatch_bulk(now, name, args),
             _ => self.dispatch_check_command(now, name, args),
         }
     }
@@ -776,7 +786,10 @@ impl Engine {
         let cfg = Arc::clone(&self.cfg);
         let scfg = cfg.service(sid);
         let hid = scfg.host;
-        let max_attempts = scfg.common.max_check_attempts.max(1);
+        let max_attempts = self.svcs[sid.index()]
+            .max_check_attempts
+            .unwrap_or(scfg.common.max_check_attempts)
+            .max(1);
         let parsed = parse_output(text);
         let (host_state, _host_state_type) = {
             let h = &self.hosts[hid.index()];
@@ -1075,7 +1088,10 @@ impl Engine {
     ) -> ResultFlags {
         let cfg = Arc::clone(&self.cfg);
         let hcfg = cfg.host(hid);
-        let max_attempts = hcfg.common.max_check_attempts.max(1);
+        let max_attempts = self.hosts[hid.index()]
+            .max_check_attempts
+            .unwrap_or(hcfg.common.max_check_attempts)
+            .max(1);
         let parsed = parse_output(text);
         let i = hid.index();
         // `translate_passive_host_checks=1`: a passive DOWN or UNREACHABLE becomes

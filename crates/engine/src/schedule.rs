@@ -1170,7 +1170,7 @@ impl Engine {
     /// `enable_service_checks()` / `disable_service_checks()` and the host equivalents:
     /// enabling schedules a check now (or at the next valid time); disabling drops the
     /// queued check unless it is forced.
-    fn set_active_checks(&mut self, now: Time, t: CheckTarget, on: bool) {
+    pub(crate) fn set_active_checks(&mut self, now: Time, t: CheckTarget, on: bool) {
         let (was, period, interval) = match t {
             CheckTarget::Service(s) => (
                 std::mem::replace(&mut self.svcs[s.index()].active_checks_enabled, on),

@@ -181,6 +181,15 @@ pub struct Status {
     /// Run time of the last active check, in seconds.
     #[serde(default)]
     pub execution_time: f64,
+    /// `CHANGE_CUSTOM_*_VAR`: custom variables changed at run time (upper-case names).
+    #[serde(default)]
+    pub custom_var_changes: Vec<(String, String)>,
+    /// `CHANGE_MAX_*_CHECK_ATTEMPTS`.
+    #[serde(default)]
+    pub max_check_attempts: Option<u32>,
+    /// `CHANGE_*_NOTIFICATION_TIMEPERIOD`: the index of the new timeperiod.
+    #[serde(default)]
+    pub notification_period: Option<u32>,
 }
 
 impl Status {
@@ -228,6 +237,9 @@ impl Status {
             next_check: 0,
             latency: 0.0,
             execution_time: 0.0,
+            custom_var_changes: Vec::new(),
+            max_check_attempts: None,
+            notification_period: None,
         }
     }
 

@@ -1517,3 +1517,391 @@ define service {
     let (_, j) = h.at(T0 + 2, "PROCESS_HOST_CHECK_RESULT;ids01;0;up");
     assert_eq!(handler(&j), format!("/bin/eh-host \"UP\" \"0\" \"{id}\""));
 }
+
+const GROUPS: &str = r#"
+define host {
+    use        passive-host
+    host_name  web02
+    address    127.0.0.2
+    parents    web01
+}
+define host {
+    use        passive-host
+    host_name  db01
+    address    127.0.0.3
+    parents    web02
+}
+define hostgroup {
+    hostgroup_name  hg-web
+    alias           web
+    members         web01,web02
+}
+define servicegroup {
+    servicegroup_name  sg-http
+    alias              http
+    members            web01,HTTP,db01,SQL
+}
+define service {
+    name                  y-svc
+    use                   passive-service
+    register              0
+    is_volatile           1
+    max_check_attempts    1
+    notification_interval 0
+    notification_options  w,u,c,r,f,s
+}
+define service {
+    use                  y-svc
+    host_name            web01
+    service_description  HTTP
+}
+define service {
+    use                  y-svc
+    host_name            web02
+    service_description  HTTP
+}
+define service {
+    use                  y-svc
+    host_name            db01
+    service_description  SQL
+}
+"#;
+
+fn failed(log: &[String], cmd: &str) -> bool {
+    has(log, &format!("Error: External command failed -> {cmd}"))
+}
+
+// [oracle: y_comments_group_commands]
+#[test]
+fn hostgroup_and_servicegroup_commands_switch_their_members() {
+    let mut h = harness(GROUPS, "");
+    let (log, _) = h.at(T0, "DISABLE_HOSTGROUP_SVC_NOTIFICATIONS;hg-web");
+    assert!(!failed(&log, "DISABLE_HOSTGROUP_SVC_NOTIFICATIONS;hg-web"));
+    assert!(!h.svc("web01", "HTTP").notifications_enabled);
+    assert!(!h.svc("web02", "HTTP").notifications_enabled);
+    assert!(h.svc("db01", "SQL").notifications_enabled);
+    let (_, j) = h.at(T0 + 1, "PROCESS_SERVICE_CHECK_RESULT;web02;HTTP;2;down");
+    assert!(notifications(&j).is_empty());
+    h.at(T0 + 2, "ENABLE_HOSTGROUP_SVC_NOTIFICATIONS;hg-web");
+    h.at(T0 + 3, "DISABLE_SERVICEGROUP_SVC_NOTIFICATIONS;sg-http");
+    assert!(!h.svc("web01", "HTTP").notifications_enabled);
+    assert!(h.svc("web02", "HTTP").notifications_enabled);
+    assert!(!h.svc("db01", "SQL").notifications_enabled);
+    h.at(T0 + 4, "DISABLE_SERVICEGROUP_PASSIVE_SVC_CHECKS;sg-http");
+    let (log, _) = h.at(T0 + 5, "PROCESS_SERVICE_CHECK_RESULT;db01;SQL;0;ok");
+    assert!(failed(&log, "PROCESS_SERVICE_CHECK_RESULT;db01;SQL;0;ok"));
+    // Servicegroup host commands act on the hosts of the member services.
+    h.at(T0 + 6, "DISABLE_SERVICEGROUP_HOST_NOTIFICATIONS;sg-http");
+    let (_, j) = h.at(T0 + 7, "PROCESS_HOST_CHECK_RESULT;db01;1;db down");
+    assert!(notifications(&j).is_empty());
+    for cmd in [
+        "DISABLE_HOSTGROUP_SVC_NOTIFICATIONS;nosuch",
+        "DISABLE_SERVICEGROUP_SVC_NOTIFICATIONS;nosuch",
+        "DISABLE_HOSTGROUP_SVC_NOTIFICATIONS;",
+    ] {
+        let (log, _) = h.at(T0 + 8, cmd);
+        assert!(failed(&log, cmd), "{cmd}: {log:?}");
+    }
+}
+
+// [oracle: y_comments_group_commands]
+#[test]
+fn group_downtimes_and_deletion_by_host_name() {
+    let mut h = harness(GROUPS, "");
+    let (s, e) = (T0 - 100, T0 + 600);
+    let (log, _) = h.at(
+        T0,
+        &format!("SCHEDULE_HOSTGROUP_HOST_DOWNTIME;hg-web;{s};{e};1;0;600;alice;hosts"),
+    );
+    assert!(has(
+        &log,
+        "HOST DOWNTIME ALERT: web01;STARTED; Host has entered a period of scheduled downtime"
+    ));
+    assert!(has(
+        &log,
+        "HOST DOWNTIME ALERT: web02;STARTED; Host has entered a period of scheduled downtime"
+    ));
+    h.at(
+        T0,
+        &format!("SCHEDULE_HOSTGROUP_SVC_DOWNTIME;hg-web;{s};{e};1;0;600;alice;svcs"),
+    );
+    // web01;HTTP is already in downtime: the second one logs nothing.
+    let (log, _) = h.at(
+        T0,
+        &format!("SCHEDULE_SERVICEGROUP_SVC_DOWNTIME;sg-http;{s};{e};1;0;600;alice;sg"),
+    );
+    assert!(
+        !log.iter().any(|l| l.contains("web01;HTTP;STARTED")),
+        "{log:?}"
+    );
+    assert!(has(
+        &log,
+        "SERVICE DOWNTIME ALERT: db01;SQL;STARTED; Service has entered a period of scheduled downtime"
+    ));
+    assert_eq!(h.e.downtimes().count(), 6);
+    // With a service: only that service's downtimes.
+    let (log, _) = h.at(T0 + 1, "DEL_DOWNTIME_BY_HOST_NAME;web02;HTTP");
+    assert!(has(
+        &log,
+        "SERVICE DOWNTIME ALERT: web02;HTTP;CANCELLED; Scheduled downtime for service has been cancelled."
+    ));
+    assert!(!log.iter().any(|l| l.starts_with("HOST DOWNTIME")));
+    // Without: all of the host's; two on web01;HTTP cancel with one line.
+    let (log, _) = h.at(T0 + 2, "DEL_DOWNTIME_BY_HOST_NAME;web01");
+    let cancelled = log.iter().filter(|l| l.contains(";CANCELLED;")).count();
+    assert_eq!(cancelled, 2, "{log:?}");
+    let (log, _) = h.at(T0 + 3, "DEL_DOWNTIME_BY_HOSTGROUP_NAME;hg-web");
+    assert!(has(
+        &log,
+        "HOST DOWNTIME ALERT: web02;CANCELLED; Scheduled downtime for host has been cancelled."
+    ));
+    let (log, _) = h.at(T0 + 4, "DEL_DOWNTIME_BY_HOST_NAME;web01");
+    assert!(
+        failed(&log, "DEL_DOWNTIME_BY_HOST_NAME;web01"),
+        "nothing left to delete"
+    );
+    let (log, _) = h.at(
+        T0 + 5,
+        &format!("SCHEDULE_HOSTGROUP_HOST_DOWNTIME;hg-web;{s}"),
+    );
+    assert!(failed(
+        &log,
+        &format!("SCHEDULE_HOSTGROUP_HOST_DOWNTIME;hg-web;{s}")
+    ));
+}
+
+// [oracle: y_comments_group_commands]
+#[test]
+fn comment_deletion_fails_only_on_a_zero_id_or_an_unknown_object() {
+    let mut h = harness(GROUPS, "");
+    h.at(T0, "ADD_SVC_COMMENT;web01;HTTP;1;alice;note");
+    for (cmd, fails) in [
+        ("DEL_SVC_COMMENT;1", false),
+        ("DEL_SVC_COMMENT;1", false),
+        ("DEL_HOST_COMMENT;42", false),
+        ("DEL_SVC_COMMENT;0", true),
+        ("DEL_SVC_COMMENT;abc", true),
+        ("DEL_ALL_HOST_COMMENTS;nosuch", true),
+        ("DEL_ALL_SVC_COMMENTS;web01;nosuch", true),
+        ("DEL_ALL_SVC_COMMENTS;web01", true),
+        ("DEL_ALL_SVC_COMMENTS;web01;HTTP", false),
+    ] {
+        let (log, _) = h.at(T0 + 1, cmd);
+        assert_eq!(failed(&log, cmd), fails, "{cmd}: {log:?}");
+    }
+    assert_eq!(h.e.comments().count(), 0);
+}
+
+// [oracle: y_downtime_variants]
+#[test]
+fn triggered_downtime_starts_and_ends_with_its_trigger_only() {
+    let mut h = harness(GROUPS, "");
+    // Trigger 1 is in effect already: downtime 2 waits for a start that never comes.
+    h.at(
+        T0,
+        &format!(
+            "SCHEDULE_HOST_DOWNTIME;web01;{T0};{};1;0;600;alice;p",
+            T0 + 600
+        ),
+    );
+    let (log, _) = h.at(
+        T0,
+        &format!(
+            "SCHEDULE_SVC_DOWNTIME;web02;HTTP;{T0};{};1;1;600;alice;t",
+            T0 + 600
+        ),
+    );
+    assert_eq!(log.len(), 1, "{log:?}");
+    let (_, j) = h.at(T0 + 1, "PROCESS_SERVICE_CHECK_RESULT;web02;HTTP;2;down");
+    assert_eq!(notifications(&j).len(), 1);
+    // Deleting the trigger deletes the triggered one silently.
+    h.at(T0 + 2, "DEL_HOST_DOWNTIME;1");
+    assert_eq!(h.e.downtimes().count(), 0);
+    // An unknown trigger: no error, no downtime, but the id (3) is used up.
+    let cmd = format!(
+        "SCHEDULE_SVC_DOWNTIME;web02;HTTP;{T0};{};1;99;600;alice;x",
+        T0 + 600
+    );
+    let (log, _) = h.at(T0 + 3, &cmd);
+    assert!(!failed(&log, &cmd));
+    assert_eq!(h.e.downtimes().count(), 0);
+    h.at(T0 + 3, "PROCESS_SERVICE_CHECK_RESULT;web02;HTTP;0;ok");
+    // Trigger 4 starts at +6 and ends at +9; the triggered one (own end +11) with it.
+    h.at(
+        T0 + 3,
+        &format!(
+            "SCHEDULE_HOST_DOWNTIME;web01;{};{};1;0;3;alice;p2",
+            T0 + 6,
+            T0 + 9
+        ),
+    );
+    let (log, _) = h.at(
+        T0 + 3,
+        &format!(
+            "SCHEDULE_SVC_DOWNTIME;web02;HTTP;{T0};{};1;4;8;alice;t2",
+            T0 + 11
+        ),
+    );
+    assert!(!failed(&log, "x"), "{log:?}");
+    assert_eq!(h.e.downtimes().count(), 2);
+    h.e.tick(T0 + 6);
+    let (log, _) = h.drain();
+    assert!(
+        has(
+            &log,
+            "SERVICE DOWNTIME ALERT: web02;HTTP;STARTED; Service has entered a period of scheduled downtime"
+        ),
+        "{log:?}"
+    );
+    h.e.tick(T0 + 9);
+    let (log, _) = h.drain();
+    assert_eq!(
+        log,
+        [
+            "HOST DOWNTIME ALERT: web01;STOPPED; Host has exited from a period of scheduled downtime",
+            "SERVICE DOWNTIME ALERT: web02;HTTP;STOPPED; Service has exited from a period of scheduled downtime",
+            "SERVICE NOTIFICATION: alice;web02;HTTP;DOWNTIMEEND (OK);notify;ok",
+        ]
+    );
+    assert_eq!(h.e.downtimes().count(), 0);
+}
+
+// [oracle: y_downtime_variants]
+#[test]
+fn propagated_host_downtime_covers_all_descendants() {
+    let mut h = harness(GROUPS, "");
+    let e = T0 + 600;
+    let (log, _) = h.at(
+        T0,
+        &format!("SCHEDULE_AND_PROPAGATE_HOST_DOWNTIME;web01;{T0};{e};1;0;600;alice;p"),
+    );
+    let started = log.iter().filter(|l| l.contains(";STARTED;")).count();
+    assert_eq!(started, 3, "web01, web02 and db01 below it: {log:?}");
+    // Not triggered: the children keep theirs.
+    h.at(T0 + 1, "DEL_DOWNTIME_BY_HOST_NAME;web01");
+    assert_eq!(h.e.downtimes().count(), 2);
+    h.at(T0 + 1, "DEL_DOWNTIME_BY_HOST_NAME;web02");
+    h.at(T0 + 1, "DEL_DOWNTIME_BY_HOST_NAME;db01");
+    // Triggered: they start with the parent's even though it is due at once, and are
+    // cancelled with it.
+    let (log, _) = h.at(
+        T0 + 2,
+        &format!("SCHEDULE_AND_PROPAGATE_TRIGGERED_HOST_DOWNTIME;web01;{T0};{e};1;0;600;alice;t"),
+    );
+    let started = log.iter().filter(|l| l.contains(";STARTED;")).count();
+    assert_eq!(started, 3, "{log:?}");
+    let (log, _) = h.at(T0 + 3, "DEL_DOWNTIME_BY_HOST_NAME;web01");
+    let cancelled = log.iter().filter(|l| l.contains(";CANCELLED;")).count();
+    assert_eq!(cancelled, 3, "{log:?}");
+    let cmd = format!("SCHEDULE_AND_PROPAGATE_HOST_DOWNTIME;nosuch;{T0};{e};1;0;600;alice;x");
+    let (log, _) = h.at(T0 + 4, &cmd);
+    assert!(failed(&log, &cmd));
+}
+
+// [oracle: y_downtime_variants]
+#[test]
+fn overlapping_downtimes_start_and_stop_once_and_an_ack_notifies_inside() {
+    let mut h = harness(GROUPS, "");
+    h.at(
+        T0,
+        &format!(
+            "SCHEDULE_SVC_DOWNTIME;db01;SQL;{T0};{};1;0;3;alice;short",
+            T0 + 3
+        ),
+    );
+    let (log, _) = h.at(
+        T0,
+        &format!(
+            "SCHEDULE_SVC_DOWNTIME;db01;SQL;{T0};{};1;0;7;alice;longer",
+            T0 + 7
+        ),
+    );
+    assert_eq!(log.len(), 1, "no second STARTED: {log:?}");
+    let (_, j) = h.at(T0 + 1, "PROCESS_SERVICE_CHECK_RESULT;db01;SQL;2;down");
+    assert!(notifications(&j).is_empty());
+    let (_, j) = h.at(T0 + 1, "ACKNOWLEDGE_SVC_PROBLEM;db01;SQL;1;1;0;alice;ack");
+    assert_eq!(
+        notifications(&j).len(),
+        1,
+        "ACKNOWLEDGEMENT is sent in downtime"
+    );
+    h.e.tick(T0 + 3);
+    let (log, j) = h.drain();
+    assert!(log.is_empty() && j.is_empty(), "{log:?}");
+    h.e.tick(T0 + 7);
+    let (log, j) = h.drain();
+    assert!(has(
+        &log,
+        "SERVICE DOWNTIME ALERT: db01;SQL;STOPPED; Service has exited from a period of scheduled downtime"
+    ));
+    assert_eq!(notifications(&j).len(), 1, "DOWNTIMEEND");
+}
+
+// [oracle: y_change_commands]
+#[test]
+fn change_commands_custom_vars_max_attempts_and_notification_period() {
+    let objects = r#"
+define command {
+    command_name notify-vars
+    command_line /bin/notify "$_SERVICETEAM$" "$_HOSTSITE$" "$MAXSERVICEATTEMPTS$"
+}
+define contact {
+    use                           base-contact
+    contact_name                  carol
+    service_notification_commands notify-vars
+}
+define host {
+    use        passive-host
+    host_name  srv1
+    address    127.0.0.9
+    _SITE      north
+}
+define service {
+    use                   passive-service
+    host_name             srv1
+    service_description   APP
+    is_volatile           1
+    max_check_attempts    1
+    notification_interval 0
+    notification_options  w,u,c,r
+    contacts              carol
+    _TEAM                 red
+}
+"#;
+    let mut h = harness(objects, "");
+    h.at(T0, "CHANGE_CUSTOM_SVC_VAR;srv1;APP;team;blue");
+    h.at(T0, "CHANGE_CUSTOM_HOST_VAR;srv1;SITE;south");
+    let (log, _) = h.at(T0, "CHANGE_CUSTOM_SVC_VAR;srv1;APP;NOSUCH;x");
+    assert!(!failed(&log, "CHANGE_CUSTOM_SVC_VAR;srv1;APP;NOSUCH;x"));
+    let (log, _) = h.at(T0, "CHANGE_CUSTOM_SVC_VAR;srv1;NOSUCH;TEAM;x");
+    assert!(failed(&log, "CHANGE_CUSTOM_SVC_VAR;srv1;NOSUCH;TEAM;x"));
+    let (_, j) = h.at(T0 + 1, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;1;warn");
+    assert_eq!(notifications(&j), ["/bin/notify \"blue\" \"south\" \"1\""]);
+    h.at(T0 + 2, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;0;ok");
+    h.at(T0 + 3, "CHANGE_MAX_SVC_CHECK_ATTEMPTS;srv1;APP;3");
+    let (log, _) = h.at(T0 + 4, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;2;soft 1");
+    assert!(
+        has(&log, "SERVICE ALERT: srv1;APP;CRITICAL;SOFT;1;soft 1"),
+        "{log:?}"
+    );
+    h.at(T0 + 5, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;2;soft 2");
+    let (log, j) = h.at(T0 + 6, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;2;hard 3");
+    assert!(
+        has(&log, "SERVICE ALERT: srv1;APP;CRITICAL;HARD;3;hard 3"),
+        "{log:?}"
+    );
+    assert_eq!(notifications(&j), ["/bin/notify \"blue\" \"south\" \"3\""]);
+    h.at(T0 + 7, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;0;ok");
+    h.at(T0 + 7, "CHANGE_MAX_SVC_CHECK_ATTEMPTS;srv1;APP;1");
+    h.at(T0 + 7, "CHANGE_SVC_NOTIFICATION_TIMEPERIOD;srv1;APP;never");
+    let (_, j) = h.at(T0 + 8, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;2;in never");
+    assert!(notifications(&j).is_empty());
+    let (log, _) = h.at(T0 + 9, "CHANGE_SVC_NOTIFICATION_TIMEPERIOD;srv1;APP;nosuch");
+    assert!(failed(
+        &log,
+        "CHANGE_SVC_NOTIFICATION_TIMEPERIOD;srv1;APP;nosuch"
+    ));
+    h.at(T0 + 9, "CHANGE_SVC_NOTIFICATION_TIMEPERIOD;srv1;APP;24x7");
+    let (_, j) = h.at(T0 + 10, "PROCESS_SERVICE_CHECK_RESULT;srv1;APP;2;in 24x7");
+    assert_eq!(notifications(&j).len(), 1);
+}

@@ -1,0 +1,338 @@
+//! Host group and service group commands, propagated host downtime and downtime
+//! deletion by name (`process_hostgroup_command()`, `process_servicegroup_command()`,
+//! `cmd_schedule_downtime()`, `cmd_delete_downtime_by_*()` of Nagios 4.4.6).
+//!
+//! Observed from nagios4 (oracle scenarios `y_comments_group_commands`,
+//! `y_downtime_variants`): an unknown group or host, or a missing argument, fails the
+//! command; a deletion by name that deletes nothing fails too.
+
+use std::sync::Arc;
+
+use picket_config::{HostId, ServiceId};
+
+use crate::Engine;
+use crate::active::CheckTarget;
+use crate::commands::{CommandName, strtol};
+use crate::process::{CmdError, fields};
+use crate::status::Time;
+
+type CmdResult = Result<(), CmdError>;
+
+/// The switch a group command sets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Switch {
+    Notifications,
+    ActiveChecks,
+    PassiveChecks,
+}
+
+impl Engine {
+    fn hostgroup_members(&self, name: &str) -> Option<Vec<HostId>> {
+        let g = self.cfg.hostgroup_by_name(name)?;
+        Some(self.cfg.hostgroups[g.index()].members.clone())
+    }
+
+    /// The members of a service group and their hosts (each host once, in order).
+    fn servicegroup_members(&self, name: &str) -> Option<(Vec<ServiceId>, Vec<HostId>)> {
+        let g = self.cfg.servicegroup_by_name(name)?;
+        let svcs = self.cfg.servicegroups[g.index()].members.clone();
+        let mut hosts: Vec<HostId> = Vec::new();
+        for &s in &svcs {
+            let h = self.cfg.service(s).host;
+            if !hosts.contains(&h) {
+                hosts.push(h);
+            }
+        }
+        Some((svcs, hosts))
+    }
+
+    fn set_host_switch(&mut self, now: Time, hid: HostId, sw: Switch, on: bool) {
+        match sw {
+            Switch::Notifications => self.hosts[hid.index()].notifications_enabled = on,
+            Switch::PassiveChecks => self.hosts[hid.index()].passive_checks_enabled = on,
+            Switch::ActiveChecks => self.set_active_checks(now, CheckTarget::Host(hid), on),
+        }
+    }
+
+    fn set_svc_switch(&mut self, now: Time, sid: ServiceId, sw: Switch, on: bool) {
+        match sw {
+            Switch::Notifications => self.svcs[sid.index()].notifications_enabled = on,
+            Switch::PassiveChecks => self.svcs[sid.index()].passive_checks_enabled = on,
+            Switch::ActiveChecks => self.set_active_checks(now, CheckTarget::Service(sid), on),
+        }
+    }
+
+    /// Schedule one downtime per target with the fields of a `SCHEDULE_*_DOWNTIME`
+    /// command (`start;end;fixed;trigger;duration;author;comment`).
+    fn schedule_many(
+        &mut self,
+        now: Time,
+        targets: &[(HostId, Option<ServiceId>)],
+        f: [&str; 7],
+    ) -> CmdResult {
+        let [start, end, fixed, trig, dur, author, comment] = f;
+        for &(hid, sid) in targets {
+            self.schedule_downtime(
+                now,
+                hid,
+                sid,
+                strtol(start),
+                strtol(end),
+                strtol(fixed) > 0,
+                strtol(trig).max(0) as u64,
+                strtol(dur),
+                author,
+                comment,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// All hosts below `hid` (children, their children, …), each once, depth first.
+    fn descendants(&self, hid: HostId, out: &mut Vec<HostId>) {
+        for &c in &self.cfg.host(hid).children {
+            if !out.contains(&c) && c != hid {
+                out.push(c);
+                self.descendants(c, out);
+            }
+        }
+    }
+
+    pub(crate) fn dispatch_bulk(&mut self, now: Time, name: CommandName, args: &str) -> CmdResult {
+        use CommandName as C;
+        let fail = Err(CmdError::Failed);
+        let first = args.split(';').next().unwrap_or("");
+        let cfg = Arc::clone(&self.cfg);
+        match name {
+            C::ScheduleHostgroupHostDowntime
+            | C::ScheduleHostgroupSvcDowntime
+            | C::ScheduleServicegroupHostDowntime
+            | C::ScheduleServicegroupSvcDowntime => {
+                let Some([g, start, end, fixed, trig, dur, author, comment]) = fields::<8>(args)
+                else {
+                    return fail;
+                };
+                let f = [start, end, fixed, trig, dur, author, comment];
+                let targets: Vec<(HostId, Option<ServiceId>)> = match name {
+                    C::ScheduleHostgroupHostDowntime => {
+                        let Some(hosts) = self.hostgroup_members(g) else {
+                            return fail;
+                        };
+                        hosts.into_iter().map(|h| (h, None)).collect()
+                    }
+                    C::ScheduleHostgroupSvcDowntime => {
+                        let Some(hosts) = self.hostgroup_members(g) else {
+                            return fail;
+                        };
+                        hosts
+                            .into_iter()
+                            .flat_map(|h| cfg.host(h).services.iter().map(move |&s| (h, Some(s))))
+                            .collect()
+                    }
+                    C::ScheduleServicegroupHostDowntime => {
+                        let Some((_, hosts)) = self.servicegroup_members(g) else {
+                            return fail;
+                        };
+                        hosts.into_iter().map(|h| (h, None)).collect()
+                    }
+                    _ => {
+                        let Some((svcs, _)) = self.servicegroup_members(g) else {
+                            return fail;
+                        };
+                        svcs.into_iter()
+                            .map(|s| (cfg.service(s).host, Some(s)))
+                            .collect()
+                    }
+                };
+                self.schedule_many(now, &targets, f)
+            }
+            C::ScheduleAndPropagateHostDowntime | C::ScheduleAndPropagateTriggeredHostDowntime => {
+                let Some([h, start, end, fixed, trig, dur, author, comment]) = fields::<8>(args)
+                else {
+                    return fail;
+                };
+                let Some(hid) = self.cfg.host_by_name(h) else {
+                    return fail;
+                };
+                // Nagios starts a due downtime from its event queue, after the command:
+                // the children (triggered by the parent's id) exist by then.
+                self.defer_downtime_tick = true;
+                let parent_id = self.prog.next_downtime_id;
+                let f = [start, end, fixed, trig, dur, author, comment];
+                let mut res = self.schedule_many(now, &[(hid, None)], f);
+                if res.is_ok() {
+                    let mut kids = Vec::new();
+                    self.descendants(hid, &mut kids);
+                    let trig_id = parent_id.to_string();
+                    let f = if name == C::ScheduleAndPropagateTriggeredHostDowntime {
+                        [start, end, fixed, trig_id.as_str(), dur, author, comment]
+                    } else {
+                        f
+                    };
+                    let targets: Vec<_> = kids.into_iter().map(|k| (k, None)).collect();
+                    res = self.schedule_many(now, &targets, f);
+                }
+                self.defer_downtime_tick = false;
+                self.tick_downtimes(now);
+                res
+            }
+            C::DelDowntimeByHostName => {
+                let mut it = args.split(';');
+                let host = it.next().unwrap_or("");
+                let svc = it.next().filter(|s| !s.is_empty());
+                let start = it.next().map(strtol).unwrap_or(0);
+                let comment = it.next().filter(|s| !s.is_empty());
+                if host.is_empty() {
+                    return fail;
+                }
+                let n = self.delete_downtimes_matching(now, |d| {
+                    d.target.host == host
+                        && match svc {
+                            Some(s) => d.target.service.as_deref() == Some(s),
+                            None => true,
+                        }
+                        && (start == 0 || d.start == start)
+                        && comment.is_none_or(|c| d.comment == c)
+                });
+                if n == 0 { fail } else { Ok(()) }
+            }
+            C::DelDowntimeByHostgroupName => {
+                let Some(hosts) = self.hostgroup_members(first) else {
+                    return fail;
+                };
+                let names: Vec<String> = hosts
+                    .iter()
+                    .map(|&h| cfg.host(h).name.to_string())
+                    .collect();
+                let n = self.delete_downtimes_matching(now, |d| names.contains(&d.target.host));
+                if n == 0 { fail } else { Ok(()) }
+            }
+            C::ChangeCustomSvcVar
+            | C::ChangeCustomHostVar
+            | C::ChangeMaxSvcCheckAttempts
+            | C::ChangeMaxHostCheckAttempts
+            | C::ChangeSvcNotificationTimeperiod
+            | C::ChangeHostNotificationTimeperiod => self.change_command(name, args),
+            _ => {
+                let n = name.as_str();
+                let on = n.starts_with("ENABLE_");
+                let sw = if n.contains("PASSIVE") {
+                    Switch::PassiveChecks
+                } else if n.ends_with("_NOTIFICATIONS") {
+                    Switch::Notifications
+                } else {
+                    Switch::ActiveChecks
+                };
+                let svc_level = n.contains("_SVC_");
+                let (hosts, svcs): (Vec<HostId>, Vec<ServiceId>) = if n.contains("HOSTGROUP") {
+                    let Some(hosts) = self.hostgroup_members(first) else {
+                        return fail;
+                    };
+                    let svcs = hosts
+                        .iter()
+                        .flat_map(|&h| cfg.host(h).services.iter().copied())
+                        .collect();
+                    (hosts, svcs)
+                } else {
+                    let Some((svcs, hosts)) = self.servicegroup_members(first) else {
+                        return fail;
+                    };
+                    (hosts, svcs)
+                };
+                if svc_level {
+                    for s in svcs {
+                        self.set_svc_switch(now, s, sw, on);
+                    }
+                } else {
+                    for h in hosts {
+                        self.set_host_switch(now, h, sw, on);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `CHANGE_CUSTOM_*_VAR`, `CHANGE_MAX_*_CHECK_ATTEMPTS`, `CHANGE_*_NOTIFICATION_TIMEPERIOD`
+    /// (`cmd_change_object_custom_var()`, `cmd_change_object_int_var()`,
+    /// `cmd_change_object_char_var()`). An unknown object or timeperiod fails; an unknown
+    /// custom variable is ignored; variable names are case-insensitive
+    /// [oracle: y_change_commands].
+    fn change_command(&mut self, name: CommandName, args: &str) -> CmdResult {
+        use CommandName as C;
+        let fail = Err(CmdError::Failed);
+        let svc_cmd = matches!(
+            name,
+            C::ChangeCustomSvcVar
+                | C::ChangeMaxSvcCheckAttempts
+                | C::ChangeSvcNotificationTimeperiod
+        );
+        // The object, then the rest of the line.
+        let (target, rest) = if svc_cmd {
+            let Some([h, s, rest]) = fields::<3>(args) else {
+                return fail;
+            };
+            let Some(sid) = self
+                .cfg
+                .host_by_name(h)
+                .and_then(|hid| self.cfg.find_service(hid, s))
+            else {
+                return fail;
+            };
+            ((self.cfg.service(sid).host, Some(sid)), rest)
+        } else {
+            let Some([h, rest]) = fields::<2>(args) else {
+                return fail;
+            };
+            let Some(hid) = self.cfg.host_by_name(h) else {
+                return fail;
+            };
+            ((hid, None), rest)
+        };
+        let cfg = Arc::clone(&self.cfg);
+        let (hid, sid) = target;
+        let common = match sid {
+            Some(s) => &cfg.service(s).common,
+            None => &cfg.host(hid).common,
+        };
+        let st = match sid {
+            Some(s) => &mut self.svcs[s.index()],
+            None => &mut self.hosts[hid.index()],
+        };
+        match name {
+            C::ChangeCustomSvcVar | C::ChangeCustomHostVar => {
+                let Some([var, value]) = fields::<2>(rest) else {
+                    return fail;
+                };
+                let var = var.to_ascii_uppercase();
+                let known = common
+                    .custom_vars
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case(&var));
+                if !known {
+                    return Ok(());
+                }
+                match st.custom_var_changes.iter_mut().find(|(k, _)| *k == var) {
+                    Some(slot) => slot.1 = value.to_owned(),
+                    None => st.custom_var_changes.push((var, value.to_owned())),
+                }
+                Ok(())
+            }
+            C::ChangeMaxSvcCheckAttempts | C::ChangeMaxHostCheckAttempts => {
+                let n = strtol(rest).clamp(0, i64::from(u32::MAX)) as u32;
+                st.max_check_attempts = Some(n);
+                if st.current_attempt > n.max(1) {
+                    st.current_attempt = n.max(1);
+                }
+                Ok(())
+            }
+            _ => {
+                let Some(tp) = cfg.timeperiod_by_name(rest) else {
+                    return fail;
+                };
+                st.notification_period = Some(tp.0);
+                Ok(())
+            }
+        }
+    }
+}
