@@ -258,13 +258,16 @@ impl Engine {
         for (i, a) in ctx.args.iter().enumerate() {
             push(format!("NAGIOS_ARG{}", i + 1), a, false, self);
         }
+        // Values changed by CHANGE_CUSTOM_*_VAR win, as for $_HOSTVAR$ / $_SERVICEVAR$.
         if let Some(h) = ctx.host {
             for (k, v) in &self.cfg.host(h).common.custom_vars {
+                let v = changed_var(&self.hosts[h.index()], k).unwrap_or(v);
                 push(format!("NAGIOS__HOST{k}"), v, true, self);
             }
         }
         if let Some(s) = ctx.svc {
             for (k, v) in &self.cfg.service(s).common.custom_vars {
+                let v = changed_var(&self.svcs[s.index()], k).unwrap_or(v);
                 push(format!("NAGIOS__SERVICE{k}"), v, true, self);
             }
         }

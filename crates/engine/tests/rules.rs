@@ -756,6 +756,26 @@ fn environment_macros_when_enabled() {
     assert_eq!(get("NAGIOS__CONTACTTEAM"), Some("netops"));
     assert_eq!(get("NAGIOS_CONTACTADDRESS0"), Some("xmpp:eve"));
     assert_eq!(get("NAGIOS_NOTIFICATIONTYPE"), Some("PROBLEM"));
+
+    // A CHANGE_CUSTOM_SVC_VAR shows in the environment as in $_SERVICESOURCE$.
+    h.at(
+        T0 + 1,
+        "CHANGE_CUSTOM_SVC_VAR;web01;TCP wrappers;source;api",
+    );
+    let (_, j) = h.at(
+        T0 + 2,
+        "PROCESS_SERVICE_CHECK_RESULT;web01;TCP wrappers;2;again",
+    );
+    let job = j
+        .iter()
+        .find(|j| j.kind == JobKind::Notification)
+        .expect("job");
+    let source = job
+        .env
+        .iter()
+        .find(|(n, _)| n == "NAGIOS__SERVICESOURCE")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(source, Some("api"));
 }
 
 #[test]
