@@ -132,12 +132,15 @@ impl JobResult {
     }
 }
 
-/// The stderr text of Nagios' worker child when `execvp` fails.
+/// The stderr text of Nagios' worker child when `execvp` fails. The text is the C
+/// library's `strerror()` (through `std::io::Error`, minus its " (os error N)"), not
+/// nix's own table, which words some errors differently (`ELOOP`, for one).
 pub fn spawn_failure_stderr(program: &str, errno: i32) -> String {
-    format!(
-        "execvp({program}, ...) failed. errno is {errno}: {}\n",
-        nix::errno::Errno::from_raw(errno).desc()
-    )
+    let full = io::Error::from_raw_os_error(errno).to_string();
+    let text = full
+        .strip_suffix(&format!(" (os error {errno})"))
+        .unwrap_or(&full);
+    format!("execvp({program}, ...) failed. errno is {errno}: {text}\n")
 }
 
 /// Executor settings.
@@ -312,7 +315,7 @@ async fn spawn(mut cmd: Command) -> io::Result<tokio::process::Child> {
 }
 
 /// `ENOEXEC`: the file is executable but not a binary the kernel can load.
-const ENOEXEC: i32 = 8;
+const ENOEXEC: i32 = nix::errno::Errno::ENOEXEC as i32;
 
 async fn run_job(job: &Job, limit: usize, clock: &dyn Clock) -> JobResult {
     let argv = job.command.argv();

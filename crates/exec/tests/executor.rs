@@ -394,3 +394,17 @@ fn command_line_errors_are_typed() {
     assert!(classify("").is_err());
     assert!(matches!(classify("a b"), Ok(CommandLine::Direct(_))));
 }
+
+/// The errno text is the C library's, as in Nagios' worker (`strerror`), with no Rust suffix.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn spawn_failure_text_is_the_c_library_strerror() {
+    assert_eq!(
+        picket_exec::exec::spawn_failure_stderr("/x", 40),
+        "execvp(/x, ...) failed. errno is 40: Too many levels of symbolic links\n"
+    );
+    assert_eq!(
+        picket_exec::exec::spawn_failure_stderr("/x", 2),
+        "execvp(/x, ...) failed. errno is 2: No such file or directory\n"
+    );
+}
