@@ -25,7 +25,8 @@
 //!
 //! Routes: `/` problems first, `/hosts`, `/host?name=`, `/service?host=&service=`,
 //! `/log?kind=alerts|notifications|all&host=&service=&state=&text=&since=&until=&before=`,
-//! `/denied`, `/login`, `/logout`, `POST /ui/command` (form, needs login), `/events` (SSE);
+//! `/denied`, `/login?back=`, `/logout`, `POST /ui/command` (form, needs login), `/events`
+//! (SSE), `/static/picket.js`, `/static/picket.css`;
 //! JSON: `GET /api/status`, `/api/problems`, `/api/log`, `/api/denied`, `/api/events` (SSE),
 //! `POST /api/results` (one object or an array), `POST /api/commands` (a tagged [`Command`]),
 //! both with `Authorization: Bearer <token>`; `GET /metrics`.
