@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The local path to redirect to for a user-supplied `back=` value: `/` unless `back`
@@ -217,6 +218,69 @@ impl AuthLimiter {
     }
 }
 
+/// Connections open per source (IPv4 address, or IPv6 /64), at most `limit` each. The
+/// table holds only sources with a connection open, so it is bounded by the connection cap.
+#[derive(Debug)]
+pub(crate) struct SourceSlots {
+    limit: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One connection's place in [`SourceSlots`], given back on drop.
+#[derive(Debug)]
+pub(crate) struct SourceSlot {
+    slots: Arc<SourceSlots>,
+    key: IpAddr,
+}
+
+impl SourceSlots {
+    pub(crate) fn new(limit: usize) -> Arc<SourceSlots> {
+        Arc::new(SourceSlots {
+            limit: limit.max(1),
+            open: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+        match self.open.lock() {
+            Ok(t) => t,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// A place for one more connection from `ip`, or `None` if it has `limit` open.
+    pub(crate) fn take(self: &Arc<SourceSlots>, ip: IpAddr) -> Option<SourceSlot> {
+        let key = source_key(ip);
+        let mut t = self.table();
+        let n = t.entry(key).or_insert(0);
+        if *n >= self.limit {
+            return None;
+        }
+        *n += 1;
+        Some(SourceSlot {
+            slots: Arc::clone(self),
+            key,
+        })
+    }
+
+    #[cfg(test)]
+    fn sources(&self) -> usize {
+        self.table().len()
+    }
+}
+
+impl Drop for SourceSlot {
+    fn drop(&mut self) {
+        let mut t = self.slots.table();
+        if let Some(n) = t.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                t.remove(&self.key);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,6 +415,28 @@ mod tests {
         assert!(l.check(ip("2001:db8:1:3::1"), t).is_ok());
         l.failed(ip("::ffff:192.0.2.7"), t);
         assert!(l.check(ip("192.0.2.7"), t).is_err());
+    }
+
+    #[test]
+    fn connections_per_source_are_capped_and_given_back() {
+        let slots = SourceSlots::new(2);
+        let a = ip("192.0.2.1");
+        let a1 = slots.take(a).expect("first");
+        let a2 = slots.take(a).expect("second");
+        assert!(slots.take(a).is_none());
+        // Another source, and another host in another /64, are not affected; the same /64 is.
+        let b = slots.take(ip("192.0.2.2")).expect("other source");
+        let v6 = slots.take(ip("2001:db8::1")).expect("v6");
+        let _v6b = slots.take(ip("2001:db8::2")).expect("v6 same /64");
+        assert!(slots.take(ip("2001:db8::3")).is_none());
+        drop(a1);
+        let a3 = slots.take(a).expect("a slot was given back");
+        drop((a2, a3, b, v6, _v6b));
+        assert_eq!(
+            slots.sources(),
+            0,
+            "the table keeps only sources with connections"
+        );
     }
 
     #[test]

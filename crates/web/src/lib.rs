@@ -40,7 +40,8 @@
 //! a right token costs nothing. Failures are counted in `picket_web_auth_failures_total`.
 //!
 //! Connections ([`serve`], [`serve_with_shutdown`]): at most
-//! [`WebConfig::max_connections`] at once, more are closed at once and counted; a
+//! [`WebConfig::max_connections`] at once, and [`WebConfig::max_connections_per_source`]
+//! from one source, more are closed at once and counted; a
 //! connection that has not sent a complete request head [`WebConfig::header_timeout`]
 //! after it was accepted, or after its previous response (keep-alive idle), is closed.
 //! At most [`WebConfig::max_sse_subscribers`] live-event streams (and never more than half
@@ -97,6 +98,9 @@ pub struct WebConfig {
     /// Connections open at once (`web_max_connections`); past it new ones are closed at
     /// once and counted in `picket_web_connections_refused_total`.
     pub max_connections: usize,
+    /// Connections open at once from one source (IPv4 address, IPv6 /64), never more
+    /// than half of `max_connections`: one client cannot take every slot.
+    pub max_connections_per_source: usize,
     /// Time a connection has to send a complete request head, from its accept or from the
     /// end of its previous response (so also the keep-alive idle timeout).
     pub header_timeout: Duration,
@@ -111,6 +115,12 @@ pub struct WebConfig {
 impl WebConfig {
     /// The default of `max_connections` (`web_max_connections`).
     pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
+    fn per_source_limit(&self) -> usize {
+        self.max_connections_per_source
+            .min(self.max_connections / 2)
+            .max(1)
+    }
 }
 
 impl Default for WebConfig {
@@ -118,6 +128,7 @@ impl Default for WebConfig {
         WebConfig {
             token: None,
             max_connections: WebConfig::DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_source: 32,
             header_timeout: Duration::from_secs(10),
             max_sse_subscribers: 64,
             auth_limit: AuthLimit::default(),

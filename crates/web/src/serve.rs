@@ -1,4 +1,4 @@
-//! The accept loop: a cap on open connections, hyper's header-read timeout (which also
+//! The accept loop: a cap on open connections, and per source, hyper's header-read timeout (which also
 //! closes idle keep-alive connections), the client's address for the handlers, and a
 //! graceful shutdown that ends live-event streams.
 //!
@@ -20,6 +20,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tower_service::Service;
 
+use crate::guard::{SourceSlot, SourceSlots};
 use crate::{Gauge, WebState, router};
 
 /// Serve until the listener fails.
@@ -38,10 +39,17 @@ pub async fn serve_with_shutdown(
     let cfg = Arc::clone(&state.cfg);
     let m = Arc::clone(&state.metrics);
     let open = m.gauge("picket_web_connections_open", "Web connections open.", &[]);
+    let refused_help = "Web connections closed at once: web_max_connections were open \
+                        (cap), or that many from the same source (per_source).";
     let refused = m.counter(
         "picket_web_connections_refused_total",
-        "Web connections closed at once: web_max_connections were open.",
-        &[],
+        refused_help,
+        &[("reason", "cap")],
+    );
+    let refused_source = m.counter(
+        "picket_web_connections_refused_total",
+        refused_help,
+        &[("reason", "per_source")],
     );
     let timeouts = m.counter(
         "picket_web_header_timeouts_total",
@@ -59,11 +67,13 @@ pub async fn serve_with_shutdown(
         &[],
     );
     let slots = Arc::new(Semaphore::new(cfg.max_connections.max(1)));
+    let per_source = SourceSlots::new(cfg.per_source_limit());
     let router = router(state.clone());
     let (close_tx, close_rx) = watch::channel(false);
     let mut conns = JoinSet::new();
     // Log the first of a run of refusals or accept errors, count them all.
     let mut full = false;
+    let mut source_full = false;
     let mut failing = false;
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -89,6 +99,20 @@ pub async fn serve_with_shutdown(
             },
             () = &mut shutdown => break,
         };
+        let Some(source_slot) = per_source.take(peer.ip()) else {
+            refused_source.inc();
+            if !source_full {
+                source_full = true;
+                eprintln!(
+                    "picket: web: {} has {} connections open: closing its new ones until some \
+                     end (counted in picket_web_connections_refused_total)",
+                    peer.ip(),
+                    cfg.per_source_limit()
+                );
+            }
+            drop(stream);
+            continue;
+        };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
             refused.inc();
             if !full {
@@ -103,11 +127,13 @@ pub async fn serve_with_shutdown(
             continue;
         };
         full = false;
+        source_full = false;
         let _ = stream.set_nodelay(true);
         open.add(1);
         let guard = Open {
             gauge: open.clone(),
             _slot: slot,
+            _source: source_slot,
         };
         let timeouts = timeouts.clone();
         let conn_errors = conn_errors.clone();
@@ -164,6 +190,7 @@ pub async fn serve_with_shutdown(
 struct Open {
     gauge: Gauge,
     _slot: OwnedSemaphorePermit,
+    _source: SourceSlot,
 }
 
 impl Drop for Open {

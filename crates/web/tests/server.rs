@@ -815,24 +815,68 @@ async fn wrong_tokens_are_rate_limited_per_source() {
     );
 }
 
+async fn connect_from(source: [u8; 4], addr: std::net::SocketAddr) -> TcpStream {
+    let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+    sock.bind((std::net::Ipv4Addr::from(source), 0).into())
+        .expect("bind source");
+    sock.connect(addr).await.expect("connect")
+}
+
+/// A GET from `source` retried (bounded) until it is answered; the response text.
+async fn get_when_served(source: [u8; 4], addr: std::net::SocketAddr, path: &str) -> String {
+    for _ in 0..200 {
+        let mut c = connect_from(source, addr).await;
+        let r = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        if c.write_all(r.as_bytes()).await.is_ok() {
+            let mut buf = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(20), c.read_to_end(&mut buf)).await;
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            if text.starts_with("HTTP/1.1 200") {
+                return text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("GET {path} was never answered");
+}
+
 #[tokio::test]
-async fn connections_past_the_cap_are_closed_at_once_and_counted() {
+async fn connections_past_the_caps_are_closed_at_once_and_counted() {
     const CAP: usize = 20;
+    const PER_SOURCE: usize = 8;
     let s = start_with(WebConfig {
         max_connections: CAP,
+        max_connections_per_source: PER_SOURCE,
         // Long enough that none of the idle ones times out during the test.
         header_timeout: Duration::from_secs(120),
         ..WebConfig::default()
     })
     .await;
+    // One source fills its share; its next connection is closed at once ...
     let mut idle = Vec::new();
-    for _ in 0..CAP {
-        idle.push(TcpStream::connect(s.addr).await.expect("connect"));
+    for _ in 0..PER_SOURCE {
+        idle.push(connect_from([127, 0, 0, 2], s.addr).await);
     }
-    // The accept queue is served in order: these 50 find the cap reached.
+    let mut over = connect_from([127, 0, 0, 2], s.addr).await;
+    assert!(
+        closed_within(&mut over, 20).await,
+        "past the per-source cap"
+    );
+    // ... while another source's request is answered.
+    let m = get_when_served([127, 0, 0, 1], s.addr, "/metrics").await;
+    assert_eq!(
+        metric(&m, "picket_web_connections_open"),
+        Some(PER_SOURCE as u64 + 1),
+        "{m}"
+    );
+    // More sources fill the whole cap; the accept queue is served in order, so the next
+    // 50 (from sources under their own share) find it full.
+    for i in 0..CAP - PER_SOURCE {
+        idle.push(connect_from([127, 0, 0, 3 + (i / PER_SOURCE) as u8], s.addr).await);
+    }
     let mut extra = Vec::new();
-    for _ in 0..50 {
-        extra.push(TcpStream::connect(s.addr).await.expect("connect"));
+    for i in 0..50 {
+        extra.push(connect_from([127, 0, 1, (i / 5) as u8], s.addr).await);
     }
     for (i, c) in extra.iter_mut().enumerate() {
         assert!(
@@ -846,23 +890,17 @@ async fn connections_past_the_cap_are_closed_at_once_and_counted() {
     }
     // One idle client goes away: its slot serves a real request.
     drop(idle.pop());
-    let mut answered = None;
-    for _ in 0..200 {
-        let mut c = TcpStream::connect(s.addr).await.expect("connect");
-        c.write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-            .await
-            .expect("write");
-        let mut buf = Vec::new();
-        if read_until(&mut c, &mut buf, "picket_web_connections_refused_total ").await {
-            let _ = tokio::time::timeout(Duration::from_secs(20), c.read_to_end(&mut buf)).await;
-            answered = Some(String::from_utf8_lossy(&buf).into_owned());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let m = answered.expect("a request was answered once a slot was free");
-    let refused = metric(&m, "picket_web_connections_refused_total").expect("refused");
-    assert!(refused >= 50, "{m}");
+    let m = get_when_served([127, 0, 0, 1], s.addr, "/metrics").await;
+    assert_eq!(
+        metric(
+            &m,
+            "picket_web_connections_refused_total{reason=\"per_source\"}"
+        ),
+        Some(1),
+        "{m}"
+    );
+    let refused = metric(&m, "picket_web_connections_refused_total{reason=\"cap\"}");
+    assert!(refused.is_some_and(|n| n >= 50), "{m}");
     assert_eq!(
         metric(&m, "picket_web_connections_open"),
         Some(CAP as u64),
@@ -873,7 +911,8 @@ async fn connections_past_the_cap_are_closed_at_once_and_counted() {
 #[tokio::test]
 async fn silent_slow_and_idle_connections_time_out() {
     let s = start_with(WebConfig {
-        max_connections: 40,
+        max_connections: 80,
+        max_connections_per_source: 40,
         header_timeout: Duration::from_secs(1),
         ..WebConfig::default()
     })
