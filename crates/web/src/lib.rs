@@ -43,7 +43,8 @@
 //! [`WebConfig::max_connections`] at once, and [`WebConfig::max_connections_per_source`]
 //! from one source, more are closed at once and counted; a
 //! connection that has not sent a complete request head [`WebConfig::header_timeout`]
-//! after it was accepted, or after its previous response (keep-alive idle), is closed.
+//! after it was accepted, or after its previous response (keep-alive idle), is closed, and
+//! a request body must arrive within [`WebConfig::body_timeout`] (408).
 //! At most [`WebConfig::max_sse_subscribers`] live-event streams (and never more than half
 //! the connection cap) are open at once; more are answered 503. A stream ends when its
 //! client goes away or the server shuts down.
@@ -106,6 +107,9 @@ pub struct WebConfig {
     pub header_timeout: Duration,
     /// Live-event streams open at once (capped at half of `max_connections`).
     pub max_sse_subscribers: usize,
+    /// Time a request has to send its whole body once its head is in (a body trickled
+    /// in slower is answered 408 and its connection closed).
+    pub body_timeout: Duration,
     /// Failed authentications allowed per source.
     pub auth_limit: AuthLimit,
     /// On shutdown, how long requests in progress may take to finish.
@@ -130,6 +134,7 @@ impl Default for WebConfig {
             max_connections: WebConfig::DEFAULT_MAX_CONNECTIONS,
             max_connections_per_source: 32,
             header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
             max_sse_subscribers: 64,
             auth_limit: AuthLimit::default(),
             shutdown_grace: Duration::from_secs(1),
@@ -212,8 +217,69 @@ pub fn router(state: WebState) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/static/picket.js", get(static_js))
         .route("/static/picket.css", get(static_css))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            read_body,
+        ))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// The largest request body read (axum's own default limit).
+const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Read a request's body in full, within [`WebConfig::body_timeout`], before any handler
+/// sees it: a client trickling a body cannot hold its connection (and its slot) forever.
+async fn read_body(
+    State(s): State<WebState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let h = req.headers();
+    if !h.contains_key(header::CONTENT_LENGTH) && !h.contains_key(header::TRANSFER_ENCODING) {
+        return next.run(req).await;
+    }
+    let declared = h
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let refuse = |code: StatusCode, msg: &str| {
+        let mut r = (code, axum::Json(serde_json::json!({ "error": msg }))).into_response();
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        r
+    };
+    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "request body over 2 MiB");
+    }
+    let (parts, body) = req.into_parts();
+    let read = tokio::time::timeout(s.cfg.body_timeout, axum::body::to_bytes(body, BODY_LIMIT));
+    match read.await {
+        Ok(Ok(bytes)) => {
+            next.run(axum::extract::Request::from_parts(
+                parts,
+                axum::body::Body::from(bytes),
+            ))
+            .await
+        }
+        Ok(Err(e)) => refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("request body unreadable or over 2 MiB: {e}"),
+        ),
+        Err(_) => {
+            s.metrics
+                .counter(
+                    "picket_web_body_timeouts_total",
+                    "Requests whose body did not arrive in time (answered 408, connection closed).",
+                    &[],
+                )
+                .inc();
+            refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "request body not received in time",
+            )
+        }
+    }
 }
 
 // ---------------------------------------------------------------- headers, static files

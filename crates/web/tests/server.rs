@@ -1026,3 +1026,49 @@ async fn shutdown_ends_live_streams_and_idle_connections() {
     }
     assert!(TcpStream::connect(s.addr).await.is_err(), "still accepting");
 }
+
+#[tokio::test]
+async fn a_trickled_request_body_is_cut_off() {
+    let s = start_with(WebConfig {
+        token: Some(TOKEN.into()),
+        body_timeout: Duration::from_secs(1),
+        ..WebConfig::default()
+    })
+    .await;
+    let mut c = TcpStream::connect(s.addr).await.expect("connect");
+    c.write_all(
+        b"POST /api/results HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"host\":",
+    )
+    .await
+    .expect("write");
+    let mut buf = Vec::new();
+    assert!(read_until(&mut c, &mut buf, "\r\n\r\n").await, "no answer");
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(closed_within(&mut c, 20).await, "connection kept open");
+    let mut c = TcpStream::connect(s.addr).await.expect("connect");
+    c.write_all(b"POST /api/results HTTP/1.1\r\nHost: t\r\nContent-Length: 3000000\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    assert!(read_until(&mut c, &mut buf, "\r\n\r\n").await, "no answer");
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    let m = get(s.addr, "/metrics").await.body;
+    assert_eq!(metric(&m, "picket_web_body_timeouts_total"), Some(1), "{m}");
+    // A body sent in one go still works.
+    let auth = format!("Bearer {TOKEN}");
+    let r = req(
+        s.addr,
+        "POST",
+        "/api/results",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &auth),
+        ],
+        r#"{"host":"firestorm","code":0}"#,
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+}
