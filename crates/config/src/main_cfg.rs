@@ -28,6 +28,9 @@ pub struct MainConfig {
     /// Picket: `web_token_file`, a file holding the token that unlocks the
     /// UI's commands and the API's POSTs (unset: read-only).
     pub web_token_file: Option<PathBuf>,
+    /// Picket: `web_max_connections`, web connections open at once; past it new
+    /// ones are closed at once (0: the default, 256).
+    pub web_max_connections: u32,
     /// Picket: `history_file`, the SQLite history database (unset: no history).
     pub history_file: Option<PathBuf>,
     /// Picket: `history_max_age_days` (0: keep forever).
@@ -174,6 +177,7 @@ impl Default for MainConfig {
             nsca_config_file: None,
             web_listen: None,
             web_token_file: None,
+            web_max_connections: 0,
             history_file: None,
             history_max_age_days: 90,
             history_max_rows: 5_000_000,
@@ -439,6 +443,7 @@ impl MainConfig {
                     Err(_) => bad = true,
                 },
                 "web_token_file" => m.web_token_file = Some(path(v)),
+                "web_max_connections" => n!(web_max_connections),
                 "history_file" => m.history_file = Some(path(v)),
                 "history_max_age_days" => n!(history_max_age_days),
                 "history_max_rows" => n!(history_max_rows),
@@ -588,7 +593,7 @@ mod tests {
     fn picket_keys() {
         let (m, diags) = parse(
             "nsca_config_file=nsca.cfg\nweb_listen=127.0.0.1:8080\nweb_token_file=/run/t\n\
-             history_file=var/h.db\nhistory_max_age_days=7\nhistory_max_rows=10\n\
+             web_max_connections=64\nhistory_file=var/h.db\nhistory_max_age_days=7\nhistory_max_rows=10\n\
              max_concurrent_notifications=32\nmax_concurrent_checks=8\n",
         );
         assert!(diags.is_empty(), "{diags:?}");
@@ -598,6 +603,7 @@ mod tests {
         );
         assert_eq!(m.web_listen, Some("127.0.0.1:8080".parse().unwrap()));
         assert_eq!(m.web_token_file.as_deref(), Some(Path::new("/run/t")));
+        assert_eq!(m.web_max_connections, 64);
         assert_eq!(
             m.history_file.as_deref(),
             Some(Path::new("/etc/picket/var/h.db"))
@@ -612,18 +618,25 @@ mod tests {
             (d.max_concurrent_notifications, d.history_max_age_days),
             (0, 90)
         );
+        assert_eq!(d.web_max_connections, 0);
     }
 
     #[test]
     fn bad_values_name_file_and_line() {
-        let (_, diags) =
-            parse("log_file=x\nmax_concurrent_notifications=many\nweb_listen=nowhere\n");
-        assert_eq!(diags.len(), 2, "{diags:?}");
+        let (_, diags) = parse(
+            "log_file=x\nmax_concurrent_notifications=many\nweb_listen=nowhere\nweb_max_connections=-1\n",
+        );
+        assert_eq!(diags.len(), 3, "{diags:?}");
         assert!(
             diags[0].contains("/etc/picket/picket.cfg:2")
                 && diags[0].contains("max_concurrent_notifications"),
             "{diags:?}"
         );
         assert!(diags[1].contains("/etc/picket/picket.cfg:3"), "{diags:?}");
+        assert!(
+            diags[2].contains("/etc/picket/picket.cfg:4")
+                && diags[2].contains("web_max_connections"),
+            "{diags:?}"
+        );
     }
 }

@@ -351,8 +351,8 @@ fn ten_denials_from_three_sources_alert_and_notify_ten_times_in_order() {
 
 /// Node, the Playwright driver (`npm ci --prefix tests/browser`) and Chromium, or `None`
 /// outside CI when one is missing (CI installs them and fails without them).
-fn browser_tools() -> Option<PathBuf> {
-    let script = repo().join("tests/browser/live_alert.mjs");
+fn browser_tools(script: &str) -> Option<PathBuf> {
+    let script = repo().join("tests/browser").join(script);
     let chromium = std::env::var_os("CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
@@ -405,7 +405,7 @@ impl Drop for Group {
 fn browser_sees_the_denial_appear_live() {
     use std::io::BufRead;
     use std::os::unix::process::CommandExt;
-    let Some(script) = browser_tools() else {
+    let Some(script) = browser_tools("live_alert.mjs") else {
         return;
     };
     let sys = System::start(&bin("send_nsca"), Nsca::BuiltIn);
@@ -470,4 +470,62 @@ fn browser_sees_the_denial_appear_live() {
     let png = std::fs::read(&shot).expect("screenshot");
     assert!(png.starts_with(b"\x89PNG"), "not a PNG: {}", shot.display());
     eprintln!("screenshot: {}", shot.display());
+}
+
+/// One tab clicks through nine pages (each one's live stream must connect: a stream that
+/// outlived its page used to freeze the seventh), then posts the command and login forms
+/// with `back=` values a browser resolves to another origin: each must land on Picket's `/`.
+#[test]
+fn browser_survives_many_navigations_and_hostile_back_links() {
+    use std::os::unix::process::CommandExt;
+    let Some(script) = browser_tools("hardening.mjs") else {
+        return;
+    };
+    let sys = System::start(&bin("send_nsca"), Nsca::BuiltIn);
+    let token = sys
+        .file("web.token")
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    assert!(!token.is_empty(), "the example's web.token is empty");
+    let out_dir = repo().join("test-output/browser");
+    std::fs::create_dir_all(&out_dir).expect("test-output/browser");
+    let shot = out_dir.join("hardening.png");
+    let _ = std::fs::remove_file(&shot);
+    let err = sys.ex.dir.path().join("browser.err");
+    let mut node = Group(
+        Command::new("node")
+            .arg(&script)
+            .arg(format!("http://{}", sys.web))
+            .arg(&token)
+            .arg(&shot)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(sys.ex.dir.path().join("browser.out")).expect("out"))
+            .stderr(std::fs::File::create(&err).expect("err"))
+            .process_group(0)
+            .spawn()
+            .expect("start node"),
+    );
+    let mut status = None;
+    wait_for("the browser script to finish", 240, || {
+        status = node.0.try_wait().ok().flatten();
+        status.is_some()
+    });
+    let report = || {
+        format!(
+            "--- browser.out\n{}\n--- browser.err\n{}\n{}",
+            sys.file("browser.out"),
+            sys.file("browser.err"),
+            sys.diagnostics()
+        )
+    };
+    assert!(status.is_some_and(|s| s.success()), "{}", report());
+    assert!(
+        sys.file("browser.out").contains("NAVIGATED\nOK"),
+        "{}",
+        report()
+    );
+    let png = std::fs::read(&shot).expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG: {}", shot.display());
 }

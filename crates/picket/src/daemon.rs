@@ -314,6 +314,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
                 addr,
                 token,
                 history: history_db.clone(),
+                max_connections: main.web_max_connections,
             },
             tx.clone(),
             Arc::clone(&cfg),

@@ -226,6 +226,8 @@ pub(crate) struct WebParts {
     pub(crate) addr: SocketAddr,
     pub(crate) token: Option<String>,
     pub(crate) history: Option<std::path::PathBuf>,
+    /// `web_max_connections` (0: the default).
+    pub(crate) max_connections: u32,
 }
 
 /// Bind and serve on `rt`. Returns the bound address (the configured port may be 0).
@@ -245,7 +247,14 @@ pub(crate) fn start(
         Arc::new(EngineBackend { tx, cfg }),
         events,
         metrics,
-        WebConfig { token: parts.token },
+        WebConfig {
+            token: parts.token,
+            max_connections: match usize::try_from(parts.max_connections) {
+                Ok(0) | Err(_) => WebConfig::DEFAULT_MAX_CONNECTIONS,
+                Ok(n) => n,
+            },
+            ..WebConfig::default()
+        },
     );
     if let Some(path) = &parts.history {
         let store = picket_history::Store::open(path, picket_history::StoreConfig::default())

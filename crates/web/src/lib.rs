@@ -25,26 +25,52 @@
 //!
 //! Routes: `/` problems first, `/hosts`, `/host?name=`, `/service?host=&service=`,
 //! `/log?kind=alerts|notifications|all&host=&service=&state=&text=&since=&until=&before=`,
-//! `/denied`, `/login`, `/logout`, `POST /ui/command` (form, needs login), `/events` (SSE);
+//! `/denied`, `/login?back=`, `/logout`, `POST /ui/command` (form, needs login), `/events`
+//! (SSE), `/static/picket.js`, `/static/picket.css`;
 //! JSON: `GET /api/status`, `/api/problems`, `/api/log`, `/api/denied`, `/api/events` (SSE),
 //! `POST /api/results` (one object or an array), `POST /api/commands` (a tagged [`Command`]),
 //! both with `Authorization: Bearer <token>`; `GET /metrics`.
 //!
 //! Auth: without a configured token everything is read-only (POST → 403). With one, a POST
 //! without credentials is 401, with a wrong token 403. The UI logs in by posting the token to
-//! `/login`, which sets an `HttpOnly; SameSite=Strict` cookie.
+//! `/login`, which sets an `HttpOnly; SameSite=Strict` cookie. Tokens are compared in
+//! constant time; a source address (IPv4, or IPv6 /64) that presented too many wrong
+//! tokens ([`AuthLimit`]: a burst of 10, then one per 2 s) is answered 429 without its
+//! token being looked at, until its bucket refills; other sources are not affected and
+//! a right token costs nothing. Failures are counted in `picket_web_auth_failures_total`.
+//!
+//! Connections ([`serve`], [`serve_with_shutdown`]): at most
+//! [`WebConfig::max_connections`] at once, and [`WebConfig::max_connections_per_source`]
+//! from one source, more are closed at once and counted; a
+//! connection that has not sent a complete request head [`WebConfig::header_timeout`]
+//! after it was accepted, or after its previous response (keep-alive idle), is closed, and
+//! a request body must arrive within [`WebConfig::body_timeout`] (408).
+//! At most [`WebConfig::max_sse_subscribers`] live-event streams (and never more than half
+//! the connection cap) are open at once; more are answered 503. A stream ends when its
+//! client goes away or the server shuts down.
+//!
+//! Every response carries a strict `Content-Security-Policy` (no inline script or style:
+//! the page's script and stylesheet are `/static/picket.js` and `/static/picket.css`),
+//! `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff` and
+//! `Referrer-Policy: same-origin`. `back=` values (after a form command or a login) are
+//! honoured only when a browser would read them as a path on this site.
 
+mod guard;
 mod metrics;
 mod model;
 mod pages;
+mod serve;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Form, Query as QueryParams, State};
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Query as QueryParams, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -52,21 +78,68 @@ use axum::routing::{get, post};
 use futures_util::Stream;
 use picket_history::{DeniedQuery, EventKind, HistoryRow, Query, Store};
 use serde::Deserialize;
-use tokio::sync::broadcast;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, watch};
 
+pub use guard::AuthLimit;
 pub use metrics::{Counter, Gauge, Histogram, LATENCY_BUCKETS, Metrics};
 pub use model::{
     Backend, Command, CommandError, CommentView, HostView, LiveEvent, ServiceView, StatusView,
     SubmitError, host_state_name, service_state_name,
 };
 
+use guard::{AuthLimiter, safe_back};
 use pages::LogParams;
+pub use serve::{serve, serve_with_shutdown};
 
 /// Web server settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WebConfig {
     /// The bearer token for POSTs and the UI login; `None`: read-only.
     pub token: Option<String>,
+    /// Connections open at once (`web_max_connections`); past it new ones are closed at
+    /// once and counted in `picket_web_connections_refused_total`.
+    pub max_connections: usize,
+    /// Connections open at once from one source (IPv4 address, IPv6 /64), never more
+    /// than half of `max_connections`: one client cannot take every slot.
+    pub max_connections_per_source: usize,
+    /// Time a connection has to send a complete request head, from its accept or from the
+    /// end of its previous response (so also the keep-alive idle timeout).
+    pub header_timeout: Duration,
+    /// Live-event streams open at once (capped at half of `max_connections`).
+    pub max_sse_subscribers: usize,
+    /// Time a request has to send its whole body once its head is in (a body trickled
+    /// in slower is answered 408 and its connection closed).
+    pub body_timeout: Duration,
+    /// Failed authentications allowed per source.
+    pub auth_limit: AuthLimit,
+    /// On shutdown, how long requests in progress may take to finish.
+    pub shutdown_grace: Duration,
+}
+
+impl WebConfig {
+    /// The default of `max_connections` (`web_max_connections`).
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
+    fn per_source_limit(&self) -> usize {
+        self.max_connections_per_source
+            .min(self.max_connections / 2)
+            .max(1)
+    }
+}
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            token: None,
+            max_connections: WebConfig::DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_source: 32,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            max_sse_subscribers: 64,
+            auth_limit: AuthLimit::default(),
+            shutdown_grace: Duration::from_secs(1),
+        }
+    }
 }
 
 /// Everything the handlers share. Cheap to clone.
@@ -77,6 +150,10 @@ pub struct WebState {
     events: broadcast::Sender<LiveEvent>,
     metrics: Arc<Metrics>,
     cfg: Arc<WebConfig>,
+    auth: Arc<Mutex<AuthLimiter>>,
+    sse_slots: Arc<Semaphore>,
+    /// Set to `true` when the server shuts down: live-event streams end.
+    stopping: Arc<watch::Sender<bool>>,
 }
 
 impl std::fmt::Debug for WebState {
@@ -95,11 +172,15 @@ impl WebState {
         metrics: Arc<Metrics>,
         cfg: WebConfig,
     ) -> WebState {
+        let sse = cfg.max_sse_subscribers.min(cfg.max_connections / 2).max(1);
         WebState {
             backend,
             history: None,
             events,
             metrics,
+            auth: Arc::new(Mutex::new(AuthLimiter::new(cfg.auth_limit))),
+            sse_slots: Arc::new(Semaphore::new(sse)),
+            stopping: Arc::new(watch::channel(false).0),
             cfg: Arc::new(cfg),
         }
     }
@@ -111,7 +192,9 @@ impl WebState {
     }
 }
 
-/// The axum router with every route.
+/// The axum router with every route. Requests that carry a
+/// `ConnectInfo<SocketAddr>` extension (as [`serve`] adds) are rate-limited per source
+/// address; others share one bucket.
 pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/", get(ui_problems))
@@ -132,18 +215,134 @@ pub fn router(state: WebState) -> Router {
         .route("/api/results", post(api_results))
         .route("/api/commands", post(api_commands))
         .route("/metrics", get(metrics_text))
+        .route("/static/picket.js", get(static_js))
+        .route("/static/picket.css", get(static_css))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            read_body,
+        ))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
 
-/// Serve until the listener fails.
-pub async fn serve(listener: tokio::net::TcpListener, state: WebState) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).await
+/// The largest request body read (axum's own default limit).
+const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Read a request's body in full, within [`WebConfig::body_timeout`], before any handler
+/// sees it: a client trickling a body cannot hold its connection (and its slot) forever.
+async fn read_body(
+    State(s): State<WebState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let h = req.headers();
+    if !h.contains_key(header::CONTENT_LENGTH) && !h.contains_key(header::TRANSFER_ENCODING) {
+        return next.run(req).await;
+    }
+    let declared = h
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let refuse = |code: StatusCode, msg: &str| {
+        let mut r = (code, axum::Json(serde_json::json!({ "error": msg }))).into_response();
+        r.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        r
+    };
+    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "request body over 2 MiB");
+    }
+    let (parts, body) = req.into_parts();
+    let read = tokio::time::timeout(s.cfg.body_timeout, axum::body::to_bytes(body, BODY_LIMIT));
+    match read.await {
+        Ok(Ok(bytes)) => {
+            next.run(axum::extract::Request::from_parts(
+                parts,
+                axum::body::Body::from(bytes),
+            ))
+            .await
+        }
+        Ok(Err(e)) => refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("request body unreadable or over 2 MiB: {e}"),
+        ),
+        Err(_) => {
+            s.metrics
+                .counter(
+                    "picket_web_body_timeouts_total",
+                    "Requests whose body did not arrive in time (answered 408, connection closed).",
+                    &[],
+                )
+                .inc();
+            refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "request body not received in time",
+            )
+        }
+    }
+}
+
+// ---------------------------------------------------------------- headers, static files
+
+/// Scripts and styles only from this origin's files, nothing else loaded, never framed.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+                   base-uri 'none'";
+
+async fn security_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    r
+}
+
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn static_js() -> Response {
+    static_file("text/javascript; charset=utf-8", pages::LIVE_JS)
+}
+
+async fn static_css() -> Response {
+    static_file("text/css; charset=utf-8", pages::CSS)
 }
 
 // ---------------------------------------------------------------- auth
 
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The client's address, when the server put it in the request (`serve` does).
+#[derive(Debug, Clone, Copy)]
+struct Peer(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Peer, Infallible> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
 }
 
 fn cookie_token(h: &HeaderMap) -> Option<String> {
@@ -171,6 +370,13 @@ enum AuthError {
     ReadOnly,
     Missing,
     Wrong,
+    /// Too many failures from this source: try again after this long.
+    Limited(Duration),
+}
+
+fn retry_after(wait: Duration) -> HeaderValue {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    HeaderValue::from(secs.max(1))
 }
 
 impl IntoResponse for AuthError {
@@ -179,6 +385,18 @@ impl IntoResponse for AuthError {
             AuthError::ReadOnly => (StatusCode::FORBIDDEN, "read-only: no token configured"),
             AuthError::Missing => (StatusCode::UNAUTHORIZED, "bearer token required"),
             AuthError::Wrong => (StatusCode::FORBIDDEN, "invalid token"),
+            AuthError::Limited(wait) => {
+                let mut r = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    axum::Json(serde_json::json!({
+                        "error": "too many failed authentications from this address"
+                    })),
+                )
+                    .into_response();
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, retry_after(wait));
+                return r;
+            }
         };
         let mut r = (code, axum::Json(serde_json::json!({ "error": msg }))).into_response();
         if code == StatusCode::UNAUTHORIZED {
@@ -196,15 +414,54 @@ fn check(cfg: &WebConfig, presented: Option<String>) -> Result<(), AuthError> {
     let Some(p) = presented else {
         return Err(AuthError::Missing);
     };
-    if ct_eq(p.as_bytes(), tok.as_bytes()) {
+    if guard::token_eq(p.as_bytes(), tok.as_bytes()) {
         Ok(())
     } else {
         Err(AuthError::Wrong)
     }
 }
 
-fn logged_in(s: &WebState, h: &HeaderMap) -> bool {
-    check(&s.cfg, cookie_token(h)).is_ok()
+impl WebState {
+    /// [`check`], unless `peer` failed too often: then refused without looking. A failure
+    /// is recorded against `peer` and counted.
+    fn authorize(&self, peer: Peer, presented: Option<String>) -> Result<(), AuthError> {
+        if self.cfg.token.as_deref().is_none_or(str::is_empty) || presented.is_none() {
+            return check(&self.cfg, presented);
+        }
+        let ip = peer.0.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let now = Instant::now();
+        let mut limiter = match self.auth.lock() {
+            Ok(l) => l,
+            Err(p) => p.into_inner(),
+        };
+        if let Err(wait) = limiter.check(ip, now) {
+            drop(limiter);
+            self.auth_failure("limited");
+            return Err(AuthError::Limited(wait));
+        }
+        let res = check(&self.cfg, presented);
+        if res.is_err() {
+            limiter.failed(ip, now);
+            drop(limiter);
+            self.auth_failure("wrong");
+        }
+        res
+    }
+
+    fn auth_failure(&self, reason: &str) {
+        self.metrics
+            .counter(
+                "picket_web_auth_failures_total",
+                "Logins and bearer tokens refused: wrong token, or refused unchecked because the source failed too often.",
+                &[("reason", reason)],
+            )
+            .inc();
+    }
+}
+
+fn logged_in(s: &WebState, peer: Peer, h: &HeaderMap) -> bool {
+    let cookie = cookie_token(h);
+    cookie.is_some() && s.authorize(peer, cookie).is_ok()
 }
 
 // ---------------------------------------------------------------- history helpers
@@ -292,12 +549,12 @@ fn denied_query(p: &DeniedParams) -> DeniedQuery {
 
 // ---------------------------------------------------------------- UI
 
-async fn ui_problems(State(s): State<WebState>, h: HeaderMap) -> Html<String> {
-    Html(pages::problems(&s.backend.status(), logged_in(&s, &h)).into_string())
+async fn ui_problems(State(s): State<WebState>, peer: Peer, h: HeaderMap) -> Html<String> {
+    Html(pages::problems(&s.backend.status(), logged_in(&s, peer, &h)).into_string())
 }
 
-async fn ui_hosts(State(s): State<WebState>, h: HeaderMap) -> Html<String> {
-    Html(pages::hosts(&s.backend.status(), logged_in(&s, &h)).into_string())
+async fn ui_hosts(State(s): State<WebState>, peer: Peer, h: HeaderMap) -> Html<String> {
+    Html(pages::hosts(&s.backend.status(), logged_in(&s, peer, &h)).into_string())
 }
 
 #[derive(Debug, Deserialize)]
@@ -315,10 +572,11 @@ fn not_found(msg: &str, li: bool) -> Response {
 
 async fn ui_host(
     State(s): State<WebState>,
+    peer: Peer,
     h: HeaderMap,
     QueryParams(p): QueryParams<HostParams>,
 ) -> Response {
-    let li = logged_in(&s, &h);
+    let li = logged_in(&s, peer, &h);
     let st = s.backend.status();
     let Some(host) = st.hosts.iter().find(|x| x.name == p.name) else {
         return not_found("No such host.", li);
@@ -340,10 +598,11 @@ struct ServiceParams {
 
 async fn ui_service(
     State(s): State<WebState>,
+    peer: Peer,
     h: HeaderMap,
     QueryParams(p): QueryParams<ServiceParams>,
 ) -> Response {
-    let li = logged_in(&s, &h);
+    let li = logged_in(&s, peer, &h);
     let st = s.backend.status();
     let Some(svc) = st
         .services
@@ -364,36 +623,49 @@ async fn ui_service(
 
 async fn ui_log(
     State(s): State<WebState>,
+    peer: Peer,
     h: HeaderMap,
     QueryParams(p): QueryParams<LogParams>,
 ) -> Html<String> {
     let q = log_query(&p);
     let rows = with_history(&s, move |st| st.query(&q)).await.ok();
-    Html(pages::log_page(&p, rows.as_deref(), logged_in(&s, &h)).into_string())
+    Html(pages::log_page(&p, rows.as_deref(), logged_in(&s, peer, &h)).into_string())
 }
 
 async fn ui_denied(
     State(s): State<WebState>,
+    peer: Peer,
     h: HeaderMap,
     QueryParams(p): QueryParams<DeniedParams>,
 ) -> Html<String> {
     let q = denied_query(&p);
     let rows = with_history(&s, move |st| st.denied(&q)).await.ok();
     let now = s.backend.status().now;
-    Html(pages::denied_page(now, rows.as_deref(), logged_in(&s, &h)).into_string())
+    Html(pages::denied_page(now, rows.as_deref(), logged_in(&s, peer, &h)).into_string())
 }
 
-async fn ui_login_form(State(s): State<WebState>) -> Html<String> {
-    Html(pages::login_page(None, s.cfg.token.is_some()).into_string())
+#[derive(Debug, Default, Deserialize)]
+struct BackParams {
+    back: Option<String>,
+}
+
+async fn ui_login_form(
+    State(s): State<WebState>,
+    QueryParams(p): QueryParams<BackParams>,
+) -> Html<String> {
+    let back = safe_back(p.back.as_deref());
+    Html(pages::login_page(None, s.cfg.token.is_some(), &back).into_string())
 }
 
 #[derive(Debug, Deserialize)]
 struct LoginForm {
     token: String,
+    back: Option<String>,
 }
 
-async fn ui_login(State(s): State<WebState>, Form(f): Form<LoginForm>) -> Response {
-    match check(&s.cfg, Some(f.token.clone())) {
+async fn ui_login(State(s): State<WebState>, peer: Peer, Form(f): Form<LoginForm>) -> Response {
+    let back = safe_back(f.back.as_deref());
+    match s.authorize(peer, Some(f.token.clone())) {
         Ok(()) => {
             // The token is a header-safe string only if it has no control characters.
             let cookie = format!(
@@ -402,19 +674,37 @@ async fn ui_login(State(s): State<WebState>, Form(f): Form<LoginForm>) -> Respon
             );
             match HeaderValue::from_str(&cookie) {
                 Ok(v) if !f.token.contains([';', ' ', ',']) => {
-                    let mut r = Redirect::to("/").into_response();
+                    let mut r = Redirect::to(&back).into_response();
                     r.headers_mut().insert(header::SET_COOKIE, v);
                     r
                 }
                 _ => (
                     StatusCode::BAD_REQUEST,
                     Html(
-                        pages::login_page(Some("This token cannot be stored in a cookie."), true)
-                            .into_string(),
+                        pages::login_page(
+                            Some("This token cannot be stored in a cookie."),
+                            true,
+                            &back,
+                        )
+                        .into_string(),
                     ),
                 )
                     .into_response(),
             }
+        }
+        Err(AuthError::Limited(wait)) => {
+            let msg = format!(
+                "Too many wrong tokens from your address: try again in {} s.",
+                wait.as_secs() + 1
+            );
+            let mut r = (
+                StatusCode::TOO_MANY_REQUESTS,
+                Html(pages::login_page(Some(&msg), true, &back).into_string()),
+            )
+                .into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, retry_after(wait));
+            r
         }
         Err(e) => {
             let code = if e == AuthError::ReadOnly {
@@ -424,7 +714,10 @@ async fn ui_login(State(s): State<WebState>, Form(f): Form<LoginForm>) -> Respon
             };
             (
                 code,
-                Html(pages::login_page(Some("Wrong token."), s.cfg.token.is_some()).into_string()),
+                Html(
+                    pages::login_page(Some("Wrong token."), s.cfg.token.is_some(), &back)
+                        .into_string(),
+                ),
             )
                 .into_response()
         }
@@ -511,27 +804,17 @@ fn form_command(f: &HashMap<String, String>, now: i64) -> Result<Command, String
     })
 }
 
-fn safe_back(b: Option<&String>) -> String {
-    match b {
-        Some(b)
-            if b.starts_with('/') && !b.starts_with("//") && !b.contains(['\\', '\r', '\n']) =>
-        {
-            b.clone()
-        }
-        _ => "/".to_owned(),
-    }
-}
-
 async fn ui_command(
     State(s): State<WebState>,
+    peer: Peer,
     h: HeaderMap,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(e) = check(&s.cfg, cookie_token(&h)) {
-        let code = if e == AuthError::Missing {
-            StatusCode::UNAUTHORIZED
-        } else {
-            StatusCode::FORBIDDEN
+    if let Err(e) = s.authorize(peer, cookie_token(&h)) {
+        let code = match e {
+            AuthError::Missing => StatusCode::UNAUTHORIZED,
+            AuthError::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::FORBIDDEN,
         };
         return (
             code,
@@ -544,7 +827,7 @@ async fn ui_command(
         .and_then(|c| c.validate().map(|()| c).map_err(|e| e.to_string()))
         .and_then(|c| s.backend.submit(c).map_err(|e| e.to_string()));
     match res {
-        Ok(()) => Redirect::to(&safe_back(f.get("back"))).into_response(),
+        Ok(()) => Redirect::to(&safe_back(f.get("back").map(String::as_str))).into_response(),
         Err(e) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             Html(pages::message("Command refused", &e, true).into_string()),
@@ -555,11 +838,33 @@ async fn ui_command(
 
 // ---------------------------------------------------------------- SSE
 
-fn live_stream(
+/// One live-event subscriber: its slot under the cap, counted while it lives.
+struct Subscriber {
     rx: broadcast::Receiver<LiveEvent>,
-) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        let event = match rx.recv().await {
+    stopping: watch::Receiver<bool>,
+    gauge: Gauge,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.gauge.add(-1);
+    }
+}
+
+/// The events for one subscriber; ends when the server shuts down or the channel closes.
+/// When the client goes away, the server drops the stream (and with it the subscriber).
+fn live_stream(sub: Subscriber) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    futures_util::stream::unfold(sub, |mut sub| async move {
+        if *sub.stopping.borrow() {
+            return None;
+        }
+        let received = tokio::select! {
+            r = sub.rx.recv() => r,
+            // Shutdown (or the state is gone): end the stream.
+            _ = sub.stopping.changed() => return None,
+        };
+        let event = match received {
             Ok(ev) => {
                 let data = serde_json::to_string(&ev).unwrap_or_else(|_| "{}".to_owned());
                 SseEvent::default().event(ev.name()).data(data)
@@ -570,13 +875,41 @@ fn live_stream(
             }
             Err(broadcast::error::RecvError::Closed) => return None,
         };
-        Some((Ok(event), rx))
+        Some((Ok(event), sub))
     })
 }
 
 async fn sse(State(s): State<WebState>) -> Response {
-    let rx = s.events.subscribe();
-    let mut r = Sse::new(live_stream(rx))
+    let Ok(slot) = Arc::clone(&s.sse_slots).try_acquire_owned() else {
+        s.metrics
+            .counter(
+                "picket_web_sse_refused_total",
+                "Live-event streams refused: too many open.",
+                &[],
+            )
+            .inc();
+        let mut r = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "error": "too many live-event streams open" })),
+        )
+            .into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+        return r;
+    };
+    let gauge = s.metrics.gauge(
+        "picket_web_sse_subscribers",
+        "Live-event streams open.",
+        &[],
+    );
+    gauge.add(1);
+    let sub = Subscriber {
+        rx: s.events.subscribe(),
+        stopping: s.stopping.subscribe(),
+        gauge,
+        _slot: slot,
+    };
+    let mut r = Sse::new(live_stream(sub))
         .keep_alive(KeepAlive::default())
         .into_response();
     r.headers_mut()
@@ -652,8 +985,8 @@ fn rejected(s: &WebState, reason: &str) {
         .inc();
 }
 
-async fn api_results(State(s): State<WebState>, h: HeaderMap, body: Bytes) -> Response {
-    if let Err(e) = check(&s.cfg, bearer(&h)) {
+async fn api_results(State(s): State<WebState>, peer: Peer, h: HeaderMap, body: Bytes) -> Response {
+    if let Err(e) = s.authorize(peer, bearer(&h)) {
         rejected(&s, "auth");
         return e.into_response();
     }
@@ -723,8 +1056,13 @@ async fn api_results(State(s): State<WebState>, h: HeaderMap, body: Bytes) -> Re
         .into_response()
 }
 
-async fn api_commands(State(s): State<WebState>, h: HeaderMap, body: Bytes) -> Response {
-    if let Err(e) = check(&s.cfg, bearer(&h)) {
+async fn api_commands(
+    State(s): State<WebState>,
+    peer: Peer,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(e) = s.authorize(peer, bearer(&h)) {
         return e.into_response();
     }
     let cmd: Command = match serde_json::from_slice(&body) {
@@ -766,10 +1104,11 @@ mod tests {
 
     #[test]
     fn auth_rules() {
-        let ro = WebConfig { token: None };
+        let ro = WebConfig::default();
         assert_eq!(check(&ro, Some("x".into())), Err(AuthError::ReadOnly));
         let c = WebConfig {
             token: Some("s3cret".into()),
+            ..WebConfig::default()
         };
         assert_eq!(check(&c, None), Err(AuthError::Missing));
         assert_eq!(check(&c, Some("s3cre".into())), Err(AuthError::Wrong));
@@ -778,9 +1117,10 @@ mod tests {
 
     #[test]
     fn back_links_stay_local() {
-        assert_eq!(safe_back(Some(&"//evil.example/".to_owned())), "/");
-        assert_eq!(safe_back(Some(&"https://evil.example/".to_owned())), "/");
-        assert_eq!(safe_back(Some(&"/host?name=a".to_owned())), "/host?name=a");
+        assert_eq!(safe_back(Some("//evil.example/")), "/");
+        assert_eq!(safe_back(Some("https://evil.example/")), "/");
+        assert_eq!(safe_back(Some("/\t/evil.example/")), "/");
+        assert_eq!(safe_back(Some("/host?name=a")), "/host?name=a");
         assert_eq!(safe_back(None), "/");
     }
 }

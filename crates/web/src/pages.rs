@@ -1,11 +1,12 @@
 //! Server-rendered HTML (maud escapes every interpolated string).
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 use picket_history::{DeniedSource, HistoryRow};
 
 use crate::model::{HostView, ServiceView, StatusView, host_state_name, service_state_name};
 
-const CSS: &str = r#"
+/// The stylesheet, served as `/static/picket.css` (the CSP allows no inline style).
+pub(crate) const CSS: &str = r#"
 body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
 nav{background:#1d2330;padding:.6em 1em;display:flex;gap:1.2em;align-items:center}
 nav a{color:#e8ecf3;text-decoration:none;font-weight:600}nav .sp{flex:1}
@@ -21,18 +22,22 @@ form.inline{display:inline-flex;gap:.4em;flex-wrap:wrap;margin:.3em 0}input,sele
 .ok{color:#2e9d50}.flash{background:#fff3c4;padding:.5em;border:1px solid #e5cf6a}
 "#;
 
-const LIVE_JS: &str = r#"
+/// The live-events script, served as `/static/picket.js` (the CSP allows no inline
+/// script). One `EventSource` per page, closed on `pagehide` (a page left for another, or
+/// put in the back/forward cache, must not keep its stream: six of them fill the
+/// browser's connections to the host) and opened again on `pageshow` from that cache. A
+/// stream the server refused or ended is retried after a pause.
+pub(crate) const LIVE_JS: &str = r#"
 (function(){
   if(!window.EventSource)return;
   var ul=document.getElementById('live');var st=document.getElementById('livestate');
-  var es=new EventSource('/events');
-  es.onopen=function(){if(st)st.textContent='live';};
-  es.onerror=function(){if(st)st.textContent='reconnecting';};
+  var es=null,retry=null;
+  function say(t){if(st)st.textContent=t;}
   function add(kind,e){
     if(!ul)return;var d=JSON.parse(e.data);var li=document.createElement('li');
     var t=new Date(d.time*1000).toISOString().substr(11,8);
     var what=kind==='notification'?('NOTIFY '+d.contact+' '+d.notification_type):(kind==='state_change'?('ALERT '+d.state+' '+d.state_type):('RESULT '+d.code));
-    li.textContent=t+' '+what+' '+d.host+(d.service?(';'+d.service):'')+' — '+d.output;
+    li.textContent=t+' '+what+' '+d.host+(d.service?(';'+d.service):'')+' \u2014 '+d.output;
     li.className='ev-'+kind;ul.insertBefore(li,ul.firstChild);
     while(ul.children.length>200)ul.removeChild(ul.lastChild);
   }
@@ -49,7 +54,25 @@ const LIVE_JS: &str = r#"
       }).catch(function(){}).then(function(){pending=null;});
     },300);
   }
-  ['check_result','state_change','notification'].forEach(function(k){es.addEventListener(k,function(e){add(k,e);if(k==='state_change')refresh();});});
+  function open(){
+    if(es)return;
+    if(retry){clearTimeout(retry);retry=null;}
+    es=new EventSource('/events');
+    es.onopen=function(){say('live');};
+    es.onerror=function(){
+      if(!es||es.readyState!==2){say('reconnecting');return;}
+      // Refused (the server's subscriber cap) or ended (shutdown): try again later.
+      es=null;say('offline');retry=setTimeout(open,10000);
+    };
+    ['check_result','state_change','notification'].forEach(function(k){es.addEventListener(k,function(e){add(k,e);if(k==='state_change')refresh();});});
+  }
+  function close(){
+    if(retry){clearTimeout(retry);retry=null;}
+    if(es){es.close();es=null;}
+  }
+  window.addEventListener('pagehide',close);
+  window.addEventListener('pageshow',function(e){if(e.persisted)open();});
+  open();
 })();
 "#;
 
@@ -62,7 +85,7 @@ pub(crate) fn layout(title: &str, logged_in: bool, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — Picket" }
-                style { (PreEscaped(CSS)) }
+                link rel="stylesheet" href="/static/picket.css";
             }
             body {
                 nav {
@@ -84,7 +107,7 @@ pub(crate) fn layout(title: &str, logged_in: bool, body: Markup) -> Markup {
                     h2 { "Live " span #livestate .muted { "(connecting…)" } }
                     ul #live {}
                 }
-                script { (PreEscaped(LIVE_JS)) }
+                script src="/static/picket.js" {}
             }
         }
     }
@@ -442,8 +465,8 @@ pub(crate) fn denied_page(now: i64, rows: Option<&[DeniedSource]>, logged_in: bo
     )
 }
 
-/// Login form.
-pub(crate) fn login_page(error: Option<&str>, enabled: bool) -> Markup {
+/// Login form; `back` (already filtered by `safe_back`) is where a successful login goes.
+pub(crate) fn login_page(error: Option<&str>, enabled: bool, back: &str) -> Markup {
     layout(
         "Log in",
         false,
@@ -451,6 +474,7 @@ pub(crate) fn login_page(error: Option<&str>, enabled: bool) -> Markup {
             @if !enabled { p.flash { "No API token is configured: the UI is read-only." } }
             @if let Some(e) = error { p.flash { (e) } }
             form method="post" action="/login" {
+                input type="hidden" name="back" value=(back);
                 label { "Token " input type="password" name="token" autocomplete="current-password"; }
                 " " button type="submit" { "Log in" }
             }

@@ -2,6 +2,7 @@
 //! by a minimal HTTP/1.1 client over TCP.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use picket_history::{Store, StoreConfig};
 use picket_web::{
@@ -73,10 +74,20 @@ struct Srv {
     backend: Arc<Fake>,
     events: broadcast::Sender<LiveEvent>,
     metrics: Arc<Metrics>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
 }
 
 async fn start(token: Option<&str>) -> Srv {
+    start_with(WebConfig {
+        token: token.map(str::to_owned),
+        ..WebConfig::default()
+    })
+    .await
+}
+
+async fn start_with(cfg: WebConfig) -> Srv {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("history.db");
     let mut w = Store::open(&db, StoreConfig::default()).expect("writer");
@@ -112,25 +123,27 @@ async fn start(token: Option<&str>) -> Srv {
             &[("outcome", "sent")],
         )
         .add(10);
-    let state = WebState::new(
-        backend.clone(),
-        events.clone(),
-        metrics.clone(),
-        WebConfig {
-            token: token.map(str::to_owned),
-        },
-    )
-    .with_history(reader);
+    let state =
+        WebState::new(backend.clone(), events.clone(), metrics.clone(), cfg).with_history(reader);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(picket_web::serve(listener, state));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(picket_web::serve_with_shutdown(
+        listener,
+        state,
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
     Srv {
         addr,
         backend,
         events,
         metrics,
+        shutdown: Some(stop_tx),
+        task,
         _dir: dir,
     }
 }
@@ -164,7 +177,22 @@ async fn req(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Resp {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
+    req_from([127, 0, 0, 1], addr, method, path, headers, body).await
+}
+
+/// A request from the loopback address `source`.
+async fn req_from(
+    source: [u8; 4],
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Resp {
+    let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+    sock.bind((std::net::Ipv4Addr::from(source), 0).into())
+        .expect("bind source");
+    let mut s = sock.connect(addr).await.expect("connect");
     let mut r = format!(
         "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -520,4 +548,527 @@ async fn sse_delivers_events() {
         assert!(n > 0, "stream closed: {text}");
         buf.extend_from_slice(&chunk[..n]);
     }
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// Read until `needle` appears or the peer closes; bounded.
+async fn read_until(c: &mut TcpStream, buf: &mut Vec<u8>, needle: &str) -> bool {
+    let mut chunk = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if String::from_utf8_lossy(buf).contains(needle) {
+            return true;
+        }
+        match tokio::time::timeout_at(deadline, c.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return false,
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) => panic!(
+                "no {needle:?} within 20 s: {}",
+                String::from_utf8_lossy(buf)
+            ),
+        }
+    }
+}
+
+/// `c` is closed by the server within `secs` (EOF or reset; data before it is ignored).
+async fn closed_within(c: &mut TcpStream, secs: u64) -> bool {
+    let mut chunk = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, c.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// `c` is still open: nothing to read, no EOF.
+fn still_open(c: &TcpStream) -> bool {
+    let mut b = [0u8; 1];
+    matches!(c.try_read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+fn metric(body: &str, series: &str) -> Option<u64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn every_response_has_the_security_headers_and_pages_no_inline_code() {
+    let s = start(Some(TOKEN)).await;
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    for (method, path, headers, body) in [
+        ("GET", "/", &[][..], ""),
+        ("GET", "/hosts", &[], ""),
+        ("GET", "/login", &[], ""),
+        ("GET", "/api/status", &[], ""),
+        ("GET", "/metrics", &[], ""),
+        ("GET", "/static/picket.js", &[], ""),
+        ("GET", "/static/picket.css", &[], ""),
+        ("GET", "/no/such/page", &[], ""),
+        (
+            "POST",
+            "/api/results",
+            &[("Content-Type", "application/json")][..],
+            "{}",
+        ),
+        ("POST", "/login", &[form][..], "token=nope"),
+    ] {
+        let r = req(s.addr, method, path, headers, body).await;
+        let csp = header(&r.head, "content-security-policy")
+            .unwrap_or_else(|| panic!("{method} {path}: no CSP\n{}", r.head));
+        for want in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(want), "{method} {path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe"), "{method} {path}: {csp}");
+        assert_eq!(
+            header(&r.head, "x-frame-options"),
+            Some("DENY"),
+            "{method} {path}"
+        );
+        assert_eq!(
+            header(&r.head, "x-content-type-options"),
+            Some("nosniff"),
+            "{method} {path}"
+        );
+        assert_eq!(
+            header(&r.head, "referrer-policy"),
+            Some("same-origin"),
+            "{method} {path}"
+        );
+    }
+    // The pages' script and style are files (the CSP forbids inline ones).
+    let page = get(s.addr, "/").await.body;
+    assert!(
+        page.contains(r#"<script src="/static/picket.js"></script>"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<link rel="stylesheet" href="/static/picket.css">"#));
+    assert!(
+        !page.contains("<style") && !page.contains("EventSource"),
+        "{page}"
+    );
+    let js = get(s.addr, "/static/picket.js").await;
+    assert_eq!(js.status, 200);
+    assert!(header(&js.head, "content-type").is_some_and(|t| t.starts_with("text/javascript")));
+    assert!(js.body.contains("new EventSource('/events')"));
+    assert!(
+        js.body.contains("'pagehide'"),
+        "streams must close with their page"
+    );
+    let css = get(s.addr, "/static/picket.css").await;
+    assert!(header(&css.head, "content-type").is_some_and(|t| t.starts_with("text/css")));
+}
+
+#[tokio::test]
+async fn hostile_back_links_redirect_to_the_root() {
+    let s = start(Some(TOKEN)).await;
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    let cookie = format!("picket_token={TOKEN}");
+    // Form-encoded: a tab, a newline, backslashes, an encoded tab, a scheme.
+    for (back, want) in [
+        ("%2F%09%2Fevil.example%2F", "/"),
+        ("%2F%0A%2Fevil.example%2F", "/"),
+        ("%2F%5Cevil.example%2F", "/"),
+        ("%5C%5Cevil.example%2F", "/"),
+        ("%09%2F%2Fevil.example%2F", "/"),
+        ("%2F%2509%2Fevil.example%2F", "/"),
+        ("https%3A%2F%2Fevil.example%2F", "/"),
+        ("%2Fhost%3Fname%3Dfirestorm", "/host?name=firestorm"),
+    ] {
+        let r = req(
+            s.addr,
+            "POST",
+            "/ui/command",
+            &[form, ("Cookie", &cookie)],
+            &format!("action=ack&host=firestorm&service=Disk&author=a&back={back}"),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{back}: {}", r.body);
+        assert_eq!(
+            header(&r.head, "location"),
+            Some(want),
+            "{back}\n{}",
+            r.head
+        );
+        let r = req(
+            s.addr,
+            "POST",
+            "/login",
+            &[form],
+            &format!("token={TOKEN}&back={back}"),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{back}: {}", r.body);
+        assert_eq!(
+            header(&r.head, "location"),
+            Some(want),
+            "{back}\n{}",
+            r.head
+        );
+    }
+    // The login page carries a safe `back` only.
+    let r = get(s.addr, "/login?back=%2Fhost%3Fname%3Dfirestorm").await;
+    assert!(
+        r.body
+            .contains(r#"name="back" value="/host?name=firestorm""#),
+        "{}",
+        r.body
+    );
+    let r = get(s.addr, "/login?back=%2F%09%2Fevil.example%2F").await;
+    assert!(r.body.contains(r#"name="back" value="/""#), "{}", r.body);
+}
+
+#[tokio::test]
+async fn wrong_tokens_are_rate_limited_per_source() {
+    let s = start(Some(TOKEN)).await;
+    let ct = ("Content-Type", "application/json");
+    let body = r#"{"host":"firestorm","service":"Disk","code":0,"output":"ok"}"#;
+    let mut codes = std::collections::BTreeMap::<u16, u32>::new();
+    for i in 0..300 {
+        let wrong = format!("Bearer guess{i}");
+        let r = req_from(
+            [127, 0, 0, 3],
+            s.addr,
+            "POST",
+            "/api/results",
+            &[ct, ("Authorization", &wrong)],
+            body,
+        )
+        .await;
+        *codes.entry(r.status).or_default() += 1;
+        if r.status == 429 {
+            assert!(header(&r.head, "retry-after").is_some(), "{}", r.head);
+        }
+    }
+    // The burst (10) was checked; the other 290 were refused without a look.
+    assert_eq!(codes.get(&403), Some(&10), "{codes:?}");
+    assert_eq!(codes.get(&429), Some(&290), "{codes:?}");
+    // The right token from the limited source waits for its bucket too ...
+    let auth = format!("Bearer {TOKEN}");
+    let r = req_from(
+        [127, 0, 0, 3],
+        s.addr,
+        "POST",
+        "/api/results",
+        &[ct, ("Authorization", &auth)],
+        body,
+    )
+    .await;
+    assert_eq!(r.status, 429);
+    // ... and so do its logins (the UI's form), while another source is not held up.
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    let r = req_from(
+        [127, 0, 0, 3],
+        s.addr,
+        "POST",
+        "/login",
+        &[form],
+        &format!("token={TOKEN}"),
+    )
+    .await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(r.body.contains("Too many wrong tokens"), "{}", r.body);
+    let r = req_from(
+        [127, 0, 0, 4],
+        s.addr,
+        "POST",
+        "/api/results",
+        &[ct, ("Authorization", &auth)],
+        body,
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let r = req_from(
+        [127, 0, 0, 4],
+        s.addr,
+        "POST",
+        "/login",
+        &[form],
+        &format!("token={TOKEN}"),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(s.backend.submitted.lock().expect("lock").len(), 1);
+    let m = get(s.addr, "/metrics").await.body;
+    assert_eq!(
+        metric(&m, "picket_web_auth_failures_total{reason=\"wrong\"}"),
+        Some(10),
+        "{m}"
+    );
+    assert_eq!(
+        metric(&m, "picket_web_auth_failures_total{reason=\"limited\"}"),
+        Some(292),
+        "{m}"
+    );
+}
+
+async fn connect_from(source: [u8; 4], addr: std::net::SocketAddr) -> TcpStream {
+    let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+    sock.bind((std::net::Ipv4Addr::from(source), 0).into())
+        .expect("bind source");
+    sock.connect(addr).await.expect("connect")
+}
+
+/// A GET from `source` retried (bounded) until it is answered; the response text.
+async fn get_when_served(source: [u8; 4], addr: std::net::SocketAddr, path: &str) -> String {
+    for _ in 0..200 {
+        let mut c = connect_from(source, addr).await;
+        let r = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        if c.write_all(r.as_bytes()).await.is_ok() {
+            let mut buf = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(20), c.read_to_end(&mut buf)).await;
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            if text.starts_with("HTTP/1.1 200") {
+                return text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("GET {path} was never answered");
+}
+
+#[tokio::test]
+async fn connections_past_the_caps_are_closed_at_once_and_counted() {
+    const CAP: usize = 20;
+    const PER_SOURCE: usize = 8;
+    let s = start_with(WebConfig {
+        max_connections: CAP,
+        max_connections_per_source: PER_SOURCE,
+        // Long enough that none of the idle ones times out during the test.
+        header_timeout: Duration::from_secs(120),
+        ..WebConfig::default()
+    })
+    .await;
+    // One source fills its share; its next connection is closed at once ...
+    let mut idle = Vec::new();
+    for _ in 0..PER_SOURCE {
+        idle.push(connect_from([127, 0, 0, 2], s.addr).await);
+    }
+    let mut over = connect_from([127, 0, 0, 2], s.addr).await;
+    assert!(
+        closed_within(&mut over, 20).await,
+        "past the per-source cap"
+    );
+    // ... while another source's request is answered.
+    let m = get_when_served([127, 0, 0, 1], s.addr, "/metrics").await;
+    assert_eq!(
+        metric(&m, "picket_web_connections_open"),
+        Some(PER_SOURCE as u64 + 1),
+        "{m}"
+    );
+    // More sources fill the whole cap; the accept queue is served in order, so the next
+    // 50 (from sources under their own share) find it full.
+    for i in 0..CAP - PER_SOURCE {
+        idle.push(connect_from([127, 0, 0, 3 + (i / PER_SOURCE) as u8], s.addr).await);
+    }
+    let mut extra = Vec::new();
+    for i in 0..50 {
+        extra.push(connect_from([127, 0, 1, (i / 5) as u8], s.addr).await);
+    }
+    for (i, c) in extra.iter_mut().enumerate() {
+        assert!(
+            closed_within(c, 20).await,
+            "connection {} past the cap is still open",
+            CAP + i
+        );
+    }
+    for c in &idle {
+        assert!(still_open(c), "a connection under the cap was closed");
+    }
+    // One idle client goes away: its slot serves a real request.
+    drop(idle.pop());
+    let m = get_when_served([127, 0, 0, 1], s.addr, "/metrics").await;
+    assert_eq!(
+        metric(
+            &m,
+            "picket_web_connections_refused_total{reason=\"per_source\"}"
+        ),
+        Some(1),
+        "{m}"
+    );
+    let refused = metric(&m, "picket_web_connections_refused_total{reason=\"cap\"}");
+    assert!(refused.is_some_and(|n| n >= 50), "{m}");
+    assert_eq!(
+        metric(&m, "picket_web_connections_open"),
+        Some(CAP as u64),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn silent_slow_and_idle_connections_time_out() {
+    let s = start_with(WebConfig {
+        max_connections: 80,
+        max_connections_per_source: 40,
+        header_timeout: Duration::from_secs(1),
+        ..WebConfig::default()
+    })
+    .await;
+    // 30 that never send a byte, one that sends half a request head, one that stays
+    // open (keep-alive) after its request was answered.
+    let mut conns = Vec::new();
+    for _ in 0..30 {
+        conns.push(TcpStream::connect(s.addr).await.expect("connect"));
+    }
+    let mut slow = TcpStream::connect(s.addr).await.expect("connect");
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n")
+        .await
+        .expect("write");
+    conns.push(slow);
+    let mut kept = TcpStream::connect(s.addr).await.expect("connect");
+    kept.write_all(b"GET /api/status HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    assert!(read_until(&mut kept, &mut buf, "firestorm").await);
+    conns.push(kept);
+    for (i, c) in conns.iter_mut().enumerate() {
+        assert!(
+            closed_within(c, 30).await,
+            "connection {i} was never timed out"
+        );
+    }
+    let r = get(s.addr, "/metrics").await;
+    assert_eq!(r.status, 200);
+    let timeouts = metric(&r.body, "picket_web_header_timeouts_total").expect("timeouts");
+    assert!(timeouts >= 32, "{}", r.body);
+}
+
+async fn open_sse(addr: std::net::SocketAddr) -> (TcpStream, String) {
+    let mut c = TcpStream::connect(addr).await.expect("connect");
+    c.write_all(b"GET /events HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    assert!(
+        read_until(&mut c, &mut buf, "\r\n\r\n").await,
+        "no response head"
+    );
+    (c, String::from_utf8_lossy(&buf).into_owned())
+}
+
+async fn gauge_becomes(s: &Srv, series: &str, want: u64) {
+    let mut last = String::new();
+    for _ in 0..400 {
+        last = get(s.addr, "/metrics").await.body;
+        if metric(&last, series) == Some(want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{series} never became {want}:\n{last}");
+}
+
+#[tokio::test]
+async fn live_streams_are_capped_and_end_with_their_client() {
+    let s = start_with(WebConfig {
+        max_sse_subscribers: 2,
+        ..WebConfig::default()
+    })
+    .await;
+    let (a, head_a) = open_sse(s.addr).await;
+    assert!(head_a.starts_with("HTTP/1.1 200"), "{head_a}");
+    let (_b, head_b) = open_sse(s.addr).await;
+    assert!(head_b.starts_with("HTTP/1.1 200"), "{head_b}");
+    let (_c, head_c) = open_sse(s.addr).await;
+    assert!(head_c.starts_with("HTTP/1.1 503"), "{head_c}");
+    assert!(header(&head_c, "retry-after").is_some(), "{head_c}");
+    gauge_becomes(&s, "picket_web_sse_subscribers", 2).await;
+    // A client that goes away frees its stream and its slot.
+    drop(a);
+    gauge_becomes(&s, "picket_web_sse_subscribers", 1).await;
+    let (_d, head_d) = open_sse(s.addr).await;
+    assert!(head_d.starts_with("HTTP/1.1 200"), "{head_d}");
+    let m = get(s.addr, "/metrics").await.body;
+    assert_eq!(metric(&m, "picket_web_sse_refused_total"), Some(1), "{m}");
+}
+
+#[tokio::test]
+async fn shutdown_ends_live_streams_and_idle_connections() {
+    let mut s = start(Some(TOKEN)).await;
+    let (mut sse, head) = open_sse(s.addr).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let mut idle = TcpStream::connect(s.addr).await.expect("connect");
+    let mut kept = TcpStream::connect(s.addr).await.expect("connect");
+    kept.write_all(b"GET /api/status HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    assert!(read_until(&mut kept, &mut buf, "firestorm").await);
+    let _ = s.shutdown.take().expect("shutdown").send(());
+    let done = tokio::time::timeout(Duration::from_secs(20), &mut s.task).await;
+    assert!(
+        matches!(done, Ok(Ok(Ok(())))),
+        "the server did not stop: {done:?}"
+    );
+    for (what, c) in [
+        ("live stream", &mut sse),
+        ("idle", &mut idle),
+        ("keep-alive", &mut kept),
+    ] {
+        assert!(
+            closed_within(c, 20).await,
+            "{what} connection still open after shutdown"
+        );
+    }
+    assert!(TcpStream::connect(s.addr).await.is_err(), "still accepting");
+}
+
+#[tokio::test]
+async fn a_trickled_request_body_is_cut_off() {
+    let s = start_with(WebConfig {
+        token: Some(TOKEN.into()),
+        body_timeout: Duration::from_secs(1),
+        ..WebConfig::default()
+    })
+    .await;
+    let mut c = TcpStream::connect(s.addr).await.expect("connect");
+    c.write_all(
+        b"POST /api/results HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"host\":",
+    )
+    .await
+    .expect("write");
+    let mut buf = Vec::new();
+    assert!(read_until(&mut c, &mut buf, "\r\n\r\n").await, "no answer");
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(closed_within(&mut c, 20).await, "connection kept open");
+    let mut c = TcpStream::connect(s.addr).await.expect("connect");
+    c.write_all(b"POST /api/results HTTP/1.1\r\nHost: t\r\nContent-Length: 3000000\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = Vec::new();
+    assert!(read_until(&mut c, &mut buf, "\r\n\r\n").await, "no answer");
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    let m = get(s.addr, "/metrics").await.body;
+    assert_eq!(metric(&m, "picket_web_body_timeouts_total"), Some(1), "{m}");
+    // A body sent in one go still works.
+    let auth = format!("Bearer {TOKEN}");
+    let r = req(
+        s.addr,
+        "POST",
+        "/api/results",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &auth),
+        ],
+        r#"{"host":"firestorm","code":0}"#,
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
 }
