@@ -303,6 +303,22 @@ pub(crate) fn mirror_nsca_stats(
                 &[],
             ),
         ),
+        (
+            |s| &s.refused_per_source,
+            counter(
+                "picket_nsca_connections_refused_per_source_total",
+                "NSCA connections closed at once: too many open from their source (max_connections_per_source).",
+                &[],
+            ),
+        ),
+        (
+            |s| &s.first_packet_timeouts,
+            counter(
+                "picket_nsca_first_packet_timeouts_total",
+                "NSCA connections closed without a complete packet within first_packet_timeout.",
+                &[],
+            ),
+        ),
         (|s| &s.rejected_version, rejected("version")),
         (|s| &s.rejected_crc, rejected("crc")),
         (|s| &s.rejected_age, rejected("age")),
