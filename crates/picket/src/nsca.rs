@@ -36,12 +36,9 @@ pub(crate) fn start(
     cfg_path: &Path,
     tx: SyncSender<Input>,
 ) -> anyhow::Result<(Receiver, Vec<String>)> {
-    let text = std::fs::read(cfg_path)
+    let text = picket_config::read_config_file(cfg_path)
         .with_context(|| format!("nsca_config_file {}", cfg_path.display()))?;
-    let (config, warnings) = ServerConfig::parse(
-        &cfg_path.display().to_string(),
-        &String::from_utf8_lossy(&text),
-    )?;
+    let (config, warnings) = ServerConfig::parse(&cfg_path.display().to_string(), &text)?;
     let listener = nsca::server::bind(&config)
         .with_context(|| format!("NSCA listener of {}", cfg_path.display()))?;
     let local_addr = listener.local_addr()?;

@@ -210,7 +210,7 @@ pub(crate) fn status_view(engine: &Engine, now: Time) -> StatusView {
 
 /// The web token: the first line of `web_token_file`, which must not be empty.
 pub(crate) fn read_token(path: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path)
+    let text = picket_config::read_config_file(path)
         .with_context(|| format!("web_token_file {}", path.display()))?;
     let token = text.lines().next().unwrap_or("").trim().to_owned();
     anyhow::ensure!(
