@@ -584,3 +584,104 @@ fn refusals_per_source_are_counted() {
     drop(stop_tx);
     let _ = server;
 }
+
+/// Every character some reader splits lines on (Python's `str.splitlines`).
+const LINE_BREAKS: [&str; 10] = [
+    "\n", "\r", "\u{0b}", "\u{0c}", "\u{1c}", "\u{1d}", "\u{1e}", "\u{85}", "\u{2028}", "\u{2029}",
+];
+
+/// How many lines Python's `str.splitlines` sees in `path` (UTF-8, undecodable
+/// bytes kept as surrogates); `None` (skipped, loudly) without python3 outside CI.
+fn python_lines(path: &std::path::Path) -> Option<usize> {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys\n\
+             data = open(sys.argv[1], 'rb').read().decode('utf-8', 'surrogateescape')\n\
+             print(len(data.splitlines()))",
+        )
+        .arg(path)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse()
+                .expect("a count"),
+        ),
+        other => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "python3 is needed for the splitlines check under CI: {other:?}"
+            );
+            eprintln!("SKIP: no python3; the str.splitlines check is not run");
+            None
+        }
+    }
+}
+
+#[test]
+fn no_line_break_for_any_reader_reaches_the_command_file() {
+    // strict_names=0: names with line breaks are cut, as the C daemon cuts at a
+    // newline, instead of refused.
+    let d = Daemon::start(&picket_nsca(), 1, "strict_names=0\n");
+    let (mut s, init) = connect(&d);
+    let mut c = ClientSession::new(Method::Xor, PASSWORD.as_bytes(), &init, PacketFormat::V3)
+        .expect("session");
+    let mut buf = Vec::new();
+    for (i, b) in LINE_BREAKS.iter().enumerate() {
+        let output = format!("out{i}{b}[0] DISABLE_NOTIFICATIONS\tstill one line");
+        let host = format!("h{i}{b}[0] DISABLE_NOTIFICATIONS");
+        c.encode(&result(&host, "svc", output.as_bytes()), |_| {}, &mut buf);
+    }
+    s.write_all(&buf).expect("send");
+    drop(s);
+    let lines = d.wait_lines(LINE_BREAKS.len());
+    assert_eq!(lines.len(), LINE_BREAKS.len(), "{lines:#?}");
+    for (i, l) in lines.iter().enumerate() {
+        let sep = if i == 0 { "\\n" } else { " " };
+        assert_eq!(
+            l,
+            &format!(
+                "PROCESS_SERVICE_CHECK_RESULT;h{i};svc;2;out{i}{sep}[0] DISABLE_NOTIFICATIONS\tstill one line"
+            )
+        );
+    }
+    if let Some(n) = python_lines(&d.command_file) {
+        assert_eq!(n, LINE_BREAKS.len());
+    }
+}
+
+#[test]
+fn picket_send_nsca_keeps_line_breaks_from_a_c_nsca_command_file() {
+    // Debian's nsca writes what it receives as it is; our send_nsca must not
+    // hand it a line break that some reader of the command file splits on.
+    let Some(debian) = debian_peer("/usr/sbin/nsca") else {
+        return;
+    };
+    let d = Daemon::start(&debian, 1, "");
+    let cfg = client_config(d.dir.path(), 1);
+    let mut input = Vec::new();
+    for (i, b) in LINE_BREAKS.iter().enumerate().skip(1) {
+        input.extend_from_slice(
+            format!("h{i}\tsvc\t2\tout{i}{b}[0] DISABLE_NOTIFICATIONS\tkept\n\x17").as_bytes(),
+        );
+    }
+    let out = send(&picket_send_nsca(), d.port(), &cfg, &[], &input);
+    assert!(out.status.success(), "{out:?}");
+    let n = LINE_BREAKS.len() - 1;
+    let lines = d.wait_lines(n);
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(
+            l,
+            &format!(
+                "PROCESS_SERVICE_CHECK_RESULT;h{};svc;2;out{} [0] DISABLE_NOTIFICATIONS\tkept",
+                i + 1,
+                i + 1
+            )
+        );
+    }
+    if let Some(k) = python_lines(&d.command_file) {
+        assert_eq!(k, n);
+    }
+}
