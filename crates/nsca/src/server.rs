@@ -589,3 +589,36 @@ async fn host_resolves_to(host: &[u8], peer: SocketAddr) -> bool {
         Err(_) => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_source_is_an_ipv4_address_or_an_ipv6_64() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(source_key(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(source_key(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(
+            source_key(ip("2001:db8:1:2:aaaa::1")),
+            source_key(ip("2001:db8:1:2:bbbb::2"))
+        );
+        assert_ne!(
+            source_key(ip("2001:db8:1:2::1")),
+            source_key(ip("2001:db8:1:3::1"))
+        );
+    }
+
+    #[test]
+    fn a_source_slot_is_given_back_on_drop() {
+        let t = Arc::new(PerSource::default());
+        let k = "192.0.2.7".parse().unwrap();
+        let a = PerSource::acquire(&t, k, 2).unwrap();
+        let b = PerSource::acquire(&t, k, 2).unwrap();
+        assert_eq!(PerSource::acquire(&t, k, 2).err(), Some(2));
+        drop(a);
+        let c = PerSource::acquire(&t, k, 2).unwrap();
+        drop((b, c));
+        assert!(t.open.lock().unwrap().is_empty());
+    }
+}
