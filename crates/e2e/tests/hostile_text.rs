@@ -161,20 +161,27 @@ fn no_path_into_the_log_forges_a_line_for_unicode_aware_readers() {
     })
     .to_string();
     assert_eq!(post(&ex, "/api/results", &body).0, 422);
-    // A tab is fine.
+    // A tab is fine (a CRITICAL result, so that it is an alert in the history).
     let body = serde_json::json!({
-        "host": "firestorm", "service": svc, "code": 0, "output": "api\tlast",
+        "host": "firestorm", "service": svc, "code": 2, "output": "api\tlast",
     })
     .to_string();
     let (status, resp) = post(&ex, "/api/results", &body);
     assert!((200..300).contains(&status), "{resp}");
     wait_for("the API's result in the log", 20, || {
-        ex.file("var/picket.log").contains(
-            "EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;firestorm;TCP Wrappers;0;api\tlast\n",
-        )
+        ex.file("var/picket.log")
+            .contains("SERVICE ALERT: firestorm;TCP Wrappers;CRITICAL;HARD;1;api\tlast\n")
     });
     let log = ex.file("var/picket.log");
     if let Some(py) = python_splitlines(&ex.path("var/picket.log")) {
         assert_eq!(py.len(), log.lines().count(), "{py:#?}");
     }
+    // The history keeps the tab; the page shows it as text (markup is escaped there
+    // as everywhere), the API as JSON `\t`.
+    wait_for("the tab in the history page", 20, || {
+        picket_e2e::http_get(ex.web, "/log").1.contains("api\tlast")
+    });
+    let (_, api) = picket_e2e::http_get(ex.web, "/api/log");
+    assert!(api.contains("api\\tlast"), "{api}");
+    assert!(!api.contains("api\tlast"), "a raw tab in JSON: {api}");
 }
