@@ -70,7 +70,7 @@ impl Loaded {
 ///
 /// Only an unreadable main file is fatal; every other problem is a diagnostic.
 pub fn load(main_path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
-    let main_text = read_text(main_path).map_err(|source| LoadError::MainConfig {
+    let main_text = read_config_file(main_path).map_err(|source| LoadError::MainConfig {
         path: main_path.to_owned(),
         source,
     })?;
@@ -122,7 +122,7 @@ pub fn load(main_path: &Path, opts: &LoadOptions) -> Result<Loaded, LoadError> {
     while next < list.files.len() {
         let (path, loc) = list.files[next].clone();
         next += 1;
-        let text = match read_text(&path) {
+        let text = match read_config_file(&path) {
             Ok(t) => t,
             Err(e) => {
                 diags.error(
@@ -214,12 +214,77 @@ fn resolve_path(base: &Path, v: &str) -> PathBuf {
     if p.is_absolute() { p } else { base.join(p) }
 }
 
-fn read_text(path: &Path) -> std::io::Result<String> {
-    let bytes = std::fs::read(path)?;
-    Ok(match String::from_utf8(bytes) {
+/// The most a configuration file (main, object, resource, include) may hold: 256 MiB.
+/// A bigger one is refused with its path, instead of being read until memory runs out.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 256 << 20;
+
+/// Reads a configuration file: only a regular file, and at most
+/// [`MAX_CONFIG_FILE_BYTES`]. The file is opened first (non-blocking, so that a FIFO
+/// cannot hang the open) and the opened descriptor is checked, so the file checked is
+/// the file read; the read itself stops one byte past the limit, so a file that grows
+/// while it is read cannot get past it either. Invalid UTF-8 is replaced.
+pub fn read_config_file(path: &Path) -> std::io::Result<String> {
+    read_bounded(path, MAX_CONFIG_FILE_BYTES).map(|bytes| match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     })
+}
+
+fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let meta = file.metadata()?;
+    let ft = meta.file_type();
+    if !ft.is_file() {
+        let what = if ft.is_dir() {
+            "a directory"
+        } else if ft.is_fifo() {
+            "a FIFO"
+        } else if ft.is_char_device() {
+            "a character device"
+        } else if ft.is_block_device() {
+            "a block device"
+        } else if ft.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file (it is {what})"),
+        ));
+    }
+    if meta.len() > limit {
+        return Err(too_large(limit));
+    }
+    let cap = usize::try_from(meta.len()).unwrap_or(0);
+    read_limited(file, limit, cap)
+}
+
+fn too_large(limit: u64) -> std::io::Error {
+    let size = if limit % (1 << 20) == 0 {
+        format!("{} MiB", limit >> 20)
+    } else {
+        format!("{limit} bytes")
+    };
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("larger than {size}, the most a configuration file may hold"),
+    )
+}
+
+/// Reads at most `limit` bytes; one more is an error.
+fn read_limited(r: impl std::io::Read, limit: u64, cap: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::with_capacity(cap.saturating_add(1));
+    r.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
+    Ok(bytes)
 }
 
 fn read_resource(
@@ -228,7 +293,7 @@ fn read_resource(
     macros: &mut HashMap<Box<str>, Box<str>>,
     diags: &mut Diagnostics,
 ) {
-    let text = match read_text(path) {
+    let text = match read_config_file(path) {
         Ok(t) => t,
         Err(e) => {
             diags.error(
@@ -416,4 +481,34 @@ fn parse_parallel(texts: &[(Arc<Path>, String)], threads: usize) -> Vec<RawFile<
         }
         out
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_read_up_to_the_limit_and_not_one_byte_more() {
+        assert_eq!(read_limited(&b"abcd"[..], 4, 0).unwrap(), b"abcd");
+        let e = read_limited(&b"abcde"[..], 4, 0).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+        assert_eq!(
+            e.to_string(),
+            "larger than 4 bytes, the most a configuration file may hold"
+        );
+        // An endless stream stops one byte past the limit.
+        let e = read_limited(std::io::repeat(b'x'), 1 << 20, 0).unwrap_err();
+        assert!(e.to_string().starts_with("larger than 1 MiB"), "{e}");
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let d = tempfile::tempdir().unwrap();
+        let e = read_bounded(d.path(), 10).unwrap_err();
+        assert_eq!(e.to_string(), "not a regular file (it is a directory)");
+        let f = d.path().join("big.cfg");
+        std::fs::write(&f, "0123456789A").unwrap();
+        assert!(read_bounded(&f, 10).is_err());
+        assert_eq!(read_bounded(&f, 11).unwrap(), b"0123456789A");
+    }
 }

@@ -124,13 +124,21 @@ pub fn parse_output(buf: &str) -> ParsedOutput {
     }
 }
 
-/// Replace control characters (which would break the one-line-per-record log format)
-/// with spaces.
+/// Make text safe for a `nagios.log` line: every line break for some reader
+/// ([`picket_text::is_line_break`]: `\r`, U+2028, …) and every other control
+/// character becomes a space, so no reader sees a second, forged line. A tab is kept,
+/// as Nagios logs it.
 pub fn log_safe(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.bytes().any(|b| b < 0x20 || b == 0x7f) {
+    let unsafe_char = |c: char| c != '\t' && (c.is_control() || picket_text::is_line_break(c));
+    // Only these bytes can start such a character (C0, DEL, C1 as 0xc2 0x80..0x9f,
+    // U+2028/U+2029 as 0xe2 0x80 0xa8/0xa9): skip the slow path for the rest.
+    if s.bytes()
+        .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f || b == 0xc2 || b == 0xe2)
+        && s.chars().any(unsafe_char)
+    {
         std::borrow::Cow::Owned(
             s.chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
+                .map(|c| if unsafe_char(c) { ' ' } else { c })
                 .collect(),
         )
     } else {
@@ -177,5 +185,23 @@ mod tests {
     fn unescape_rules() {
         assert_eq!(unescape_passive("a\\nb\\\\c\\x"), "a\nb\\c\\x");
         assert_eq!(log_safe("a\rb\u{7f}"), "a b ");
+    }
+
+    #[test]
+    fn log_safe_leaves_no_line_break_for_any_reader_and_keeps_tabs() {
+        for c in [
+            '\n', '\r', '\u{0b}', '\u{0c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}',
+            '\u{2029}',
+        ] {
+            let s = format!("ok{c}[0] DISABLE_NOTIFICATIONS");
+            assert_eq!(log_safe(&s), "ok [0] DISABLE_NOTIFICATIONS", "{c:?}");
+        }
+        assert_eq!(log_safe("a\tb"), "a\tb");
+        assert!(matches!(log_safe("a\tb"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(log_safe("\u{1b}[31m\u{9b}"), " [31m ");
+        assert!(matches!(
+            log_safe("café – ok"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

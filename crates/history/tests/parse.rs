@@ -304,3 +304,73 @@ fn all_oracle_scenario_lines() {
         assert!(kinds.contains(&k), "{k:?} not seen");
     }
 }
+
+/// Tabs inside output fields, as nagios4 logs them (recorded in
+/// `crates/picket/tests/oracle-scenarios/z_tabs_in_output`): kept in the field, and
+/// no field boundary moves.
+#[test]
+fn tabs_inside_output_fields_are_kept() {
+    let e = parse_line("[1] SERVICE ALERT: tabhost;TABS;CRITICAL;HARD;1;denied\tsshd\t192.0.2.7\n")
+        .expect("line")
+        .event;
+    assert_eq!(
+        e,
+        Event::ServiceAlert {
+            host: s("tabhost"),
+            service: s("TABS"),
+            state: s("CRITICAL"),
+            state_type: s("HARD"),
+            attempt: 1,
+            output: s("denied\tsshd\t192.0.2.7"),
+        }
+    );
+    match parse_body(
+        "SERVICE NOTIFICATION: alice;tabhost;TABS;ACKNOWLEDGEMENT (WARNING);notify-z-svc;warn\tone;admin;seen\tit",
+    ) {
+        Event::ServiceNotification {
+            output,
+            author,
+            comment,
+            ..
+        } => {
+            assert_eq!(output, "warn\tone");
+            assert_eq!(author.as_deref(), Some("admin"));
+            assert_eq!(comment.as_deref(), Some("seen\tit"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match parse_body("HOST ALERT: tabhost;DOWN;HARD;1;host\tdown") {
+        Event::HostAlert {
+            output, attempt, ..
+        } => {
+            assert_eq!((output.as_str(), attempt), ("host\tdown", 1));
+        }
+        other => panic!("{other:?}"),
+    }
+    match parse_body("PASSIVE SERVICE CHECK: tabhost;TABS;1;warn\tone") {
+        Event::PassiveServiceCheck { output, code, .. } => {
+            assert_eq!((output.as_str(), code.as_str()), ("warn\tone", "1"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A trailing tab is output, not line ending.
+    match parse_line("[1] PASSIVE HOST CHECK: tabhost;0;host\tup\t\r\n")
+        .expect("line")
+        .event
+    {
+        Event::PassiveHostCheck { output, .. } => assert_eq!(output, "host\tup\t"),
+        other => panic!("{other:?}"),
+    }
+    match parse_body(
+        "EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;tabhost;TABS;1;warn\tone | t=1s;2\tu=3\\nlong\tline | more\tx=1",
+    ) {
+        Event::ExternalCommand { name, args } => {
+            assert_eq!(name, "PROCESS_SERVICE_CHECK_RESULT");
+            assert_eq!(
+                args,
+                "tabhost;TABS;1;warn\tone | t=1s;2\tu=3\\nlong\tline | more\tx=1"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

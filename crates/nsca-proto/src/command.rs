@@ -8,13 +8,18 @@
 //! ```
 //!
 //! Host and service names are cut at the first newline; in the output `\`
-//! becomes `\\` and a newline the two characters `\n`. Nothing else is
-//! changed, so the line is byte-for-byte the C daemon's.
+//! becomes `\\` and a newline the two characters `\n`, as the C daemon does.
+//! Unlike the C daemon, the other characters that end a line for some reader
+//! ([`picket_text::is_line_break`]: `\r`, U+000B, U+000C, U+001C–U+001E,
+//! U+0085, U+2028, U+2029) also cut a name and become a space in the output:
+//! Nagios logs a command line as it is, and a reader that splits lines the
+//! Unicode way would see a forged line in `nagios.log`. Anything else is
+//! unchanged (a tab too), so the line is byte-for-byte the C daemon's.
 //!
 //! What the C daemon lets through, and [`NamePolicy::Strict`] refuses: a `;`
 //! in a host or service name (it shifts the fields Nagios parses, so a result
-//! can land on another service), control characters in names, and an empty
-//! host name.
+//! can land on another service), control characters and line breaks in
+//! names, and an empty host name.
 
 use std::io::Write;
 
@@ -24,10 +29,11 @@ use crate::packet::CheckResult;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum NamePolicy {
     /// Refuse results whose names would make a malformed command: `;`, any
-    /// control character, or an empty host name. The default.
+    /// control character or line break, or an empty host name. The default.
     #[default]
     Strict,
-    /// Do what the C daemon does: cut names at the first newline, nothing else.
+    /// Do what the C daemon does: cut names at the first newline (here: line
+    /// break), nothing else.
     Compat,
 }
 
@@ -77,6 +83,15 @@ pub fn check_names(result: &CheckResult, policy: NamePolicy) -> Result<(), Rejec
                 offset,
             });
         }
+        // The multi-byte ones (U+0085, U+2028, U+2029).
+        if let Some((offset, _)) = picket_text::find_line_break(name) {
+            return Err(RejectReason::BadNameByte {
+                field,
+                what: "a Unicode line break",
+                byte: name[offset],
+                offset,
+            });
+        }
     }
     Ok(())
 }
@@ -89,12 +104,12 @@ pub fn write_command(out: &mut Vec<u8>, now: u64, result: &CheckResult) {
     let _ = write!(out, "[{now}] ");
     if result.is_host_result() {
         out.extend_from_slice(b"PROCESS_HOST_CHECK_RESULT;");
-        out.extend_from_slice(cut_at_newline(&result.host_name));
+        out.extend_from_slice(name_field(&result.host_name));
     } else {
         out.extend_from_slice(b"PROCESS_SERVICE_CHECK_RESULT;");
-        out.extend_from_slice(cut_at_newline(&result.host_name));
+        out.extend_from_slice(name_field(&result.host_name));
         out.push(b';');
-        out.extend_from_slice(cut_at_newline(&result.service));
+        out.extend_from_slice(name_field(&result.service));
     }
     let _ = write!(out, ";{};", result.return_code);
     escape_output(out, &result.plugin_output);
@@ -113,12 +128,12 @@ pub fn write_checkresult(out: &mut Vec<u8>, now: u64, ctime: &str, result: &Chec
     );
     if result.is_host_result() {
         out.extend_from_slice(b"### Host Check Result ###\nhost_name=");
-        out.extend_from_slice(cut_at_newline(&result.host_name));
+        out.extend_from_slice(name_field(&result.host_name));
     } else {
         out.extend_from_slice(b"### Service Check Result ###\nhost_name=");
-        out.extend_from_slice(cut_at_newline(&result.host_name));
+        out.extend_from_slice(name_field(&result.host_name));
         out.extend_from_slice(b"\nservice_description=");
-        out.extend_from_slice(cut_at_newline(&result.service));
+        out.extend_from_slice(name_field(&result.service));
     }
     let _ = write!(
         out,
@@ -130,21 +145,39 @@ pub fn write_checkresult(out: &mut Vec<u8>, now: u64, ctime: &str, result: &Chec
     out.extend_from_slice(b"\n\n");
 }
 
-/// `escape_newlines()` of nsca.c: `\` to `\\`, newline to `\n`.
+/// `escape_newlines()` of nsca.c: `\` to `\\`, newline to `\n`; and every
+/// other line break ([`picket_text::is_line_break`]) to a space, so the
+/// output cannot end a line for any reader of the command file or of the log
+/// Nagios writes from it.
 pub fn escape_output(out: &mut Vec<u8>, output: &[u8]) {
     out.reserve(output.len());
     let mut rest = output;
-    while let Some(i) = rest.iter().position(|&b| b == b'\\' || b == b'\n') {
+    while let Some(i) = rest.iter().position(|&b| {
+        matches!(
+            b,
+            b'\\' | b'\n' | b'\r' | 0x0b | 0x0c | 0x1c..=0x1e | 0xc2 | 0xe2
+        )
+    }) {
         out.extend_from_slice(&rest[..i]);
-        out.extend_from_slice(if rest[i] == b'\\' { b"\\\\" } else { b"\\n" });
-        rest = &rest[i + 1..];
+        let (with, len): (&[u8], usize) = match rest[i] {
+            b'\\' => (b"\\\\", 1),
+            b'\n' => (b"\\n", 1),
+            _ => match picket_text::line_break_len(&rest[i..]) {
+                Some(n) => (b" ", n),
+                None => (&rest[i..=i], 1),
+            },
+        };
+        out.extend_from_slice(with);
+        rest = &rest[i + len..];
     }
     out.extend_from_slice(rest);
 }
 
-fn cut_at_newline(name: &[u8]) -> &[u8] {
-    match name.iter().position(|&b| b == b'\n') {
-        Some(i) => &name[..i],
+/// A host or service name as it goes into a command line: cut at the first
+/// line break (the C daemon cuts at the first newline).
+pub fn name_field(name: &[u8]) -> &[u8] {
+    match picket_text::find_line_break(name) {
+        Some((i, _)) => &name[..i],
         None => name,
     }
 }
@@ -224,6 +257,47 @@ mod tests {
              latency=0\nstart_time=1795601653.0\nfinish_time=1795601653.0\nreturn_code=3\n\
              output=host out\n\n"
         );
+    }
+
+    #[test]
+    fn no_line_break_for_any_reader_survives_in_a_command_line() {
+        let breaks = [
+            "\r", "\u{0b}", "\u{0c}", "\u{1c}", "\u{1d}", "\u{1e}", "\u{85}", "\u{2028}",
+            "\u{2029}",
+        ];
+        for b in breaks {
+            let forged = format!("ok{b}[0] DISABLE_NOTIFICATIONS\tstill");
+            let r = result(b"h", b"s", 2, forged.as_bytes());
+            assert_eq!(
+                line(&r),
+                "[1234] PROCESS_SERVICE_CHECK_RESULT;h;s;2;ok [0] DISABLE_NOTIFICATIONS\tstill\n",
+                "{b:?}"
+            );
+            let r = result(
+                format!("h{b}x").as_bytes(),
+                format!("s{b}y").as_bytes(),
+                0,
+                b"o",
+            );
+            assert!(check_names(&r, NamePolicy::Strict).is_err(), "{b:?}");
+            assert_eq!(
+                line(&r),
+                "[1234] PROCESS_SERVICE_CHECK_RESULT;h;s;0;o\n",
+                "{b:?}"
+            );
+        }
+        // Non-UTF-8 bytes and other characters pass as they are.
+        let r = result(
+            b"h",
+            b"s",
+            0,
+            b"\xc2\xe2\x80\x85\xff caf\xc3\xa9 \xe2\x80\x94",
+        );
+        let mut want = b"[1234] PROCESS_SERVICE_CHECK_RESULT;h;s;0;".to_vec();
+        want.extend_from_slice(b"\xc2\xe2\x80\x85\xff caf\xc3\xa9 \xe2\x80\x94\n");
+        let mut v = Vec::new();
+        write_command(&mut v, 1234, &r);
+        assert_eq!(v, want);
     }
 
     #[test]

@@ -182,6 +182,14 @@ pub struct ServerConfig {
     pub socket_timeout: u32,
     /// Picket: `max_connections` served at once; more are closed at once.
     pub max_connections: u32,
+    /// Picket: `max_connections_per_source` served at once for one client
+    /// address (an IPv6 /64 counts as one address); more from it are closed at
+    /// once, so one source cannot hold every slot.
+    pub max_connections_per_source: u32,
+    /// Picket: `first_packet_timeout` in seconds from the connection to its
+    /// first complete data packet (capped by `socket_timeout`), so a client
+    /// that connects and says little gives its slot back soon.
+    pub first_packet_timeout: u32,
     /// Picket: `spool_file`, where lines wait while the command file cannot
     /// take them; they are replayed when it can.
     pub spool_file: Option<PathBuf>,
@@ -212,6 +220,8 @@ impl Default for ServerConfig {
             check_result_path: None,
             socket_timeout: 10,
             max_connections: 4096,
+            max_connections_per_source: 256,
+            first_packet_timeout: 5,
             spool_file: None,
             strict_names: true,
         }
@@ -311,6 +321,21 @@ impl ServerConfig {
                     return Err(invalid("max_connections", "must be 1 to 1000000"));
                 }
                 c.max_connections = v as u32;
+            } else if matches(name, "max_connections_per_source", Exact) {
+                let v = atoi(value);
+                if !(1..=1_000_000).contains(&v) {
+                    return Err(invalid(
+                        "max_connections_per_source",
+                        "must be 1 to 1000000",
+                    ));
+                }
+                c.max_connections_per_source = v as u32;
+            } else if matches(name, "first_packet_timeout", Exact) {
+                let v = atoi(value);
+                if !(1..=3600).contains(&v) {
+                    return Err(invalid("first_packet_timeout", "must be 1 to 3600 seconds"));
+                }
+                c.first_packet_timeout = v as u32;
             } else if matches(name, "debug", Contains) {
                 c.debug = flag();
             } else if matches(name, "nsca_user", Exact) {

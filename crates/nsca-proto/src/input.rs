@@ -15,6 +15,10 @@
 //!
 //! The return code is C `atoi` cast to 16 bits; fields are cut to 63, 127
 //! and 4095 bytes when the packet is built.
+//!
+//! Unlike the C client, names are cut at a line break other than the
+//! newline, and such line breaks in the output become spaces
+//! ([`client_output`]); see `command` for why.
 
 use crate::config::atoi;
 use crate::packet::CheckResult;
@@ -130,10 +134,37 @@ pub fn parse_set(set: &[u8], delimiter: u8) -> Option<CheckResult> {
         timestamp: 0,
         // atoi() then a cast to int16_t: wraps.
         return_code: atoi(&rc) as i16,
-        host_name: host.to_vec(),
-        service: service.to_vec(),
-        plugin_output: output.to_vec(),
+        host_name: crate::command::name_field(host).to_vec(),
+        service: crate::command::name_field(service).to_vec(),
+        plugin_output: client_output(output),
     })
+}
+
+/// An output as it is sent: every line break but the newline (which every
+/// server escapes) becomes a space ([`picket_text::is_line_break`]), so that a
+/// server that writes the output as it is — the C `nsca` — cannot be made to
+/// write a line break that some reader of its command file, or of the log
+/// Nagios writes from it, splits on. Tabs and everything else are kept.
+pub fn client_output(output: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(output.len());
+    let mut i = 0;
+    while i < output.len() {
+        match picket_text::line_break_len(&output[i..]) {
+            Some(_) if output[i] == b'\n' => {
+                out.push(b'\n');
+                i += 1;
+            }
+            Some(n) => {
+                out.push(b' ');
+                i += n;
+            }
+            None => {
+                out.push(output[i]);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Parses a `-d`/`-ds` argument as the C client does: one character is
@@ -166,6 +197,19 @@ pub fn parse_delimiter(arg: &str) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_breaks_other_than_newline_do_not_reach_the_packet() {
+        let r = parse_set(
+            "h\u{2028}x\ts\r\t2\tok\u{85}[0] FORGED\u{2029}\x0b\x0c\x1c\x1d\x1e\tkept\nline2"
+                .as_bytes(),
+            b'\t',
+        )
+        .expect("a result");
+        assert_eq!(r.host_name, b"h");
+        assert_eq!(r.service, b"s");
+        assert_eq!(r.plugin_output, b"ok [0] FORGED      \tkept\nline2");
+    }
 
     #[test]
     fn service_and_host_sets() {

@@ -20,6 +20,34 @@ fn field(max: usize) -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(1u8..=255, 0..max)
 }
 
+/// Bytes with line breaks of every kind (and their pieces) mixed in.
+fn hostile_field(max: usize) -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        prop::collection::vec(1u8..=255, 0..8),
+        prop::sample::select(vec![
+            b"\n".to_vec(),
+            b"\r".to_vec(),
+            b"\x0b".to_vec(),
+            b"\x0c".to_vec(),
+            b"\x1c".to_vec(),
+            b"\x1d".to_vec(),
+            b"\x1e".to_vec(),
+            "\u{85}".as_bytes().to_vec(),
+            "\u{2028}".as_bytes().to_vec(),
+            "\u{2029}".as_bytes().to_vec(),
+            b"\xe2\x80".to_vec(),
+            b"\xc2".to_vec(),
+            b"\xa8".to_vec(),
+            b"\\".to_vec(),
+        ]),
+    ];
+    prop::collection::vec(piece, 0..12).prop_map(move |v| {
+        let mut b: Vec<u8> = v.concat();
+        b.truncate(max);
+        b
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -56,6 +84,17 @@ proptest! {
         let mut b = bytes.clone();
         let _ = server.decode(&mut b, 1);
         let _ = CheckResult::decode(&bytes);
+    }
+
+    #[test]
+    fn command_is_one_line_for_every_reader(host in hostile_field(63), service in hostile_field(127), output in hostile_field(4095), rc in any::<i16>()) {
+        let r = CheckResult { timestamp: 0, return_code: rc, host_name: host, service, plugin_output: output };
+        let mut line = Vec::new();
+        write_command(&mut line, 1, &r);
+        // Whatever the fields hold, the only line break any reader sees is the last byte.
+        let text = String::from_utf8_lossy(&line);
+        let breaks: Vec<_> = text.char_indices().filter(|&(_, c)| picket_text::is_line_break(c)).collect();
+        prop_assert_eq!(breaks, vec![(text.len() - 1, '\n')]);
     }
 
     #[test]

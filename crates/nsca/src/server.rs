@@ -7,12 +7,16 @@
 //!
 //! Every connection is its own task with its own timeout, so a slow or
 //! silent client holds only its own connection; the number of connections is
-//! capped and the ones over the cap are closed at once.
+//! capped, in all and per source address, and the ones over a cap are closed
+//! at once. A connection must complete its first packet within
+//! `first_packet_timeout`, so clients that connect and say little give their
+//! slots back soon.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, BytesMut};
 use nsca_proto::command::{NamePolicy, check_names};
@@ -38,6 +42,11 @@ pub struct Settings {
     pub socket_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// Connections served at once for one source (see [`source_key`]).
+    pub max_connections_per_source: usize,
+    /// How long a connection may take from its start to its first complete
+    /// packet (at most `socket_timeout`).
+    pub first_packet_timeout: Duration,
     /// How host and service names are checked.
     pub name_policy: NamePolicy,
     /// Log every connection and result (`debug=1`).
@@ -57,6 +66,10 @@ impl Settings {
             max_packet_age: c.max_packet_age,
             socket_timeout: Duration::from_secs(u64::from(c.socket_timeout)),
             max_connections: c.max_connections as usize,
+            max_connections_per_source: c.max_connections_per_source as usize,
+            first_packet_timeout: Duration::from_secs(u64::from(
+                c.first_packet_timeout.min(c.socket_timeout),
+            )),
             name_policy: if c.strict_names {
                 NamePolicy::Strict
             } else {
@@ -92,6 +105,9 @@ pub struct Stats {
     pub connections: AtomicU64,
     /// Connections closed at once because `max_connections` were open.
     pub refused_over_limit: AtomicU64,
+    /// Connections closed at once because their source already had
+    /// `max_connections_per_source` open.
+    pub refused_per_source: AtomicU64,
     /// Results decoded and handed on.
     pub accepted: AtomicU64,
     /// Packets with a wrong version (usually a wrong password or method).
@@ -110,6 +126,9 @@ pub struct Stats {
     /// Connections closed because the client went silent mid-packet or
     /// before sending anything.
     pub timeouts: AtomicU64,
+    /// Connections closed because their first packet was not complete
+    /// within `first_packet_timeout` (also counted in `timeouts`).
+    pub first_packet_timeouts: AtomicU64,
 }
 
 impl Stats {
@@ -154,6 +173,88 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// What counts as one source for `max_connections_per_source`: the IPv4
+/// address (IPv4-mapped IPv6 addresses included), or the /64 of an IPv6
+/// address, which one host usually has to itself.
+pub fn source_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+/// Open connections per source.
+#[derive(Default)]
+struct PerSource {
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One connection's place in [`PerSource`], given back on drop.
+struct SourceSlot {
+    table: Arc<PerSource>,
+    key: IpAddr,
+}
+
+impl PerSource {
+    /// Takes a slot for `key` unless it already holds `max`; `Err` carries
+    /// how many it holds.
+    fn acquire(table: &Arc<PerSource>, key: IpAddr, max: usize) -> Result<SourceSlot, usize> {
+        let mut open = table.open.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(key).or_insert(0);
+        if *n >= max {
+            return Err(*n);
+        }
+        *n += 1;
+        Ok(SourceSlot {
+            table: Arc::clone(table),
+            key,
+        })
+    }
+}
+
+impl Drop for SourceSlot {
+    fn drop(&mut self) {
+        let mut open = self.table.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Refusals are logged at most once a second (with how many there were), so
+/// that a flood of connections cannot flood the log as well; each one is
+/// counted in [`Stats`].
+struct RefusalLog {
+    last: Option<Instant>,
+    unreported: u64,
+}
+
+impl RefusalLog {
+    /// `Some(n)` when it is time to log, `n` counting this refusal and the
+    /// ones not logged before it.
+    fn due(&mut self) -> Option<u64> {
+        self.unreported += 1;
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+        {
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.unreported))
+    }
+}
+
 /// Serves NSCA on `listener` until `shutdown` turns true, sending results to
 /// `out`. When the receiving end of `out` is slow, connections wait (TCP
 /// back-pressure); nothing is dropped.
@@ -166,6 +267,15 @@ pub async fn serve(
 ) {
     let limit = Arc::new(Semaphore::new(settings.borrow().max_connections));
     let mut granted = settings.borrow().max_connections;
+    let per_source = Arc::new(PerSource::default());
+    let mut over_limit_log = RefusalLog {
+        last: None,
+        unreported: 0,
+    };
+    let mut per_source_log = RefusalLog {
+        last: None,
+        unreported: 0,
+    };
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -189,12 +299,31 @@ pub async fn serve(
             limit.add_permits(s.max_connections - granted);
             granted = s.max_connections;
         }
+        let source = match PerSource::acquire(
+            &per_source,
+            source_key(peer.ip()),
+            s.max_connections_per_source,
+        ) {
+            Ok(slot) => slot,
+            Err(open) => {
+                Stats::bump(&stats.refused_per_source);
+                if let Some(n) = per_source_log.due() {
+                    warn!(
+                        "Refusing connection from {peer}: {open} connections from this source already open (max_connections_per_source); {n} refused since the last report"
+                    );
+                }
+                drop(stream);
+                continue;
+            }
+        };
         let Ok(permit) = limit.clone().try_acquire_owned() else {
             Stats::bump(&stats.refused_over_limit);
-            warn!(
-                "Refusing connection from {peer}: {} connections already open (max_connections)",
-                s.max_connections
-            );
+            if let Some(n) = over_limit_log.due() {
+                warn!(
+                    "Refusing connection from {peer}: {} connections already open (max_connections); {n} refused since the last report",
+                    s.max_connections
+                );
+            }
             drop(stream);
             continue;
         };
@@ -203,6 +332,7 @@ pub async fn serve(
         tokio::spawn(async move {
             handle_connection(stream, peer, &s, &out, &stats).await;
             drop(permit);
+            drop(source);
         });
     }
 }
@@ -218,6 +348,7 @@ pub async fn handle_connection<S>(
     S: AsyncRead + AsyncWrite + Unpin,
 {
     Stats::bump(&stats.connections);
+    let first_deadline = tokio::time::Instant::now() + settings.first_packet_timeout;
     if settings.debug {
         info!("Connection from {} port {}", peer.ip(), peer.port());
     }
@@ -256,10 +387,14 @@ pub async fn handle_connection<S>(
     // zeroed (a connection that sends one packet costs little).
     let mut buf = BytesMut::with_capacity(BUFFER_PACKETS * PACKET_LEN);
     let mut batch: Batch = Vec::new();
+    // Whether a complete packet arrived: until then `first_packet_timeout`
+    // bounds the whole wait, not each read.
+    let mut had_packet = false;
     loop {
         // Process every complete packet buffered, then hand them on at once.
         let mut close = false;
         while buf.len() >= PACKET_LEN {
+            had_packet = true;
             let outcome =
                 check_packet(&mut session, &mut buf[..PACKET_LEN], peer, settings, stats).await;
             buf.advance(PACKET_LEN);
@@ -281,7 +416,13 @@ pub async fn handle_connection<S>(
         if buf.capacity() - buf.len() < PACKET_LEN {
             buf.reserve(BUFFER_PACKETS * PACKET_LEN);
         }
-        let read = tokio::time::timeout(settings.socket_timeout, stream.read_buf(&mut buf)).await;
+        let next = tokio::time::Instant::now() + settings.socket_timeout;
+        let (deadline, first) = if !had_packet && first_deadline < next {
+            (first_deadline, true)
+        } else {
+            (next, false)
+        };
+        let read = tokio::time::timeout_at(deadline, stream.read_buf(&mut buf)).await;
         let n = match read {
             Ok(Ok(n)) => n,
             Ok(Err(e)) => {
@@ -291,6 +432,15 @@ pub async fn handle_connection<S>(
             Err(_) => {
                 // Silent client: what is pending decides, as at EOF.
                 let pending = buf.len();
+                if first && pending != 0 && pending != LEGACY_PACKET_LEN {
+                    Stats::bump(&stats.timeouts);
+                    Stats::bump(&stats.first_packet_timeouts);
+                    warn!(
+                        "{peer}: no complete packet within {}s (first_packet_timeout), {pending} bytes pending; closing connection",
+                        settings.first_packet_timeout.as_secs()
+                    );
+                    return;
+                }
                 if pending != 0 && pending != LEGACY_PACKET_LEN {
                     Stats::bump(&stats.timeouts);
                     warn!(
@@ -301,9 +451,17 @@ pub async fn handle_connection<S>(
                 }
                 if pending == 0 {
                     Stats::bump(&stats.timeouts);
+                    if first {
+                        Stats::bump(&stats.first_packet_timeouts);
+                    }
                     debug!(
                         "{peer}: idle for {}s; closing connection",
-                        settings.socket_timeout.as_secs()
+                        if first {
+                            settings.first_packet_timeout
+                        } else {
+                            settings.socket_timeout
+                        }
+                        .as_secs()
                     );
                 }
                 0
@@ -429,5 +587,38 @@ async fn host_resolves_to(host: &[u8], peer: SocketAddr) -> bool {
     match tokio::net::lookup_host((host, 0)).await {
         Ok(mut addrs) => addrs.any(|a| canon(a.ip()) == want),
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_source_is_an_ipv4_address_or_an_ipv6_64() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(source_key(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(source_key(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(
+            source_key(ip("2001:db8:1:2:aaaa::1")),
+            source_key(ip("2001:db8:1:2:bbbb::2"))
+        );
+        assert_ne!(
+            source_key(ip("2001:db8:1:2::1")),
+            source_key(ip("2001:db8:1:3::1"))
+        );
+    }
+
+    #[test]
+    fn a_source_slot_is_given_back_on_drop() {
+        let t = Arc::new(PerSource::default());
+        let k = "192.0.2.7".parse().unwrap();
+        let a = PerSource::acquire(&t, k, 2).unwrap();
+        let b = PerSource::acquire(&t, k, 2).unwrap();
+        assert_eq!(PerSource::acquire(&t, k, 2).err(), Some(2));
+        drop(a);
+        let c = PerSource::acquire(&t, k, 2).unwrap();
+        drop((b, c));
+        assert!(t.open.lock().unwrap().is_empty());
     }
 }

@@ -191,7 +191,11 @@ fn a_half_packet_and_a_thousand_idle_clients_stall_nobody() {
             let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
         }
     }
-    let d = Daemon::start(&picket_nsca(), 14, "socket_timeout=60\n");
+    let d = Daemon::start(
+        &picket_nsca(),
+        14,
+        "socket_timeout=60\nfirst_packet_timeout=60\nmax_connections_per_source=2000\n",
+    );
     // One client sends half a packet and waits.
     let (mut half, _) = connect(&d);
     half.write_all(&[7u8; PACKET_LEN / 2]).expect("send half");
@@ -398,4 +402,286 @@ fn inetd_mode_serves_the_socket_on_stdin() {
         strip_times(&std::fs::read(&cmd).expect("read")),
         vec!["PROCESS_SERVICE_CHECK_RESULT;inetd;svc;2;via stdin".to_string()]
     );
+}
+
+/// A TCP connection to `to` from the local address `from` (any of
+/// 127.0.0.0/8 works on loopback).
+fn connect_from(from: [u8; 4], to: std::net::SocketAddr) -> std::io::Result<TcpStream> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrIn, bind, connect, socket};
+    use std::os::fd::AsRawFd;
+    let std::net::SocketAddr::V4(to) = to else {
+        panic!("IPv4 only");
+    };
+    let fd = socket(
+        AddressFamily::Inet,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    let src = std::net::SocketAddrV4::new(from.into(), 0);
+    bind(fd.as_raw_fd(), &SockaddrIn::from(src))?;
+    connect(fd.as_raw_fd(), &SockaddrIn::from(to))?;
+    Ok(TcpStream::from(fd))
+}
+
+/// An honest client from `from`: reads the init packet and sends `r`
+/// (method 1); `Err` when the server refused the connection.
+fn send_good_from(from: [u8; 4], to: std::net::SocketAddr, r: &CheckResult) -> std::io::Result<()> {
+    let mut s = connect_from(from, to)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut init = [0u8; INIT_PACKET_LEN];
+    s.read_exact(&mut init)?;
+    let init = InitPacket::decode(&init).expect("decode init");
+    let mut c = ClientSession::new(Method::Xor, PASSWORD.as_bytes(), &init, PacketFormat::V3)
+        .expect("session");
+    let mut buf = Vec::new();
+    c.encode(r, |_| {}, &mut buf);
+    s.write_all(&buf)
+}
+
+fn raise_nofile() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
+
+/// Opens `n` connections from `from` that each send one byte and then say
+/// nothing; returns the ones the server did not close at once (it sends
+/// them the init packet).
+fn one_byte_clients(from: [u8; 4], to: std::net::SocketAddr, n: usize) -> Vec<TcpStream> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        let mut s = connect_from(from, to).expect("connect");
+        let _ = s.write_all(&[0x42]);
+        held.push(s);
+    }
+    held
+}
+
+#[test]
+fn one_source_cannot_hold_every_slot() {
+    raise_nofile();
+    // Only keys the daemon has always had: the per-source cap is on by
+    // default (256), and max_connections is lowered to keep the test small.
+    let d = Daemon::start(
+        &picket_nsca(),
+        1,
+        "max_connections=300\nsocket_timeout=60\n",
+    );
+    let flood = one_byte_clients([127, 0, 0, 2], d.addr, 400);
+    // Another source gets its result through at once, while the flood holds on.
+    send_good_from([127, 0, 0, 3], d.addr, &result("honest", "svc", b"served"))
+        .expect("the honest client is served");
+    assert_eq!(
+        d.wait_lines(1),
+        vec!["PROCESS_SERVICE_CHECK_RESULT;honest;svc;2;served".to_string()]
+    );
+    wait_for("the per-source refusal in the log", 10, || {
+        d.log_text().contains("Refusing connection from 127.0.0.2:")
+    });
+    let log = d.log_text();
+    assert!(
+        log.contains("256 connections from this source already open (max_connections_per_source)"),
+        "{log}"
+    );
+    drop(flood);
+}
+
+#[test]
+fn a_silent_first_packet_gives_the_slot_back_soon() {
+    raise_nofile();
+    // Every slot is taken by clients that send one byte; the first-packet
+    // deadline (default 5 s, here 1 s) frees them long before socket_timeout.
+    let d = Daemon::start(
+        &picket_nsca(),
+        1,
+        "max_connections=50\nsocket_timeout=60\nfirst_packet_timeout=1\n",
+    );
+    let flood = one_byte_clients([127, 0, 0, 2], d.addr, 50);
+    // Refused at first (every slot is held), served within the bounded wait.
+    wait_for("a slot for the honest client", 15, || {
+        send_good_from([127, 0, 0, 3], d.addr, &result("honest", "svc", b"late")).is_ok()
+    });
+    assert_eq!(
+        d.wait_lines(1),
+        vec!["PROCESS_SERVICE_CHECK_RESULT;honest;svc;2;late".to_string()]
+    );
+    wait_for("the first-packet timeouts in the log", 10, || {
+        d.log_text()
+            .contains("no complete packet within 1s (first_packet_timeout), 1 bytes pending")
+    });
+    drop(flood);
+}
+
+/// The counters behind the log lines and `/metrics`, from the receiver
+/// itself, run in this process on a thread of its own.
+#[test]
+fn refusals_per_source_are_counted() {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    raise_nofile();
+    let cfg = nsca_proto::config::ServerConfig {
+        max_connections_per_source: 10,
+        password: PASSWORD.as_bytes().to_vec(),
+        ..Default::default()
+    };
+    let settings = Arc::new(nsca::server::Settings::from_config(&cfg));
+    let stats = Arc::new(nsca::server::Stats::default());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr");
+    let server_stats = Arc::clone(&stats);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let (out, mut results) = tokio::sync::mpsc::channel(16);
+            let (_settings_tx, settings_rx) = tokio::sync::watch::channel(settings);
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            tokio::spawn(nsca::server::serve(
+                listener,
+                settings_rx,
+                out,
+                server_stats,
+                stop_rx,
+            ));
+            while let Some(batch) = results.recv().await {
+                let _ = tx.send(batch);
+            }
+        });
+    });
+    let flood = one_byte_clients([127, 0, 0, 2], addr, 25);
+    wait_for("15 refusals", 10, || {
+        stats.refused_per_source.load(Ordering::Relaxed) >= 15
+    });
+    send_good_from([127, 0, 0, 3], addr, &result("honest", "svc", b"counted"))
+        .expect("the honest client is served");
+    let batch = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a result within 10 s");
+    assert_eq!(batch[0].result.host_name, b"honest");
+    assert_eq!(stats.refused_per_source.load(Ordering::Relaxed), 15);
+    assert_eq!(stats.refused_over_limit.load(Ordering::Relaxed), 0);
+    // Closing the flood gives its slots back (the server sees the resets).
+    drop(flood);
+    wait_for("the source's slots back", 10, || {
+        one_byte_clients([127, 0, 0, 2], addr, 10)
+            .into_iter()
+            .all(|mut s| {
+                s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                let mut init = [0u8; INIT_PACKET_LEN];
+                s.read_exact(&mut init).is_ok()
+            })
+    });
+    let _ = stop_tx.send(true);
+    drop(stop_tx);
+    let _ = server;
+}
+
+/// Every character some reader splits lines on (Python's `str.splitlines`).
+const LINE_BREAKS: [&str; 10] = [
+    "\n", "\r", "\u{0b}", "\u{0c}", "\u{1c}", "\u{1d}", "\u{1e}", "\u{85}", "\u{2028}", "\u{2029}",
+];
+
+/// How many lines Python's `str.splitlines` sees in `path` (UTF-8, undecodable
+/// bytes kept as surrogates); `None` (skipped, loudly) without python3 outside CI.
+fn python_lines(path: &std::path::Path) -> Option<usize> {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys\n\
+             data = open(sys.argv[1], 'rb').read().decode('utf-8', 'surrogateescape')\n\
+             print(len(data.splitlines()))",
+        )
+        .arg(path)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse()
+                .expect("a count"),
+        ),
+        other => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "python3 is needed for the splitlines check under CI: {other:?}"
+            );
+            eprintln!("SKIP: no python3; the str.splitlines check is not run");
+            None
+        }
+    }
+}
+
+#[test]
+fn no_line_break_for_any_reader_reaches_the_command_file() {
+    // strict_names=0: names with line breaks are cut, as the C daemon cuts at a
+    // newline, instead of refused.
+    let d = Daemon::start(&picket_nsca(), 1, "strict_names=0\n");
+    let (mut s, init) = connect(&d);
+    let mut c = ClientSession::new(Method::Xor, PASSWORD.as_bytes(), &init, PacketFormat::V3)
+        .expect("session");
+    let mut buf = Vec::new();
+    for (i, b) in LINE_BREAKS.iter().enumerate() {
+        let output = format!("out{i}{b}[0] DISABLE_NOTIFICATIONS\tstill one line");
+        let host = format!("h{i}{b}[0] DISABLE_NOTIFICATIONS");
+        c.encode(&result(&host, "svc", output.as_bytes()), |_| {}, &mut buf);
+    }
+    s.write_all(&buf).expect("send");
+    drop(s);
+    let lines = d.wait_lines(LINE_BREAKS.len());
+    assert_eq!(lines.len(), LINE_BREAKS.len(), "{lines:#?}");
+    for (i, l) in lines.iter().enumerate() {
+        let sep = if i == 0 { "\\n" } else { " " };
+        assert_eq!(
+            l,
+            &format!(
+                "PROCESS_SERVICE_CHECK_RESULT;h{i};svc;2;out{i}{sep}[0] DISABLE_NOTIFICATIONS\tstill one line"
+            )
+        );
+    }
+    if let Some(n) = python_lines(&d.command_file) {
+        assert_eq!(n, LINE_BREAKS.len());
+    }
+}
+
+#[test]
+fn picket_send_nsca_keeps_line_breaks_from_a_c_nsca_command_file() {
+    // Debian's nsca writes what it receives as it is; our send_nsca must not
+    // hand it a line break that some reader of the command file splits on.
+    let Some(debian) = debian_peer("/usr/sbin/nsca") else {
+        return;
+    };
+    let d = Daemon::start(&debian, 1, "");
+    let cfg = client_config(d.dir.path(), 1);
+    let mut input = Vec::new();
+    for (i, b) in LINE_BREAKS.iter().enumerate().skip(1) {
+        input.extend_from_slice(
+            format!("h{i}\tsvc\t2\tout{i}{b}[0] DISABLE_NOTIFICATIONS\tkept\n\x17").as_bytes(),
+        );
+    }
+    let out = send(&picket_send_nsca(), d.port(), &cfg, &[], &input);
+    assert!(out.status.success(), "{out:?}");
+    let n = LINE_BREAKS.len() - 1;
+    let lines = d.wait_lines(n);
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(
+            l,
+            &format!(
+                "PROCESS_SERVICE_CHECK_RESULT;h{};svc;2;out{} [0] DISABLE_NOTIFICATIONS\tkept",
+                i + 1,
+                i + 1
+            )
+        );
+    }
+    if let Some(k) = python_lines(&d.command_file) {
+        assert_eq!(k, n);
+    }
 }

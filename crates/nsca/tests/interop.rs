@@ -11,14 +11,17 @@ use common::*;
 /// (RIJNDAEL-128) and RIJNDAEL-256.
 const METHODS: [u8; 7] = [0, 1, 2, 3, 8, 14, 16];
 
-/// A service result with perfdata, a host result, a 5000-byte output (cut
-/// to 4095) and a multi-line output with a backslash, as ETB-separated sets.
+/// A service result with perfdata, a host result, an output with tabs, a
+/// 5000-byte output (cut to 4095) and a multi-line output with a backslash,
+/// as ETB-separated sets.
 fn input() -> Vec<u8> {
     let mut v = Vec::new();
     v.extend_from_slice(
         b"web01.example.com\tHTTP\t1\tHTTP WARNING: 200 OK - 1234 bytes |time=0.567s;;;0\x17",
     );
     v.extend_from_slice(b"db01\t3\tUNKNOWN - host result\x17");
+    // Tabs after the third field are output, kept by client and server.
+    v.extend_from_slice(b"web03\tTabs\t2\tdenied\tsshd\t192.0.2.7\x17");
     v.extend_from_slice(b"web02\tLong Output\t0\t");
     v.extend((0..5000).map(|i| b'a' + (i % 26) as u8));
     v.push(0x17);
@@ -54,12 +57,12 @@ fn run_pair(client: &std::path::Path, daemon: &std::path::Path, method: u8) -> V
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "4 data packet(s) sent to host successfully.\n"
+        "5 data packet(s) sent to host successfully.\n"
     );
-    let lines = d.wait_lines(4);
+    let lines = d.wait_lines(5);
     assert_eq!(
         lines.len(),
-        4,
+        5,
         "method {method}: {lines:?}\n{}",
         d.log_text()
     );
@@ -75,11 +78,15 @@ fn every_pairing_writes_what_debian_writes() {
         let reference = run_pair(&p.send, &p.nsca, method);
         // The reference itself: long output cut to 4095, newlines escaped.
         assert_eq!(
-            reference[2].len(),
+            reference[2],
+            "PROCESS_SERVICE_CHECK_RESULT;web03;Tabs;2;denied\tsshd\t192.0.2.7"
+        );
+        assert_eq!(
+            reference[3].len(),
             "PROCESS_SERVICE_CHECK_RESULT;web02;Long Output;0;".len() + 4095
         );
         assert_eq!(
-            reference[3],
+            reference[4],
             "PROCESS_SERVICE_CHECK_RESULT;db01;MySQL Replication;2;CRITICAL - lag 300s\\nSlave_IO_Running: No\\nback\\\\slash | lag=300s"
         );
         assert_eq!(
@@ -228,17 +235,17 @@ fn check_result_path_files_match_debian() {
         let cfg = client_config(d.dir.path(), 1);
         let out = send(&p.send, d.port(), &cfg, &[], &input());
         assert!(out.status.success(), "{out:?}");
-        wait_for("4 check result files", 10, || {
+        wait_for("5 check result files", 10, || {
             std::fs::read_dir(out_dir.path())
                 .map(|r| {
                     r.filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some()))
                         .count()
-                        == 4
+                        == 5
                 })
                 .unwrap_or(false)
         });
         results.push(checkresult_files(out_dir.path()));
     }
-    assert_eq!(results[0].len(), 4);
+    assert_eq!(results[0].len(), 5);
     assert_eq!(results[1], results[0]);
 }

@@ -36,12 +36,9 @@ pub(crate) fn start(
     cfg_path: &Path,
     tx: SyncSender<Input>,
 ) -> anyhow::Result<(Receiver, Vec<String>)> {
-    let text = std::fs::read(cfg_path)
+    let text = picket_config::read_config_file(cfg_path)
         .with_context(|| format!("nsca_config_file {}", cfg_path.display()))?;
-    let (config, warnings) = ServerConfig::parse(
-        &cfg_path.display().to_string(),
-        &String::from_utf8_lossy(&text),
-    )?;
+    let (config, warnings) = ServerConfig::parse(&cfg_path.display().to_string(), &text)?;
     let listener = nsca::server::bind(&config)
         .with_context(|| format!("NSCA listener of {}", cfg_path.display()))?;
     let local_addr = listener.local_addr()?;
@@ -83,14 +80,11 @@ pub(crate) fn start(
     ))
 }
 
-/// An NSCA result as the engine's passive result: the same fields, the
-/// output escaped as on a command-file line, stamped with the time it was
+/// An NSCA result as the engine's passive result: the same fields, names cut
+/// and the output escaped as on a command-file line, stamped with the time it was
 /// received (the C `nsca` stamps its lines with its own clock too).
 fn passive_result(r: &Received) -> PassiveResult {
-    let name = |b: &[u8]| {
-        let cut = b.iter().position(|&c| c == b'\n').map_or(b, |i| &b[..i]);
-        String::from_utf8_lossy(cut).into_owned()
-    };
+    let name = |b: &[u8]| String::from_utf8_lossy(nsca_proto::command::name_field(b)).into_owned();
     let mut output = Vec::with_capacity(r.result.plugin_output.len());
     nsca_proto::command::escape_output(&mut output, &r.result.plugin_output);
     PassiveResult {

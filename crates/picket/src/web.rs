@@ -210,7 +210,7 @@ pub(crate) fn status_view(engine: &Engine, now: Time) -> StatusView {
 
 /// The web token: the first line of `web_token_file`, which must not be empty.
 pub(crate) fn read_token(path: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path)
+    let text = picket_config::read_config_file(path)
         .with_context(|| format!("web_token_file {}", path.display()))?;
     let token = text.lines().next().unwrap_or("").trim().to_owned();
     anyhow::ensure!(
@@ -309,6 +309,22 @@ pub(crate) fn mirror_nsca_stats(
             counter(
                 "picket_nsca_connections_refused_total",
                 "NSCA connections closed at once: too many open.",
+                &[],
+            ),
+        ),
+        (
+            |s| &s.refused_per_source,
+            counter(
+                "picket_nsca_connections_refused_per_source_total",
+                "NSCA connections closed at once: too many open from their source (max_connections_per_source).",
+                &[],
+            ),
+        ),
+        (
+            |s| &s.first_packet_timeouts,
+            counter(
+                "picket_nsca_first_packet_timeouts_total",
+                "NSCA connections closed without a complete packet within first_packet_timeout.",
                 &[],
             ),
         ),

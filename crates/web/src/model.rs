@@ -182,7 +182,7 @@ fn check_name(field: &'static str, v: &str) -> Result<(), CommandError> {
     if v.len() > MAX_FIELD {
         return Err(CommandError::Field(field, "too long"));
     }
-    if v.contains([';', '\n', '\r', '\0']) {
+    if v.contains([';', '\0']) || picket_text::has_line_break(v) {
         return Err(CommandError::Field(field, "contains ';' or a line break"));
     }
     Ok(())
@@ -192,8 +192,16 @@ fn check_text(field: &'static str, v: &str, max: usize) -> Result<(), CommandErr
     if v.len() > max {
         return Err(CommandError::Field(field, "too long"));
     }
-    if v.contains(['\0', '\r']) {
-        return Err(CommandError::Field(field, "contains a control character"));
+    // A newline is escaped (`\n`); any other line break would end the log line
+    // early for some reader.
+    if v.contains('\0')
+        || v.chars()
+            .any(|c| c != '\n' && picket_text::is_line_break(c))
+    {
+        return Err(CommandError::Field(
+            field,
+            "contains a control character or a line break other than a newline",
+        ));
     }
     Ok(())
 }

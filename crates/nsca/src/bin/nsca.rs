@@ -241,8 +241,17 @@ async fn serve(listener: std::net::TcpListener, args: &Args, config: ServerConfi
         warn!("Connections still open after {}s; exiting", grace.as_secs());
     }
     info!(
-        "Daemon shutdown: {} connections, {} results accepted, {} written, {} spooled, {} dumped, {} lost",
+        "Daemon shutdown: {} connections ({} refused: max_connections, {} refused: max_connections_per_source, {} first-packet timeouts), {} results accepted, {} written, {} spooled, {} dumped, {} lost",
         stats.connections.load(std::sync::atomic::Ordering::Relaxed),
+        stats
+            .refused_over_limit
+            .load(std::sync::atomic::Ordering::Relaxed),
+        stats
+            .refused_per_source
+            .load(std::sync::atomic::Ordering::Relaxed),
+        stats
+            .first_packet_timeouts
+            .load(std::sync::atomic::Ordering::Relaxed),
         stats.accepted.load(std::sync::atomic::Ordering::Relaxed),
         wstats.written.load(std::sync::atomic::Ordering::Relaxed),
         wstats.spooled.load(std::sync::atomic::Ordering::Relaxed),
