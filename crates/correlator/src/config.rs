@@ -85,7 +85,7 @@ pub struct Config {
     pub max_prefixes: usize,
     /// `max_entries_per_source`: distinct (host, port, kind) kept per source (256).
     pub max_entries_per_source: usize,
-    /// `max_incidents`: open incidents at once (10,000); the least recently active is closed.
+    /// `max_incidents`: open incidents at once (10,000); the oldest is closed.
     pub max_incidents: usize,
     /// `max_held`: lone refusals held at once (10,000); beyond, the oldest is released early.
     pub max_held: usize,
@@ -283,6 +283,22 @@ impl Config {
                 return Err((key, format!("{key}: at least 2")));
             }
         }
+        let needed = [
+            self.horizontal_hosts,
+            self.vertical_ports,
+            self.vertical_fw_ports,
+            self.slow_hosts,
+            self.slow_ports,
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0) as usize;
+        if self.max_entries_per_source < needed {
+            return Err((
+                "max_entries_per_source",
+                format!("max_entries_per_source: at least {needed} (the largest count threshold)"),
+            ));
+        }
         for (key, v) in [
             ("quiet", self.quiet),
             ("horizontal_window", self.horizontal_window),
@@ -459,5 +475,9 @@ mod tests {
             "detection.cfg:1: unknown key \"x__2J\""
         );
         assert_eq!(err("quiet=0\n"), "detection.cfg:1: quiet: must be positive");
+        assert_eq!(
+            err("max_entries_per_source=10\n"),
+            "detection.cfg:1: max_entries_per_source: at least 15 (the largest count threshold)"
+        );
     }
 }

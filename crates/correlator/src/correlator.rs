@@ -51,6 +51,48 @@ impl Detector {
     }
 }
 
+/// A set of detectors (a bit per detector).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Detectors(u8);
+
+impl Detectors {
+    const ALL: [Detector; 5] = [
+        Detector::Horizontal,
+        Detector::Vertical,
+        Detector::Trap,
+        Detector::Distributed,
+        Detector::Slow,
+    ];
+
+    fn bit(d: Detector) -> u8 {
+        1 << (d as u8)
+    }
+
+    fn one(d: Detector) -> Self {
+        Detectors(Self::bit(d))
+    }
+
+    fn contains(self, d: Detector) -> bool {
+        self.0 & Self::bit(d) != 0
+    }
+
+    fn insert(&mut self, d: Detector) {
+        self.0 |= Self::bit(d);
+    }
+
+    fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    fn minus(self, other: Detectors) -> Detectors {
+        Detectors(self.0 & !other.0)
+    }
+
+    fn iter(self) -> impl Iterator<Item = Detector> {
+        Self::ALL.into_iter().filter(move |d| self.contains(*d))
+    }
+}
+
 /// What an incident is about: one source, or one network (distributed scans).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -275,6 +317,33 @@ fn port_target(proto: Proto, port: u16) -> u32 {
     (p << 16) | u32::from(port)
 }
 
+/// Are there at least `k` distinct `key`s in `items`? Stops as soon as there are (the
+/// thresholds are small): O(n·k).
+fn at_least_distinct<T, K: PartialEq>(items: &[T], key: impl Fn(&T) -> K, k: usize) -> bool {
+    let mut seen: Vec<K> = Vec::with_capacity(k);
+    for it in items {
+        let v = key(it);
+        if !seen.contains(&v) {
+            seen.push(v);
+            if seen.len() >= k {
+                return true;
+            }
+        }
+    }
+    seen.len() >= k
+}
+
+/// How an event changed a source's observations (what the detectors must look at).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Growth {
+    /// Nothing a distinct count depends on.
+    None,
+    /// A new (host, port, kind) of a host already counted.
+    NewTarget,
+    /// A host not counted in the windows before (or an observation back in them).
+    NewReporter,
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Entry {
     reporter: u32,
@@ -354,7 +423,7 @@ impl<T: Ord + Clone> Distinct<T> {
 struct Incident {
     id: u64,
     key: IncidentKey,
-    detectors: BTreeSet<Detector>,
+    detectors: Detectors,
     first_seen: i64,
     last_seen: i64,
     /// `now` of the last event folded in.
@@ -570,33 +639,34 @@ impl Correlator {
             };
             Prefix::new(ip, len)
         });
+        let src = ev.source.clone();
+        let key = IncidentKey::Source(src.clone());
+        let open = self.st.open_by_key.get(&key).copied();
+        // A source with an incident of its own does not count toward its prefix's.
         let distributed = match (prefix, ev.source.ip()) {
-            (Some(p), Some(ip)) if target != 0 => self.distributed(now, t, p, target, ip, reporter),
+            (Some(p), Some(ip)) if target != 0 && open.is_none() => {
+                self.distributed(now, t, p, target, ip, reporter)
+            }
             _ => false,
         };
 
         // The source's observations and its detectors.
-        let src = ev.source.clone();
-        let new_entry =
-            self.upsert_entry(now, t, &src, reporter, target, daemon, ev.kind, ev.count);
-        let key = IncidentKey::Source(src.clone());
-        let open = self.st.open_by_key.get(&key).copied();
-        let mut fired = BTreeSet::new();
+        let growth = self.upsert_entry(now, t, &src, reporter, target, daemon, ev.kind, ev.count);
+        let mut fired = Detectors::default();
         if trap {
             fired.insert(Detector::Trap);
         }
-        let already: BTreeSet<Detector> = open
+        let already = open
             .and_then(|id| self.st.incidents.get(&id))
-            .map(|i| i.detectors.clone())
+            .map(|i| i.detectors)
             .unwrap_or_default();
-        if new_entry {
-            self.evaluate(t, &src, reporter, &already, &mut fired);
+        if growth != Growth::None {
+            self.evaluate(t, &src, reporter, growth, already, &mut fired);
         }
 
         if let Some(id) = open {
             self.fold(now, id, &ev, t, reporter, target, daemon);
-            let new: Vec<Detector> = fired.difference(&already).copied().collect();
-            self.after_fold(now, id, &new);
+            self.after_fold(now, id, fired.minus(already));
             if let (true, Some(p)) = (distributed, prefix) {
                 let pid = self.open_prefix(now, p, target, t);
                 self.emit_opened(now, pid);
@@ -624,7 +694,7 @@ impl Correlator {
         let pkey = prefix.map(IncidentKey::Prefix);
         if let Some(id) = pkey.and_then(|k| self.st.open_by_key.get(&k).copied()) {
             self.fold(now, id, &ev, t, reporter, target, daemon);
-            self.after_fold(now, id, &[]);
+            self.after_fold(now, id, Detectors::default());
             return;
         }
         self.hold(now, ev);
@@ -658,18 +728,24 @@ impl Correlator {
         daemon: u32,
         kind: Kind,
         count: u32,
-    ) -> bool {
+    ) -> Growth {
         let retention = self.cfg.retention();
-        if self.st.sources.get(src).is_none() {
-            let ev =
-                self.st
-                    .sources
-                    .insert(src.clone(), SourceState::default(), self.cfg.max_sources);
-            self.st.stats.evicted_sources += ev as u64;
-        }
+        let c = &self.cfg;
+        // An entry last seen within the shortest window was in every window already.
+        let shortest = c.horizontal_window.min(c.vertical_window);
+        let reporter_window = if c.slow_window > 0 {
+            c.horizontal_window.min(c.slow_window)
+        } else {
+            c.horizontal_window
+        };
         let cap = self.cfg.max_entries_per_source;
-        let Some(s) = self.st.sources.get_mut(src) else {
-            return false;
+        let (s, evicted) = self
+            .st
+            .sources
+            .get_or_insert(src, self.cfg.max_sources, now);
+        self.st.stats.evicted_sources += evicted as u64;
+        let Some(s) = s else {
+            return Growth::None;
         };
         s.seen = now;
         if let Some(e) = s
@@ -677,18 +753,34 @@ impl Correlator {
             .iter_mut()
             .find(|e| e.reporter == reporter && e.target == target && e.kind == kind)
         {
+            let re_entered = e.last < t - shortest;
             e.last = e.last.max(t);
             e.first = e.first.min(t);
             e.count = e.count.saturating_add(count);
             e.daemon = daemon;
-            return false;
+            return if re_entered {
+                Growth::NewReporter
+            } else {
+                Growth::None
+            };
         }
-        let horizon = t.saturating_sub(retention);
-        s.entries.retain(|e| e.last >= horizon);
+        let live_reporter = s
+            .entries
+            .iter()
+            .any(|e| e.reporter == reporter && e.last >= t - reporter_window);
         if s.entries.len() >= cap {
-            if let Some((i, _)) = s.entries.iter().enumerate().min_by_key(|(_, e)| e.last) {
-                s.entries.swap_remove(i);
-                self.st.stats.evicted_entries += 1;
+            // Prune, then evict the oldest quarter at once (amortized O(1) per event for a
+            // source that keeps hitting new ports).
+            let horizon = t.saturating_sub(retention);
+            s.entries.retain(|e| e.last >= horizon);
+            if s.entries.len() >= cap {
+                let keep = cap - cap.div_ceil(4);
+                let cut = s.entries.len() - keep;
+                if keep > 0 {
+                    s.entries.select_nth_unstable_by_key(cut, |e| e.last);
+                }
+                s.entries.drain(..cut);
+                self.st.stats.evicted_entries += cut as u64;
             }
         }
         s.entries.push(Entry {
@@ -700,7 +792,11 @@ impl Correlator {
             last: t,
             count,
         });
-        true
+        if live_reporter {
+            Growth::NewTarget
+        } else {
+            Growth::NewReporter
+        }
     }
 
     /// Runs the window detectors not yet in `already` for `src` at event time `t`.
@@ -709,9 +805,12 @@ impl Correlator {
         t: i64,
         src: &Source,
         reporter: u32,
-        already: &BTreeSet<Detector>,
-        fired: &mut BTreeSet<Detector>,
+        growth: Growth,
+        already: Detectors,
+        fired: &mut Detectors,
     ) {
+        // A host already counted changes no count of hosts.
+        let hosts = growth == Growth::NewReporter;
         let Some(s) = self.st.sources.get(src) else {
             return;
         };
@@ -729,12 +828,13 @@ impl Correlator {
             scratch.dedup();
             scratch.len()
         };
-        if !already.contains(&Detector::Horizontal)
+        if hosts
+            && !already.contains(Detector::Horizontal)
             && distinct(t - c.horizontal_window, false, true) >= c.horizontal_hosts as usize
         {
             fired.insert(Detector::Horizontal);
         }
-        if !already.contains(&Detector::Vertical)
+        if !already.contains(Detector::Vertical)
             && (distinct(t - c.vertical_window, true, false) >= c.vertical_ports as usize
                 || distinct(t - c.vertical_window, true, true) >= c.vertical_fw_ports as usize)
         {
@@ -742,12 +842,12 @@ impl Correlator {
         }
         // Slow is subsumed by the fast detectors: never an escalation after them.
         if c.slow_window > 0
-            && !already.contains(&Detector::Slow)
-            && !already.contains(&Detector::Horizontal)
-            && !already.contains(&Detector::Vertical)
-            && !fired.contains(&Detector::Horizontal)
-            && !fired.contains(&Detector::Vertical)
-            && (distinct(t - c.slow_window, false, true) >= c.slow_hosts as usize
+            && !already.contains(Detector::Slow)
+            && !already.contains(Detector::Horizontal)
+            && !already.contains(Detector::Vertical)
+            && !fired.contains(Detector::Horizontal)
+            && !fired.contains(Detector::Vertical)
+            && ((hosts && distinct(t - c.slow_window, false, true) >= c.slow_hosts as usize)
                 || distinct(t - c.slow_window, true, false) >= c.slow_ports as usize)
         {
             fired.insert(Detector::Slow);
@@ -765,21 +865,29 @@ impl Correlator {
         ip: IpAddr,
         reporter: u32,
     ) -> bool {
-        let k = (p, target);
-        if self.st.prefixes.get(&k).is_none() {
-            let ev = self
-                .st
-                .prefixes
-                .insert(k, PrefixState::default(), self.cfg.max_prefixes);
-            self.st.stats.evicted_prefixes += ev as u64;
+        if self.st.open_by_key.contains_key(&IncidentKey::Prefix(p)) {
+            return false;
         }
+        let k = (p, target);
         let since = t - self.cfg.distributed_window;
-        let Some(ps) = self.st.prefixes.get_mut(&k) else {
+        let (ps, evicted) = self
+            .st
+            .prefixes
+            .get_or_insert(&k, self.cfg.max_prefixes, now);
+        self.st.stats.evicted_prefixes += evicted as u64;
+        let Some(ps) = ps else {
             return false;
         };
         ps.seen = now;
         match ps.hits.iter_mut().find(|h| h.0 == ip && h.1 == reporter) {
-            Some(h) => h.2 = h.2.max(t),
+            Some(h) => {
+                // The distinct counts only grow with a new hit, or one back in the window.
+                let back = h.2 < since;
+                h.2 = h.2.max(t);
+                if !back {
+                    return false;
+                }
+            }
             None => {
                 ps.hits.retain(|h| h.2 >= since);
                 if ps.hits.len() >= PREFIX_HITS {
@@ -790,25 +898,9 @@ impl Correlator {
                 ps.hits.push((ip, reporter, t));
             }
         }
-        let mut sources: Vec<IpAddr> = ps
-            .hits
-            .iter()
-            .filter(|h| h.2 >= since)
-            .map(|h| h.0)
-            .collect();
-        sources.sort_unstable();
-        sources.dedup();
-        let mut hosts: Vec<u32> = ps
-            .hits
-            .iter()
-            .filter(|h| h.2 >= since)
-            .map(|h| h.1)
-            .collect();
-        hosts.sort_unstable();
-        hosts.dedup();
-        sources.len() >= self.cfg.distributed_sources as usize
-            && hosts.len() >= self.cfg.distributed_hosts as usize
-            && !self.st.open_by_key.contains_key(&IncidentKey::Prefix(p))
+        let live: Vec<&(IpAddr, u32, i64)> = ps.hits.iter().filter(|h| h.2 >= since).collect();
+        at_least_distinct(&live, |h| h.0, self.cfg.distributed_sources as usize)
+            && at_least_distinct(&live, |h| h.1, self.cfg.distributed_hosts as usize)
     }
 
     /// Opens the incident of a distributed scan from `p` on `target` (not emitted: the
@@ -819,7 +911,7 @@ impl Correlator {
         let id = self.open(
             now,
             IncidentKey::Prefix(p),
-            BTreeSet::from([Detector::Distributed]),
+            Detectors::one(Detector::Distributed),
             t,
         );
         let since = t - self.cfg.distributed_window;
@@ -864,15 +956,10 @@ impl Correlator {
         id
     }
 
-    fn open(&mut self, now: i64, key: IncidentKey, detectors: BTreeSet<Detector>, t: i64) -> u64 {
+    fn open(&mut self, now: i64, key: IncidentKey, detectors: Detectors, t: i64) -> u64 {
         if self.st.incidents.len() >= self.cfg.max_incidents {
-            if let Some(victim) = self
-                .st
-                .incidents
-                .values()
-                .min_by_key(|i| (i.activity, i.id))
-                .map(|i| i.id)
-            {
+            // The oldest opened (O(log n); a flood must not make each opening scan them all).
+            if let Some(victim) = self.st.incidents.keys().next().copied() {
                 self.st.stats.evicted_incidents += 1;
                 self.close(now, victim, "evicted");
             }
@@ -990,13 +1077,13 @@ impl Correlator {
     }
 
     /// After an event was folded into an open incident: escalate, or update.
-    fn after_fold(&mut self, now: i64, id: u64, new: &[Detector]) {
+    fn after_fold(&mut self, now: i64, id: u64, new: Detectors) {
         let Some(inc) = self.st.incidents.get_mut(&id) else {
             return;
         };
         let mut reasons: Vec<String> = Vec::new();
-        for d in new {
-            inc.detectors.insert(*d);
+        for d in new.iter() {
+            inc.detectors.insert(d);
             reasons.push(format!("also {}", d.name()));
         }
         let hosts = inc.hosts.count() as u64;
@@ -1179,7 +1266,7 @@ impl Correlator {
         IncidentView {
             id: i.id,
             key: i.key.clone(),
-            detectors: i.detectors.iter().copied().collect(),
+            detectors: i.detectors.iter().collect(),
             open,
             first_seen: i.first_seen,
             last_seen: i.last_seen,

@@ -186,10 +186,18 @@ impl ConnectionEvent {
     /// address canonical. The correlator calls it on every event it is given.
     #[must_use]
     pub fn bounded(mut self) -> Self {
-        self.reporter = clean_name(&self.reporter);
-        self.daemon = self.daemon.as_deref().map(clean_name);
+        if !is_clean(&self.reporter) {
+            self.reporter = clean_name(&self.reporter);
+        }
+        if let Some(d) = &self.daemon {
+            if !is_clean(d) {
+                self.daemon = Some(clean_name(d));
+            }
+        }
         if let Source::Name(n) = &self.source {
-            self.source = Source::Name(clean_name(n));
+            if !is_clean(n) {
+                self.source = Source::Name(clean_name(n));
+            }
         }
         if let Source::Addr(ip) = self.source {
             self.source = Source::Addr(canonical(ip));
@@ -213,6 +221,11 @@ impl ConnectionEvent {
 pub fn clean_name(s: &str) -> String {
     let cut = floor_char_boundary(s, NAME_CAP);
     tcpwrap::sanitize(&s[..cut])
+}
+
+/// Would [`clean_name`] leave `s` as it is?
+fn is_clean(s: &str) -> bool {
+    s.len() <= NAME_CAP && s.bytes().all(tcpwrap::expand::is_ok_byte)
 }
 
 /// The largest index `<= i` that is a char boundary of `s`.

@@ -41,8 +41,9 @@
 //! **Bounded memory**: at most `max_sources` sources, `max_prefixes` (prefix, port) pairs,
 //! `max_entries_per_source` observations per source, `max_incidents` open incidents,
 //! `max_held` held refusals, `max_names` names, [`SET_CAP`] distinct values per incident.
-//! At a cap the least recently seen is evicted (a held refusal is released early, an open
-//! incident is closed); every eviction is counted in [`Stats`].
+//! At a cap the least recently seen source, pair or observation is evicted, the oldest held
+//! refusal is released early and the oldest open incident is closed; every eviction is
+//! counted in [`Stats`].
 //!
 //! **Slow scans, the trade-off**: the fast windows (10 min / 5 min) miss a sweep with more
 //! than 5 min between probes (3 hosts must fall within 10 min); the slow detector (1 h)

@@ -6,6 +6,9 @@ use std::hash::Hash;
 
 use serde::{Deserialize, Serialize};
 
+/// Entries looked at per [`Lru::expire`] call.
+pub(crate) const EXPIRE_BUDGET: usize = 1024;
+
 /// What an entry must say about itself: when it was last seen.
 pub(crate) trait LastSeen {
     fn last_seen(&self) -> i64;
@@ -83,6 +86,7 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
         self.map.get(k).map(|s| &s.value)
     }
 
+    #[cfg(test)]
     pub(crate) fn get_mut(&mut self, k: &K) -> Option<&mut V> {
         self.map.get_mut(k).map(|s| &mut s.value)
     }
@@ -93,16 +97,52 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
         v
     }
 
+    /// The entry for `k`, inserted (as `V::default()`, seen at `now`) if missing; and how
+    /// many were evicted to make room. One hash lookup for a hit while the map is not full.
+    pub(crate) fn get_or_insert(&mut self, k: &K, cap: usize, now: i64) -> (Option<&mut V>, usize)
+    where
+        V: Default,
+    {
+        let mut evicted = 0;
+        if self.map.len() < cap.max(1) {
+            let generation = self.next_gen;
+            let mut inserted = false;
+            let slot = self.map.entry(k.clone()).or_insert_with(|| {
+                inserted = true;
+                Slot {
+                    generation,
+                    value: V::default(),
+                }
+            });
+            if inserted {
+                self.next_gen += 1;
+                self.queue.push_back((k.clone(), generation, now));
+            }
+            return (Some(&mut slot.value), 0);
+        }
+        if !self.map.contains_key(k) {
+            evicted = self.insert_at(k.clone(), V::default(), cap, now);
+        }
+        (self.map.get_mut(k).map(|s| &mut s.value), evicted)
+    }
+
     /// Inserts a new entry; if the map is full, evicts one first. Returns how many were
     /// evicted (0 or 1).
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, k: K, v: V, cap: usize) -> usize {
+        let seen = v.last_seen();
+        self.insert_at(k, v, cap, seen)
+    }
+
+    /// [`Lru::insert`], queued as seen at `seen`.
+    fn insert_at(&mut self, k: K, v: V, cap: usize, seen: i64) -> usize {
         let mut evicted = 0;
         if self.map.len() >= cap.max(1) && !self.map.contains_key(&k) {
             evicted = usize::from(self.evict_one());
         }
         let generation = self.next_gen;
         self.next_gen += 1;
-        self.queue.push_back((k.clone(), generation, v.last_seen()));
+        self.queue.push_back((k.clone(), generation, seen));
         self.map.insert(
             k,
             Slot {
@@ -139,10 +179,11 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
     }
 
     /// Removes entries not seen for `horizon` seconds, from the front of the queue; returns
-    /// how many. Best effort (stops at the first fresh entry).
+    /// how many. Best effort: stops at the first fresh entry, and looks at no more than
+    /// [`EXPIRE_BUDGET`] entries per call (the caps bound memory anyway).
     pub(crate) fn expire(&mut self, now: i64, horizon: i64) -> usize {
         let mut removed = 0;
-        let mut budget = self.queue.len();
+        let mut budget = self.queue.len().min(EXPIRE_BUDGET);
         while budget > 0 {
             budget -= 1;
             let Some((k, generation, queued_at)) = self.queue.front().cloned() else {

@@ -528,3 +528,77 @@ fn slow_scan_trade_off() {
     r.advance(T0 + 13 * 360);
     assert_eq!(r.of(TransitionKind::Released).len(), 12);
 }
+
+/// An observation that comes back into the window counts again (a repeat of an old probe
+/// is what completes the third host).
+#[test]
+fn a_repeat_back_in_the_window_counts() {
+    let mut r = Run::new(Config::default());
+    r.feed([
+        denied(T0, "web1", "Denied sshd-203.0.113.8"),
+        denied(T0 + 200, "web2", "Denied sshd-203.0.113.8"),
+        denied(T0 + 700, "web3", "Denied sshd-203.0.113.8"),
+    ]);
+    assert!(r.of(TransitionKind::Opened).is_empty());
+    r.feed([denied(T0 + 701, "web1", "Denied sshd-203.0.113.8")]);
+    let o = r.of(TransitionKind::Opened);
+    assert_eq!(o.len(), 1);
+    assert_eq!(o[0].time, T0 + 701);
+    assert_eq!(
+        o[0].incident.as_ref().expect("incident").detectors,
+        vec![Detector::Horizontal]
+    );
+}
+
+/// One source over every port of one host: its observations stay within
+/// `max_entries_per_source` (evictions counted), the incident still counts every port.
+#[test]
+fn a_full_port_scan_keeps_few_observations() {
+    let scan = || {
+        (1..=1000).map(|p| {
+            tcp(
+                T0 + p / 100,
+                "db1",
+                "198.51.100.9",
+                p as u16,
+                Kind::FirewallDrop,
+            )
+        })
+    };
+    let mut r = Run::new(
+        Config::parse(
+            "d",
+            "max_entries_per_source=64
+",
+        )
+        .expect("cfg"),
+    );
+    r.feed(scan());
+    r.advance(T0 + 70);
+    let evicted = r.c.stats().evicted_entries;
+    assert!((1000 - 64..=1000 - 48).contains(&evicted), "{evicted}");
+    let o = r.of(TransitionKind::Opened);
+    assert_eq!(o.len(), 1);
+    assert_eq!(
+        o[0].incident.as_ref().expect("incident").detectors,
+        vec![Detector::Vertical]
+    );
+    r.advance(T0 + 3600);
+    let c = r.of(TransitionKind::Closed);
+    assert_eq!(c[0].incident.as_ref().expect("incident").port_count, 1000);
+    // The file refuses a cap below the thresholds; built by hand, a cap of 1 still holds.
+    assert!(
+        Config::parse(
+            "d",
+            "max_entries_per_source=10
+"
+        )
+        .is_err()
+    );
+    let mut r = Run::new(Config {
+        max_entries_per_source: 1,
+        ..Config::default()
+    });
+    r.feed(scan());
+    assert_eq!(r.c.stats().evicted_entries, 999);
+}
