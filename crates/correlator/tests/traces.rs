@@ -602,3 +602,13 @@ fn a_full_port_scan_keeps_few_observations() {
     r.feed(scan());
     assert_eq!(r.c.stats().evicted_entries, 999);
 }
+
+/// The shipped `detection.cfg` documents the defaults: it parses to exactly them.
+#[test]
+fn the_sample_detection_cfg_is_the_defaults() {
+    let text = include_str!("../detection.cfg");
+    assert_eq!(
+        Config::parse("detection.cfg", text).expect("parses"),
+        Config::default()
+    );
+}
