@@ -17,9 +17,15 @@ fuzz_target!(|data: &[u8]| {
     for chunk in data.chunks(4) {
         let [a, b, p, k] = [0, 1, 2, 3].map(|i| chunk.get(i).copied().unwrap_or(0));
         now += i64::from(a % 8);
-        let kind = [Kind::Refused, Kind::FirewallDrop, Kind::AuthFail, Kind::Trap][usize::from(k % 4)];
+        let kind = [
+            Kind::Refused,
+            Kind::FirewallDrop,
+            Kind::AuthFail,
+            Kind::Trap,
+        ][usize::from(k % 4)];
         let src = Source::addr(std::net::IpAddr::from([10, 0, b / 16, b]));
-        let e = ConnectionEvent::new(now, &format!("h{}", b % 5), src, kind).port(Proto::Tcp, u16::from(p));
+        let e = ConnectionEvent::new(now, &format!("h{}", b % 5), src, kind)
+            .port(Proto::Tcp, u16::from(p));
         c.observe(now, e);
         for t in c.take_transitions() {
             assert!(t.output.len() <= picket_correlator::render::OUTPUT_CAP);
