@@ -667,10 +667,6 @@ impl Correlator {
         if let Some(id) = open {
             self.fold(now, id, &ev, t, reporter, target, daemon);
             self.after_fold(now, id, fired.minus(already));
-            if let (true, Some(p)) = (distributed, prefix) {
-                let pid = self.open_prefix(now, p, target, t);
-                self.emit_opened(now, pid);
-            }
             return;
         }
         if !fired.is_empty() {

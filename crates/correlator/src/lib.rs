@@ -48,11 +48,22 @@
 //! **Slow scans, the trade-off**: the fast windows (10 min / 5 min) miss a sweep with more
 //! than 5 min between probes (3 hosts must fall within 10 min); the slow detector (1 h)
 //! catches it after 5 hosts, at the price of keeping each source's observations for 1 h
-//! instead of 10 min and of more false positives from a legitimate client that is refused
-//! now and then across the network. Figures (from `tests/traces.rs`,
-//! `slow_scan_trade_off`): probes every 1 s, 60 s and 4 min: opened as horizontal at the
-//! 3rd host (after 2 s, 2 min, 8 min); every 6 min and every 12 min: slow, at the 5th host
-//! (after 24 min, 48 min); every 15 min: never (5 hosts span 60 min > the window).
+//! instead of 10 min, of more false positives from a legitimate client that is refused now
+//! and then across the network, and of the early probes being notified one by one (the
+//! hold cannot wait that long). Figures from `tests/traces.rs::slow_scan_trade_off` (a sweep
+//! of 12 hosts, one probe every *gap*, default configuration):
+//!
+//! | gap | incident after | detector | lone refusals notified before it |
+//! |---|---|---|---|
+//! | 1 s | 2 s (3rd host) | horizontal | 0 |
+//! | 60 s | 2 min | horizontal | 2 |
+//! | 4 min | 8 min | horizontal | 2 |
+//! | 6 min | 24 min (5th host) | slow | 4 |
+//! | 12 min | 48 min | slow | 4 |
+//! | 15 min | 60 min (the window's edge) | slow | 4 |
+//! | 1000 s | never | — | 12 |
+//!
+//! Without the slow detector (`slow_window=0`) the 6-minute sweep is 12 lone refusals.
 //! TRW (Jung et al. 2004) would decide after about 4 failed first contacts without a
 //! window, but it needs the outcome of *successful* contacts too, which refusals alone do
 //! not give; with refusals only it reduces to "k distinct hosts, unbounded memory".

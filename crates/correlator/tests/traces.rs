@@ -612,3 +612,26 @@ fn the_sample_detection_cfg_is_the_defaults() {
         Config::default()
     );
 }
+
+#[test]
+fn distributed_scan_from_one_64_is_one_incident() {
+    let mut r = Run::new(Config::default());
+    r.feed([
+        tcp(T0, "web1", "2001:db8:1:2::a", 22, Kind::Refused),
+        tcp(T0 + 1, "web2", "2001:db8:1:2:ffff::b", 22, Kind::Refused),
+        tcp(T0 + 2, "web3", "2001:db8:1:2::c", 22, Kind::Refused),
+        tcp(T0 + 3, "web4", "2001:db8:1:3::d", 22, Kind::Refused), // another /64
+    ]);
+    r.advance(T0 + 40);
+    assert_eq!(
+        r.kinds(),
+        vec![
+            (T0 + 2, TransitionKind::Opened),
+            (T0 + 33, TransitionKind::Released)
+        ]
+    );
+    assert_eq!(
+        r.log[0].output,
+        "2001:db8:1:2::/64 (3 sources) scanned 3 hosts on tcp/22 (web1, web2, web3) since 12:01:07"
+    );
+}
