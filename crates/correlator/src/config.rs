@@ -144,6 +144,17 @@ impl Config {
             .max(1)
     }
 
+    /// A result's output as a connection event, with this configuration's `denied_prefix`
+    /// ([`crate::parse_denied`]).
+    pub fn parse_result(
+        &self,
+        time: i64,
+        reporter: &str,
+        output: &str,
+    ) -> Result<crate::ConnectionEvent, crate::DeniedError> {
+        crate::parse_denied(&self.denied_prefix, time, reporter, output)
+    }
+
     /// Is `ip` allow-listed?
     #[must_use]
     pub fn allowed(&self, ip: std::net::IpAddr) -> bool {
@@ -421,6 +432,11 @@ mod tests {
         );
         assert_eq!(c.trap_daemons, vec!["in.telnetd".to_string()]);
         assert_eq!(c.denied_prefix, "REFUSED");
+        let e = c
+            .parse_result(9, "web1", "REFUSED sshd-192.0.2.1")
+            .expect("event");
+        assert_eq!((e.time, e.reporter.as_str()), (9, "web1"));
+        assert!(c.parse_result(9, "web1", "Denied sshd-192.0.2.1").is_err());
         assert_eq!(c.retention(), 600);
     }
 

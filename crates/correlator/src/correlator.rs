@@ -18,6 +18,29 @@ pub const DISPLAY: usize = 16;
 pub const SET_CAP: usize = 4096;
 /// Hits remembered per (prefix, port) for the distributed detector.
 const PREFIX_HITS: usize = 64;
+/// Times are clamped to `0..=MAX_TIME` (year 36812) and durations to a year, so that no
+/// arithmetic on hostile or absurd times can overflow.
+pub const MAX_TIME: i64 = 1 << 40;
+const MAX_DURATION: i64 = 366 * 86_400;
+
+/// The configuration with every duration within `0..=MAX_DURATION`.
+fn clamped(mut c: Config) -> Config {
+    for d in [
+        &mut c.hold,
+        &mut c.quiet,
+        &mut c.recurrence,
+        &mut c.update_interval,
+        &mut c.horizontal_window,
+        &mut c.vertical_window,
+        &mut c.distributed_window,
+        &mut c.slow_window,
+    ] {
+        *d = (*d).clamp(0, MAX_DURATION);
+    }
+    c.hold = c.hold.min(crate::config::MAX_HOLD);
+    c
+}
+
 /// Snapshot format version.
 pub const SNAPSHOT_VERSION: u32 = 1;
 
@@ -480,7 +503,7 @@ impl Correlator {
     #[must_use]
     pub fn new(cfg: Config) -> Self {
         Correlator {
-            cfg,
+            cfg: clamped(cfg),
             st: State {
                 next_id: 1,
                 next_check: i64::MAX,
@@ -570,7 +593,7 @@ impl Correlator {
             .map(|i| (i.key.clone(), i.id))
             .collect();
         Ok(Correlator {
-            cfg,
+            cfg: clamped(cfg),
             st,
             out: Vec::new(),
             scratch: Vec::new(),
@@ -580,6 +603,7 @@ impl Correlator {
     /// Time passing: releases held refusals whose hold ended, closes quiet incidents, emits
     /// owed updates, forgets old observations.
     pub fn tick(&mut self, now: i64) {
+        let now = now.clamp(0, MAX_TIME);
         while self.st.held.front().is_some_and(|h| h.deadline <= now) {
             if let Some(h) = self.st.held.pop_front() {
                 self.release(now, h.event, "hold");
@@ -600,6 +624,7 @@ impl Correlator {
 
     /// One event at `now`.
     pub fn observe(&mut self, now: i64, ev: ConnectionEvent) {
+        let now = now.clamp(0, MAX_TIME);
         self.tick(now);
         let ev = ev.bounded();
         let stats = &mut self.st.stats;
@@ -617,7 +642,7 @@ impl Correlator {
             stats.future_events += 1;
             now
         } else {
-            ev.time
+            ev.time.max(0)
         };
         let (reporter, daemon, target) = self.ids(&ev);
         let trap = ev.kind == Kind::Trap
@@ -1036,7 +1061,7 @@ impl Correlator {
 
     fn fold_event(&mut self, now: i64, id: u64, ev: &ConnectionEvent) {
         let (reporter, daemon, target) = self.ids(ev);
-        let t = ev.time.min(now);
+        let t = ev.time.clamp(0, now);
         self.fold(now, id, ev, t, reporter, target, daemon);
     }
 

@@ -84,3 +84,32 @@ proptest! {
         prop_assert!(c.open_incidents().is_empty());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Absurd clocks and event times (any i64, in any order) and absurd durations never
+    /// overflow or panic.
+    #[test]
+    fn any_times_never_panic(
+        evs in proptest::collection::vec((any::<i64>(), any::<i64>(), 0u8..4, 0u8..6), 0..60),
+        window in any::<i64>(),
+    ) {
+        let cfg = Config {
+            horizontal_window: window,
+            quiet: window,
+            hold: window,
+            ..Config::default()
+        };
+        let mut c = Correlator::new(cfg);
+        for (now, time, last, host) in evs {
+            let e = ConnectionEvent::new(time, &format!("h{host}"), Source::addr(IpAddr::from([192, 0, 2, last])), Kind::Refused)
+                .port(Proto::Tcp, 22);
+            c.observe(now, e);
+            c.tick(now);
+            let _ = c.next_wakeup();
+        }
+        c.tick(i64::MAX);
+        let _ = c.take_transitions();
+    }
+}
