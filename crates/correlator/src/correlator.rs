@@ -765,9 +765,7 @@ impl Correlator {
             .sources
             .get_or_insert(src, self.cfg.max_sources, now);
         self.st.stats.evicted_sources += evicted as u64;
-        let Some(s) = s else {
-            return Growth::None;
-        };
+
         s.seen = now;
         if let Some(e) = s
             .entries
@@ -896,9 +894,7 @@ impl Correlator {
             .prefixes
             .get_or_insert(&k, self.cfg.max_prefixes, now);
         self.st.stats.evicted_prefixes += evicted as u64;
-        let Some(ps) = ps else {
-            return false;
-        };
+
         ps.seen = now;
         match ps.hits.iter_mut().find(|h| h.0 == ip && h.1 == reporter) {
             Some(h) => {

@@ -98,36 +98,32 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
     }
 
     /// The entry for `k`, inserted (as `V::default()`, seen at `now`) if missing; and how
-    /// many were evicted to make room. One hash lookup for a hit while the map is not full.
-    pub(crate) fn get_or_insert(&mut self, k: &K, cap: usize, now: i64) -> (Option<&mut V>, usize)
+    /// many were evicted to make room. One hash lookup for a hit while the map is not full,
+    /// two when it is.
+    pub(crate) fn get_or_insert(&mut self, k: &K, cap: usize, now: i64) -> (&mut V, usize)
     where
         V: Default,
     {
         let mut evicted = 0;
-        if self.map.len() < cap.max(1) {
-            let generation = self.next_gen;
-            let mut inserted = false;
-            let slot = self.map.entry(k.clone()).or_insert_with(|| {
-                inserted = true;
-                Slot {
-                    generation,
-                    value: V::default(),
-                }
-            });
-            if inserted {
-                self.next_gen += 1;
-                self.queue.push_back((k.clone(), generation, now));
+        if self.map.len() >= cap.max(1) && !self.map.contains_key(k) {
+            evicted = usize::from(self.evict_one());
+        }
+        let generation = self.next_gen;
+        let mut inserted = false;
+        let slot = self.map.entry(k.clone()).or_insert_with(|| {
+            inserted = true;
+            Slot {
+                generation,
+                value: V::default(),
             }
-            return (Some(&mut slot.value), 0);
+        });
+        if inserted {
+            self.next_gen += 1;
+            self.queue.push_back((k.clone(), generation, now));
         }
-        if !self.map.contains_key(k) {
-            evicted = self.insert_at(k.clone(), V::default(), cap, now);
-        }
-        (self.map.get_mut(k).map(|s| &mut s.value), evicted)
+        (&mut slot.value, evicted)
     }
 
-    /// Inserts a new entry; if the map is full, evicts one first. Returns how many were
-    /// evicted (0 or 1).
     #[cfg(test)]
     pub(crate) fn insert(&mut self, k: K, v: V, cap: usize) -> usize {
         let seen = v.last_seen();
@@ -135,6 +131,7 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
     }
 
     /// [`Lru::insert`], queued as seen at `seen`.
+    #[cfg(test)]
     fn insert_at(&mut self, k: K, v: V, cap: usize, seen: i64) -> usize {
         let mut evicted = 0;
         if self.map.len() >= cap.max(1) && !self.map.contains_key(&k) {
