@@ -5,7 +5,14 @@
 //!   exec the daemon, exec `/bin/sh -c CMD` for a `twist`, or refuse (log, wait 5 s, exit).
 //! * **listener mode** (`--listen ADDR -- /path/server args`): accept connections and run
 //!   ourselves in inetd mode for each one, with the socket on fds 0, 1, 2 — exactly what a
-//!   `nowait` inetd does, so every option behaves as under inetd.
+//!   `nowait` inetd does, so every option behaves as under inetd. The listener also hands the
+//!   child the two addresses `accept()` returned (`--peer`, `--local`): a client that resets
+//!   at once (`nmap -sT` ends each probe with a RST) is gone before the child could ask the
+//!   socket (`getpeername` fails with `ENOTCONN`), and would otherwise be matched, expanded
+//!   and reported as `unknown`.
+//! * In inetd mode nobody hands us the address: when `getpeername` fails the client is
+//!   `unknown` (as in libwrap), and we say so in a log line (why, and which rule matched it)
+//!   and in the event's `peer_error`, so such clients are counted, not silently lost.
 //!
 //! Client-controlled text only reaches a shell through libwrap's sanitised `%` expansions.
 
@@ -53,6 +60,10 @@ pub struct Config {
     pub max_conns: usize,
     /// Write one line with the bound address to stdout once listening (for tests).
     pub print_addr: bool,
+    /// The client address as `accept()` returned it (set by the listener for its children).
+    pub peer: Option<SocketAddr>,
+    /// The local address of the accepted socket (set by the listener for its children).
+    pub local: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -66,6 +77,8 @@ impl Default for Config {
             listen: None,
             max_conns: 256,
             print_addr: false,
+            peer: None,
+            local: None,
         }
     }
 }
@@ -83,6 +96,10 @@ options:
   --refuse-delay SECS   hold refused connections open this long (default 5)
   --max-conns N         listener: connections handled at once (default 256)
   --print-addr          listener: print the bound address on stdout
+  --peer ADDR:PORT      the client's address, as accept() returned it (the listener
+                        passes it to its children: a client that resets at once is gone
+                        before the socket can be asked)
+  --local ADDR:PORT     the local address of the accepted socket (likewise)
 Called under another name (inetd: `/usr/sbin/tcpd in.telnetd`), argv[0] is the daemon.";
 
 /// Parses tcpd's own flags (when called as `tcpd`). `args` excludes argv\[0\].
@@ -126,6 +143,15 @@ pub fn parse_args(args: &[String]) -> anyhow::Result<Config> {
                 c.max_conns = v.parse().with_context(|| format!("bad --max-conns {v}"))?;
             }
             "--print-addr" => c.print_addr = true,
+            "--peer" | "--local" => {
+                let v = value(a)?;
+                let sa: SocketAddr = v.parse().with_context(|| format!("bad {a} address {v}"))?;
+                if a == "--peer" {
+                    c.peer = Some(sa);
+                } else {
+                    c.local = Some(sa);
+                }
+            }
             "-h" | "--help" => bail!("{USAGE}"),
             s if s.starts_with('-') => bail!("unknown option {s}\n{USAGE}"),
             _ => break,
@@ -351,8 +377,23 @@ pub fn serve_stdin(cfg: &Config) -> anyhow::Result<()> {
     let logger = Logger::new(&name, cfg.log_file.clone());
     let stdin = std::io::stdin();
     let sock = stdin.as_fd();
-    let peer = sockaddr(getpeername::<SockaddrStorage>(sock.as_raw_fd()).ok());
-    let local = sockaddr(getsockname::<SockaddrStorage>(sock.as_raw_fd()).ok());
+    // The listener's addresses (from accept()) win: the socket may already be reset.
+    let (peer, peer_error) = match cfg.peer {
+        Some(p) => (Some(p), None),
+        None => match getpeername::<SockaddrStorage>(sock.as_raw_fd()) {
+            Ok(s) => match sockaddr(Some(s)) {
+                Some(p) => (Some(p), None),
+                None => (
+                    None,
+                    Some("getpeername: not an internet socket".to_string()),
+                ),
+            },
+            Err(e) => (None, Some(format!("getpeername: {}", errno_text(e as i32)))),
+        },
+    };
+    let local = cfg
+        .local
+        .or_else(|| sockaddr(getsockname::<SockaddrStorage>(sock.as_raw_fd()).ok()));
 
     let mut req = Request::new(&name);
     if let Some(p) = peer {
@@ -378,7 +419,11 @@ pub fn serve_stdin(cfg: &Config) -> anyhow::Result<()> {
         Settings::default(),
     );
     logger.diag(&req.diag.take());
-    let event = AccessEvent::new(&mut req, &verdict);
+    let mut event = AccessEvent::new(&mut req, &verdict);
+    if let Some(why) = peer_error {
+        logger.log(event.facility, 4, &peer_unknown_message(&why, &event));
+        event.peer_error = Some(why);
+    }
     logger.log(event.facility, event.level, &event.log_message());
     if let Some(ev) = &cfg.events {
         append_event(ev, &event);
@@ -430,6 +475,29 @@ pub fn serve_stdin(cfg: &Config) -> anyhow::Result<()> {
     std::process::exit(0);
 }
 
+/// The warning logged when the client's address could not be read from the socket: why, and
+/// how the `unknown` client was then matched.
+#[must_use]
+pub fn peer_unknown_message(why: &str, event: &AccessEvent) -> String {
+    let hint = if why.contains("not connected") {
+        " (the client reset the connection before tcpd ran)"
+    } else {
+        ""
+    };
+    let how = match (&event.matched, event.kind) {
+        (Some(m), _) => format!("{}, line {}", m.path, m.line),
+        (None, EventKind::Connect) => "no rule".to_string(),
+        (None, _) => "an option or table error".to_string(),
+    };
+    let verb = match event.kind {
+        EventKind::Connect => "granted",
+        EventKind::Refused => "refused",
+        EventKind::Twist => "twisted",
+        _ => "decided",
+    };
+    format!("warning: client address unknown: {why}{hint}; {verb} as \"unknown\" by {how}")
+}
+
 /// Listener mode: accept forever, one `tcpd` child in classic mode per connection.
 pub fn listen(cfg: &Config, exe: &Path) -> anyhow::Result<()> {
     let addr = cfg.listen.context("no --listen address")?;
@@ -440,8 +508,8 @@ pub fn listen(cfg: &Config, exe: &Path) -> anyhow::Result<()> {
         std::io::stdout().flush()?;
     }
     let active = Arc::new(AtomicUsize::new(0));
-    for conn in listener.incoming() {
-        let conn = match conn {
+    loop {
+        let (conn, peer) = match listener.accept() {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("tcpd: accept: {e}");
@@ -452,7 +520,9 @@ pub fn listen(cfg: &Config, exe: &Path) -> anyhow::Result<()> {
             drop(conn);
             continue;
         }
-        match spawn_child(cfg, exe, &conn) {
+        // The local address too, while the socket is surely still there.
+        let local = conn.local_addr().unwrap_or(bound);
+        match spawn_child(cfg, exe, &conn, peer, local) {
             Ok(mut child) => {
                 active.fetch_add(1, Ordering::SeqCst);
                 let active = Arc::clone(&active);
@@ -465,10 +535,15 @@ pub fn listen(cfg: &Config, exe: &Path) -> anyhow::Result<()> {
         }
         drop(conn);
     }
-    Ok(())
 }
 
-fn spawn_child(cfg: &Config, exe: &Path, conn: &TcpStream) -> anyhow::Result<std::process::Child> {
+fn spawn_child(
+    cfg: &Config,
+    exe: &Path,
+    conn: &TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> anyhow::Result<std::process::Child> {
     let mut c = Command::new(exe);
     c.arg("--allow")
         .arg(&cfg.tables.allow)
@@ -482,6 +557,8 @@ fn spawn_child(cfg: &Config, exe: &Path, conn: &TcpStream) -> anyhow::Result<std
     if let Some(f) = &cfg.events {
         c.arg("--events").arg(f);
     }
+    c.arg("--peer").arg(peer.to_string());
+    c.arg("--local").arg(local.to_string());
     c.arg("--").args(&cfg.argv);
     c.stdin(Stdio::from(OwnedFd::from(conn.try_clone()?)));
     c.stdout(Stdio::from(OwnedFd::from(conn.try_clone()?)));

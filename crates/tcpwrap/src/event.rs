@@ -56,6 +56,11 @@ pub struct AccessEvent {
     pub facility: u8,
     /// Syslog level code to log at.
     pub level: u8,
+    /// Why the client's address is unknown, when the caller could not read it from the
+    /// socket (e.g. `getpeername: Transport endpoint is not connected` for a client that
+    /// reset the connection at once). Set by the caller; `None` from [`AccessEvent::new`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_error: Option<String>,
 }
 
 impl AccessEvent {
@@ -99,6 +104,7 @@ impl AccessEvent {
             twist: verdict.twist.clone(),
             facility,
             level,
+            peer_error: None,
         }
     }
 
