@@ -61,6 +61,9 @@ const JOURNAL_SNAPSHOT_BYTES: u64 = 256 << 20;
 const STOP_NONE: u8 = 0;
 const STOP_TERM: u8 = 1;
 const STOP_RESTART: u8 = 2;
+const STOP_INT: u8 = 3;
+/// `SHUTDOWN_PROGRAM` (an external command, not a signal).
+const STOP_COMMAND: u8 = 4;
 
 pub(crate) fn unix_now() -> Time {
     std::time::SystemTime::now()
@@ -272,7 +275,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             };
             let v = tokio::select! {
                 _ = term.recv() => STOP_TERM,
-                _ = int.recv() => STOP_TERM,
+                _ = int.recv() => STOP_INT,
                 _ = hup.recv() => STOP_RESTART,
             };
             stop.store(v, Ordering::SeqCst);
@@ -282,7 +285,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         crate::fifo::create(cf)?;
         crate::fifo::spawn_reader(cf, tx.clone())?;
     }
-    let _nsca = match &main.nsca_config_file {
+    let nsca = match &main.nsca_config_file {
         Some(path) => {
             let (receiver, nsca_warnings) = crate::nsca::start(&rt, path, tx.clone())?;
             let now = unix_now();
@@ -346,14 +349,16 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     );
     let now = unix_now();
     let restart = outcome == STOP_RESTART;
-    logbuf.push_str(&format!(
-        "[{now}] {}\n",
-        if restart {
-            "Caught SIGHUP, restarting..."
-        } else {
-            "Caught SIGTERM, shutting down..."
-        }
-    ));
+    // As Nagios 4 names them; SHUTDOWN_PROGRAM logs no signal.
+    let caught = match outcome {
+        STOP_RESTART => Some("Caught SIGHUP, restarting..."),
+        STOP_INT => Some("Caught SIGINT, shutting down..."),
+        STOP_COMMAND => None,
+        _ => Some("Caught SIGTERM, shutting down..."),
+    };
+    if let Some(c) = caught {
+        logbuf.push_str(&format!("[{now}] {c}\n"));
+    }
     if let Some(s) = store.as_mut() {
         if let Err(e) = s.save(&engine, now) {
             logbuf.push_str(&format!(
@@ -369,12 +374,31 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         ));
     }
     write_log(&mut log, &mut logbuf);
+    // Stop everything that still holds a connection or a sender: requests waiting on
+    // the engine see it gone, the listeners close, the runtime ends the web server, its
+    // SSE streams, idle NSCA and web connections and the executors (whose reports hold
+    // senders to the history thread). Then the history takes the last lines and stops.
+    drop(rx);
+    if let Some(n) = &nsca {
+        n.stop();
+    }
+    drop(job_tx);
+    rt.shutdown_timeout(Duration::from_millis(500));
     drop(history_tx);
     if let Some(h) = history {
-        h.finish();
+        if !h.finish(Duration::from_secs(1)) {
+            eprintln!(
+                "picket: the history is still catching up with the log; it resumes from its cursor at the next start"
+            );
+        }
     }
     if let Some(cf) = &command_file {
-        let _ = std::fs::remove_file(cf);
+        if let Err(e) = std::fs::remove_file(cf) {
+            eprintln!(
+                "picket: cannot remove the command file {}: {e}",
+                cf.display()
+            );
+        }
     }
     if restart {
         use std::os::unix::process::CommandExt;
@@ -384,9 +408,13 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         bail!("restart failed: {err}");
     }
     if let Some(lock) = &lock_file {
-        let _ = std::fs::remove_file(lock);
+        if let Err(e) = std::fs::remove_file(lock) {
+            eprintln!(
+                "picket: cannot remove the lock file {}: {e}",
+                lock.display()
+            );
+        }
     }
-    rt.shutdown_timeout(Duration::from_millis(500));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -511,7 +539,7 @@ fn engine_loop(
         for r in requests.drain(..) {
             match r {
                 Request::SaveState => save = true,
-                Request::Shutdown => return STOP_TERM,
+                Request::Shutdown => return STOP_COMMAND,
                 Request::Restart => return STOP_RESTART,
                 Request::ProcessFile { path, delete } => {
                     crate::cmdfile::process_file(

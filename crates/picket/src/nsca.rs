@@ -26,7 +26,14 @@ pub(crate) struct Receiver {
     pub(crate) stats: Arc<Stats>,
     /// Where it listens.
     pub(crate) local_addr: std::net::SocketAddr,
-    _shutdown: watch::Sender<bool>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Receiver {
+    /// Stop accepting connections (at shutdown, before the runtime goes).
+    pub(crate) fn stop(&self) {
+        let _ = self.shutdown.send(true);
+    }
 }
 
 /// Reads `nsca.cfg`, binds, and starts serving on `rt`; results go to `tx`.
@@ -77,7 +84,7 @@ pub(crate) fn start(
         Receiver {
             stats,
             local_addr,
-            _shutdown: shutdown_tx,
+            shutdown: shutdown_tx,
         },
         warnings,
     ))

@@ -1,0 +1,326 @@
+//! The daemon under stress and misuse, with a real `picket` process on 127.0.0.1:
+//! it stops when asked (SIGTERM, SIGINT) with clients connected.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A `picket` process, SIGKILLed on drop if still running.
+struct Daemon {
+    child: Child,
+}
+
+impl Daemon {
+    fn pid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).expect("pid"))
+    }
+
+    fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(self.pid(), sig).expect("signal picket");
+    }
+
+    /// The exit status if the process ends within `limit`.
+    fn wait_within(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.child.try_wait().expect("try_wait") {
+                return Some(st);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Setup {
+    dir: tempfile::TempDir,
+    web: SocketAddr,
+    nsca: u16,
+}
+
+#[derive(Clone, Copy)]
+struct Opts<'a> {
+    web: bool,
+    nsca: bool,
+    history: bool,
+    log_file: Option<&'a str>,
+    nsca_password: &'a str,
+    nsca_method: u8,
+}
+
+impl Default for Opts<'_> {
+    fn default() -> Self {
+        Opts {
+            web: true,
+            nsca: true,
+            history: true,
+            log_file: None,
+            nsca_password: "a-long-and-random-test-password",
+            nsca_method: 1,
+        }
+    }
+}
+
+impl Setup {
+    fn new(o: Opts<'_>) -> Setup {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        std::fs::write(
+            d.join("objects.cfg"),
+            "define command {\n command_name ok\n command_line /bin/true\n}\n\
+             define contact {\n contact_name a\n service_notification_commands ok\n \
+             host_notification_commands ok\n}\n\
+             define host {\n host_name web01\n max_check_attempts 1\n contacts a\n \
+             active_checks_enabled 0\n}\n\
+             define service {\n host_name web01\n service_description TCP Wrappers\n \
+             check_command ok\n max_check_attempts 1\n is_volatile 1\n \
+             active_checks_enabled 0\n passive_checks_enabled 1\n contacts a\n}\n",
+        )
+        .expect("objects");
+        let web: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let nsca = free_port();
+        let mut main = format!(
+            "cfg_file={0}/objects.cfg\ncommand_file={0}/nagios.cmd\ncheck_external_commands=1\n\
+             accept_passive_service_checks=1\nlog_passive_checks=1\nlog_external_commands=1\n",
+            d.display()
+        );
+        match o.log_file {
+            Some(f) => main.push_str(&format!("log_file={f}\nretain_state_information=0\n")),
+            None => main.push_str(&format!(
+                "log_file={0}/nagios.log\nretain_state_information=1\n\
+                 state_retention_file={0}/retention.dat\nretention_update_interval=60\n",
+                d.display()
+            )),
+        }
+        if o.web {
+            main.push_str(&format!(
+                "web_listen={web}\nweb_token_file={}/web.token\n",
+                d.display()
+            ));
+        }
+        if o.history {
+            main.push_str(&format!("history_file={}/history.db\n", d.display()));
+        }
+        if o.nsca {
+            main.push_str(&format!("nsca_config_file={}/nsca.cfg\n", d.display()));
+            std::fs::write(
+                d.join("nsca.cfg"),
+                format!(
+                    "server_address=127.0.0.1\nserver_port={nsca}\npassword={}\n\
+                     decryption_method={}\nmax_packet_age=30\n",
+                    o.nsca_password, o.nsca_method
+                ),
+            )
+            .expect("nsca.cfg");
+        }
+        if o.web {
+            std::fs::write(d.join("web.token"), "8f3c1e0b9a7d46e2b5c4a1f0e9d8c7b6\n")
+                .expect("token");
+        }
+        std::fs::write(d.join("picket.cfg"), main).expect("picket.cfg");
+        Setup { dir, web, nsca }
+    }
+
+    fn path(&self, f: &str) -> PathBuf {
+        self.dir.path().join(f)
+    }
+
+    fn file(&self, f: &str) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.path(f)).unwrap_or_default()).into_owned()
+    }
+
+    fn log(&self) -> String {
+        self.file("nagios.log")
+    }
+
+    /// Start `picket` (through `prefix`, e.g. `prlimit`), stdout and stderr to files,
+    /// and wait until the FIFO and the listeners are up.
+    fn start_with(&self, prefix: &[&str], o: Opts<'_>) -> Daemon {
+        let out = |name: &str| std::fs::File::create(self.path(name)).expect("output file");
+        let picket = env!("CARGO_BIN_EXE_picket");
+        let mut cmd = match prefix.split_first() {
+            Some((p, rest)) => {
+                let mut c = Command::new(p);
+                c.args(rest).arg(picket);
+                c
+            }
+            None => Command::new(picket),
+        };
+        let child = cmd
+            .arg(self.path("picket.cfg"))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(out("picket.out"))
+            .stderr(out("picket.err"))
+            .spawn()
+            .expect("start picket");
+        let mut d = Daemon { child };
+        wait_for("picket to start", 60, || {
+            if let Ok(Some(st)) = d.child.try_wait() {
+                panic!("picket exited at start ({st}): {}", self.file("picket.err"));
+            }
+            let err = self.file("picket.err");
+            self.path("nagios.cmd").exists()
+                && (!o.web || err.contains("Web UI and API on"))
+                && (!o.nsca || err.contains("Listening for NSCA"))
+        });
+        d
+    }
+
+    fn start(&self, o: Opts<'_>) -> Daemon {
+        self.start_with(&[], o)
+    }
+
+    fn fifo_line(&self, line: &str) {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.path("nagios.cmd"))
+            .expect("open fifo");
+        writeln!(f, "{line}").expect("write fifo");
+    }
+
+    fn get(&self, path: &str) -> String {
+        let mut s = TcpStream::connect(self.web).expect("connect web");
+        s.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.web
+        )
+        .expect("request");
+        let mut resp = Vec::new();
+        let _ = s.read_to_end(&mut resp);
+        String::from_utf8_lossy(&resp).into_owned()
+    }
+}
+
+fn last_lines(log: &str, n: usize) -> Vec<String> {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.split_once("] ").map_or(*l, |x| x.1).to_owned())
+        .collect()
+}
+
+fn stops_on(sig: nix::sys::signal::Signal, name: &str) {
+    let o = Opts::default();
+    let s = Setup::new(o);
+    let mut d = s.start(o);
+    // An open live-events stream, an idle web connection and an idle NSCA one.
+    let mut sse = TcpStream::connect(s.web).expect("sse");
+    write!(sse, "GET /api/events HTTP/1.1\r\nHost: {}\r\n\r\n", s.web).expect("sse request");
+    sse.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut head = [0u8; 12];
+    sse.read_exact(&mut head).expect("sse answers");
+    assert_eq!(&head, b"HTTP/1.1 200", "{}", String::from_utf8_lossy(&head));
+    let _idle_web = TcpStream::connect(s.web).expect("idle web");
+    let mut idle_nsca = TcpStream::connect(("127.0.0.1", s.nsca)).expect("idle nsca");
+    let mut init = [0u8; 132];
+    idle_nsca.read_exact(&mut init).expect("init packet");
+    // A result in flight: the state must be in the retention file written at exit.
+    let t = now();
+    s.fifo_line(&format!(
+        "[{t}] PROCESS_SERVICE_CHECK_RESULT;web01;TCP Wrappers;2;before the {name}"
+    ));
+    wait_for("the result", 20, || s.log().contains("HARD;1;before the"));
+    std::fs::remove_file(s.path("retention.dat")).expect("remove the start-up snapshot");
+
+    d.signal(sig);
+    let status = d.wait_within(Duration::from_secs(2));
+    let log = s.log();
+    let status = status
+        .unwrap_or_else(|| panic!("picket did not exit within 2 s of SIG{name}; log:\n{log}"));
+    assert!(status.success(), "{status}: {}", s.file("picket.err"));
+    assert_eq!(
+        last_lines(&log, 2),
+        [
+            format!("Caught SIG{name}, shutting down..."),
+            format!("Successfully shutdown... (PID={})", d.child.id()),
+        ],
+        "{log}"
+    );
+    let retention = s.file("retention.dat");
+    assert!(
+        retention.contains(&format!("before the {name}")),
+        "{retention}"
+    );
+    assert!(!s.path("nagios.cmd").exists(), "the FIFO is removed");
+}
+
+#[test]
+fn sigterm_stops_within_two_seconds_with_clients_connected() {
+    stops_on(nix::sys::signal::Signal::SIGTERM, "TERM");
+}
+
+#[test]
+fn sigint_stops_within_two_seconds_and_is_named_sigint() {
+    stops_on(nix::sys::signal::Signal::SIGINT, "INT");
+}
+
+/// SIGHUP with a live-events subscriber connected: the daemon re-executes itself (it
+/// used to hang, as at SIGTERM) and serves again.
+#[test]
+fn sighup_restarts_with_clients_connected() {
+    let o = Opts::default();
+    let s = Setup::new(o);
+    let mut d = s.start(o);
+    let mut sse = TcpStream::connect(s.web).expect("sse");
+    write!(sse, "GET /api/events HTTP/1.1\r\nHost: {}\r\n\r\n", s.web).expect("sse request");
+    sse.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut head = [0u8; 12];
+    sse.read_exact(&mut head).expect("sse answers");
+    d.signal(nix::sys::signal::Signal::SIGHUP);
+    wait_for("the restart", 20, || {
+        let log = s.log();
+        log.contains("Caught SIGHUP, restarting...")
+            && log.matches("LOG VERSION").count() == 2
+            && s.file("picket.err").matches("Web UI and API on").count() == 2
+    });
+    let status = s.get("/api/status");
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    d.signal(nix::sys::signal::Signal::SIGTERM);
+    let st = d
+        .wait_within(Duration::from_secs(2))
+        .expect("exits after the restart");
+    assert!(st.success(), "{st}");
+}
