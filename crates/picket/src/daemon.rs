@@ -21,6 +21,7 @@ use picket_config::{Dialect, LoadOptions};
 use picket_engine::{Engine, EngineOptions, Job, PassiveResult, Request, Time};
 
 use crate::history::{History, HistoryMsg};
+use crate::report::{Errors, Kind};
 use crate::retention::Store;
 
 /// A message to the engine thread.
@@ -65,6 +66,10 @@ const STOP_INT: u8 = 3;
 /// `SHUTDOWN_PROGRAM` (an external command, not a signal).
 const STOP_COMMAND: u8 = 4;
 
+/// Log lines kept in memory while `nagios.log` cannot be written, to be written when it
+/// can again; past this the oldest pending lines are given up (and said so on stderr).
+const LOG_PENDING_MAX: usize = 16 << 20;
+
 pub(crate) fn unix_now() -> Time {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -82,13 +87,78 @@ pub(crate) fn feed(engine: &mut Engine, now: Time, data: &[u8]) {
     }
 }
 
-fn write_log(log: &mut File, buf: &mut String) {
+/// Write the pending log lines. When the log cannot be written (disk full, read-only
+/// file system), the error goes to stderr and `picket_errors_total{kind="log"}`, and
+/// the lines not written stay in `buf` for the next write (up to [`LOG_PENDING_MAX`]).
+pub(crate) fn write_log(log: &mut File, buf: &mut String, errors: &Errors) {
     if buf.is_empty() {
         return;
     }
-    // Nothing sensible can be done when the log cannot be written; keep running.
-    let _ = log.write_all(buf.as_bytes());
-    buf.clear();
+    let bytes = buf.as_bytes();
+    let mut done = 0;
+    let failed = loop {
+        match log.write(&bytes[done..]) {
+            Ok(0) => break Some(std::io::Error::from(std::io::ErrorKind::WriteZero)),
+            Ok(n) => {
+                done += n;
+                if done == bytes.len() {
+                    break None;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Some(e),
+        }
+    };
+    let Some(e) = failed else {
+        buf.clear();
+        return;
+    };
+    while !buf.is_char_boundary(done) {
+        done += 1;
+    }
+    buf.drain(..done);
+    let mut lost = 0;
+    if buf.len() > LOG_PENDING_MAX {
+        // Give up the oldest whole lines.
+        let cut = buf.len() - LOG_PENDING_MAX;
+        let cut = buf[cut..].find('\n').map_or(buf.len(), |i| cut + i + 1);
+        buf.drain(..cut);
+        lost = cut;
+    }
+    errors.stderr_error(
+        Kind::Log,
+        &format!(
+            "cannot write the log file: {e}; {} bytes of log lines kept to write later{}",
+            buf.len(),
+            if lost > 0 {
+                format!(", {lost} older bytes given up")
+            } else {
+                String::new()
+            }
+        ),
+    );
+}
+
+/// Report a failed journal write. The input is processed all the same (a monitor that
+/// stops alerting because its disk is full helps nobody), but loudly: an error line in
+/// `nagios.log`, `picket_errors_total{kind="journal"}`, and a snapshot is asked for so
+/// that the state is durable again as soon as the disk takes it.
+fn journal_failed(
+    e: &std::io::Error,
+    errors: &Errors,
+    logbuf: &mut String,
+    now: Time,
+    save: &mut bool,
+) {
+    errors.log_error(
+        Kind::Journal,
+        logbuf,
+        now,
+        &format!(
+            "could not write the retention journal: {e}; the input is processed but not journaled, a crash before the next snapshot would lose it"
+        ),
+    );
+    *save = true;
 }
 
 /// Run the daemon until SIGTERM/SIGINT or `SHUTDOWN_PROGRAM`.
@@ -191,6 +261,8 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         env!("CARGO_PKG_VERSION"),
         std::process::id()
     );
+    let metrics = Arc::new(picket_web::Metrics::new());
+    let errors = Errors::new(Arc::clone(&metrics));
     let mut logbuf = String::with_capacity(1 << 20);
     logbuf.push_str(&format!("[{now}] LOG VERSION: 2.0\n"));
     for w in &warnings {
@@ -206,9 +278,8 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let mut jobs: Vec<Job> = Vec::new();
     let mut requests: Vec<Request> = Vec::new();
     engine.drain_into(&mut logbuf, &mut jobs, &mut requests);
-    write_log(&mut log, &mut logbuf);
+    write_log(&mut log, &mut logbuf, &errors);
 
-    let metrics = Arc::new(picket_web::Metrics::new());
     let (events, _) = tokio::sync::broadcast::channel::<picket_web::LiveEvent>(4096);
     let history_db = main
         .history_file
@@ -234,6 +305,8 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let history_tx = history.as_ref().map(|h| h.tx.clone());
 
     let (tx, rx) = sync_channel::<Input>(256);
+    // Warnings of the libraries (the NSCA receiver's bad packets) go to nagios.log.
+    crate::report::LogLayer::new(tx.clone(), errors.clone()).install();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -333,7 +406,16 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         );
     }
     for job in jobs.drain(..) {
-        let _ = job_tx.try_send(job);
+        if let Err(e) = job_tx.try_send(job) {
+            let job = match e {
+                tokio::sync::mpsc::error::TrySendError::Full(j)
+                | tokio::sync::mpsc::error::TrySendError::Closed(j) => j,
+            };
+            logbuf.push_str(&format!(
+                "[{now}] Warning: command queue full, not running command for {}\n",
+                picket_engine::output::log_safe(&job.what)
+            ));
+        }
     }
     let outcome = engine_loop(
         &mut engine,
@@ -346,6 +428,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         &checks,
         &stop,
         main.retention_update_interval,
+        &errors,
     );
     let now = unix_now();
     let restart = outcome == STOP_RESTART;
@@ -361,10 +444,12 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     }
     if let Some(s) = store.as_mut() {
         if let Err(e) = s.save(&engine, now) {
-            logbuf.push_str(&format!(
-                "[{now}] Error: could not save retention data: {}\n",
-                picket_engine::output::log_safe(&format!("{e:#}"))
-            ));
+            errors.log_error(
+                Kind::Retention,
+                &mut logbuf,
+                now,
+                &format!("could not save retention data: {e:#}"),
+            );
         }
     }
     if !restart {
@@ -373,7 +458,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             std::process::id()
         ));
     }
-    write_log(&mut log, &mut logbuf);
+    write_log(&mut log, &mut logbuf, &errors);
     // Stop everything that still holds a connection or a sender: requests waiting on
     // the engine see it gone, the listeners close, the runtime ends the web server, its
     // SSE streams, idle NSCA and web connections and the executors (whose reports hold
@@ -430,6 +515,7 @@ fn engine_loop(
     checks: &crate::checks::Checks,
     stop: &AtomicU8,
     retention_minutes: u32,
+    errors: &Errors,
 ) -> u8 {
     let mut jobs: Vec<Job> = Vec::new();
     let mut requests: Vec<Request> = Vec::new();
@@ -437,6 +523,7 @@ fn engine_loop(
     let mut last_save = unix_now();
     // A SAVE_STATE_INFORMATION that came while a snapshot was still being written.
     let mut save_pending = false;
+    let mut last_journal_retry: Time = 0;
     let mut passive_line = String::new();
     let mut check_jobs = Vec::new();
     loop {
@@ -453,11 +540,15 @@ fn engine_loop(
         let now = unix_now();
         let mut msg = first;
         let mut batches = 0;
+        // A journal write failed in this pass: snapshot as soon as possible.
+        let mut journal_save = false;
         while let Some(m) = msg {
             match m {
                 Input::Lines(data) => {
                     if let Some(s) = store.as_deref_mut() {
-                        let _ = s.append(now, &data);
+                        if let Err(e) = s.append(now, &data) {
+                            journal_failed(&e, errors, logbuf, now, &mut journal_save);
+                        }
                     }
                     feed(engine, now, &data);
                 }
@@ -475,7 +566,9 @@ fn engine_loop(
                                 r.check_time,
                                 r.command_args().replace('\n', "\\n")
                             ));
-                            let _ = s.append(now, passive_line.as_bytes());
+                            if let Err(e) = s.append(now, passive_line.as_bytes()) {
+                                journal_failed(&e, errors, logbuf, now, &mut journal_save);
+                            }
                         }
                         engine.process_passive(now, r);
                     }
@@ -491,7 +584,9 @@ fn engine_loop(
                 }
                 Input::CheckResults(results) => {
                     if let Some(s) = store.as_deref_mut() {
-                        let _ = s.append_active(now, &results);
+                        if let Err(e) = s.append_active(now, &results) {
+                            journal_failed(&e, errors, logbuf, now, &mut journal_save);
+                        }
                     }
                     for r in &results {
                         engine.process_check_result(now, r);
@@ -505,18 +600,22 @@ fn engine_loop(
             msg = rx.try_recv().ok();
         }
         engine.tick(now);
-        rotator.rotate_if_due(engine, log, logbuf, now);
+        rotator.rotate_if_due(engine, log, logbuf, now, errors);
         engine.drain_into(logbuf, &mut jobs, &mut requests);
         engine.drain_checks(&mut check_jobs);
         // Journal first: what is logged or run is never ahead of what a restart replays.
         if let Some(s) = store.as_deref_mut() {
-            let _ = s.flush();
+            if let Err(e) = s.flush() {
+                journal_failed(&e, errors, logbuf, now, &mut journal_save);
+            }
         }
         // Then the log (so a notification's line is in the history before its outcome),
         // then the journal's marker that this is logged, then the commands.
-        write_log(log, logbuf);
+        write_log(log, logbuf, errors);
         if let Some(s) = store.as_deref_mut() {
-            let _ = s.mark_logged();
+            if let Err(e) = s.mark_logged() {
+                journal_failed(&e, errors, logbuf, now, &mut journal_save);
+            }
         }
         if let Some(h) = history {
             let _ = h.try_send(HistoryMsg::Wake);
@@ -534,7 +633,6 @@ fn engine_loop(
             }
         }
         checks.dispatch(&mut check_jobs);
-        write_log(log, logbuf);
         let mut save = std::mem::take(&mut save_pending);
         for r in requests.drain(..) {
             match r {
@@ -542,16 +640,25 @@ fn engine_loop(
                 Request::Shutdown => return STOP_COMMAND,
                 Request::Restart => return STOP_RESTART,
                 Request::ProcessFile { path, delete } => {
-                    crate::cmdfile::process_file(
+                    if let Err(e) = crate::cmdfile::process_file(
                         engine,
                         store.as_deref_mut(),
                         &path,
                         delete,
                         now,
                         logbuf,
-                    );
+                    ) {
+                        journal_failed(&e, errors, logbuf, now, &mut journal_save);
+                    }
                 }
             }
+        }
+        write_log(log, logbuf, errors);
+        // After a failed journal write, a snapshot makes the state durable again; while
+        // the disk refuses it too, try again at most every ten seconds.
+        if journal_save && now - last_journal_retry >= 10 {
+            last_journal_retry = now;
+            save = true;
         }
         if let Some(s) = store.as_deref_mut() {
             if save
@@ -564,10 +671,12 @@ fn engine_loop(
                     Ok(true) => last_save = now,
                     Ok(false) => save_pending = save,
                     Err(e) => {
-                        logbuf.push_str(&format!(
-                            "[{now}] Error: could not save retention data: {}\n",
-                            picket_engine::output::log_safe(&format!("{e:#}"))
-                        ));
+                        errors.log_error(
+                            Kind::Retention,
+                            logbuf,
+                            now,
+                            &format!("could not save retention data: {e:#}"),
+                        );
                         last_save = now;
                     }
                 }

@@ -17,6 +17,7 @@ mod fifo;
 mod history;
 mod logfile;
 mod nsca;
+mod report;
 mod retention;
 mod verify;
 mod web;

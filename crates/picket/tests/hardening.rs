@@ -1,5 +1,6 @@
 //! The daemon under stress and misuse, with a real `picket` process on 127.0.0.1:
-//! it stops when asked (SIGTERM, SIGINT) with clients connected.
+//! it stops when asked (SIGTERM, SIGINT) with clients connected, and reports the NSCA
+//! receiver's warnings and its own write errors instead of dropping them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{Read, Write};
@@ -294,6 +295,72 @@ fn sigterm_stops_within_two_seconds_with_clients_connected() {
 #[test]
 fn sigint_stops_within_two_seconds_and_is_named_sigint() {
     stops_on(nix::sys::signal::Signal::SIGINT, "INT");
+}
+
+#[test]
+fn a_bad_crc_is_logged_with_the_peer_and_counted() {
+    let o = Opts {
+        nsca_method: 0,
+        history: false,
+        ..Opts::default()
+    };
+    let s = Setup::new(o);
+    let _d = s.start(o);
+    let mut c = TcpStream::connect(("127.0.0.1", s.nsca)).expect("connect");
+    let peer = c.local_addr().expect("local addr");
+    c.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut init = [0u8; 132];
+    c.read_exact(&mut init).expect("init packet");
+    let mut packet = vec![0u8; nsca_proto::PacketFormat::V3.packet_len()];
+    nsca_proto::CheckResult {
+        timestamp: u32::from_be_bytes([init[128], init[129], init[130], init[131]]),
+        return_code: 2,
+        host_name: b"web01".to_vec(),
+        service: b"TCP Wrappers".to_vec(),
+        plugin_output: b"forged".to_vec(),
+    }
+    .encode_into(nsca_proto::PacketFormat::V3, &mut packet)
+    .expect("encode");
+    // Method 0 sends the packet in clear: change a byte after the CRC was computed.
+    let last = packet.len() - 1;
+    packet[last] ^= 0x55;
+    c.write_all(&packet).expect("send");
+    wait_for("the warning in nagios.log", 20, || {
+        s.log().lines().any(|l| {
+            l.contains("Warning: NSCA: ") && l.contains(&peer.to_string()) && l.contains("CRC")
+        })
+    });
+    assert!(!s.log().contains("forged"), "{}", s.log());
+    let metrics = s.get("/metrics");
+    assert!(
+        metrics.contains("picket_errors_total{kind=\"nsca\"} 1\n"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_log_that_cannot_be_written_is_reported_and_the_daemon_goes_on() {
+    let o = Opts {
+        web: false,
+        nsca: false,
+        history: false,
+        log_file: Some("/dev/full"),
+        ..Opts::default()
+    };
+    let s = Setup::new(o);
+    let mut d = s.start(o);
+    let t = now();
+    s.fifo_line(&format!(
+        "[{t}] PROCESS_SERVICE_CHECK_RESULT;web01;TCP Wrappers;2;lost?"
+    ));
+    wait_for("the write error on stderr", 20, || {
+        s.file("picket.err")
+            .contains("picket: Error: cannot write the log file: No space left on device")
+    });
+    d.signal(nix::sys::signal::Signal::SIGTERM);
+    let st = d.wait_within(Duration::from_secs(10)).expect("exits");
+    assert!(st.success(), "{st}");
 }
 
 /// SIGHUP with a live-events subscriber connected: the daemon re-executes itself (it
