@@ -185,6 +185,44 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let warnings: Vec<String> = loaded.diagnostics.iter().map(|d| d.line()).collect();
     let cfg = Arc::new(loaded.config);
     let main = &cfg.main;
+    // Lines for stderr and nagios.log once it is open: warnings must be seen by whoever
+    // starts the daemon, not only by whoever reads the log.
+    let mut loud: Vec<String> = Vec::new();
+    let mut notices: Vec<String> = Vec::new();
+    let nofile = match crate::fdlimit::raise_nofile() {
+        Ok((before, after)) => {
+            if after > before {
+                notices.push(format!(
+                    "Raised the open-file limit (RLIMIT_NOFILE) from {before} to the hard limit {after}"
+                ));
+            }
+            after
+        }
+        Err(e) => {
+            loud.push(format!(
+                "Warning: cannot read or raise the open-file limit (RLIMIT_NOFILE): {e}"
+            ));
+            1024
+        }
+    };
+    let nsca_config = match &main.nsca_config_file {
+        Some(path) => {
+            let (config, w) = crate::nsca::read_config(path)?;
+            loud.extend(w.into_iter().map(|w| format!("Warning: {w}")));
+            Some((path.clone(), config))
+        }
+        None => None,
+    };
+    let budget = crate::fdlimit::Budget::split(
+        nofile,
+        nsca_config
+            .as_ref()
+            .map(|(_, c)| c.max_connections as usize),
+    );
+    notices.push(format!(
+        "Open files: limit {}; at most {} web and {} NSCA connections at once, {} kept for the log, journal, history, command file and commands",
+        budget.limit, budget.web, budget.nsca, budget.reserve
+    ));
     let log_path = main
         .log_file
         .clone()
@@ -265,8 +303,11 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let errors = Errors::new(Arc::clone(&metrics));
     let mut logbuf = String::with_capacity(1 << 20);
     logbuf.push_str(&format!("[{now}] LOG VERSION: 2.0\n"));
-    for w in &warnings {
+    for w in warnings.iter().chain(&loud).chain(&notices) {
         logbuf.push_str(&format!("[{now}] {}\n", picket_engine::output::log_safe(w)));
+    }
+    for w in loud.iter().chain(&notices) {
+        eprintln!("picket: {}", picket_engine::output::log_safe(w));
     }
     // Snapshot first: with 10,000s of objects it takes a moment, and the first checks
     // are scheduled from the instant the engine starts.
@@ -358,16 +399,9 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         crate::fifo::create(cf)?;
         crate::fifo::spawn_reader(cf, tx.clone())?;
     }
-    let nsca = match &main.nsca_config_file {
-        Some(path) => {
-            let (receiver, nsca_warnings) = crate::nsca::start(&rt, path, tx.clone())?;
-            let now = unix_now();
-            for w in &nsca_warnings {
-                logbuf.push_str(&format!(
-                    "[{now}] Warning: {}\n",
-                    picket_engine::output::log_safe(w)
-                ));
-            }
+    let nsca = match &nsca_config {
+        Some((path, config)) => {
+            let receiver = crate::nsca::start(&rt, path, config, budget.nsca, tx.clone())?;
             eprintln!(
                 "Listening for NSCA on {} ({})",
                 receiver.local_addr,
@@ -390,6 +424,8 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
                 addr,
                 token,
                 history: history_db.clone(),
+                max_connections: budget.web,
+                errors: errors.clone(),
             },
             tx.clone(),
             Arc::clone(&cfg),

@@ -13,6 +13,7 @@ mod checks;
 mod cmdfile;
 mod daemon;
 mod exec;
+mod fdlimit;
 mod fifo;
 mod history;
 mod logfile;

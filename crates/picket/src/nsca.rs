@@ -36,23 +36,32 @@ impl Receiver {
     }
 }
 
-/// Reads `nsca.cfg`, binds, and starts serving on `rt`; results go to `tx`.
-/// Returns the receiver and the config file's warnings.
-pub(crate) fn start(
-    rt: &tokio::runtime::Runtime,
-    cfg_path: &Path,
-    tx: SyncSender<Input>,
-) -> anyhow::Result<(Receiver, Vec<String>)> {
+/// Reads and checks `nsca.cfg`; returns it with its warnings.
+pub(crate) fn read_config(cfg_path: &Path) -> anyhow::Result<(ServerConfig, Vec<String>)> {
     let text = std::fs::read(cfg_path)
         .with_context(|| format!("nsca_config_file {}", cfg_path.display()))?;
     let (config, warnings) = ServerConfig::parse(
         &cfg_path.display().to_string(),
         &String::from_utf8_lossy(&text),
     )?;
-    let listener = nsca::server::bind(&config)
+    Ok((config, warnings))
+}
+
+/// Binds and starts serving `config` on `rt`, at most `max_connections` at once (its
+/// own `max_connections` or the open-file budget's share, whichever is lower); results
+/// go to `tx`.
+pub(crate) fn start(
+    rt: &tokio::runtime::Runtime,
+    cfg_path: &Path,
+    config: &ServerConfig,
+    max_connections: usize,
+    tx: SyncSender<Input>,
+) -> anyhow::Result<Receiver> {
+    let listener = nsca::server::bind(config)
         .with_context(|| format!("NSCA listener of {}", cfg_path.display()))?;
     let local_addr = listener.local_addr()?;
-    let settings = Settings::from_config(&config);
+    let mut settings = Settings::from_config(config);
+    settings.max_connections = settings.max_connections.min(max_connections).max(1);
     let (_settings_tx, settings_rx) = watch::channel(Arc::new(settings));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (out_tx, mut out_rx) = mpsc::channel::<Batch>(256);
@@ -80,14 +89,11 @@ pub(crate) fn start(
                 }
             }
         })?;
-    Ok((
-        Receiver {
-            stats,
-            local_addr,
-            shutdown: shutdown_tx,
-        },
-        warnings,
-    ))
+    Ok(Receiver {
+        stats,
+        local_addr,
+        shutdown: shutdown_tx,
+    })
 }
 
 /// An NSCA result as the engine's passive result: the same fields, the

@@ -226,6 +226,131 @@ pub(crate) struct WebParts {
     pub(crate) addr: SocketAddr,
     pub(crate) token: Option<String>,
     pub(crate) history: Option<std::path::PathBuf>,
+    /// Connections served at once: the web's share of the open-file budget.
+    pub(crate) max_connections: usize,
+    /// Where accept errors are counted and reported.
+    pub(crate) errors: crate::report::Errors,
+}
+
+/// The web listener under the descriptor budget: it accepts only while fewer than
+/// `max_connections` of its connections are open. The others wait in the kernel's
+/// listen backlog, costing the daemon no descriptor, so no number of idle web clients
+/// can take the descriptors NSCA, the FIFO and the daemon's own files need. An accept
+/// error (`EMFILE` and the like) is reported and backed off from, never spun on.
+pub(crate) struct CappedListener {
+    inner: tokio::net::TcpListener,
+    slots: Arc<tokio::sync::Semaphore>,
+    errors: crate::report::Errors,
+}
+
+impl CappedListener {
+    pub(crate) fn new(
+        inner: tokio::net::TcpListener,
+        max_connections: usize,
+        errors: crate::report::Errors,
+    ) -> CappedListener {
+        CappedListener {
+            inner,
+            slots: Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))),
+            errors,
+        }
+    }
+}
+
+/// An accepted web connection holding its slot until it is dropped.
+pub(crate) struct CappedStream {
+    stream: tokio::net::TcpStream,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl axum::serve::Listener for CappedListener {
+    type Io = CappedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (CappedStream, SocketAddr) {
+        let slot = loop {
+            match Arc::clone(&self.slots).acquire_owned().await {
+                Ok(s) => break s,
+                // Never closed (only this listener holds it); should it be, go on with
+                // a fresh one rather than stop serving.
+                Err(_) => self.slots = Arc::new(tokio::sync::Semaphore::new(1)),
+            }
+        };
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, peer)) => {
+                    return (
+                        CappedStream {
+                            stream,
+                            _slot: slot,
+                        },
+                        peer,
+                    );
+                }
+                Err(e) => {
+                    if let Some(text) = self.errors.note(
+                        crate::report::Kind::Other,
+                        &format!("web server: accept failed: {e}; retrying in {backoff:?}"),
+                    ) {
+                        eprintln!("picket: Warning: {text}");
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+impl tokio::io::AsyncRead for CappedStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for CappedStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
 }
 
 /// Bind and serve on `rt`. Returns the bound address (the configured port may be 0).
@@ -253,10 +378,18 @@ pub(crate) fn start(
         state = state.with_history(store);
     }
     let _guard = rt.enter();
-    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let listener = CappedListener::new(
+        tokio::net::TcpListener::from_std(listener)?,
+        parts.max_connections,
+        parts.errors.clone(),
+    );
+    let errors = parts.errors;
     rt.spawn(async move {
-        if let Err(e) = picket_web::serve(listener, state).await {
-            eprintln!("picket: web server stopped: {e}");
+        if let Err(e) = picket_web::serve_on(listener, state).await {
+            errors.stderr_error(
+                crate::report::Kind::Other,
+                &format!("web server stopped: {e}"),
+            );
         }
     });
     Ok(local)

@@ -1,11 +1,12 @@
 //! The daemon under stress and misuse, with a real `picket` process on 127.0.0.1:
-//! it stops when asked (SIGTERM, SIGINT) with clients connected, and reports the NSCA
-//! receiver's warnings and its own write errors instead of dropping them.
+//! it stops when asked (SIGTERM, SIGINT) with clients connected, keeps NSCA and the
+//! command FIFO working when the web port is flooded with idle connections, and reports
+//! the NSCA receiver's warnings and its own write errors instead of dropping them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -233,6 +234,29 @@ impl Setup {
     }
 }
 
+/// A result sent with Picket's NSCA client (the transport of its `send_nsca`).
+fn send_nsca(port: u16, password: &str, method: u8, service: &str, output: &str) {
+    let method = nsca_proto::Method::from_number(i64::from(method)).expect("method");
+    let mut c = nsca::client::Connection::open(
+        "127.0.0.1",
+        port,
+        Instant::now() + Duration::from_secs(10),
+        method,
+        password.as_bytes(),
+        nsca_proto::PacketFormat::V3,
+    )
+    .expect("connect to the NSCA receiver");
+    c.send(&nsca_proto::CheckResult {
+        timestamp: 0,
+        return_code: 2,
+        host_name: b"web01".to_vec(),
+        service: service.as_bytes().to_vec(),
+        plugin_output: output.as_bytes().to_vec(),
+    })
+    .expect("send");
+    c.finish().expect("finish");
+}
+
 fn last_lines(log: &str, n: usize) -> Vec<String> {
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(n)..]
@@ -361,6 +385,65 @@ fn a_log_that_cannot_be_written_is_reported_and_the_daemon_goes_on() {
     d.signal(nix::sys::signal::Signal::SIGTERM);
     let st = d.wait_within(Duration::from_secs(10)).expect("exits");
     assert!(st.success(), "{st}");
+}
+
+/// The web port flooded with idle connections past the open-file limit: the web server
+/// takes only its share, NSCA results and FIFO lines still reach nagios.log.
+#[test]
+fn idle_web_connections_cannot_starve_nsca_or_the_fifo() {
+    let prlimit = Path::new("/usr/bin/prlimit");
+    if !prlimit.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "prlimit (util-linux) is required under CI"
+        );
+        eprintln!("SKIP: no prlimit");
+        return;
+    }
+    let o = Opts::default();
+    let s = Setup::new(o);
+    let d = s.start_with(&["/usr/bin/prlimit", "--nofile=256:512", "--"], o);
+    let err = s.file("picket.err");
+    assert!(
+        err.contains("Raised the open-file limit (RLIMIT_NOFILE) from 256 to the hard limit 512"),
+        "{err}"
+    );
+    assert!(s.log().contains("Open files: limit 512"), "{}", s.log());
+    // More idle connections than the soft limit picket started with.
+    let mut idle = Vec::new();
+    for _ in 0..340 {
+        match TcpStream::connect_timeout(&s.web, Duration::from_secs(2)) {
+            Ok(c) => idle.push(c),
+            Err(_) => break,
+        }
+    }
+    assert!(idle.len() > 256, "only {} connections", idle.len());
+    // Let the daemon accept what it will.
+    let fds = || {
+        std::fs::read_dir(format!("/proc/{}/fd", d.child.id()))
+            .map(|r| r.count())
+            .unwrap_or(0)
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(fds() < 512, "{} descriptors open", fds());
+
+    send_nsca(
+        s.nsca,
+        o.nsca_password,
+        o.nsca_method,
+        "TCP Wrappers",
+        "through NSCA while the web port is flooded",
+    );
+    let t = now();
+    s.fifo_line(&format!(
+        "[{t}] PROCESS_SERVICE_CHECK_RESULT;web01;TCP Wrappers;1;through the FIFO while flooded"
+    ));
+    wait_for("both results in nagios.log", 20, || {
+        let log = s.log();
+        log.contains("CRITICAL;HARD;1;through NSCA while the web port is flooded")
+            && log.contains("WARNING;HARD;1;through the FIFO while flooded")
+    });
+    drop(idle);
 }
 
 /// SIGHUP with a live-events subscriber connected: the daemon re-executes itself (it

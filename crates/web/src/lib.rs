@@ -140,6 +140,16 @@ pub async fn serve(listener: tokio::net::TcpListener, state: WebState) -> std::i
     axum::serve(listener, router(state)).await
 }
 
+/// Serve on any listener until it fails: the daemon passes one that accepts at most its
+/// share of the open-file budget.
+pub async fn serve_on<L>(listener: L, state: WebState) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    axum::serve(listener, router(state)).await
+}
+
 // ---------------------------------------------------------------- auth
 
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
