@@ -185,8 +185,8 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let warnings: Vec<String> = loaded.diagnostics.iter().map(|d| d.line()).collect();
     let cfg = Arc::new(loaded.config);
     let main = &cfg.main;
-    // Lines for stderr and nagios.log once it is open: warnings must be seen by whoever
-    // starts the daemon, not only by whoever reads the log.
+    // Lines for stderr and nagios.log once it is open: warnings (a placeholder password)
+    // must be seen by whoever starts the daemon, not only by whoever reads the log.
     let mut loud: Vec<String> = Vec::new();
     let mut notices: Vec<String> = Vec::new();
     let nofile = match crate::fdlimit::raise_nofile() {
@@ -223,6 +223,22 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         "Open files: limit {}; at most {} web and {} NSCA connections at once, {} kept for the log, journal, history, command file and commands",
         budget.limit, budget.web, budget.nsca, budget.reserve
     ));
+    let token = match (main.web_listen, &main.web_token_file) {
+        (Some(_), Some(p)) => {
+            let p = std::path::absolute(p)?;
+            let (token, created) = crate::web::read_or_create_token(&p)?;
+            if created {
+                notices.push(format!(
+                    "Created web_token_file {} with a new random token (mode 0600): use it to log in to the web UI and as the API's bearer token",
+                    p.display()
+                ));
+            } else if let Some(w) = crate::web::weak_token(&p, &token) {
+                loud.push(format!("Warning: {w}"));
+            }
+            Some(token)
+        }
+        _ => None,
+    };
     let log_path = main
         .log_file
         .clone()
@@ -413,10 +429,6 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         None => None,
     };
     if let Some(addr) = main.web_listen {
-        let token = match &main.web_token_file {
-            Some(p) => Some(crate::web::read_token(&std::path::absolute(p)?)?),
-            None => None,
-        };
         let read_only = token.is_none();
         let local = crate::web::start(
             &rt,

@@ -40,11 +40,45 @@ impl Receiver {
 pub(crate) fn read_config(cfg_path: &Path) -> anyhow::Result<(ServerConfig, Vec<String>)> {
     let text = std::fs::read(cfg_path)
         .with_context(|| format!("nsca_config_file {}", cfg_path.display()))?;
-    let (config, warnings) = ServerConfig::parse(
+    let (config, mut warnings) = ServerConfig::parse(
         &cfg_path.display().to_string(),
         &String::from_utf8_lossy(&text),
     )?;
+    warnings.extend(weak_password(&cfg_path.display().to_string(), &config));
     Ok((config, warnings))
+}
+
+/// Passwords that ship in examples and documentation: anyone can send results with them.
+const PLACEHOLDER_PASSWORDS: &[&str] = &[
+    "change-me",
+    "changeme",
+    "change_me",
+    "password",
+    "secret",
+    "nsca",
+    "nagios",
+];
+
+/// A warning when results are encrypted with an empty or a well-known password (with
+/// `decryption_method=0` nothing is encrypted and the password is not used).
+pub(crate) fn weak_password(file: &str, config: &ServerConfig) -> Option<String> {
+    if config.decryption_method == nsca_proto::Method::None {
+        return None;
+    }
+    let pw = String::from_utf8_lossy(&config.password);
+    let lower = pw.trim().to_ascii_lowercase();
+    if lower.is_empty() {
+        Some(format!(
+            "{file}: the NSCA password is empty: anyone who can reach the port can submit results; set password="
+        ))
+    } else if PLACEHOLDER_PASSWORDS.contains(&lower.as_str()) {
+        Some(format!(
+            "{file}: the NSCA password is the placeholder '{}': anyone who can reach the port can submit results; change password= here and in send_nsca.cfg",
+            picket_engine::output::log_safe(&pw)
+        ))
+    } else {
+        None
+    }
 }
 
 /// Binds and starts serving `config` on `rt`, at most `max_connections` at once (its

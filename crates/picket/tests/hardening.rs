@@ -1,7 +1,8 @@
 //! The daemon under stress and misuse, with a real `picket` process on 127.0.0.1:
 //! it stops when asked (SIGTERM, SIGINT) with clients connected, keeps NSCA and the
-//! command FIFO working when the web port is flooded with idle connections, and reports
-//! the NSCA receiver's warnings and its own write errors instead of dropping them.
+//! command FIFO working when the web port is flooded with idle connections, reports the
+//! NSCA receiver's warnings and its own write errors instead of dropping them, and warns
+//! about placeholder secrets at start.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{Read, Write};
@@ -444,6 +445,56 @@ fn idle_web_connections_cannot_starve_nsca_or_the_fifo() {
             && log.contains("WARNING;HARD;1;through the FIFO while flooded")
     });
     drop(idle);
+}
+
+#[test]
+fn placeholder_secrets_are_warned_about_and_a_missing_token_is_created() {
+    let o = Opts {
+        nsca_password: "change-me",
+        history: false,
+        ..Opts::default()
+    };
+    let s = Setup::new(o);
+    std::fs::remove_file(s.path("web.token")).expect("no token file");
+    let d = s.start(o);
+    let err = s.file("picket.err");
+    let log = s.log();
+    for text in [&err, &log] {
+        assert!(
+            text.contains("Warning: ")
+                && text.contains("the NSCA password is the placeholder 'change-me'"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "Created web_token_file {} with a new random token (mode 0600)",
+                s.path("web.token").display()
+            )),
+            "{text}"
+        );
+    }
+    let token = s.file("web.token");
+    assert_eq!(token.trim().len(), 64, "{token}");
+    assert!(!log.contains(token.trim()), "the token is not logged");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(s.path("web.token"))
+        .expect("stat")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    drop(d);
+
+    // A placeholder token in an existing file is warned about; a good one is not.
+    std::fs::write(s.path("web.token"), "change-me-too\n").expect("token");
+    let o = Opts {
+        history: false,
+        ..Opts::default()
+    };
+    let _ = std::fs::remove_file(s.path("nagios.cmd"));
+    let d = s.start(o);
+    let err = s.file("picket.err");
+    assert!(err.contains("the token is a placeholder"), "{err}");
+    drop(d);
 }
 
 /// SIGHUP with a live-events subscriber connected: the daemon re-executes itself (it
