@@ -185,26 +185,25 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let warnings: Vec<String> = loaded.diagnostics.iter().map(|d| d.line()).collect();
     let cfg = Arc::new(loaded.config);
     let main = &cfg.main;
-    // Lines for stderr and nagios.log once it is open: warnings (a placeholder password)
-    // must be seen by whoever starts the daemon, not only by whoever reads the log.
+    // Warnings for stderr and nagios.log once it is open (a placeholder password must be
+    // seen by whoever starts the daemon, not only by whoever reads the log), and notices
+    // for stderr only (nagios.log keeps Nagios' content, as for the start-up line).
     let mut loud: Vec<String> = Vec::new();
     let mut notices: Vec<String> = Vec::new();
-    let nofile = match crate::fdlimit::raise_nofile() {
-        Ok((before, after)) => {
-            if after > before {
-                notices.push(format!(
-                    "Raised the open-file limit (RLIMIT_NOFILE) from {before} to the hard limit {after}"
-                ));
-            }
-            after
-        }
-        Err(e) => {
-            loud.push(format!(
-                "Warning: cannot read or raise the open-file limit (RLIMIT_NOFILE): {e}"
-            ));
-            1024
-        }
-    };
+    let nofile = crate::fdlimit::raise_nofile();
+    if nofile.after > nofile.before {
+        notices.push(format!(
+            "Raised the open-file limit (RLIMIT_NOFILE) from {} to the hard limit {}",
+            nofile.before, nofile.after
+        ));
+    }
+    if let Some(e) = &nofile.error {
+        loud.push(format!(
+            "Warning: cannot raise the open-file limit (RLIMIT_NOFILE) from {}: {e}",
+            nofile.before
+        ));
+    }
+    let nofile = nofile.after;
     let nsca_config = match &main.nsca_config_file {
         Some(path) => {
             let (config, w) = crate::nsca::read_config(path)?;
@@ -228,7 +227,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             let p = std::path::absolute(p)?;
             let (token, created) = crate::web::read_or_create_token(&p)?;
             if created {
-                notices.push(format!(
+                loud.push(format!(
                     "Created web_token_file {} with a new random token (mode 0600): use it to log in to the web UI and as the API's bearer token",
                     p.display()
                 ));
@@ -319,7 +318,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let errors = Errors::new(Arc::clone(&metrics));
     let mut logbuf = String::with_capacity(1 << 20);
     logbuf.push_str(&format!("[{now}] LOG VERSION: 2.0\n"));
-    for w in warnings.iter().chain(&loud).chain(&notices) {
+    for w in warnings.iter().chain(&loud) {
         logbuf.push_str(&format!("[{now}] {}\n", picket_engine::output::log_safe(w)));
     }
     for w in loud.iter().chain(&notices) {

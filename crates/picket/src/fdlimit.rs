@@ -57,15 +57,45 @@ impl Budget {
     }
 }
 
-/// Raise the soft `RLIMIT_NOFILE` to the hard limit. Returns `(before, after)`.
-pub(crate) fn raise_nofile() -> std::io::Result<(u64, u64)> {
+/// What [`raise_nofile`] did.
+#[derive(Debug)]
+pub(crate) struct Raised {
+    /// The soft limit found.
+    pub(crate) before: u64,
+    /// The soft limit in effect now (the budget is split from it).
+    pub(crate) after: u64,
+    /// Why it could not be read or raised.
+    pub(crate) error: Option<std::io::Error>,
+}
+
+/// Raise the soft `RLIMIT_NOFILE` to the hard limit. When that fails the limit in
+/// effect stays (1,024 when it cannot even be read) and the error is returned with it.
+pub(crate) fn raise_nofile() -> Raised {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).map_err(std::io::Error::from)?;
-    if soft < hard {
-        setrlimit(Resource::RLIMIT_NOFILE, hard, hard).map_err(std::io::Error::from)?;
-        return Ok((soft, hard));
+    let (soft, hard) = match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok(l) => l,
+        Err(e) => {
+            return Raised {
+                before: 1024,
+                after: 1024,
+                error: Some(e.into()),
+            };
+        }
+    };
+    let error = if soft < hard {
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard).err()
+    } else {
+        None
+    };
+    Raised {
+        before: soft,
+        after: if soft < hard && error.is_none() {
+            hard
+        } else {
+            soft
+        },
+        error: error.map(Into::into),
     }
-    Ok((soft, soft))
 }
 
 #[cfg(test)]
