@@ -527,3 +527,28 @@ fn sighup_restarts_with_clients_connected() {
         .expect("exits after the restart");
     assert!(st.success(), "{st}");
 }
+
+/// The hang did not need everything: `history_file=` alone or `web_listen=` alone (each
+/// starts the history thread) was enough.
+#[test]
+fn sigterm_stops_with_only_history_or_only_web() {
+    for (web, history) in [(false, true), (true, false)] {
+        let o = Opts {
+            web,
+            history,
+            nsca: false,
+            ..Opts::default()
+        };
+        let s = Setup::new(o);
+        let mut d = s.start(o);
+        d.signal(nix::sys::signal::Signal::SIGTERM);
+        let st = d
+            .wait_within(Duration::from_secs(2))
+            .unwrap_or_else(|| panic!("web={web} history={history}: no exit within 2 s"));
+        assert!(st.success(), "{st}");
+        assert_eq!(
+            last_lines(&s.log(), 1),
+            [format!("Successfully shutdown... (PID={})", d.child.id())]
+        );
+    }
+}
