@@ -552,3 +552,70 @@ fn sigterm_stops_with_only_history_or_only_web() {
         );
     }
 }
+
+/// The journal on a full file system (a 64 KiB tmpfs in a private mount namespace):
+/// the inputs are processed all the same, and the failure is an error in nagios.log
+/// (the documented choice), not silence. Needs root for the mount, as the TCP-wrappers
+/// oracle does.
+#[test]
+fn a_journal_that_cannot_be_written_is_logged_and_the_input_still_processed() {
+    let root = nix::unistd::Uid::effective().is_root();
+    let unshare = Path::new("/usr/bin/unshare").exists();
+    if !root || !unshare {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "this test needs root and unshare (util-linux) under CI"
+        );
+        eprintln!("SKIP: needs root and unshare for a private tmpfs");
+        return;
+    }
+    let o = Opts {
+        web: false,
+        nsca: false,
+        history: false,
+        ..Opts::default()
+    };
+    let s = Setup::new(o);
+    let full = s.path("full");
+    std::fs::create_dir(&full).expect("mkdir");
+    let cfg = s.file("picket.cfg").replace(
+        &format!("state_retention_file={}", s.path("retention.dat").display()),
+        &format!("state_retention_file={}/retention.dat", full.display()),
+    );
+    std::fs::write(s.path("picket.cfg"), cfg).expect("picket.cfg");
+    let script = format!(
+        "mount -t tmpfs -o size=64k none '{}' && exec \"$0\" \"$@\"",
+        full.display()
+    );
+    let mut d = s.start_with(&["/usr/bin/unshare", "-m", "sh", "-c", &script], o);
+    // ~100 KiB of results: more than the file system holds.
+    let t = now();
+    let pad = "x".repeat(200);
+    let lines: Vec<String> = (0..500)
+        .map(|i| {
+            format!("[{t}] PROCESS_SERVICE_CHECK_RESULT;web01;TCP Wrappers;2;result {i} {pad}")
+        })
+        .collect();
+    {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(s.path("nagios.cmd"))
+            .expect("open fifo");
+        for l in &lines {
+            writeln!(f, "{l}").expect("write fifo");
+        }
+    }
+    wait_for("the last result and the journal error", 20, || {
+        let log = s.log();
+        log.contains("HARD;1;result 499 ")
+            && log.contains("Error: could not write the retention journal: No space left on device")
+    });
+    d.signal(nix::sys::signal::Signal::SIGTERM);
+    let st = d.wait_within(Duration::from_secs(5)).expect("exits");
+    assert!(st.success(), "{st}");
+    let log = s.log();
+    assert!(
+        log.contains("Error: could not save retention data"),
+        "the failed snapshot at shutdown is said too:\n{log}"
+    );
+}
