@@ -421,14 +421,6 @@ fn idle_web_connections_cannot_starve_nsca_or_the_fifo() {
         }
     }
     assert!(idle.len() > 256, "only {} connections", idle.len());
-    // Let the daemon accept what it will.
-    let fds = || {
-        std::fs::read_dir(format!("/proc/{}/fd", d.child.id()))
-            .map(|r| r.count())
-            .unwrap_or(0)
-    };
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(fds() < 512, "{} descriptors open", fds());
 
     send_nsca(
         s.nsca,
@@ -446,6 +438,11 @@ fn idle_web_connections_cannot_starve_nsca_or_the_fifo() {
         log.contains("CRITICAL;HARD;1;through NSCA while the web port is flooded")
             && log.contains("WARNING;HARD;1;through the FIFO while flooded")
     });
+    // The web server took only its share: the daemon stays under its limit.
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", d.child.id()))
+        .map(|r| r.count())
+        .unwrap_or(0);
+    assert!(fds > 200 && fds < 512, "{fds} descriptors open");
     drop(idle);
 }
 
