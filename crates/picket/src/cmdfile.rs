@@ -14,7 +14,9 @@ use picket_engine::{Engine, Time};
 
 use crate::retention::Store;
 
-/// Process the file now; errors go to `logbuf` as Nagios logs them.
+/// Process the file now; errors go to `logbuf` as Nagios logs them. A journal write
+/// that failed is returned (after the lines were processed all the same) for the caller
+/// to report as it reports every journal error.
 pub(crate) fn process_file(
     engine: &mut Engine,
     store: Option<&mut Store>,
@@ -22,7 +24,7 @@ pub(crate) fn process_file(
     delete: bool,
     now: Time,
     logbuf: &mut String,
-) {
+) -> std::io::Result<()> {
     let data = match std::fs::read(path) {
         Ok(d) => d,
         Err(_) => {
@@ -30,20 +32,27 @@ pub(crate) fn process_file(
                 "[{now}] Error: Cannot open file '{}' to process external commands!\n",
                 picket_engine::output::log_safe(path)
             ));
-            return;
+            return Ok(());
         }
     };
-    if let Some(s) = store {
-        let _ = s.append(now, &data);
-        let _ = s.flush();
-    }
+    let journaled = match store {
+        Some(s) => s.append(now, &data).and_then(|()| s.flush()),
+        None => Ok(()),
+    };
     let text = String::from_utf8_lossy(&data);
     for line in text.split('\n') {
         engine.process_file_line(now, line);
     }
     if delete {
-        let _ = std::fs::remove_file(path);
+        if let Err(e) = std::fs::remove_file(path) {
+            logbuf.push_str(&format!(
+                "[{now}] Warning: Could not delete external command file '{}': {}\n",
+                picket_engine::output::log_safe(path),
+                picket_engine::output::log_safe(&e.to_string())
+            ));
+        }
     }
+    journaled
 }
 
 #[cfg(test)]
@@ -115,7 +124,7 @@ mod tests {
         };
         assert!(delete);
         let mut logbuf = String::new();
-        process_file(&mut e, None, &path, delete, now, &mut logbuf);
+        process_file(&mut e, None, &path, delete, now, &mut logbuf).expect("no journal");
         assert!(logbuf.is_empty(), "{logbuf}");
         assert!(!file.exists(), "deleted");
         let log = e.take_outputs().log;
@@ -145,14 +154,14 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let mut e = engine(tmp.path());
         let mut logbuf = String::new();
-        process_file(&mut e, None, "/nonexistent/x", true, 7, &mut logbuf);
+        process_file(&mut e, None, "/nonexistent/x", true, 7, &mut logbuf).expect("no journal");
         assert_eq!(
             logbuf,
             "[7] Error: Cannot open file '/nonexistent/x' to process external commands!\n"
         );
         let dir = tmp.path().display().to_string();
         logbuf.clear();
-        process_file(&mut e, None, &dir, true, 8, &mut logbuf);
+        process_file(&mut e, None, &dir, true, 8, &mut logbuf).expect("no journal");
         assert!(logbuf.contains("Cannot open file"), "{logbuf}");
         assert!(tmp.path().exists());
         // Replay (journal) never re-reads the file: the lines were journaled.

@@ -21,6 +21,7 @@ use picket_config::{Dialect, LoadOptions};
 use picket_engine::{Engine, EngineOptions, Job, PassiveResult, Request, Time};
 
 use crate::history::{History, HistoryMsg};
+use crate::report::{Errors, Kind};
 use crate::retention::Store;
 
 /// A message to the engine thread.
@@ -61,6 +62,13 @@ const JOURNAL_SNAPSHOT_BYTES: u64 = 256 << 20;
 const STOP_NONE: u8 = 0;
 const STOP_TERM: u8 = 1;
 const STOP_RESTART: u8 = 2;
+const STOP_INT: u8 = 3;
+/// `SHUTDOWN_PROGRAM` (an external command, not a signal).
+const STOP_COMMAND: u8 = 4;
+
+/// Log lines kept in memory while `nagios.log` cannot be written, to be written when it
+/// can again; past this the oldest pending lines are given up (and said so on stderr).
+const LOG_PENDING_MAX: usize = 16 << 20;
 
 pub(crate) fn unix_now() -> Time {
     std::time::SystemTime::now()
@@ -79,13 +87,78 @@ pub(crate) fn feed(engine: &mut Engine, now: Time, data: &[u8]) {
     }
 }
 
-fn write_log(log: &mut File, buf: &mut String) {
+/// Write the pending log lines. When the log cannot be written (disk full, read-only
+/// file system), the error goes to stderr and `picket_errors_total{kind="log"}`, and
+/// the lines not written stay in `buf` for the next write (up to [`LOG_PENDING_MAX`]).
+pub(crate) fn write_log(log: &mut File, buf: &mut String, errors: &Errors) {
     if buf.is_empty() {
         return;
     }
-    // Nothing sensible can be done when the log cannot be written; keep running.
-    let _ = log.write_all(buf.as_bytes());
-    buf.clear();
+    let bytes = buf.as_bytes();
+    let mut done = 0;
+    let failed = loop {
+        match log.write(&bytes[done..]) {
+            Ok(0) => break Some(std::io::Error::from(std::io::ErrorKind::WriteZero)),
+            Ok(n) => {
+                done += n;
+                if done == bytes.len() {
+                    break None;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Some(e),
+        }
+    };
+    let Some(e) = failed else {
+        buf.clear();
+        return;
+    };
+    while !buf.is_char_boundary(done) {
+        done += 1;
+    }
+    buf.drain(..done);
+    let mut lost = 0;
+    if buf.len() > LOG_PENDING_MAX {
+        // Give up the oldest whole lines.
+        let cut = buf.len() - LOG_PENDING_MAX;
+        let cut = buf[cut..].find('\n').map_or(buf.len(), |i| cut + i + 1);
+        buf.drain(..cut);
+        lost = cut;
+    }
+    errors.stderr_error(
+        Kind::Log,
+        &format!(
+            "cannot write the log file: {e}; {} bytes of log lines kept to write later{}",
+            buf.len(),
+            if lost > 0 {
+                format!(", {lost} older bytes given up")
+            } else {
+                String::new()
+            }
+        ),
+    );
+}
+
+/// Report a failed journal write. The input is processed all the same (a monitor that
+/// stops alerting because its disk is full helps nobody), but loudly: an error line in
+/// `nagios.log`, `picket_errors_total{kind="journal"}`, and a snapshot is asked for so
+/// that the state is durable again as soon as the disk takes it.
+fn journal_failed(
+    e: &std::io::Error,
+    errors: &Errors,
+    logbuf: &mut String,
+    now: Time,
+    save: &mut bool,
+) {
+    errors.log_error(
+        Kind::Journal,
+        logbuf,
+        now,
+        &format!(
+            "could not write the retention journal: {e}; the input is processed but not journaled, a crash before the next snapshot would lose it"
+        ),
+    );
+    *save = true;
 }
 
 /// Run the daemon until SIGTERM/SIGINT or `SHUTDOWN_PROGRAM`.
@@ -112,6 +185,62 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let warnings: Vec<String> = loaded.diagnostics.iter().map(|d| d.line()).collect();
     let cfg = Arc::new(loaded.config);
     let main = &cfg.main;
+    // Warnings for stderr and nagios.log once it is open (a placeholder password must be
+    // seen by whoever starts the daemon, not only by whoever reads the log), and notices
+    // for stderr only (nagios.log keeps Nagios' content, as for the start-up line).
+    let mut loud: Vec<String> = Vec::new();
+    let mut notices: Vec<String> = Vec::new();
+    let nofile = crate::fdlimit::raise_nofile();
+    if nofile.after > nofile.before {
+        notices.push(format!(
+            "Raised the open-file limit (RLIMIT_NOFILE) from {} to the hard limit {}",
+            nofile.before, nofile.after
+        ));
+    }
+    if let Some(e) = &nofile.error {
+        loud.push(format!(
+            "Warning: cannot raise the open-file limit (RLIMIT_NOFILE) from {}: {e}",
+            nofile.before
+        ));
+    }
+    let nofile = nofile.after;
+    let nsca_config = match &main.nsca_config_file {
+        Some(path) => {
+            let (config, w) = crate::nsca::read_config(path)?;
+            loud.extend(w.into_iter().map(|w| format!("Warning: {w}")));
+            Some((path.clone(), config))
+        }
+        None => None,
+    };
+    let budget = crate::fdlimit::Budget::split(
+        nofile,
+        nsca_config
+            .as_ref()
+            .map(|(_, c)| c.max_connections as usize),
+    );
+    notices.push(format!(
+        "Open files: limit {}; at most {} web and {} NSCA connections at once, {} kept for the log, journal, history, command file and commands",
+        budget.limit,
+        budget.web_cap(main.web_max_connections),
+        budget.nsca,
+        budget.reserve
+    ));
+    let token = match (main.web_listen, &main.web_token_file) {
+        (Some(_), Some(p)) => {
+            let p = std::path::absolute(p)?;
+            let (token, created) = crate::web::read_or_create_token(&p)?;
+            if created {
+                loud.push(format!(
+                    "Created web_token_file {} with a new random token (mode 0600): use it to log in to the web UI and as the API's bearer token",
+                    p.display()
+                ));
+            } else if let Some(w) = crate::web::weak_token(&p, &token) {
+                loud.push(format!("Warning: {w}"));
+            }
+            Some(token)
+        }
+        _ => None,
+    };
     let log_path = main
         .log_file
         .clone()
@@ -188,10 +317,15 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         env!("CARGO_PKG_VERSION"),
         std::process::id()
     );
+    let metrics = Arc::new(picket_web::Metrics::new());
+    let errors = Errors::new(Arc::clone(&metrics));
     let mut logbuf = String::with_capacity(1 << 20);
     logbuf.push_str(&format!("[{now}] LOG VERSION: 2.0\n"));
-    for w in &warnings {
+    for w in warnings.iter().chain(&loud) {
         logbuf.push_str(&format!("[{now}] {}\n", picket_engine::output::log_safe(w)));
+    }
+    for w in loud.iter().chain(&notices) {
+        eprintln!("picket: {}", picket_engine::output::log_safe(w));
     }
     // Snapshot first: with 10,000s of objects it takes a moment, and the first checks
     // are scheduled from the instant the engine starts.
@@ -203,9 +337,8 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let mut jobs: Vec<Job> = Vec::new();
     let mut requests: Vec<Request> = Vec::new();
     engine.drain_into(&mut logbuf, &mut jobs, &mut requests);
-    write_log(&mut log, &mut logbuf);
+    write_log(&mut log, &mut logbuf, &errors);
 
-    let metrics = Arc::new(picket_web::Metrics::new());
     let (events, _) = tokio::sync::broadcast::channel::<picket_web::LiveEvent>(4096);
     let history_db = main
         .history_file
@@ -231,6 +364,8 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let history_tx = history.as_ref().map(|h| h.tx.clone());
 
     let (tx, rx) = sync_channel::<Input>(256);
+    // Warnings of the libraries (the NSCA receiver's bad packets) go to nagios.log.
+    crate::report::LogLayer::new(tx.clone(), errors.clone()).install();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -272,7 +407,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             };
             let v = tokio::select! {
                 _ = term.recv() => STOP_TERM,
-                _ = int.recv() => STOP_TERM,
+                _ = int.recv() => STOP_INT,
                 _ = hup.recv() => STOP_RESTART,
             };
             stop.store(v, Ordering::SeqCst);
@@ -282,16 +417,9 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         crate::fifo::create(cf)?;
         crate::fifo::spawn_reader(cf, tx.clone())?;
     }
-    let _nsca = match &main.nsca_config_file {
-        Some(path) => {
-            let (receiver, nsca_warnings) = crate::nsca::start(&rt, path, tx.clone())?;
-            let now = unix_now();
-            for w in &nsca_warnings {
-                logbuf.push_str(&format!(
-                    "[{now}] Warning: {}\n",
-                    picket_engine::output::log_safe(w)
-                ));
-            }
+    let nsca = match &nsca_config {
+        Some((path, config)) => {
+            let receiver = crate::nsca::start(&rt, path, config, budget.nsca, tx.clone())?;
             eprintln!(
                 "Listening for NSCA on {} ({})",
                 receiver.local_addr,
@@ -303,10 +431,6 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         None => None,
     };
     if let Some(addr) = main.web_listen {
-        let token = match &main.web_token_file {
-            Some(p) => Some(crate::web::read_token(&std::path::absolute(p)?)?),
-            None => None,
-        };
         let read_only = token.is_none();
         let local = crate::web::start(
             &rt,
@@ -314,7 +438,8 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
                 addr,
                 token,
                 history: history_db.clone(),
-                max_connections: main.web_max_connections,
+                max_connections: budget.web_cap(main.web_max_connections),
+                errors: errors.clone(),
             },
             tx.clone(),
             Arc::clone(&cfg),
@@ -331,7 +456,16 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         );
     }
     for job in jobs.drain(..) {
-        let _ = job_tx.try_send(job);
+        if let Err(e) = job_tx.try_send(job) {
+            let job = match e {
+                tokio::sync::mpsc::error::TrySendError::Full(j)
+                | tokio::sync::mpsc::error::TrySendError::Closed(j) => j,
+            };
+            logbuf.push_str(&format!(
+                "[{now}] Warning: command queue full, not running command for {}\n",
+                picket_engine::output::log_safe(&job.what)
+            ));
+        }
     }
     let outcome = engine_loop(
         &mut engine,
@@ -344,23 +478,28 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         &checks,
         &stop,
         main.retention_update_interval,
+        &errors,
     );
     let now = unix_now();
     let restart = outcome == STOP_RESTART;
-    logbuf.push_str(&format!(
-        "[{now}] {}\n",
-        if restart {
-            "Caught SIGHUP, restarting..."
-        } else {
-            "Caught SIGTERM, shutting down..."
-        }
-    ));
+    // As Nagios 4 names them; SHUTDOWN_PROGRAM logs no signal.
+    let caught = match outcome {
+        STOP_RESTART => Some("Caught SIGHUP, restarting..."),
+        STOP_INT => Some("Caught SIGINT, shutting down..."),
+        STOP_COMMAND => None,
+        _ => Some("Caught SIGTERM, shutting down..."),
+    };
+    if let Some(c) = caught {
+        logbuf.push_str(&format!("[{now}] {c}\n"));
+    }
     if let Some(s) = store.as_mut() {
         if let Err(e) = s.save(&engine, now) {
-            logbuf.push_str(&format!(
-                "[{now}] Error: could not save retention data: {}\n",
-                picket_engine::output::log_safe(&format!("{e:#}"))
-            ));
+            errors.log_error(
+                Kind::Retention,
+                &mut logbuf,
+                now,
+                &format!("could not save retention data: {e:#}"),
+            );
         }
     }
     if !restart {
@@ -369,13 +508,32 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             std::process::id()
         ));
     }
-    write_log(&mut log, &mut logbuf);
+    write_log(&mut log, &mut logbuf, &errors);
+    // Stop everything that still holds a connection or a sender: requests waiting on
+    // the engine see it gone, the listeners close, the runtime ends the web server, its
+    // SSE streams, idle NSCA and web connections and the executors (whose reports hold
+    // senders to the history thread). Then the history takes the last lines and stops.
+    drop(rx);
+    if let Some(n) = &nsca {
+        n.stop();
+    }
+    drop(job_tx);
+    rt.shutdown_timeout(Duration::from_millis(500));
     drop(history_tx);
     if let Some(h) = history {
-        h.finish();
+        if !h.finish(Duration::from_secs(1)) {
+            eprintln!(
+                "picket: the history is still catching up with the log; it resumes from its cursor at the next start"
+            );
+        }
     }
     if let Some(cf) = &command_file {
-        let _ = std::fs::remove_file(cf);
+        if let Err(e) = std::fs::remove_file(cf) {
+            eprintln!(
+                "picket: cannot remove the command file {}: {e}",
+                cf.display()
+            );
+        }
     }
     if restart {
         use std::os::unix::process::CommandExt;
@@ -385,9 +543,13 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         bail!("restart failed: {err}");
     }
     if let Some(lock) = &lock_file {
-        let _ = std::fs::remove_file(lock);
+        if let Err(e) = std::fs::remove_file(lock) {
+            eprintln!(
+                "picket: cannot remove the lock file {}: {e}",
+                lock.display()
+            );
+        }
     }
-    rt.shutdown_timeout(Duration::from_millis(500));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -403,6 +565,7 @@ fn engine_loop(
     checks: &crate::checks::Checks,
     stop: &AtomicU8,
     retention_minutes: u32,
+    errors: &Errors,
 ) -> u8 {
     let mut jobs: Vec<Job> = Vec::new();
     let mut requests: Vec<Request> = Vec::new();
@@ -410,6 +573,7 @@ fn engine_loop(
     let mut last_save = unix_now();
     // A SAVE_STATE_INFORMATION that came while a snapshot was still being written.
     let mut save_pending = false;
+    let mut last_journal_retry: Time = 0;
     let mut passive_line = String::new();
     let mut check_jobs = Vec::new();
     loop {
@@ -426,11 +590,15 @@ fn engine_loop(
         let now = unix_now();
         let mut msg = first;
         let mut batches = 0;
+        // A journal write failed in this pass: snapshot as soon as possible.
+        let mut journal_save = false;
         while let Some(m) = msg {
             match m {
                 Input::Lines(data) => {
                     if let Some(s) = store.as_deref_mut() {
-                        let _ = s.append(now, &data);
+                        if let Err(e) = s.append(now, &data) {
+                            journal_failed(&e, errors, logbuf, now, &mut journal_save);
+                        }
                     }
                     feed(engine, now, &data);
                 }
@@ -448,7 +616,9 @@ fn engine_loop(
                                 r.check_time,
                                 r.command_args().replace('\n', "\\n")
                             ));
-                            let _ = s.append(now, passive_line.as_bytes());
+                            if let Err(e) = s.append(now, passive_line.as_bytes()) {
+                                journal_failed(&e, errors, logbuf, now, &mut journal_save);
+                            }
                         }
                         engine.process_passive(now, r);
                     }
@@ -464,7 +634,9 @@ fn engine_loop(
                 }
                 Input::CheckResults(results) => {
                     if let Some(s) = store.as_deref_mut() {
-                        let _ = s.append_active(now, &results);
+                        if let Err(e) = s.append_active(now, &results) {
+                            journal_failed(&e, errors, logbuf, now, &mut journal_save);
+                        }
                     }
                     for r in &results {
                         engine.process_check_result(now, r);
@@ -478,18 +650,22 @@ fn engine_loop(
             msg = rx.try_recv().ok();
         }
         engine.tick(now);
-        rotator.rotate_if_due(engine, log, logbuf, now);
+        rotator.rotate_if_due(engine, log, logbuf, now, errors);
         engine.drain_into(logbuf, &mut jobs, &mut requests);
         engine.drain_checks(&mut check_jobs);
         // Journal first: what is logged or run is never ahead of what a restart replays.
         if let Some(s) = store.as_deref_mut() {
-            let _ = s.flush();
+            if let Err(e) = s.flush() {
+                journal_failed(&e, errors, logbuf, now, &mut journal_save);
+            }
         }
         // Then the log (so a notification's line is in the history before its outcome),
         // then the journal's marker that this is logged, then the commands.
-        write_log(log, logbuf);
+        write_log(log, logbuf, errors);
         if let Some(s) = store.as_deref_mut() {
-            let _ = s.mark_logged();
+            if let Err(e) = s.mark_logged() {
+                journal_failed(&e, errors, logbuf, now, &mut journal_save);
+            }
         }
         if let Some(h) = history {
             let _ = h.try_send(HistoryMsg::Wake);
@@ -507,24 +683,32 @@ fn engine_loop(
             }
         }
         checks.dispatch(&mut check_jobs);
-        write_log(log, logbuf);
         let mut save = std::mem::take(&mut save_pending);
         for r in requests.drain(..) {
             match r {
                 Request::SaveState => save = true,
-                Request::Shutdown => return STOP_TERM,
+                Request::Shutdown => return STOP_COMMAND,
                 Request::Restart => return STOP_RESTART,
                 Request::ProcessFile { path, delete } => {
-                    crate::cmdfile::process_file(
+                    if let Err(e) = crate::cmdfile::process_file(
                         engine,
                         store.as_deref_mut(),
                         &path,
                         delete,
                         now,
                         logbuf,
-                    );
+                    ) {
+                        journal_failed(&e, errors, logbuf, now, &mut journal_save);
+                    }
                 }
             }
+        }
+        write_log(log, logbuf, errors);
+        // After a failed journal write, a snapshot makes the state durable again; while
+        // the disk refuses it too, try again at most every ten seconds.
+        if journal_save && now - last_journal_retry >= 10 {
+            last_journal_retry = now;
+            save = true;
         }
         if let Some(s) = store.as_deref_mut() {
             if save
@@ -537,10 +721,12 @@ fn engine_loop(
                     Ok(true) => last_save = now,
                     Ok(false) => save_pending = save,
                     Err(e) => {
-                        logbuf.push_str(&format!(
-                            "[{now}] Error: could not save retention data: {}\n",
-                            picket_engine::output::log_safe(&format!("{e:#}"))
-                        ));
+                        errors.log_error(
+                            Kind::Retention,
+                            logbuf,
+                            now,
+                            &format!("could not save retention data: {e:#}"),
+                        );
                         last_save = now;
                     }
                 }

@@ -73,6 +73,17 @@ pub(crate) async fn executor(mut rx: mpsc::Receiver<Job>, max: usize, reports: R
     }
 }
 
+/// A line for `nagios.log`; on standard error when the engine's queue is full or gone,
+/// never dropped unseen.
+fn log(r: &Reports, line: String) {
+    use std::sync::mpsc::TrySendError;
+    if let Err(TrySendError::Full(Input::Log(l)) | TrySendError::Disconnected(Input::Log(l))) =
+        r.log.try_send(Input::Log(line))
+    {
+        eprintln!("picket: {l}");
+    }
+}
+
 async fn run_job(job: Job, r: &Reports) {
     let started = Instant::now();
     let argv = match picket_exec::command::classify(&job.command_line) {
@@ -105,10 +116,14 @@ async fn run_job(job: Job, r: &Reports) {
         .and_then(|r| r);
     let (exit_code, status) = match spawned {
         Err(e) => {
-            let _ = r.log.try_send(Input::Log(format!(
-                "Warning: Could not run command for {}: {e}",
-                picket_engine::output::log_safe(&job.what)
-            )));
+            log(
+                r,
+                format!(
+                    "Warning: Could not run command for {}: {}",
+                    picket_engine::output::log_safe(&job.what),
+                    picket_engine::output::log_safe(&e.to_string())
+                ),
+            );
             (None, format!("spawn error: {e}"))
         }
         Ok(mut child) => {
@@ -133,11 +148,14 @@ async fn run_job(job: Job, r: &Reports) {
                         JobKind::Notification => "Notification",
                         JobKind::EventHandler => "Event handler",
                     };
-                    let _ = r.log.try_send(Input::Log(format!(
-                        "Warning: {what} command for {} timed out after {} seconds",
-                        picket_engine::output::log_safe(&job.what),
-                        job.timeout_secs
-                    )));
+                    log(
+                        r,
+                        format!(
+                            "Warning: {what} command for {} timed out after {} seconds",
+                            picket_engine::output::log_safe(&job.what),
+                            job.timeout_secs
+                        ),
+                    );
                     (None, "timeout".to_owned())
                 }
             }

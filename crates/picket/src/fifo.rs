@@ -36,23 +36,48 @@ pub(crate) fn spawn_reader(path: &Path, tx: SyncSender<Input>) -> anyhow::Result
     // A larger pipe buffer (1 MiB, the usual pipe-max-size) means fewer, larger reads
     // and fewer context switches under bursts; failure only costs speed.
     let _ = nix::fcntl::fcntl(&f, nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20));
+    let name = path.display().to_string();
     std::thread::Builder::new()
         .name("picket-fifo".into())
         .spawn(move || {
             let mut pending: Vec<u8> = Vec::with_capacity(1 << 20);
             let mut buf = vec![0u8; 1 << 20];
+            let mut read_errors = 0u64;
             loop {
                 let n = match f.read(&mut buf) {
                     Ok(0) => continue,
                     Ok(n) => n,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(_) => return,
+                    Err(e) => {
+                        // Said once, then every minute while it lasts; never a busy loop.
+                        if read_errors % 60 == 0 {
+                            let line = format!(
+                                "Error: cannot read the command file {}: {e} ({} time(s))",
+                                picket_engine::output::log_safe(&name),
+                                read_errors + 1
+                            );
+                            eprintln!("picket: {line}");
+                            if tx.send(Input::Log(line)).is_err() {
+                                return;
+                            }
+                        }
+                        read_errors += 1;
+                        std::thread::sleep(std::time::Duration::from_secs(1));
+                        continue;
+                    }
                 };
                 pending.extend_from_slice(&buf[..n]);
                 let Some(last_nl) = pending.iter().rposition(|&b| b == b'\n') else {
                     // A single line longer than the buffer keeps accumulating; cap it.
                     if pending.len() > 64 << 20 {
+                        let line = format!(
+                            "Warning: discarded {} bytes of a command-file line longer than 64 MiB",
+                            pending.len()
+                        );
                         pending.clear();
+                        if tx.send(Input::Log(line)).is_err() {
+                            return;
+                        }
                     }
                     continue;
                 };

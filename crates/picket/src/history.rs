@@ -42,6 +42,8 @@ pub(crate) enum HistoryMsg {
     Wake,
     /// A notification command finished.
     Notification(NotificationResult),
+    /// Ingest what the log holds, then stop (other senders may still be alive).
+    Stop,
 }
 
 /// Splits appended log bytes into complete lines, tracking the offset past the last one.
@@ -100,13 +102,24 @@ impl LineSplitter {
 pub(crate) struct History {
     pub(crate) tx: SyncSender<HistoryMsg>,
     handle: JoinHandle<()>,
+    done: Receiver<()>,
 }
 
 impl History {
-    /// Stop after ingesting everything logged so far.
-    pub(crate) fn finish(self) {
+    /// Stop after ingesting everything logged so far, waiting at most `limit`; `false`
+    /// when the thread was still busy then (its cursor is committed with its rows, so
+    /// the next start resumes where it got to).
+    pub(crate) fn finish(self, limit: Duration) -> bool {
+        // An explicit stop: clones of the sender may outlive this call.
+        let _ = self.tx.try_send(HistoryMsg::Stop);
         drop(self.tx);
-        let _ = self.handle.join();
+        match self.done.recv_timeout(limit) {
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                let _ = self.handle.join();
+                true
+            }
+            Err(RecvTimeoutError::Timeout) => false,
+        }
     }
 }
 
@@ -244,11 +257,13 @@ fn run(mut w: Worker, rx: Receiver<HistoryMsg>) {
         match first {
             Ok(HistoryMsg::Notification(r)) => results.push(r),
             Ok(HistoryMsg::Wake) | Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => done = true,
+            Ok(HistoryMsg::Stop) | Err(RecvTimeoutError::Disconnected) => done = true,
         }
         while let Ok(m) = rx.try_recv() {
-            if let HistoryMsg::Notification(r) = m {
-                results.push(r);
+            match m {
+                HistoryMsg::Notification(r) => results.push(r),
+                HistoryMsg::Wake => {}
+                HistoryMsg::Stop => done = true,
             }
         }
         w.drain(results);
@@ -318,10 +333,14 @@ pub(crate) fn start(
     };
     worker.drain(Vec::new());
     let (tx, rx) = sync_channel(QUEUE);
+    let (done_tx, done) = sync_channel(1);
     let handle = std::thread::Builder::new()
         .name("picket-history".into())
-        .spawn(move || run(worker, rx))?;
-    Ok(History { tx, handle })
+        .spawn(move || {
+            run(worker, rx);
+            let _ = done_tx.send(());
+        })?;
+    Ok(History { tx, handle, done })
 }
 
 #[cfg(test)]
@@ -384,7 +403,7 @@ mod tests {
             &metrics,
         )
         .unwrap();
-        h.finish();
+        assert!(h.finish(Duration::MAX));
         let count = || {
             Store::open(&db, StoreConfig::default())
                 .unwrap()
@@ -408,7 +427,7 @@ mod tests {
         let mut g = File::create(&log).unwrap();
         g.write_all(line(5, "10.0.0.4").as_bytes()).unwrap();
         h.tx.send(HistoryMsg::Wake).unwrap();
-        h.finish();
+        assert!(h.finish(Duration::MAX));
         let st = Store::open(&db, StoreConfig::default()).unwrap();
         assert_eq!(st.count().unwrap(), 5);
         let denied = st.denied(&picket_history::DeniedQuery::default()).unwrap();

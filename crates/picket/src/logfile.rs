@@ -37,19 +37,21 @@ impl Rotator {
     /// rotation is due, the log produced so far goes to the old file, the file is
     /// archived and reopened, and the engine's head lines stay queued for the new file.
     /// Errors are logged to the new (or still the old) file; the daemon keeps running.
+    /// A failed write of the old file's last lines is reported as every log write error
+    /// (`daemon::write_log`); the lines then go to the new file.
     pub(crate) fn rotate_if_due(
         &self,
         engine: &mut Engine,
         log: &mut File,
         logbuf: &mut String,
         now: Time,
+        errors: &crate::report::Errors,
     ) {
         let Some(rotation) = engine.log_rotation_due(now) else {
             return;
         };
         engine.drain_log_into(logbuf);
-        let _ = log.write_all(logbuf.as_bytes());
-        logbuf.clear();
+        crate::daemon::write_log(log, logbuf, errors);
         let archive = self.archive_dir.join(&rotation.archive_file_name);
         let rotated = match self.rotate(log, &archive) {
             Ok(done) => done,
@@ -119,6 +121,10 @@ mod tests {
     use std::io::Read;
     use std::sync::Arc;
 
+    fn errors() -> crate::report::Errors {
+        crate::report::Errors::new(Arc::new(picket_web::Metrics::new()))
+    }
+
     fn engine(dir: &Path, method: char) -> Engine {
         let obj = dir.join("objects.cfg");
         std::fs::write(
@@ -178,12 +184,12 @@ mod tests {
         std::fs::set_permissions(&log_path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
         let r = Rotator::new(&log_path, Some(&archive_dir)).expect("rotator");
         e.process_line(t0 + 1, &format!("[{}] DISABLE_NOTIFICATIONS", t0 + 1));
-        r.rotate_if_due(&mut e, &mut log, &mut logbuf, t0 + 5);
+        r.rotate_if_due(&mut e, &mut log, &mut logbuf, t0 + 5, &errors());
         assert!(logbuf.is_empty());
         let boundary = t0 + 10;
         assert_eq!(e.next_log_rotation(), Some(boundary));
         // Due: the pending EXTERNAL COMMAND line goes to the old file first.
-        r.rotate_if_due(&mut e, &mut log, &mut logbuf, boundary + 1);
+        r.rotate_if_due(&mut e, &mut log, &mut logbuf, boundary + 1, &errors());
         let archived = archive_dir.join("nagios-01-15-2027-09.log");
         let old = read(&archived);
         assert!(
@@ -212,7 +218,7 @@ mod tests {
         // The next archive exists already: no rename, no head lines, next hour scheduled.
         let next = boundary + 3600;
         std::fs::write(archive_dir.join("nagios-01-15-2027-10.log"), "keep\n").expect("w");
-        r.rotate_if_due(&mut e, &mut log, &mut logbuf, next);
+        r.rotate_if_due(&mut e, &mut log, &mut logbuf, next, &errors());
         e.drain_log_into(&mut logbuf);
         assert!(!logbuf.contains("LOG ROTATION"), "{logbuf}");
         assert_eq!(
@@ -237,7 +243,7 @@ mod tests {
             .expect("open");
         let r = Rotator::new(&log_path, Some(&dir.join("missing"))).expect("rotator");
         let mut logbuf = String::new();
-        r.rotate_if_due(&mut e, &mut log, &mut logbuf, t0 + 10);
+        r.rotate_if_due(&mut e, &mut log, &mut logbuf, t0 + 10, &errors());
         assert!(
             logbuf.contains("Error: could not rotate the log file to"),
             "{logbuf}"

@@ -26,23 +26,73 @@ pub(crate) struct Receiver {
     pub(crate) stats: Arc<Stats>,
     /// Where it listens.
     pub(crate) local_addr: std::net::SocketAddr,
-    _shutdown: watch::Sender<bool>,
+    shutdown: watch::Sender<bool>,
 }
 
-/// Reads `nsca.cfg`, binds, and starts serving on `rt`; results go to `tx`.
-/// Returns the receiver and the config file's warnings.
+impl Receiver {
+    /// Stop accepting connections (at shutdown, before the runtime goes).
+    pub(crate) fn stop(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// Reads and checks `nsca.cfg`; returns it with its warnings.
+pub(crate) fn read_config(cfg_path: &Path) -> anyhow::Result<(ServerConfig, Vec<String>)> {
+    let text = picket_config::read_config_file(cfg_path)
+        .with_context(|| format!("nsca_config_file {}", cfg_path.display()))?;
+    let (config, mut warnings) = ServerConfig::parse(&cfg_path.display().to_string(), &text)?;
+    warnings.extend(weak_password(&cfg_path.display().to_string(), &config));
+    Ok((config, warnings))
+}
+
+/// Passwords that ship in examples and documentation: anyone can send results with them.
+const PLACEHOLDER_PASSWORDS: &[&str] = &[
+    "change-me",
+    "changeme",
+    "change_me",
+    "password",
+    "secret",
+    "nsca",
+    "nagios",
+];
+
+/// A warning when results are encrypted with an empty or a well-known password (with
+/// `decryption_method=0` nothing is encrypted and the password is not used).
+pub(crate) fn weak_password(file: &str, config: &ServerConfig) -> Option<String> {
+    if config.decryption_method == nsca_proto::Method::None {
+        return None;
+    }
+    let pw = String::from_utf8_lossy(&config.password);
+    let lower = pw.trim().to_ascii_lowercase();
+    if lower.is_empty() {
+        Some(format!(
+            "{file}: the NSCA password is empty: anyone who can reach the port can submit results; set password="
+        ))
+    } else if PLACEHOLDER_PASSWORDS.contains(&lower.as_str()) {
+        Some(format!(
+            "{file}: the NSCA password is the placeholder '{}': anyone who can reach the port can submit results; change password= here and in send_nsca.cfg",
+            picket_engine::output::log_safe(&pw)
+        ))
+    } else {
+        None
+    }
+}
+
+/// Binds and starts serving `config` on `rt`, at most `max_connections` at once (its
+/// own `max_connections` or the open-file budget's share, whichever is lower); results
+/// go to `tx`.
 pub(crate) fn start(
     rt: &tokio::runtime::Runtime,
     cfg_path: &Path,
+    config: &ServerConfig,
+    max_connections: usize,
     tx: SyncSender<Input>,
-) -> anyhow::Result<(Receiver, Vec<String>)> {
-    let text = picket_config::read_config_file(cfg_path)
-        .with_context(|| format!("nsca_config_file {}", cfg_path.display()))?;
-    let (config, warnings) = ServerConfig::parse(&cfg_path.display().to_string(), &text)?;
-    let listener = nsca::server::bind(&config)
+) -> anyhow::Result<Receiver> {
+    let listener = nsca::server::bind(config)
         .with_context(|| format!("NSCA listener of {}", cfg_path.display()))?;
     let local_addr = listener.local_addr()?;
-    let settings = Settings::from_config(&config);
+    let mut settings = Settings::from_config(config);
+    settings.max_connections = settings.max_connections.min(max_connections).max(1);
     let (_settings_tx, settings_rx) = watch::channel(Arc::new(settings));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (out_tx, mut out_rx) = mpsc::channel::<Batch>(256);
@@ -70,14 +120,11 @@ pub(crate) fn start(
                 }
             }
         })?;
-    Ok((
-        Receiver {
-            stats,
-            local_addr,
-            _shutdown: shutdown_tx,
-        },
-        warnings,
-    ))
+    Ok(Receiver {
+        stats,
+        local_addr,
+        shutdown: shutdown_tx,
+    })
 }
 
 /// An NSCA result as the engine's passive result: the same fields, names cut

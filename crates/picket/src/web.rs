@@ -221,13 +221,74 @@ pub(crate) fn read_token(path: &Path) -> anyhow::Result<String> {
     Ok(token)
 }
 
+/// The token of `web_token_file`; when the file does not exist, it is created (mode
+/// 0600, never over an existing file) with a new random token. Returns the token and
+/// whether it was created.
+pub(crate) fn read_or_create_token(path: &Path) -> anyhow::Result<(String, bool)> {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() {
+        return Ok((read_token(path)?, false));
+    }
+    let mut random = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut random))
+        .context("read /dev/urandom for a new web token")?;
+    let token: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("create web_token_file {}", path.display()))?;
+    f.write_all(format!("{token}\n").as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("write web_token_file {}", path.display()))?;
+    Ok((token, true))
+}
+
+/// Tokens shorter than this are refused by no one but warned about: they can be guessed.
+const MIN_TOKEN_LEN: usize = 16;
+
+/// A warning when the token is a placeholder (`change-me`…) or short.
+pub(crate) fn weak_token(path: &Path, token: &str) -> Option<String> {
+    let lower = token.to_ascii_lowercase();
+    let placeholder = [
+        "change-me",
+        "changeme",
+        "change_me",
+        "password",
+        "secret",
+        "token",
+    ]
+    .iter()
+    .any(|p| lower.contains(p));
+    if placeholder {
+        Some(format!(
+            "web_token_file {}: the token is a placeholder: anyone who reads the example can log in and send commands; put a long random token in it (or delete the file: a new random one is created at start)",
+            path.display()
+        ))
+    } else if token.len() < MIN_TOKEN_LEN {
+        Some(format!(
+            "web_token_file {}: the token has only {} characters (at least {MIN_TOKEN_LEN} are advised): it can be guessed",
+            path.display(),
+            token.len()
+        ))
+    } else {
+        None
+    }
+}
+
 /// Everything the web server needs from the daemon.
 pub(crate) struct WebParts {
     pub(crate) addr: SocketAddr,
     pub(crate) token: Option<String>,
     pub(crate) history: Option<std::path::PathBuf>,
-    /// `web_max_connections` (0: the default).
-    pub(crate) max_connections: u32,
+    /// Connections served at once: `web_max_connections` (0: the default), never more
+    /// than the web's share of the open-file budget.
+    pub(crate) max_connections: usize,
+    /// Where errors of the web server are counted and reported.
+    pub(crate) errors: crate::report::Errors,
 }
 
 /// Bind and serve on `rt`. Returns the bound address (the configured port may be 0).
@@ -249,10 +310,7 @@ pub(crate) fn start(
         metrics,
         WebConfig {
             token: parts.token,
-            max_connections: match usize::try_from(parts.max_connections) {
-                Ok(0) | Err(_) => WebConfig::DEFAULT_MAX_CONNECTIONS,
-                Ok(n) => n,
-            },
+            max_connections: parts.max_connections,
             ..WebConfig::default()
         },
     );
@@ -263,9 +321,13 @@ pub(crate) fn start(
     }
     let _guard = rt.enter();
     let listener = tokio::net::TcpListener::from_std(listener)?;
+    let errors = parts.errors;
     rt.spawn(async move {
         if let Err(e) = picket_web::serve(listener, state).await {
-            eprintln!("picket: web server stopped: {e}");
+            errors.stderr_error(
+                crate::report::Kind::Other,
+                &format!("web server stopped: {e}"),
+            );
         }
     });
     Ok(local)
