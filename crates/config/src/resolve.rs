@@ -342,6 +342,12 @@ impl<'r> Ctx<'r> {
                             def.uses = list(v).collect();
                         }
                         Some(Key::Register) => def.register = p.value.trim() != "0",
+                        Some(key)
+                            if self.dialect == Dialect::Nagios
+                                && none_unsets(kind, key, &p.value) =>
+                        {
+                            // As if not set: the template's criteria apply (below).
+                        }
                         Some(key) => {
                             if matches!(key, Key::BusinessImpact | Key::MinBusinessImpact)
                                 || (key == Key::Notificationways && self.dialect == Dialect::Nagios)
@@ -725,6 +731,28 @@ impl<'r> Ctx<'r> {
         self.main.use_true_regexp_matching
             || (self.main.use_regexp_matching && s.contains(['*', '?', '+', '\\', '.']))
     }
+}
+
+/// Whether a dependency's criteria value counts as not set. In Nagios 4.4.6's
+/// `xodtemplate_add_object_property` an `n` (`none`) anywhere in a service dependency's
+/// `execution_failure_criteria` / `notification_failure_criteria` or a host dependency's
+/// `notification_failure_criteria` clears the options *and* their "have" flag, so the
+/// template's value is inherited (`n` over a template with `u,c,p` keeps `u,c,p`), and
+/// without one no such dependency is registered, whatever letters follow the `n`.
+/// Every other `*_options` / `*_criteria` key (host dependency execution criteria
+/// included) keeps its "have" flag: `n` there means "none" and overrides the template.
+/// An invalid letter is left for the typed conversion to report.
+fn none_unsets(kind: ObjectKind, key: Key, value: &str) -> bool {
+    let allowed = match (kind, key) {
+        (
+            ObjectKind::ServiceDependency,
+            Key::ExecutionFailureCriteria | Key::NotificationFailureCriteria,
+        ) => "owucp",
+        (ObjectKind::HostDependency, Key::NotificationFailureCriteria) => "odup",
+        _ => return false,
+    };
+    value.split([',', ' ']).any(|t| t == "n" || t == "none")
+        && Options::parse(value, allowed).is_ok()
 }
 
 /// Indices of the registered definitions of a kind, in definition order.
@@ -2988,9 +3016,20 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         };
         let loc = ctx.def_loc(d);
         let what = ctx.describe(d);
+        // No master host, hostgroup or servicegroup but a dependent host, hostgroup or
+        // servicegroup: Nagios takes the master on each dependent's own host
+        // (`xodtemplate_duplicate_objects`, "same-host servicedependency services").
+        let master_on_dependent_host = r.val(Key::HostName).is_none()
+            && r.val(Key::HostgroupName).is_none()
+            && r.val(Key::ServicegroupName).is_none()
+            && (r.val(Key::DependentHostName).is_some()
+                || r.val(Key::DependentHostgroupName).is_some()
+                || r.val(Key::DependentServicegroupName).is_some());
         let res = (|| -> Result<(Vec<ServiceId>, Vec<ServiceId>), String> {
             let mut masters = Vec::new();
-            if r.val(Key::HostName).is_some() || r.val(Key::HostgroupName).is_some() {
+            if master_on_dependent_host {
+                // Masters are found per dependent below.
+            } else if r.val(Key::HostName).is_some() || r.val(Key::HostgroupName).is_some() {
                 let (a, b) =
                     expand_hosts(ctx, cfg, r.val(Key::HostName), r.val(Key::HostgroupName))?;
                 let hosts: Vec<HostId> = a.into_iter().chain(b).collect();
@@ -3002,7 +3041,7 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             if let Some(sg) = r.val(Key::ServicegroupName) {
                 masters.extend(servicegroup_services(cfg, sg)?);
             }
-            if masters.is_empty() {
+            if masters.is_empty() && !master_on_dependent_host {
                 return Err("no master service matches".to_owned());
             }
             let mut deps = Vec::new();
@@ -3037,6 +3076,54 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                 continue;
             }
         };
+        // (master, dependent) pairs.
+        let mut pairs: Vec<(ServiceId, ServiceId)> = Vec::new();
+        if master_on_dependent_host {
+            let Some(desc) = r.val(Key::ServiceDescription) else {
+                ctx.diags.error(
+                    Kind::Undefined,
+                    loc,
+                    Some(what),
+                    "missing 'service_description'",
+                );
+                continue;
+            };
+            let mut failed = None;
+            for &dep in &deps {
+                let host = cfg.services[dep.index()].host;
+                match match_services(ctx, cfg, &[host], desc) {
+                    Ok(ms) => pairs.extend(ms.into_iter().map(|m| (m, dep))),
+                    Err(e) => {
+                        failed = Some(format!(
+                            "{e}: no master host is named, so the master is looked up on \
+                             the dependent's host '{}'",
+                            cfg.hosts[host.index()].name
+                        ));
+                        break;
+                    }
+                }
+            }
+            if let Some(e) = failed {
+                ctx.diags.error(Kind::Undefined, loc, Some(what), e);
+                continue;
+            }
+        } else {
+            // A same-host dependency only when no dependent host, hostgroup or
+            // servicegroup is named.
+            let same_host_only = r.val(Key::DependentHostName).is_none()
+                && r.val(Key::DependentHostgroupName).is_none()
+                && r.val(Key::DependentServicegroupName).is_none();
+            for &m in &masters {
+                for &dep in &deps {
+                    if same_host_only
+                        && cfg.services[m.index()].host != cfg.services[dep.index()].host
+                    {
+                        continue;
+                    }
+                    pairs.push((m, dep));
+                }
+            }
+        }
         let ef = r
             .get(Key::ExecutionFailureCriteria)
             .cloned()
@@ -3069,30 +3156,19 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             .and_then(|p| ctx.bool_of(&p, &what))
             .unwrap_or(false);
         let period = tp_ref(ctx, cfg, &r, Key::DependencyPeriod, &what);
-        // A same-host dependency only when no dependent host, hostgroup or servicegroup
-        // is named.
-        let same_host_only = r.val(Key::DependentHostName).is_none()
-            && r.val(Key::DependentHostgroupName).is_none()
-            && r.val(Key::DependentServicegroupName).is_none();
-        for &m in &masters {
-            for &dep in &deps {
-                if same_host_only && cfg.services[m.index()].host != cfg.services[dep.index()].host
-                {
-                    continue;
-                }
-                if m == dep {
-                    continue;
-                }
-                cfg.servicedependencies.push(ServiceDependency {
-                    master: m,
-                    dependent: dep,
-                    execution_failure: ef,
-                    notification_failure: nf,
-                    inherits_parent: inherits,
-                    period,
-                    location: loc.clone().unwrap_or_else(dummy_loc),
-                });
+        for (m, dep) in pairs {
+            if m == dep {
+                continue;
             }
+            cfg.servicedependencies.push(ServiceDependency {
+                master: m,
+                dependent: dep,
+                execution_failure: ef,
+                notification_failure: nf,
+                inherits_parent: inherits,
+                period,
+                location: loc.clone().unwrap_or_else(dummy_loc),
+            });
         }
     }
     let objs = registered(ctx, ObjectKind::HostDependency);
@@ -3144,9 +3220,10 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             // An invalid option letter, already reported.
             continue;
         }
+        let execution_set = ef.is_some();
         let ef = ef.flatten().unwrap_or_default();
         let nf = nf.flatten().unwrap_or_default();
-        if ef.is_empty() && nf.is_empty() {
+        if ef.is_empty() && nf.is_empty() && !execution_set {
             // Nagios drops it silently (0 host dependencies counted).
             ctx.diags.warning(
                 Kind::Check,
@@ -3172,6 +3249,7 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                     master: m,
                     dependent: dep,
                     execution_failure: ef,
+                    execution_set,
                     notification_failure: nf,
                     inherits_parent: inherits,
                     period,
