@@ -120,6 +120,9 @@ struct Ctx<'r> {
     /// escalations inherit only values that were set ("have_..." in xodtemplate.c).
     host_have: Vec<Have>,
     service_have: Vec<Have>,
+    /// `register 0` groups that gather members until [`drop_unregistered_groups`].
+    unregistered_hostgroups: Vec<HostGroupId>,
+    unregistered_servicegroups: Vec<ServiceGroupId>,
 }
 
 /// Which implied-inheritance sources an object has set.
@@ -755,6 +758,70 @@ fn none_unsets(kind: ObjectKind, key: Key, value: &str) -> bool {
         && Options::parse(value, allowed).is_ok()
 }
 
+/// The host or service group definitions that gather members: the registered ones and,
+/// as in Nagios 4.4.6 (whose recombobulation reads every group, registered or not), the
+/// `register 0` ones that name a group. Members, `hostgroup_name` / `servicegroup_name`
+/// of services, dependencies and escalations can name the latter; they are dropped
+/// from the configuration before pre-flight ([`drop_unregistered_groups`]).
+fn group_defs(ctx: &Ctx<'_>, kind: ObjectKind) -> Vec<usize> {
+    (0..ctx.defs.len())
+        .filter(|&i| ctx.defs[i].kind == kind)
+        .collect()
+}
+
+/// Remove the `register 0` host and service groups (kept until here so that members,
+/// services, dependencies and escalations could name them, as in Nagios) from the
+/// configuration: they are not objects, are not counted, and hosts and services do not
+/// list them.
+fn drop_unregistered_groups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
+    if !ctx.unregistered_hostgroups.is_empty() {
+        let drop: HashSet<u32> = ctx.unregistered_hostgroups.iter().map(|g| g.0).collect();
+        let mut map = vec![None; cfg.hostgroups.len()];
+        let old = std::mem::take(&mut cfg.hostgroups);
+        cfg.hostgroup_index.clear();
+        for (i, mut g) in old.into_iter().enumerate() {
+            if drop.contains(&(i as u32)) {
+                continue;
+            }
+            let id = HostGroupId(u32::try_from(cfg.hostgroups.len()).unwrap_or(u32::MAX));
+            map[i] = Some(id);
+            g.id = id;
+            cfg.hostgroup_index.insert(g.name.clone(), id);
+            cfg.hostgroups.push(g);
+        }
+        for h in &mut cfg.hosts {
+            h.hostgroups = h
+                .hostgroups
+                .iter()
+                .filter_map(|g| map.get(g.index()).copied().flatten())
+                .collect();
+        }
+    }
+    if !ctx.unregistered_servicegroups.is_empty() {
+        let drop: HashSet<u32> = ctx.unregistered_servicegroups.iter().map(|g| g.0).collect();
+        let mut map = vec![None; cfg.servicegroups.len()];
+        let old = std::mem::take(&mut cfg.servicegroups);
+        cfg.servicegroup_index.clear();
+        for (i, mut g) in old.into_iter().enumerate() {
+            if drop.contains(&(i as u32)) {
+                continue;
+            }
+            let id = ServiceGroupId(u32::try_from(cfg.servicegroups.len()).unwrap_or(u32::MAX));
+            map[i] = Some(id);
+            g.id = id;
+            cfg.servicegroup_index.insert(g.name.clone(), id);
+            cfg.servicegroups.push(g);
+        }
+        for s in &mut cfg.services {
+            s.servicegroups = s
+                .servicegroups
+                .iter()
+                .filter_map(|g| map.get(g.index()).copied().flatten())
+                .collect();
+        }
+    }
+}
+
 /// Indices of the registered definitions of a kind, in definition order.
 fn registered(ctx: &Ctx<'_>, kind: ObjectKind) -> Vec<usize> {
     (0..ctx.defs.len())
@@ -794,6 +861,8 @@ pub fn resolve(
         bases: [FastMap::default(), FastMap::default()],
         host_have: Vec::new(),
         service_have: Vec::new(),
+        unregistered_hostgroups: Vec::new(),
+        unregistered_servicegroups: Vec::new(),
     };
     ctx.collect(files);
     let mut cfg = Config {
@@ -814,6 +883,7 @@ pub fn resolve(
     build_dependencies(&mut ctx, &mut cfg);
     build_escalations(&mut ctx, &mut cfg);
     build_extinfo(&mut ctx, &mut cfg);
+    drop_unregistered_groups(&mut ctx, &mut cfg);
     preflight(&mut ctx, &mut cfg);
     cfg.main = std::mem::take(&mut ctx.main);
     (cfg, ctx.diags)
@@ -2041,13 +2111,21 @@ fn link_host_parents(
 }
 
 fn build_hostgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
-    let objs = registered(ctx, ObjectKind::HostGroup);
+    let objs = group_defs(ctx, ObjectKind::HostGroup);
     let mut pending = Vec::new();
     for d in objs {
         let Some(r) = resolved(ctx, d) else {
             continue;
         };
         let loc = ctx.def_loc(d);
+        let unregistered = !ctx.defs[d].register;
+        if unregistered
+            && r.val(Key::HostgroupName)
+                .is_none_or(|n| cfg.hostgroup_index.contains_key(n))
+        {
+            // A pure template, or a name already taken: nothing to gather.
+            continue;
+        }
         let Some(name) = r.val(Key::HostgroupName) else {
             ctx.diags.error(
                 Kind::Missing,
@@ -2071,6 +2149,9 @@ fn build_hostgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         }
         let id = HostGroupId(u32::try_from(cfg.hostgroups.len()).unwrap_or(u32::MAX));
         cfg.hostgroup_index.insert(name.into(), id);
+        if unregistered {
+            ctx.unregistered_hostgroups.push(id);
+        }
         cfg.hostgroups.push(HostGroup {
             id,
             name: name.into(),
@@ -2786,13 +2867,21 @@ fn parent_pair(
 }
 
 fn build_servicegroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
-    let objs = registered(ctx, ObjectKind::ServiceGroup);
+    let objs = group_defs(ctx, ObjectKind::ServiceGroup);
     let mut pending = Vec::new();
     for d in objs {
         let Some(r) = resolved(ctx, d) else {
             continue;
         };
         let loc = ctx.def_loc(d);
+        let unregistered = !ctx.defs[d].register;
+        if unregistered
+            && r.val(Key::ServicegroupName)
+                .is_none_or(|n| cfg.servicegroup_index.contains_key(n))
+        {
+            // A pure template, or a name already taken: nothing to gather.
+            continue;
+        }
         let Some(name) = r.val(Key::ServicegroupName) else {
             ctx.diags.error(
                 Kind::Missing,
@@ -2816,6 +2905,9 @@ fn build_servicegroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         }
         let id = ServiceGroupId(u32::try_from(cfg.servicegroups.len()).unwrap_or(u32::MAX));
         cfg.servicegroup_index.insert(name.into(), id);
+        if unregistered {
+            ctx.unregistered_servicegroups.push(id);
+        }
         cfg.servicegroups.push(ServiceGroup {
             id,
             name: name.into(),

@@ -283,6 +283,18 @@ fn dependencies_and_escalations_match_nagios4() {
     assert_eq!(c.hostescalations, count("hostescalation "));
 }
 
+#[test]
+fn unregistered_groups_gather_members_but_are_not_objects() {
+    let cfg = load();
+    assert!(cfg.servicegroup_by_name("apps-tpl").is_none());
+    for s in &cfg.services {
+        for g in &s.servicegroups {
+            assert_ne!(&*cfg.servicegroups[g.index()].name, "apps-tpl");
+        }
+    }
+    assert_eq!(cfg.counts().servicegroups, 3);
+}
+
 /// The dependency and escalation blocks of a precache file.
 fn blocks(text: &str) -> String {
     let mut out = String::new();
