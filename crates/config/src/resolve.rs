@@ -286,6 +286,10 @@ impl<'r> Ctx<'r> {
                 let loc = self.loc(fi, *line);
                 self.diags.error(Kind::Syntax, loc, None, err.to_string());
             }
+            for (line, msg) in &f.raw.warnings {
+                let loc = self.loc(fi, *line);
+                self.diags.warning(Kind::Syntax, loc, None, msg.clone());
+            }
             for obj in &f.raw.objects {
                 let Some(kind) = ObjectKind::from_define(obj.kind) else {
                     if crate::model::is_shinken_object_type(obj.kind) {
