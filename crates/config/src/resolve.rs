@@ -291,8 +291,15 @@ impl<'r> Ctx<'r> {
                 self.diags.warning(Kind::Syntax, loc, None, msg.clone());
             }
             for obj in &f.raw.objects {
-                let Some(kind) = ObjectKind::from_define(obj.kind) else {
-                    if crate::model::is_shinken_object_type(obj.kind) {
+                let kind = ObjectKind::from_define(obj.kind).filter(|k| {
+                    *k != ObjectKind::NotificationWay || self.dialect == Dialect::Shinken
+                });
+                let Some(kind) = kind else {
+                    // Nagios' text ("Invalid object definition type"); the Shinken dialect
+                    // ignores Shinken's own types with a warning.
+                    if self.dialect == Dialect::Shinken
+                        && crate::model::is_shinken_object_type(obj.kind)
+                    {
                         let e = ignored_types.entry(obj.kind).or_insert((fi, obj.line, 0));
                         e.2 += 1;
                     } else {
@@ -301,15 +308,11 @@ impl<'r> Ctx<'r> {
                             Kind::Syntax,
                             loc,
                             None,
-                            format!("invalid object definition type '{}'", obj.kind),
+                            format!("Invalid object definition type '{}'", obj.kind),
                         );
                     }
                     continue;
                 };
-                if kind == ObjectKind::NotificationWay && self.dialect == Dialect::Nagios {
-                    let e = ignored_types.entry(obj.kind).or_insert((fi, obj.line, 0));
-                    e.2 += 1;
-                }
                 let mut unknown: Vec<(&str, u32)> = Vec::new();
                 let mut def = Def {
                     kind,
@@ -355,15 +358,17 @@ impl<'r> Ctx<'r> {
                         {
                             // As if not set: the template's criteria apply (below).
                         }
+                        Some(
+                            Key::BusinessImpact | Key::MinBusinessImpact | Key::Notificationways,
+                        ) if self.dialect == Dialect::Nagios => {
+                            // Shinken's; Nagios 4.4.6 does not know them.
+                            unknown.push((p.key, p.line));
+                        }
                         Some(key) => {
-                            if matches!(key, Key::BusinessImpact | Key::MinBusinessImpact)
-                                || (key == Key::Notificationways && self.dialect == Dialect::Nagios)
-                            {
+                            if matches!(key, Key::BusinessImpact | Key::MinBusinessImpact) {
                                 let e = unsupported.entry((kind, p.key)).or_insert((fi, p.line, 0));
                                 e.2 += 1;
-                                if key != Key::Notificationways {
-                                    continue;
-                                }
+                                continue;
                             }
                             def.props.push(P {
                                 key,
@@ -384,7 +389,7 @@ impl<'r> Ctx<'r> {
                                 line: p.line,
                             });
                         }
-                        None if is_shinken_directive(p.key) => {
+                        None if self.dialect == Dialect::Shinken && is_shinken_directive(p.key) => {
                             let e = unsupported.entry((kind, p.key)).or_insert((fi, p.line, 0));
                             e.2 += 1;
                         }
@@ -402,7 +407,8 @@ impl<'r> Ctx<'r> {
                     let def_back = self.defs.pop();
                     for (key, line) in tmp {
                         let loc = self.loc(fi, line);
-                        let msg = format!("invalid {kind} object directive '{key}'");
+                        // Nagios' text; an error there, a warning in the Shinken dialect.
+                        let msg = format!("Invalid {kind} object directive '{key}'");
                         if self.dialect == Dialect::Shinken {
                             self.diags.warning(
                                 Kind::UnknownDirective,
