@@ -505,10 +505,34 @@ impl<'r> Ctx<'r> {
             }
             TplState::Unvisited => {}
         }
+        // Depth-first over the `use` graph with an explicit stack (a `use` chain can be
+        // as deep as the input: 10,000 levels must not overflow the thread's stack). A
+        // template is resolved when the walk leaves it, so the templates it names are
+        // already `Done` — or `Visiting` when they lead back to it, which
+        // `merge_templates` reports as the loop, as the recursive walk did.
         self.tpl_state[idx] = TplState::Visiting;
-        let r = Rc::new(self.resolve_def(idx));
-        self.tpl_state[idx] = TplState::Done(Rc::clone(&r));
-        Some(r)
+        let mut stack: Vec<(usize, usize)> = vec![(idx, 0)];
+        while let Some(top) = stack.last_mut() {
+            let (n, next) = *top;
+            if let Some(&tname) = self.defs[n].uses.get(next) {
+                top.1 += 1;
+                let kind = self.defs[n].kind;
+                if let Some(&t) = self.templates.get(&(kind, tname)) {
+                    if matches!(self.tpl_state[t], TplState::Unvisited) {
+                        self.tpl_state[t] = TplState::Visiting;
+                        stack.push((t, 0));
+                    }
+                }
+                continue;
+            }
+            stack.pop();
+            let r = Rc::new(self.resolve_def(n));
+            self.tpl_state[n] = TplState::Done(r);
+        }
+        match &self.tpl_state[idx] {
+            TplState::Done(r) => Some(Rc::clone(r)),
+            _ => None,
+        }
     }
 
     fn resolve_def(&mut self, idx: usize) -> Resolved<'r> {
@@ -1518,20 +1542,16 @@ fn build_contactgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         .collect();
     let subs: HashMap<ContactGroupId, Vec<ContactGroupId>> = sub.into_iter().collect();
     let mut memo: HashMap<ContactGroupId, Vec<ContactId>> = HashMap::new();
-    for g in 0..cfg.contactgroups.len() {
+    let sub_edges: Vec<Vec<usize>> = (0..cfg.contactgroups.len())
+        .map(|g| {
+            subs.get(&ContactGroupId(u32::try_from(g).unwrap_or(0)))
+                .map(|v| v.iter().map(|x| x.index()).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let looped = on_cycle(&sub_edges);
+    for (g, &in_loop) in looped.iter().enumerate() {
         let start = ContactGroupId(u32::try_from(g).unwrap_or(0));
-        let mut seen_g = HashSet::new();
-        let mut stack = vec![start];
-        let mut in_loop = false;
-        while let Some(x) = stack.pop() {
-            if !seen_g.insert(x) {
-                continue;
-            }
-            if let Some(s) = subs.get(&x) {
-                in_loop |= s.contains(&start);
-                stack.extend(s.iter().copied());
-            }
-        }
         let mut visiting = HashSet::new();
         let members = nagios_member_order(
             start,
@@ -1559,6 +1579,111 @@ fn build_contactgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     }
 }
 
+/// For each node of a directed graph, whether it lies on a cycle (it can reach itself):
+/// Tarjan's strongly connected components with an explicit stack, so that a nesting as
+/// deep as the input costs no stack depth, in time linear in nodes and edges.
+fn on_cycle(edges: &[Vec<usize>]) -> Vec<bool> {
+    let n = edges.len();
+    let mut index = vec![usize::MAX; n];
+    let mut low = vec![0usize; n];
+    let mut on_stack = vec![false; n];
+    let mut scc_stack: Vec<usize> = Vec::new();
+    let mut out = vec![false; n];
+    let mut next_index = 0;
+    for root in 0..n {
+        if index[root] != usize::MAX {
+            continue;
+        }
+        let mut call: Vec<(usize, usize)> = vec![(root, 0)];
+        index[root] = next_index;
+        low[root] = next_index;
+        next_index += 1;
+        scc_stack.push(root);
+        on_stack[root] = true;
+        while let Some(top) = call.last_mut() {
+            let (v, i) = *top;
+            if let Some(&w) = edges[v].get(i) {
+                top.1 += 1;
+                if w >= n {
+                    continue;
+                }
+                if w == v {
+                    out[v] = true;
+                }
+                if index[w] == usize::MAX {
+                    index[w] = next_index;
+                    low[w] = next_index;
+                    next_index += 1;
+                    scc_stack.push(w);
+                    on_stack[w] = true;
+                    call.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            call.pop();
+            if let Some(&(parent, _)) = call.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == index[v] {
+                let mut members = Vec::new();
+                while let Some(w) = scc_stack.pop() {
+                    on_stack[w] = false;
+                    members.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                if members.len() > 1 {
+                    for w in members {
+                        out[w] = true;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The members of each group with its nested groups' members, for an acyclic nesting:
+/// the group's own members, then each subgroup's (last named first), each member once
+/// where it first appears — what walking the nesting from every group gives, computed
+/// once per group (post-order, explicit stack) instead of once per group and ancestor.
+fn expand_nesting<T: Copy + Eq + std::hash::Hash>(
+    direct: &[Vec<T>],
+    subs: &[Vec<usize>],
+) -> Vec<Vec<T>> {
+    let n = direct.len();
+    let mut done: Vec<Option<Vec<T>>> = vec![None; n];
+    for root in 0..n {
+        if done[root].is_some() {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        while let Some(top) = stack.last_mut() {
+            let (g, i) = *top;
+            if let Some(&sg) = subs[g].get(i) {
+                top.1 += 1;
+                if sg < n && done[sg].is_none() {
+                    stack.push((sg, 0));
+                }
+                continue;
+            }
+            stack.pop();
+            let mut members = direct[g].clone();
+            for &sg in subs[g].iter().rev() {
+                if let Some(Some(m)) = done.get(sg) {
+                    members.extend(m.iter().copied());
+                }
+            }
+            dedup_keep_order(&mut members);
+            done[g] = Some(members);
+        }
+    }
+    done.into_iter().map(Option::unwrap_or_default).collect()
+}
+
 /// The order in which Nagios 4.4.6 walks a contact group's members (`grp->members`),
 /// which decides the notification order and `$NOTIFICATIONRECIPIENTS$`:
 /// the `members` directive in reverse, then the contacts that name the group in their
@@ -1581,23 +1706,41 @@ fn nagios_member_order(
         // An include loop (reported by the caller): stop here.
         return Vec::new();
     }
-    let mut out: Vec<ContactId> = Vec::new();
-    if let Some(d) = direct.get(g.index()) {
-        out.extend(d.iter().rev().copied());
-    }
-    if let Some(b) = back.get(g.index()) {
-        out.extend(b.iter().rev().copied());
-    }
-    if let Some(s) = subs.get(&g) {
-        for &sg in s.iter().rev() {
-            let m = nagios_member_order(sg, direct, back, subs, memo, visiting);
-            out.extend(m.iter().rev().copied());
+    // Depth first with an explicit stack (nesting can be as deep as the input): a group
+    // is computed when the walk leaves it, its subgroups in the same order as a
+    // recursive walk would take them; a subgroup still being walked is a loop and adds
+    // nothing.
+    let no_subs: Vec<ContactGroupId> = Vec::new();
+    let mut stack: Vec<(ContactGroupId, usize)> = vec![(g, 0)];
+    while let Some(top) = stack.last_mut() {
+        let (cur, next) = *top;
+        let s = subs.get(&cur).unwrap_or(&no_subs);
+        if next < s.len() {
+            top.1 += 1;
+            let sg = s[s.len() - 1 - next];
+            if !memo.contains_key(&sg) && visiting.insert(sg) {
+                stack.push((sg, 0));
+            }
+            continue;
         }
+        stack.pop();
+        let mut out: Vec<ContactId> = Vec::new();
+        if let Some(d) = direct.get(cur.index()) {
+            out.extend(d.iter().rev().copied());
+        }
+        if let Some(b) = back.get(cur.index()) {
+            out.extend(b.iter().rev().copied());
+        }
+        for sg in s.iter().rev() {
+            if let Some(m) = memo.get(sg) {
+                out.extend(m.iter().rev().copied());
+            }
+        }
+        dedup_keep_order(&mut out);
+        visiting.remove(&cur);
+        memo.insert(cur, out);
     }
-    dedup_keep_order(&mut out);
-    visiting.remove(&g);
-    memo.insert(g, out.clone());
-    out
+    memo.get(&g).cloned().unwrap_or_default()
 }
 
 /// Contacts of an object (or escalation) in Nagios' notification order: its `contacts`
@@ -2258,7 +2401,23 @@ fn build_hostgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         }
     }
     let direct: Vec<Vec<HostId>> = cfg.hostgroups.iter().map(|g| g.members.clone()).collect();
-    for g in 0..cfg.hostgroups.len() {
+    let sub_edges: Vec<Vec<usize>> = (0..cfg.hostgroups.len())
+        .map(|g| {
+            subs_map
+                .get(&HostGroupId(u32::try_from(g).unwrap_or(0)))
+                .map(|v| v.iter().map(|x| x.index()).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let any_loop = on_cycle(&sub_edges).contains(&true);
+    if !any_loop {
+        for (g, members) in expand_nesting(&direct, &sub_edges).into_iter().enumerate() {
+            cfg.hostgroups[g].members = members;
+        }
+    }
+    // With an include loop (an error): walk from every group, as before.
+    let walked = if any_loop { cfg.hostgroups.len() } else { 0 };
+    for g in 0..walked {
         let mut members = Vec::new();
         let mut seen = HashSet::new();
         let start = HostGroupId(u32::try_from(g).unwrap_or(0));
@@ -3016,7 +3175,23 @@ fn build_servicegroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         .iter()
         .map(|g| g.members.clone())
         .collect();
-    for g in 0..cfg.servicegroups.len() {
+    let sub_edges: Vec<Vec<usize>> = (0..cfg.servicegroups.len())
+        .map(|g| {
+            subs_map
+                .get(&ServiceGroupId(u32::try_from(g).unwrap_or(0)))
+                .map(|v| v.iter().map(|x| x.index()).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let any_loop = on_cycle(&sub_edges).contains(&true);
+    if !any_loop {
+        for (g, members) in expand_nesting(&direct, &sub_edges).into_iter().enumerate() {
+            cfg.servicegroups[g].members = members;
+        }
+    }
+    // With an include loop (an error): walk from every group, as before.
+    let walked = if any_loop { cfg.servicegroups.len() } else { 0 };
+    for g in 0..walked {
         let mut members = Vec::new();
         let mut seen = HashSet::new();
         let start = ServiceGroupId(u32::try_from(g).unwrap_or(0));
