@@ -3433,10 +3433,9 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             .and_then(|p| ctx.bool_of(&p, &what))
             .unwrap_or(false);
         let period = tp_ref(ctx, cfg, &r, Key::DependencyPeriod, &what);
+        // A pair whose master is its dependent (from group expansion) is kept, as Nagios
+        // keeps it: it is counted and reported as a circular dependency below.
         for (m, dep) in pairs {
-            if m == dep {
-                continue;
-            }
             cfg.servicedependencies.push(ServiceDependency {
                 master: m,
                 dependent: dep,
@@ -3519,9 +3518,7 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         let period = tp_ref(ctx, cfg, &r, Key::DependencyPeriod, &what);
         for &m in &masters {
             for &dep in &deps {
-                if m == dep {
-                    continue;
-                }
+                // Kept when m == dep, as for service dependencies.
                 cfg.hostdependencies.push(HostDependency {
                     master: m,
                     dependent: dep,
