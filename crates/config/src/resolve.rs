@@ -364,6 +364,20 @@ impl<'r> Ctx<'r> {
                             // Shinken's; Nagios 4.4.6 does not know them.
                             unknown.push((p.key, p.line));
                         }
+                        Some(Key::FailurePredictionEnabled | Key::FailurePredictionOptions) => {
+                            // Nagios 4 warns (once per object) and ignores them.
+                            let loc = self.loc(fi, p.line);
+                            self.diags.warning(
+                                Kind::Unsupported,
+                                loc,
+                                None,
+                                format!(
+                                    "{} is obsoleted and no longer has any effect in {kind} \
+                                     type objects",
+                                    p.key
+                                ),
+                            );
+                        }
                         Some(key) => {
                             if matches!(key, Key::BusinessImpact | Key::MinBusinessImpact) {
                                 let e = unsupported.entry((kind, p.key)).or_insert((fi, p.line, 0));
