@@ -1,8 +1,9 @@
-//! The order of the `… NOTIFICATION:` lines within each step, which `--relaxed` does not
-//! check (it sorts a step's log lines): for the scenarios below, recorded from real
-//! nagios4, Picket's notification lines must come in the order Nagios logged them
-//! (contacts, and each contact's notification commands last to first, as
-//! `add_*_notification_command_to_contact()` prepends them).
+//! The order of the `… NOTIFICATION:` and `… EVENT HANDLER:` lines within each step, which
+//! `--relaxed` does not check (it sorts a step's log lines): for the scenarios below,
+//! recorded from real nagios4, Picket's lines must come in the order Nagios logged them
+//! (contacts, each contact's notification commands last to first, as
+//! `add_*_notification_command_to_contact()` prepends them; the global event handler
+//! before the object's).
 //!
 //! Requirements as in `oracle.rs`: the test fails when they are missing and `CI` is set,
 //! and otherwise skips with a loud message.
@@ -11,10 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Scenarios whose notification order is checked.
-const SCENARIOS: [&str; 3] = [
+const SCENARIOS: [&str; 4] = [
     "zb_dependency_none_command_order",
     "f_contacts_groups",
     "t_notification_recipients_order",
+    "p_event_handlers",
 ];
 
 fn shared() -> PathBuf {
@@ -35,14 +37,15 @@ fn missing_requirements() -> Option<String> {
     None
 }
 
-/// Per step block (`== [n] …`), its `NOTIFICATION:` log lines in order.
+/// Per step block (`== [n] …`), its `NOTIFICATION:` and `EVENT HANDLER:` log lines in
+/// order.
 fn notification_order(text: &str) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     for line in text.lines() {
         if line.starts_with("== ") {
             out.push((line.to_owned(), Vec::new()));
         } else if let Some(l) = line.strip_prefix("LOG ") {
-            if l.contains(" NOTIFICATION: ") {
+            if l.contains(" NOTIFICATION: ") || l.contains(" EVENT HANDLER: ") {
                 if let Some(block) = out.last_mut() {
                     block.1.push(l.to_owned());
                 }
@@ -53,7 +56,7 @@ fn notification_order(text: &str) -> Vec<(String, Vec<String>)> {
 }
 
 #[test]
-fn notification_lines_come_in_nagios_order() {
+fn notification_and_handler_lines_come_in_nagios_order() {
     if let Some(why) = missing_requirements() {
         if std::env::var_os("CI").is_some() {
             panic!("oracle requirements missing in CI: {why}");
