@@ -218,7 +218,8 @@ impl Options {
     }
 
     /// Parse a list of option letters. `allowed` lists the letters valid here; `a` means
-    /// all of them and `n` none. Letters are separated by `,` and/or whitespace; Nagios
+    /// all of them and `n` none (it clears the letters before it, as in Nagios: `w,n` is
+    /// none, `n,w` is `w`). Letters are separated by `,` and/or whitespace; Nagios
     /// also accepts the long words (`warning`, `critical`, …) for some options.
     pub fn parse(value: &str, allowed: &str) -> Result<Options, String> {
         let mut out = Options::NONE;
@@ -247,7 +248,8 @@ impl Options {
                         out = out.union(Self::letter(c));
                     }
                 }
-                "n" => {}
+                // Nagios assigns OPT_NOTHING: an `n` clears the letters before it.
+                "n" => out = Options::NONE,
                 l if l.len() == 1 && allowed.contains(l) => {
                     out = out.union(l.chars().next().map_or(Options::NONE, Self::letter));
                 }
@@ -671,6 +673,9 @@ pub struct HostDependency {
     pub dependent: HostId,
     /// `execution_failure_criteria` (o,d,u,p).
     pub execution_failure: Options,
+    /// Whether `execution_failure_criteria` was set at all: Nagios registers (and
+    /// counts) a host execution dependency set to `n`, one that never fails.
+    pub execution_set: bool,
     /// `notification_failure_criteria` (o,d,u,p).
     pub notification_failure: Options,
     /// `inherits_parent`.
@@ -998,7 +1003,7 @@ impl Config {
                 .hostdependencies
                 .iter()
                 .map(|d| {
-                    usize::from(!d.execution_failure.is_empty())
+                    usize::from(!d.execution_failure.is_empty() || d.execution_set)
                         + usize::from(!d.notification_failure.is_empty())
                 })
                 .sum(),

@@ -4,9 +4,9 @@
 //! Lexical rules follow Nagios' `xodtemplate_process_config_file()` and
 //! `mmap_fgets_multiline()`: a trailing `\` joins the next line (leading whitespace of
 //! that line stripped), `#` or `;` at the start of a line is a comment, an unescaped `;`
-//! anywhere ends the line, `\;` is a literal `;`, `define TYPE {` opens a definition and
-//! `}` on its own line closes it. Inside a definition the directive is the first word and
-//! the value the rest of the line, trimmed.
+//! anywhere ends the line, `\;` is a literal `;`, `define TYPE {` opens a definition (the
+//! `{` may be missing, with a warning) and `}` on its own line closes it. Inside a
+//! definition the directive is the first word and the value the rest of the line, trimmed.
 //!
 //! The parser never panics and never fails as a whole: problems are returned with their
 //! line so that one pass reports all of them.
@@ -55,8 +55,8 @@ pub enum SyntaxError {
     /// A line that is neither a definition, a directive nor a known statement.
     #[error("unexpected token or statement '{0}'")]
     UnexpectedToken(String),
-    /// `define` without a type or without `{`.
-    #[error("malformed object definition '{0}' (expected 'define TYPE {{')")]
+    /// `define` without a type.
+    #[error("no object type specified in '{0}' (expected 'define TYPE {{')")]
     MalformedDefine(String),
     /// `define` inside a definition.
     #[error("unexpected start of object definition inside the definition starting on line {0}")]
@@ -86,6 +86,8 @@ pub struct RawFile<'a> {
     pub top: Vec<(u32, TopLevel<'a>)>,
     /// Syntax errors, with their lines.
     pub errors: Vec<(u32, SyntaxError)>,
+    /// Constructs Nagios accepts but that are probably mistakes, with their lines.
+    pub warnings: Vec<(u32, String)>,
 }
 
 /// Logical lines: physical lines with `\`-continuations joined, CR stripped.
@@ -281,7 +283,17 @@ pub fn parse_object_file(text: &str) -> RawFile<'_> {
         }
         if is_define(&line) {
             match define_kind(&line) {
-                Some(kind) => {
+                Some((kind, brace)) => {
+                    if !brace {
+                        out.warnings.push((
+                            lineno,
+                            format!(
+                                "'{}' has no '{{'; the definition is read up to the next '}}', \
+                                 as Nagios does",
+                                line.chars().take(60).collect::<String>()
+                            ),
+                        ));
+                    }
                     let kind = key_ref(kind, text);
                     current = Some(RawObject {
                         kind,
@@ -336,21 +348,27 @@ fn is_define(line: &str) -> bool {
         .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '{']))
 }
 
-/// `define host{`, `define host {  ignored`: the type word, when the line has a `{`.
-fn define_kind<'a>(line: &Cow<'a, str>) -> Option<Cow<'a, str>> {
+/// `define host{`, `define host {  ignored`, `define host`: the type word and whether a
+/// `{` follows. As in Nagios' `xodtemplate_process_config_file()`, the type is the first
+/// word after `define` (ended by a space, a tab or `{`), the rest of the line is ignored
+/// and the `{` is optional; `None` when there is no type word.
+fn define_kind<'a>(line: &Cow<'a, str>) -> Option<(Cow<'a, str>, bool)> {
     let rest = line.strip_prefix("define")?;
-    let brace = rest.find('{')?;
-    let kind = rest[..brace].trim();
-    if kind.is_empty() || kind.contains([' ', '\t']) {
+    let trimmed = rest.trim_start();
+    let end = trimmed.find([' ', '\t', '{']).unwrap_or(trimmed.len());
+    let kind = &trimmed[..end];
+    if kind.is_empty() {
         return None;
     }
-    Some(match line {
+    let brace = trimmed[end..].contains('{');
+    let kind = match line {
         Cow::Borrowed(b) => {
-            let start = b.len() - rest.len() + (rest.len() - rest.trim_start().len());
+            let start = b.len() - trimmed.len();
             Cow::Borrowed(&b[start..start + kind.len()])
         }
         Cow::Owned(_) => Cow::Owned(kind.to_owned()),
-    })
+    };
+    Some((kind, brace))
 }
 
 /// `key=value` outside a definition; the key has no whitespace.
@@ -448,6 +466,20 @@ mod tests {
             f.errors[1].1,
             SyntaxError::UnterminatedDefinition { line: 2, .. }
         ));
+    }
+
+    #[test]
+    fn define_without_brace_is_read_as_nagios_reads_it() {
+        let f = parse_object_file("define host\n  host_name h3\n}\ndefine service junk {\n}\n");
+        assert!(f.errors.is_empty(), "{:?}", f.errors);
+        assert_eq!(f.objects.len(), 2);
+        assert_eq!(f.objects[0].kind, "host");
+        assert_eq!(f.objects[0].props[0].value, "h3");
+        assert_eq!(f.objects[1].kind, "service");
+        assert_eq!(f.warnings.len(), 1);
+        assert_eq!(f.warnings[0].0, 1);
+        let f = parse_object_file("define\n");
+        assert!(matches!(f.errors[0].1, SyntaxError::MalformedDefine(_)));
     }
 
     #[test]

@@ -120,6 +120,9 @@ struct Ctx<'r> {
     /// escalations inherit only values that were set ("have_..." in xodtemplate.c).
     host_have: Vec<Have>,
     service_have: Vec<Have>,
+    /// `register 0` groups that gather members until [`drop_unregistered_groups`].
+    unregistered_hostgroups: Vec<HostGroupId>,
+    unregistered_servicegroups: Vec<ServiceGroupId>,
 }
 
 /// Which implied-inheritance sources an object has set.
@@ -283,9 +286,20 @@ impl<'r> Ctx<'r> {
                 let loc = self.loc(fi, *line);
                 self.diags.error(Kind::Syntax, loc, None, err.to_string());
             }
+            for (line, msg) in &f.raw.warnings {
+                let loc = self.loc(fi, *line);
+                self.diags.warning(Kind::Syntax, loc, None, msg.clone());
+            }
             for obj in &f.raw.objects {
-                let Some(kind) = ObjectKind::from_define(obj.kind) else {
-                    if crate::model::is_shinken_object_type(obj.kind) {
+                let kind = ObjectKind::from_define(obj.kind).filter(|k| {
+                    *k != ObjectKind::NotificationWay || self.dialect == Dialect::Shinken
+                });
+                let Some(kind) = kind else {
+                    // Nagios' text ("Invalid object definition type"); the Shinken dialect
+                    // ignores Shinken's own types with a warning.
+                    if self.dialect == Dialect::Shinken
+                        && crate::model::is_shinken_object_type(obj.kind)
+                    {
                         let e = ignored_types.entry(obj.kind).or_insert((fi, obj.line, 0));
                         e.2 += 1;
                     } else {
@@ -294,15 +308,11 @@ impl<'r> Ctx<'r> {
                             Kind::Syntax,
                             loc,
                             None,
-                            format!("invalid object definition type '{}'", obj.kind),
+                            format!("Invalid object definition type '{}'", obj.kind),
                         );
                     }
                     continue;
                 };
-                if kind == ObjectKind::NotificationWay && self.dialect == Dialect::Nagios {
-                    let e = ignored_types.entry(obj.kind).or_insert((fi, obj.line, 0));
-                    e.2 += 1;
-                }
                 let mut unknown: Vec<(&str, u32)> = Vec::new();
                 let mut def = Def {
                     kind,
@@ -342,15 +352,37 @@ impl<'r> Ctx<'r> {
                             def.uses = list(v).collect();
                         }
                         Some(Key::Register) => def.register = p.value.trim() != "0",
+                        Some(key)
+                            if self.dialect == Dialect::Nagios
+                                && none_unsets(kind, key, &p.value) =>
+                        {
+                            // As if not set: the template's criteria apply (below).
+                        }
+                        Some(
+                            Key::BusinessImpact | Key::MinBusinessImpact | Key::Notificationways,
+                        ) if self.dialect == Dialect::Nagios => {
+                            // Shinken's; Nagios 4.4.6 does not know them.
+                            unknown.push((p.key, p.line));
+                        }
+                        Some(Key::FailurePredictionEnabled | Key::FailurePredictionOptions) => {
+                            // Nagios 4 warns (once per object) and ignores them.
+                            let loc = self.loc(fi, p.line);
+                            self.diags.warning(
+                                Kind::Unsupported,
+                                loc,
+                                None,
+                                format!(
+                                    "{} is obsoleted and no longer has any effect in {kind} \
+                                     type objects",
+                                    p.key
+                                ),
+                            );
+                        }
                         Some(key) => {
-                            if matches!(key, Key::BusinessImpact | Key::MinBusinessImpact)
-                                || (key == Key::Notificationways && self.dialect == Dialect::Nagios)
-                            {
+                            if matches!(key, Key::BusinessImpact | Key::MinBusinessImpact) {
                                 let e = unsupported.entry((kind, p.key)).or_insert((fi, p.line, 0));
                                 e.2 += 1;
-                                if key != Key::Notificationways {
-                                    continue;
-                                }
+                                continue;
                             }
                             def.props.push(P {
                                 key,
@@ -371,7 +403,7 @@ impl<'r> Ctx<'r> {
                                 line: p.line,
                             });
                         }
-                        None if is_shinken_directive(p.key) => {
+                        None if self.dialect == Dialect::Shinken && is_shinken_directive(p.key) => {
                             let e = unsupported.entry((kind, p.key)).or_insert((fi, p.line, 0));
                             e.2 += 1;
                         }
@@ -389,7 +421,8 @@ impl<'r> Ctx<'r> {
                     let def_back = self.defs.pop();
                     for (key, line) in tmp {
                         let loc = self.loc(fi, line);
-                        let msg = format!("invalid {kind} object directive '{key}'");
+                        // Nagios' text; an error there, a warning in the Shinken dialect.
+                        let msg = format!("Invalid {kind} object directive '{key}'");
                         if self.dialect == Dialect::Shinken {
                             self.diags.warning(
                                 Kind::UnknownDirective,
@@ -486,10 +519,34 @@ impl<'r> Ctx<'r> {
             }
             TplState::Unvisited => {}
         }
+        // Depth-first over the `use` graph with an explicit stack (a `use` chain can be
+        // as deep as the input: 10,000 levels must not overflow the thread's stack). A
+        // template is resolved when the walk leaves it, so the templates it names are
+        // already `Done` — or `Visiting` when they lead back to it, which
+        // `merge_templates` reports as the loop, as the recursive walk did.
         self.tpl_state[idx] = TplState::Visiting;
-        let r = Rc::new(self.resolve_def(idx));
-        self.tpl_state[idx] = TplState::Done(Rc::clone(&r));
-        Some(r)
+        let mut stack: Vec<(usize, usize)> = vec![(idx, 0)];
+        while let Some(top) = stack.last_mut() {
+            let (n, next) = *top;
+            if let Some(&tname) = self.defs[n].uses.get(next) {
+                top.1 += 1;
+                let kind = self.defs[n].kind;
+                if let Some(&t) = self.templates.get(&(kind, tname)) {
+                    if matches!(self.tpl_state[t], TplState::Unvisited) {
+                        self.tpl_state[t] = TplState::Visiting;
+                        stack.push((t, 0));
+                    }
+                }
+                continue;
+            }
+            stack.pop();
+            let r = Rc::new(self.resolve_def(n));
+            self.tpl_state[n] = TplState::Done(r);
+        }
+        match &self.tpl_state[idx] {
+            TplState::Done(r) => Some(Rc::clone(r)),
+            _ => None,
+        }
     }
 
     fn resolve_def(&mut self, idx: usize) -> Resolved<'r> {
@@ -727,6 +784,92 @@ impl<'r> Ctx<'r> {
     }
 }
 
+/// Whether a dependency's criteria value counts as not set. In Nagios 4.4.6's
+/// `xodtemplate_add_object_property` an `n` (`none`) anywhere in a service dependency's
+/// `execution_failure_criteria` / `notification_failure_criteria` or a host dependency's
+/// `notification_failure_criteria` clears the options *and* their "have" flag, so the
+/// template's value is inherited (`n` over a template with `u,c,p` keeps `u,c,p`), and
+/// without one no such dependency is registered, whatever letters follow the `n`.
+/// Every other `*_options` / `*_criteria` key (host dependency execution criteria
+/// included) keeps its "have" flag: `n` there means "none" and overrides the template.
+/// An invalid letter is left for the typed conversion to report.
+fn none_unsets(kind: ObjectKind, key: Key, value: &str) -> bool {
+    let allowed = match (kind, key) {
+        (
+            ObjectKind::ServiceDependency,
+            Key::ExecutionFailureCriteria | Key::NotificationFailureCriteria,
+        ) => "owucp",
+        (ObjectKind::HostDependency, Key::NotificationFailureCriteria) => "odup",
+        _ => return false,
+    };
+    value.split([',', ' ']).any(|t| t == "n" || t == "none")
+        && Options::parse(value, allowed).is_ok()
+}
+
+/// The host or service group definitions that gather members: the registered ones and,
+/// as in Nagios 4.4.6 (whose recombobulation reads every group, registered or not), the
+/// `register 0` ones that name a group. Members, `hostgroup_name` / `servicegroup_name`
+/// of services, dependencies and escalations can name the latter; they are dropped
+/// from the configuration before pre-flight ([`drop_unregistered_groups`]).
+fn group_defs(ctx: &Ctx<'_>, kind: ObjectKind) -> Vec<usize> {
+    (0..ctx.defs.len())
+        .filter(|&i| ctx.defs[i].kind == kind)
+        .collect()
+}
+
+/// Remove the `register 0` host and service groups (kept until here so that members,
+/// services, dependencies and escalations could name them, as in Nagios) from the
+/// configuration: they are not objects, are not counted, and hosts and services do not
+/// list them.
+fn drop_unregistered_groups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
+    if !ctx.unregistered_hostgroups.is_empty() {
+        let drop: HashSet<u32> = ctx.unregistered_hostgroups.iter().map(|g| g.0).collect();
+        let mut map = vec![None; cfg.hostgroups.len()];
+        let old = std::mem::take(&mut cfg.hostgroups);
+        cfg.hostgroup_index.clear();
+        for (i, mut g) in old.into_iter().enumerate() {
+            if drop.contains(&(i as u32)) {
+                continue;
+            }
+            let id = HostGroupId(u32::try_from(cfg.hostgroups.len()).unwrap_or(u32::MAX));
+            map[i] = Some(id);
+            g.id = id;
+            cfg.hostgroup_index.insert(g.name.clone(), id);
+            cfg.hostgroups.push(g);
+        }
+        for h in &mut cfg.hosts {
+            h.hostgroups = h
+                .hostgroups
+                .iter()
+                .filter_map(|g| map.get(g.index()).copied().flatten())
+                .collect();
+        }
+    }
+    if !ctx.unregistered_servicegroups.is_empty() {
+        let drop: HashSet<u32> = ctx.unregistered_servicegroups.iter().map(|g| g.0).collect();
+        let mut map = vec![None; cfg.servicegroups.len()];
+        let old = std::mem::take(&mut cfg.servicegroups);
+        cfg.servicegroup_index.clear();
+        for (i, mut g) in old.into_iter().enumerate() {
+            if drop.contains(&(i as u32)) {
+                continue;
+            }
+            let id = ServiceGroupId(u32::try_from(cfg.servicegroups.len()).unwrap_or(u32::MAX));
+            map[i] = Some(id);
+            g.id = id;
+            cfg.servicegroup_index.insert(g.name.clone(), id);
+            cfg.servicegroups.push(g);
+        }
+        for s in &mut cfg.services {
+            s.servicegroups = s
+                .servicegroups
+                .iter()
+                .filter_map(|g| map.get(g.index()).copied().flatten())
+                .collect();
+        }
+    }
+}
+
 /// Indices of the registered definitions of a kind, in definition order.
 fn registered(ctx: &Ctx<'_>, kind: ObjectKind) -> Vec<usize> {
     (0..ctx.defs.len())
@@ -766,6 +909,8 @@ pub fn resolve(
         bases: [FastMap::default(), FastMap::default()],
         host_have: Vec::new(),
         service_have: Vec::new(),
+        unregistered_hostgroups: Vec::new(),
+        unregistered_servicegroups: Vec::new(),
     };
     ctx.collect(files);
     let mut cfg = Config {
@@ -786,6 +931,7 @@ pub fn resolve(
     build_dependencies(&mut ctx, &mut cfg);
     build_escalations(&mut ctx, &mut cfg);
     build_extinfo(&mut ctx, &mut cfg);
+    drop_unregistered_groups(&mut ctx, &mut cfg);
     preflight(&mut ctx, &mut cfg);
     cfg.main = std::mem::take(&mut ctx.main);
     (cfg, ctx.diags)
@@ -1410,20 +1556,16 @@ fn build_contactgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         .collect();
     let subs: HashMap<ContactGroupId, Vec<ContactGroupId>> = sub.into_iter().collect();
     let mut memo: HashMap<ContactGroupId, Vec<ContactId>> = HashMap::new();
-    for g in 0..cfg.contactgroups.len() {
+    let sub_edges: Vec<Vec<usize>> = (0..cfg.contactgroups.len())
+        .map(|g| {
+            subs.get(&ContactGroupId(u32::try_from(g).unwrap_or(0)))
+                .map(|v| v.iter().map(|x| x.index()).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let looped = on_cycle(&sub_edges);
+    for (g, &in_loop) in looped.iter().enumerate() {
         let start = ContactGroupId(u32::try_from(g).unwrap_or(0));
-        let mut seen_g = HashSet::new();
-        let mut stack = vec![start];
-        let mut in_loop = false;
-        while let Some(x) = stack.pop() {
-            if !seen_g.insert(x) {
-                continue;
-            }
-            if let Some(s) = subs.get(&x) {
-                in_loop |= s.contains(&start);
-                stack.extend(s.iter().copied());
-            }
-        }
         let mut visiting = HashSet::new();
         let members = nagios_member_order(
             start,
@@ -1451,6 +1593,111 @@ fn build_contactgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     }
 }
 
+/// For each node of a directed graph, whether it lies on a cycle (it can reach itself):
+/// Tarjan's strongly connected components with an explicit stack, so that a nesting as
+/// deep as the input costs no stack depth, in time linear in nodes and edges.
+fn on_cycle(edges: &[Vec<usize>]) -> Vec<bool> {
+    let n = edges.len();
+    let mut index = vec![usize::MAX; n];
+    let mut low = vec![0usize; n];
+    let mut on_stack = vec![false; n];
+    let mut scc_stack: Vec<usize> = Vec::new();
+    let mut out = vec![false; n];
+    let mut next_index = 0;
+    for root in 0..n {
+        if index[root] != usize::MAX {
+            continue;
+        }
+        let mut call: Vec<(usize, usize)> = vec![(root, 0)];
+        index[root] = next_index;
+        low[root] = next_index;
+        next_index += 1;
+        scc_stack.push(root);
+        on_stack[root] = true;
+        while let Some(top) = call.last_mut() {
+            let (v, i) = *top;
+            if let Some(&w) = edges[v].get(i) {
+                top.1 += 1;
+                if w >= n {
+                    continue;
+                }
+                if w == v {
+                    out[v] = true;
+                }
+                if index[w] == usize::MAX {
+                    index[w] = next_index;
+                    low[w] = next_index;
+                    next_index += 1;
+                    scc_stack.push(w);
+                    on_stack[w] = true;
+                    call.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            call.pop();
+            if let Some(&(parent, _)) = call.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == index[v] {
+                let mut members = Vec::new();
+                while let Some(w) = scc_stack.pop() {
+                    on_stack[w] = false;
+                    members.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                if members.len() > 1 {
+                    for w in members {
+                        out[w] = true;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The members of each group with its nested groups' members, for an acyclic nesting:
+/// the group's own members, then each subgroup's (last named first), each member once
+/// where it first appears — what walking the nesting from every group gives, computed
+/// once per group (post-order, explicit stack) instead of once per group and ancestor.
+fn expand_nesting<T: Copy + Eq + std::hash::Hash>(
+    direct: &[Vec<T>],
+    subs: &[Vec<usize>],
+) -> Vec<Vec<T>> {
+    let n = direct.len();
+    let mut done: Vec<Option<Vec<T>>> = vec![None; n];
+    for root in 0..n {
+        if done[root].is_some() {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        while let Some(top) = stack.last_mut() {
+            let (g, i) = *top;
+            if let Some(&sg) = subs[g].get(i) {
+                top.1 += 1;
+                if sg < n && done[sg].is_none() {
+                    stack.push((sg, 0));
+                }
+                continue;
+            }
+            stack.pop();
+            let mut members = direct[g].clone();
+            for &sg in subs[g].iter().rev() {
+                if let Some(Some(m)) = done.get(sg) {
+                    members.extend(m.iter().copied());
+                }
+            }
+            dedup_keep_order(&mut members);
+            done[g] = Some(members);
+        }
+    }
+    done.into_iter().map(Option::unwrap_or_default).collect()
+}
+
 /// The order in which Nagios 4.4.6 walks a contact group's members (`grp->members`),
 /// which decides the notification order and `$NOTIFICATIONRECIPIENTS$`:
 /// the `members` directive in reverse, then the contacts that name the group in their
@@ -1473,23 +1720,41 @@ fn nagios_member_order(
         // An include loop (reported by the caller): stop here.
         return Vec::new();
     }
-    let mut out: Vec<ContactId> = Vec::new();
-    if let Some(d) = direct.get(g.index()) {
-        out.extend(d.iter().rev().copied());
-    }
-    if let Some(b) = back.get(g.index()) {
-        out.extend(b.iter().rev().copied());
-    }
-    if let Some(s) = subs.get(&g) {
-        for &sg in s.iter().rev() {
-            let m = nagios_member_order(sg, direct, back, subs, memo, visiting);
-            out.extend(m.iter().rev().copied());
+    // Depth first with an explicit stack (nesting can be as deep as the input): a group
+    // is computed when the walk leaves it, its subgroups in the same order as a
+    // recursive walk would take them; a subgroup still being walked is a loop and adds
+    // nothing.
+    let no_subs: Vec<ContactGroupId> = Vec::new();
+    let mut stack: Vec<(ContactGroupId, usize)> = vec![(g, 0)];
+    while let Some(top) = stack.last_mut() {
+        let (cur, next) = *top;
+        let s = subs.get(&cur).unwrap_or(&no_subs);
+        if next < s.len() {
+            top.1 += 1;
+            let sg = s[s.len() - 1 - next];
+            if !memo.contains_key(&sg) && visiting.insert(sg) {
+                stack.push((sg, 0));
+            }
+            continue;
         }
+        stack.pop();
+        let mut out: Vec<ContactId> = Vec::new();
+        if let Some(d) = direct.get(cur.index()) {
+            out.extend(d.iter().rev().copied());
+        }
+        if let Some(b) = back.get(cur.index()) {
+            out.extend(b.iter().rev().copied());
+        }
+        for sg in s.iter().rev() {
+            if let Some(m) = memo.get(sg) {
+                out.extend(m.iter().rev().copied());
+            }
+        }
+        dedup_keep_order(&mut out);
+        visiting.remove(&cur);
+        memo.insert(cur, out);
     }
-    dedup_keep_order(&mut out);
-    visiting.remove(&g);
-    memo.insert(g, out.clone());
-    out
+    memo.get(&g).cloned().unwrap_or_default()
 }
 
 /// Contacts of an object (or escalation) in Nagios' notification order: its `contacts`
@@ -2013,13 +2278,21 @@ fn link_host_parents(
 }
 
 fn build_hostgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
-    let objs = registered(ctx, ObjectKind::HostGroup);
+    let objs = group_defs(ctx, ObjectKind::HostGroup);
     let mut pending = Vec::new();
     for d in objs {
         let Some(r) = resolved(ctx, d) else {
             continue;
         };
         let loc = ctx.def_loc(d);
+        let unregistered = !ctx.defs[d].register;
+        if unregistered
+            && r.val(Key::HostgroupName)
+                .is_none_or(|n| cfg.hostgroup_index.contains_key(n))
+        {
+            // A pure template, or a name already taken: nothing to gather.
+            continue;
+        }
         let Some(name) = r.val(Key::HostgroupName) else {
             ctx.diags.error(
                 Kind::Missing,
@@ -2043,6 +2316,9 @@ fn build_hostgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         }
         let id = HostGroupId(u32::try_from(cfg.hostgroups.len()).unwrap_or(u32::MAX));
         cfg.hostgroup_index.insert(name.into(), id);
+        if unregistered {
+            ctx.unregistered_hostgroups.push(id);
+        }
         cfg.hostgroups.push(HostGroup {
             id,
             name: name.into(),
@@ -2139,7 +2415,23 @@ fn build_hostgroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         }
     }
     let direct: Vec<Vec<HostId>> = cfg.hostgroups.iter().map(|g| g.members.clone()).collect();
-    for g in 0..cfg.hostgroups.len() {
+    let sub_edges: Vec<Vec<usize>> = (0..cfg.hostgroups.len())
+        .map(|g| {
+            subs_map
+                .get(&HostGroupId(u32::try_from(g).unwrap_or(0)))
+                .map(|v| v.iter().map(|x| x.index()).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let any_loop = on_cycle(&sub_edges).contains(&true);
+    if !any_loop {
+        for (g, members) in expand_nesting(&direct, &sub_edges).into_iter().enumerate() {
+            cfg.hostgroups[g].members = members;
+        }
+    }
+    // With an include loop (an error): walk from every group, as before.
+    let walked = if any_loop { cfg.hostgroups.len() } else { 0 };
+    for g in 0..walked {
         let mut members = Vec::new();
         let mut seen = HashSet::new();
         let start = HostGroupId(u32::try_from(g).unwrap_or(0));
@@ -2758,13 +3050,21 @@ fn parent_pair(
 }
 
 fn build_servicegroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
-    let objs = registered(ctx, ObjectKind::ServiceGroup);
+    let objs = group_defs(ctx, ObjectKind::ServiceGroup);
     let mut pending = Vec::new();
     for d in objs {
         let Some(r) = resolved(ctx, d) else {
             continue;
         };
         let loc = ctx.def_loc(d);
+        let unregistered = !ctx.defs[d].register;
+        if unregistered
+            && r.val(Key::ServicegroupName)
+                .is_none_or(|n| cfg.servicegroup_index.contains_key(n))
+        {
+            // A pure template, or a name already taken: nothing to gather.
+            continue;
+        }
         let Some(name) = r.val(Key::ServicegroupName) else {
             ctx.diags.error(
                 Kind::Missing,
@@ -2788,6 +3088,9 @@ fn build_servicegroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         }
         let id = ServiceGroupId(u32::try_from(cfg.servicegroups.len()).unwrap_or(u32::MAX));
         cfg.servicegroup_index.insert(name.into(), id);
+        if unregistered {
+            ctx.unregistered_servicegroups.push(id);
+        }
         cfg.servicegroups.push(ServiceGroup {
             id,
             name: name.into(),
@@ -2886,7 +3189,23 @@ fn build_servicegroups(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         .iter()
         .map(|g| g.members.clone())
         .collect();
-    for g in 0..cfg.servicegroups.len() {
+    let sub_edges: Vec<Vec<usize>> = (0..cfg.servicegroups.len())
+        .map(|g| {
+            subs_map
+                .get(&ServiceGroupId(u32::try_from(g).unwrap_or(0)))
+                .map(|v| v.iter().map(|x| x.index()).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let any_loop = on_cycle(&sub_edges).contains(&true);
+    if !any_loop {
+        for (g, members) in expand_nesting(&direct, &sub_edges).into_iter().enumerate() {
+            cfg.servicegroups[g].members = members;
+        }
+    }
+    // With an include loop (an error): walk from every group, as before.
+    let walked = if any_loop { cfg.servicegroups.len() } else { 0 };
+    for g in 0..walked {
         let mut members = Vec::new();
         let mut seen = HashSet::new();
         let start = ServiceGroupId(u32::try_from(g).unwrap_or(0));
@@ -2988,9 +3307,20 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         };
         let loc = ctx.def_loc(d);
         let what = ctx.describe(d);
+        // No master host, hostgroup or servicegroup but a dependent host, hostgroup or
+        // servicegroup: Nagios takes the master on each dependent's own host
+        // (`xodtemplate_duplicate_objects`, "same-host servicedependency services").
+        let master_on_dependent_host = r.val(Key::HostName).is_none()
+            && r.val(Key::HostgroupName).is_none()
+            && r.val(Key::ServicegroupName).is_none()
+            && (r.val(Key::DependentHostName).is_some()
+                || r.val(Key::DependentHostgroupName).is_some()
+                || r.val(Key::DependentServicegroupName).is_some());
         let res = (|| -> Result<(Vec<ServiceId>, Vec<ServiceId>), String> {
             let mut masters = Vec::new();
-            if r.val(Key::HostName).is_some() || r.val(Key::HostgroupName).is_some() {
+            if master_on_dependent_host {
+                // Masters are found per dependent below.
+            } else if r.val(Key::HostName).is_some() || r.val(Key::HostgroupName).is_some() {
                 let (a, b) =
                     expand_hosts(ctx, cfg, r.val(Key::HostName), r.val(Key::HostgroupName))?;
                 let hosts: Vec<HostId> = a.into_iter().chain(b).collect();
@@ -3002,7 +3332,7 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             if let Some(sg) = r.val(Key::ServicegroupName) {
                 masters.extend(servicegroup_services(cfg, sg)?);
             }
-            if masters.is_empty() {
+            if masters.is_empty() && !master_on_dependent_host {
                 return Err("no master service matches".to_owned());
             }
             let mut deps = Vec::new();
@@ -3037,6 +3367,54 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                 continue;
             }
         };
+        // (master, dependent) pairs.
+        let mut pairs: Vec<(ServiceId, ServiceId)> = Vec::new();
+        if master_on_dependent_host {
+            let Some(desc) = r.val(Key::ServiceDescription) else {
+                ctx.diags.error(
+                    Kind::Undefined,
+                    loc,
+                    Some(what),
+                    "missing 'service_description'",
+                );
+                continue;
+            };
+            let mut failed = None;
+            for &dep in &deps {
+                let host = cfg.services[dep.index()].host;
+                match match_services(ctx, cfg, &[host], desc) {
+                    Ok(ms) => pairs.extend(ms.into_iter().map(|m| (m, dep))),
+                    Err(e) => {
+                        failed = Some(format!(
+                            "{e}: no master host is named, so the master is looked up on \
+                             the dependent's host '{}'",
+                            cfg.hosts[host.index()].name
+                        ));
+                        break;
+                    }
+                }
+            }
+            if let Some(e) = failed {
+                ctx.diags.error(Kind::Undefined, loc, Some(what), e);
+                continue;
+            }
+        } else {
+            // A same-host dependency only when no dependent host, hostgroup or
+            // servicegroup is named.
+            let same_host_only = r.val(Key::DependentHostName).is_none()
+                && r.val(Key::DependentHostgroupName).is_none()
+                && r.val(Key::DependentServicegroupName).is_none();
+            for &m in &masters {
+                for &dep in &deps {
+                    if same_host_only
+                        && cfg.services[m.index()].host != cfg.services[dep.index()].host
+                    {
+                        continue;
+                    }
+                    pairs.push((m, dep));
+                }
+            }
+        }
         let ef = r
             .get(Key::ExecutionFailureCriteria)
             .cloned()
@@ -3069,30 +3447,18 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             .and_then(|p| ctx.bool_of(&p, &what))
             .unwrap_or(false);
         let period = tp_ref(ctx, cfg, &r, Key::DependencyPeriod, &what);
-        // A same-host dependency only when no dependent host, hostgroup or servicegroup
-        // is named.
-        let same_host_only = r.val(Key::DependentHostName).is_none()
-            && r.val(Key::DependentHostgroupName).is_none()
-            && r.val(Key::DependentServicegroupName).is_none();
-        for &m in &masters {
-            for &dep in &deps {
-                if same_host_only && cfg.services[m.index()].host != cfg.services[dep.index()].host
-                {
-                    continue;
-                }
-                if m == dep {
-                    continue;
-                }
-                cfg.servicedependencies.push(ServiceDependency {
-                    master: m,
-                    dependent: dep,
-                    execution_failure: ef,
-                    notification_failure: nf,
-                    inherits_parent: inherits,
-                    period,
-                    location: loc.clone().unwrap_or_else(dummy_loc),
-                });
-            }
+        // A pair whose master is its dependent (from group expansion) is kept, as Nagios
+        // keeps it: it is counted and reported as a circular dependency below.
+        for (m, dep) in pairs {
+            cfg.servicedependencies.push(ServiceDependency {
+                master: m,
+                dependent: dep,
+                execution_failure: ef,
+                notification_failure: nf,
+                inherits_parent: inherits,
+                period,
+                location: loc.clone().unwrap_or_else(dummy_loc),
+            });
         }
     }
     let objs = registered(ctx, ObjectKind::HostDependency);
@@ -3144,9 +3510,10 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
             // An invalid option letter, already reported.
             continue;
         }
+        let execution_set = ef.is_some();
         let ef = ef.flatten().unwrap_or_default();
         let nf = nf.flatten().unwrap_or_default();
-        if ef.is_empty() && nf.is_empty() {
+        if ef.is_empty() && nf.is_empty() && !execution_set {
             // Nagios drops it silently (0 host dependencies counted).
             ctx.diags.warning(
                 Kind::Check,
@@ -3165,13 +3532,12 @@ fn build_dependencies(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         let period = tp_ref(ctx, cfg, &r, Key::DependencyPeriod, &what);
         for &m in &masters {
             for &dep in &deps {
-                if m == dep {
-                    continue;
-                }
+                // Kept when m == dep, as for service dependencies.
                 cfg.hostdependencies.push(HostDependency {
                     master: m,
                     dependent: dep,
                     execution_failure: ef,
+                    execution_set,
                     notification_failure: nf,
                     inherits_parent: inherits,
                     period,

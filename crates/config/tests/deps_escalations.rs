@@ -2,7 +2,9 @@
 //! what the real `nagios4 -vp` wrote to its `precached_object_file` for the same objects
 //! (`tests/deps/objects.cfg`): template inheritance, hostgroup / servicegroup expansion,
 //! same-host and `dependent_*` forms, Nagios' split of a dependency into an execution and
-//! a notification one, `escalation_period`, `first/last_notification`, and the implied
+//! a notification one, criteria with `n` (unset over a template, except a host
+//! dependency's execution criteria), a master on each dependent's own host when none is
+//! named, `escalation_period`, `first/last_notification`, and the implied
 //! `notification_interval` / `escalation_period` / contacts of escalations.
 //!
 //! `tests/deps/nagios4.precache` holds the dependency and escalation blocks of that file;
@@ -112,16 +114,17 @@ fn from_picket(cfg: &Config) -> Vec<String> {
         }
     }
     for d in &cfg.hostdependencies {
-        for (kind, o) in [
-            ("execution", d.execution_failure),
-            ("notification", d.notification_failure),
+        for (kind, o, set) in [
+            ("execution", d.execution_failure, d.execution_set),
+            ("notification", d.notification_failure, false),
         ] {
-            if !o.is_empty() {
+            if !o.is_empty() || set {
+                let l = letters(o, "odup", false);
                 out.push(format!(
                     "hostdependency {} -> {} {kind}={} period={} inherits={}",
                     cfg.hosts[d.master.index()].name,
                     cfg.hosts[d.dependent.index()].name,
-                    letters(o, "odup", false),
+                    if l.is_empty() { "n".to_owned() } else { l },
                     tp(d.period),
                     u8::from(d.inherits_parent)
                 ));
@@ -278,6 +281,18 @@ fn dependencies_and_escalations_match_nagios4() {
     assert_eq!(c.hostdependencies, count("hostdependency "));
     assert_eq!(c.serviceescalations, count("serviceescalation "));
     assert_eq!(c.hostescalations, count("hostescalation "));
+}
+
+#[test]
+fn unregistered_groups_gather_members_but_are_not_objects() {
+    let cfg = load();
+    assert!(cfg.servicegroup_by_name("apps-tpl").is_none());
+    for s in &cfg.services {
+        for g in &s.servicegroups {
+            assert_ne!(&*cfg.servicegroups[g.index()].name, "apps-tpl");
+        }
+    }
+    assert_eq!(cfg.counts().servicegroups, 3);
 }
 
 /// The dependency and escalation blocks of a precache file.

@@ -88,12 +88,24 @@ impl Engine {
         Ok(())
     }
 
-    /// All hosts below `hid` (children, their children, …), each once, depth first.
+    /// All hosts below `hid` (children, their children, …), each once, depth first
+    /// (pre-order, children in their order). An explicit stack: a parent chain can be as
+    /// deep as the configuration.
     fn descendants(&self, hid: HostId, out: &mut Vec<HostId>) {
-        for &c in &self.cfg.host(hid).children {
-            if !out.contains(&c) && c != hid {
+        let mut seen: std::collections::HashSet<HostId> = out.iter().copied().collect();
+        seen.insert(hid);
+        let mut stack: Vec<(HostId, usize)> = vec![(hid, 0)];
+        while let Some(top) = stack.last_mut() {
+            let (h, next) = *top;
+            let children = &self.cfg.host(h).children;
+            let Some(&c) = children.get(next) else {
+                stack.pop();
+                continue;
+            };
+            top.1 += 1;
+            if seen.insert(c) {
                 out.push(c);
-                self.descendants(c, out);
+                stack.push((c, 0));
             }
         }
     }

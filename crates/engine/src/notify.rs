@@ -558,7 +558,10 @@ impl Engine {
                 let Some(w) = contact.ways.get(wi) else {
                     continue;
                 };
-                for call in &w.service_notification_commands {
+                // Nagios' add_service_notification_command_to_contact() prepends: a
+                // contact's commands run (and are logged) last to first.
+                // [oracle: zb_dependency_none_command_order]
+                for call in w.service_notification_commands.iter().rev() {
                     let command = cfg.command(call.command);
                     let ctx = MacroCtx {
                         host: Some(s.host),
@@ -741,7 +744,10 @@ impl Engine {
                 let Some(w) = contact.ways.get(wi) else {
                     continue;
                 };
-                for call in &w.host_notification_commands {
+                // Nagios' add_host_notification_command_to_contact() prepends: a
+                // contact's commands run (and are logged) last to first.
+                // [oracle: zb_dependency_none_command_order]
+                for call in w.host_notification_commands.iter().rev() {
                     let command = cfg.command(call.command);
                     let ctx = MacroCtx {
                         host: Some(hid),
