@@ -7,7 +7,7 @@ loopback.
     python3 bench/nsca/bench.py --reps 3            # all scenarios, ~10 min
     python3 bench/nsca/bench.py --only W1 --reps 1  # one workload
 
-Workloads (issue 2):
+Workloads:
   W1 firehose: many results over 1-8 persistent connections, methods 0 and 1
   W2 churn:    one result per connection, 1/4/16/64 concurrent clients
   W3 ciphers:  methods 3 (3DES), 8 (Blowfish), 14 (RIJNDAEL-128 = AES-256)

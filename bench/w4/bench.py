@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""W4 latency benchmark (issue 6): 5,000 hosts, one passive volatile service
+"""W4 latency benchmark: 5,000 hosts, one passive volatile service
 each, 2,000 results/s over NSCA; latency from the sender's write(2) of a
 result to the start of the notification command it causes.
 
@@ -295,7 +295,7 @@ def start_system(system, d, hosts):
                 nsca_cfg = write_nsca_cfg(d, port, cmd_file)
                 f.write(f"nsca_config_file={nsca_cfg}\n")
             if system == "picket-full":
-                # The whole system of issue 6: history (SQLite) and the web UI/API too.
+                # The whole system: history (SQLite) and the web UI/API too.
                 f.write(f"history_file={d}/history.db\nweb_listen=127.0.0.1:{free_port()}\n")
             for line in PICKET_EXTRA:
                 f.write(f"{line}\n")

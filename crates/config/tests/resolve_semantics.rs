@@ -1,5 +1,5 @@
-//! Inheritance, expansion and membership rules of the resolver (Nagios 4 semantics,
-//! see shared/reference/engine-semantics.md §4).
+//! Inheritance, expansion and membership rules of the resolver (Nagios 4 semantics, as
+//! `xdata/xodtemplate.c` of Nagios Core 4.4.6 has them).
 
 use std::path::{Path, PathBuf};
 
@@ -393,14 +393,19 @@ define timeperiod {{
     );
 }
 
-fn oracle_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracle/nagios")
+/// The Nagios oracle harness (its `lib/common.cfg`) and the recorded scenarios.
+fn oracle_dirs() -> (PathBuf, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    (
+        root.join("tests/oracle/nagios"),
+        root.join("crates/picket/tests/oracle-scenarios"),
+    )
 }
 
 #[test]
 fn oracle_scenario_configs_load_without_errors() {
-    let dir = oracle_dir();
-    let mut scenarios: Vec<PathBuf> = std::fs::read_dir(dir.join("scenarios"))
+    let (dir, scenarios_dir) = oracle_dirs();
+    let mut scenarios: Vec<PathBuf> = std::fs::read_dir(&scenarios_dir)
         .expect("oracle scenarios")
         .filter_map(Result::ok)
         .map(|e| e.path())

@@ -1,5 +1,6 @@
 //! Picket's monitoring engine: a pure, deterministic state machine with the semantics of
-//! Nagios Core 4.4.6 (see `shared/reference/engine-semantics.md`).
+//! Nagios Core 4.4.6, checked against the real `nagios4` by the oracle scenarios in
+//! `crates/picket/tests/oracle-scenarios/` (harness: `tests/oracle/nagios/`).
 //!
 //! Inputs are external-command lines ([`Engine::process_line`]), passive results that
 //! arrive by other routes such as NSCA ([`Engine::process_passive`]) and time
@@ -8,7 +9,8 @@
 //!
 //! * `nagios.log` lines (already formatted, `[epoch] TEXT\n`),
 //! * [`Job`]s: notification and event-handler command lines with their macros expanded
-//!   and cleaned, to be run through `/bin/sh -c` by the caller,
+//!   and cleaned, for the caller to run (directly, or through `/bin/sh -c` when the line
+//!   needs a shell),
 //! * requests to the daemon (save state, shut down).
 //!
 //! The state to persist is [`Engine::snapshot`] / [`Engine::restore`]. Because the engine
@@ -78,7 +80,7 @@ pub enum JobKind {
     EventHandler,
 }
 
-/// A command for the daemon to run through `/bin/sh -c`.
+/// A command for the daemon to run (directly, or through `/bin/sh -c` when it needs a shell).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     /// Notification or event handler.

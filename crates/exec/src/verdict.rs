@@ -14,8 +14,8 @@
 //! | program cannot be executed (direct exec) | as Nagios' worker child: exit code = `errno` (ENOENT 2 → CRITICAL, EACCES 13 → out of bounds) | stderr `execvp(<prog>, ...) failed. errno is 2: No such file or directory` |
 //! | executable file without `#!` (direct exec, ENOEXEC) | run as `/bin/sh <file> <args>`, as `execvp(3)` does | whatever the shell makes of it |
 //!
-//! Note: issue 7 says "anything else UNKNOWN"; Nagios 4.4.6 (and the reference
-//! `engine-semantics.md` §1.2) says CRITICAL. The default follows Nagios; the option exists.
+//! Note: Nagios 4.4.6 (`base/checks.c`) maps any other exit code to CRITICAL, not UNKNOWN;
+//! the default follows Nagios, and the option can make it UNKNOWN.
 
 use std::fmt;
 use std::str::FromStr;

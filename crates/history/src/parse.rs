@@ -1,9 +1,10 @@
 //! Sans-I/O parser of `nagios.log` lines into typed [`Event`]s.
 //!
 //! The formats are those of Nagios 4 (`logging.c`, `notifications.c`, `sehandlers.c`,
-//! `downtime.c`, `flapping.c`) as the Picket engine writes them; see
-//! `shared/reference/engine-semantics.md` §3.8. Everything that is not recognised is kept as
-//! [`Event::Raw`] so that no line is ever lost.
+//! `downtime.c`, `flapping.c`) as the Picket engine writes them; every `LOG` line recorded
+//! from real nagios4 in `crates/picket/tests/oracle-scenarios/*/expected.txt` is parsed by
+//! `tests/parse.rs`. Everything that is not recognised is kept as [`Event::Raw`] so that no
+//! line is ever lost.
 
 use serde::Serialize;
 

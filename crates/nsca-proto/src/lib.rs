@@ -13,8 +13,8 @@
 //! * [`input`]: `send_nsca`'s standard-input format.
 //!
 //! Compatibility reference: Debian 12's `nsca`/`nsca-client` 2.10.2; the
-//! vectors in `shared/reference/nsca-vectors/` are checked by this crate's
-//! tests.
+//! vectors recorded from those programs, in this crate's `tests/nsca-vectors/`,
+//! are checked by `tests/vectors.rs`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

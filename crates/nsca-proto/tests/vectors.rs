@@ -1,5 +1,5 @@
 //! Every vector recorded from Debian's real `send_nsca` and `nsca` 2.10.2
-//! (`shared/reference/nsca-vectors/`): decoded to the recorded fields and
+//! (`tests/nsca-vectors/` of this crate): decoded to the recorded fields and
 //! command-file text, and re-encoded to the recorded bytes.
 
 use std::path::PathBuf;
@@ -10,7 +10,7 @@ use nsca_proto::{CheckResult, ClientSession, InitPacket, PacketFormat};
 use serde_json::Value;
 
 fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/nsca-vectors")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/nsca-vectors")
 }
 
 struct Vector {
@@ -33,12 +33,7 @@ fn load() -> Vec<Vector> {
     let dir = vectors_dir();
     let mut out = Vec::new();
     let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (shared/ must sit beside the repository)",
-                dir.display()
-            )
-        })
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| {
             e.expect("dir entry")
                 .file_name()

@@ -19,12 +19,12 @@ const SCENARIOS: [&str; 4] = [
     "p_event_handlers",
 ];
 
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracle/nagios")
+fn harness_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oracle/nagios")
 }
 
 fn missing_requirements() -> Option<String> {
-    let harness = shared().join("run_scenario.sh");
+    let harness = harness_dir().join("run_scenario.sh");
     if !harness.exists() {
         return Some(format!("{} missing", harness.display()));
     }
@@ -70,15 +70,11 @@ fn notification_and_handler_lines_come_in_nagios_order() {
         let own = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/oracle-scenarios")
             .join(name);
-        let dir = if own.exists() {
-            own
-        } else {
-            shared().join("scenarios").join(name)
-        };
+        let dir = own;
         let expected =
             std::fs::read_to_string(dir.join("expected.txt")).expect("recorded expected.txt");
         let out = Command::new("sh")
-            .arg(shared().join("run_scenario.sh"))
+            .arg(harness_dir().join("run_scenario.sh"))
             .arg(&dir)
             .args(["--engine", env!("CARGO_BIN_EXE_picket")])
             .env("ORACLE_TMP", tmp.path())

@@ -25,6 +25,8 @@
 //! assert!(!verdict.is_granted());
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod access;
 pub mod addr;
 pub mod diag;
