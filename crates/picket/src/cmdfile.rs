@@ -6,13 +6,14 @@
 //! and anyone who may write to the command file may make the daemon read, and delete,
 //! any file it can: protect the command file accordingly.
 //!
-//! The file's bytes are journaled before they are processed, like command-file input, so
-//! that a restart replays them even when the file has been deleted (the `PROCESS_FILE`
-//! line itself does nothing on replay).
+//! The file's bytes are journaled before they are processed, as a record of their own
+//! (`F`: replayed as file lines, not as command-file lines), so that a restart replays
+//! them even when the file has been deleted (the `PROCESS_FILE` line itself does nothing
+//! on replay).
 
 use picket_engine::{Engine, Time};
 
-use crate::retention::Store;
+use crate::retention::{Entry, Store};
 
 /// Process the file now; errors go to `logbuf` as Nagios logs them.
 pub(crate) fn process_file(
@@ -33,14 +34,12 @@ pub(crate) fn process_file(
             return;
         }
     };
+    let entry = Entry::FileLines(&data);
     if let Some(s) = store {
-        let _ = s.append(now, &data);
+        let _ = s.append(now, &entry);
         let _ = s.flush();
     }
-    let text = String::from_utf8_lossy(&data);
-    for line in text.split('\n') {
-        engine.process_file_line(now, line);
-    }
+    entry.apply(engine, now);
     if delete {
         let _ = std::fs::remove_file(path);
     }

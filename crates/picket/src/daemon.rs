@@ -21,13 +21,15 @@ use picket_config::{Dialect, LoadOptions};
 use picket_engine::{Engine, EngineOptions, Job, PassiveResult, Request, Time};
 
 use crate::history::{History, HistoryMsg};
-use crate::retention::Store;
+use crate::retention::{Entry, Store};
 
 /// A message to the engine thread.
 #[derive(Debug)]
 pub(crate) enum Input {
     /// Complete command-file lines (a chunk ending with `\n`).
     Lines(Vec<u8>),
+    /// An external-command line (with its `\n`) from the web UI or API.
+    Web(Vec<u8>),
     /// Passive results from another route (NSCA, HTTP).
     Passive(Vec<PassiveResult>),
     /// A line for `nagios.log` from the executor (timeouts, spawn failures).
@@ -67,16 +69,6 @@ pub(crate) fn unix_now() -> Time {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as Time)
         .unwrap_or(0)
-}
-
-/// Feed one chunk of command-file lines to the engine.
-pub(crate) fn feed(engine: &mut Engine, now: Time, data: &[u8]) {
-    let text = String::from_utf8_lossy(data);
-    for line in text.split('\n') {
-        if !line.is_empty() {
-            engine.process_line(now, line);
-        }
-    }
 }
 
 fn write_log(log: &mut File, buf: &mut String) {
@@ -167,9 +159,13 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let mut store = match &retention_path {
         Some(p) => {
             let (store, replayed) = Store::open(p, &mut engine)?;
-            if replayed > 0 {
+            for w in &replayed.warnings {
+                eprintln!("picket: {w}");
+            }
+            if replayed.records > 0 {
                 eprintln!(
-                    "picket: replayed {replayed} journaled input batch(es) after an unclean stop"
+                    "picket: replayed {} journaled input batch(es) after an unclean stop",
+                    replayed.records
                 );
             }
             Some(store)
@@ -409,7 +405,6 @@ fn engine_loop(
     let mut last_save = unix_now();
     // A SAVE_STATE_INFORMATION that came while a snapshot was still being written.
     let mut save_pending = false;
-    let mut passive_line = String::new();
     let mut check_jobs = Vec::new();
     loop {
         let s = stop.load(Ordering::SeqCst);
@@ -427,30 +422,27 @@ fn engine_loop(
         let mut batches = 0;
         while let Some(m) = msg {
             match m {
+                // Journaled as received; `Entry::apply` is also what the replay calls.
                 Input::Lines(data) => {
+                    let entry = Entry::Lines(&data);
                     if let Some(s) = store.as_deref_mut() {
-                        let _ = s.append(now, &data);
+                        let _ = s.append(now, &entry);
                     }
-                    feed(engine, now, &data);
+                    entry.apply(engine, now);
+                }
+                Input::Web(data) => {
+                    let entry = Entry::Web(&data);
+                    if let Some(s) = store.as_deref_mut() {
+                        let _ = s.append(now, &entry);
+                    }
+                    entry.apply(engine, now);
                 }
                 Input::Passive(results) => {
-                    for r in &results {
-                        if let Some(s) = store.as_deref_mut() {
-                            passive_line.clear();
-                            let name = if r.service.is_some() {
-                                "PROCESS_SERVICE_CHECK_RESULT"
-                            } else {
-                                "PROCESS_HOST_CHECK_RESULT"
-                            };
-                            passive_line.push_str(&format!(
-                                "[{}] {name};{}\n",
-                                r.check_time,
-                                r.command_args().replace('\n', "\\n")
-                            ));
-                            let _ = s.append(now, passive_line.as_bytes());
-                        }
-                        engine.process_passive(now, r);
+                    let entry = Entry::Passive(&results);
+                    if let Some(s) = store.as_deref_mut() {
+                        let _ = s.append(now, &entry);
                     }
+                    entry.apply(engine, now);
                 }
                 Input::Log(line) => {
                     logbuf.push_str(&format!("[{now}] {line}\n"));
@@ -462,12 +454,11 @@ fn engine_loop(
                     let _ = reply.try_send(crate::web::status_view(engine, now));
                 }
                 Input::CheckResults(results) => {
+                    let entry = Entry::Checks(&results);
                     if let Some(s) = store.as_deref_mut() {
-                        let _ = s.append_active(now, &results);
+                        let _ = s.append(now, &entry);
                     }
-                    for r in &results {
-                        engine.process_check_result(now, r);
-                    }
+                    entry.apply(engine, now);
                 }
             }
             batches += 1;
