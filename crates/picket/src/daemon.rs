@@ -30,7 +30,7 @@ pub(crate) enum Input {
     Lines(Vec<u8>),
     /// An external-command line (with its `\n`) from the web UI or API.
     Web(Vec<u8>),
-    /// Passive results from another route (NSCA, HTTP).
+    /// Passive results from the built-in NSCA receiver.
     Passive(Vec<PassiveResult>),
     /// A line for `nagios.log` from the executor (timeouts, spawn failures).
     Log(String),
