@@ -449,7 +449,7 @@ fn engine_loop(
                 }
                 Input::Status(reply) => {
                     // Answer with everything before it processed (and logged).
-                    engine.tick(now);
+                    crate::retention::tick(engine, store.as_deref_mut(), now);
                     engine.drain_into(logbuf, &mut jobs, &mut requests);
                     let _ = reply.try_send(crate::web::status_view(engine, now));
                 }
@@ -467,7 +467,7 @@ fn engine_loop(
             }
             msg = rx.try_recv().ok();
         }
-        engine.tick(now);
+        crate::retention::tick(engine, store.as_deref_mut(), now);
         rotator.rotate_if_due(engine, log, logbuf, now);
         engine.drain_into(logbuf, &mut jobs, &mut requests);
         engine.drain_checks(&mut check_jobs);

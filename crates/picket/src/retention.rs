@@ -24,8 +24,9 @@
 //! order, skipping the records the snapshot already holds.
 //!
 //! The journal holds each input *as the engine received it* ([`Entry`]): command-file
-//! lines, web commands, the lines of a `PROCESS_FILE` file, passive results and active
-//! check outcomes each have a record kind of their own, and [`Entry::apply`] is the one
+//! lines, web commands, the lines of a `PROCESS_FILE` file, passive results, active
+//! check outcomes and time (a tick that had something due) each have a record kind of
+//! their own, and [`Entry::apply`] is the one
 //! place that hands an input to its engine entry point, live and on replay alike. So a
 //! replay takes exactly the live path with the same values (an NSCA result is not
 //! re-rendered as a command line, whose `;` could shift its fields). The format is
@@ -72,6 +73,20 @@ pub(crate) enum Entry<'a> {
     Passive(&'a [PassiveResult]),
     /// `C`: active check outcomes, each for `Engine::process_check_result`.
     Checks(&'a [CheckOutcome]),
+    /// `T`: time passing, `Engine::tick` (journaled when something was due: a downtime
+    /// that starts or ends changes what the inputs after it do).
+    Tick,
+}
+
+/// `Engine::tick(now)`, journaled first when the engine has something due, so that a
+/// replay applies time between the same inputs as live.
+pub(crate) fn tick(engine: &mut Engine, store: Option<&mut Store>, now: Time) {
+    if let Some(s) = store {
+        if engine.next_wakeup().is_some_and(|w| w <= now) {
+            let _ = s.append(now, &Entry::Tick);
+        }
+    }
+    Entry::Tick.apply(engine, now);
 }
 
 impl Entry<'_> {
@@ -103,6 +118,7 @@ impl Entry<'_> {
                     engine.process_check_result(now, o);
                 }
             }
+            Entry::Tick => engine.tick(now),
         }
     }
 
@@ -113,6 +129,7 @@ impl Entry<'_> {
             Entry::FileLines(_) => b'F',
             Entry::Passive(_) => b'P',
             Entry::Checks(_) => b'C',
+            Entry::Tick => b'T',
         }
     }
 
@@ -121,6 +138,7 @@ impl Entry<'_> {
             Entry::Lines(d) | Entry::Web(d) | Entry::FileLines(d) => d.is_empty(),
             Entry::Passive(r) => r.is_empty(),
             Entry::Checks(o) => o.is_empty(),
+            Entry::Tick => false,
         }
     }
 
@@ -157,6 +175,7 @@ impl Entry<'_> {
                     field(out, o.output.as_bytes());
                 }
             }
+            Entry::Tick => {}
         }
     }
 }
@@ -242,7 +261,7 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// One journal record: an input batch with its kind (`J`, `H`, `F`, `P`, `C`, and the
+/// One journal record: an input batch with its kind (`J`, `H`, `F`, `P`, `C`, `T`, and the
 /// version 1 `A`: active check outcomes as a JSON array).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Record {
@@ -266,6 +285,7 @@ impl Record {
             b'J' => Decoded::Bytes(Entry::Lines(d)),
             b'H' => Decoded::Bytes(Entry::Web(d)),
             b'F' => Decoded::Bytes(Entry::FileLines(d)),
+            b'T' if d.is_empty() => Decoded::Bytes(Entry::Tick),
             b'P' => {
                 let mut f = Fields(d);
                 let mut v = Vec::new();
@@ -549,7 +569,7 @@ impl Store {
             Entry::Lines(d) | Entry::Web(d) | Entry::FileLines(d) => {
                 self.append_kind(entry.kind(), now, d)
             }
-            Entry::Passive(_) | Entry::Checks(_) => {
+            Entry::Passive(_) | Entry::Checks(_) | Entry::Tick => {
                 let mut body = std::mem::take(&mut self.scratch);
                 body.clear();
                 entry.encode(&mut body);
@@ -923,6 +943,80 @@ mod tests {
                 }
                 assert_eq!(e.snapshot(), live.snapshot(), "{kind} (marked: {marked})");
             }
+        }
+    }
+
+    /// Time between inputs replays as live: a downtime that starts at a tick silences
+    /// the result after it, on replay too (without the `T` record the replayed result
+    /// would find no downtime in effect and count a notification).
+    #[test]
+    fn ticks_between_inputs_replay_as_live() {
+        // A Thursday, in the test timeperiod: the volatile service would notify.
+        let t0: Time = 1_799_913_600;
+        let cmds = format!(
+            "[{t0}] STOP_EXECUTING_SVC_CHECKS\n\
+             [{t0}] SCHEDULE_SVC_DOWNTIME;h;s;{};{};1;0;3590;a;maint\n",
+            t0 + 10,
+            t0 + 3600
+        );
+        let result = [PassiveResult {
+            host: "h".into(),
+            service: Some("s".into()),
+            return_code: 2,
+            output: "down in maintenance".into(),
+            check_time: t0 + 11,
+        }];
+        for marked in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let snap = dir.path().join("retention.dat");
+            let mut live = engine();
+            live.start(t0 - 100);
+            let _ = live.take_outputs();
+            let live_log;
+            {
+                let (mut st, _) = Store::open(&snap, &mut live).unwrap();
+                st.save(&live, t0 - 100).unwrap();
+                st.append(t0, &Entry::Lines(cmds.as_bytes())).unwrap();
+                Entry::Lines(cmds.as_bytes()).apply(&mut live, t0);
+                tick(&mut live, Some(&mut st), t0 + 10);
+                st.append(t0 + 11, &Entry::Passive(&result)).unwrap();
+                Entry::Passive(&result).apply(&mut live, t0 + 11);
+                live_log = live.take_outputs().log;
+                if marked {
+                    st.mark_logged().unwrap();
+                } else {
+                    st.flush().unwrap();
+                }
+            }
+            assert!(
+                live_log.contains("SERVICE DOWNTIME ALERT: h;s;STARTED"),
+                "{live_log}"
+            );
+            let sid = live.config().services[0].id;
+            assert_eq!(live.service_status(sid).current_notification_number, 0);
+            let mut e = engine();
+            let (_st, replayed) = Store::open(&snap, &mut e).unwrap();
+            assert_eq!(replayed.records, 3);
+            let out = e.take_outputs();
+            if !marked {
+                assert_eq!(out.log, live_log);
+            }
+            // The check scheduler is not replayed: `Engine::start` lays it out afresh
+            // after the replay (live, the tick also rescheduled the stopped check).
+            let unscheduled = |mut r: Retention| {
+                for (_, _, st) in &mut r.services {
+                    st.next_check = 0;
+                }
+                for (_, st) in &mut r.hosts {
+                    st.next_check = 0;
+                }
+                r
+            };
+            assert_eq!(
+                unscheduled(e.snapshot()),
+                unscheduled(live.snapshot()),
+                "marked: {marked}"
+            );
         }
     }
 
