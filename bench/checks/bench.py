@@ -131,12 +131,45 @@ log_initial_states=0
 
 
 def count_picket(d):
-    """Active results journaled since the start (one JSON object each)."""
+    """Active results journaled since the start: `C` records (eight fields per outcome,
+    see ARCHITECTURE.md "Retention and the loss window"), or `A` records of journal
+    version 1 (one JSON object each)."""
     try:
         with open(os.path.join(d, "retention.journal"), "rb") as f:
-            return f.read().count(b'"exit":')
+            data = f.read()
     except FileNotFoundError:
         return 0
+    n, i = 0, 0
+    while True:
+        nl = data.find(b"\n", i)
+        if nl < 0:
+            return n
+        head = data[i:nl].split(b" ")
+        if len(head) != 4:  # `V 2`, `L seq`
+            i = nl + 1
+            continue
+        size = int(head[3])
+        body = data[nl + 1:nl + 1 + size]
+        if len(body) < size:
+            return n  # being written
+        if head[0] == b"C":
+            n += count_fields(body) // 8
+        elif head[0] == b"A":
+            n += body.count(b'"exit":')
+        i = nl + 1 + size + 1
+
+
+def count_fields(b):
+    """Fields `<len>:<bytes>` or `-` in a record body."""
+    j, fields = 0, 0
+    while j < len(b):
+        if b[j:j + 1] == b"-":
+            j += 1
+        else:
+            colon = b.index(b":", j)
+            j = colon + 1 + int(b[j:colon])
+        fields += 1
+    return fields
 
 
 def nagios_stats(d):

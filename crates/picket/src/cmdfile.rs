@@ -6,13 +6,14 @@
 //! and anyone who may write to the command file may make the daemon read, and delete,
 //! any file it can: protect the command file accordingly.
 //!
-//! The file's bytes are journaled before they are processed, like command-file input, so
-//! that a restart replays them even when the file has been deleted (the `PROCESS_FILE`
-//! line itself does nothing on replay).
+//! The file's bytes are journaled before they are processed, as a record of their own
+//! (`F`: replayed as file lines, not as command-file lines), so that a restart replays
+//! them even when the file has been deleted (the `PROCESS_FILE` line itself does nothing
+//! on replay).
 
 use picket_engine::{Engine, Time};
 
-use crate::retention::Store;
+use crate::retention::{Entry, Store};
 
 /// Process the file now; errors go to `logbuf` as Nagios logs them. A journal write
 /// that failed is returned (after the lines were processed all the same) for the caller
@@ -35,14 +36,12 @@ pub(crate) fn process_file(
             return Ok(());
         }
     };
+    let entry = Entry::FileLines(&data);
     let journaled = match store {
-        Some(s) => s.append(now, &data).and_then(|()| s.flush()),
+        Some(s) => s.append(now, &entry).and_then(|()| s.flush()),
         None => Ok(()),
     };
-    let text = String::from_utf8_lossy(&data);
-    for line in text.split('\n') {
-        engine.process_file_line(now, line);
-    }
+    entry.apply(engine, now);
     if delete {
         if let Err(e) = std::fs::remove_file(path) {
             logbuf.push_str(&format!(

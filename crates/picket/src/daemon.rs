@@ -22,14 +22,16 @@ use picket_engine::{Engine, EngineOptions, Job, PassiveResult, Request, Time};
 
 use crate::history::{History, HistoryMsg};
 use crate::report::{Errors, Kind};
-use crate::retention::Store;
+use crate::retention::{Entry, Store};
 
 /// A message to the engine thread.
 #[derive(Debug)]
 pub(crate) enum Input {
     /// Complete command-file lines (a chunk ending with `\n`).
     Lines(Vec<u8>),
-    /// Passive results from another route (NSCA, HTTP).
+    /// An external-command line (with its `\n`) from the web UI or API.
+    Web(Vec<u8>),
+    /// Passive results from the built-in NSCA receiver.
     Passive(Vec<PassiveResult>),
     /// A line for `nagios.log` from the executor (timeouts, spawn failures).
     Log(String),
@@ -75,16 +77,6 @@ pub(crate) fn unix_now() -> Time {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as Time)
         .unwrap_or(0)
-}
-
-/// Feed one chunk of command-file lines to the engine.
-pub(crate) fn feed(engine: &mut Engine, now: Time, data: &[u8]) {
-    let text = String::from_utf8_lossy(data);
-    for line in text.split('\n') {
-        if !line.is_empty() {
-            engine.process_line(now, line);
-        }
-    }
 }
 
 /// Write the pending log lines. When the log cannot be written (disk full, read-only
@@ -296,9 +288,13 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let mut store = match &retention_path {
         Some(p) => {
             let (store, replayed) = Store::open(p, &mut engine)?;
-            if replayed > 0 {
+            for w in &replayed.warnings {
+                eprintln!("picket: {w}");
+            }
+            if replayed.records > 0 {
                 eprintln!(
-                    "picket: replayed {replayed} journaled input batch(es) after an unclean stop"
+                    "picket: replayed {} journaled input batch(es) after an unclean stop",
+                    replayed.records
                 );
             }
             Some(store)
@@ -574,7 +570,6 @@ fn engine_loop(
     // A SAVE_STATE_INFORMATION that came while a snapshot was still being written.
     let mut save_pending = false;
     let mut last_journal_retry: Time = 0;
-    let mut passive_line = String::new();
     let mut check_jobs = Vec::new();
     loop {
         let s = stop.load(Ordering::SeqCst);
@@ -594,53 +589,53 @@ fn engine_loop(
         let mut journal_save = false;
         while let Some(m) = msg {
             match m {
+                // Journaled as received; `Entry::apply` is also what the replay calls.
                 Input::Lines(data) => {
+                    let entry = Entry::Lines(&data);
                     if let Some(s) = store.as_deref_mut() {
-                        if let Err(e) = s.append(now, &data) {
+                        if let Err(e) = s.append(now, &entry) {
                             journal_failed(&e, errors, logbuf, now, &mut journal_save);
                         }
                     }
-                    feed(engine, now, &data);
+                    entry.apply(engine, now);
+                }
+                Input::Web(data) => {
+                    let entry = Entry::Web(&data);
+                    if let Some(s) = store.as_deref_mut() {
+                        if let Err(e) = s.append(now, &entry) {
+                            journal_failed(&e, errors, logbuf, now, &mut journal_save);
+                        }
+                    }
+                    entry.apply(engine, now);
                 }
                 Input::Passive(results) => {
-                    for r in &results {
-                        if let Some(s) = store.as_deref_mut() {
-                            passive_line.clear();
-                            let name = if r.service.is_some() {
-                                "PROCESS_SERVICE_CHECK_RESULT"
-                            } else {
-                                "PROCESS_HOST_CHECK_RESULT"
-                            };
-                            passive_line.push_str(&format!(
-                                "[{}] {name};{}\n",
-                                r.check_time,
-                                r.command_args().replace('\n', "\\n")
-                            ));
-                            if let Err(e) = s.append(now, passive_line.as_bytes()) {
-                                journal_failed(&e, errors, logbuf, now, &mut journal_save);
-                            }
+                    let entry = Entry::Passive(&results);
+                    if let Some(s) = store.as_deref_mut() {
+                        if let Err(e) = s.append(now, &entry) {
+                            journal_failed(&e, errors, logbuf, now, &mut journal_save);
                         }
-                        engine.process_passive(now, r);
                     }
+                    entry.apply(engine, now);
                 }
                 Input::Log(line) => {
                     logbuf.push_str(&format!("[{now}] {line}\n"));
                 }
                 Input::Status(reply) => {
                     // Answer with everything before it processed (and logged).
-                    engine.tick(now);
+                    if let Err(e) = crate::retention::tick(engine, store.as_deref_mut(), now) {
+                        journal_failed(&e, errors, logbuf, now, &mut journal_save);
+                    }
                     engine.drain_into(logbuf, &mut jobs, &mut requests);
                     let _ = reply.try_send(crate::web::status_view(engine, now));
                 }
                 Input::CheckResults(results) => {
+                    let entry = Entry::Checks(&results);
                     if let Some(s) = store.as_deref_mut() {
-                        if let Err(e) = s.append_active(now, &results) {
+                        if let Err(e) = s.append(now, &entry) {
                             journal_failed(&e, errors, logbuf, now, &mut journal_save);
                         }
                     }
-                    for r in &results {
-                        engine.process_check_result(now, r);
-                    }
+                    entry.apply(engine, now);
                 }
             }
             batches += 1;
@@ -649,7 +644,9 @@ fn engine_loop(
             }
             msg = rx.try_recv().ok();
         }
-        engine.tick(now);
+        if let Err(e) = crate::retention::tick(engine, store.as_deref_mut(), now) {
+            journal_failed(&e, errors, logbuf, now, &mut journal_save);
+        }
         rotator.rotate_if_due(engine, log, logbuf, now, errors);
         engine.drain_into(logbuf, &mut jobs, &mut requests);
         engine.drain_checks(&mut check_jobs);

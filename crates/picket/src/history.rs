@@ -9,19 +9,26 @@
 //!
 //! The engine thread only sends a [`HistoryMsg::Wake`] after each write (never blocking); the
 //! executor sends each notification command's outcome.
+//!
+//! How far behind the history is, is measured when `/metrics` is scraped, not when the
+//! thread last finished a pass (during a long catch-up that was seconds old, and after a
+//! capped read it counted only what was left of that read): `picket_history_lag_bytes` is
+//! the log's size now minus the offset of the last commit (plus what is left of the
+//! previous file after a rotation), `picket_history_lag_seconds` the age of the oldest
+//! line not yet committed, read from the log at that offset (0 when nothing is behind).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use picket_history::{Cursor, NotificationResult, Record, Store, StoreConfig, parse_line};
-use picket_web::{Counter, Gauge, LiveEvent, Metrics};
+use picket_web::{Counter, LiveEvent, Metrics};
 use tokio::sync::broadcast;
 
 /// The cursor's name in the database.
@@ -125,8 +132,86 @@ impl History {
 
 struct Tail {
     path: PathBuf,
-    file: Option<(File, u64)>,
+    /// The file being read (shared with [`Committed`] for the lag) and its inode.
+    file: Option<(Arc<File>, u64)>,
     split: LineSplitter,
+}
+
+/// Where the history has committed up to: the file and the offset past the last
+/// complete line stored. Updated by the history thread after each commit, read by the
+/// lag gauges at each scrape.
+#[derive(Debug, Default)]
+struct Committed {
+    file: Option<(Arc<File>, u64)>,
+    offset: u64,
+}
+
+/// The lag gauges' view of the history.
+#[derive(Debug)]
+struct Progress {
+    log_path: PathBuf,
+    committed: Mutex<Committed>,
+}
+
+impl Progress {
+    fn set(&self, tail: &Tail) {
+        let mut c = match self.committed.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        c.file = tail.file.clone();
+        c.offset = tail.split.offset();
+    }
+
+    fn get(&self) -> (Option<(Arc<File>, u64)>, u64) {
+        let c = match self.committed.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        (c.file.clone(), c.offset)
+    }
+
+    /// Bytes written to the log and not committed: the rest of the committed file, plus
+    /// the file the path names now when the log was rotated since.
+    fn lag_bytes(&self) -> u64 {
+        let (file, offset) = self.get();
+        let current = std::fs::metadata(&self.log_path).ok();
+        match (file, current) {
+            (Some((_, ino)), Some(cur)) if cur.ino() == ino => cur.len().saturating_sub(offset),
+            (Some((f, _)), cur) => {
+                let rest = f.metadata().map_or(0, |m| m.len()).saturating_sub(offset);
+                rest + cur.map_or(0, |m| m.len())
+            }
+            (None, cur) => cur.map_or(0, |m| m.len()),
+        }
+    }
+
+    /// Seconds since the oldest line not committed was logged (its `[epoch]` stamp); 0
+    /// when nothing is behind.
+    fn lag_seconds(&self, now: i64) -> i64 {
+        if self.lag_bytes() == 0 {
+            return 0;
+        }
+        let (file, offset) = self.get();
+        let mut head = [0u8; 32];
+        let n = match file {
+            Some((f, _)) if f.metadata().is_ok_and(|m| m.len() > offset) => {
+                f.read_at(&mut head, offset).unwrap_or(0)
+            }
+            // Nothing left in the committed file: the oldest line opens the current one.
+            _ => File::open(&self.log_path)
+                .and_then(|f| f.read_at(&mut head, 0))
+                .unwrap_or(0),
+        };
+        let stamp = head[..n]
+            .strip_prefix(b"[")
+            .and_then(|h| {
+                let end = h.iter().position(|&b| b == b']')?;
+                std::str::from_utf8(&h[..end]).ok()?.parse::<i64>().ok()
+            })
+            .unwrap_or(now);
+        (now - stamp).max(0)
+    }
 }
 
 impl Tail {
@@ -145,7 +230,7 @@ impl Tail {
                 };
                 if f.seek(SeekFrom::Start(offset)).is_ok() {
                     t.split = LineSplitter::at(offset);
-                    t.file = Some((f, ino));
+                    t.file = Some((Arc::new(f), ino));
                 }
             }
         }
@@ -154,19 +239,22 @@ impl Tail {
 
     /// Read what was appended; when the path now names another file (rotated), finish the
     /// old one first, then follow the new one from its start.
-    fn read(&mut self) {
+    /// Returns true when it stopped before the end of the file (to let the caller store
+    /// some before reading on).
+    fn read(&mut self) -> bool {
         let mut buf = vec![0u8; CHUNK];
         if let Some((f, _)) = self.file.as_mut() {
             loop {
-                match f.read(&mut buf) {
+                match (&**f).read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => self.split.push(&buf[..n]),
                 }
                 if self.split.pending.len() > 64 * CHUNK {
-                    break; // let the caller store some before reading on
+                    return true;
                 }
             }
         }
+        false
     }
 
     fn rotated(&self) -> bool {
@@ -184,13 +272,6 @@ impl Tail {
             offset: self.split.offset(),
         })
     }
-
-    fn len(&self) -> u64 {
-        self.file
-            .as_ref()
-            .and_then(|(f, _)| f.metadata().ok())
-            .map_or(0, |m| m.len())
-    }
 }
 
 struct Worker {
@@ -199,7 +280,7 @@ struct Worker {
     events: broadcast::Sender<LiveEvent>,
     rows: Counter,
     errors: Counter,
-    lag: Gauge,
+    progress: Arc<Progress>,
     lines: Vec<String>,
 }
 
@@ -207,7 +288,7 @@ impl Worker {
     /// Store (and publish) everything complete in the log, plus `extra` results, in order.
     fn drain(&mut self, mut extra: Vec<NotificationResult>) {
         loop {
-            self.tail.read();
+            let more = self.tail.read();
             while self.tail.split.has_line() || !extra.is_empty() {
                 self.lines.clear();
                 self.tail.split.take_lines(BATCH_LINES, &mut self.lines);
@@ -226,15 +307,26 @@ impl Worker {
                 if !self.tail.split.has_line() {
                     batch.extend(extra.drain(..).map(Record::NotificationResult));
                 }
-                if let (Some(store), Some(cursor)) = (self.store.as_mut(), self.tail.cursor()) {
-                    match store.insert_batch_at(&batch, SOURCE, cursor) {
-                        Ok(n) => self.rows.add(n as u64),
-                        Err(e) => {
-                            self.errors.inc();
-                            eprintln!("picket: history: {e}");
+                match (self.store.as_mut(), self.tail.cursor()) {
+                    (Some(store), Some(cursor)) => {
+                        match store.insert_batch_at(&batch, SOURCE, cursor) {
+                            Ok(n) => {
+                                self.rows.add(n as u64);
+                                self.progress.set(&self.tail);
+                            }
+                            Err(e) => {
+                                self.errors.inc();
+                                eprintln!("picket: history: {e}");
+                            }
                         }
                     }
+                    // Without a database, published is as far as it goes.
+                    _ => self.progress.set(&self.tail),
                 }
+            }
+            if more {
+                // The rest of a burst: on at once, not at the next wake-up.
+                continue;
             }
             if self.tail.rotated() {
                 self.tail = Tail::open(&self.tail.path, None);
@@ -242,9 +334,6 @@ impl Worker {
             }
             break;
         }
-        self.lag.set(
-            i64::try_from(self.tail.len().saturating_sub(self.tail.split.offset())).unwrap_or(0),
-        );
     }
 }
 
@@ -310,9 +399,31 @@ pub(crate) fn start(
                 offset: m.len(),
             }),
     };
+    let tail = Tail::open(log_path, resume);
+    let progress = Arc::new(Progress {
+        log_path: log_path.to_owned(),
+        committed: Mutex::new(Committed::default()),
+    });
+    progress.set(&tail);
+    {
+        let p = Arc::clone(&progress);
+        metrics.gauge_fn(
+            "picket_history_lag_bytes",
+            "Bytes of nagios.log written and not yet committed to the history, now.",
+            &[],
+            move || i64::try_from(p.lag_bytes()).unwrap_or(i64::MAX),
+        );
+        let p = Arc::clone(&progress);
+        metrics.gauge_fn(
+            "picket_history_lag_seconds",
+            "Age of the oldest nagios.log line not yet committed to the history (0: none).",
+            &[],
+            move || p.lag_seconds(crate::daemon::unix_now()),
+        );
+    }
     let mut worker = Worker {
         store,
-        tail: Tail::open(log_path, resume),
+        tail,
         events,
         rows: metrics.counter(
             "picket_history_rows_total",
@@ -324,11 +435,7 @@ pub(crate) fn start(
             "Failed history database writes.",
             &[],
         ),
-        lag: metrics.gauge(
-            "picket_history_lag_bytes",
-            "Bytes of nagios.log not yet in the history database.",
-            &[],
-        ),
+        progress,
         lines: Vec::new(),
     };
     worker.drain(Vec::new());
@@ -376,6 +483,57 @@ mod tests {
         s.take_lines(10, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(s.offset(), 7);
+    }
+
+    /// The lag gauges read the log as it is at the instant they are computed: bytes past
+    /// the committed offset (across a rotation too) and the age of the oldest of them.
+    #[test]
+    fn lag_is_measured_against_the_log_as_it_is_now() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("nagios.log");
+        let mut f = File::create(&log).unwrap();
+        f.write_all(b"[100] first\n[105] second\n").unwrap();
+        let mut tail = Tail::open(&log, None);
+        let p = Progress {
+            log_path: log.clone(),
+            committed: Mutex::new(Committed::default()),
+        };
+        assert_eq!(
+            (p.lag_bytes(), p.lag_seconds(110)),
+            (25, 10),
+            "nothing committed yet"
+        );
+        p.set(&tail);
+        assert_eq!((p.lag_bytes(), p.lag_seconds(110)), (25, 10));
+        // Commit the first line only.
+        tail.read();
+        let mut lines = Vec::new();
+        tail.split.take_lines(1, &mut lines);
+        p.set(&tail);
+        assert_eq!((p.lag_bytes(), p.lag_seconds(110)), (13, 5));
+        tail.split.take_lines(1, &mut lines);
+        p.set(&tail);
+        assert_eq!((p.lag_bytes(), p.lag_seconds(110)), (0, 0));
+        // Written after the last commit: behind again at once, without the thread.
+        f.write_all(b"[107] third\n").unwrap();
+        assert_eq!((p.lag_bytes(), p.lag_seconds(110)), (12, 3));
+        // Rotated: what is left of the old file plus all of the new one.
+        std::fs::rename(&log, dir.path().join("archived.log")).unwrap();
+        let mut g = File::create(&log).unwrap();
+        g.write_all(b"[108] fourth\n").unwrap();
+        assert_eq!((p.lag_bytes(), p.lag_seconds(110)), (25, 3));
+        tail.read();
+        tail.split.take_lines(10, &mut lines);
+        p.set(&tail);
+        assert_eq!(
+            (p.lag_bytes(), p.lag_seconds(110)),
+            (13, 2),
+            "the new file's head"
+        );
+        let tail = Tail::open(&log, None);
+        p.set(&tail);
+        assert_eq!(p.lag_bytes(), 13);
     }
 
     /// A denial `t` seconds from now (recent: older rows would be pruned).

@@ -22,14 +22,29 @@
 //! JSON and ≈ 0.35 s). The old journal is deleted once the snapshot that covers it is
 //! in place; until then a restart replays `<journal>.old` and `<journal>` in that
 //! order, skipping the records the snapshot already holds.
+//!
+//! The journal holds each input *as the engine received it* ([`Entry`]): command-file
+//! lines, web commands, the lines of a `PROCESS_FILE` file, passive results, active
+//! check outcomes and time (a tick that had something due) each have a record kind of
+//! their own, and [`Entry::apply`] is the one
+//! place that hands an input to its engine entry point, live and on replay alike. So a
+//! replay takes exactly the live path with the same values (an NSCA result is not
+//! re-rendered as a command line, whose `;` could shift its fields). The format is
+//! versioned (`V 2` at the start of each journal file) and described in
+//! `ARCHITECTURE.md`, "Retention and the loss window"; the record kinds of version 1
+//! (`J` for every line-shaped input, `A` with JSON) are still read, so an upgrade after a
+//! crash replays what the old version journaled.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use picket_engine::{Engine, Retention, Time};
+use picket_engine::{CheckExit, CheckOutcome, Engine, PassiveResult, Retention, Time};
 use serde::{Deserialize, Serialize};
+
+/// The journal format written by this version (the `V` line at the start of a file).
+pub(crate) const JOURNAL_VERSION: u32 = 2;
 
 /// The snapshot file.
 #[derive(Debug, Serialize, Deserialize)]
@@ -42,14 +57,296 @@ struct Snapshot {
     retention: Retention,
 }
 
-/// One journaled input batch: `J` command-file lines, or `A` active check results (a
-/// JSON array of `CheckOutcome`).
+/// One input batch as the engine receives it, and the journal record kind it is
+/// written as.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Entry<'a> {
+    /// `J`: command-file (FIFO) lines, each for `Engine::process_line`.
+    Lines(&'a [u8]),
+    /// `H`: external-command lines from the web UI and API (`POST /api/results`,
+    /// `POST /api/commands`), each for `Engine::process_line`.
+    Web(&'a [u8]),
+    /// `F`: the lines of a file named by `PROCESS_FILE`, each for
+    /// `Engine::process_file_line` (a file's lines log differently from the FIFO's).
+    FileLines(&'a [u8]),
+    /// `P`: passive results from NSCA, each for `Engine::process_passive`.
+    Passive(&'a [PassiveResult]),
+    /// `C`: active check outcomes, each for `Engine::process_check_result`.
+    Checks(&'a [CheckOutcome]),
+    /// `T`: time passing, `Engine::tick` (journaled when something was due: a downtime
+    /// that starts or ends changes what the inputs after it do).
+    Tick,
+}
+
+/// `Engine::tick(now)`, journaled first when the engine has something due, so that a
+/// replay applies time between the same inputs as live.
+pub(crate) fn tick(
+    engine: &mut Engine,
+    store: Option<&mut Store>,
+    now: Time,
+) -> std::io::Result<()> {
+    let journaled = match store {
+        Some(s) if engine.next_wakeup().is_some_and(|w| w <= now) => s.append(now, &Entry::Tick),
+        _ => Ok(()),
+    };
+    Entry::Tick.apply(engine, now);
+    journaled
+}
+
+impl Entry<'_> {
+    /// Hand the input to the engine: the only mapping from an input kind to its entry
+    /// point, used by the engine thread for live input and by the replay.
+    pub(crate) fn apply(&self, engine: &mut Engine, now: Time) {
+        match *self {
+            Entry::Lines(data) | Entry::Web(data) => {
+                let text = String::from_utf8_lossy(data);
+                for line in text.split('\n') {
+                    if !line.is_empty() {
+                        engine.process_line(now, line);
+                    }
+                }
+            }
+            Entry::FileLines(data) => {
+                let text = String::from_utf8_lossy(data);
+                for line in text.split('\n') {
+                    engine.process_file_line(now, line);
+                }
+            }
+            Entry::Passive(results) => {
+                for r in results {
+                    engine.process_passive(now, r);
+                }
+            }
+            Entry::Checks(outcomes) => {
+                for o in outcomes {
+                    engine.process_check_result(now, o);
+                }
+            }
+            Entry::Tick => engine.tick(now),
+        }
+    }
+
+    fn kind(&self) -> u8 {
+        match self {
+            Entry::Lines(_) => b'J',
+            Entry::Web(_) => b'H',
+            Entry::FileLines(_) => b'F',
+            Entry::Passive(_) => b'P',
+            Entry::Checks(_) => b'C',
+            Entry::Tick => b'T',
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Entry::Lines(d) | Entry::Web(d) | Entry::FileLines(d) => d.is_empty(),
+            Entry::Passive(r) => r.is_empty(),
+            Entry::Checks(o) => o.is_empty(),
+            Entry::Tick => false,
+        }
+    }
+
+    /// The record's body. Lines are stored as they are; results and outcomes as a
+    /// sequence of fields, each `<decimal length>:<bytes>` (`-` for an absent optional
+    /// field), numbers in decimal, `f64`s as their IEEE bits so they come back exact.
+    fn encode(&self, out: &mut Vec<u8>) {
+        match *self {
+            Entry::Lines(data) | Entry::Web(data) | Entry::FileLines(data) => {
+                out.extend_from_slice(data);
+            }
+            Entry::Passive(results) => {
+                for r in results {
+                    field(out, r.host.as_bytes());
+                    opt_field(out, r.service.as_deref());
+                    num_field(out, r.return_code);
+                    num_field(out, r.check_time);
+                    field(out, r.output.as_bytes());
+                }
+            }
+            Entry::Checks(outcomes) => {
+                for o in outcomes {
+                    field(out, o.host.as_bytes());
+                    opt_field(out, o.service.as_deref());
+                    num_field(out, o.options);
+                    num_field(out, o.start_time);
+                    num_field(out, o.execution_time.to_bits());
+                    num_field(out, o.latency.to_bits());
+                    match o.exit {
+                        CheckExit::Code(c) => field(out, format!("c{c}").as_bytes()),
+                        CheckExit::TimedOut => field(out, b"t"),
+                        CheckExit::Signaled(s) => field(out, format!("s{s}").as_bytes()),
+                    }
+                    field(out, o.output.as_bytes());
+                }
+            }
+            Entry::Tick => {}
+        }
+    }
+}
+
+fn field(out: &mut Vec<u8>, b: &[u8]) {
+    let _ = write!(out, "{}:", b.len());
+    out.extend_from_slice(b);
+}
+
+fn opt_field(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => field(out, s.as_bytes()),
+        None => out.push(b'-'),
+    }
+}
+
+fn num_field(out: &mut Vec<u8>, n: impl std::fmt::Display) {
+    let mut buf = [0u8; 24];
+    let mut w = &mut buf[..];
+    let _ = write!(w, "{n}");
+    let len = 24 - w.len();
+    field(out, &buf[..len]);
+}
+
+/// Reads the fields written by [`Entry::encode`].
+struct Fields<'a>(&'a [u8]);
+
+impl<'a> Fields<'a> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn opt_bytes(&mut self) -> Result<Option<&'a [u8]>, String> {
+        if let Some(rest) = self.0.strip_prefix(b"-") {
+            self.0 = rest;
+            return Ok(None);
+        }
+        let colon = self
+            .0
+            .iter()
+            .take(21)
+            .position(|&b| b == b':')
+            .ok_or("a field without its length")?;
+        let len: usize = std::str::from_utf8(&self.0[..colon])
+            .ok()
+            .and_then(|l| l.parse().ok())
+            .ok_or("a field with a bad length")?;
+        let rest = &self.0[colon + 1..];
+        if rest.len() < len {
+            return Err("a field longer than its record".into());
+        }
+        self.0 = &rest[len..];
+        Ok(Some(&rest[..len]))
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], String> {
+        self.opt_bytes()?
+            .ok_or_else(|| "an absent required field".to_string())
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        String::from_utf8(self.bytes()?.to_vec()).map_err(|_| "a field that is not UTF-8".into())
+    }
+
+    fn opt_string(&mut self) -> Result<Option<String>, String> {
+        match self.opt_bytes()? {
+            None => Ok(None),
+            Some(b) => String::from_utf8(b.to_vec())
+                .map(Some)
+                .map_err(|_| "a field that is not UTF-8".into()),
+        }
+    }
+
+    fn num<T: std::str::FromStr>(&mut self) -> Result<T, String> {
+        Fields::parse(self.bytes()?)
+    }
+
+    fn parse<T: std::str::FromStr>(b: &[u8]) -> Result<T, String> {
+        std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| "a bad number".to_string())
+    }
+}
+
+/// One journal record: an input batch with its kind (`J`, `H`, `F`, `P`, `C`, `T`, and the
+/// version 1 `A`: active check outcomes as a JSON array).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Record {
     pub(crate) kind: u8,
     pub(crate) seq: u64,
     pub(crate) now: Time,
     pub(crate) data: Vec<u8>,
+}
+
+/// A decoded record body.
+enum Decoded<'a> {
+    Bytes(Entry<'a>),
+    Passive(Vec<PassiveResult>),
+    Checks(Vec<CheckOutcome>),
+}
+
+impl Record {
+    fn decode(&self) -> Result<Decoded<'_>, String> {
+        let d = &self.data[..];
+        Ok(match self.kind {
+            b'J' => Decoded::Bytes(Entry::Lines(d)),
+            b'H' => Decoded::Bytes(Entry::Web(d)),
+            b'F' => Decoded::Bytes(Entry::FileLines(d)),
+            b'T' if d.is_empty() => Decoded::Bytes(Entry::Tick),
+            b'P' => {
+                let mut f = Fields(d);
+                let mut v = Vec::new();
+                while !f.is_empty() {
+                    v.push(PassiveResult {
+                        host: f.string()?,
+                        service: f.opt_string()?,
+                        return_code: f.num()?,
+                        check_time: f.num()?,
+                        output: f.string()?,
+                    });
+                }
+                Decoded::Passive(v)
+            }
+            b'C' => {
+                let mut f = Fields(d);
+                let mut v = Vec::new();
+                while !f.is_empty() {
+                    let host = f.string()?;
+                    let service = f.opt_string()?;
+                    let options = f.num()?;
+                    let start_time = f.num()?;
+                    let execution_time = f64::from_bits(f.num()?);
+                    let latency = f64::from_bits(f.num()?);
+                    let exit = match f.bytes()? {
+                        b"t" => CheckExit::TimedOut,
+                        [b'c', n @ ..] => CheckExit::Code(Fields::parse(n)?),
+                        [b's', n @ ..] => CheckExit::Signaled(Fields::parse(n)?),
+                        _ => return Err("a bad check exit".into()),
+                    };
+                    v.push(CheckOutcome {
+                        host,
+                        service,
+                        options,
+                        start_time,
+                        execution_time,
+                        latency,
+                        exit,
+                        output: f.string()?,
+                    });
+                }
+                Decoded::Checks(v)
+            }
+            b'A' => Decoded::Checks(serde_json::from_slice(d).map_err(|e| e.to_string())?),
+            k => return Err(format!("unknown record kind {:?}", char::from(k))),
+        })
+    }
+
+    /// Replay: decode and hand to the engine as the live input was.
+    fn apply(&self, engine: &mut Engine) -> Result<(), String> {
+        match self.decode()? {
+            Decoded::Bytes(e) => e.apply(engine, self.now),
+            Decoded::Passive(v) => Entry::Passive(&v).apply(engine, self.now),
+            Decoded::Checks(v) => Entry::Checks(&v).apply(engine, self.now),
+        }
+        Ok(())
+    }
 }
 
 /// Snapshot + journal.
@@ -66,6 +363,8 @@ pub(crate) struct Store {
     marked: u64,
     /// The background snapshot writer, if one was started.
     writer: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+    /// Reused for encoding record bodies.
+    scratch: Vec<u8>,
 }
 
 /// Write `snap` to `path` atomically: temporary file, `fsync`, rename.
@@ -96,15 +395,33 @@ pub(crate) struct Journal {
     pub(crate) records: Vec<Record>,
     /// The highest `L` marker: records up to it were logged.
     pub(crate) logged_through: u64,
+    /// Bytes at the end that are no complete record or marker (the process died while
+    /// writing them): ignored.
+    pub(crate) torn: usize,
 }
 
-/// Parse journal bytes; a torn last record (the process died mid-write) is ignored.
-pub(crate) fn parse_journal(mut b: &[u8]) -> Journal {
+/// Parse journal bytes: `V <version>` lines, `L <seq>` markers and records
+/// `<kind> <seq> <now> <len>\n<len bytes>\n`. A torn last record (the process died
+/// mid-write) is ignored and counted in [`Journal::torn`]. A journal written by a newer
+/// format version is refused rather than half understood.
+pub(crate) fn parse_journal(mut b: &[u8]) -> Result<Journal, String> {
     let mut out = Journal::default();
     while let Some(nl) = b.iter().position(|&c| c == b'\n') {
         let Ok(header) = std::str::from_utf8(&b[..nl]) else {
             break;
         };
+        if let Some(v) = header.strip_prefix("V ") {
+            let Ok(v) = v.parse::<u32>() else {
+                break;
+            };
+            if v > JOURNAL_VERSION {
+                return Err(format!(
+                    "journal format version {v} is newer than this picket's ({JOURNAL_VERSION})"
+                ));
+            }
+            b = &b[nl + 1..];
+            continue;
+        }
         if let Some(seq) = header.strip_prefix("L ") {
             let Ok(seq) = seq.parse::<u64>() else {
                 break;
@@ -114,12 +431,17 @@ pub(crate) fn parse_journal(mut b: &[u8]) -> Journal {
             continue;
         }
         let mut it = header.split(' ');
-        let (Some(kind @ ("J" | "A")), Some(seq), Some(now), Some(len), None) =
+        let (Some(kind), Some(seq), Some(now), Some(len), None) =
             (it.next(), it.next(), it.next(), it.next(), it.next())
         else {
             break;
         };
-        let kind = kind.as_bytes()[0];
+        let &[kind] = kind.as_bytes() else {
+            break;
+        };
+        if !kind.is_ascii_uppercase() {
+            break;
+        }
         let (Ok(seq), Ok(now), Ok(len)) = (seq.parse(), now.parse(), len.parse::<usize>()) else {
             break;
         };
@@ -135,15 +457,25 @@ pub(crate) fn parse_journal(mut b: &[u8]) -> Journal {
         });
         b = &body[len + 1..];
     }
-    out
+    out.torn = b.len();
+    Ok(out)
+}
+
+/// What [`Store::open`] replayed.
+#[derive(Debug, Default)]
+pub(crate) struct Replayed {
+    /// Records applied to the engine.
+    pub(crate) records: usize,
+    /// Records that could not be read (skipped) and a torn tail, for the operator.
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Store {
     /// Open (creating) the store next to `snap_path`; restore `engine` from it and
-    /// replay the journal. Returns the store and the number of replayed records. The
-    /// outputs of records that had not been logged are left in the engine for the caller
-    /// to log and run.
-    pub(crate) fn open(snap_path: &Path, engine: &mut Engine) -> anyhow::Result<(Store, usize)> {
+    /// replay the journal. Returns the store and what was replayed. The outputs of
+    /// records that had not been logged are left in the engine for the caller to log and
+    /// run.
+    pub(crate) fn open(snap_path: &Path, engine: &mut Engine) -> anyhow::Result<(Store, Replayed)> {
         let journal_path = snap_path.with_extension("journal");
         let old_journal_path = snap_path.with_extension("journal.old");
         let mut last_seq = 0;
@@ -159,7 +491,7 @@ impl Store {
                 return Err(e).with_context(|| format!("read {}", snap_path.display()));
             }
         }
-        let mut replayed = 0;
+        let mut replayed = Replayed::default();
         let mut max_seq = last_seq;
         // A snapshot that was being written in the background when the process died
         // left its journal as `.journal.old`: its records come first. (It was complete
@@ -172,7 +504,17 @@ impl Store {
             }
         }
         if !bytes.is_empty() {
-            let journal = parse_journal(&bytes);
+            let journal = parse_journal(&bytes)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("read journal {}", journal_path.display()))?;
+            if journal.torn > 0 {
+                replayed.warnings.push(format!(
+                    "journal {}: the last {} byte(s) are an incomplete record (the process \
+                     died while writing it), ignored",
+                    journal_path.display(),
+                    journal.torn
+                ));
+            }
             engine.set_replay(true);
             for r in &journal.records {
                 if r.seq <= last_seq {
@@ -183,17 +525,16 @@ impl Store {
                     engine.set_replay(false);
                     let _ = engine.take_outputs();
                 }
-                if r.kind == b'A' {
-                    let results: Vec<picket_engine::CheckOutcome> =
-                        serde_json::from_slice(&r.data).unwrap_or_default();
-                    for o in &results {
-                        engine.process_check_result(r.now, o);
-                    }
-                } else {
-                    crate::daemon::feed(engine, r.now, &r.data);
+                if let Err(e) = r.apply(engine) {
+                    replayed.warnings.push(format!(
+                        "journal {}: record {} ({}) cannot be read ({e}), skipped",
+                        journal_path.display(),
+                        r.seq,
+                        char::from(r.kind)
+                    ));
                 }
                 max_seq = max_seq.max(r.seq);
-                replayed += 1;
+                replayed.records += 1;
             }
             if engine.is_replay() {
                 engine.set_replay(false);
@@ -216,33 +557,49 @@ impl Store {
                 journal_bytes,
                 marked: 0,
                 writer: None,
+                scratch: Vec::new(),
             },
             replayed,
         ))
     }
 
-    /// Journal one input batch (buffered; [`Store::flush`] writes it).
-    pub(crate) fn append(&mut self, now: Time, data: &[u8]) -> std::io::Result<()> {
-        self.append_kind('J', now, data)
+    /// Journal one input batch (buffered; [`Store::flush`] writes it). Nothing is
+    /// written for an empty batch.
+    pub(crate) fn append(&mut self, now: Time, entry: &Entry<'_>) -> std::io::Result<()> {
+        if entry.is_empty() {
+            return Ok(());
+        }
+        match *entry {
+            Entry::Lines(d) | Entry::Web(d) | Entry::FileLines(d) => {
+                self.append_kind(entry.kind(), now, d)
+            }
+            Entry::Passive(_) | Entry::Checks(_) | Entry::Tick => {
+                let mut body = std::mem::take(&mut self.scratch);
+                body.clear();
+                entry.encode(&mut body);
+                let r = self.append_kind(entry.kind(), now, &body);
+                self.scratch = body;
+                r
+            }
+        }
     }
 
-    /// Journal a batch of active check results.
-    pub(crate) fn append_active(
-        &mut self,
-        now: Time,
-        results: &[picket_engine::CheckOutcome],
-    ) -> std::io::Result<()> {
-        let data = serde_json::to_vec(results).map_err(std::io::Error::other)?;
-        self.append_kind('A', now, &data)
-    }
-
-    fn append_kind(&mut self, kind: char, now: Time, data: &[u8]) -> std::io::Result<()> {
+    fn append_kind(&mut self, kind: u8, now: Time, data: &[u8]) -> std::io::Result<()> {
+        if self.journal_bytes == 0 {
+            // A new journal file starts with its format version.
+            let v = format!("V {JOURNAL_VERSION}\n");
+            self.journal.write_all(v.as_bytes())?;
+            self.journal_bytes += v.len() as u64;
+        }
         self.seq += 1;
-        let header = format!("{kind} {} {now} {}\n", self.seq, data.len());
-        self.journal.write_all(header.as_bytes())?;
+        let mut buf = [0u8; 80];
+        let mut w = &mut buf[..];
+        writeln!(w, "{} {} {now} {}", char::from(kind), self.seq, data.len())?;
+        let header_len = 80 - w.len();
+        self.journal.write_all(&buf[..header_len])?;
         self.journal.write_all(data)?;
         self.journal.write_all(b"\n")?;
-        self.journal_bytes += (header.len() + data.len() + 1) as u64;
+        self.journal_bytes += (header_len + data.len() + 1) as u64;
         Ok(())
     }
 
@@ -366,12 +723,12 @@ mod tests {
             bytes.extend_from_slice(data);
             bytes.push(b'\n');
         }
-        let full = parse_journal(&bytes).records;
+        let full = parse_journal(&bytes).unwrap().records;
         assert_eq!(full.len(), 2);
         assert_eq!(full[1].data, b"x\ny\n");
         assert_eq!(full[0].now, 100);
         // Cut inside the second record: only the first survives.
-        let torn = parse_journal(&bytes[..bytes.len() - 3]).records;
+        let torn = parse_journal(&bytes[..bytes.len() - 3]).unwrap().records;
         assert_eq!(torn.len(), 1);
         assert_eq!(torn[0].seq, 1);
     }
@@ -385,11 +742,11 @@ mod tests {
                 bytes.extend_from_slice(b"L 2\n");
             }
         }
-        let j = parse_journal(&bytes);
+        let j = parse_journal(&bytes).unwrap();
         assert_eq!(j.records.len(), 3);
         assert_eq!(j.logged_through, 2);
         // A torn marker is ignored with what follows.
-        let j = parse_journal(b"J 1 100 1\nx\nL 1\nL 2");
+        let j = parse_journal(b"J 1 100 1\nx\nL 1\nL 2").unwrap();
         assert_eq!(j.records.len(), 1);
         assert_eq!(j.logged_through, 1);
     }
@@ -432,15 +789,17 @@ mod tests {
         {
             let mut e = engine();
             let (mut st, _) = Store::open(&snap, &mut e).unwrap();
-            st.append(100, &result(100, "logged")).unwrap();
+            st.append(100, &Entry::Lines(&result(100, "logged")))
+                .unwrap();
             st.mark_logged().unwrap();
-            st.append(101, &result(101, "not logged")).unwrap();
+            st.append(101, &Entry::Lines(&result(101, "not logged")))
+                .unwrap();
             st.flush().unwrap();
             // kill -9 here: the second batch never reached the log.
         }
         let mut e = engine();
         let (_st, replayed) = Store::open(&snap, &mut e).unwrap();
-        assert_eq!(replayed, 2);
+        assert_eq!(replayed.records, 2);
         let out = e.take_outputs();
         assert!(!out.log.contains("logged;"), "{}", out.log);
         assert!(!out.log.contains(";logged\n"), "{}", out.log);
@@ -463,6 +822,269 @@ mod tests {
         );
     }
 
+    /// Every record kind: replaying a journaled input gives the same state and the same
+    /// outputs as the live call. Unmarked (the process died before the `L` marker) it is
+    /// processed for real: the same log lines, jobs and requests; marked, it is replayed
+    /// silently to the same state.
+    #[test]
+    fn each_record_kind_replays_as_the_live_input() {
+        let now: Time = 1_800_000_000;
+        let passive = vec![
+            PassiveResult {
+                host: "h".into(),
+                service: Some("s".into()),
+                return_code: 2,
+                output: "down\\nsecond line|t=1".into(),
+                check_time: now - 5,
+            },
+            // NSCA with `strict_names=0`: no such host live; as a command line it would
+            // be a result for h;s.
+            PassiveResult {
+                host: "h;s;0;forged".into(),
+                service: Some("x".into()),
+                return_code: 2,
+                output: "o".into(),
+                check_time: now,
+            },
+            PassiveResult {
+                host: "h".into(),
+                service: None,
+                return_code: 1,
+                output: "host: down".into(),
+                check_time: now,
+            },
+        ];
+        let checks = vec![
+            picket_engine::CheckOutcome {
+                host: "h".into(),
+                service: Some("s".into()),
+                options: 0,
+                start_time: now - 1,
+                execution_time: 0.1 + 0.2,
+                latency: 1.0 / 3.0,
+                exit: CheckExit::Code(1),
+                output: "warn|t=1\n".into(),
+            },
+            picket_engine::CheckOutcome {
+                host: "h".into(),
+                service: Some("s".into()),
+                options: 0,
+                start_time: now,
+                execution_time: 60.000_000_000_1,
+                latency: f64::MIN_POSITIVE,
+                exit: CheckExit::TimedOut,
+                output: String::new(),
+            },
+            picket_engine::CheckOutcome {
+                host: "h".into(),
+                service: None,
+                options: 0,
+                start_time: now,
+                execution_time: 0.5,
+                latency: 0.0,
+                exit: CheckExit::Signaled(9),
+                output: "killed".into(),
+            },
+        ];
+        let fifo = format!(
+            "[{now}] PROCESS_SERVICE_CHECK_RESULT;h;s;1;from the fifo\ngarbage\n\
+             [{now}] ADD_SVC_COMMENT;h;s;1;a;a comment\n[{now}] NO_SUCH;x\n"
+        );
+        let web = format!("[{now}] PROCESS_SERVICE_CHECK_RESULT;h;s;2;from the web\n");
+        // From a file: the malformed line is skipped silently, the unknown command logs
+        // only its warning (a command-file line would log more).
+        let file = format!(
+            "garbage\n[{now}] PROCESS_SERVICE_CHECK_RESULT;h;s;2;from a file\n[{now}] NO_SUCH;x"
+        );
+        let entries = [
+            Entry::Lines(fifo.as_bytes()),
+            Entry::Web(web.as_bytes()),
+            Entry::FileLines(file.as_bytes()),
+            Entry::Passive(&passive),
+            Entry::Checks(&checks),
+        ];
+        let started = || {
+            let mut e = engine();
+            e.start(now - 100);
+            let _ = e.take_outputs();
+            e
+        };
+        for entry in entries {
+            let kind = char::from(entry.kind());
+            let mut live = started();
+            entry.apply(&mut live, now);
+            let live_out = live.take_outputs();
+            assert!(!live_out.log.is_empty(), "{kind}");
+            for marked in [false, true] {
+                let dir = tempfile::tempdir().unwrap();
+                let snap = dir.path().join("retention.dat");
+                {
+                    let mut e = started();
+                    let (mut st, _) = Store::open(&snap, &mut e).unwrap();
+                    st.save(&e, now - 100).unwrap();
+                    st.append(now, &entry).unwrap();
+                    entry.apply(&mut e, now);
+                    if marked {
+                        st.mark_logged().unwrap();
+                    } else {
+                        st.flush().unwrap();
+                    }
+                    // kill -9
+                }
+                let mut e = engine();
+                let (_st, replayed) = Store::open(&snap, &mut e).unwrap();
+                assert_eq!(replayed.records, 1, "{kind}");
+                assert!(
+                    replayed.warnings.is_empty(),
+                    "{kind}: {:?}",
+                    replayed.warnings
+                );
+                let out = e.take_outputs();
+                if marked {
+                    assert!(out.is_empty(), "{kind}: {out:?}");
+                } else {
+                    assert_eq!(out, live_out, "{kind}: replayed for real");
+                }
+                assert_eq!(e.snapshot(), live.snapshot(), "{kind} (marked: {marked})");
+            }
+        }
+    }
+
+    /// Time between inputs replays as live: a downtime that starts at a tick silences
+    /// the result after it, on replay too (without the `T` record the replayed result
+    /// would find no downtime in effect and count a notification).
+    #[test]
+    fn ticks_between_inputs_replay_as_live() {
+        // A Thursday, in the test timeperiod: the volatile service would notify.
+        let t0: Time = 1_799_913_600;
+        let cmds = format!(
+            "[{t0}] STOP_EXECUTING_SVC_CHECKS\n\
+             [{t0}] SCHEDULE_SVC_DOWNTIME;h;s;{};{};1;0;3590;a;maint\n",
+            t0 + 10,
+            t0 + 3600
+        );
+        let result = [PassiveResult {
+            host: "h".into(),
+            service: Some("s".into()),
+            return_code: 2,
+            output: "down in maintenance".into(),
+            check_time: t0 + 11,
+        }];
+        for marked in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let snap = dir.path().join("retention.dat");
+            let mut live = engine();
+            live.start(t0 - 100);
+            let _ = live.take_outputs();
+            let live_log;
+            {
+                let (mut st, _) = Store::open(&snap, &mut live).unwrap();
+                st.save(&live, t0 - 100).unwrap();
+                st.append(t0, &Entry::Lines(cmds.as_bytes())).unwrap();
+                Entry::Lines(cmds.as_bytes()).apply(&mut live, t0);
+                tick(&mut live, Some(&mut st), t0 + 10).expect("journal the tick");
+                st.append(t0 + 11, &Entry::Passive(&result)).unwrap();
+                Entry::Passive(&result).apply(&mut live, t0 + 11);
+                live_log = live.take_outputs().log;
+                if marked {
+                    st.mark_logged().unwrap();
+                } else {
+                    st.flush().unwrap();
+                }
+            }
+            assert!(
+                live_log.contains("SERVICE DOWNTIME ALERT: h;s;STARTED"),
+                "{live_log}"
+            );
+            let sid = live.config().services[0].id;
+            assert_eq!(live.service_status(sid).current_notification_number, 0);
+            let mut e = engine();
+            let (_st, replayed) = Store::open(&snap, &mut e).unwrap();
+            assert_eq!(replayed.records, 3);
+            let out = e.take_outputs();
+            if !marked {
+                assert_eq!(out.log, live_log);
+            }
+            // The check scheduler is not replayed: `Engine::start` lays it out afresh
+            // after the replay (live, the tick also rescheduled the stopped check).
+            let unscheduled = |mut r: Retention| {
+                for (_, _, st) in &mut r.services {
+                    st.next_check = 0;
+                }
+                for (_, st) in &mut r.hosts {
+                    st.next_check = 0;
+                }
+                r
+            };
+            assert_eq!(
+                unscheduled(e.snapshot()),
+                unscheduled(live.snapshot()),
+                "marked: {marked}"
+            );
+        }
+    }
+
+    /// A journal of version 1 (NSCA results re-rendered as `J` lines, active outcomes as
+    /// `A` JSON) still replays after an upgrade; a newer version is refused; a record
+    /// that cannot be read is reported, not silently dropped with what follows.
+    #[test]
+    fn older_journals_replay_newer_are_refused_bad_records_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("retention.dat");
+        let journal = snap.with_extension("journal");
+        let outcome = picket_engine::CheckOutcome {
+            host: "h".into(),
+            service: Some("s".into()),
+            options: 0,
+            start_time: 100,
+            execution_time: 0.25,
+            latency: 0.5,
+            exit: CheckExit::Code(2),
+            output: "active down".into(),
+        };
+        let a = serde_json::to_vec(&vec![outcome]).unwrap();
+        let j = b"[99] PROCESS_SERVICE_CHECK_RESULT;h;s;1;passive warning\n";
+        let mut v1 = format!("J 1 100 {}\n", j.len()).into_bytes();
+        v1.extend_from_slice(j);
+        v1.extend_from_slice(format!("\nL 1\nA 2 101 {}\n", a.len()).as_bytes());
+        v1.extend_from_slice(&a);
+        v1.extend_from_slice(b"\n");
+        std::fs::write(&journal, &v1).unwrap();
+        let mut e = engine();
+        let (_st, replayed) = Store::open(&snap, &mut e).unwrap();
+        assert_eq!(replayed.records, 2);
+        assert!(replayed.warnings.is_empty(), "{:?}", replayed.warnings);
+        let out = e.take_outputs();
+        assert!(
+            out.log
+                .contains("[101] SERVICE ALERT: h;s;CRITICAL;HARD;1;active down"),
+            "{}",
+            out.log
+        );
+        let sid = e.config().services[0].id;
+        assert_eq!(e.service_status(sid).last_check, 100);
+
+        std::fs::write(&journal, b"V 3\nJ 1 100 1\nx\n").unwrap();
+        let err = Store::open(&snap, &mut engine()).unwrap_err();
+        assert!(format!("{err:#}").contains("version 3 is newer"), "{err:#}");
+
+        let bad = b"V 2\nP 1 100 5\n3:abc\nJ 2 100 0\n\nJ 3 100".to_vec();
+        std::fs::write(&journal, &bad).unwrap();
+        let (_st, replayed) = Store::open(&snap, &mut engine()).unwrap();
+        assert_eq!(replayed.records, 2);
+        assert_eq!(replayed.warnings.len(), 2, "{:?}", replayed.warnings);
+        assert!(
+            replayed.warnings[0].contains("the last 7 byte(s)"),
+            "{:?}",
+            replayed.warnings
+        );
+        assert!(
+            replayed.warnings[1].contains("record 1 (P) cannot be read"),
+            "{:?}",
+            replayed.warnings
+        );
+    }
+
     /// A background snapshot, and a crash at each point of it: before the snapshot is
     /// renamed into place, between the rename and the removal of the old journal, and
     /// after. Every result is applied exactly once in each case (the volatile service
@@ -482,8 +1104,9 @@ mod tests {
             let mut e = engine();
             let (mut st, _) = Store::open(&snap, &mut e).unwrap();
             let feed = |st: &mut Store, e: &mut Engine, t: u32| {
-                st.append(Time::from(t), &result(t)).unwrap();
-                crate::daemon::feed(e, Time::from(t), &result(t));
+                let data = result(t);
+                st.append(Time::from(t), &Entry::Lines(&data)).unwrap();
+                Entry::Lines(&data).apply(e, Time::from(t));
                 let _ = e.take_outputs();
                 st.mark_logged().unwrap();
             };
@@ -522,7 +1145,7 @@ mod tests {
             let _ = e2.take_outputs();
             assert_eq!(notified(&e2), 8, "crash {crash}: every result once");
             let want_replayed = if crash == "before rename" { 5 } else { 2 };
-            assert_eq!(replayed, want_replayed, "crash {crash}");
+            assert_eq!(replayed.records, want_replayed, "crash {crash}");
             // The next background save starts over cleanly (a synchronous one when an
             // old journal is left over).
             assert!(st2.save_in_background(&e2, 200).unwrap());
@@ -530,7 +1153,7 @@ mod tests {
             assert!(!old_journal.exists());
             let mut e3 = engine();
             let (_st3, replayed) = Store::open(&snap, &mut e3).unwrap();
-            assert_eq!((replayed, notified(&e3)), (0, 8), "crash {crash}");
+            assert_eq!((replayed.records, notified(&e3)), (0, 8), "crash {crash}");
         }
     }
 }

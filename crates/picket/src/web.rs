@@ -91,7 +91,7 @@ impl Backend for EngineBackend {
         self.known(host, service)?;
         let mut line = cmd.to_external_command(unix_now());
         line.push('\n');
-        match self.tx.try_send(Input::Lines(line.into_bytes())) {
+        match self.tx.try_send(Input::Web(line.into_bytes())) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(SubmitError::Unavailable(
                 "the engine's input queue is full; retry".into(),

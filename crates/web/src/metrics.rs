@@ -78,10 +78,21 @@ pub const LATENCY_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// A gauge whose value is computed when it is rendered (a lag measured at each scrape).
+#[derive(Clone)]
+struct GaugeFn(Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl std::fmt::Debug for GaugeFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GaugeFn")
+    }
+}
+
 #[derive(Debug)]
 enum Metric {
     Counter(Counter),
     Gauge(Gauge),
+    GaugeFn(GaugeFn),
     Histogram(Histogram),
 }
 
@@ -135,6 +146,7 @@ impl Metrics {
         Some(match m {
             Metric::Counter(c) => Metric::Counter(c.clone()),
             Metric::Gauge(g) => Metric::Gauge(g.clone()),
+            Metric::GaugeFn(g) => Metric::GaugeFn(g.clone()),
             Metric::Histogram(h) => Metric::Histogram(h.clone()),
         })
     }
@@ -156,6 +168,20 @@ impl Metrics {
             Some(Metric::Gauge(g)) => g,
             _ => Gauge::default(),
         }
+    }
+
+    /// The gauge `name{labels}` whose value `f` computes at every render (keep it
+    /// cheap: it runs under the registry's lock). The first registration wins.
+    pub fn gauge_fn(
+        &self,
+        name: &str,
+        help: &str,
+        l: &[(&str, &str)],
+        f: impl Fn() -> i64 + Send + Sync + 'static,
+    ) {
+        let _ = self.get_or(name, help, "gauge", l, || {
+            Metric::GaugeFn(GaugeFn(Arc::new(f)))
+        });
     }
 
     /// The histogram `name{labels}` with the given bucket upper bounds (ascending).
@@ -200,6 +226,9 @@ impl Metrics {
                     }
                     Metric::Gauge(g) => {
                         let _ = writeln!(out, "{name}{} {}", fmt_labels(l, None), g.get());
+                    }
+                    Metric::GaugeFn(g) => {
+                        let _ = writeln!(out, "{name}{} {}", fmt_labels(l, None), (g.0)());
                     }
                     Metric::Histogram(h) => {
                         let h = match h.0.lock() {
@@ -304,5 +333,17 @@ mod tests {
         // Same name, other type: detached, not exported twice.
         m.gauge("picket_results_received_total", "x", &[]).set(99);
         assert!(!m.render().contains(" 99"));
+        // A computed gauge is computed at each render.
+        let n = Arc::new(AtomicI64::new(5));
+        let n2 = Arc::clone(&n);
+        m.gauge_fn("picket_lag", "Lag.", &[], move || {
+            n2.load(Ordering::Relaxed)
+        });
+        assert!(
+            m.render()
+                .contains("# TYPE picket_lag gauge\npicket_lag 5\n")
+        );
+        n.store(0, Ordering::Relaxed);
+        assert!(m.render().contains("\npicket_lag 0\n"));
     }
 }
