@@ -337,6 +337,22 @@ impl<'r> Ctx<'r> {
                             continue;
                         }
                     }
+                    if self.dialect == Dialect::Nagios {
+                        if let Some((new_key, old_key)) = deprecated_alias(kind, p.key) {
+                            // Nagios 4.4.6 logs this for every occurrence, templates
+                            // included (in `nagios.log` too), and takes the value.
+                            let loc = self.loc(fi, p.line);
+                            self.diags.warning(
+                                Kind::Deprecated,
+                                loc,
+                                None,
+                                format!(
+                                    "The {old_key} attribute is deprecated and will be removed \
+                                     in future versions. Please use {new_key} instead."
+                                ),
+                            );
+                        }
+                    }
                     match Key::parse(kind, p.key) {
                         Some(Key::Name) => {
                             def.name = Some(p.value.as_ref()).map(|_| match &p.value {
@@ -4081,4 +4097,22 @@ fn find_cycles(n: usize, edges: impl Fn(usize) -> Vec<usize>) -> Vec<usize> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// Directives Nagios 4.4.6 still takes under an old name, with a warning
+/// (`WARNING: The normal_check_interval attribute is deprecated ...`):
+/// `(new name, old name)`.
+fn deprecated_alias(kind: ObjectKind, key: &str) -> Option<(&'static str, &'static str)> {
+    use ObjectKind as K;
+    match (kind, key) {
+        (K::Host | K::Service, "normal_check_interval") => {
+            Some(("check_interval", "normal_check_interval"))
+        }
+        (K::Host | K::Service, "retry_check_interval") => {
+            Some(("retry_interval", "retry_check_interval"))
+        }
+        (K::Host | K::Service, "hourly_value") => Some(("importance", "hourly_value")),
+        (K::Contact, "minimum_value") => Some(("minimum_importance", "minimum_value")),
+        _ => None,
+    }
 }

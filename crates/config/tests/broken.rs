@@ -6,7 +6,7 @@
 //!
 //! Each case also carries what the real `nagios4 -v` (Debian 12, Nagios Core 4.4.6)
 //! said about the same files, in `# nagios4: ` lines: first `rc=0` or `rc=1`, then its
-//! `Error:`/`Warning:` lines verbatim. Picket must agree on accept/reject
+//! `Error:`/`Warning:`/`WARNING:` lines verbatim. Picket must agree on accept/reject
 //! ([`picket_agrees_with_nagios4_on_every_case`]), and
 //! [`recorded_nagios4_output_is_current`] re-runs `/usr/sbin/nagios4 -v` to check the
 //! recording (it fails in CI when nagios4 is missing). To re-record after adding a case:
@@ -139,7 +139,8 @@ fn picket_agrees_with_nagios4_on_every_case() {
 }
 
 /// Run the real `nagios4 -v` on `common.cfg` + `case` (copied into a scratch dir under
-/// their own names); returns `rc=N` followed by its `Error:`/`Warning:` lines, paths
+/// their own names); returns `rc=N` followed by its `Error:`/`Warning:`/`WARNING:` lines
+/// (the last are nagios4's deprecation warnings, which it does not count), paths
 /// relative to the scratch dir.
 fn run_nagios4(nagios: &Path, case: &Path) -> Vec<String> {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -174,7 +175,9 @@ fn run_nagios4(nagios: &Path, case: &Path) -> Vec<String> {
     lines.extend(
         stdout
             .lines()
-            .filter(|l| l.starts_with("Error:") || l.starts_with("Warning:"))
+            .filter(|l| {
+                l.starts_with("Error:") || l.starts_with("Warning:") || l.starts_with("WARNING:")
+            })
             .map(str::to_owned),
     );
     lines

@@ -3,7 +3,9 @@
 //! recorded from real nagios4, Picket's lines must come in the order Nagios logged them
 //! (contacts, each contact's notification commands last to first, as
 //! `add_*_notification_command_to_contact()` prepends them; the global event handler
-//! before the object's).
+//! before the object's). Likewise the start-up warnings about deprecated directives, which
+//! `--relaxed` drops: Picket must give one, in nagios4's words after its own `file:line`,
+//! for each `WARNING: The … attribute is deprecated …` line nagios4 logged, in its order.
 //!
 //! Requirements as in `oracle.rs`: the test fails when they are missing and `CI` is set,
 //! and otherwise skips with a loud message.
@@ -96,4 +98,65 @@ fn notification_and_handler_lines_come_in_nagios_order() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// nagios4's `WARNING: The X attribute is deprecated …` start-up lines, without the
+/// prefix; Picket's `Warning: FILE:LINE: The X attribute is deprecated …` lines, likewise.
+fn deprecation_warnings(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("== [") {
+            break;
+        }
+        let Some(l) = line.strip_prefix("LOG ") else {
+            continue;
+        };
+        let msg = if let Some(m) = l.strip_prefix("WARNING: ") {
+            m
+        } else if let Some(rest) = l.strip_prefix("Warning: ") {
+            // after `FILE:LINE: `
+            match rest.find(": The ") {
+                Some(i) => &rest[i + 2..],
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        if msg.contains(" attribute is deprecated ") {
+            out.push(msg.to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn deprecated_directives_are_warned_about_at_start_up() {
+    if let Some(why) = missing_requirements() {
+        if std::env::var_os("CI").is_some() {
+            panic!("oracle requirements missing in CI: {why}");
+        }
+        eprintln!("SKIPPED (not in CI): oracle requirements missing: {why}");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/oracle-scenarios/zc_deprecated_directives");
+    let expected =
+        std::fs::read_to_string(dir.join("expected.txt")).expect("recorded expected.txt");
+    let out = Command::new("sh")
+        .arg(harness_dir().join("run_scenario.sh"))
+        .arg(&dir)
+        .args(["--engine", env!("CARGO_BIN_EXE_picket")])
+        .env("ORACLE_TMP", tmp.path())
+        .output()
+        .expect("run run_scenario.sh");
+    assert!(
+        out.status.success(),
+        "harness failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = deprecation_warnings(&expected);
+    assert_eq!(want.len(), 7, "the recording: {want:#?}");
+    let got = deprecation_warnings(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(got, want);
 }
