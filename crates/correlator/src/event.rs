@@ -216,16 +216,23 @@ impl ConnectionEvent {
 }
 
 /// A name from the network made safe for an output, a log line or a shell: libwrap's set of
-/// harmless bytes (others become `_`), cut to [`NAME_CAP`] bytes.
+/// harmless bytes without `,` (others become `_`; `,` separates the lists of the
+/// `SCAN INCIDENT` log line), cut to [`NAME_CAP`] bytes.
 #[must_use]
 pub fn clean_name(s: &str) -> String {
     let cut = floor_char_boundary(s, NAME_CAP);
-    tcpwrap::sanitize(&s[..cut])
+    let mut out = tcpwrap::sanitize(&s[..cut]);
+    if out.contains(',') {
+        out = out.replace(',', "_");
+    }
+    out
 }
 
 /// Would [`clean_name`] leave `s` as it is?
 fn is_clean(s: &str) -> bool {
-    s.len() <= NAME_CAP && s.bytes().all(tcpwrap::expand::is_ok_byte)
+    s.len() <= NAME_CAP
+        && s.bytes()
+            .all(|b| b != b',' && tcpwrap::expand::is_ok_byte(b))
 }
 
 /// The largest index `<= i` that is a char boundary of `s`.

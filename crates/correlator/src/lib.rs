@@ -83,8 +83,8 @@ pub mod render;
 
 pub use config::{Config, ConfigError};
 pub use correlator::{
-    Correlator, DISPLAY, Detector, IncidentKey, IncidentView, MAX_TIME, SET_CAP, SNAPSHOT_VERSION,
-    Snapshot, Stats, Status, Transition, TransitionKind,
+    Correlator, DISPLAY, Detector, Disposition, Folded, IncidentKey, IncidentView, MAX_TIME,
+    SET_CAP, SNAPSHOT_VERSION, Snapshot, Stats, Status, Transition, TransitionKind,
 };
 pub use event::{ConnectionEvent, DeniedError, Kind, Proto, Source, clean_name, parse_denied};
 pub use net::Prefix;
