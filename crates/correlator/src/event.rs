@@ -143,10 +143,18 @@ pub struct ConnectionEvent {
     pub daemon: Option<String>,
     /// What happened.
     pub kind: Kind,
-    /// How many connections this event stands for (a sensor may aggregate); at least 1.
+    /// How many connections this event stands for (a sensor may aggregate); at least 1
+    /// (1 when absent in JSON).
+    #[serde(default = "one")]
     pub count: u32,
-    /// The original text (a result's output, a log line), capped at [`RAW_CAP`] bytes.
+    /// The original text (a result's output, a log line), capped at [`RAW_CAP`] bytes
+    /// (empty when absent in JSON).
+    #[serde(default)]
     pub raw: String,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl ConnectionEvent {

@@ -42,8 +42,6 @@ pub(crate) enum Input {
     CheckResults(Vec<picket_engine::CheckOutcome>),
     /// Connection events from `POST /api/connection-events` (checked by the web layer).
     Events(Vec<picket_correlator::ConnectionEvent>),
-    /// The web server asks for the scan detection's counters (`/metrics`).
-    DetectStats(SyncSender<Option<crate::detect::DetectStats>>),
 }
 
 /// How the daemon was asked to run.
@@ -497,9 +495,12 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             ));
         }
     }
+    let mut exporter = detect
+        .as_ref()
+        .map(|_| crate::detect::Exporter::new(&metrics));
     let outcome = engine_loop(
         &mut engine,
-        &mut detect,
+        (&mut detect, exporter.as_mut()),
         &rx,
         (&mut log, &rotator),
         &mut logbuf,
@@ -587,7 +588,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
 #[allow(clippy::too_many_arguments)]
 fn engine_loop(
     engine: &mut Engine,
-    detect: &mut Option<Detect>,
+    (detect, mut exporter): (&mut Option<Detect>, Option<&mut crate::detect::Exporter>),
     rx: &Receiver<Input>,
     (log, rotator): (&mut File, &crate::logfile::Rotator),
     logbuf: &mut String,
@@ -607,6 +608,7 @@ fn engine_loop(
     let mut save_pending = false;
     let mut last_journal_retry: Time = 0;
     let mut check_jobs = Vec::new();
+    let mut last_export: Time = 0;
     loop {
         let s = stop.load(Ordering::SeqCst);
         if s != STOP_NONE {
@@ -668,9 +670,6 @@ fn engine_loop(
                         }
                     }
                     entry.apply_with(engine, detect.as_mut(), now);
-                }
-                Input::DetectStats(reply) => {
-                    let _ = reply.try_send(detect.as_ref().map(Detect::export));
                 }
                 Input::Log(line) => {
                     logbuf.push_str(&format!("[{now}] {line}\n"));
@@ -737,6 +736,12 @@ fn engine_loop(
             }
         }
         checks.dispatch(&mut check_jobs);
+        if let (Some(x), Some(d)) = (exporter.as_deref_mut(), detect.as_ref()) {
+            if now != last_export {
+                last_export = now;
+                x.update(d);
+            }
+        }
         let mut save = std::mem::take(&mut save_pending);
         for r in requests.drain(..) {
             match r {

@@ -170,14 +170,176 @@ fn process_original(engine: &mut Engine, now: Time, o: Original) {
 }
 
 /// The counters and gauges for `/metrics` (a copy, taken on the engine thread).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct DetectStats {
     pub(crate) stats: Stats,
     pub(crate) held: usize,
     pub(crate) open_incidents: usize,
     pub(crate) tracked_sources: usize,
     pub(crate) bad_denied: u64,
-    pub(crate) lines: u64,
+}
+
+type Pick = fn(&DetectStats) -> u64;
+
+/// Mirrors [`DetectStats`] into `/metrics` as `picket_correlator_*` (the engine thread
+/// calls [`Exporter::update`] about once a second).
+pub(crate) struct Exporter {
+    counters: Vec<(Pick, picket_web::Counter)>,
+    gauges: Vec<(Pick, picket_web::Gauge)>,
+    last: DetectStats,
+}
+
+impl Exporter {
+    pub(crate) fn new(m: &picket_web::Metrics) -> Exporter {
+        let c = |name: &str, help: &str, l: &[(&str, &str)]| m.counter(name, help, l);
+        let evicted = |what: &str| {
+            c(
+                "picket_correlator_evictions_total",
+                "Correlator state evicted at its memory caps, by what.",
+                &[("what", what)],
+            )
+        };
+        let counters: Vec<(Pick, picket_web::Counter)> = vec![
+            (
+                |d| d.stats.events,
+                c(
+                    "picket_correlator_events_total",
+                    "Connection events given to the correlator.",
+                    &[],
+                ),
+            ),
+            (
+                |d| d.stats.allowed,
+                c(
+                    "picket_correlator_allowed_total",
+                    "Connection events from allow-listed sources (not correlated).",
+                    &[],
+                ),
+            ),
+            (
+                |d| d.stats.unknown_source,
+                c(
+                    "picket_correlator_unknown_source_total",
+                    "Connection events whose source address was lost (correlated as 'unknown').",
+                    &[],
+                ),
+            ),
+            (
+                |d| d.stats.folded,
+                c(
+                    "picket_correlator_folded_total",
+                    "Connection events folded into an incident.",
+                    &[],
+                ),
+            ),
+            (
+                |d| d.stats.held,
+                c(
+                    "picket_correlator_held_total",
+                    "Lone refusals put on hold.",
+                    &[],
+                ),
+            ),
+            (
+                |d| d.stats.released,
+                c(
+                    "picket_correlator_released_total",
+                    "Held refusals released after the hold (notified as the seed does).",
+                    &[("reason", "hold")],
+                ),
+            ),
+            (
+                |d| d.stats.released_overflow,
+                c(
+                    "picket_correlator_released_total",
+                    "Held refusals released after the hold (notified as the seed does).",
+                    &[("reason", "overflow")],
+                ),
+            ),
+            (
+                |d| d.stats.opened,
+                c(
+                    "picket_correlator_incidents_opened_total",
+                    "Scan incidents opened.",
+                    &[],
+                ),
+            ),
+            (
+                |d| d.stats.escalated,
+                c(
+                    "picket_correlator_incidents_escalated_total",
+                    "Scan incidents escalated.",
+                    &[],
+                ),
+            ),
+            (
+                |d| d.stats.closed,
+                c(
+                    "picket_correlator_incidents_closed_total",
+                    "Scan incidents closed.",
+                    &[],
+                ),
+            ),
+            (|d| d.stats.evicted_sources, evicted("sources")),
+            (|d| d.stats.evicted_prefixes, evicted("prefixes")),
+            (|d| d.stats.evicted_entries, evicted("entries")),
+            (|d| d.stats.evicted_incidents, evicted("incidents")),
+            (|d| d.stats.name_overflow, evicted("names")),
+            (
+                |d| d.stats.future_events,
+                c(
+                    "picket_correlator_future_events_total",
+                    "Connection events stamped in the future (taken as now).",
+                    &[],
+                ),
+            ),
+            (
+                |d| d.bad_denied,
+                c(
+                    "picket_correlator_bad_denied_total",
+                    "Denied results whose output is no event (bad client or daemon): processed as ordinary results.",
+                    &[],
+                ),
+            ),
+        ];
+        let g = |name: &str, help: &str| m.gauge(name, help, &[]);
+        let gauges: Vec<(Pick, picket_web::Gauge)> = vec![
+            (
+                |d| d.held as u64,
+                g("picket_correlator_held", "Lone refusals held now."),
+            ),
+            (
+                |d| d.open_incidents as u64,
+                g(
+                    "picket_correlator_open_incidents",
+                    "Scan incidents open now.",
+                ),
+            ),
+            (
+                |d| d.tracked_sources as u64,
+                g(
+                    "picket_correlator_tracked_sources",
+                    "Sources the correlator keeps observations of.",
+                ),
+            ),
+        ];
+        Exporter {
+            counters,
+            gauges,
+            last: DetectStats::default(),
+        }
+    }
+
+    pub(crate) fn update(&mut self, d: &Detect) {
+        let now = d.export();
+        for (pick, c) in &self.counters {
+            c.add(pick(&now).saturating_sub(pick(&self.last)));
+        }
+        for (pick, g) in &self.gauges {
+            g.set(i64::try_from(pick(&now)).unwrap_or(i64::MAX));
+        }
+        self.last = now;
+    }
 }
 
 /// The detection state of the engine thread.
@@ -189,8 +351,6 @@ pub(crate) struct Detect {
     /// Denied-looking outputs that are no event (`Denied` with a bad client, …): processed
     /// as ordinary results and counted.
     bad_denied: u64,
-    /// `CONNECTION EVENT` / `SCAN INCIDENT` lines written.
-    lines: u64,
 }
 
 impl Detect {
@@ -202,7 +362,6 @@ impl Detect {
             pending: BTreeMap::new(),
             next_tag: 1,
             bad_denied: 0,
-            lines: 0,
         }
     }
 
@@ -216,7 +375,6 @@ impl Detect {
             pending: snap.pending.into_iter().collect(),
             next_tag: snap.next_tag.max(1),
             bad_denied: 0,
-            lines: 0,
         })
     }
 
@@ -241,7 +399,6 @@ impl Detect {
             open_incidents: self.corr.open_count(),
             tracked_sources: sources,
             bad_denied: self.bad_denied,
-            lines: self.lines,
         }
     }
 
@@ -351,7 +508,6 @@ impl Detect {
     pub(crate) fn events(&mut self, engine: &mut Engine, now: Time, events: &[ConnectionEvent]) {
         for ev in events {
             if self.corr.observe_tagged(now, ev.clone(), 0) == Disposition::Allowed {
-                self.lines += 1;
                 log_event(engine, now, &ev.clone().bounded());
             }
             self.drain(engine, now);
@@ -361,7 +517,6 @@ impl Detect {
     fn drain(&mut self, engine: &mut Engine, now: Time) {
         for f in self.corr.take_folded() {
             self.pending.remove(&f.tag);
-            self.lines += 1;
             log_event(engine, now, &f.event);
         }
         for t in self.corr.take_transitions() {
@@ -384,7 +539,6 @@ impl Detect {
         let Some(view) = &t.incident else {
             return;
         };
-        self.lines += 1;
         engine.log_external(now, &incident_line(&t, view));
         let submit = match t.kind {
             TransitionKind::Opened | TransitionKind::Escalated => true,
@@ -436,7 +590,6 @@ impl Detect {
                 return;
             }
         }
-        self.lines += 1;
         log_event(engine, now, ev);
     }
 }

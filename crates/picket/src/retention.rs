@@ -1102,7 +1102,7 @@ mod tests {
                 st.save(&live, t0 - 100).unwrap();
                 st.append(t0, &Entry::Lines(cmds.as_bytes())).unwrap();
                 Entry::Lines(cmds.as_bytes()).apply(&mut live, t0);
-                tick(&mut live, Some(&mut st), t0 + 10).expect("journal the tick");
+                tick(&mut live, None, Some(&mut st), t0 + 10).expect("journal the tick");
                 st.append(t0 + 11, &Entry::Passive(&result)).unwrap();
                 Entry::Passive(&result).apply(&mut live, t0 + 11);
                 live_log = live.take_outputs().log;
