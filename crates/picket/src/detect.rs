@@ -667,3 +667,241 @@ fn incident_line(t: &Transition, v: &IncidentView) -> String {
         t.output
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retention::{Entry, Store};
+
+    const HOLD: i64 = 30;
+
+    fn engine() -> Engine {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut objs = String::from(
+            "define command {\n command_name n\n command_line /bin/true\n}\n\
+             define timeperiod {\n timeperiod_name all\n alias all\n sunday 00:00-24:00\n monday 00:00-24:00\n\
+             tuesday 00:00-24:00\n wednesday 00:00-24:00\n thursday 00:00-24:00\n friday 00:00-24:00\n saturday 00:00-24:00\n}\n\
+             define contact {\n contact_name c\n service_notification_period all\n\
+             host_notification_period all\n service_notification_commands n\n\
+             service_notification_options w,u,c,r\n host_notification_options d,r\n\
+             host_notification_commands n\n}\n",
+        );
+        let svc = |h: &str, s: &str| {
+            format!(
+                "define service {{\n host_name {h}\n service_description {s}\n check_command n\n\
+                 max_check_attempts 1\n is_volatile 1\n active_checks_enabled 0\n check_interval 1\n retry_interval 1\n\
+                 check_period all\n notification_period all\n notification_interval 0\n contacts c\n}}\n"
+            )
+        };
+        for h in ["w1", "w2", "w3", "w4", "network"] {
+            objs.push_str(&format!(
+                "define host {{\n host_name {h}\n max_check_attempts 1\n check_period all\n active_checks_enabled 0\n}}\n"
+            ));
+        }
+        for h in ["w1", "w2", "w3", "w4"] {
+            objs.push_str(&svc(h, "TCP Wrappers"));
+            objs.push_str(&svc(h, "Other"));
+        }
+        objs.push_str(&svc("network", "Port scans"));
+        let cfg = dir.path().join("objects.cfg");
+        std::fs::write(&cfg, objs).expect("objects");
+        let main = dir.path().join("main.cfg");
+        std::fs::write(&main, format!("cfg_file={}\n", cfg.display())).expect("main");
+        let loaded =
+            picket_config::load(&main, &picket_config::LoadOptions::default()).expect("load");
+        assert_eq!(loaded.error_count(), 0, "{:?}", loaded.diagnostics);
+        Engine::new(
+            std::sync::Arc::new(loaded.config),
+            jiff::tz::TimeZone::UTC,
+            picket_engine::EngineOptions::default(),
+        )
+    }
+
+    fn detection() -> Config {
+        Config::parse(
+            "detection.cfg",
+            &format!("hold={HOLD}s\nincident_host=network\nincident_service=Port scans\n"),
+        )
+        .expect("detection.cfg")
+    }
+
+    fn denied(t: i64, host: &str, src: &str) -> String {
+        format!("[{t}] PROCESS_SERVICE_CHECK_RESULT;{host};TCP Wrappers;2;Denied sshd-{src}\n")
+    }
+
+    fn log(e: &mut Engine) -> Vec<String> {
+        e.take_outputs().log.lines().map(str::to_string).collect()
+    }
+
+    fn count(log: &[String], what: &str) -> usize {
+        log.iter().filter(|l| l.contains(what)).count()
+    }
+
+    #[test]
+    fn a_sweep_is_one_notification_and_every_refusal_is_logged_once() {
+        let (mut e, mut d) = (engine(), Detect::new(detection()));
+        for (i, h) in ["w1", "w2", "w3", "w4"].iter().enumerate() {
+            let t = 1000 + i as i64;
+            Entry::Lines(denied(t, h, "203.0.113.5").as_bytes()).apply_with(
+                &mut e,
+                Some(&mut d),
+                t,
+            );
+        }
+        let l = log(&mut e);
+        assert_eq!(count(&l, "] CONNECTION EVENT: "), 4, "{l:#?}");
+        assert_eq!(
+            count(
+                &l,
+                "] SCAN INCIDENT: 1;opened;203.0.113.5;horizontal;3;3;1;1;1000;1002;0;w1,w2,w3;sshd;sshd;203.0.113.5 scanned 3 hosts on sshd (w1, w2, w3) since 00:16:40"
+            ),
+            1,
+            "{l:#?}"
+        );
+        assert_eq!(
+            count(&l, "SERVICE NOTIFICATION: c;network;Port scans;CRITICAL;"),
+            1
+        );
+        assert_eq!(count(&l, ";TCP Wrappers;"), 0, "{l:#?}");
+        assert!(l.iter().any(|x| x.ends_with(
+            "] CONNECTION EVENT: 1003;w4;203.0.113.5;-;-;sshd;refused;1;Denied sshd-203.0.113.5"
+        )));
+        // Nothing was held: the hold passing changes nothing.
+        Entry::Tick.apply_with(&mut e, Some(&mut d), 1003 + HOLD);
+        assert!(log(&mut e).is_empty());
+        assert_eq!(d.export().stats.opened, 1);
+    }
+
+    #[test]
+    fn a_lone_refusal_goes_through_unchanged_after_the_hold() {
+        let (mut e, mut d) = (engine(), Detect::new(detection()));
+        let line = denied(1000, "w1", "198.51.100.7");
+        Entry::Lines(line.as_bytes()).apply_with(&mut e, Some(&mut d), 1000);
+        assert!(log(&mut e).is_empty(), "held");
+        assert!(!d.due(1000 + HOLD - 1));
+        crate::retention::tick(&mut e, Some(&mut d), None, 1000 + HOLD - 1).expect("tick");
+        assert!(log(&mut e).is_empty(), "still held");
+        assert!(d.due(1000 + HOLD));
+        crate::retention::tick(&mut e, Some(&mut d), None, 1000 + HOLD).expect("tick");
+        let with = log(&mut e);
+        // The same line processed at the release time without detection.
+        let mut plain = engine();
+        Entry::Lines(line.as_bytes()).apply(&mut plain, 1000 + HOLD);
+        let without = log(&mut plain);
+        assert_eq!(with, without);
+        assert_eq!(
+            count(&with, "SERVICE NOTIFICATION: c;w1;TCP Wrappers;CRITICAL;"),
+            1
+        );
+    }
+
+    #[test]
+    fn other_results_take_the_engine_path_at_once() {
+        let (mut e, mut d) = (engine(), Detect::new(detection()));
+        let mut plain = engine();
+        let lines = "[1000] PROCESS_SERVICE_CHECK_RESULT;w1;TCP Wrappers;0;OK all quiet\n\
+                     [1000] PROCESS_SERVICE_CHECK_RESULT;w1;Other;2;Denied sshd-198.51.100.7\n\
+                     [1000] PROCESS_SERVICE_CHECK_RESULT;w1;TCP Wrappers;2;Denied sshd-;rm\n\
+                     [1000] PROCESS_SERVICE_CHECK_RESULT;nosuch;TCP Wrappers;2;Denied sshd-1.2.3.4\n";
+        Entry::Lines(lines.as_bytes()).apply_with(&mut e, Some(&mut d), 1000);
+        Entry::Lines(lines.as_bytes()).apply(&mut plain, 1000);
+        assert_eq!(log(&mut e), log(&mut plain));
+        assert_eq!(d.export().bad_denied, 1);
+        let r = PassiveResult {
+            host: "w2".into(),
+            service: Some("Other".into()),
+            return_code: 1,
+            output: "Denied x-1.2.3.4".into(),
+            check_time: 1000,
+        };
+        Entry::Passive(std::slice::from_ref(&r)).apply_with(&mut e, Some(&mut d), 1001);
+        Entry::Passive(std::slice::from_ref(&r)).apply(&mut plain, 1001);
+        assert_eq!(log(&mut e), log(&mut plain));
+    }
+
+    #[test]
+    fn events_without_detection_are_logged() {
+        let mut e = engine();
+        let ev: ConnectionEvent = serde_json::from_str(
+            r#"{"time": 990, "reporter": "web1", "source": {"addr": "203.0.113.5"},
+                "dest_port": 22, "proto": "tcp", "daemon": "sshd", "kind": "auth_fail",
+                "raw": "Failed password\nfor root; x"}"#,
+        )
+        .expect("event");
+        Entry::Events(&[ev]).apply(&mut e, 1000);
+        assert_eq!(
+            log(&mut e),
+            [
+                "[1000] CONNECTION EVENT: 990;web1;203.0.113.5;tcp;22;sshd;auth_fail;1;Failed password for root; x"
+            ]
+        );
+    }
+
+    #[test]
+    fn kill_9_mid_incident_neither_loses_nor_renotifies_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let snap = dir.path().join("retention.dat");
+        let ev = |t: i64, host: &str| -> ConnectionEvent {
+            serde_json::from_str(&format!(
+                r#"{{"time": {t}, "reporter": "{host}", "source": {{"addr": "203.0.113.9"}}, "daemon": "sshd", "kind": "refused"}}"#
+            ))
+            .expect("event")
+        };
+        {
+            let (mut e, mut d) = (engine(), Some(Detect::new(detection())));
+            let (mut st, _) = Store::open_with(&snap, &mut e, &mut d).expect("open");
+            st.save_with(&e, d.as_ref(), 999).expect("save");
+            // A refusal from another source, held across the restart.
+            let lone = denied(1000, "w4", "198.51.100.7");
+            let entry = Entry::Lines(lone.as_bytes());
+            st.append(1000, &entry).expect("journal");
+            entry.apply_with(&mut e, d.as_mut(), 1000);
+            let events = [ev(1000, "w1"), ev(1001, "w2"), ev(1002, "w3")];
+            let entry = Entry::Events(&events);
+            st.append(1002, &entry).expect("journal");
+            entry.apply_with(&mut e, d.as_mut(), 1002);
+            let l = log(&mut e);
+            assert_eq!(count(&l, ";opened;203.0.113.9;"), 1, "{l:#?}");
+            assert_eq!(count(&l, "SERVICE NOTIFICATION: c;network;Port scans;"), 1);
+            // Half in the snapshot, half in the journal.
+            st.save_with(&e, d.as_ref(), 1002).expect("save");
+            let events = [ev(1003, "w4")];
+            let entry = Entry::Events(&events);
+            st.append(1003, &entry).expect("journal");
+            entry.apply_with(&mut e, d.as_mut(), 1003);
+            st.flush().expect("flush");
+            st.mark_logged().expect("mark");
+            assert_eq!(count(&log(&mut e), "] CONNECTION EVENT: 1003;w4;"), 1);
+            // kill -9: no shutdown save.
+        }
+        let (mut e, mut d) = (engine(), Some(Detect::new(detection())));
+        let (_st, replayed) = Store::open_with(&snap, &mut e, &mut d).expect("reopen");
+        assert_eq!(replayed.records, 1);
+        assert!(
+            log(&mut e).is_empty(),
+            "the replay logs and notifies nothing"
+        );
+        let d = d.as_mut().expect("detect");
+        assert_eq!(d.export().open_incidents, 1);
+        // The scanner again: folded, not a new incident nor a notification.
+        Entry::Events(&[ev(1010, "w1")]).apply_with(&mut e, Some(d), 1010);
+        let l = log(&mut e);
+        assert_eq!(l.len(), 1, "{l:#?}");
+        assert!(
+            l[0].contains("] CONNECTION EVENT: 1010;w1;203.0.113.9;"),
+            "{l:#?}"
+        );
+        // The held refusal from before the restart is still released, once.
+        crate::retention::tick(&mut e, Some(d), None, 1000 + HOLD).expect("tick");
+        let l = log(&mut e);
+        assert_eq!(
+            count(
+                &l,
+                "SERVICE ALERT: w4;TCP Wrappers;CRITICAL;HARD;1;Denied sshd-198.51.100.7"
+            ),
+            1,
+            "{l:#?}"
+        );
+        assert_eq!(count(&l, "SERVICE NOTIFICATION: "), 1, "{l:#?}");
+    }
+}
