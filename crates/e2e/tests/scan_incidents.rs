@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrIn, bind, connect, socket};
-use picket_e2e::{Example, Nsca, Proc, bin, free_port, wait_for};
+use picket_e2e::{Example, Nsca, Proc, bin, free_port, http_get, wait_for};
 
 /// The hold of the test's detection.cfg, in seconds.
 const HOLD: u64 = 2;
@@ -456,5 +456,94 @@ fn a_restart_during_an_incident_neither_loses_nor_renotifies_it() {
         assert_eq!(opened(&lab).len(), 1, "{signal}: {d}");
         assert_eq!(lab.incident_notifications(), (1, 1), "{signal}: {d}");
         assert_eq!(lab.denied_notifications(), (0, 0), "{signal}: {d}");
+    }
+}
+
+/// A POST with the bearer token: (status, body).
+fn http_post(addr: SocketAddr, path: &str, token: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect web");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("request");
+    let mut resp = Vec::new();
+    let _ = s.read_to_end(&mut resp);
+    let resp = String::from_utf8_lossy(&resp).into_owned();
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_string())
+}
+
+#[test]
+fn posted_connection_events_are_correlated_and_a_lone_one_still_notifies() {
+    let lab = Lab::start();
+    let token = lab.ex.file("web.token");
+    let token = token.lines().next().expect("token").trim();
+    let ev = |t: u64, host: &str, src: &str, kind: &str| {
+        format!(
+            r#"{{"time": {t}, "reporter": "{host}", "source": {{"addr": "{src}"}}, "dest_port": 22,
+                "proto": "tcp", "daemon": "sshd", "kind": "{kind}", "raw": "Failed password for root from {src}"}}"#
+        )
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let body = format!(
+        r#"{{"events": [{}, {}, {}, {}]}}"#,
+        ev(now, "h2", "198.51.100.20", "auth_fail"),
+        ev(now, "h3", "198.51.100.20", "auth_fail"),
+        ev(now, "h4", "198.51.100.20", "auth_fail"),
+        ev(now, "h5", "198.51.100.30", "refused"),
+    );
+    let (status, answer) = http_post(lab.ex.web, "/api/connection-events", token, &body);
+    assert_eq!((status, answer.trim()), (202, r#"{"accepted":4}"#));
+    let (status, _) = http_post(lab.ex.web, "/api/connection-events", "wrong-token", &body);
+    assert_eq!(status, 403);
+    wait_for("the lone event's notification", 30, || {
+        lab.denied_notifications() == (1, 1)
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let d = lab.diagnostics();
+    let opened = opened(&lab);
+    assert_eq!(opened.len(), 1, "{d}");
+    assert!(
+        opened[0].contains(";opened;198.51.100.20;horizontal;3;3;1;1;"),
+        "{d}"
+    );
+    let events = lab.lines("CONNECTION EVENT: ");
+    assert_eq!(events.len(), 3, "{d}");
+    assert!(
+        events.iter().all(|l| l.contains(
+            ";198.51.100.20;tcp;22;sshd;auth_fail;1;Failed password for root from 198.51.100.20"
+        )),
+        "{d}"
+    );
+    assert_eq!(lab.incident_notifications(), (1, 1), "{d}");
+    // The lone refusal became the seed's result on its reporter.
+    assert_eq!(
+        lab.lines("SERVICE ALERT: h5;TCP Wrappers;CRITICAL;HARD;1;Denied sshd-198.51.100.30")
+            .len(),
+        1,
+        "{d}"
+    );
+    let (_, metrics) = http_get(lab.ex.web, "/metrics");
+    for want in [
+        "picket_correlator_events_total 4",
+        "picket_correlator_incidents_opened_total 1",
+        r#"picket_correlator_released_total{reason="hold"} 1"#,
+        "picket_correlator_open_incidents 1",
+        "picket_api_connection_events_received_total 4",
+    ] {
+        assert!(metrics.contains(want), "{want} missing in\n{metrics}");
     }
 }
