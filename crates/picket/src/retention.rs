@@ -552,6 +552,7 @@ impl Store {
         let mut last_seq = 0;
         let mut saved_at = 0;
         let mut orphans: Option<DetectSnapshot> = None;
+        let mut restore_error: Option<String> = None;
         match std::fs::read(snap_path) {
             Ok(bytes) => {
                 let snap: Snapshot = serde_json::from_slice(&bytes)
@@ -560,16 +561,15 @@ impl Store {
                 saved_at = snap.saved_at;
                 engine.restore(snap.retention);
                 match (snap.detection, detect.as_ref()) {
-                    (Some(ds), Some(d)) => {
-                        let cfg = d.config().clone();
-                        *detect = Some(
-                            Detect::restore(cfg, ds)
-                                .map_err(anyhow::Error::msg)
-                                .with_context(|| {
-                                    format!("retention file {}", snap_path.display())
-                                })?,
-                        );
-                    }
+                    (Some(ds), Some(d)) => match Detect::restore(d.config().clone(), ds.clone()) {
+                        Ok(restored) => *detect = Some(restored),
+                        Err(e) => {
+                            // Start afresh rather than not at all; the held results are
+                            // not lost: processed once the replay is done.
+                            restore_error = Some(e);
+                            orphans = Some(ds);
+                        }
+                    },
                     (Some(ds), None) => orphans = Some(ds),
                     (None, _) => {}
                 }
@@ -631,9 +631,16 @@ impl Store {
         }
         if let Some(ds) = orphans {
             let n = ds.release_all(engine, saved_at);
-            if n > 0 {
+            let why = match &restore_error {
+                Some(e) => format!(
+                    "the scan detection's state in {} cannot be restored ({e}): open incidents are forgotten",
+                    snap_path.display()
+                ),
+                None => "detection_config_file is no longer set".to_string(),
+            };
+            if n > 0 || restore_error.is_some() {
                 replayed.warnings.push(format!(
-                    "detection_config_file is no longer set: {n} Denied result(s) held by the previous run are processed now"
+                    "{why}; {n} Denied result(s) held by the previous run are processed now"
                 ));
             }
         }
