@@ -19,6 +19,7 @@
 pub mod auth;
 pub mod config;
 pub mod ere;
+pub mod input;
 pub mod session;
 
 pub use auth::{Authorizer, Denial, Verdict};
