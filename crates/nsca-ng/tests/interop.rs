@@ -421,3 +421,71 @@ fn the_client_spools_while_the_server_is_down() {
     );
     assert_eq!(std::fs::read_dir(&spool_dir).expect("spool").count(), 0);
 }
+
+/// The RFC 4279 suite NSCA-ng mandates, over TLS 1.2, with OpenSSL's own
+/// `s_client` as the peer: both servers take it and answer the protocol.
+#[test]
+fn tls12_with_the_mandatory_rfc4279_suite() {
+    use std::io::{BufRead, BufReader, Write};
+    let Some(dsrv) = debian_server() else {
+        return;
+    };
+    let Some(openssl) = debian("/usr/bin/openssl") else {
+        return;
+    };
+    for (sname, server) in [("debian", &dsrv), ("picket", &ours_server())] {
+        let s = Server::start(server);
+        let hex: String = WEB_PW.bytes().map(|b| format!("{b:02x}")).collect();
+        let mut child = Command::new(&openssl)
+            .args([
+                "s_client",
+                "-quiet",
+                "-tls1_2",
+                "-cipher",
+                "PSK-AES256-CBC-SHA",
+            ])
+            .args(["-psk", &hex, "-psk_identity", "web"])
+            .args(["-connect", &format!("127.0.0.1:{}", s.port)])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openssl s_client");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for l in BufReader::new(stdout).lines() {
+                let Ok(l) = l else { break };
+                if tx.send(l.trim_end().to_string()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut answer = |send: &[u8]| {
+            stdin.write_all(send).expect("write");
+            stdin.flush().expect("flush");
+            rx.recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| {
+                    panic!("{sname}: no answer to {:?}", String::from_utf8_lossy(send))
+                })
+        };
+        let cmd = b"[1700000000] PROCESS_HOST_CHECK_RESULT;web01;0;over TLS 1.2\n";
+        assert_eq!(answer(b"MOIN 1 tls12test\r\n"), "MOIN 1", "{sname}");
+        assert_eq!(
+            answer(format!("PUSH {}\r\n", cmd.len()).as_bytes()),
+            "OKAY",
+            "{sname}"
+        );
+        assert_eq!(answer(cmd), "OKAY", "{sname}");
+        assert_eq!(answer(b"QUIT\r\n"), "OKAY", "{sname}");
+        drop(stdin);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(
+            s.wait_lines(1),
+            vec!["[T] PROCESS_HOST_CHECK_RESULT;web01;0;over TLS 1.2\n".to_string()],
+            "{sname}"
+        );
+    }
+}
