@@ -226,10 +226,8 @@ pub fn connection(rx: &Receiver, stream: TcpStream, peer: SocketAddr) {
                     crate::tls::offered_identity(m.ssl()).map(str::to_string),
                     m.error().to_string(),
                 ),
-                HandshakeError::WouldBlock(m) => (
-                    crate::tls::offered_identity(m.ssl()).map(str::to_string),
-                    "handshake timed out".to_string(),
-                ),
+                // A timeout is no verdict on the key.
+                HandshakeError::WouldBlock(_) => (None, "handshake timed out".to_string()),
                 HandshakeError::SetupFailure(s) => (None, s.to_string()),
             };
             match who {

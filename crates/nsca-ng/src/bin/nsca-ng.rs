@@ -86,19 +86,21 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, String> {
     Ok(Some(a))
 }
 
-struct WriterSink(mpsc::Sender<Vec<Vec<u8>>>);
+/// The writer's channel, and whether each command is logged (`log_level` ≥ 3).
+struct WriterSink(mpsc::Sender<Vec<Vec<u8>>>, bool);
 
 impl Sink for WriterSink {
     fn submit(&self, identity: &str, peer: SocketAddr, command: Vec<u8>) -> Result<(), String> {
-        let shown = nsca::printable(command.strip_suffix(b"\n").unwrap_or(&command));
+        if self.1 {
+            info!(
+                "Queuing data from {}@{peer}: {}",
+                nsca::printable(identity.as_bytes()),
+                nsca::printable(command.strip_suffix(b"\n").unwrap_or(&command))
+            );
+        }
         self.0
             .blocking_send(vec![command])
-            .map_err(|_| "the command file writer has stopped".to_string())?;
-        info!(
-            "Queuing data from {}@{peer}: {shown}",
-            nsca::printable(identity.as_bytes())
-        );
-        Ok(())
+            .map_err(|_| "the command file writer has stopped".to_string())
     }
 }
 
@@ -203,7 +205,10 @@ fn run(args: &Args, config: &nsca_ng_proto::ServerConfig) -> Result<()> {
         tls,
         authorizer,
         options: Options::from_config(config),
-        sink: Arc::new(WriterSink(tx)),
+        sink: Arc::new(WriterSink(
+            tx,
+            args.log_level.unwrap_or(config.log_level) >= 3,
+        )),
         stats: Arc::clone(&stats),
     });
     info!(
