@@ -26,6 +26,10 @@ pub struct MainConfig {
     /// incidents from the Denied results and `POST /api/connection-events` (unset: no
     /// detection, Nagios' behaviour).
     pub detection_config_file: Option<PathBuf>,
+    /// Picket: `nsca_ng_config_file`, an `nsca-ng.cfg` with which the daemon
+    /// itself listens for NSCA-ng (TLS-PSK, per-identity authorization) and
+    /// hands the authorized commands to its engine as command-file lines.
+    pub nsca_ng_config_file: Option<PathBuf>,
     /// Picket: `web_listen`, the `address:port` the web UI, JSON API and
     /// `/metrics` are served on (unset: no web server).
     pub web_listen: Option<std::net::SocketAddr>,
@@ -180,6 +184,7 @@ impl Default for MainConfig {
             command_file: None,
             nsca_config_file: None,
             detection_config_file: None,
+            nsca_ng_config_file: None,
             web_listen: None,
             web_token_file: None,
             web_max_connections: 0,
@@ -444,6 +449,7 @@ impl MainConfig {
                 "command_file" => m.command_file = Some(path(v)),
                 "nsca_config_file" => m.nsca_config_file = Some(path(v)),
                 "detection_config_file" => m.detection_config_file = Some(path(v)),
+                "nsca_ng_config_file" => m.nsca_ng_config_file = Some(path(v)),
                 "web_listen" => match v.parse() {
                     Ok(a) => m.web_listen = Some(a),
                     Err(_) => bad = true,

@@ -104,6 +104,28 @@ pub fn spawn(
     }
 }
 
+/// Starts a writer thread for complete command lines (each ending with
+/// `\n`) that another receiver built, such as NSCA-ng's, which receives
+/// whole external-command lines: the same command-file handling, spool and
+/// dump file as [`spawn`]. It ends when every sender of `rx` is gone.
+pub fn spawn_lines(
+    config: WriterConfig,
+    rx: mpsc::Receiver<Vec<Vec<u8>>>,
+    stats: Arc<WriterStats>,
+    runtime: tokio::runtime::Handle,
+) -> io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("command-writer".to_string())
+        .spawn(move || {
+            Writer::new(config, stats).run_with(rx, &runtime, |out, _now, lines: &Vec<Vec<u8>>| {
+                for l in lines {
+                    out.extend_from_slice(l);
+                }
+                lines.len() as u64
+            })
+        })
+}
+
 /// `check_result_path` mode: one `cXXXXXX` file per result, then its
 /// `cXXXXXX.ok` marker, as the C daemon writes them for Nagios' reaper.
 fn write_checkresult_files(
@@ -219,7 +241,22 @@ impl Writer {
         }
     }
 
-    fn run(mut self, mut rx: mpsc::Receiver<Batch>, rt: &tokio::runtime::Handle) {
+    fn run(self, rx: mpsc::Receiver<Batch>, rt: &tokio::runtime::Handle) {
+        self.run_with(rx, rt, |out, now, b: &Batch| {
+            for r in b {
+                write_command(out, now, &r.result);
+            }
+            b.len() as u64
+        });
+    }
+
+    /// The writer loop; `format` appends the lines of one item and says how many.
+    fn run_with<T>(
+        mut self,
+        mut rx: mpsc::Receiver<T>,
+        rt: &tokio::runtime::Handle,
+        format: impl Fn(&mut Vec<u8>, u64, &T) -> u64,
+    ) {
         let mut batch = Vec::with_capacity(BATCH_BYTES + 16 * 1024);
         loop {
             let wait = if self.spool.is_empty() {
@@ -233,21 +270,13 @@ impl Writer {
             let now = crate::server::unix_now();
             let closed = match first {
                 Ok(Some(b)) => {
-                    for r in &b {
-                        write_command(&mut batch, now, &r.result);
-                    }
-                    lines += b.len() as u64;
+                    lines += format(&mut batch, now, &b);
                     loop {
                         if batch.len() >= BATCH_BYTES {
                             break false;
                         }
                         match rx.try_recv() {
-                            Ok(b) => {
-                                for r in &b {
-                                    write_command(&mut batch, now, &r.result);
-                                }
-                                lines += b.len() as u64;
-                            }
+                            Ok(b) => lines += format(&mut batch, now, &b),
                             Err(mpsc::error::TryRecvError::Empty) => break false,
                             Err(mpsc::error::TryRecvError::Disconnected) => break true,
                         }

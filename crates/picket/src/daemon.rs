@@ -228,6 +228,14 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let nsca_ng_config = match &main.nsca_ng_config_file {
+        Some(path) => {
+            let (config, w) = crate::nsca_ng::read_config(path)?;
+            loud.extend(w.into_iter().map(|w| format!("Warning: {w}")));
+            Some((path.clone(), config))
+        }
+        None => None,
+    };
     let budget = crate::fdlimit::Budget::split(
         nofile,
         nsca_config
@@ -458,6 +466,25 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let nsca_ng = match &nsca_ng_config {
+        Some((path, config)) => {
+            // Its connections share the NSCA budget (one thread and one descriptor each).
+            let receiver =
+                crate::nsca_ng::start(path, config, budget.nsca.clamp(1, 1024), tx.clone())?;
+            eprintln!(
+                "Listening for NSCA-ng on {} ({})",
+                receiver.local_addr,
+                path.display()
+            );
+            crate::nsca_ng::mirror_stats(
+                &rt,
+                std::sync::Arc::clone(&receiver.stats),
+                Arc::clone(&metrics),
+            );
+            Some(receiver)
+        }
+        None => None,
+    };
     if let Some(addr) = main.web_listen {
         let read_only = token.is_none();
         let local = crate::web::start(
@@ -547,6 +574,9 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     // senders to the history thread). Then the history takes the last lines and stops.
     drop(rx);
     if let Some(n) = &nsca {
+        n.stop();
+    }
+    if let Some(n) = &nsca_ng {
         n.stop();
     }
     drop(job_tx);

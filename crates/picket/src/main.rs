@@ -19,6 +19,7 @@ mod fifo;
 mod history;
 mod logfile;
 mod nsca;
+mod nsca_ng;
 mod report;
 mod retention;
 mod verify;

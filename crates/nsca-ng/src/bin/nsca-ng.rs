@@ -1,0 +1,233 @@
+//! `nsca-ng`: a drop-in for Debian's `nsca-ng` 1.6 daemon — the same
+//! command line (`-b`, `-C`, `-c`, `-F`, `-l`, `-P`, `-S`, `-s`), the same
+//! `nsca-ng.cfg`, the same answers — writing accepted commands to the
+//! command file through `picket-nsca`'s writer (FIFO in `PIPE_BUF`
+//! chunks, spooled in memory up to `max_queue_size` while nobody reads it).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result};
+use nsca::writer::{self, WriterConfig, WriterStats};
+use nsca_ng::server::{self, Options, Receiver, Sink, Stats};
+use nsca_ng_proto::Authorizer;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+#[derive(Debug, Default)]
+struct Args {
+    listen: Option<String>,
+    command_file: Option<String>,
+    config: Option<PathBuf>,
+    foreground: bool,
+    log_level: Option<u8>,
+    pid_file: Option<String>,
+    syslog: bool,
+}
+
+fn usage() -> String {
+    "Usage: nsca-ng [-FSs] [-b listen] [-C file] [-c file] [-l level] [-P file]\n       nsca-ng -h | -V".into()
+}
+
+fn parse_args(argv: &[String]) -> Result<Option<Args>, String> {
+    let mut a = Args::default();
+    let mut i = 1;
+    while i < argv.len() {
+        let arg = &argv[i];
+        let Some(flags) = arg.strip_prefix('-').filter(|f| !f.is_empty()) else {
+            return Err(format!("unexpected argument {arg}"));
+        };
+        for (pos, c) in flags.char_indices() {
+            let mut value = || -> Result<String, String> {
+                let rest = &flags[pos + c.len_utf8()..];
+                if !rest.is_empty() {
+                    Ok(rest.to_string())
+                } else {
+                    i += 1;
+                    argv.get(i)
+                        .cloned()
+                        .ok_or(format!("option -{c} needs a value"))
+                }
+            };
+            match c {
+                'F' => a.foreground = true,
+                'S' | 's' => a.syslog = c == 's' || a.syslog,
+                'h' => return Ok(None),
+                'V' => {
+                    println!("nsca-ng {} (Picket)", env!("CARGO_PKG_VERSION"));
+                    std::process::exit(0);
+                }
+                'b' | 'C' | 'c' | 'l' | 'P' | 'p' => {
+                    let v = value()?;
+                    match c {
+                        'b' => a.listen = Some(v),
+                        'C' => a.command_file = Some(v),
+                        'c' => a.config = Some(PathBuf::from(v)),
+                        'l' => {
+                            a.log_level = Some(
+                                v.parse()
+                                    .ok()
+                                    .filter(|l| *l <= 5)
+                                    .ok_or(format!("invalid log level {v}"))?,
+                            );
+                        }
+                        _ => a.pid_file = Some(v),
+                    }
+                    break;
+                }
+                _ => return Err(format!("unknown option -{c}")),
+            }
+        }
+        i += 1;
+    }
+    Ok(Some(a))
+}
+
+/// The writer's channel, and whether each command is logged (`log_level` ≥ 3).
+struct WriterSink(mpsc::Sender<Vec<Vec<u8>>>, bool);
+
+impl Sink for WriterSink {
+    fn submit(&self, identity: &str, peer: SocketAddr, command: Vec<u8>) -> Result<(), String> {
+        if self.1 {
+            info!(
+                "Queuing data from {}@{peer}: {}",
+                nsca::printable(identity.as_bytes()),
+                nsca::printable(command.strip_suffix(b"\n").unwrap_or(&command))
+            );
+        }
+        self.0
+            .blocking_send(vec![command])
+            .map_err(|_| "the command file writer has stopped".to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    let args = match parse_args(&argv) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{}", usage());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("nsca-ng: {e}\n{}", usage());
+            return ExitCode::FAILURE;
+        }
+    };
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/etc/nsca-ng.cfg"));
+    let config = match nsca_ng::load_config(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("nsca-ng: [FATAL] {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let level = args.log_level.unwrap_or(config.log_level);
+    // Level 5 is debug; below that the receiver's notices, warnings and
+    // errors (RUST_LOG overrides). Without -F, or with -s, only syslog.
+    nsca::logging::init(
+        "nsca-ng",
+        "daemon",
+        level >= 5,
+        args.syslog || !args.foreground,
+    );
+    for w in &config.warnings {
+        warn!("{w}");
+    }
+    match run(&args, &config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nsca-ng: [FATAL] {e:#}");
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args, config: &nsca_ng_proto::ServerConfig) -> Result<()> {
+    let listen = args.listen.clone().unwrap_or_else(|| config.listen.clone());
+    let listener = nsca_ng::bind(&listen)?;
+    let local = listener.local_addr()?;
+    let authorizer = Arc::new(Authorizer::new(config));
+    let tls = nsca_ng::tls::server_context(&config.tls_ciphers, Arc::clone(&authorizer))
+        .with_context(|| format!("tls_ciphers {:?}", config.tls_ciphers))?;
+    if !args.foreground {
+        nix::unistd::daemon(false, false).context("cannot daemonize")?;
+    }
+    let pid_file = args.pid_file.clone().or_else(|| config.pid_file.clone());
+    if let Some(p) = &pid_file {
+        std::fs::write(p, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write pid_file {p}"))?;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let command_file = args
+        .command_file
+        .clone()
+        .unwrap_or_else(|| config.command_file.clone());
+    let mut wc = WriterConfig::new(PathBuf::from(&command_file));
+    wc.memory_spool_limit = match config.max_queue_size {
+        0 => usize::MAX,
+        mb => mb.saturating_mul(1 << 20),
+    };
+    let (tx, rx) = mpsc::channel(4096);
+    let wstats = Arc::new(WriterStats::default());
+    let writer = writer::spawn_lines(wc, rx, Arc::clone(&wstats), rt.handle().clone())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        rt.spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+    }
+    let stats = Arc::new(Stats::default());
+    let receiver = Arc::new(Receiver {
+        tls,
+        authorizer,
+        options: Options::from_config(config),
+        sink: Arc::new(WriterSink(
+            tx,
+            args.log_level.unwrap_or(config.log_level) >= 3,
+        )),
+        stats: Arc::clone(&stats),
+    });
+    info!(
+        "nsca-ng (Picket {}) starting up: listening on {local}, command file {command_file}",
+        env!("CARGO_PKG_VERSION")
+    );
+    server::serve(listener, Arc::clone(&receiver), stop)?;
+    drop(receiver);
+    info!("nsca-ng shutting down");
+    // The writer ends when the last sender is gone (connection threads
+    // still running hold theirs until they end).
+    for _ in 0..40 {
+        if writer.is_finished() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if let Some(p) = &pid_file {
+        let _ = std::fs::remove_file(p);
+    }
+    Ok(())
+}
