@@ -16,6 +16,7 @@ mod exec;
 mod fdlimit;
 mod fifo;
 mod history;
+mod livestatus;
 mod logfile;
 mod nsca;
 mod report;
