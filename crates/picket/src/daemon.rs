@@ -465,7 +465,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     }
     if let (Some(settings), Some(cap)) = (livestatus, livestatus_cap) {
         let socket = settings.socket.clone();
-        let (local, _stats) = crate::livestatus::start(
+        let (local, stats) = crate::livestatus::start(
             &rt,
             settings,
             cap,
@@ -475,6 +475,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             history_db.clone(),
             errors.clone(),
         )?;
+        crate::livestatus::mirror_stats(&rt, stats, &metrics);
         if let Some(p) = socket {
             eprintln!(
                 "Livestatus on unix socket {} (at most {cap} connections)",

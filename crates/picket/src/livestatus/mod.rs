@@ -174,6 +174,69 @@ pub(crate) struct Stats {
     pub(crate) commands: AtomicU64,
 }
 
+/// Copy the counters into `/metrics` once a second.
+pub(crate) fn mirror_stats(
+    rt: &tokio::runtime::Runtime,
+    stats: Arc<Stats>,
+    metrics: &picket_web::Metrics,
+) {
+    type Pick = fn(&Stats) -> &AtomicU64;
+    let series: Vec<(Pick, picket_web::Counter)> = vec![
+        (
+            |s| &s.connections,
+            metrics.counter(
+                "picket_livestatus_connections_total",
+                "Livestatus connections served.",
+                &[],
+            ),
+        ),
+        (
+            |s| &s.refused,
+            metrics.counter(
+                "picket_livestatus_connections_refused_total",
+                "Livestatus connections closed at once: too many open.",
+                &[],
+            ),
+        ),
+        (
+            |s| &s.requests,
+            metrics.counter(
+                "picket_livestatus_requests_total",
+                "Livestatus requests read (queries and commands).",
+                &[],
+            ),
+        ),
+        (
+            |s| &s.commands,
+            metrics.counter(
+                "picket_livestatus_commands_total",
+                "Livestatus COMMANDs handed to the engine.",
+                &[],
+            ),
+        ),
+        (
+            |s| &s.errors,
+            metrics.counter(
+                "picket_livestatus_errors_total",
+                "Livestatus requests answered with an error code.",
+                &[],
+            ),
+        ),
+    ];
+    rt.spawn(async move {
+        let mut last = vec![0u64; series.len()];
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            for ((pick, c), prev) in series.iter().zip(last.iter_mut()) {
+                let now = pick(&stats).load(Ordering::Relaxed);
+                c.add(now.saturating_sub(*prev));
+                *prev = now;
+            }
+        }
+    });
+}
+
 /// Snapshots from the engine thread, shared while fresh.
 pub(crate) struct Source {
     tx: SyncSender<Input>,
@@ -355,7 +418,6 @@ where
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
         if let Err(e) = serve(&shared, sock, &peer).await {
-            shared.source.stats.errors.fetch_add(1, Ordering::Relaxed);
             shared.report(&format!("client {peer}: {e}"));
         }
         drop(permit);
@@ -446,6 +508,7 @@ where
         let parsed = match parse_request(&text) {
             Ok(p) => p,
             Err(e) => {
+                shared.source.stats.errors.fetch_add(1, Ordering::Relaxed);
                 let body = render_error(&e.message);
                 let out = if e.fixed16 {
                     frame(e.code, &body)
@@ -506,6 +569,9 @@ where
                 }
             }
         };
+        if status != code::OK {
+            shared.source.stats.errors.fetch_add(1, Ordering::Relaxed);
+        }
         let out = if fixed16 { frame(status, &body) } else { body };
         sock.write_all(&out).await?;
         if !keepalive {
