@@ -37,6 +37,8 @@ pub(crate) struct Snapshot {
     svc_comments: HashMap<usize, Vec<usize>>,
     host_downtimes: HashMap<usize, Vec<usize>>,
     svc_downtimes: HashMap<usize, Vec<usize>>,
+    /// Whether `taken` is inside each timeperiod (computed once per snapshot).
+    periods: Vec<bool>,
 }
 
 impl Snapshot {
@@ -68,6 +70,7 @@ impl Snapshot {
             svc_comments: HashMap::new(),
             host_downtimes: HashMap::new(),
             svc_downtimes: HashMap::new(),
+            periods: Vec::new(),
         }
     }
 
@@ -81,6 +84,12 @@ impl Snapshot {
                 Some(s) => Some((h.0 as usize, Some(cfg.find_service(h, s)?.0 as usize))),
             }
         };
+        let at = jiff::Timestamp::from_second(self.taken).ok();
+        self.periods = cfg
+            .timeperiods
+            .iter()
+            .map(|tp| at.is_none_or(|t| cfg.in_period(tp.id, t, &self.tz)))
+            .collect();
         for (i, c) in self.comments.iter().enumerate() {
             match locate(&c.target) {
                 Some((_, Some(s))) => self.svc_comments.entry(s).or_default().push(i),
@@ -101,10 +110,7 @@ impl Snapshot {
     fn in_period(&self, p: Option<picket_config::TimeperiodId>) -> Value {
         match p {
             None => Value::Int(1),
-            Some(id) => match jiff::Timestamp::from_second(self.taken) {
-                Ok(t) => Value::bool(self.cfg.in_period(id, t, &self.tz)),
-                Err(_) => Value::Int(1),
-            },
+            Some(id) => Value::bool(self.periods.get(id.0 as usize).copied().unwrap_or(true)),
         }
     }
 }
