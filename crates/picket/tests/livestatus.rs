@@ -54,6 +54,10 @@ struct Setup {
 }
 
 fn start(extra: &str) -> Setup {
+    start_with(extra, "")
+}
+
+fn start_with(extra: &str, module_options: &str) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().to_path_buf();
     std::fs::write(d.join("objects.cfg"), OBJECTS).expect("objects");
@@ -65,10 +69,11 @@ fn start(extra: &str) -> Setup {
         format!(
             "log_file={0}/nagios.log\ncfg_file={0}/objects.cfg\ncommand_file={0}/nagios.cmd\n\
              check_external_commands=1\nretain_state_information=0\nhistory_file={0}/history.db\n\
-             broker_module=/usr/lib/naemon/naemon-livestatus/livestatus.so {1} debug=0 idle_timeout=5000 query_timeout=2000\n\
+             broker_module=/usr/lib/naemon/naemon-livestatus/livestatus.so {1} debug=0 idle_timeout=5000 query_timeout=2000 {2}\n\
              livestatus_listen={tcp}\n{extra}",
             d.display(),
-            socket.display()
+            socket.display(),
+            module_options
         ),
     )
     .expect("main cfg");
@@ -477,4 +482,75 @@ fn debian_monitoring_livestatus_perl_client() {
             "GET services\nColumns: state plugin_output\nFilter: description = PING\n\n",
         ) == "1;from perl\n"
     });
+}
+
+/// Whether a connection is served: a keep-alive query gets its answer (the
+/// connection stays open), or the server closes it at once (EOF or reset).
+fn served<S: Read + Write>(mut s: S) -> bool {
+    if s.write_all(b"GET status\nColumns: num_hosts\nKeepAlive: on\nResponseHeader: fixed16\n\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 16];
+    match s.read_exact(&mut head) {
+        Ok(()) => {
+            assert_eq!(&head[..4], b"200 ");
+            let mut body = [0u8; 2];
+            s.read_exact(&mut body).expect("body");
+            true
+        }
+        Err(e) => {
+            assert!(
+                !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+                "no answer and not closed: {e}"
+            );
+            false
+        }
+    }
+}
+
+#[test]
+fn connection_caps_hold_per_source_and_in_all() {
+    // num_client_threads=4: four connections at once, two from one TCP source.
+    let s = start_with("", "num_client_threads=4");
+    let tcp = |()| {
+        let c = TcpStream::connect(s.tcp).expect("connect");
+        c.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        c
+    };
+    // The start-up probes' connections may still hold slots for a moment.
+    let mut pair = None;
+    wait_for("two TCP connections served", 10, || {
+        let (a, b) = (tcp(()), tcp(()));
+        let ok = served(&a) && served(&b);
+        if ok {
+            pair = Some((a, b));
+        }
+        ok
+    });
+    let (a, b) = pair.expect("pair");
+    assert!(
+        !served(tcp(())),
+        "a third connection from one source was served"
+    );
+    // The unix socket is another source: two more fit, then the total cap closes the next.
+    let unix = |()| {
+        let c = UnixStream::connect(&s.socket).expect("connect");
+        c.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        c
+    };
+    let u1 = unix(());
+    let u2 = unix(());
+    assert!(served(&u1) && served(&u2));
+    assert!(!served(unix(())), "a fifth connection was served");
+    drop((u1, u2));
+    // Slots come back when connections end.
+    wait_for("a free slot", 10, || served(unix(())));
+    drop((a, b));
 }

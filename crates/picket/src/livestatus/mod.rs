@@ -275,6 +275,47 @@ impl Source {
     }
 }
 
+/// Open TCP connections per source (an IPv4 address or an IPv6 /64, as for NSCA and
+/// the web), so one client cannot take every slot.
+struct PerSource {
+    open: Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+    max: usize,
+}
+
+/// A connection's place in [`PerSource`], given back on drop.
+struct SourceSlot {
+    table: Arc<PerSource>,
+    key: std::net::IpAddr,
+}
+
+impl PerSource {
+    fn take(table: &Arc<PerSource>, ip: std::net::IpAddr) -> Option<SourceSlot> {
+        let key = nsca::server::source_key(ip);
+        let mut open = table.open.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(key).or_insert(0);
+        if *n >= table.max {
+            return None;
+        }
+        *n += 1;
+        Some(SourceSlot {
+            table: Arc::clone(table),
+            key,
+        })
+    }
+}
+
+impl Drop for SourceSlot {
+    fn drop(&mut self) {
+        let mut open = self.table.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
 /// What every connection shares.
 struct Shared {
     source: Source,
@@ -343,7 +384,9 @@ pub(crate) fn start(
         rt.spawn(async move {
             loop {
                 match listener.accept().await {
-                    Ok((sock, _)) => admit(&shared, &slots, &stats, sock, "unix socket".into()),
+                    Ok((sock, _)) => {
+                        admit(&shared, &slots, &stats, sock, "unix socket".into(), None)
+                    }
                     Err(e) => accept_failed(&shared, &e).await,
                 }
             }
@@ -357,12 +400,22 @@ pub(crate) fn start(
         local = Some(listener.local_addr()?);
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let (shared, slots, stats) = (Arc::clone(&shared), Arc::clone(&slots), Arc::clone(&stats));
+        // As the web's: at most 32 from one source, never more than half the cap.
+        let per_source = Arc::new(PerSource {
+            open: Mutex::new(std::collections::HashMap::new()),
+            max: (max_connections / 2).clamp(1, 32),
+        });
         rt.spawn(async move {
             loop {
                 match listener.accept().await {
                     Ok((sock, peer)) => {
+                        let Some(slot) = PerSource::take(&per_source, peer.ip()) else {
+                            stats.refused.fetch_add(1, Ordering::Relaxed);
+                            drop(sock);
+                            continue;
+                        };
                         let _ = sock.set_nodelay(true);
-                        admit(&shared, &slots, &stats, sock, peer.to_string())
+                        admit(&shared, &slots, &stats, sock, peer.to_string(), Some(slot))
                     }
                     Err(e) => accept_failed(&shared, &e).await,
                 }
@@ -404,8 +457,14 @@ fn bind_unix(path: &std::path::Path) -> anyhow::Result<tokio::net::UnixListener>
     Ok(tokio::net::UnixListener::from_std(l)?)
 }
 
-fn admit<S>(shared: &Arc<Shared>, slots: &Arc<Semaphore>, stats: &Arc<Stats>, sock: S, peer: String)
-where
+fn admit<S>(
+    shared: &Arc<Shared>,
+    slots: &Arc<Semaphore>,
+    stats: &Arc<Stats>,
+    sock: S,
+    peer: String,
+    source: Option<SourceSlot>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let Ok(permit) = Arc::clone(slots).try_acquire_owned() else {
@@ -421,6 +480,7 @@ where
             shared.report(&format!("client {peer}: {e}"));
         }
         drop(permit);
+        drop(source);
     });
 }
 
