@@ -765,3 +765,67 @@ fn command(shared: &Shared, line: &str) -> Result<(), (u16, String)> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn main_with(lines: &[&str], listen: Option<&str>) -> picket_config::MainConfig {
+        picket_config::MainConfig {
+            broker_modules: lines.iter().map(|l| (*l).to_owned()).collect(),
+            livestatus_listen: listen.map(|l| l.parse().expect("addr")),
+            ..picket_config::MainConfig::default()
+        }
+    }
+
+    #[test]
+    fn the_broker_module_line_users_have_configures_the_socket() {
+        let (s, w) = settings(&main_with(
+            &[
+                "/usr/lib/mod_gearman/mod_gearman_naemon.o config=/etc/mod-gearman/module.conf",
+                "/usr/local/lib/mk-livestatus/livestatus.o /var/lib/nagios/rw/live debug=1 idle_timeout=2000 query_timeout=500 max_response_size=1000 num_client_threads=8 service_authorization=strict group_authorization=loose pnp_path=/x frobnicate=1",
+            ],
+            None,
+        ))
+        .expect("settings");
+        let s = s.expect("livestatus on");
+        assert_eq!(
+            s.socket.as_deref(),
+            Some(std::path::Path::new("/var/lib/nagios/rw/live"))
+        );
+        assert_eq!(s.idle_timeout, Duration::from_millis(2000));
+        assert_eq!(s.query_timeout, Duration::from_millis(500));
+        assert_eq!(s.max_response_size, 1000);
+        assert_eq!(s.max_connections, 8);
+        assert!(s.auth.strict_services && s.auth.loose_groups);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].contains("mod_gearman") && w[1].contains("frobnicate"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn tcp_alone_bad_options_and_nothing() {
+        let (s, _) = settings(&main_with(&[], Some("127.0.0.1:6557"))).expect("settings");
+        let s = s.expect("on");
+        assert!(s.socket.is_none());
+        assert_eq!(s.listen, Some("127.0.0.1:6557".parse().expect("addr")));
+        assert!(settings(&main_with(&[], None)).expect("ok").0.is_none());
+        assert!(settings(&main_with(&["/usr/lib/naemon/livestatus.so"], None)).is_err());
+        assert!(
+            settings(&main_with(
+                &["/x/livestatus.so /tmp/live idle_timeout=soon"],
+                None
+            ))
+            .is_err()
+        );
+        assert!(
+            settings(&main_with(
+                &["/x/livestatus.so /tmp/live service_authorization=maybe"],
+                None
+            ))
+            .is_err()
+        );
+    }
+}
