@@ -39,6 +39,11 @@ pub struct MainConfig {
     /// Picket: `web_max_connections`, web connections open at once; past it new
     /// ones are closed at once (0: the default, 256).
     pub web_max_connections: u32,
+    /// `livestatus_listen=HOST:PORT`: Livestatus over TCP.
+    pub livestatus_listen: Option<std::net::SocketAddr>,
+    /// `broker_module=` lines, as written (the daemon serves Livestatus natively for a
+    /// `livestatus.o`/`livestatus.so` module and ignores the others).
+    pub broker_modules: Vec<String>,
     /// Picket: `history_file`, the SQLite history database (unset: no history).
     pub history_file: Option<PathBuf>,
     /// Picket: `history_max_age_days` (0: keep forever).
@@ -188,6 +193,8 @@ impl Default for MainConfig {
             web_listen: None,
             web_token_file: None,
             web_max_connections: 0,
+            livestatus_listen: None,
+            broker_modules: Vec::new(),
             history_file: None,
             history_max_age_days: 90,
             history_max_rows: 5_000_000,
@@ -265,7 +272,6 @@ fn is_known_nagios_unused(key: &str) -> bool {
             | "precached_object_file"
             | "temp_file"
             | "event_broker_options"
-            | "broker_module"
             | "use_syslog"
             | "service_inter_check_delay_method"
             | "service_interleave_factor"
@@ -456,6 +462,11 @@ impl MainConfig {
                 },
                 "web_token_file" => m.web_token_file = Some(path(v)),
                 "web_max_connections" => n!(web_max_connections),
+                "livestatus_listen" => match v.parse() {
+                    Ok(a) => m.livestatus_listen = Some(a),
+                    Err(_) => bad = true,
+                },
+                "broker_module" => m.broker_modules.push(v.to_owned()),
                 "history_file" => m.history_file = Some(path(v)),
                 "history_max_age_days" => n!(history_max_age_days),
                 "history_max_rows" => n!(history_max_rows),

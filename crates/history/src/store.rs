@@ -794,6 +794,49 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// Every row with `since <= time <= until` (either bound optional), oldest first,
+    /// streamed to `f` (the Livestatus `log` table: the time range is pushed down to the
+    /// `events_time` index; `f` returns `false` to stop).
+    pub fn for_each_in_range(
+        &self,
+        since: Option<i64>,
+        until: Option<i64>,
+        f: &mut dyn FnMut(HistoryRow) -> bool,
+    ) -> Result<()> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, time, kind, host, service, state, state_type, attempt, contact, command,
+             output, author, comment, exit_code, exit_status FROM events
+             WHERE time >= ?1 AND time <= ?2 ORDER BY time, id",
+        )?;
+        let mut rows = st.query(rusqlite::params![
+            since.unwrap_or(i64::MIN),
+            until.unwrap_or(i64::MAX)
+        ])?;
+        while let Some(r) = rows.next()? {
+            let row = HistoryRow {
+                id: r.get(0)?,
+                time: r.get(1)?,
+                kind: r.get(2)?,
+                host: r.get(3)?,
+                service: r.get(4)?,
+                state: r.get(5)?,
+                state_type: r.get(6)?,
+                attempt: r.get(7)?,
+                contact: r.get(8)?,
+                command: r.get(9)?,
+                output: r.get(10)?,
+                author: r.get(11)?,
+                comment: r.get(12)?,
+                exit_code: r.get(13)?,
+                exit_status: r.get(14)?,
+            };
+            if !f(row) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Denials grouped by source address across all hosts and daemons, most recent first.
     pub fn denied(&self, q: &DeniedQuery) -> Result<Vec<DeniedSource>> {
         let mut sql = String::from(

@@ -42,6 +42,8 @@ pub(crate) enum Input {
     CheckResults(Vec<picket_engine::CheckOutcome>),
     /// Connection events from `POST /api/connection-events` (checked by the web layer).
     Events(Vec<picket_correlator::ConnectionEvent>),
+    /// Livestatus asks for a snapshot (`livestatus/tables.rs`).
+    Livestatus(SyncSender<crate::livestatus::tables::Snapshot>),
 }
 
 /// How the daemon was asked to run.
@@ -242,11 +244,21 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map(|(_, c)| c.max_connections as usize),
     );
+    let (livestatus, ls_warnings) = crate::livestatus::settings(main)?;
+    loud.extend(ls_warnings.into_iter().map(|w| format!("Warning: {w}")));
+    let mut budget = budget;
+    let livestatus_cap = livestatus.as_ref().map(|s| {
+        budget.take_for_livestatus(match s.max_connections {
+            0 => crate::livestatus::DEFAULT_MAX_CONNECTIONS,
+            n => n,
+        })
+    });
     notices.push(format!(
-        "Open files: limit {}; at most {} web and {} NSCA connections at once, {} kept for the log, journal, history, command file and commands",
+        "Open files: limit {}; at most {} web, {} NSCA and {} Livestatus connections at once, {} kept for the log, journal, history, command file and commands",
         budget.limit,
         budget.web_cap(main.web_max_connections),
         budget.nsca,
+        livestatus_cap.unwrap_or(0),
         budget.reserve
     ));
     let token = match (main.web_listen, &main.web_token_file) {
@@ -510,6 +522,29 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             }
         );
     }
+    if let (Some(settings), Some(cap)) = (livestatus, livestatus_cap) {
+        let socket = settings.socket.clone();
+        let (local, stats) = crate::livestatus::start(
+            &rt,
+            settings,
+            cap,
+            tx.clone(),
+            &cfg,
+            tz.clone(),
+            history_db.clone(),
+            errors.clone(),
+        )?;
+        crate::livestatus::mirror_stats(&rt, stats, &metrics);
+        if let Some(p) = socket {
+            eprintln!(
+                "Livestatus on unix socket {} (at most {cap} connections)",
+                p.display()
+            );
+        }
+        if let Some(a) = local {
+            eprintln!("Livestatus on tcp {a} (at most {cap} connections)");
+        }
+    }
     for job in jobs.drain(..) {
         if let Err(e) = job_tx.try_send(job) {
             let job = match e {
@@ -713,6 +748,14 @@ fn engine_loop(
                     }
                     engine.drain_into(logbuf, &mut jobs, &mut requests);
                     let _ = reply.try_send(crate::web::status_view(engine, now));
+                }
+                Input::Livestatus(reply) => {
+                    // As for the web: everything before it processed and logged.
+                    if let Err(e) = crate::retention::tick(engine, store.as_deref_mut(), now) {
+                        journal_failed(&e, errors, logbuf, now, &mut journal_save);
+                    }
+                    engine.drain_into(logbuf, &mut jobs, &mut requests);
+                    let _ = reply.try_send(crate::livestatus::tables::Snapshot::take(engine, now));
                 }
                 Input::CheckResults(results) => {
                     let entry = Entry::Checks(&results);

@@ -45,6 +45,14 @@ impl Budget {
         configured.min(self.web)
     }
 
+    /// Livestatus' connection cap: `wanted`, never more than half of the web's share,
+    /// which shrinks by what Livestatus takes (the reserve is untouched).
+    pub(crate) fn take_for_livestatus(&mut self, wanted: usize) -> usize {
+        let take = wanted.min(self.web / 2).max(1);
+        self.web = self.web.saturating_sub(take).max(1);
+        take
+    }
+
     pub(crate) fn split(limit: u64, nsca: Option<usize>) -> Budget {
         let rest = limit.saturating_sub(FIXED_RESERVE);
         let commands = rest / 4;
@@ -125,6 +133,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn livestatus_takes_from_the_web_share_only() {
+        let mut b = Budget::split(1024, Some(100));
+        let (web, reserve, nsca) = (b.web, b.reserve, b.nsca);
+        let ls = b.take_for_livestatus(128);
+        assert_eq!(ls, 128);
+        assert_eq!(b.web, web - 128);
+        assert_eq!((b.reserve, b.nsca), (reserve, nsca));
+        let mut small = Budget::split(128, None);
+        let web = small.web;
+        let ls = small.take_for_livestatus(128);
+        assert_eq!(ls, web / 2);
+        assert!(small.web + ls <= web);
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod exec;
 mod fdlimit;
 mod fifo;
 mod history;
+mod livestatus;
 mod logfile;
 mod nsca;
 mod nsca_ng;
