@@ -20,6 +20,7 @@ mod logfile;
 mod nsca;
 mod report;
 mod retention;
+mod statusfile;
 mod verify;
 mod web;
 

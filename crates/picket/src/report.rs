@@ -40,6 +40,8 @@ pub(crate) enum Kind {
     Retention,
     /// A warning or error of the built-in NSCA receiver.
     Nsca,
+    /// `status.dat` or `objects.cache` could not be written.
+    Status,
     /// Any other component's `tracing` warning or error.
     Other,
 }
@@ -51,6 +53,7 @@ impl Kind {
             Kind::Journal => "journal",
             Kind::Retention => "retention",
             Kind::Nsca => "nsca",
+            Kind::Status => "status",
             Kind::Other => "other",
         }
     }
@@ -104,6 +107,7 @@ impl Errors {
             Kind::Journal,
             Kind::Retention,
             Kind::Nsca,
+            Kind::Status,
             Kind::Other,
         ] {
             e.counter(k);
