@@ -10,7 +10,10 @@
 //!   aside (and `percent_state_change`: Picket computes it only while flap detection is
 //!   on, deliberate difference 6 in `ARCHITECTURE.md`), and so do the comment and
 //!   downtime counts;
+//! * `objectjson.cgi` lists every object type with the same fields and values (an option
+//!   list with every letter is `a` in Picket's `objects.cache`: see `all_options`);
 //! * `archivejson.cgi` alert and notification lists agree, times aside;
+//! * `extinfo.cgi` shows the same service and host information (times aside);
 //! * `status.cgi` renders the same service and host problems (status classes, links and
 //!   icons);
 //! * `cmd.cgi` submits a passive result (its line ends in `|`) that Picket executes: the
@@ -183,7 +186,10 @@ impl Run {
         }
         let out = c.output().expect("run CGI");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        match text.split_once("\r\n\r\n").or_else(|| text.split_once("\n\n")) {
+        match text
+            .split_once("\r\n\r\n")
+            .or_else(|| text.split_once("\n\n"))
+        {
             Some((_, body)) => body.to_owned(),
             None => panic!("{name}?{query}: no header end in {text:?}"),
         }
@@ -191,8 +197,8 @@ impl Run {
 
     fn json(&self, name: &str, query: &str) -> Value {
         let body = self.cgi(name, query, &[]);
-        let v: Value = serde_json::from_str(&body)
-            .unwrap_or_else(|e| panic!("{name}?{query}: {e} in {body}"));
+        let v: Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{name}?{query}: {e} in {body}"));
         assert_eq!(
             v["result"]["type_code"], 0,
             "{name}?{query} failed: {}",
@@ -265,6 +271,30 @@ fn strip_times(v: &Value) -> Value {
     }
 }
 
+/// Picket writes an option list that has every letter as `a` (what nagios4 writes for
+/// the defaults and for `a`); nagios4 writes the letters when they were listed, and
+/// `objectjson.cgi` then shows their bits instead of -1. Where Picket's value is -1, take
+/// it for nagios4's too.
+fn all_options(nagios: &mut Value, picket: &Value) {
+    match (nagios, picket) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, va) in a.iter_mut() {
+                match b.get(k) {
+                    Some(vb) if k.contains("options") && vb == -1 => *va = vb.clone(),
+                    Some(vb) => all_options(va, vb),
+                    None => {}
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for (va, vb) in a.iter_mut().zip(b) {
+                all_options(va, vb);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Compare field by field, naming the first path that differs.
 fn same(what: &str, nagios: &Value, picket: &Value, path: &str) {
     match (nagios, picket) {
@@ -277,7 +307,13 @@ fn same(what: &str, nagios: &Value, picket: &Value, path: &str) {
             }
         }
         (Value::Array(a), Value::Array(b)) => {
-            assert_eq!(a.len(), b.len(), "{what}: {path} has {} entries from nagios4, {} from Picket\nnagios4: {nagios:#}\npicket: {picket:#}", a.len(), b.len());
+            assert_eq!(
+                a.len(),
+                b.len(),
+                "{what}: {path} has {} entries from nagios4, {} from Picket\nnagios4: {nagios:#}\npicket: {picket:#}",
+                a.len(),
+                b.len()
+            );
             for (i, (va, vb)) in a.iter().zip(b).enumerate() {
                 same(what, va, vb, &format!("{path}[{i}]"));
             }
@@ -311,6 +347,29 @@ fn problems(html: &str) -> Vec<String> {
     out
 }
 
+/// The text of `extinfo.cgi`'s status cells (`<DIV CLASS='...'>text</DIV>` and
+/// `<TD CLASS='data...'>`), without times and durations, and its comment rows' authors
+/// and texts.
+fn extinfo(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in html.lines() {
+        for cell in line.split("CLASS='").skip(1) {
+            let (class, rest) = cell.split_once('\'').unwrap_or((cell, ""));
+            let text: String = rest
+                .trim_start_matches('>')
+                .chars()
+                .take_while(|c| *c != '<')
+                .collect();
+            let timeish = text.chars().any(|c| c.is_ascii_digit())
+                && (text.contains(':') || text.contains("d ") || text.contains('-'));
+            if !text.trim().is_empty() && !timeish {
+                out.push(format!("{class}: {}", text.trim()));
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn debian_cgis_read_picket_as_they_read_nagios() {
     if !peers_present() {
@@ -333,7 +392,12 @@ fn debian_cgis_read_picket_as_they_read_nagios() {
         "query=downtimecount",
     ] {
         let (a, b) = (nagios.json(sj, q), picket.json(sj, q));
-        same(&format!("{sj}?{q}"), &strip_times(&a), &strip_times(&b), "data");
+        same(
+            &format!("{sj}?{q}"),
+            &strip_times(&a),
+            &strip_times(&b),
+            "data",
+        );
     }
     // the lists are not empty: the comparison compared something
     let list = picket.json(sj, "query=servicelist&details=true");
@@ -348,19 +412,58 @@ fn debian_cgis_read_picket_as_they_read_nagios() {
         "two downtimes"
     );
 
+    let oj = "objectjson.cgi";
+    for q in [
+        "query=hostlist&details=true",
+        "query=servicelist&details=true",
+        "query=contactlist&details=true",
+        "query=contactgrouplist&details=true",
+        "query=hostgrouplist&details=true",
+        "query=servicegrouplist&details=true",
+        "query=timeperiodlist&details=true",
+        "query=commandlist&details=true",
+        "query=servicedependencylist&details=true",
+        "query=serviceescalationlist&details=true",
+        "query=hostdependencylist&details=true",
+        "query=hostescalationlist&details=true",
+    ] {
+        let (mut a, b) = (
+            strip_times(&nagios.json(oj, q)),
+            strip_times(&picket.json(oj, q)),
+        );
+        all_options(&mut a, &b);
+        same(&format!("{oj}?{q}"), &a, &b, "data");
+    }
+    let hosts = picket.json(oj, "query=hostlist&details=true");
+    assert_eq!(
+        hosts["hostlist"]["db1"]["parent_hosts"][0], "web1",
+        "{hosts:#}"
+    );
+
     let aj = "archivejson.cgi";
     for q in [
         "query=alertlist&starttime=-3600&endtime=%2B60",
         "query=notificationlist&starttime=-3600&endtime=%2B60",
     ] {
         let (a, b) = (nagios.json(aj, q), picket.json(aj, q));
-        same(&format!("{aj}?{q}"), &strip_times(&a), &strip_times(&b), "data");
+        same(
+            &format!("{aj}?{q}"),
+            &strip_times(&a),
+            &strip_times(&b),
+            "data",
+        );
     }
     let alerts = picket.json(aj, "query=alertlist&starttime=-3600&endtime=%2B60");
-    assert_eq!(alerts["alertlist"].as_array().map(Vec::len), Some(3), "{alerts:#}");
+    assert_eq!(
+        alerts["alertlist"].as_array().map(Vec::len),
+        Some(3),
+        "{alerts:#}"
+    );
     let notes = picket.json(aj, "query=notificationlist&starttime=-3600&endtime=%2B60");
     assert!(
-        notes["notificationlist"].as_array().is_some_and(|n| n.len() >= 2),
+        notes["notificationlist"]
+            .as_array()
+            .is_some_and(|n| n.len() >= 2),
         "{notes:#}"
     );
 
@@ -373,8 +476,23 @@ fn debian_cgis_read_picket_as_they_read_nagios() {
             problems(&nagios.cgi("status.cgi", q, &[])),
             problems(&picket.cgi("status.cgi", q, &[])),
         );
-        assert_eq!(a, b, "status.cgi?{q}: nagios4 and Picket render different problems");
+        assert_eq!(
+            a, b,
+            "status.cgi?{q}: nagios4 and Picket render different problems"
+        );
         assert!(!b.is_empty(), "status.cgi?{q} rendered no status cell");
+    }
+    for q in ["type=2&host=web1&service=TCP+Wrappers", "type=1&host=db1"] {
+        let (a, b) = (
+            extinfo(&nagios.cgi("extinfo.cgi", q, &[])),
+            extinfo(&picket.cgi("extinfo.cgi", q, &[])),
+        );
+        assert_eq!(a, b, "extinfo.cgi?{q}: nagios4 and Picket differ");
+        assert!(
+            b.iter()
+                .any(|l| l.starts_with("serviceCRITICAL:") || l.starts_with("hostDOWN:")),
+            "extinfo.cgi?{q} shows no state: {b:#?}"
+        );
     }
     let page = problems(&picket.cgi("status.cgi", "host=all&servicestatustypes=28", &[]));
     assert!(
@@ -407,7 +525,9 @@ fn debian_cgis_read_picket_as_they_read_nagios() {
     });
     wait_for("status.dat with the result cmd.cgi submitted", 15, || {
         let s = picket.read("status.dat");
-        s.contains("\tplugin_output=cleared by cmd.cgi\n\tlong_plugin_output=\n\tperformance_data=\n")
+        s.contains(
+            "\tplugin_output=cleared by cmd.cgi\n\tlong_plugin_output=\n\tperformance_data=\n",
+        )
     });
     let svc = picket.json(
         sj,
