@@ -32,6 +32,11 @@ struct Cli {
     #[arg(short = 'v', long = "verify-config")]
     verify: bool,
 
+    /// With -v: write the objects, templates resolved, to `precached_object_file` (like
+    /// `nagios -pv`).
+    #[arg(short = 'p', long = "precache-objects")]
+    precache: bool,
+
     /// Run the daemon detached from the terminal (like `nagios -d`).
     #[arg(short = 'd', long = "daemon")]
     daemon: bool,
@@ -56,7 +61,7 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.verify {
-        return verify::run(&cli.main_cfg, cli.dialect, cli.quiet);
+        return verify::run(&cli.main_cfg, cli.dialect, cli.quiet, cli.precache);
     }
     let opts = daemon::DaemonOptions {
         main_cfg: cli.main_cfg,
