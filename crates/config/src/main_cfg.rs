@@ -56,6 +56,10 @@ pub struct MainConfig {
     pub max_concurrent_notifications: u32,
     /// `status_file`.
     pub status_file: Option<PathBuf>,
+    /// `object_cache_file`: written at start-up with every object, templates resolved.
+    pub object_cache_file: Option<PathBuf>,
+    /// `precached_object_file`: written by `picket -v -p` (`nagios -pv`).
+    pub precached_object_file: Option<PathBuf>,
     /// `state_retention_file`.
     pub state_retention_file: Option<PathBuf>,
     /// `retain_state_information`.
@@ -200,6 +204,8 @@ impl Default for MainConfig {
             history_max_rows: 5_000_000,
             max_concurrent_notifications: 0,
             status_file: None,
+            object_cache_file: None,
+            precached_object_file: None,
             state_retention_file: None,
             retain_state_information: true,
             retention_update_interval: 60,
@@ -268,9 +274,7 @@ impl Default for MainConfig {
 fn is_known_nagios_unused(key: &str) -> bool {
     matches!(
         key,
-        "object_cache_file"
-            | "precached_object_file"
-            | "temp_file"
+        "temp_file"
             | "event_broker_options"
             | "use_syslog"
             | "service_inter_check_delay_method"
@@ -472,6 +476,8 @@ impl MainConfig {
                 "history_max_rows" => n!(history_max_rows),
                 "max_concurrent_notifications" => n!(max_concurrent_notifications),
                 "status_file" => m.status_file = Some(path(v)),
+                "object_cache_file" => m.object_cache_file = Some(path(v)),
+                "precached_object_file" => m.precached_object_file = Some(path(v)),
                 "state_retention_file" | "xrddefault_retention_file" => {
                     m.state_retention_file = Some(path(v))
                 }

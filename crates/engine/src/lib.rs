@@ -47,6 +47,7 @@ mod process;
 pub mod retention;
 mod schedule;
 pub mod status;
+pub mod statusfile;
 
 use std::fmt::Write as _;
 use std::sync::Arc;

@@ -382,6 +382,18 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     }
     let now = unix_now();
     engine.start(now);
+    // objects.cache at every start (a reload is a re-exec, so at reload too).
+    if let Some(p) = &main.object_cache_file {
+        let text = picket_engine::statusfile::render_objects_cache(&cfg, now, &tz);
+        if let Err(e) = crate::statusfile::write_atomically(p, text.as_bytes()) {
+            errors.log_error(
+                Kind::Status,
+                &mut logbuf,
+                now,
+                &format!("could not write the object cache file {}: {e}", p.display()),
+            );
+        }
+    }
     let mut jobs: Vec<Job> = Vec::new();
     let mut requests: Vec<Request> = Vec::new();
     engine.drain_into(&mut logbuf, &mut jobs, &mut requests);
@@ -557,12 +569,23 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             ));
         }
     }
+    let mut status = match &main.status_file {
+        Some(p) => Some(crate::statusfile::StatusWriter::start(
+            std::path::absolute(p)?,
+            main.status_update_interval,
+            opts.daemonize,
+            tx.clone(),
+            errors.clone(),
+        )?),
+        None => None,
+    };
     let mut exporter = detect
         .as_ref()
         .map(|_| crate::detect::Exporter::new(&metrics));
     let outcome = engine_loop(
         &mut engine,
         (&mut detect, exporter.as_mut()),
+        status.as_mut(),
         &rx,
         (&mut log, &rotator),
         &mut logbuf,
@@ -603,6 +626,9 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         ));
     }
     write_log(&mut log, &mut logbuf, &errors);
+    if let Some(s) = status {
+        s.finish();
+    }
     // Stop everything that still holds a connection or a sender: requests waiting on
     // the engine see it gone, the listeners close, the runtime ends the web server, its
     // SSE streams, idle NSCA and web connections and the executors (whose reports hold
@@ -654,6 +680,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
 fn engine_loop(
     engine: &mut Engine,
     (detect, mut exporter): (&mut Option<Detect>, Option<&mut crate::detect::Exporter>),
+    mut status: Option<&mut crate::statusfile::StatusWriter>,
     rx: &Receiver<Input>,
     (log, rotator): (&mut File, &crate::logfile::Rotator),
     logbuf: &mut String,
@@ -776,6 +803,11 @@ fn engine_loop(
         if let Err(e) = crate::retention::tick(engine, detect.as_mut(), store.as_deref_mut(), now) {
             journal_failed(&e, errors, logbuf, now, &mut journal_save);
         }
+        if engine.log_rotation_due(now).is_some() {
+            if let Some(w) = status.as_deref_mut() {
+                w.rotated(now);
+            }
+        }
         rotator.rotate_if_due(engine, log, logbuf, now, errors);
         engine.drain_into(logbuf, &mut jobs, &mut requests);
         engine.drain_checks(&mut check_jobs);
@@ -836,6 +868,12 @@ fn engine_loop(
             }
         }
         write_log(log, logbuf, errors);
+        // status.dat every status_update_interval and on SAVE_STATE_INFORMATION.
+        if let Some(w) = status.as_deref_mut() {
+            if save || w.due(now) {
+                w.write(engine, now);
+            }
+        }
         // After a failed journal write, a snapshot makes the state durable again; while
         // the disk refuses it too, try again at most every ten seconds.
         if journal_save && now - last_journal_retry >= 10 {

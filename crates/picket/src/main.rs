@@ -23,6 +23,7 @@ mod nsca;
 mod nsca_ng;
 mod report;
 mod retention;
+mod statusfile;
 mod verify;
 mod web;
 
@@ -33,6 +34,11 @@ struct Cli {
     /// Verify the configuration and exit (like `nagios -v`): 0 when valid, 1 when not.
     #[arg(short = 'v', long = "verify-config")]
     verify: bool,
+
+    /// With -v: write the objects, templates resolved, to `precached_object_file` (like
+    /// `nagios -pv`).
+    #[arg(short = 'p', long = "precache-objects")]
+    precache: bool,
 
     /// Run the daemon detached from the terminal (like `nagios -d`).
     #[arg(short = 'd', long = "daemon")]
@@ -58,7 +64,7 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.verify {
-        return verify::run(&cli.main_cfg, cli.dialect, cli.quiet);
+        return verify::run(&cli.main_cfg, cli.dialect, cli.quiet, cli.precache);
     }
     let opts = daemon::DaemonOptions {
         main_cfg: cli.main_cfg,

@@ -42,6 +42,8 @@ pub(crate) enum Kind {
     Nsca,
     /// Livestatus: a refused command, a client's I/O error, an accept failure.
     Livestatus,
+    /// `status.dat` or `objects.cache` could not be written.
+    Status,
     /// Any other component's `tracing` warning or error.
     Other,
 }
@@ -54,6 +56,7 @@ impl Kind {
             Kind::Retention => "retention",
             Kind::Nsca => "nsca",
             Kind::Livestatus => "livestatus",
+            Kind::Status => "status",
             Kind::Other => "other",
         }
     }
@@ -108,6 +111,7 @@ impl Errors {
             Kind::Retention,
             Kind::Nsca,
             Kind::Livestatus,
+            Kind::Status,
             Kind::Other,
         ] {
             e.counter(k);

@@ -30,16 +30,24 @@ impl DialectArg {
 }
 
 /// Run the check, print the report on stdout, return the exit code (0 valid, 1 not).
-pub(crate) fn run(main_cfg: &Path, dialect: DialectArg, quiet: bool) -> ExitCode {
+/// With `precache` (`-p`, as `nagios -pv`), a valid configuration is also written to
+/// `precached_object_file` in the `objects.cache` format.
+pub(crate) fn run(main_cfg: &Path, dialect: DialectArg, quiet: bool, precache: bool) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let code = report(&mut out, main_cfg, dialect, quiet);
+    let code = report(&mut out, main_cfg, dialect, quiet, precache);
     // Nothing useful can be done if stdout is gone.
     let _ = out.flush();
     code
 }
 
-fn report(out: &mut impl Write, main_cfg: &Path, dialect: DialectArg, quiet: bool) -> ExitCode {
+fn report(
+    out: &mut impl Write,
+    main_cfg: &Path,
+    dialect: DialectArg,
+    quiet: bool,
+    precache: bool,
+) -> ExitCode {
     let started = Instant::now();
     let opts = LoadOptions {
         dialect: match dialect {
@@ -148,6 +156,32 @@ fn report(out: &mut impl Write, main_cfg: &Path, dialect: DialectArg, quiet: boo
     let _ = writeln!(out, "Total Errors:   {errors}");
     let _ = writeln!(out);
     let _ = writeln!(out, "Checked in {:.3} s.", started.elapsed().as_secs_f64());
+    if precache && errors == 0 {
+        let Some(path) = cfg.main.precached_object_file.as_deref() else {
+            let _ = writeln!(
+                out,
+                "Error: -p needs precached_object_file= in the main configuration"
+            );
+            return ExitCode::from(1);
+        };
+        let tz = match &cfg.main.use_timezone {
+            Some(name) => jiff::tz::TimeZone::get(name).unwrap_or(jiff::tz::TimeZone::UTC),
+            None => jiff::tz::TimeZone::system(),
+        };
+        let now = jiff::Timestamp::now().as_second();
+        let text = picket_engine::statusfile::render_objects_cache(cfg, now, &tz);
+        if let Err(e) = crate::statusfile::write_atomically(path, text.as_bytes()) {
+            let _ = writeln!(
+                out,
+                "Error: cannot write the precached object file {}: {e}",
+                path.display()
+            );
+            return ExitCode::from(1);
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Object precache file created:");
+        let _ = writeln!(out, "{}", path.display());
+    }
     // Freeing hundreds of thousands of objects one by one only delays the exit.
     std::mem::forget(loaded);
     if errors == 0 {
