@@ -778,7 +778,9 @@ fn engine_loop(
                 }
                 Input::Livestatus(reply) => {
                     // As for the web: everything before it processed and logged.
-                    if let Err(e) = crate::retention::tick(engine, store.as_deref_mut(), now) {
+                    if let Err(e) =
+                        crate::retention::tick(engine, detect.as_mut(), store.as_deref_mut(), now)
+                    {
                         journal_failed(&e, errors, logbuf, now, &mut journal_save);
                     }
                     engine.drain_into(logbuf, &mut jobs, &mut requests);
