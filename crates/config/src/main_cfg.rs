@@ -22,6 +22,10 @@ pub struct MainConfig {
     /// Picket: `nsca_config_file`, an `nsca.cfg` with which the daemon itself
     /// listens for NSCA and hands results straight to its engine.
     pub nsca_config_file: Option<PathBuf>,
+    /// Picket: `detection_config_file`, a `detection.cfg` (picket-correlator): scan
+    /// incidents from the Denied results and `POST /api/connection-events` (unset: no
+    /// detection, Nagios' behaviour).
+    pub detection_config_file: Option<PathBuf>,
     /// Picket: `web_listen`, the `address:port` the web UI, JSON API and
     /// `/metrics` are served on (unset: no web server).
     pub web_listen: Option<std::net::SocketAddr>,
@@ -175,6 +179,7 @@ impl Default for MainConfig {
             log_file: None,
             command_file: None,
             nsca_config_file: None,
+            detection_config_file: None,
             web_listen: None,
             web_token_file: None,
             web_max_connections: 0,
@@ -438,6 +443,7 @@ impl MainConfig {
                 "log_file" => m.log_file = Some(path(v)),
                 "command_file" => m.command_file = Some(path(v)),
                 "nsca_config_file" => m.nsca_config_file = Some(path(v)),
+                "detection_config_file" => m.detection_config_file = Some(path(v)),
                 "web_listen" => match v.parse() {
                     Ok(a) => m.web_listen = Some(a),
                     Err(_) => bad = true,

@@ -91,6 +91,18 @@ pub struct Config {
     pub max_held: usize,
     /// `max_names`: distinct host and daemon names remembered (65,536); beyond, `(other)`.
     pub max_names: usize,
+    /// `denied_services`: the service descriptions whose passive results are the seed's
+    /// Denied results (`TCP Wrappers`); comma-separated, repeatable (the first given replaces
+    /// the default). Read by the daemon, not by the correlator.
+    #[serde(default = "default_denied_services")]
+    pub denied_services: Vec<String>,
+    /// `incident_host`: the host of the service that incident transitions are submitted to
+    /// (e.g. `network`); with `incident_service`. Unset: incidents are only logged.
+    #[serde(default)]
+    pub incident_host: Option<String>,
+    /// `incident_service`: that service (e.g. `Port scans`, a volatile passive service).
+    #[serde(default)]
+    pub incident_service: Option<String>,
     /// Offset from UTC of the times shown in outputs, in seconds (set by the caller from the
     /// local zone; not a file key).
     #[serde(default)]
@@ -129,9 +141,19 @@ impl Default for Config {
             max_incidents: 10_000,
             max_held: 10_000,
             max_names: 65_536,
+            denied_services: default_denied_services(),
+            incident_host: None,
+            incident_service: None,
             utc_offset: 0,
         }
     }
+}
+
+/// The seed's service: `TCP Wrappers`.
+pub const DEFAULT_DENIED_SERVICE: &str = "TCP Wrappers";
+
+fn default_denied_services() -> Vec<String> {
+    vec![DEFAULT_DENIED_SERVICE.to_string()]
 }
 
 impl Config {
@@ -164,6 +186,7 @@ impl Config {
     /// Parses a `detection.cfg`; `name` is the file name shown in errors.
     pub fn parse(name: &str, text: &str) -> Result<Config, ConfigError> {
         let mut c = Config::default();
+        let mut services_given = false;
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
             let err = |message: String| ConfigError {
@@ -181,6 +204,10 @@ impl Config {
             let (k, v) = (k.trim(), strip_comment(v).trim());
             if v.is_empty() && k != "denied_prefix" {
                 return Err(err(format!("{k}: missing value")));
+            }
+            if k == "denied_services" && !services_given {
+                services_given = true;
+                c.denied_services.clear();
             }
             c.set(k, v).map_err(err)?;
         }
@@ -255,6 +282,15 @@ impl Config {
                         .push(parse_port(item).map_err(|e| format!("{k}: {e}"))?);
                 }
             }
+            "denied_services" => {
+                for item in list(v) {
+                    if !self.denied_services.iter().any(|s| s == item) {
+                        self.denied_services.push(item.to_string());
+                    }
+                }
+            }
+            "incident_host" => self.incident_host = Some(object_name(k, v)?),
+            "incident_service" => self.incident_service = Some(object_name(k, v)?),
             "trap_daemons" => {
                 for item in list(v) {
                     self.trap_daemons.push(item.to_string());
@@ -308,6 +344,23 @@ impl Config {
             return Err((
                 "max_entries_per_source",
                 format!("max_entries_per_source: at least {needed} (the largest count threshold)"),
+            ));
+        }
+        if self.incident_host.is_some() != self.incident_service.is_some() {
+            let key = if self.incident_host.is_some() {
+                "incident_host"
+            } else {
+                "incident_service"
+            };
+            return Err((
+                key,
+                "incident_host and incident_service go together (or neither: incidents are only logged)".to_string(),
+            ));
+        }
+        if self.denied_services.is_empty() {
+            return Err((
+                "denied_services",
+                "denied_services: at least one service".to_string(),
             ));
         }
         for (key, v) in [
@@ -369,6 +422,15 @@ pub fn parse_port(v: &str) -> Result<(Proto, u16), String> {
         .filter(|n| *n > 0)
         .ok_or_else(|| format!("\"{}\" is not a port (1-65535)", shown(v)))?;
     Ok((proto, port))
+}
+
+/// An object name for a result: no `;` (it would shift the fields of a command line) and
+/// no control character.
+fn object_name(k: &str, v: &str) -> Result<String, String> {
+    if v.contains(';') || v.chars().any(char::is_control) {
+        return Err(format!("{k}: \"{}\" is not an object name", shown(v)));
+    }
+    Ok(v.to_string())
 }
 
 fn list(v: &str) -> impl Iterator<Item = &str> {

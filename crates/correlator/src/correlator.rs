@@ -237,6 +237,37 @@ pub struct Transition {
     pub reason: Option<String>,
     /// Open incidents after this transition (the caller sends OK when it reaches 0).
     pub open_incidents: usize,
+    /// For `released`: the tag the event was given ([`Correlator::observe_tagged`]; 0
+    /// otherwise).
+    #[serde(default)]
+    pub tag: u64,
+}
+
+/// What [`Correlator::observe_tagged`] did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// Allow-listed: counted and ignored (the caller handles it as if there were no
+    /// detection).
+    Allowed,
+    /// Put on hold: it will come out as a `released` transition, or as a [`Folded`] when an
+    /// incident takes it.
+    Held,
+    /// Folded into an open incident at once (also reported as a [`Folded`]).
+    Folded,
+}
+
+/// An event folded into an incident (reported when [`Correlator::report_folds`] is on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Folded {
+    /// `now` when it was folded.
+    pub time: i64,
+    /// The incident that took it.
+    pub incident: u64,
+    /// The event's tag ([`Correlator::observe_tagged`]).
+    pub tag: u64,
+    /// The event (bounded).
+    pub event: ConnectionEvent,
 }
 
 /// Counters (for `/metrics`).
@@ -469,6 +500,8 @@ struct Incident {
 struct Held {
     deadline: i64,
     event: ConnectionEvent,
+    #[serde(default)]
+    tag: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -496,6 +529,7 @@ pub struct Correlator {
     st: State,
     out: Vec<Transition>,
     scratch: Vec<u32>,
+    folds: Option<Vec<Folded>>,
 }
 
 impl Correlator {
@@ -511,6 +545,7 @@ impl Correlator {
             },
             out: Vec::new(),
             scratch: Vec::new(),
+            folds: None,
         }
     }
 
@@ -536,6 +571,12 @@ impl Correlator {
         )
     }
 
+    /// How many incidents are open.
+    #[must_use]
+    pub fn open_count(&self) -> usize {
+        self.st.incidents.len()
+    }
+
     /// The open incidents, oldest first.
     #[must_use]
     pub fn open_incidents(&self) -> Vec<IncidentView> {
@@ -544,6 +585,17 @@ impl Correlator {
             .values()
             .map(|i| self.view(i, true))
             .collect()
+    }
+
+    /// Report every folded event ([`Correlator::take_folded`]); off by default (it costs a
+    /// copy of each event). Not part of the snapshot: set it again after a restore.
+    pub fn report_folds(&mut self, on: bool) {
+        self.folds = on.then(Vec::new);
+    }
+
+    /// Takes the events folded so far (empty unless [`Correlator::report_folds`]).
+    pub fn take_folded(&mut self) -> Vec<Folded> {
+        self.folds.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Takes the transitions produced so far.
@@ -597,6 +649,7 @@ impl Correlator {
             st,
             out: Vec::new(),
             scratch: Vec::new(),
+            folds: None,
         })
     }
 
@@ -606,7 +659,7 @@ impl Correlator {
         let now = now.clamp(0, MAX_TIME);
         while self.st.held.front().is_some_and(|h| h.deadline <= now) {
             if let Some(h) = self.st.held.pop_front() {
-                self.release(now, h.event, "hold");
+                self.release(now, h.event, h.tag, "hold");
             }
         }
         if now >= self.st.next_check {
@@ -624,6 +677,13 @@ impl Correlator {
 
     /// One event at `now`.
     pub fn observe(&mut self, now: i64, ev: ConnectionEvent) {
+        self.observe_tagged(now, ev, 0);
+    }
+
+    /// One event at `now`, with a tag of the caller's that comes back with it in the
+    /// `released` transition or the [`Folded`] report (the daemon keeps the original
+    /// result under it). Says what became of the event.
+    pub fn observe_tagged(&mut self, now: i64, ev: ConnectionEvent, tag: u64) -> Disposition {
         let now = now.clamp(0, MAX_TIME);
         self.tick(now);
         let ev = ev.bounded();
@@ -632,7 +692,7 @@ impl Correlator {
         if let Some(ip) = ev.source.ip() {
             if self.cfg.allowed(ip) {
                 stats.allowed += 1;
-                return;
+                return Disposition::Allowed;
             }
         }
         if ev.source == Source::Unknown {
@@ -690,35 +750,36 @@ impl Correlator {
         }
 
         if let Some(id) = open {
-            self.fold(now, id, &ev, t, reporter, target, daemon);
+            self.fold(now, id, &ev, t, reporter, target, daemon, tag);
             self.after_fold(now, id, fired.minus(already));
-            return;
+            return Disposition::Folded;
         }
         if !fired.is_empty() {
             let id = self.open(now, key, fired, t);
             self.fold_entries(id, &src);
-            self.fold(now, id, &ev, t, reporter, target, daemon);
+            self.fold(now, id, &ev, t, reporter, target, daemon, tag);
             self.fold_held(now, id, |s| *s == src);
             self.emit_opened(now, id);
             if let (true, Some(p)) = (distributed, prefix) {
                 let pid = self.open_prefix(now, p, target, t);
                 self.emit_opened(now, pid);
             }
-            return;
+            return Disposition::Folded;
         }
         if let (true, Some(p)) = (distributed, prefix) {
             let pid = self.open_prefix(now, p, target, t);
-            self.fold(now, pid, &ev, t, reporter, target, daemon);
+            self.fold(now, pid, &ev, t, reporter, target, daemon, tag);
             self.emit_opened(now, pid);
-            return;
+            return Disposition::Folded;
         }
         let pkey = prefix.map(IncidentKey::Prefix);
         if let Some(id) = pkey.and_then(|k| self.st.open_by_key.get(&k).copied()) {
-            self.fold(now, id, &ev, t, reporter, target, daemon);
+            self.fold(now, id, &ev, t, reporter, target, daemon, tag);
             self.after_fold(now, id, Detectors::default());
-            return;
+            return Disposition::Folded;
         }
-        self.hold(now, ev);
+        self.hold(now, ev, tag);
+        Disposition::Held
     }
 
     /// Interned (reporter, daemon, target) of an event.
@@ -963,12 +1024,12 @@ impl Correlator {
             let m = members[i];
             i += 1;
             if m {
-                taken.push(h.event.clone());
+                taken.push((h.event.clone(), h.tag));
             }
             !m
         });
-        for ev in taken {
-            self.fold_event(now, id, &ev);
+        for (ev, tag) in taken {
+            self.fold_event(now, id, &ev, tag);
         }
         id
     }
@@ -1046,19 +1107,19 @@ impl Correlator {
         self.st.held.retain(|h| {
             let m = matches(&h.event.source);
             if m {
-                taken.push(h.event.clone());
+                taken.push((h.event.clone(), h.tag));
             }
             !m
         });
-        for ev in taken {
-            self.fold_event(now, id, &ev);
+        for (ev, tag) in taken {
+            self.fold_event(now, id, &ev, tag);
         }
     }
 
-    fn fold_event(&mut self, now: i64, id: u64, ev: &ConnectionEvent) {
+    fn fold_event(&mut self, now: i64, id: u64, ev: &ConnectionEvent, tag: u64) {
         let (reporter, daemon, target) = self.ids(ev);
         let t = ev.time.clamp(0, now);
-        self.fold(now, id, ev, t, reporter, target, daemon);
+        self.fold(now, id, ev, t, reporter, target, daemon, tag);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1071,10 +1132,19 @@ impl Correlator {
         reporter: u32,
         target: u32,
         daemon: u32,
+        tag: u64,
     ) {
         let Some(inc) = self.st.incidents.get_mut(&id) else {
             return;
         };
+        if let Some(f) = self.folds.as_mut() {
+            f.push(Folded {
+                time: now,
+                incident: id,
+                tag,
+                event: ev.clone(),
+            });
+        }
         inc.hosts.insert(reporter);
         if target != 0 {
             inc.targets.insert(target);
@@ -1200,6 +1270,7 @@ impl Correlator {
             event: None,
             reason: Some(reason.to_string()),
             open_incidents: self.st.incidents.len(),
+            tag: 0,
         });
     }
 
@@ -1227,24 +1298,26 @@ impl Correlator {
             event: None,
             reason,
             open_incidents: self.st.incidents.len(),
+            tag: 0,
         });
     }
 
-    fn hold(&mut self, now: i64, ev: ConnectionEvent) {
+    fn hold(&mut self, now: i64, ev: ConnectionEvent, tag: u64) {
         if self.st.held.len() >= self.cfg.max_held {
             if let Some(h) = self.st.held.pop_front() {
                 self.st.stats.released_overflow += 1;
-                self.release(now, h.event, "overflow");
+                self.release(now, h.event, h.tag, "overflow");
             }
         }
         self.st.stats.held += 1;
         self.st.held.push_back(Held {
             deadline: now + self.cfg.hold,
             event: ev,
+            tag,
         });
     }
 
-    fn release(&mut self, now: i64, ev: ConnectionEvent, reason: &str) {
+    fn release(&mut self, now: i64, ev: ConnectionEvent, tag: u64, reason: &str) {
         if reason == "hold" {
             self.st.stats.released += 1;
         }
@@ -1258,6 +1331,7 @@ impl Correlator {
             event: Some(ev),
             reason: Some(reason.to_string()),
             open_incidents: self.st.incidents.len(),
+            tag,
         });
     }
 

@@ -143,10 +143,18 @@ pub struct ConnectionEvent {
     pub daemon: Option<String>,
     /// What happened.
     pub kind: Kind,
-    /// How many connections this event stands for (a sensor may aggregate); at least 1.
+    /// How many connections this event stands for (a sensor may aggregate); at least 1
+    /// (1 when absent in JSON).
+    #[serde(default = "one")]
     pub count: u32,
-    /// The original text (a result's output, a log line), capped at [`RAW_CAP`] bytes.
+    /// The original text (a result's output, a log line), capped at [`RAW_CAP`] bytes
+    /// (empty when absent in JSON).
+    #[serde(default)]
     pub raw: String,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl ConnectionEvent {
@@ -216,16 +224,23 @@ impl ConnectionEvent {
 }
 
 /// A name from the network made safe for an output, a log line or a shell: libwrap's set of
-/// harmless bytes (others become `_`), cut to [`NAME_CAP`] bytes.
+/// harmless bytes without `,` (others become `_`; `,` separates the lists of the
+/// `SCAN INCIDENT` log line), cut to [`NAME_CAP`] bytes.
 #[must_use]
 pub fn clean_name(s: &str) -> String {
     let cut = floor_char_boundary(s, NAME_CAP);
-    tcpwrap::sanitize(&s[..cut])
+    let mut out = tcpwrap::sanitize(&s[..cut]);
+    if out.contains(',') {
+        out = out.replace(',', "_");
+    }
+    out
 }
 
 /// Would [`clean_name`] leave `s` as it is?
 fn is_clean(s: &str) -> bool {
-    s.len() <= NAME_CAP && s.bytes().all(tcpwrap::expand::is_ok_byte)
+    s.len() <= NAME_CAP
+        && s.bytes()
+            .all(|b| b != b',' && tcpwrap::expand::is_ok_byte(b))
 }
 
 /// The largest index `<= i` that is a char boundary of `s`.

@@ -31,6 +31,13 @@
 //! prefix) during the hold, it is folded in instead — so a sweep notifies once, not once per
 //! host, and a lone refusal still notifies, at most `hold` late.
 //!
+//! **Exactly once, for the caller**: [`Correlator::observe_tagged`] says what became of an
+//! event ([`Disposition`]: allow-listed, held, folded) and carries a tag of the caller's;
+//! a held event comes back with its tag in its `released` transition or, when an incident
+//! takes it, in a [`Folded`] report ([`Correlator::report_folds`], off by default). The
+//! daemon keeps the original result under the tag, so a released refusal is processed
+//! unchanged and a folded one is logged once as a `CONNECTION EVENT`.
+//!
 //! **Allow-lists** (`allow=` addresses and networks): such sources are counted and ignored —
 //! neither correlated nor held nor released.
 //!
@@ -83,8 +90,8 @@ pub mod render;
 
 pub use config::{Config, ConfigError};
 pub use correlator::{
-    Correlator, DISPLAY, Detector, IncidentKey, IncidentView, MAX_TIME, SET_CAP, SNAPSHOT_VERSION,
-    Snapshot, Stats, Status, Transition, TransitionKind,
+    Correlator, DISPLAY, Detector, Disposition, Folded, IncidentKey, IncidentView, MAX_TIME,
+    SET_CAP, SNAPSHOT_VERSION, Snapshot, Stats, Status, Transition, TransitionKind,
 };
 pub use event::{ConnectionEvent, DeniedError, Kind, Proto, Source, clean_name, parse_denied};
 pub use net::Prefix;

@@ -112,8 +112,20 @@ pub struct Example {
 }
 
 impl Example {
-    /// Copy the example's configuration, setting ports and paths.
+    /// Copy the example's configuration, setting ports and paths, without its scan
+    /// detection (`detection_config_file=` removed): the seed's recipe as Nagios runs it,
+    /// every denial alerting at once.
     pub fn new(mode: Nsca) -> Example {
+        Example::build(mode, None)
+    }
+
+    /// The example with its scan detection on, the lone-refusal hold set to `hold`
+    /// (a `detection.cfg` duration, e.g. `2s`).
+    pub fn with_detection(mode: Nsca, hold: &str) -> Example {
+        Example::build(mode, Some(hold))
+    }
+
+    fn build(mode: Nsca, hold: Option<&str>) -> Example {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         let example = Example::source();
@@ -124,6 +136,19 @@ impl Example {
         let main_cfg = std::fs::read_to_string(example.join("picket.cfg")).expect("picket.cfg");
         assert!(main_cfg.contains("\nnsca_config_file=nsca.cfg\n"));
         assert!(main_cfg.contains("\nweb_listen=127.0.0.1:8080\n"));
+        let detection = "\ndetection_config_file=detection.cfg\n";
+        assert!(main_cfg.contains(detection));
+        let main_cfg = match hold {
+            None => main_cfg.replace(detection, "\n"),
+            Some(hold) => {
+                let cfg =
+                    std::fs::read_to_string(example.join("detection.cfg")).expect("detection.cfg");
+                assert!(cfg.contains("\nhold=10s\n"));
+                let cfg = cfg.replace("\nhold=10s\n", &format!("\nhold={hold}\n"));
+                std::fs::write(d.join("detection.cfg"), cfg).expect("detection.cfg");
+                main_cfg
+            }
+        };
         let main_cfg = match mode {
             Nsca::BuiltIn => main_cfg,
             Nsca::Standalone => main_cfg.replace("\nnsca_config_file=nsca.cfg\n", "\n"),

@@ -490,6 +490,17 @@ impl Engine {
             .or_else(|| self.addr_index.get(name).copied())
     }
 
+    /// Write one `nagios.log` line `[now] text` on behalf of a layer beside the engine
+    /// (the daemon's scan detection), in order with the engine's own lines; made
+    /// [`output::log_safe`] first, and discarded in replay mode like every output.
+    pub fn log_external(&mut self, now: Time, text: &str) {
+        if self.replay {
+            return;
+        }
+        let safe = output::log_safe(text).into_owned();
+        self.log(now, &safe);
+    }
+
     /// Start a log line: `[now] ` (the prefix is cached per second).
     pub(crate) fn log_start(&mut self, now: Time) {
         if self.prefix_time != now || self.prefix.is_empty() {

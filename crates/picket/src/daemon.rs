@@ -20,6 +20,7 @@ use anyhow::{Context, bail};
 use picket_config::{Dialect, LoadOptions};
 use picket_engine::{Engine, EngineOptions, Job, PassiveResult, Request, Time};
 
+use crate::detect::Detect;
 use crate::history::{History, HistoryMsg};
 use crate::report::{Errors, Kind};
 use crate::retention::{Entry, Store};
@@ -39,6 +40,8 @@ pub(crate) enum Input {
     Status(SyncSender<picket_web::StatusView>),
     /// Results of active checks (see `checks.rs`).
     CheckResults(Vec<picket_engine::CheckOutcome>),
+    /// Connection events from `POST /api/connection-events` (checked by the web layer).
+    Events(Vec<picket_correlator::ConnectionEvent>),
 }
 
 /// How the daemon was asked to run.
@@ -204,6 +207,27 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let detection = match &main.detection_config_file {
+        Some(path) => {
+            let path = std::path::absolute(path)?;
+            let d = crate::detect::read_config(&path)?;
+            let (errs, warns) = crate::detect::check_objects(&d, &cfg);
+            if !errs.is_empty() {
+                for e in &errs {
+                    eprintln!("{e}");
+                }
+                bail!(
+                    "{} error(s) in the detection configuration; `picket -v {}` shows them",
+                    errs.len(),
+                    main_cfg.display()
+                );
+            }
+            loud.extend(warns);
+            notices.push(crate::detect::summary(&d, &cfg));
+            Some(d)
+        }
+        None => None,
+    };
     let budget = crate::fdlimit::Budget::split(
         nofile,
         nsca_config
@@ -280,14 +304,22 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     };
     let mut engine = Engine::new(
         Arc::clone(&cfg),
-        tz,
+        tz.clone(),
         EngineOptions {
             drop_stale_results: opts.drop_stale_results,
         },
     );
+    let mut detect = detection.map(|mut d| {
+        d.utc_offset = tz
+            .to_offset(
+                jiff::Timestamp::from_second(unix_now()).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            )
+            .seconds();
+        Detect::new(d)
+    });
     let mut store = match &retention_path {
         Some(p) => {
-            let (store, replayed) = Store::open(p, &mut engine)?;
+            let (store, replayed) = Store::open_with(p, &mut engine, &mut detect)?;
             for w in &replayed.warnings {
                 eprintln!("picket: {w}");
             }
@@ -326,7 +358,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     // Snapshot first: with 10,000s of objects it takes a moment, and the first checks
     // are scheduled from the instant the engine starts.
     if let Some(s) = store.as_mut() {
-        s.save(&engine, now)?;
+        s.save_with(&engine, detect.as_ref(), now)?;
     }
     let now = unix_now();
     engine.start(now);
@@ -463,8 +495,12 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             ));
         }
     }
+    let mut exporter = detect
+        .as_ref()
+        .map(|_| crate::detect::Exporter::new(&metrics));
     let outcome = engine_loop(
         &mut engine,
+        (&mut detect, exporter.as_mut()),
         &rx,
         (&mut log, &rotator),
         &mut logbuf,
@@ -489,7 +525,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         logbuf.push_str(&format!("[{now}] {c}\n"));
     }
     if let Some(s) = store.as_mut() {
-        if let Err(e) = s.save(&engine, now) {
+        if let Err(e) = s.save_with(&engine, detect.as_ref(), now) {
             errors.log_error(
                 Kind::Retention,
                 &mut logbuf,
@@ -552,6 +588,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
 #[allow(clippy::too_many_arguments)]
 fn engine_loop(
     engine: &mut Engine,
+    (detect, mut exporter): (&mut Option<Detect>, Option<&mut crate::detect::Exporter>),
     rx: &Receiver<Input>,
     (log, rotator): (&mut File, &crate::logfile::Rotator),
     logbuf: &mut String,
@@ -571,12 +608,20 @@ fn engine_loop(
     let mut save_pending = false;
     let mut last_journal_retry: Time = 0;
     let mut check_jobs = Vec::new();
+    let mut last_export: Time = 0;
     loop {
         let s = stop.load(Ordering::SeqCst);
         if s != STOP_NONE {
             return s;
         }
-        let wait = crate::checks::wait_for(engine.next_wakeup(), Duration::from_millis(200));
+        let wakeup = match (
+            engine.next_wakeup(),
+            detect.as_ref().and_then(Detect::next_wakeup),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let wait = crate::checks::wait_for(wakeup, Duration::from_millis(200));
         let first = match rx.recv_timeout(wait) {
             Ok(m) => Some(m),
             Err(RecvTimeoutError::Timeout) => None,
@@ -597,7 +642,7 @@ fn engine_loop(
                             journal_failed(&e, errors, logbuf, now, &mut journal_save);
                         }
                     }
-                    entry.apply(engine, now);
+                    entry.apply_with(engine, detect.as_mut(), now);
                 }
                 Input::Web(data) => {
                     let entry = Entry::Web(&data);
@@ -606,7 +651,7 @@ fn engine_loop(
                             journal_failed(&e, errors, logbuf, now, &mut journal_save);
                         }
                     }
-                    entry.apply(engine, now);
+                    entry.apply_with(engine, detect.as_mut(), now);
                 }
                 Input::Passive(results) => {
                     let entry = Entry::Passive(&results);
@@ -615,14 +660,25 @@ fn engine_loop(
                             journal_failed(&e, errors, logbuf, now, &mut journal_save);
                         }
                     }
-                    entry.apply(engine, now);
+                    entry.apply_with(engine, detect.as_mut(), now);
+                }
+                Input::Events(events) => {
+                    let entry = Entry::Events(&events);
+                    if let Some(s) = store.as_deref_mut() {
+                        if let Err(e) = s.append(now, &entry) {
+                            journal_failed(&e, errors, logbuf, now, &mut journal_save);
+                        }
+                    }
+                    entry.apply_with(engine, detect.as_mut(), now);
                 }
                 Input::Log(line) => {
                     logbuf.push_str(&format!("[{now}] {line}\n"));
                 }
                 Input::Status(reply) => {
                     // Answer with everything before it processed (and logged).
-                    if let Err(e) = crate::retention::tick(engine, store.as_deref_mut(), now) {
+                    if let Err(e) =
+                        crate::retention::tick(engine, detect.as_mut(), store.as_deref_mut(), now)
+                    {
                         journal_failed(&e, errors, logbuf, now, &mut journal_save);
                     }
                     engine.drain_into(logbuf, &mut jobs, &mut requests);
@@ -635,7 +691,7 @@ fn engine_loop(
                             journal_failed(&e, errors, logbuf, now, &mut journal_save);
                         }
                     }
-                    entry.apply(engine, now);
+                    entry.apply_with(engine, detect.as_mut(), now);
                 }
             }
             batches += 1;
@@ -644,7 +700,7 @@ fn engine_loop(
             }
             msg = rx.try_recv().ok();
         }
-        if let Err(e) = crate::retention::tick(engine, store.as_deref_mut(), now) {
+        if let Err(e) = crate::retention::tick(engine, detect.as_mut(), store.as_deref_mut(), now) {
             journal_failed(&e, errors, logbuf, now, &mut journal_save);
         }
         rotator.rotate_if_due(engine, log, logbuf, now, errors);
@@ -680,6 +736,12 @@ fn engine_loop(
             }
         }
         checks.dispatch(&mut check_jobs);
+        if let (Some(x), Some(d)) = (exporter.as_deref_mut(), detect.as_ref()) {
+            if now != last_export {
+                last_export = now;
+                x.update(d);
+            }
+        }
         let mut save = std::mem::take(&mut save_pending);
         for r in requests.drain(..) {
             match r {
@@ -714,7 +776,7 @@ fn engine_loop(
             {
                 // Written beside the engine thread; while the previous snapshot is
                 // still being written this asks again on the next pass.
-                match s.save_in_background(engine, now) {
+                match s.save_in_background_with(engine, detect.as_ref(), now) {
                     Ok(true) => last_save = now,
                     Ok(false) => save_pending = save,
                     Err(e) => {

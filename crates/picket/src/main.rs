@@ -12,6 +12,7 @@ use clap::Parser;
 mod checks;
 mod cmdfile;
 mod daemon;
+mod detect;
 mod exec;
 mod fdlimit;
 mod fifo;

@@ -40,8 +40,11 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use picket_correlator::ConnectionEvent;
 use picket_engine::{CheckExit, CheckOutcome, Engine, PassiveResult, Retention, Time};
 use serde::{Deserialize, Serialize};
+
+use crate::detect::{Detect, DetectSnapshot};
 
 /// The journal format written by this version (the `V` line at the start of a file).
 pub(crate) const JOURNAL_VERSION: u32 = 2;
@@ -55,6 +58,9 @@ struct Snapshot {
     saved_at: Time,
     /// The engine state.
     retention: Retention,
+    /// Scan detection's state (the correlator and the results it holds), when it is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    detection: Option<DetectSnapshot>,
 }
 
 /// One input batch as the engine receives it, and the journal record kind it is
@@ -74,34 +80,57 @@ pub(crate) enum Entry<'a> {
     /// `C`: active check outcomes, each for `Engine::process_check_result`.
     Checks(&'a [CheckOutcome]),
     /// `T`: time passing, `Engine::tick` (journaled when something was due: a downtime
-    /// that starts or ends changes what the inputs after it do).
+    /// that starts or ends changes what the inputs after it do), and the correlator's
+    /// tick when it has something due (a hold that ends, an incident that closes).
     Tick,
+    /// `E`: connection events from `POST /api/connection-events` (a JSON array), for the
+    /// scan detection (`Detect::events`), or logged as `CONNECTION EVENT` lines without it.
+    Events(&'a [ConnectionEvent]),
 }
 
 /// `Engine::tick(now)`, journaled first when the engine has something due, so that a
 /// replay applies time between the same inputs as live.
 pub(crate) fn tick(
     engine: &mut Engine,
+    detect: Option<&mut Detect>,
     store: Option<&mut Store>,
     now: Time,
 ) -> std::io::Result<()> {
+    let due = engine.next_wakeup().is_some_and(|w| w <= now)
+        || detect.as_deref().is_some_and(|d| d.due(now));
     let journaled = match store {
-        Some(s) if engine.next_wakeup().is_some_and(|w| w <= now) => s.append(now, &Entry::Tick),
+        Some(s) if due => s.append(now, &Entry::Tick),
         _ => Ok(()),
     };
-    Entry::Tick.apply(engine, now);
+    Entry::Tick.apply_with(engine, detect, now);
     journaled
 }
 
 impl Entry<'_> {
-    /// Hand the input to the engine: the only mapping from an input kind to its entry
-    /// point, used by the engine thread for live input and by the replay.
+    /// [`Entry::apply_with`] without scan detection.
     pub(crate) fn apply(&self, engine: &mut Engine, now: Time) {
+        self.apply_with(engine, None, now);
+    }
+
+    /// Hand the input to the engine (and to the scan detection, which holds the Denied
+    /// results it correlates): the only mapping from an input kind to its entry point,
+    /// used by the engine thread for live input and by the replay.
+    pub(crate) fn apply_with(
+        &self,
+        engine: &mut Engine,
+        mut detect: Option<&mut Detect>,
+        now: Time,
+    ) {
         match *self {
             Entry::Lines(data) | Entry::Web(data) => {
                 let text = String::from_utf8_lossy(data);
                 for line in text.split('\n') {
                     if !line.is_empty() {
+                        if let Some(d) = detect.as_deref_mut() {
+                            if d.line(engine, now, line) {
+                                continue;
+                            }
+                        }
                         engine.process_line(now, line);
                     }
                 }
@@ -114,6 +143,11 @@ impl Entry<'_> {
             }
             Entry::Passive(results) => {
                 for r in results {
+                    if let Some(d) = detect.as_deref_mut() {
+                        if d.passive(engine, now, r) {
+                            continue;
+                        }
+                    }
                     engine.process_passive(now, r);
                 }
             }
@@ -122,7 +156,22 @@ impl Entry<'_> {
                     engine.process_check_result(now, o);
                 }
             }
-            Entry::Tick => engine.tick(now),
+            Entry::Tick => {
+                engine.tick(now);
+                if let Some(d) = detect {
+                    if d.due(now) {
+                        d.tick(engine, now);
+                    }
+                }
+            }
+            Entry::Events(events) => match detect {
+                Some(d) => d.events(engine, now, events),
+                None => {
+                    for ev in events {
+                        crate::detect::log_event(engine, now, &ev.clone().bounded());
+                    }
+                }
+            },
         }
     }
 
@@ -134,6 +183,7 @@ impl Entry<'_> {
             Entry::Passive(_) => b'P',
             Entry::Checks(_) => b'C',
             Entry::Tick => b'T',
+            Entry::Events(_) => b'E',
         }
     }
 
@@ -143,6 +193,7 @@ impl Entry<'_> {
             Entry::Passive(r) => r.is_empty(),
             Entry::Checks(o) => o.is_empty(),
             Entry::Tick => false,
+            Entry::Events(e) => e.is_empty(),
         }
     }
 
@@ -180,6 +231,10 @@ impl Entry<'_> {
                 }
             }
             Entry::Tick => {}
+            Entry::Events(events) => {
+                // Serialising plain data into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut *out, events);
+            }
         }
     }
 }
@@ -280,6 +335,7 @@ enum Decoded<'a> {
     Bytes(Entry<'a>),
     Passive(Vec<PassiveResult>),
     Checks(Vec<CheckOutcome>),
+    Events(Vec<ConnectionEvent>),
 }
 
 impl Record {
@@ -334,16 +390,19 @@ impl Record {
                 Decoded::Checks(v)
             }
             b'A' => Decoded::Checks(serde_json::from_slice(d).map_err(|e| e.to_string())?),
+            b'E' => Decoded::Events(serde_json::from_slice(d).map_err(|e| e.to_string())?),
             k => return Err(format!("unknown record kind {:?}", char::from(k))),
         })
     }
 
     /// Replay: decode and hand to the engine as the live input was.
-    fn apply(&self, engine: &mut Engine) -> Result<(), String> {
+    fn apply(&self, engine: &mut Engine, detect: Option<&mut Detect>) -> Result<(), String> {
+        let now = self.now;
         match self.decode()? {
-            Decoded::Bytes(e) => e.apply(engine, self.now),
-            Decoded::Passive(v) => Entry::Passive(&v).apply(engine, self.now),
-            Decoded::Checks(v) => Entry::Checks(&v).apply(engine, self.now),
+            Decoded::Bytes(e) => e.apply_with(engine, detect, now),
+            Decoded::Passive(v) => Entry::Passive(&v).apply_with(engine, detect, now),
+            Decoded::Checks(v) => Entry::Checks(&v).apply_with(engine, detect, now),
+            Decoded::Events(v) => Entry::Events(&v).apply_with(engine, detect, now),
         }
         Ok(())
     }
@@ -475,16 +534,45 @@ impl Store {
     /// replay the journal. Returns the store and what was replayed. The outputs of
     /// records that had not been logged are left in the engine for the caller to log and
     /// run.
+    #[cfg(test)]
     pub(crate) fn open(snap_path: &Path, engine: &mut Engine) -> anyhow::Result<(Store, Replayed)> {
+        Store::open_with(snap_path, engine, &mut None)
+    }
+
+    /// [`Store::open`] with scan detection: `detect` (a fresh one when detection is on) is
+    /// restored from the snapshot and replayed with the engine. A snapshot with held
+    /// results and detection now off: they are processed once the replay is done.
+    pub(crate) fn open_with(
+        snap_path: &Path,
+        engine: &mut Engine,
+        detect: &mut Option<Detect>,
+    ) -> anyhow::Result<(Store, Replayed)> {
         let journal_path = snap_path.with_extension("journal");
         let old_journal_path = snap_path.with_extension("journal.old");
         let mut last_seq = 0;
+        let mut saved_at = 0;
+        let mut orphans: Option<DetectSnapshot> = None;
+        let mut restore_error: Option<String> = None;
         match std::fs::read(snap_path) {
             Ok(bytes) => {
                 let snap: Snapshot = serde_json::from_slice(&bytes)
                     .with_context(|| format!("parse retention file {}", snap_path.display()))?;
                 last_seq = snap.journal_seq;
+                saved_at = snap.saved_at;
                 engine.restore(snap.retention);
+                match (snap.detection, detect.as_ref()) {
+                    (Some(ds), Some(d)) => match Detect::restore(d.config().clone(), ds.clone()) {
+                        Ok(restored) => *detect = Some(restored),
+                        Err(e) => {
+                            // Start afresh rather than not at all; the held results are
+                            // not lost: processed once the replay is done.
+                            restore_error = Some(e);
+                            orphans = Some(ds);
+                        }
+                    },
+                    (Some(ds), None) => orphans = Some(ds),
+                    (None, _) => {}
+                }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
@@ -525,7 +613,7 @@ impl Store {
                     engine.set_replay(false);
                     let _ = engine.take_outputs();
                 }
-                if let Err(e) = r.apply(engine) {
+                if let Err(e) = r.apply(engine, detect.as_mut()) {
                     replayed.warnings.push(format!(
                         "journal {}: record {} ({}) cannot be read ({e}), skipped",
                         journal_path.display(),
@@ -539,6 +627,21 @@ impl Store {
             if engine.is_replay() {
                 engine.set_replay(false);
                 let _ = engine.take_outputs();
+            }
+        }
+        if let Some(ds) = orphans {
+            let n = ds.release_all(engine, saved_at);
+            let why = match &restore_error {
+                Some(e) => format!(
+                    "the scan detection's state in {} cannot be restored ({e}): open incidents are forgotten",
+                    snap_path.display()
+                ),
+                None => "detection_config_file is no longer set".to_string(),
+            };
+            if n > 0 || restore_error.is_some() {
+                replayed.warnings.push(format!(
+                    "{why}; {n} Denied result(s) held by the previous run are processed now"
+                ));
             }
         }
         let file = OpenOptions::new()
@@ -573,7 +676,7 @@ impl Store {
             Entry::Lines(d) | Entry::Web(d) | Entry::FileLines(d) => {
                 self.append_kind(entry.kind(), now, d)
             }
-            Entry::Passive(_) | Entry::Checks(_) | Entry::Tick => {
+            Entry::Passive(_) | Entry::Checks(_) | Entry::Tick | Entry::Events(_) => {
                 let mut body = std::mem::take(&mut self.scratch);
                 body.clear();
                 entry.encode(&mut body);
@@ -627,13 +730,25 @@ impl Store {
 
     /// Write a snapshot (atomically: temporary file, fsync, rename), then empty the
     /// journal. Waits for a background snapshot first. For start-up and shutdown.
+    #[cfg(test)]
     pub(crate) fn save(&mut self, engine: &Engine, now: Time) -> anyhow::Result<()> {
+        self.save_with(engine, None, now)
+    }
+
+    /// [`Store::save`] with the scan detection's state.
+    pub(crate) fn save_with(
+        &mut self,
+        engine: &Engine,
+        detect: Option<&Detect>,
+        now: Time,
+    ) -> anyhow::Result<()> {
         let previous = self.wait_for_writer();
         self.flush().context("flush journal")?;
         let snap = Snapshot {
             journal_seq: self.seq,
             saved_at: now,
             retention: engine.snapshot(),
+            detection: detect.map(Detect::snapshot),
         };
         write_snapshot(&self.snap_path, &snap)?;
         self.journal
@@ -649,9 +764,20 @@ impl Store {
     /// the state and rotates the journal. Returns `Ok(false)` without doing anything
     /// while the previous one is still being written. When the previous one failed,
     /// saves synchronously instead and returns that failure.
+    #[cfg(test)]
     pub(crate) fn save_in_background(
         &mut self,
         engine: &Engine,
+        now: Time,
+    ) -> anyhow::Result<bool> {
+        self.save_in_background_with(engine, None, now)
+    }
+
+    /// [`Store::save_in_background`] with the scan detection's state.
+    pub(crate) fn save_in_background_with(
+        &mut self,
+        engine: &Engine,
+        detect: Option<&Detect>,
         now: Time,
     ) -> anyhow::Result<bool> {
         if self.writer.as_ref().is_some_and(|w| !w.is_finished()) {
@@ -661,7 +787,7 @@ impl Store {
         if previous.is_err() || self.old_journal_path.exists() {
             // The old journal still holds records no snapshot covers: do not rotate
             // over it; a synchronous save covers both journals.
-            self.save(engine, now)?;
+            self.save_with(engine, detect, now)?;
             return previous
                 .context("background snapshot failed (saved synchronously now)")
                 .map(|()| true);
@@ -686,6 +812,7 @@ impl Store {
             journal_seq: self.seq,
             saved_at: now,
             retention: engine.snapshot(),
+            detection: detect.map(Detect::snapshot),
         };
         let (snap_path, old) = (self.snap_path.clone(), self.old_journal_path.clone());
         self.writer = Some(
@@ -982,7 +1109,7 @@ mod tests {
                 st.save(&live, t0 - 100).unwrap();
                 st.append(t0, &Entry::Lines(cmds.as_bytes())).unwrap();
                 Entry::Lines(cmds.as_bytes()).apply(&mut live, t0);
-                tick(&mut live, Some(&mut st), t0 + 10).expect("journal the tick");
+                tick(&mut live, None, Some(&mut st), t0 + 10).expect("journal the tick");
                 st.append(t0 + 11, &Entry::Passive(&result)).unwrap();
                 Entry::Passive(&result).apply(&mut live, t0 + 11);
                 live_log = live.take_outputs().log;

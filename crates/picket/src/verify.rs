@@ -74,8 +74,8 @@ fn report(out: &mut impl Write, main_cfg: &Path, dialect: DialectArg, quiet: boo
         }
     );
     let _ = writeln!(out);
-    let errors = loaded.error_count();
-    let warnings = loaded.warning_count();
+    let mut errors = loaded.error_count();
+    let mut warnings = loaded.warning_count();
     for d in &loaded.diagnostics {
         if quiet && !d.is_error() {
             continue;
@@ -83,6 +83,37 @@ fn report(out: &mut impl Write, main_cfg: &Path, dialect: DialectArg, quiet: boo
         let _ = writeln!(out, "{}", d.line());
     }
     if !(loaded.diagnostics.is_empty() || quiet && errors == 0) {
+        let _ = writeln!(out);
+    }
+    // Scan detection (`detection_config_file`): the file, then its objects.
+    if let Some(path) = &cfg.main.detection_config_file {
+        match crate::detect::read_config(path) {
+            Err(e) => {
+                let _ = writeln!(out, "Error: {e:#}");
+                errors += 1;
+            }
+            Ok(d) => {
+                let (e, w) = crate::detect::check_objects(&d, cfg);
+                for l in &e {
+                    let _ = writeln!(out, "{l}");
+                }
+                if !quiet {
+                    for l in &w {
+                        let _ = writeln!(out, "{l}");
+                    }
+                }
+                errors += e.len();
+                warnings += w.len();
+                if !quiet {
+                    let _ = writeln!(
+                        out,
+                        "{} ({})",
+                        crate::detect::summary(&d, cfg),
+                        path.display()
+                    );
+                }
+            }
+        }
         let _ = writeln!(out);
     }
     let c = cfg.counts();

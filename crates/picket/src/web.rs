@@ -101,6 +101,25 @@ impl Backend for EngineBackend {
             )),
         }
     }
+
+    fn submit_events(
+        &self,
+        events: Vec<picket_correlator::ConnectionEvent>,
+    ) -> Result<(), SubmitError> {
+        self.events(events)
+    }
+}
+
+impl EngineBackend {
+    fn events(&self, events: Vec<picket_correlator::ConnectionEvent>) -> Result<(), SubmitError> {
+        match self.tx.try_send(Input::Events(events)) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(SubmitError::Unavailable("busy".into())),
+            Err(TrySendError::Disconnected(_)) => Err(SubmitError::Unavailable(
+                "the daemon is shutting down".into(),
+            )),
+        }
+    }
 }
 
 fn opt_time(t: Time) -> Option<i64> {

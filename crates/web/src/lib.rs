@@ -29,7 +29,10 @@
 //! (SSE), `/static/picket.js`, `/static/picket.css`;
 //! JSON: `GET /api/status`, `/api/problems`, `/api/log`, `/api/denied`, `/api/events` (SSE),
 //! `POST /api/results` (one object or an array), `POST /api/commands` (a tagged [`Command`]),
-//! both with `Authorization: Bearer <token>`; `GET /metrics`.
+//! `POST /api/connection-events` (`{"events": [...]}`, serde of
+//! `picket_correlator::ConnectionEvent`, at most 10,000 events and 4 MiB; all or nothing:
+//! 400 with `index` and `field` for a malformed event, 503 `busy` when the engine's queue is
+//! full), all with `Authorization: Bearer <token>`; `GET /metrics`.
 //!
 //! Auth: without a configured token everything is read-only (POST → 403). With one, a POST
 //! without credentials is 401, with a wrong token 403. The UI logs in by posting the token to
@@ -214,6 +217,7 @@ pub fn router(state: WebState) -> Router {
         .route("/api/events", get(sse))
         .route("/api/results", post(api_results))
         .route("/api/commands", post(api_commands))
+        .route("/api/connection-events", post(api_connection_events))
         .route("/metrics", get(metrics_text))
         .route("/static/picket.js", get(static_js))
         .route("/static/picket.css", get(static_css))
@@ -227,6 +231,10 @@ pub fn router(state: WebState) -> Router {
 
 /// The largest request body read (axum's own default limit).
 const BODY_LIMIT: usize = 2 * 1024 * 1024;
+/// The largest body of `POST /api/connection-events` (contract C2).
+const EVENTS_BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// The most events in one `POST /api/connection-events`.
+pub const MAX_EVENTS_PER_REQUEST: usize = 10_000;
 
 /// Read a request's body in full, within [`WebConfig::body_timeout`], before any handler
 /// sees it: a client trickling a body cannot hold its connection (and its slot) forever.
@@ -249,11 +257,19 @@ async fn read_body(
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
         r
     };
-    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
-        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "request body over 2 MiB");
+    let limit = if req.uri().path() == "/api/connection-events" {
+        EVENTS_BODY_LIMIT
+    } else {
+        BODY_LIMIT
+    };
+    if declared.is_some_and(|n| n > limit as u64) {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("request body over {} MiB", limit >> 20),
+        );
     }
     let (parts, body) = req.into_parts();
-    let read = tokio::time::timeout(s.cfg.body_timeout, axum::body::to_bytes(body, BODY_LIMIT));
+    let read = tokio::time::timeout(s.cfg.body_timeout, axum::body::to_bytes(body, limit));
     match read.await {
         Ok(Ok(bytes)) => {
             next.run(axum::extract::Request::from_parts(
@@ -1054,6 +1070,169 @@ async fn api_results(State(s): State<WebState>, peer: Peer, h: HeaderMap, body: 
         axum::Json(serde_json::json!({ "accepted": accepted })),
     )
         .into_response()
+}
+
+fn events_rejected(s: &WebState, reason: &str) {
+    s.metrics
+        .counter(
+            "picket_api_connection_events_rejected_total",
+            "POST /api/connection-events requests refused, by reason.",
+            &[("reason", reason)],
+        )
+        .inc();
+}
+
+/// Checks one posted event field by field (contract C2): `Err((field, message))`.
+fn check_event(v: &serde_json::Value) -> Result<(), (&'static str, String)> {
+    use serde_json::Value;
+    let o = v
+        .as_object()
+        .ok_or(("event", "an event is a JSON object".to_string()))?;
+    let opt = |k: &str| o.get(k).filter(|v| !v.is_null());
+    match o.get("time").and_then(Value::as_i64) {
+        Some(t) if (0..=picket_correlator::MAX_TIME).contains(&t) => {}
+        _ => return Err(("time", "seconds since the epoch (a whole number)".into())),
+    }
+    match o.get("reporter").and_then(Value::as_str) {
+        Some(r) if !r.trim().is_empty() => {}
+        _ => return Err(("reporter", "the reporting host's name (a string)".into())),
+    }
+    let source_ok = match o.get("source") {
+        Some(Value::String(s)) => s == "unknown",
+        Some(Value::Object(m)) if m.len() == 1 => match (m.get("addr"), m.get("name")) {
+            (Some(Value::String(a)), None) => a.parse::<IpAddr>().is_ok(),
+            (None, Some(Value::String(n))) => !n.is_empty(),
+            _ => false,
+        },
+        _ => false,
+    };
+    if !source_ok {
+        return Err((
+            "source",
+            r#"{"addr": IP}, {"name": NAME} or "unknown""#.into(),
+        ));
+    }
+    if let Some(a) = opt("dest_addr") {
+        if a.as_str().is_none_or(|a| a.parse::<IpAddr>().is_err()) {
+            return Err(("dest_addr", "an IP address or null".into()));
+        }
+    }
+    if let Some(p) = opt("dest_port") {
+        if !p.as_u64().is_some_and(|p| (1..=65535).contains(&p)) {
+            return Err(("dest_port", "a port (1-65535) or null".into()));
+        }
+    }
+    if let Some(p) = opt("proto") {
+        if !matches!(p.as_str(), Some("tcp" | "udp" | "icmp")) {
+            return Err(("proto", "tcp, udp, icmp or null".into()));
+        }
+    }
+    if let Some(d) = opt("daemon") {
+        if d.as_str().is_none_or(str::is_empty) {
+            return Err(("daemon", "a name or null".into()));
+        }
+    }
+    if !matches!(
+        o.get("kind").and_then(Value::as_str),
+        Some("refused" | "firewall_drop" | "auth_fail" | "trap")
+    ) {
+        return Err(("kind", "refused, firewall_drop, auth_fail or trap".into()));
+    }
+    if let Some(c) = opt("count") {
+        if !c
+            .as_u64()
+            .is_some_and(|c| (1..=u64::from(u32::MAX)).contains(&c))
+        {
+            return Err(("count", "a whole number from 1".into()));
+        }
+    }
+    if let Some(r) = opt("raw") {
+        if !r.is_string() {
+            return Err(("raw", "a string".into()));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /api/connection-events` (contract C2): `{"events": [...]}`, all or nothing.
+async fn api_connection_events(
+    State(s): State<WebState>,
+    peer: Peer,
+    h: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(e) = s.authorize(peer, bearer(&h)) {
+        events_rejected(&s, "auth");
+        return e.into_response();
+    }
+    let bad = |s: &WebState, error: String, index: Option<usize>, field: &str| {
+        events_rejected(s, "malformed");
+        (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({ "error": error, "index": index, "field": field })),
+        )
+            .into_response()
+    };
+    let doc: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return bad(&s, format!("malformed JSON: {e}"), None, "body"),
+    };
+    let Some(items) = doc.get("events").and_then(serde_json::Value::as_array) else {
+        return bad(&s, r#"expected {"events": [...]}"#.into(), None, "events");
+    };
+    if items.len() > MAX_EVENTS_PER_REQUEST {
+        return bad(
+            &s,
+            format!(
+                "{} events: at most {MAX_EVENTS_PER_REQUEST} a request",
+                items.len()
+            ),
+            None,
+            "events",
+        );
+    }
+    let mut events = Vec::with_capacity(items.len());
+    for (i, v) in items.iter().enumerate() {
+        if let Err((field, msg)) = check_event(v) {
+            return bad(&s, format!("event {i}: {field}: {msg}"), Some(i), field);
+        }
+        match serde_json::from_value::<picket_correlator::ConnectionEvent>(v.clone()) {
+            Ok(ev) => events.push(ev),
+            Err(e) => return bad(&s, format!("event {i}: {e}"), Some(i), "event"),
+        }
+    }
+    let n = events.len();
+    if n == 0 {
+        return (
+            StatusCode::ACCEPTED,
+            axum::Json(serde_json::json!({ "accepted": 0 })),
+        )
+            .into_response();
+    }
+    match s.backend.submit_events(events) {
+        Ok(()) => {
+            s.metrics
+                .counter(
+                    "picket_api_connection_events_received_total",
+                    "Connection events accepted from POST /api/connection-events.",
+                    &[],
+                )
+                .add(n as u64);
+            (
+                StatusCode::ACCEPTED,
+                axum::Json(serde_json::json!({ "accepted": n })),
+            )
+                .into_response()
+        }
+        Err(SubmitError::Unavailable(_)) => {
+            events_rejected(&s, "busy");
+            json_err(StatusCode::SERVICE_UNAVAILABLE, "busy".into())
+        }
+        Err(e @ SubmitError::Rejected(_)) => {
+            events_rejected(&s, "rejected");
+            json_err(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+        }
+    }
 }
 
 async fn api_commands(

@@ -378,6 +378,17 @@ pub trait Backend: Send + Sync + 'static {
     fn status(&self) -> StatusView;
     /// Hand a validated command to the engine (in arrival order with other inputs).
     fn submit(&self, cmd: Command) -> Result<(), SubmitError>;
+    /// Hand connection events (`POST /api/connection-events`) to the engine as one input;
+    /// `Unavailable` when its queue is full (the sender retries).
+    fn submit_events(
+        &self,
+        events: Vec<picket_correlator::ConnectionEvent>,
+    ) -> Result<(), SubmitError> {
+        let _ = events;
+        Err(SubmitError::Unavailable(
+            "connection events are not taken by this server".into(),
+        ))
+    }
 }
 
 /// An event on the live stream (`/events`, `/api/events`), JSON-encoded with a `type` tag.

@@ -18,6 +18,8 @@ const TOKEN: &str = "t0ken-abc";
 #[derive(Default)]
 struct Fake {
     submitted: Mutex<Vec<Command>>,
+    events: Mutex<Vec<picket_correlator::ConnectionEvent>>,
+    busy: std::sync::atomic::AtomicBool,
 }
 
 impl Backend for Fake {
@@ -65,6 +67,17 @@ impl Backend for Fake {
             }
         }
         self.submitted.lock().expect("lock").push(cmd);
+        Ok(())
+    }
+
+    fn submit_events(
+        &self,
+        events: Vec<picket_correlator::ConnectionEvent>,
+    ) -> Result<(), SubmitError> {
+        if self.busy.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(SubmitError::Unavailable("queue full".into()));
+        }
+        self.events.lock().expect("lock").extend(events);
         Ok(())
     }
 }
@@ -1071,4 +1084,119 @@ async fn a_trickled_request_body_is_cut_off() {
     )
     .await;
     assert_eq!(r.status, 202, "{}", r.body);
+}
+
+#[tokio::test]
+async fn connection_events_are_taken_all_or_nothing() {
+    use picket_correlator::{Kind, Proto, Source};
+    let s = start(Some(TOKEN)).await;
+    let ct = ("Content-Type", "application/json");
+    let auth = format!("Bearer {TOKEN}");
+    let post = |body: String| {
+        let auth = auth.clone();
+        async move {
+            req(
+                s.addr,
+                "POST",
+                "/api/connection-events",
+                &[ct, ("Authorization", &auth)],
+                &body,
+            )
+            .await
+        }
+    };
+    let good = r#"{"time": 1764680000, "reporter": "web1", "source": {"addr": "203.0.113.5"},
+        "dest_addr": "192.0.2.1", "dest_port": 22, "proto": "tcp", "daemon": "sshd",
+        "kind": "auth_fail", "count": 3, "raw": "Failed password for root"}"#;
+    let minimal =
+        r#"{"time": 1764680001, "reporter": "web2", "source": "unknown", "kind": "refused"}"#;
+    // Without the token: 401, nothing taken.
+    let r = req(
+        s.addr,
+        "POST",
+        "/api/connection-events",
+        &[ct],
+        &format!(r#"{{"events": [{good}]}}"#),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    let r = post(format!(r#"{{"events": [{good}, {minimal}]}}"#)).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body.trim(), r#"{"accepted":2}"#);
+    {
+        let ev = s.backend.events.lock().expect("lock");
+        assert_eq!(ev.len(), 2);
+        assert_eq!(
+            ev[0].source,
+            Source::Addr("203.0.113.5".parse().expect("ip"))
+        );
+        assert_eq!(
+            (ev[0].proto, ev[0].dest_port, ev[0].count),
+            (Some(Proto::Tcp), Some(22), 3)
+        );
+        assert_eq!(ev[0].kind, Kind::AuthFail);
+        assert_eq!(
+            (ev[1].source.clone(), ev[1].count, ev[1].raw.as_str()),
+            (Source::Unknown, 1, "")
+        );
+    }
+    // A bad event anywhere refuses the whole request, naming it and its field.
+    for (bad, field) in [
+        (
+            r#"{"time": "x", "reporter": "w", "source": "unknown", "kind": "refused"}"#,
+            "time",
+        ),
+        (
+            r#"{"time": 1, "source": "unknown", "kind": "refused"}"#,
+            "reporter",
+        ),
+        (
+            r#"{"time": 1, "reporter": "w", "source": {"addr": "300.1.1.1"}, "kind": "refused"}"#,
+            "source",
+        ),
+        (
+            r#"{"time": 1, "reporter": "w", "source": "unknown", "kind": "scan"}"#,
+            "kind",
+        ),
+        (
+            r#"{"time": 1, "reporter": "w", "source": "unknown", "kind": "trap", "dest_port": 70000}"#,
+            "dest_port",
+        ),
+        (
+            r#"{"time": 1, "reporter": "w", "source": "unknown", "kind": "trap", "count": 0}"#,
+            "count",
+        ),
+    ] {
+        let r = post(format!(r#"{{"events": [{good}, {bad}]}}"#)).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+        assert_eq!(v["index"], 1, "{}", r.body);
+        assert_eq!(v["field"], field, "{}", r.body);
+    }
+    let r = post("[1,2]".into()).await;
+    assert_eq!(r.status, 400);
+    let many = vec![minimal; 10_001].join(",");
+    let r = post(format!(r#"{{"events": [{many}]}}"#)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(s.backend.events.lock().expect("lock").len(), 2);
+    // A full engine queue: 503 busy, for the sender to retry.
+    s.backend
+        .busy
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let r = post(format!(r#"{{"events": [{good}]}}"#)).await;
+    assert_eq!(r.status, 503);
+    assert!(r.body.contains(r#""error":"busy""#), "{}", r.body);
+    let m = req(s.addr, "GET", "/metrics", &[], "").await;
+    assert!(
+        m.body
+            .contains("picket_api_connection_events_received_total 2"),
+        "{}",
+        m.body
+    );
+    assert!(
+        m.body
+            .contains(r#"picket_api_connection_events_rejected_total{reason="malformed"} 8"#),
+        "{}",
+        m.body
+    );
 }
