@@ -420,9 +420,7 @@ mod tests {
         let mut st = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .expect("explain");
-        let rows = st
-            .query_map(args, |r| r.get::<_, String>(3))
-            .expect("plan");
+        let rows = st.query_map(args, |r| r.get::<_, String>(3)).expect("plan");
         rows.map(|r| r.expect("row")).collect()
     }
 

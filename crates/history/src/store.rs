@@ -65,6 +65,14 @@ impl DeniedPattern {
             .map(|(d, a)| (d.to_owned(), a.to_owned()))
     }
 
+    /// `(host, daemon, addr)` when the record `e` is a Denied result line (`host` is empty
+    /// for a record without one; `daemon` when the pattern has no such group).
+    pub fn match_event<'e>(&self, e: &'e Event) -> Option<(&'e str, &'e str, &'e str)> {
+        let c = cols(e);
+        let (daemon, addr) = self.spans(e.kind(), c.output)?;
+        Some((c.host.unwrap_or(""), daemon, addr))
+    }
+
     /// [`DeniedPattern::matches`], borrowed from `output`.
     fn spans<'o>(&self, kind: EventKind, output: &'o str) -> Option<(&'o str, &'o str)> {
         if !self.kinds.contains(&kind) {
@@ -532,6 +540,12 @@ impl Store {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // A burst is written in large transactions: a page cache that holds one (the
+        // default 2 MiB spills dirty pages to the WAL mid-transaction, and writes the hot
+        // index pages again at every spill), and checkpoints every 64 MiB of WAL rather
+        // than every 4 MiB (each one copies and syncs).
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Store::init(conn, cfg)
     }

@@ -1,8 +1,7 @@
 //! Connection events and scan incidents (contract C1 lines in, C3 queries out).
 
 use picket_history::{
-    ConnEventQuery, DeniedQuery, DeniedSource, Event, IncidentQuery, Store, StoreConfig,
-    parse_line,
+    ConnEventQuery, DeniedQuery, DeniedSource, Event, IncidentQuery, Store, StoreConfig, parse_line,
 };
 
 fn open() -> (tempfile::TempDir, Store) {
@@ -186,7 +185,10 @@ fn reference(rows: &[(i64, String, String, String, u32)], q: &DeniedQuery) -> Ve
             .then(a.addr.cmp(&b.addr))
     });
     let limit = if q.limit == 0 { 500 } else { q.limit as usize };
-    out.into_iter().skip(q.offset as usize).take(limit).collect()
+    out.into_iter()
+        .skip(q.offset as usize)
+        .take(limit)
+        .collect()
 }
 
 proptest::proptest! {
@@ -276,7 +278,10 @@ fn a_database_of_the_previous_version_gets_its_aggregates_once() {
         let st = Store::open(&path, StoreConfig::default()).expect("open");
         let d = st.denied(&DeniedQuery::default()).expect("denied");
         assert_eq!(d.len(), 2);
-        assert_eq!((d[0].addr.as_str(), d[0].count, d[0].first_seen), ("10.0.0.1", 2, 10));
+        assert_eq!(
+            (d[0].addr.as_str(), d[0].count, d[0].first_seen),
+            ("10.0.0.1", 2, 10)
+        );
         assert_eq!(d[0].hosts, ["web1", "web2"]);
         let ev = st
             .connection_events(&ConnEventQuery {

@@ -465,8 +465,12 @@ mod detection_lines {
             assert!(e.is_malformed_record(), "{body}: {e:?}");
         }
         assert!(!parse_body("CONNECTIONS EVENT: x").is_malformed_record());
-        let ok = parse_body("SCAN INCIDENT: 7;closed;203.0.113.0/24;distributed;40;5;1;4;10;20;1;;;;out; with ;");
-        let Event::ScanIncident(i) = ok else { panic!("{ok:?}") };
+        let ok = parse_body(
+            "SCAN INCIDENT: 7;closed;203.0.113.0/24;distributed;40;5;1;4;10;20;1;;;;out; with ;",
+        );
+        let Event::ScanIncident(i) = ok else {
+            panic!("{ok:?}")
+        };
         assert!(i.hosts.is_empty() && i.recurrence);
         assert_eq!(i.output, "out; with ;");
     }
