@@ -149,7 +149,8 @@ fn incident_rows_follow_their_transitions() {
 /// The Denied view as it was computed before the aggregates: a `GROUP BY` over every row.
 fn reference(rows: &[(i64, String, String, String, u32)], q: &DeniedQuery) -> Vec<DeniedSource> {
     use std::collections::{BTreeMap, BTreeSet};
-    let mut by: BTreeMap<&str, (u64, i64, i64, BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    type Acc<'a> = (u64, i64, i64, BTreeSet<&'a str>, BTreeSet<&'a str>);
+    let mut by: BTreeMap<&str, Acc<'_>> = BTreeMap::new();
     for (t, host, daemon, addr, n) in rows {
         if q.since.is_some_and(|s| *t < s) || q.host.as_ref().is_some_and(|h| h != host) {
             continue;

@@ -441,6 +441,9 @@ pub(crate) struct DeniedPage {
     pub(crate) limit: u32,
 }
 
+/// A page of Denied sources and, unfiltered, the totals (sources, denials).
+pub(crate) type DeniedRows = (Vec<DeniedSource>, Option<(u64, u64)>);
+
 /// Names of a Denied row shown on the page (the rest are counted).
 const DENIED_NAMES: usize = 16;
 
@@ -448,7 +451,7 @@ const DENIED_NAMES: usize = 16;
 /// when the view is not filtered).
 pub(crate) fn denied_page(
     now: i64,
-    rows: Option<&(Vec<DeniedSource>, Option<(u64, u64)>)>,
+    rows: Option<&DeniedRows>,
     page: &DeniedPage,
     logged_in: bool,
 ) -> Markup {
