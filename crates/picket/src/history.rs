@@ -27,14 +27,17 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use picket_history::{Cursor, NotificationResult, Record, Store, StoreConfig, parse_line};
+use picket_history::{
+    Cursor, DeniedPattern, NotificationResult, Record, Store, StoreConfig, parse_line,
+};
 use picket_web::{Counter, LiveEvent, Metrics};
 use tokio::sync::broadcast;
 
 /// The cursor's name in the database.
 const SOURCE: &str = "nagios.log";
-/// Lines per transaction when catching up with a long log.
-const BATCH_LINES: usize = 10_000;
+/// Lines per transaction when catching up with a long log: fewer commits, each writing
+/// the indexes' hot pages once for more rows (the store's page cache holds one).
+const BATCH_LINES: usize = 50_000;
 /// Read size.
 const CHUNK: usize = 1 << 20;
 /// Messages waiting for the history thread.
@@ -54,11 +57,15 @@ pub(crate) enum HistoryMsg {
 }
 
 /// Splits appended log bytes into complete lines, tracking the offset past the last one.
-/// Sans-I/O: fed with what was read, it never yields a partial line.
+/// Sans-I/O: fed with what was read, it never yields a partial line. Lines handed out are
+/// only skipped over (`start`); the buffer is compacted when more is pushed, so a large
+/// read taken a batch at a time is not moved once per batch.
 #[derive(Debug, Default)]
 pub(crate) struct LineSplitter {
     pending: Vec<u8>,
-    /// Offset in the file of the first pending byte (= past the last complete line).
+    /// Bytes of `pending` already handed out.
+    start: usize,
+    /// Offset in the file of `pending[start]` (= past the last complete line).
     offset: u64,
 }
 
@@ -66,6 +73,7 @@ impl LineSplitter {
     pub(crate) fn at(offset: u64) -> LineSplitter {
         LineSplitter {
             pending: Vec::new(),
+            start: 0,
             offset,
         }
     }
@@ -75,17 +83,26 @@ impl LineSplitter {
         self.offset
     }
 
+    /// Bytes read and not handed out yet.
+    pub(crate) fn buffered(&self) -> usize {
+        self.pending.len() - self.start
+    }
+
     /// Append bytes read from the file.
     pub(crate) fn push(&mut self, data: &[u8]) {
+        if self.start > 0 {
+            self.pending.drain(..self.start);
+            self.start = 0;
+        }
         self.pending.extend_from_slice(data);
     }
 
     /// Take up to `max` complete lines (without their newline, lossily decoded).
     pub(crate) fn take_lines(&mut self, max: usize, out: &mut Vec<String>) {
-        let mut used = 0;
+        let mut used = self.start;
         let mut n = 0;
         while n < max {
-            let Some(nl) = self.pending[used..].iter().position(|&b| b == b'\n') else {
+            let Some(nl) = memchr_nl(&self.pending[used..]) else {
                 break;
             };
             let line = &self.pending[used..used + nl];
@@ -95,14 +112,23 @@ impl LineSplitter {
             }
             used += nl + 1;
         }
-        self.pending.drain(..used);
-        self.offset += used as u64;
+        self.offset += (used - self.start) as u64;
+        self.start = used;
+        if self.start == self.pending.len() {
+            self.pending.clear();
+            self.start = 0;
+        }
     }
 
     /// Whether complete lines are waiting.
     pub(crate) fn has_line(&self) -> bool {
-        self.pending.contains(&b'\n')
+        memchr_nl(&self.pending[self.start..]).is_some()
     }
+}
+
+/// The first `\n` of `b`.
+fn memchr_nl(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n')
 }
 
 /// The running history thread.
@@ -249,7 +275,7 @@ impl Tail {
                     Ok(0) | Err(_) => break,
                     Ok(n) => self.split.push(&buf[..n]),
                 }
-                if self.split.pending.len() > 64 * CHUNK {
+                if self.split.buffered() > 64 * CHUNK {
                     return true;
                 }
             }
@@ -278,8 +304,12 @@ struct Worker {
     store: Option<Store>,
     tail: Tail,
     events: broadcast::Sender<LiveEvent>,
+    /// How Denied result lines are recognised (the store's pattern).
+    denied: DeniedPattern,
     rows: Counter,
     errors: Counter,
+    /// `CONNECTION EVENT` / `SCAN INCIDENT` lines without their fields.
+    unparsed: Counter,
     progress: Arc<Progress>,
     lines: Vec<String>,
 }
@@ -296,9 +326,23 @@ impl Worker {
                 let live = self.events.receiver_count() > 0;
                 for l in &self.lines {
                     if let Ok(ll) = parse_line(l) {
+                        if ll.event.is_malformed_record() {
+                            self.unparsed.inc();
+                        }
                         if live {
                             if let Some(ev) = LiveEvent::from_log(&ll) {
                                 let _ = self.events.send(ev);
+                            }
+                            // A Denied result line is a connection event too (C3).
+                            if let Some((reporter, _, source)) = self.denied.match_event(&ll.event)
+                            {
+                                let _ = self.events.send(LiveEvent::Connection {
+                                    time: ll.time,
+                                    reporter: reporter.to_owned(),
+                                    source: source.to_owned(),
+                                    port: None,
+                                    kind: "refused".to_owned(),
+                                });
                             }
                         }
                         batch.push(Record::Log(ll));
@@ -421,10 +465,15 @@ pub(crate) fn start(
             move || p.lag_seconds(crate::daemon::unix_now()),
         );
     }
+    let denied = store
+        .as_ref()
+        .map(|s| s.config().denied.clone())
+        .unwrap_or_default();
     let mut worker = Worker {
         store,
         tail,
         events,
+        denied,
         rows: metrics.counter(
             "picket_history_rows_total",
             "Rows written to the history database.",
@@ -433,6 +482,11 @@ pub(crate) fn start(
         errors: metrics.counter(
             "picket_history_errors_total",
             "Failed history database writes.",
+            &[],
+        ),
+        unparsed: metrics.counter(
+            "picket_history_unparsed_total",
+            "CONNECTION EVENT / SCAN INCIDENT log lines without their fields (stored as raw lines).",
             &[],
         ),
         progress,
