@@ -60,6 +60,7 @@ mod metrics;
 mod model;
 mod pages;
 mod serve;
+mod timeline;
 
 use std::collections::HashMap;
 use std::convert::Infallible;

@@ -20,6 +20,24 @@ th{background:#eef0f4;font-size:.9em}td.out{font-family:ui-monospace,monospace;w
 form.inline{display:inline-flex;gap:.4em;flex-wrap:wrap;margin:.3em 0}input,select,button{font:inherit;padding:.2em .4em}
 #live{font-family:ui-monospace,monospace;font-size:.9em;max-height:12em;overflow:auto;background:#fff;padding:.4em;margin:0;list-style:none}
 .ok{color:#2e9d50}.flash{background:#fff3c4;padding:.5em;border:1px solid #e5cf6a}
+figure.chart{margin:.5em 0 1em;background:#fff;box-shadow:0 1px 2px #0002;padding:.6em .6em .4em}
+svg.timeline{width:100%;height:auto;display:block;font:11px system-ui,sans-serif}
+svg.timeline .band.even{fill:#f7f8fb}svg.timeline .band.odd{fill:#fff}
+svg.timeline .rowlabel{fill:#2b3245;font-size:12px;font-family:ui-monospace,monospace}
+svg.timeline .axis{stroke:#8a93a6;stroke-width:1}svg.timeline .grid{stroke:#dde1e8;stroke-width:1}
+svg.timeline .tick{fill:#4a5368}svg.timeline .tickday{fill:#8a93a6;font-size:10px}
+svg.timeline .span rect{fill:#d0342c;fill-opacity:.08;stroke:#d0342c;stroke-opacity:.35}
+svg.timeline .span.open rect{fill-opacity:.14;stroke-opacity:.6;stroke-dasharray:4 3}
+svg.timeline .spanlabel{fill:#a3281f;font-weight:600}
+svg.timeline .mark{fill-opacity:.72;stroke:#fff;stroke-width:1}
+.k-refused{fill:#d0342c;background:#d0342c}.k-drop{fill:#d79a00;background:#d79a00}.k-auth{fill:#7a5bb5;background:#7a5bb5}
+.k-trap{fill:#111827;background:#111827}.k-other{fill:#6b7385;background:#6b7385}
+figcaption .legend{margin-right:1em;white-space:nowrap}figcaption .key{display:inline-block;width:.8em;height:.8em;border-radius:50%;margin-right:.3em;vertical-align:-.05em}
+figcaption .key.shade{border-radius:2px;background:#d0342c33;border:1px solid #d0342c88}
+.st{font-weight:700;padding:.1em .45em;border-radius:3px;display:inline-block;font-size:.85em}
+.st.open{background:#d0342c;color:#fff}.st.closed{background:#e3e6ec;color:#4a5368}
+tr.open td{background:#fff6f5}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;background:#fff;padding:.6em 1em;box-shadow:0 1px 2px #0002}
+dl.facts dt{color:#6b7385}dl.facts dd{margin:0}
 "#;
 
 /// The live-events script, served as `/static/picket.js` (the CSP allows no inline

@@ -1,0 +1,419 @@
+//! The timeline chart of a source's connection events, rendered on the server as SVG
+//! (no script, no inline style: classes styled by `/static/picket.css`).
+//!
+//! Sans-I/O: marks, spans and the drawing's bounds in, markup out. Time runs left to
+//! right; each row is one reporting host (or host and port); a mark's area grows with the
+//! event's count; incidents are shaded spans behind the marks. Every text (host names,
+//! daemons, raw lines: all from the network) goes through maud's escaping. At most
+//! [`MAX_MARKS`] marks and [`MAX_ROWS`] rows are drawn; the caption says how many were
+//! left out.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use maud::{Markup, html};
+
+/// Marks drawn at most; the newest are kept.
+pub const MAX_MARKS: usize = 2_000;
+/// Rows drawn at most (the busiest are kept).
+pub const MAX_ROWS: usize = 30;
+/// Up to this many distinct host/port pairs get a row each; past it, one row per host.
+pub const MAX_PORT_ROWS: usize = 16;
+/// Row labels are cut to this many characters.
+const LABEL_CHARS: usize = 26;
+
+/// One event to draw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mark {
+    /// Epoch seconds.
+    pub time: i64,
+    /// The reporting host.
+    pub host: String,
+    /// `tcp/22`, when known.
+    pub port: Option<String>,
+    /// `refused`, `firewall_drop`, `auth_fail`, `trap` (anything else is drawn as `other`).
+    pub kind: String,
+    /// How many connections the event stands for (≥ 1).
+    pub count: u32,
+    /// Tooltip detail (daemon, raw text).
+    pub detail: String,
+}
+
+/// One incident, shaded from its first to its last event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub id: u64,
+    pub start: i64,
+    pub end: i64,
+    pub open: bool,
+    pub label: String,
+}
+
+// Geometry, in user units of the viewBox.
+const WIDTH: f64 = 1000.0;
+const LEFT: f64 = 170.0;
+const RIGHT: f64 = 16.0;
+const TOP: f64 = 26.0;
+const ROW: f64 = 26.0;
+const AXIS: f64 = 34.0;
+
+/// A kind's CSS class (a closed set: never the network's text).
+fn kind_class(kind: &str) -> &'static str {
+    match kind {
+        "refused" => "k-refused",
+        "firewall_drop" => "k-drop",
+        "auth_fail" => "k-auth",
+        "trap" => "k-trap",
+        _ => "k-other",
+    }
+}
+
+/// Radius of a mark for `count` connections: area grows with the count, bounded.
+pub fn radius(count: u32) -> f64 {
+    (3.5 + 2.2 * f64::from(count.max(1)).log2()).min(11.0)
+}
+
+/// A tick step (seconds) giving at most about eight ticks over `range` seconds.
+pub fn tick_step(range: i64) -> i64 {
+    const STEPS: [i64; 17] = [
+        1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200,
+    ];
+    let range = range.max(1);
+    for s in STEPS {
+        if range / s <= 8 {
+            return s;
+        }
+    }
+    let mut s = 86_400;
+    while range / s > 8 {
+        s *= 2;
+    }
+    s
+}
+
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut o: String = s.chars().take(n.saturating_sub(1)).collect();
+        o.push('…');
+        o
+    }
+}
+
+fn clock(t: i64, with_seconds: bool) -> String {
+    let fmt = if with_seconds { "%H:%M:%S" } else { "%H:%M" };
+    jiff::Timestamp::from_second(t)
+        .map(|ts| ts.strftime(fmt).to_string())
+        .unwrap_or_else(|_| t.to_string())
+}
+
+fn day(t: i64) -> String {
+    jiff::Timestamp::from_second(t)
+        .map(|ts| ts.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+fn num(x: f64) -> String {
+    let mut s = String::new();
+    let _ = write!(s, "{x:.1}");
+    s
+}
+
+/// What [`render`] drew (for the caption and for tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Drawn {
+    pub marks: usize,
+    pub marks_left_out: usize,
+    pub rows: usize,
+    pub rows_left_out: usize,
+    pub spans: usize,
+}
+
+/// Render the chart. `marks` in any order; `now` closes open spans. Empty input gives a
+/// short note instead of an empty drawing.
+pub fn render(marks: &[Mark], spans: &[Span], now: i64) -> (Markup, Drawn) {
+    let mut drawn = Drawn::default();
+    if marks.is_empty() {
+        return (
+            html! { p.muted #timeline-empty { "No connection events recorded for this source." } },
+            drawn,
+        );
+    }
+    // Keep the newest MAX_MARKS.
+    let mut order: Vec<&Mark> = marks.iter().collect();
+    order.sort_by_key(|m| std::cmp::Reverse(m.time));
+    drawn.marks_left_out = order.len().saturating_sub(MAX_MARKS);
+    order.truncate(MAX_MARKS);
+
+    // Rows: host/port when there are few pairs, else host; the busiest MAX_ROWS.
+    let pairs: std::collections::BTreeSet<(&str, Option<&str>)> = order
+        .iter()
+        .map(|m| (m.host.as_str(), m.port.as_deref()))
+        .collect();
+    let by_port = pairs.len() <= MAX_PORT_ROWS;
+    let row_key = |m: &Mark| -> String {
+        match (&m.port, by_port) {
+            (Some(p), true) => format!("{} {p}", m.host),
+            _ => m.host.clone(),
+        }
+    };
+    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+    for m in &order {
+        *totals.entry(row_key(m)).or_default() += u64::from(m.count.max(1));
+    }
+    let mut rows: Vec<(String, u64)> = totals.into_iter().collect();
+    if rows.len() > MAX_ROWS {
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        drawn.rows_left_out = rows.len() - MAX_ROWS;
+        rows.truncate(MAX_ROWS);
+        rows.sort();
+    }
+    let index: BTreeMap<&str, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (k.as_str(), i))
+        .collect();
+    drawn.rows = rows.len();
+
+    // Time range: the drawn events and the spans that overlap them, padded.
+    let t_min = order.iter().map(|m| m.time).min().unwrap_or(now);
+    let t_max = order.iter().map(|m| m.time).max().unwrap_or(now);
+    let spans: Vec<(&Span, i64, i64)> = spans
+        .iter()
+        .map(|s| (s, s.start, if s.open { s.end.max(now) } else { s.end }))
+        .filter(|(_, a, b)| *b >= t_min && *a <= t_max)
+        .collect();
+    let lo0 = spans.iter().map(|s| s.1).fold(t_min, i64::min);
+    let hi0 = spans.iter().map(|s| s.2).fold(t_max, i64::max);
+    let pad = ((hi0 - lo0) / 40).max(5);
+    let (lo, hi) = (lo0 - pad, hi0 + pad);
+    let span_s = (hi - lo).max(1) as f64;
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let x = |t: i64| LEFT + (t - lo) as f64 / span_s * plot_w;
+    let height = TOP + ROW * rows.len() as f64 + AXIS;
+    let plot_bottom = TOP + ROW * rows.len() as f64;
+    let step = tick_step(hi - lo);
+    let first_tick = lo.div_euclid(step) * step + if lo.rem_euclid(step) == 0 { 0 } else { step };
+    let ticks: Vec<i64> = (0..)
+        .map(|i| first_tick + i * step)
+        .take_while(|t| *t <= hi)
+        .collect();
+    let secs = step < 60;
+    drawn.spans = spans.len();
+    drawn.marks = order
+        .iter()
+        .filter(|m| index.contains_key(row_key(m).as_str()))
+        .count();
+    // Draw the oldest first so the newest lie on top.
+    order.reverse();
+
+    let svg = html! {
+        svg.timeline #timeline xmlns="http://www.w3.org/2000/svg" role="img"
+            viewBox=(format!("0 0 {} {}", WIDTH, num(height)))
+            aria-label=(format!("Connection events from {} to {}", clock(t_min, true), clock(t_max, true))) {
+            // Row bands and labels.
+            @for (i, (label, total)) in rows.iter().enumerate() {
+                @let y = TOP + ROW * i as f64;
+                rect class=(if i % 2 == 0 { "band even" } else { "band odd" })
+                    x=(num(LEFT)) y=(num(y)) width=(num(plot_w)) height=(num(ROW)) {}
+                text.rowlabel x=(num(LEFT - 8.0)) y=(num(y + ROW / 2.0 + 4.0)) text-anchor="end" {
+                    title { (label) ": " (total) " connections" }
+                    (cut(label, LABEL_CHARS))
+                }
+            }
+            // Incidents behind the marks.
+            @for (s, a, b) in &spans {
+                @let (xa, xb) = (x(*a), x(*b));
+                g class=(if s.open { "span open" } else { "span closed" }) {
+                    title { (s.label) }
+                    rect x=(num(xa)) y=(num(TOP - 4.0)) width=(num((xb - xa).max(3.0))) height=(num(plot_bottom - TOP + 8.0)) rx="3" {}
+                    text.spanlabel x=(num(xa + 3.0)) y=(num(TOP - 8.0)) { "#" (s.id) }
+                }
+            }
+            // Time axis.
+            line.axis x1=(num(LEFT)) y1=(num(plot_bottom)) x2=(num(WIDTH - RIGHT)) y2=(num(plot_bottom)) {}
+            @for (i, t) in ticks.iter().enumerate() {
+                @let tx = x(*t);
+                line.grid x1=(num(tx)) y1=(num(TOP)) x2=(num(tx)) y2=(num(plot_bottom + 4.0)) {}
+                text.tick x=(num(tx)) y=(num(plot_bottom + 17.0)) text-anchor="middle" { (clock(*t, secs)) }
+                @if i == 0 || day(*t) != day(ticks[i - 1]) {
+                    text.tickday x=(num(tx)) y=(num(plot_bottom + 30.0)) text-anchor="middle" { (day(*t)) }
+                }
+            }
+            // The marks.
+            @for m in &order {
+                @if let Some(&row) = index.get(row_key(m).as_str()) {
+                    circle class=(format!("mark {}", kind_class(&m.kind)))
+                        cx=(num(x(m.time))) cy=(num(TOP + ROW * row as f64 + ROW / 2.0)) r=(num(radius(m.count))) {
+                        title {
+                            (clock(m.time, true)) " " (m.host)
+                            @if let Some(p) = &m.port { " " (p) }
+                            " " (m.kind) " ×" (m.count)
+                            @if !m.detail.is_empty() { " — " (m.detail) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let left_out = drawn.marks_left_out + (order.len() - drawn.marks);
+    let markup = html! {
+        figure.chart {
+            (svg)
+            figcaption.muted #timeline-caption {
+                span.legend { span.key.k-refused {} "refused" }
+                span.legend { span.key.k-drop {} "firewall drop" }
+                span.legend { span.key.k-auth {} "auth failure" }
+                span.legend { span.key.k-trap {} "trap port" }
+                span.legend { span.key.shade {} "incident" }
+                " " (drawn.marks) " events drawn"
+                @if left_out > 0 { ", " (left_out) " older or in hidden rows left out" }
+                @if drawn.rows_left_out > 0 { "; " (drawn.rows_left_out) " quieter rows not shown" }
+                "; rows by " (if by_port { "host and port" } else { "host" }) ". Times UTC."
+            }
+        }
+    };
+    (markup, drawn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mark(time: i64, host: &str, port: Option<&str>, count: u32) -> Mark {
+        Mark {
+            time,
+            host: host.into(),
+            port: port.map(str::to_owned),
+            kind: "refused".into(),
+            count,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn empty_is_a_note() {
+        let (m, d) = render(&[], &[], 100);
+        let s = m.into_string();
+        assert!(s.contains("No connection events"), "{s}");
+        assert!(!s.contains("<svg"));
+        assert_eq!(d, Drawn::default());
+    }
+
+    #[test]
+    fn hostile_names_are_escaped() {
+        let mut m = mark(
+            1_700_000_000,
+            "<script>alert(1)</script>",
+            Some("tcp/22\"><x"),
+            1,
+        );
+        m.kind = "\"><img src=x onerror=alert(1)>".into();
+        m.detail = "</title><script>x</script>&".into();
+        let spans = [Span {
+            id: 7,
+            start: 1_700_000_000,
+            end: 1_700_000_010,
+            open: false,
+            label: "<b>evil</b>".into(),
+        }];
+        let s = render(&[m], &spans, 1_700_000_100).0.into_string();
+        assert!(!s.contains("<script"), "{s}");
+        assert!(!s.contains("<img"), "{s}");
+        assert!(!s.contains("<b>"), "{s}");
+        assert!(!s.contains("tcp/22\">"), "{s}");
+        assert!(s.contains("tcp/22&quot;&gt;&lt;x"), "{s}");
+        assert!(s.contains("&lt;script&gt;"), "{s}");
+        // An unknown kind never reaches the class attribute.
+        assert!(s.contains("mark k-other"), "{s}");
+    }
+
+    #[test]
+    fn axis_has_time_labels_and_a_date() {
+        // 12:00:00 .. 12:10:00 UTC on 2023-11-14.
+        let base = 1_699_963_200;
+        let marks = [
+            mark(base, "web1", Some("tcp/22"), 1),
+            mark(base + 600, "web2", Some("tcp/22"), 4),
+        ];
+        let s = render(&marks, &[], base + 700).0.into_string();
+        assert!(s.contains(">12:00<"), "{s}");
+        assert!(s.contains(">12:10<"), "{s}");
+        assert!(s.contains(">2023-11-14<"), "{s}");
+        assert_eq!(s.matches("<circle").count(), 2);
+        assert!(s.contains(">web1 tcp/22<") || s.contains("web1 tcp/22</text>"), "{s}");
+        // A count of 4 is drawn larger than a count of 1.
+        assert!(radius(4) > radius(1));
+        assert!(radius(u32::MAX) <= 11.0);
+    }
+
+    #[test]
+    fn tick_steps_are_round() {
+        assert_eq!(tick_step(0), 1);
+        assert_eq!(tick_step(8), 1);
+        assert_eq!(tick_step(60), 10);
+        assert_eq!(tick_step(600), 120);
+        assert_eq!(tick_step(3600), 600);
+        assert_eq!(tick_step(86_400), 10_800);
+        assert!(86_400 * 30 / tick_step(86_400 * 30) <= 8);
+    }
+
+    #[test]
+    fn caps_marks_and_rows_and_says_so() {
+        let mut marks = Vec::new();
+        for i in 0..(MAX_MARKS as i64 + 500) {
+            marks.push(mark(1_000_000 + i, &format!("h{}", i % 50), None, 1));
+        }
+        let (m, d) = render(&marks, &[], 1_000_000);
+        let s = m.into_string();
+        assert_eq!(d.marks_left_out, 500);
+        assert_eq!(d.rows, MAX_ROWS);
+        assert_eq!(d.rows_left_out, 20);
+        assert_eq!(s.matches("<circle").count(), d.marks);
+        assert!(d.marks < MAX_MARKS);
+        assert!(s.contains("older or in hidden rows left out"), "caption");
+        assert!(s.contains("20 quieter rows not shown"));
+    }
+
+    #[test]
+    fn rows_by_host_when_many_ports() {
+        let marks: Vec<Mark> = (0..40)
+            .map(|p| mark(100 + p, "db1", Some(&format!("tcp/{}", 1000 + p)), 1))
+            .collect();
+        let (m, d) = render(&marks, &[], 200);
+        assert_eq!(d.rows, 1);
+        assert!(m.into_string().contains("rows by host."));
+        let few: Vec<Mark> = (0..3)
+            .map(|p| mark(100 + p, "db1", Some(&format!("tcp/{}", 1000 + p)), 1))
+            .collect();
+        assert_eq!(render(&few, &[], 200).1.rows, 3);
+    }
+
+    #[test]
+    fn open_span_reaches_now_and_far_spans_are_dropped() {
+        let marks = [mark(1000, "a", None, 1), mark(1100, "b", None, 1)];
+        let spans = [
+            Span {
+                id: 1,
+                start: 1000,
+                end: 1100,
+                open: true,
+                label: "open".into(),
+            },
+            Span {
+                id: 2,
+                start: 10,
+                end: 20,
+                open: false,
+                label: "old".into(),
+            },
+        ];
+        let (m, d) = render(&marks, &spans, 1500);
+        assert_eq!(d.spans, 1);
+        let s = m.into_string();
+        assert!(s.contains("span open"));
+        assert!(s.contains("#1"));
+        assert!(!s.contains("#2"));
+    }
+}
