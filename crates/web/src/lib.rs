@@ -25,9 +25,14 @@
 //!
 //! Routes: `/` problems first, `/hosts`, `/host?name=`, `/service?host=&service=`,
 //! `/log?kind=alerts|notifications|all&host=&service=&state=&text=&since=&until=&before=`,
-//! `/denied`, `/login?back=`, `/logout`, `POST /ui/command` (form, needs login), `/events`
+//! `/denied`, `/incidents?state=&source=&before=`, `/incidents/{id}`, `/source/{addr}`
+//! (a source's incidents and the timeline chart of its events, server-rendered SVG),
+//! `/login?back=`, `/logout`, `POST /ui/command` (form, needs login), `/events`
 //! (SSE), `/static/picket.js`, `/static/picket.css`;
-//! JSON: `GET /api/status`, `/api/problems`, `/api/log`, `/api/denied`, `/api/events` (SSE),
+//! JSON: `GET /api/status`, `/api/problems`, `/api/log`, `/api/denied`,
+//! `/api/incidents?state=open|closed&source=&limit=&before=` (newest first, at most 1000),
+//! `/api/incidents/{id}` (with its `connection_events`; 404 for an unknown id),
+//! `/api/events` (SSE),
 //! `POST /api/results` (one object or an array), `POST /api/commands` (a tagged [`Command`]),
 //! both with `Authorization: Bearer <token>`; `GET /metrics`.
 //!
@@ -55,7 +60,9 @@
 //! `Referrer-Policy: same-origin`. `back=` values (after a form command or a login) are
 //! honoured only when a browser would read them as a path on this site.
 
+mod c3shim;
 mod guard;
+mod incidents;
 mod metrics;
 mod model;
 mod pages;
@@ -204,6 +211,9 @@ pub fn router(state: WebState) -> Router {
         .route("/service", get(ui_service))
         .route("/log", get(ui_log))
         .route("/denied", get(ui_denied))
+        .route("/incidents", get(incidents::ui_incidents))
+        .route("/incidents/{id}", get(incidents::ui_incident))
+        .route("/source/{*addr}", get(incidents::ui_source))
         .route("/login", get(ui_login_form).post(ui_login))
         .route("/logout", post(ui_logout))
         .route("/ui/command", post(ui_command))
@@ -212,6 +222,8 @@ pub fn router(state: WebState) -> Router {
         .route("/api/problems", get(api_problems))
         .route("/api/log", get(api_log))
         .route("/api/denied", get(api_denied))
+        .route("/api/incidents", get(incidents::api_incidents))
+        .route("/api/incidents/{id}", get(incidents::api_incident))
         .route("/api/events", get(sse))
         .route("/api/results", post(api_results))
         .route("/api/commands", post(api_commands))

@@ -112,6 +112,7 @@ pub(crate) fn layout(title: &str, logged_in: bool, body: Markup) -> Markup {
                     a href="/log?kind=alerts" { "Alerts" }
                     a href="/log?kind=notifications" { "Notifications" }
                     a href="/denied" { "Denied connections" }
+                    a href="/incidents" { "Incidents" }
                     span.sp {}
                     @if logged_in {
                         form.inline method="post" action="/logout" { button type="submit" { "Log out" } }
@@ -310,20 +311,38 @@ pub(crate) fn history_table(rows: &[HistoryRow]) -> Markup {
     }
 }
 
-/// The command forms for one object (only shown when logged in).
-fn command_forms(host: &str, service: Option<&str>, now: i64, back: &str) -> Markup {
+/// The acknowledgement form (`comment` prefilled).
+pub(crate) fn ack_form(host: &str, service: Option<&str>, back: &str, comment: &str) -> Markup {
     html! {
-        h2 { "Commands" }
-        form.inline method="post" action="/ui/command" {
+        form.inline.ack method="post" action="/ui/command" {
             input type="hidden" name="action" value="ack";
             input type="hidden" name="host" value=(host);
             @if let Some(s) = service { input type="hidden" name="service" value=(s); }
             input type="hidden" name="back" value=(back);
-            input name="author" placeholder="author" required;
-            input name="comment" placeholder="comment" size="30";
+            input name="author" placeholder="author" value="web" required;
+            input name="comment" placeholder="comment" size="30" value=(comment);
             label { input type="checkbox" name="sticky" value="1"; " sticky" }
             button type="submit" { "Acknowledge" }
         }
+    }
+}
+
+/// `s` cut to `n` characters (with `…`).
+pub(crate) fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut o: String = s.chars().take(n.saturating_sub(1)).collect();
+        o.push('…');
+        o
+    }
+}
+
+/// The command forms for one object (only shown when logged in).
+fn command_forms(host: &str, service: Option<&str>, now: i64, back: &str) -> Markup {
+    html! {
+        h2 { "Commands" }
+        (ack_form(host, service, back, ""))
         form.inline method="post" action="/ui/command" {
             input type="hidden" name="action" value="downtime";
             input type="hidden" name="host" value=(host);
@@ -467,7 +486,8 @@ pub(crate) fn denied_page(now: i64, rows: Option<&[DeniedSource]>, logged_in: bo
                         tr { th { "Source" } th { "Count" } th { "First seen" } th { "Last seen" } th { "Hosts hit" } th { "Daemons" } }
                         @for r in rows {
                             tr {
-                                td { a href=(format!("/log?kind=alerts&text={}", enc(&r.addr))) { (r.addr) } }
+                                td { a href=(crate::incidents::source_url(&r.addr)) { (r.addr) }
+                                     " " a.muted href=(format!("/log?kind=alerts&text={}", enc(&r.addr))) { "log" } }
                                 td.count { (r.count) }
                                 td { (fmt_time(r.first_seen)) }
                                 td { (fmt_time(r.last_seen)) " " span.muted { "(" (fmt_age(now, Some(r.last_seen))) " ago)" } }

@@ -13,40 +13,42 @@ use std::fmt::Write as _;
 
 use maud::{Markup, html};
 
+use crate::pages::cut;
+
 /// Marks drawn at most; the newest are kept.
-pub const MAX_MARKS: usize = 2_000;
+pub(crate) const MAX_MARKS: usize = 2_000;
 /// Rows drawn at most (the busiest are kept).
-pub const MAX_ROWS: usize = 30;
+pub(crate) const MAX_ROWS: usize = 30;
 /// Up to this many distinct host/port pairs get a row each; past it, one row per host.
-pub const MAX_PORT_ROWS: usize = 16;
+pub(crate) const MAX_PORT_ROWS: usize = 16;
 /// Row labels are cut to this many characters.
 const LABEL_CHARS: usize = 26;
 
 /// One event to draw.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mark {
+pub(crate) struct Mark {
     /// Epoch seconds.
-    pub time: i64,
+    pub(crate) time: i64,
     /// The reporting host.
-    pub host: String,
+    pub(crate) host: String,
     /// `tcp/22`, when known.
-    pub port: Option<String>,
+    pub(crate) port: Option<String>,
     /// `refused`, `firewall_drop`, `auth_fail`, `trap` (anything else is drawn as `other`).
-    pub kind: String,
+    pub(crate) kind: String,
     /// How many connections the event stands for (≥ 1).
-    pub count: u32,
+    pub(crate) count: u32,
     /// Tooltip detail (daemon, raw text).
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 /// One incident, shaded from its first to its last event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Span {
-    pub id: u64,
-    pub start: i64,
-    pub end: i64,
-    pub open: bool,
-    pub label: String,
+pub(crate) struct Span {
+    pub(crate) id: u64,
+    pub(crate) start: i64,
+    pub(crate) end: i64,
+    pub(crate) open: bool,
+    pub(crate) label: String,
 }
 
 // Geometry, in user units of the viewBox.
@@ -69,12 +71,12 @@ fn kind_class(kind: &str) -> &'static str {
 }
 
 /// Radius of a mark for `count` connections: area grows with the count, bounded.
-pub fn radius(count: u32) -> f64 {
+pub(crate) fn radius(count: u32) -> f64 {
     (3.5 + 2.2 * f64::from(count.max(1)).log2()).min(11.0)
 }
 
 /// A tick step (seconds) giving at most about eight ticks over `range` seconds.
-pub fn tick_step(range: i64) -> i64 {
+pub(crate) fn tick_step(range: i64) -> i64 {
     const STEPS: [i64; 17] = [
         1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200,
     ];
@@ -89,16 +91,6 @@ pub fn tick_step(range: i64) -> i64 {
         s *= 2;
     }
     s
-}
-
-fn cut(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_owned()
-    } else {
-        let mut o: String = s.chars().take(n.saturating_sub(1)).collect();
-        o.push('…');
-        o
-    }
 }
 
 fn clock(t: i64, with_seconds: bool) -> String {
@@ -122,17 +114,17 @@ fn num(x: f64) -> String {
 
 /// What [`render`] drew (for the caption and for tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Drawn {
-    pub marks: usize,
-    pub marks_left_out: usize,
-    pub rows: usize,
-    pub rows_left_out: usize,
-    pub spans: usize,
+pub(crate) struct Drawn {
+    pub(crate) marks: usize,
+    pub(crate) marks_left_out: usize,
+    pub(crate) rows: usize,
+    pub(crate) rows_left_out: usize,
+    pub(crate) spans: usize,
 }
 
 /// Render the chart. `marks` in any order; `now` closes open spans. Empty input gives a
 /// short note instead of an empty drawing.
-pub fn render(marks: &[Mark], spans: &[Span], now: i64) -> (Markup, Drawn) {
+pub(crate) fn render(marks: &[Mark], spans: &[Span], now: i64) -> (Markup, Drawn) {
     let mut drawn = Drawn::default();
     if marks.is_empty() {
         return (
@@ -342,7 +334,10 @@ mod tests {
         assert!(s.contains(">12:10<"), "{s}");
         assert!(s.contains(">2023-11-14<"), "{s}");
         assert_eq!(s.matches("<circle").count(), 2);
-        assert!(s.contains(">web1 tcp/22<") || s.contains("web1 tcp/22</text>"), "{s}");
+        assert!(
+            s.contains(">web1 tcp/22<") || s.contains("web1 tcp/22</text>"),
+            "{s}"
+        );
         // A count of 4 is drawn larger than a count of 1.
         assert!(radius(4) > radius(1));
         assert!(radius(u32::MAX) <= 11.0);
