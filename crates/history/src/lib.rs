@@ -28,10 +28,15 @@
 //! // readers (the web UI) open their own `Store` on the same file.
 //! ```
 
+mod incidents;
 mod parse;
 mod store;
 
-pub use parse::{Event, EventKind, LogLine, ParseError, StateDump, parse_body, parse_line};
+pub use incidents::{ConnEventQuery, ConnEventRow, IncidentQuery, IncidentRow};
+pub use parse::{
+    ConnectionEventLine, Event, EventKind, LogLine, ParseError, ScanIncidentLine, StateDump,
+    parse_body, parse_line,
+};
 pub use store::{
     Cursor, DEFAULT_DENIED_PATTERN, DeniedPattern, DeniedQuery, DeniedSource, Error, HistoryRow,
     IngestStats, NotificationResult, Query, Record, Result, Store, StoreConfig,

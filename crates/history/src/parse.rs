@@ -157,9 +157,68 @@ pub enum Event {
         attempt: u32,
         output: String,
     },
+    /// `CONNECTION EVENT: event_time;reporter;source;proto;port;daemon;kind;count;raw`
+    /// (contract C1): one refusal, drop, authentication failure or trap touch, logged when
+    /// the correlator folded it into an incident (or detection is off). `-` fields are `None`.
+    ConnectionEvent(ConnectionEventLine),
+    /// `SCAN INCIDENT: id;transition;key;detectors;events;host_count;port_count;source_count;
+    /// first_seen;last_seen;recurrence;hosts;ports;daemons;output` (contract C1).
+    ScanIncident(ScanIncidentLine),
     /// Anything else (warnings, errors, `LOG ROTATION`, malformed lines): the text after the
     /// timestamp.
     Raw { text: String },
+}
+
+/// The fields of a `CONNECTION EVENT` line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectionEventLine {
+    /// When the event happened (the sensor's or the result's time), epoch seconds.
+    pub event_time: i64,
+    /// The host that reported it (a configured host name).
+    pub reporter: String,
+    /// An IP address, a sanitized host name, or `unknown`.
+    pub source: String,
+    /// `tcp`, `udp`, `icmp`; `None` for `-`.
+    pub proto: Option<String>,
+    /// Destination port; `None` for `-`.
+    pub port: Option<u16>,
+    /// Daemon name; `None` for `-`.
+    pub daemon: Option<String>,
+    /// `refused`, `firewall_drop`, `auth_fail` or `trap`.
+    pub kind: String,
+    /// How many connections this line stands for (≥ 1: a sensor may aggregate).
+    pub count: u32,
+    /// The raw text (free, may contain `;`).
+    pub raw: String,
+}
+
+/// The fields of a `SCAN INCIDENT` line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScanIncidentLine {
+    /// The incident's id (stable across its transitions).
+    pub id: u64,
+    /// `opened`, `updated`, `escalated` or `closed`.
+    pub transition: String,
+    /// The source address/name/`unknown`, or a prefix such as `203.0.113.0/24`.
+    pub key: String,
+    /// Detectors that fired (`horizontal`, `vertical`, `trap`, `distributed`, `slow`).
+    pub detectors: Vec<String>,
+    /// Events folded so far.
+    pub events: u64,
+    pub host_count: u64,
+    pub port_count: u64,
+    pub source_count: u64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// A recurrence of a closed incident of the same key.
+    pub recurrence: bool,
+    /// At most `picket_correlator::DISPLAY` each.
+    pub hosts: Vec<String>,
+    /// `tcp/22`, …
+    pub ports: Vec<String>,
+    pub daemons: Vec<String>,
+    /// The plugin output submitted to the incident service.
+    pub output: String,
 }
 
 /// The kind of an [`Event`], as stored in the history database (`kind` column).
@@ -180,12 +239,14 @@ pub enum EventKind {
     HostFlappingAlert,
     ServiceState,
     HostState,
+    ConnectionEvent,
+    ScanIncident,
     Raw,
 }
 
 impl EventKind {
     /// All kinds.
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::ServiceAlert,
         EventKind::HostAlert,
         EventKind::ServiceNotification,
@@ -201,6 +262,8 @@ impl EventKind {
         EventKind::HostFlappingAlert,
         EventKind::ServiceState,
         EventKind::HostState,
+        EventKind::ConnectionEvent,
+        EventKind::ScanIncident,
         EventKind::Raw,
     ];
 
@@ -222,6 +285,8 @@ impl EventKind {
             EventKind::HostFlappingAlert => "host_flapping_alert",
             EventKind::ServiceState => "service_state",
             EventKind::HostState => "host_state",
+            EventKind::ConnectionEvent => "connection_event",
+            EventKind::ScanIncident => "scan_incident",
             EventKind::Raw => "raw",
         }
     }
@@ -251,10 +316,28 @@ impl Event {
             Event::HostFlappingAlert { .. } => EventKind::HostFlappingAlert,
             Event::ServiceState { .. } => EventKind::ServiceState,
             Event::HostState { .. } => EventKind::HostState,
+            Event::ConnectionEvent(_) => EventKind::ConnectionEvent,
+            Event::ScanIncident(_) => EventKind::ScanIncident,
             Event::Raw { .. } => EventKind::Raw,
         }
     }
+
+    /// A `CONNECTION EVENT` or `SCAN INCIDENT` line that did not have its fields (wrong
+    /// count, a number that is not one): kept as [`Event::Raw`] like any unknown line, and
+    /// counted by the history (`picket_history_unparsed_total`).
+    pub fn is_malformed_record(&self) -> bool {
+        match self {
+            Event::Raw { text } => C1_TAGS.iter().any(|t| {
+                text.strip_prefix(t)
+                    .is_some_and(|rest| rest.starts_with(':') || rest.is_empty())
+            }),
+            _ => false,
+        }
+    }
 }
+
+/// The tags of the detection lines (contract C1).
+const C1_TAGS: [&str; 2] = ["CONNECTION EVENT", "SCAN INCIDENT"];
 
 /// Parse a full log line `[epoch] BODY`. A trailing `\n` / `\r\n` is ignored.
 pub fn parse_line(line: &str) -> Result<LogLine, ParseError> {
@@ -281,6 +364,80 @@ fn fields(s: &str, n: usize) -> Option<Vec<&str>> {
 
 fn num(s: &str) -> Option<u32> {
     s.trim().parse().ok()
+}
+
+/// A decimal number of the detection lines: digits only (no sign, no blanks).
+fn dec<T: std::str::FromStr>(s: &str) -> Option<T> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `-` is "not known".
+fn opt(s: &str) -> Option<String> {
+    (s != "-" && !s.is_empty()).then(|| s.to_owned())
+}
+
+/// A comma list; empty for an empty field.
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `event_time;reporter;source;proto;port;daemon;kind;count;raw`
+fn connection_event(rest: &str) -> Option<ConnectionEventLine> {
+    let f = fields(rest, 9)?;
+    let port = match f[4] {
+        "-" => None,
+        p => Some(dec::<u16>(p)?),
+    };
+    if f[1].is_empty() || f[2].is_empty() || f[6].is_empty() {
+        return None;
+    }
+    Some(ConnectionEventLine {
+        event_time: dec(f[0])?,
+        reporter: f[1].to_owned(),
+        source: f[2].to_owned(),
+        proto: opt(f[3]),
+        port,
+        daemon: opt(f[5]),
+        kind: f[6].to_owned(),
+        count: dec::<u32>(f[7]).filter(|c| *c >= 1)?,
+        raw: f[8].to_owned(),
+    })
+}
+
+/// `id;transition;key;detectors;events;host_count;port_count;source_count;first_seen;
+/// last_seen;recurrence;hosts;ports;daemons;output`
+fn scan_incident(rest: &str) -> Option<ScanIncidentLine> {
+    let f = fields(rest, 15)?;
+    if f[1].is_empty() || f[2].is_empty() {
+        return None;
+    }
+    Some(ScanIncidentLine {
+        id: dec(f[0])?,
+        transition: f[1].to_owned(),
+        key: f[2].to_owned(),
+        detectors: list(f[3]),
+        events: dec(f[4])?,
+        host_count: dec(f[5])?,
+        port_count: dec(f[6])?,
+        source_count: dec(f[7])?,
+        first_seen: dec(f[8])?,
+        last_seen: dec(f[9])?,
+        recurrence: match f[10] {
+            "0" => false,
+            "1" => true,
+            _ => return None,
+        },
+        hosts: list(f[11]),
+        ports: list(f[12]),
+        daemons: list(f[13]),
+        output: f[14].to_owned(),
+    })
 }
 
 /// Split `output[;author;comment]` of ACKNOWLEDGEMENT / CUSTOM notifications.
@@ -481,6 +638,8 @@ fn parse_known(body: &str) -> Option<Event> {
                 output: o(f[4]),
             }
         }
+        "CONNECTION EVENT" => Event::ConnectionEvent(connection_event(rest)?),
+        "SCAN INCIDENT" => Event::ScanIncident(scan_incident(rest)?),
         _ => return None,
     })
 }

@@ -7,6 +7,7 @@ use regex::Regex;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 use serde::Serialize;
 
+use crate::incidents::{NewConnEvent, insert_conn_event, upsert_incident};
 use crate::parse::{Event, EventKind, LogLine, parse_line};
 
 /// Errors of the history store.
@@ -484,6 +485,17 @@ fn cols(e: &Event) -> Cols<'_> {
             c.state = Some(phase);
             c.output = message;
         }
+        Event::ConnectionEvent(e) => {
+            c.host = Some(&e.reporter);
+            c.state = Some(&e.kind);
+            c.command = e.daemon.as_deref();
+            c.output = &e.raw;
+        }
+        Event::ScanIncident(i) => {
+            c.state = Some(&i.transition);
+            c.command = Some(&i.key);
+            c.output = &i.output;
+        }
         Event::Raw { text } => c.output = text,
     }
     c
@@ -519,7 +531,12 @@ impl Store {
 
     fn init(conn: Connection, cfg: StoreConfig) -> Result<Store> {
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(crate::incidents::SCHEMA)?;
         Ok(Store { conn, cfg })
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     /// The settings.
@@ -632,6 +649,27 @@ impl Store {
                             da
                         ])?;
                         n += 1;
+                        match (&ll.event, &denied) {
+                            (Event::ConnectionEvent(e), _) => {
+                                insert_conn_event(&tx, &NewConnEvent::from_line(e))?;
+                            }
+                            (Event::ScanIncident(i), _) => upsert_incident(&tx, ll.time, i)?,
+                            (_, Some((daemon, addr))) => insert_conn_event(
+                                &tx,
+                                &NewConnEvent {
+                                    time: ll.time,
+                                    reporter: c.host.unwrap_or(""),
+                                    source: addr,
+                                    proto: None,
+                                    port: None,
+                                    daemon: Some(daemon.as_str()).filter(|d| !d.is_empty()),
+                                    kind: "refused",
+                                    count: 1,
+                                    raw: c.output,
+                                },
+                            )?,
+                            _ => {}
+                        }
                     }
                     Record::NotificationResult(nr) => {
                         let id: Option<i64> = find
@@ -797,8 +835,8 @@ impl Store {
     /// Denials grouped by source address across all hosts and daemons, most recent first.
     pub fn denied(&self, q: &DeniedQuery) -> Result<Vec<DeniedSource>> {
         let mut sql = String::from(
-            "SELECT denied_addr, host, denied_daemon, MIN(time), MAX(time), COUNT(*)
-             FROM events WHERE denied_addr IS NOT NULL",
+            "SELECT source, reporter, daemon, MIN(time), MAX(time), SUM(count)
+             FROM conn_events WHERE 1=1",
         );
         let mut args: Vec<Value> = Vec::new();
         if let Some(s) = q.since {
@@ -806,10 +844,10 @@ impl Store {
             args.push(Value::Integer(s));
         }
         if let Some(h) = &q.host {
-            sql.push_str(" AND host = ?");
+            sql.push_str(" AND reporter = ?");
             args.push(Value::Text(h.clone()));
         }
-        sql.push_str(" GROUP BY denied_addr, host, denied_daemon");
+        sql.push_str(" GROUP BY source, reporter, daemon");
         let mut st = self.conn.prepare(&sql)?;
         let mut rows = st.query(params_from_iter(args))?;
         let mut by: BTreeMap<String, DeniedSource> = BTreeMap::new();

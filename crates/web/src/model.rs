@@ -419,6 +419,22 @@ pub enum LiveEvent {
         command: String,
         output: String,
     },
+    /// A scan incident changed (`SCAN INCIDENT` line): opened, updated, escalated, closed.
+    Incident {
+        time: i64,
+        id: u64,
+        transition: String,
+        key: String,
+        output: String,
+    },
+    /// A connection event was logged (`CONNECTION EVENT` line); `time` is the event's own.
+    Connection {
+        time: i64,
+        reporter: String,
+        source: String,
+        port: Option<u16>,
+        kind: String,
+    },
 }
 
 impl LiveEvent {
@@ -428,6 +444,8 @@ impl LiveEvent {
             LiveEvent::CheckResult { .. } => "check_result",
             LiveEvent::StateChange { .. } => "state_change",
             LiveEvent::Notification { .. } => "notification",
+            LiveEvent::Incident { .. } => "incident",
+            LiveEvent::Connection { .. } => "connection",
         }
     }
 
@@ -519,6 +537,20 @@ impl LiveEvent {
                 notification_type: notification_type.clone(),
                 command: command.clone(),
                 output: output.clone(),
+            },
+            E::ScanIncident(i) => LiveEvent::Incident {
+                time,
+                id: i.id,
+                transition: i.transition.clone(),
+                key: i.key.clone(),
+                output: i.output.clone(),
+            },
+            E::ConnectionEvent(c) => LiveEvent::Connection {
+                time: c.event_time,
+                reporter: c.reporter.clone(),
+                source: c.source.clone(),
+                port: c.port,
+                kind: c.kind.clone(),
             },
             _ => return None,
         })

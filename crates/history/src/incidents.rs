@@ -1,0 +1,414 @@
+//! Connection events and scan incidents (contract C3): their rows, how a log record becomes
+//! one, and the queries of the incident views.
+//!
+//! * `conn_events`: one row per `CONNECTION EVENT` line and per Denied result line (kind
+//!   `refused`, count 1). `net` is the source's /24 (IPv4) or /64 (IPv6) as the correlator
+//!   writes prefix keys (`203.0.113.0/24`), or the source itself when it is a name or
+//!   `unknown`; the one index `(net, source, time)` answers an address and a prefix alike.
+//! * `incidents`: one row per incident id, upserted at each `SCAN INCIDENT` transition.
+
+use std::net::IpAddr;
+
+use picket_correlator::Prefix;
+use rusqlite::{Row, Transaction, params, params_from_iter, types::Value};
+use serde::Serialize;
+
+use crate::parse::{ConnectionEventLine, ScanIncidentLine};
+use crate::store::{Result, Store};
+
+/// One scan incident as its last transition left it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentRow {
+    pub id: u64,
+    /// The source address/name/`unknown`, or a prefix (`203.0.113.0/24`).
+    pub key: String,
+    pub detectors: Vec<String>,
+    /// Not closed yet.
+    pub open: bool,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// Events folded.
+    pub events: u64,
+    /// At most `picket_correlator::DISPLAY` names; `host_count` is the total.
+    pub hosts: Vec<String>,
+    pub host_count: u64,
+    pub ports: Vec<String>,
+    pub port_count: u64,
+    pub daemons: Vec<String>,
+    pub source_count: u64,
+    pub recurrence: bool,
+    /// `opened`, `updated`, `escalated` or `closed`.
+    pub last_transition: String,
+    /// The plugin output of the last transition.
+    pub last_output: String,
+    /// Time of the last transition's log line.
+    pub updated: i64,
+}
+
+/// Filters of [`Store::incidents`]; newest (highest id) first.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentQuery {
+    /// Only open (`Some(true)`) or closed (`Some(false)`) incidents.
+    pub open: Option<bool>,
+    /// Exact key.
+    pub key: Option<String>,
+    /// At most this many (0 means 100); capped at 10,000.
+    pub limit: usize,
+    /// Only `id < before_id` (paging).
+    pub before_id: Option<u64>,
+}
+
+/// One connection event: a `CONNECTION EVENT` line or a Denied result line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnEventRow {
+    /// When it happened (epoch seconds).
+    pub time: i64,
+    /// The reporting host.
+    pub reporter: String,
+    /// Address, name or `unknown`.
+    pub source: String,
+    pub proto: Option<String>,
+    pub port: Option<u16>,
+    pub daemon: Option<String>,
+    /// `refused`, `firewall_drop`, `auth_fail`, `trap`.
+    pub kind: String,
+    pub count: u32,
+    pub raw: String,
+}
+
+/// Filters of [`Store::connection_events`]; newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ConnEventQuery {
+    /// An address or name (exact), or a prefix `a.b.c.0/24` (`2001:db8:1:2::/64`).
+    pub source: Option<String>,
+    /// `time >= since`.
+    pub since: Option<i64>,
+    /// `time <= until`.
+    pub until: Option<i64>,
+    /// At most this many (0 means 1,000); capped at 100,000.
+    pub limit: usize,
+}
+
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS conn_events (
+    id INTEGER PRIMARY KEY,
+    time INTEGER NOT NULL,
+    reporter TEXT NOT NULL,
+    source TEXT NOT NULL,
+    net TEXT NOT NULL,
+    proto TEXT,
+    port INTEGER,
+    daemon TEXT,
+    kind TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    raw TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conn_events_net ON conn_events(net, source, time);
+CREATE INDEX IF NOT EXISTS conn_events_time ON conn_events(time);
+CREATE TABLE IF NOT EXISTS incidents (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    detectors TEXT NOT NULL,
+    open INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    hosts TEXT NOT NULL,
+    host_count INTEGER NOT NULL,
+    ports TEXT NOT NULL,
+    port_count INTEGER NOT NULL,
+    daemons TEXT NOT NULL,
+    source_count INTEGER NOT NULL,
+    recurrence INTEGER NOT NULL,
+    last_transition TEXT NOT NULL,
+    last_output TEXT NOT NULL,
+    updated INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_key ON incidents(key, id);
+";
+
+/// The `net` column of a source: its /24 or /64 for an address, else the source itself.
+pub(crate) fn net_of(source: &str) -> String {
+    match source.parse::<IpAddr>() {
+        Ok(ip) => {
+            let ip = picket_correlator::net::canonical(ip);
+            let len = if ip.is_ipv4() { 24 } else { 64 };
+            Prefix::new(ip, len).map_or_else(|| source.to_owned(), |p| p.to_string())
+        }
+        Err(_) => source.to_owned(),
+    }
+}
+
+/// A connection event about to be stored (borrowed from its log record).
+pub(crate) struct NewConnEvent<'a> {
+    pub time: i64,
+    pub reporter: &'a str,
+    pub source: &'a str,
+    pub proto: Option<&'a str>,
+    pub port: Option<u16>,
+    pub daemon: Option<&'a str>,
+    pub kind: &'a str,
+    pub count: u32,
+    pub raw: &'a str,
+}
+
+impl<'a> NewConnEvent<'a> {
+    pub(crate) fn from_line(c: &'a ConnectionEventLine) -> Self {
+        NewConnEvent {
+            time: c.event_time,
+            reporter: &c.reporter,
+            source: &c.source,
+            proto: c.proto.as_deref(),
+            port: c.port,
+            daemon: c.daemon.as_deref(),
+            kind: &c.kind,
+            count: c.count,
+            raw: &c.raw,
+        }
+    }
+}
+
+pub(crate) fn insert_conn_event(tx: &Transaction<'_>, e: &NewConnEvent<'_>) -> Result<()> {
+    let mut st = tx.prepare_cached(
+        "INSERT INTO conn_events (time, reporter, source, net, proto, port, daemon, kind, count, raw)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    st.execute(params![
+        e.time,
+        e.reporter,
+        e.source,
+        net_of(e.source),
+        e.proto,
+        e.port,
+        e.daemon,
+        e.kind,
+        e.count,
+        e.raw
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn upsert_incident(tx: &Transaction<'_>, time: i64, s: &ScanIncidentLine) -> Result<()> {
+    let mut st = tx.prepare_cached(
+        "INSERT INTO incidents (id, key, detectors, open, first_seen, last_seen, events, hosts,
+         host_count, ports, port_count, daemons, source_count, recurrence, last_transition,
+         last_output, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+         ON CONFLICT(id) DO UPDATE SET key = ?2, detectors = ?3, open = ?4, first_seen = ?5,
+         last_seen = ?6, events = ?7, hosts = ?8, host_count = ?9, ports = ?10,
+         port_count = ?11, daemons = ?12, source_count = ?13, recurrence = ?14,
+         last_transition = ?15, last_output = ?16, updated = ?17",
+    )?;
+    let big = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    st.execute(params![
+        big(s.id),
+        s.key,
+        s.detectors.join(","),
+        s.transition != "closed",
+        s.first_seen,
+        s.last_seen,
+        big(s.events),
+        s.hosts.join(","),
+        big(s.host_count),
+        s.ports.join(","),
+        big(s.port_count),
+        s.daemons.join(","),
+        big(s.source_count),
+        s.recurrence,
+        s.transition,
+        s.output,
+        time
+    ])?;
+    Ok(())
+}
+
+fn split_list(s: String) -> Vec<String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn unsigned(r: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
+    let v: i64 = r.get(i)?;
+    Ok(u64::try_from(v).unwrap_or(0))
+}
+
+const INCIDENT_COLS: &str = "id, key, detectors, open, first_seen, last_seen, events, hosts,
+    host_count, ports, port_count, daemons, source_count, recurrence, last_transition,
+    last_output, updated";
+
+fn incident_row(r: &Row<'_>) -> rusqlite::Result<IncidentRow> {
+    Ok(IncidentRow {
+        id: unsigned(r, 0)?,
+        key: r.get(1)?,
+        detectors: split_list(r.get(2)?),
+        open: r.get(3)?,
+        first_seen: r.get(4)?,
+        last_seen: r.get(5)?,
+        events: unsigned(r, 6)?,
+        hosts: split_list(r.get(7)?),
+        host_count: unsigned(r, 8)?,
+        ports: split_list(r.get(9)?),
+        port_count: unsigned(r, 10)?,
+        daemons: split_list(r.get(11)?),
+        source_count: unsigned(r, 12)?,
+        recurrence: r.get(13)?,
+        last_transition: r.get(14)?,
+        last_output: r.get(15)?,
+        updated: r.get(16)?,
+    })
+}
+
+fn conn_event_row(r: &Row<'_>) -> rusqlite::Result<ConnEventRow> {
+    let port: Option<i64> = r.get(4)?;
+    let count: i64 = r.get(7)?;
+    Ok(ConnEventRow {
+        time: r.get(0)?,
+        reporter: r.get(1)?,
+        source: r.get(2)?,
+        proto: r.get(3)?,
+        port: port.and_then(|p| u16::try_from(p).ok()),
+        daemon: r.get(5)?,
+        kind: r.get(6)?,
+        count: u32::try_from(count).unwrap_or(u32::MAX),
+        raw: r.get(8)?,
+    })
+}
+
+const CONN_COLS: &str = "time, reporter, source, proto, port, daemon, kind, count, raw";
+
+/// How a [`ConnEventQuery::source`] is looked up.
+enum SourceFilter {
+    /// Any source.
+    All,
+    /// `net = ?` and, when given, `source = ?`.
+    Net(String, Option<String>),
+    /// `net = ?` (the enclosing /24 or /64), then the prefix checked on each row.
+    NetThen(String, Prefix),
+    /// A prefix wider than /24 (/64): every row checked.
+    Scan(Prefix),
+}
+
+fn source_filter(source: Option<&str>) -> SourceFilter {
+    let Some(s) = source.filter(|s| !s.is_empty()) else {
+        return SourceFilter::All;
+    };
+    if s.contains('/') {
+        if let Ok(p) = Prefix::parse(s) {
+            let unit = if p.addr.is_ipv4() { 24 } else { 64 };
+            return match p.len.cmp(&unit) {
+                std::cmp::Ordering::Equal => SourceFilter::Net(p.to_string(), None),
+                std::cmp::Ordering::Greater => match Prefix::new(p.addr, unit) {
+                    Some(n) => SourceFilter::NetThen(n.to_string(), p),
+                    None => SourceFilter::Scan(p),
+                },
+                std::cmp::Ordering::Less => SourceFilter::Scan(p),
+            };
+        }
+    }
+    SourceFilter::Net(net_of(s), Some(s.to_owned()))
+}
+
+impl Store {
+    /// Scan incidents, newest (highest id) first.
+    pub fn incidents(&self, q: &IncidentQuery) -> Result<Vec<IncidentRow>> {
+        let mut sql = format!("SELECT {INCIDENT_COLS} FROM incidents WHERE 1=1");
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(o) = q.open {
+            sql.push_str(" AND open = ?");
+            args.push(Value::Integer(i64::from(o)));
+        }
+        if let Some(k) = &q.key {
+            sql.push_str(" AND key = ?");
+            args.push(Value::Text(k.clone()));
+        }
+        if let Some(b) = q.before_id {
+            sql.push_str(" AND id < ?");
+            args.push(Value::Integer(i64::try_from(b).unwrap_or(i64::MAX)));
+        }
+        let limit = if q.limit == 0 {
+            100
+        } else {
+            q.limit.min(10_000)
+        };
+        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        args.push(Value::Integer(i64::try_from(limit).unwrap_or(100)));
+        let mut st = self.conn().prepare_cached(&sql)?;
+        let rows = st.query_map(params_from_iter(args), incident_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// One incident by id.
+    pub fn incident(&self, id: u64) -> Result<Option<IncidentRow>> {
+        let Ok(id) = i64::try_from(id) else {
+            return Ok(None);
+        };
+        let mut st = self.conn().prepare_cached(&format!(
+            "SELECT {INCIDENT_COLS} FROM incidents WHERE id = ?1"
+        ))?;
+        let mut rows = st.query_map(params![id], incident_row)?;
+        Ok(rows.next().transpose()?)
+    }
+
+    /// Connection events (`CONNECTION EVENT` lines and Denied result lines), newest first.
+    pub fn connection_events(&self, q: &ConnEventQuery) -> Result<Vec<ConnEventRow>> {
+        let limit = if q.limit == 0 {
+            1_000
+        } else {
+            q.limit.min(100_000)
+        };
+        let filter = source_filter(q.source.as_deref());
+        let mut sql = format!("SELECT {CONN_COLS} FROM conn_events WHERE 1=1");
+        let mut args: Vec<Value> = Vec::new();
+        match &filter {
+            SourceFilter::All | SourceFilter::Scan(_) => {}
+            SourceFilter::Net(net, src) => {
+                sql.push_str(" AND net = ?");
+                args.push(Value::Text(net.clone()));
+                if let Some(s) = src {
+                    sql.push_str(" AND source = ?");
+                    args.push(Value::Text(s.clone()));
+                }
+            }
+            SourceFilter::NetThen(net, _) => {
+                sql.push_str(" AND net = ?");
+                args.push(Value::Text(net.clone()));
+            }
+        }
+        if let Some(s) = q.since {
+            sql.push_str(" AND time >= ?");
+            args.push(Value::Integer(s));
+        }
+        if let Some(u) = q.until {
+            sql.push_str(" AND time <= ?");
+            args.push(Value::Integer(u));
+        }
+        sql.push_str(" ORDER BY time DESC, id DESC");
+        let check = match filter {
+            SourceFilter::NetThen(_, p) | SourceFilter::Scan(p) => Some(p),
+            _ => None,
+        };
+        if check.is_none() {
+            sql.push_str(" LIMIT ?");
+            args.push(Value::Integer(i64::try_from(limit).unwrap_or(1_000)));
+        }
+        let mut st = self.conn().prepare_cached(&sql)?;
+        let mut rows = st.query(params_from_iter(args))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let e = conn_event_row(r)?;
+            if let Some(p) = &check {
+                match e.source.parse::<IpAddr>() {
+                    Ok(ip) if p.contains(ip) => {}
+                    _ => continue,
+                }
+            }
+            out.push(e);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
