@@ -60,7 +60,6 @@
 //! `Referrer-Policy: same-origin`. `back=` values (after a form command or a login) are
 //! honoured only when a browser would read them as a path on this site.
 
-mod c3shim;
 mod guard;
 mod incidents;
 mod metrics;

@@ -33,6 +33,7 @@ svg.timeline .mark{fill-opacity:.72;stroke:#fff;stroke-width:1}
 .k-refused{fill:#d0342c;background:#d0342c}.k-drop{fill:#d79a00;background:#d79a00}.k-auth{fill:#7a5bb5;background:#7a5bb5}
 .k-trap{fill:#111827;background:#111827}.k-other{fill:#6b7385;background:#6b7385}
 figcaption .legend{margin-right:1em;white-space:nowrap}figcaption .key{display:inline-block;width:.8em;height:.8em;border-radius:50%;margin-right:.3em;vertical-align:-.05em}
+.kd{display:inline-block;width:.7em;height:.7em;border-radius:50%;vertical-align:-.05em}
 figcaption .key.shade{border-radius:2px;background:#d0342c33;border:1px solid #d0342c88}
 .st{font-weight:700;padding:.1em .45em;border-radius:3px;display:inline-block;font-size:.85em}
 .st.open{background:#d0342c;color:#fff}.st.closed{background:#e3e6ec;color:#4a5368}

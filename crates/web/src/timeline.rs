@@ -18,9 +18,9 @@ use crate::pages::cut;
 /// Marks drawn at most; the newest are kept.
 pub(crate) const MAX_MARKS: usize = 2_000;
 /// Rows drawn at most (the busiest are kept).
-pub(crate) const MAX_ROWS: usize = 30;
+pub(crate) const MAX_ROWS: usize = 48;
 /// Up to this many distinct host/port pairs get a row each; past it, one row per host.
-pub(crate) const MAX_PORT_ROWS: usize = 16;
+pub(crate) const MAX_PORT_ROWS: usize = 32;
 /// Row labels are cut to this many characters.
 const LABEL_CHARS: usize = 26;
 
@@ -53,10 +53,13 @@ pub(crate) struct Span {
 
 // Geometry, in user units of the viewBox.
 const WIDTH: f64 = 1000.0;
-const LEFT: f64 = 170.0;
+const LEFT: f64 = 160.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 26.0;
 const ROW: f64 = 26.0;
+/// Row height when there are more than [`TALL_ROWS`] rows.
+const ROW_LOW: f64 = 16.0;
+const TALL_ROWS: usize = 16;
 const AXIS: f64 = 34.0;
 
 /// A kind's CSS class (a closed set: never the network's text).
@@ -72,7 +75,7 @@ fn kind_class(kind: &str) -> &'static str {
 
 /// Radius of a mark for `count` connections: area grows with the count, bounded.
 pub(crate) fn radius(count: u32) -> f64 {
-    (3.5 + 2.2 * f64::from(count.max(1)).log2()).min(11.0)
+    (3.0 + 1.5 * f64::from(count.max(1)).log2()).min(11.0)
 }
 
 /// A tick step (seconds) giving at most about eight ticks over `range` seconds.
@@ -150,17 +153,22 @@ pub(crate) fn render(marks: &[Mark], spans: &[Span], now: i64) -> (Markup, Drawn
             _ => m.host.clone(),
         }
     };
-    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+    // Per row: connections and first time seen.
+    let mut totals: BTreeMap<String, (u64, i64)> = BTreeMap::new();
     for m in &order {
-        *totals.entry(row_key(m)).or_default() += u64::from(m.count.max(1));
+        let e = totals.entry(row_key(m)).or_insert((0, m.time));
+        e.0 += u64::from(m.count.max(1));
+        e.1 = e.1.min(m.time);
     }
-    let mut rows: Vec<(String, u64)> = totals.into_iter().collect();
+    let mut rows: Vec<(String, (u64, i64))> = totals.into_iter().collect();
     if rows.len() > MAX_ROWS {
-        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        rows.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
         drawn.rows_left_out = rows.len() - MAX_ROWS;
         rows.truncate(MAX_ROWS);
-        rows.sort();
     }
+    // In the order the source reached them (a sweep draws a staircase).
+    rows.sort_by(|a, b| a.1.1.cmp(&b.1.1).then_with(|| a.0.cmp(&b.0)));
+    let rows: Vec<(String, u64)> = rows.into_iter().map(|(k, (n, _))| (k, n)).collect();
     let index: BTreeMap<&str, usize> = rows
         .iter()
         .enumerate()
@@ -183,8 +191,10 @@ pub(crate) fn render(marks: &[Mark], spans: &[Span], now: i64) -> (Markup, Drawn
     let span_s = (hi - lo).max(1) as f64;
     let plot_w = WIDTH - LEFT - RIGHT;
     let x = |t: i64| LEFT + (t - lo) as f64 / span_s * plot_w;
-    let height = TOP + ROW * rows.len() as f64 + AXIS;
-    let plot_bottom = TOP + ROW * rows.len() as f64;
+    let row_h = if rows.len() > TALL_ROWS { ROW_LOW } else { ROW };
+    let height = TOP + row_h * rows.len() as f64 + AXIS;
+    let plot_bottom = TOP + row_h * rows.len() as f64;
+    let r_max = row_h / 2.0 - 1.0;
     let step = tick_step(hi - lo);
     let first_tick = lo.div_euclid(step) * step + if lo.rem_euclid(step) == 0 { 0 } else { step };
     let ticks: Vec<i64> = (0..)
@@ -206,10 +216,10 @@ pub(crate) fn render(marks: &[Mark], spans: &[Span], now: i64) -> (Markup, Drawn
             aria-label=(format!("Connection events from {} to {}", clock(t_min, true), clock(t_max, true))) {
             // Row bands and labels.
             @for (i, (label, total)) in rows.iter().enumerate() {
-                @let y = TOP + ROW * i as f64;
+                @let y = TOP + row_h * i as f64;
                 rect class=(if i % 2 == 0 { "band even" } else { "band odd" })
-                    x=(num(LEFT)) y=(num(y)) width=(num(plot_w)) height=(num(ROW)) {}
-                text.rowlabel x=(num(LEFT - 8.0)) y=(num(y + ROW / 2.0 + 4.0)) text-anchor="end" {
+                    x=(num(LEFT)) y=(num(y)) width=(num(plot_w)) height=(num(row_h)) {}
+                text.rowlabel x=(num(LEFT - 8.0)) y=(num(y + row_h / 2.0 + 4.0)) text-anchor="end" {
                     title { (label) ": " (total) " connections" }
                     (cut(label, LABEL_CHARS))
                 }
@@ -237,7 +247,7 @@ pub(crate) fn render(marks: &[Mark], spans: &[Span], now: i64) -> (Markup, Drawn
             @for m in &order {
                 @if let Some(&row) = index.get(row_key(m).as_str()) {
                     circle class=(format!("mark {}", kind_class(&m.kind)))
-                        cx=(num(x(m.time))) cy=(num(TOP + ROW * row as f64 + ROW / 2.0)) r=(num(radius(m.count))) {
+                        cx=(num(x(m.time))) cy=(num(TOP + row_h * row as f64 + row_h / 2.0)) r=(num(radius(m.count).min(r_max))) {
                         title {
                             (clock(m.time, true)) " " (m.host)
                             @if let Some(p) = &m.port { " " (p) }
@@ -341,6 +351,10 @@ mod tests {
         // A count of 4 is drawn larger than a count of 1.
         assert!(radius(4) > radius(1));
         assert!(radius(u32::MAX) <= 11.0);
+        // Rows in the order the source reached them.
+        let a = s.find("web1 tcp/22").expect("web1");
+        let b = s.find("web2 tcp/22").expect("web2");
+        assert!(a < b);
     }
 
     #[test]
@@ -358,7 +372,7 @@ mod tests {
     fn caps_marks_and_rows_and_says_so() {
         let mut marks = Vec::new();
         for i in 0..(MAX_MARKS as i64 + 500) {
-            marks.push(mark(1_000_000 + i, &format!("h{}", i % 50), None, 1));
+            marks.push(mark(1_000_000 + i, &format!("h{}", i % 68), None, 1));
         }
         let (m, d) = render(&marks, &[], 1_000_000);
         let s = m.into_string();
