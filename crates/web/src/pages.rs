@@ -55,12 +55,18 @@ pub(crate) const LIVE_JS: &str = r#"
   function add(kind,e){
     if(!ul)return;var d=JSON.parse(e.data);var li=document.createElement('li');
     var t=new Date(d.time*1000).toISOString().substr(11,8);
-    var what=kind==='notification'?('NOTIFY '+d.contact+' '+d.notification_type):(kind==='state_change'?('ALERT '+d.state+' '+d.state_type):('RESULT '+d.code));
-    li.textContent=t+' '+what+' '+d.host+(d.service?(';'+d.service):'')+' \u2014 '+d.output;
+    var text;
+    if(kind==='incident')text='INCIDENT '+d.transition+' #'+d.id+' '+d.key+' \u2014 '+d.output;
+    else if(kind==='connection')text='EVENT '+d.kind+' '+d.source+' \u2192 '+d.reporter+(d.port!=null?(' port '+d.port):'');
+    else{
+      var what=kind==='notification'?('NOTIFY '+d.contact+' '+d.notification_type):(kind==='state_change'?('ALERT '+d.state+' '+d.state_type):('RESULT '+d.code));
+      text=what+' '+d.host+(d.service?(';'+d.service):'')+' \u2014 '+d.output;
+    }
+    li.textContent=t+' '+text;
     li.className='ev-'+kind;ul.insertBefore(li,ul.firstChild);
     while(ul.children.length>200)ul.removeChild(ul.lastChild);
   }
-  // Pages that show state (problems, hosts, denied) re-render their #status region
+  // Pages that show state (problems, hosts, denied, incidents) re-render their #status region
   // after alerts, debounced, without a reload.
   var pending=null;
   function refresh(){
@@ -83,7 +89,7 @@ pub(crate) const LIVE_JS: &str = r#"
       // Refused (the server's subscriber cap) or ended (shutdown): try again later.
       es=null;say('offline');retry=setTimeout(open,10000);
     };
-    ['check_result','state_change','notification'].forEach(function(k){es.addEventListener(k,function(e){add(k,e);if(k==='state_change')refresh();});});
+    ['check_result','state_change','notification','incident','connection'].forEach(function(k){es.addEventListener(k,function(e){add(k,e);if(k==='state_change'||k==='incident')refresh();});});
   }
   function close(){
     if(retry){clearTimeout(retry);retry=null;}
