@@ -361,8 +361,8 @@ fn incident_table(now: i64, rows: &[IncidentRow], id: &str) -> Markup {
                     td { span.count { (r.host_count) } " " span.muted { (list_more(&r.hosts, r.host_count, false)) } }
                     td { span.count { (r.port_count) } " " span.muted { (list_more(&r.ports, r.port_count, false)) } }
                     td.count { (r.events) }
-                    td { (fmt_time(r.first_seen)) }
-                    td { (fmt_time(r.last_seen)) " " span.muted { "(" (fmt_age(now, Some(r.last_seen))) " ago)" } }
+                    td.t { (fmt_time(r.first_seen)) }
+                    td.t { (fmt_time(r.last_seen)) " " span.muted { "(" (fmt_age(now, Some(r.last_seen))) " ago)" } }
                     td { (state_badge(r)) }
                 }
             }
@@ -467,7 +467,7 @@ fn event_table(events: &[ConnEventRow]) -> Markup {
             tr { th { "Time" } th { "Reported by" } th { "Port" } th { "Daemon" } th { "Kind" } th { "Count" } th { "Raw" } }
             @for e in shown {
                 tr {
-                    td { (fmt_time(e.time)) }
+                    td.t { (fmt_time(e.time)) }
                     td { a href=(format!("/host?name={}", enc(&e.reporter))) { (e.reporter) } }
                     td { (port_label(e.proto.as_deref(), e.port).unwrap_or_default()) }
                     td { (e.daemon.as_deref().unwrap_or("")) }
@@ -498,7 +498,7 @@ fn ack_box(r: &IncidentRow, svc: Option<&(String, String)>, li: bool) -> Markup 
                     p.muted { a href=(format!("/login?back={}", enc(&back))) { "Log in" } " to acknowledge it." }
                 }
             }
-            None => p.muted { "The incident service is not known to the web server; see the hosts above." },
+            None => p.muted { "The web server does not know which service carries incidents (the detection configuration's network host and service): acknowledge it from its service page." },
         }
     }
 }
@@ -510,7 +510,7 @@ fn incident_page(
     svc: Option<(String, String)>,
     li: bool,
 ) -> Markup {
-    let (chart, _) = timeline::render(&marks(events), &spans(std::slice::from_ref(r)), st.now);
+    let (chart, _) = timeline::render(&marks(events), &spans(std::slice::from_ref(r)));
     pages::layout(
         &format!("Incident #{} — {}", r.id, r.key),
         li,
@@ -544,7 +544,7 @@ fn source_page(
     events: &[ConnEventRow],
     li: bool,
 ) -> Markup {
-    let (chart, drawn) = timeline::render(&marks(events), &spans(incidents), now);
+    let (chart, drawn) = timeline::render(&marks(events), &spans(incidents));
     let total: u64 = events.iter().map(|e| u64::from(e.count)).sum();
     let hosts: std::collections::BTreeSet<&str> =
         events.iter().map(|e| e.reporter.as_str()).collect();

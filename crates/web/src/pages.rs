@@ -23,7 +23,8 @@ form.inline{display:inline-flex;gap:.4em;flex-wrap:wrap;margin:.3em 0}input,sele
 figure.chart{margin:.5em 0 1em;background:#fff;box-shadow:0 1px 2px #0002;padding:.6em .6em .4em}
 svg.timeline{width:100%;height:auto;display:block;font:11px system-ui,sans-serif}
 svg.timeline .band.even{fill:#f7f8fb}svg.timeline .band.odd{fill:#fff}
-svg.timeline .rowlabel{fill:#2b3245;font-size:12px;font-family:ui-monospace,monospace}
+td.t{white-space:nowrap}
+svg.timeline .rowlabel{fill:#2b3245;font-size:11px;font-family:ui-monospace,monospace}
 svg.timeline .axis{stroke:#8a93a6;stroke-width:1}svg.timeline .grid{stroke:#dde1e8;stroke-width:1}
 svg.timeline .tick{fill:#4a5368}svg.timeline .tickday{fill:#8a93a6;font-size:10px}
 svg.timeline .span rect{fill:#d0342c;fill-opacity:.08;stroke:#d0342c;stroke-opacity:.35}

@@ -22,7 +22,7 @@ pub(crate) const MAX_ROWS: usize = 48;
 /// Up to this many distinct host/port pairs get a row each; past it, one row per host.
 pub(crate) const MAX_PORT_ROWS: usize = 32;
 /// Row labels are cut to this many characters.
-const LABEL_CHARS: usize = 26;
+const LABEL_CHARS: usize = 21;
 
 /// One event to draw.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,9 +125,10 @@ pub(crate) struct Drawn {
     pub(crate) spans: usize,
 }
 
-/// Render the chart. `marks` in any order; `now` closes open spans. Empty input gives a
-/// short note instead of an empty drawing.
-pub(crate) fn render(marks: &[Mark], spans: &[Span], now: i64) -> (Markup, Drawn) {
+/// Render the chart. `marks` in any order; a span is drawn from its first to its last
+/// event (an open one dashed, labelled `open`). Empty input gives a short note instead of
+/// an empty drawing.
+pub(crate) fn render(marks: &[Mark], spans: &[Span]) -> (Markup, Drawn) {
     let mut drawn = Drawn::default();
     if marks.is_empty() {
         return (
@@ -177,11 +178,11 @@ pub(crate) fn render(marks: &[Mark], spans: &[Span], now: i64) -> (Markup, Drawn
     drawn.rows = rows.len();
 
     // Time range: the drawn events and the spans that overlap them, padded.
-    let t_min = order.iter().map(|m| m.time).min().unwrap_or(now);
-    let t_max = order.iter().map(|m| m.time).max().unwrap_or(now);
+    let t_min = order.iter().map(|m| m.time).min().unwrap_or_default();
+    let t_max = order.iter().map(|m| m.time).max().unwrap_or_default();
     let spans: Vec<(&Span, i64, i64)> = spans
         .iter()
-        .map(|s| (s, s.start, if s.open { s.end.max(now) } else { s.end }))
+        .map(|s| (s, s.start, s.end.max(s.start)))
         .filter(|(_, a, b)| *b >= t_min && *a <= t_max)
         .collect();
     let lo0 = spans.iter().map(|s| s.1).fold(t_min, i64::min);
@@ -230,7 +231,7 @@ pub(crate) fn render(marks: &[Mark], spans: &[Span], now: i64) -> (Markup, Drawn
                 g class=(if s.open { "span open" } else { "span closed" }) {
                     title { (s.label) }
                     rect x=(num(xa)) y=(num(TOP - 4.0)) width=(num((xb - xa).max(3.0))) height=(num(plot_bottom - TOP + 8.0)) rx="3" {}
-                    text.spanlabel x=(num(xa + 3.0)) y=(num(TOP - 8.0)) { "#" (s.id) }
+                    text.spanlabel x=(num(xa + 3.0)) y=(num(TOP - 8.0)) { "#" (s.id) @if s.open { " open" } }
                 }
             }
             // Time axis.
@@ -296,7 +297,7 @@ mod tests {
 
     #[test]
     fn empty_is_a_note() {
-        let (m, d) = render(&[], &[], 100);
+        let (m, d) = render(&[], &[]);
         let s = m.into_string();
         assert!(s.contains("No connection events"), "{s}");
         assert!(!s.contains("<svg"));
@@ -320,7 +321,7 @@ mod tests {
             open: false,
             label: "<b>evil</b>".into(),
         }];
-        let s = render(&[m], &spans, 1_700_000_100).0.into_string();
+        let s = render(&[m], &spans).0.into_string();
         assert!(!s.contains("<script"), "{s}");
         assert!(!s.contains("<img"), "{s}");
         assert!(!s.contains("<b>"), "{s}");
@@ -339,7 +340,7 @@ mod tests {
             mark(base, "web1", Some("tcp/22"), 1),
             mark(base + 600, "web2", Some("tcp/22"), 4),
         ];
-        let s = render(&marks, &[], base + 700).0.into_string();
+        let s = render(&marks, &[]).0.into_string();
         assert!(s.contains(">12:00<"), "{s}");
         assert!(s.contains(">12:10<"), "{s}");
         assert!(s.contains(">2023-11-14<"), "{s}");
@@ -374,7 +375,7 @@ mod tests {
         for i in 0..(MAX_MARKS as i64 + 500) {
             marks.push(mark(1_000_000 + i, &format!("h{}", i % 68), None, 1));
         }
-        let (m, d) = render(&marks, &[], 1_000_000);
+        let (m, d) = render(&marks, &[]);
         let s = m.into_string();
         assert_eq!(d.marks_left_out, 500);
         assert_eq!(d.rows, MAX_ROWS);
@@ -390,17 +391,17 @@ mod tests {
         let marks: Vec<Mark> = (0..40)
             .map(|p| mark(100 + p, "db1", Some(&format!("tcp/{}", 1000 + p)), 1))
             .collect();
-        let (m, d) = render(&marks, &[], 200);
+        let (m, d) = render(&marks, &[]);
         assert_eq!(d.rows, 1);
         assert!(m.into_string().contains("rows by host."));
         let few: Vec<Mark> = (0..3)
             .map(|p| mark(100 + p, "db1", Some(&format!("tcp/{}", 1000 + p)), 1))
             .collect();
-        assert_eq!(render(&few, &[], 200).1.rows, 3);
+        assert_eq!(render(&few, &[]).1.rows, 3);
     }
 
     #[test]
-    fn open_span_reaches_now_and_far_spans_are_dropped() {
+    fn open_spans_are_marked_and_far_spans_are_dropped() {
         let marks = [mark(1000, "a", None, 1), mark(1100, "b", None, 1)];
         let spans = [
             Span {
@@ -418,11 +419,11 @@ mod tests {
                 label: "old".into(),
             },
         ];
-        let (m, d) = render(&marks, &spans, 1500);
+        let (m, d) = render(&marks, &spans);
         assert_eq!(d.spans, 1);
         let s = m.into_string();
         assert!(s.contains("span open"));
-        assert!(s.contains("#1"));
+        assert!(s.contains("#1 open"));
         assert!(!s.contains("#2"));
     }
 }
