@@ -7,7 +7,7 @@
 // Checks: the Incidents link is in the navigation; open incidents are listed before closed
 // ones; the source page's chart has marks, axis labels and shaded incidents; hostile names
 // from the network are shown as text (no element injected); no page error and no
-// Content-Security-Policy violation. Writes OUT_DIR/incidents.png, source.png, incident.png.
+// Content-Security-Policy violation. Writes OUT_DIR/incidents.png, source.png (timeline.png: its chart), incident.png.
 // Prints "OK" and exits 0, or prints the reason on stderr and exits 1.
 // CHROMIUM overrides the browser (default /usr/bin/chromium).
 import { chromium } from 'playwright-core';
@@ -85,6 +85,7 @@ try {
   check(chart.width > 600 && chart.height > 80, `chart size ${chart.width}x${chart.height}`);
   check(chart.injected === 0, 'an element was injected by a name from the network');
   await page.screenshot({ path: `${out}/source.png`, fullPage: true });
+  await page.locator('figure.chart').screenshot({ path: `${out}/timeline.png` });
 
   // 3. An incident page, from the source page's incident list.
   const inc = page.locator('#source-incidents td:first-child a').first();

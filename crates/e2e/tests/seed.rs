@@ -807,7 +807,8 @@ fn browser_shows_incidents_and_a_source_timeline() {
     });
     let out_dir = repo().join("test-output/browser");
     std::fs::create_dir_all(&out_dir).expect("test-output/browser");
-    for f in ["incidents.png", "source.png", "incident.png"] {
+    let shots = ["incidents.png", "source.png", "timeline.png", "incident.png"];
+    for f in shots {
         let _ = std::fs::remove_file(out_dir.join(f));
     }
     let mut node = Group(
@@ -837,7 +838,7 @@ fn browser_shows_incidents_and_a_source_timeline() {
     };
     assert!(status.is_some_and(|s| s.success()), "{}", report());
     assert_eq!(ex.file("browser.out").trim(), "OK", "{}", report());
-    for f in ["incidents.png", "source.png", "incident.png"] {
+    for f in shots {
         let png = std::fs::read(out_dir.join(f)).expect("screenshot");
         assert!(png.starts_with(b"\x89PNG"), "{f} is not a PNG");
         eprintln!("screenshot: {}", out_dir.join(f).display());

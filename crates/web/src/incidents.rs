@@ -254,7 +254,7 @@ pub(crate) async fn ui_incident(
                 .backend
                 .incident_service()
                 .or_else(|| guess_service(&st, &r));
-            Html(incident_page(&st, &r, &ev, svc, li).into_string()).into_response()
+            Html(incident_page(&r, &ev, svc, li).into_string()).into_response()
         }
         Ok(None) => crate::not_found("No such incident.", li),
         Err(HistError::Disabled) => crate::not_found("History is not enabled.", li),
@@ -504,7 +504,6 @@ fn ack_box(r: &IncidentRow, svc: Option<&(String, String)>, li: bool) -> Markup 
 }
 
 fn incident_page(
-    st: &StatusView,
     r: &IncidentRow,
     events: &[ConnEventRow],
     svc: Option<(String, String)>,
@@ -673,148 +672,12 @@ mod tests {
             count: 1,
             raw: "<img src=x>".into(),
         }];
-        let s = incident_page(&st, &inc(1, true), &ev, None, false).into_string();
+        let s = incident_page(&inc(1, true), &ev, None, false).into_string();
         assert!(!s.contains("<script>x"), "{s}");
         assert!(!s.contains("<img"), "{s}");
         assert!(!s.contains("<b>web2"), "{s}");
         let s = source_page(st.now, "<x>", &[inc(1, false)], &ev, false).into_string();
         assert!(!s.contains("<x>"), "{s}");
         assert!(s.contains("<svg"), "{s}");
-    }
-}
-
-#[cfg(test)]
-mod preview {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn write_preview() {
-        let base = 1_764_680_000i64;
-        let mut ev = Vec::new();
-        let hosts = [
-            "web1", "web2", "web3", "db1", "mail", "gw", "backup", "<evil>",
-        ];
-        for (i, h) in hosts.iter().enumerate() {
-            ev.push(ConnEventRow {
-                time: base + 60 + i as i64 * 7,
-                reporter: (*h).into(),
-                source: "203.0.113.5".into(),
-                proto: Some("tcp".into()),
-                port: Some(22),
-                daemon: Some("sshd".into()),
-                kind: "refused".into(),
-                count: 1,
-                raw: "Denied sshd-203.0.113.5".into(),
-            });
-        }
-        for p in 0..20u16 {
-            ev.push(ConnEventRow {
-                time: base + 400 + i64::from(p) * 3,
-                reporter: "db1".into(),
-                source: "203.0.113.5".into(),
-                proto: Some("tcp".into()),
-                port: Some(1000 + p),
-                daemon: None,
-                kind: if p % 3 == 0 {
-                    "firewall_drop".into()
-                } else {
-                    "refused".into()
-                },
-                count: 1 + u32::from(p % 5) * 3,
-                raw: String::new(),
-            });
-        }
-        ev.push(ConnEventRow {
-            time: base + 1500,
-            reporter: "web1".into(),
-            source: "203.0.113.5".into(),
-            proto: Some("tcp".into()),
-            port: Some(2222),
-            daemon: None,
-            kind: "trap".into(),
-            count: 1,
-            raw: String::new(),
-        });
-        ev.push(ConnEventRow {
-            time: base + 1700,
-            reporter: "mail".into(),
-            source: "203.0.113.5".into(),
-            proto: Some("tcp".into()),
-            port: Some(25),
-            daemon: Some("smtpd".into()),
-            kind: "auth_fail".into(),
-            count: 12,
-            raw: String::new(),
-        });
-        ev.reverse();
-        let mut a = tests_inc(1, false);
-        a.first_seen = base + 60;
-        a.last_seen = base + 600;
-        let mut b = tests_inc(2, true);
-        b.first_seen = base + 1500;
-        b.last_seen = base + 1700;
-        b.detectors = vec!["trap".into(), "vertical".into()];
-        let inc = vec![b, a];
-        let page = source_page(base + 1800, "203.0.113.5", &inc, &ev, false).into_string();
-        let dir = std::path::Path::new("/tmp/iu");
-        std::fs::create_dir_all(dir.join("static")).unwrap();
-        std::fs::write(dir.join("static/picket.css"), pages::CSS).unwrap();
-        std::fs::write(
-            dir.join("source.html"),
-            page.replace("href=\"/static/picket.css\"", "href=\"static/picket.css\""),
-        )
-        .unwrap();
-        let list = incidents_page(
-            base + 1800,
-            &IncidentParams::default(),
-            &incident_query(&IncidentParams::default()).unwrap(),
-            Some(&(Some(vec![inc[0].clone()]), vec![inc[1].clone()])),
-            false,
-        )
-        .into_string();
-        std::fs::write(
-            dir.join("incidents.html"),
-            list.replace("href=\"/static/picket.css\"", "href=\"static/picket.css\""),
-        )
-        .unwrap();
-        let st = StatusView {
-            now: base + 1800,
-            ..Default::default()
-        };
-        let ip = incident_page(
-            &st,
-            &inc[1],
-            &ev[..28],
-            Some(("network".into(), "Port scans".into())),
-            true,
-        )
-        .into_string();
-        std::fs::write(
-            dir.join("incident.html"),
-            ip.replace("href=\"/static/picket.css\"", "href=\"static/picket.css\""),
-        )
-        .unwrap();
-    }
-    fn tests_inc(id: u64, open: bool) -> IncidentRow {
-        IncidentRow {
-            id,
-            key: "203.0.113.5".into(),
-            detectors: vec!["horizontal".into()],
-            open,
-            first_seen: 0,
-            last_seen: 0,
-            events: 16,
-            hosts: vec!["web1".into(), "web2".into()],
-            host_count: 8,
-            ports: vec!["tcp/22".into()],
-            port_count: 1,
-            daemons: vec!["sshd".into()],
-            source_count: 1,
-            recurrence: id == 2,
-            last_transition: "opened".into(),
-            last_output: "203.0.113.5 scanned 8 hosts on tcp/22 (web1, web2, ...) since 12:01:07"
-                .into(),
-            updated: 0,
-        }
     }
 }

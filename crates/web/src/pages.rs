@@ -29,6 +29,7 @@ svg.timeline .axis{stroke:#8a93a6;stroke-width:1}svg.timeline .grid{stroke:#dde1
 svg.timeline .tick{fill:#4a5368}svg.timeline .tickday{fill:#8a93a6;font-size:10px}
 svg.timeline .span rect{fill:#d0342c;fill-opacity:.08;stroke:#d0342c;stroke-opacity:.35}
 svg.timeline .span.open rect{fill-opacity:.14;stroke-opacity:.6;stroke-dasharray:4 3}
+svg.timeline .gap rect{fill:#fff;fill-opacity:.85}svg.timeline .gaplabel{fill:#8a93a6;font-size:10px}
 svg.timeline .spanlabel{fill:#a3281f;font-weight:600}
 svg.timeline .mark{fill-opacity:.72;stroke:#fff;stroke-width:1}
 .k-refused{fill:#d0342c;background:#d0342c}.k-drop{fill:#d79a00;background:#d79a00}.k-auth{fill:#7a5bb5;background:#7a5bb5}

@@ -78,19 +78,20 @@ pub(crate) fn radius(count: u32) -> f64 {
     (3.0 + 1.5 * f64::from(count.max(1)).log2()).min(11.0)
 }
 
-/// A tick step (seconds) giving at most about eight ticks over `range` seconds.
-pub(crate) fn tick_step(range: i64) -> i64 {
+/// A tick step (seconds) giving at most about `max` ticks over `range` seconds.
+pub(crate) fn tick_step_n(range: i64, max: i64) -> i64 {
+    let max = max.max(1);
     const STEPS: [i64; 17] = [
         1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200,
     ];
     let range = range.max(1);
     for s in STEPS {
-        if range / s <= 8 {
+        if range / s <= max {
             return s;
         }
     }
     let mut s = 86_400;
-    while range / s > 8 {
+    while range / s > max {
         s *= 2;
     }
     s
@@ -113,6 +114,116 @@ fn num(x: f64) -> String {
     let mut s = String::new();
     let _ = write!(s, "{x:.1}");
     s
+}
+
+/// Width of a cut quiet stretch, in user units.
+const GAP: f64 = 44.0;
+
+/// One busy stretch of the time axis: `t0..=t1` drawn over `x0..=x1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Seg {
+    pub(crate) t0: i64,
+    pub(crate) t1: i64,
+    pub(crate) x0: f64,
+    pub(crate) x1: f64,
+}
+
+/// Split the times into busy stretches (a quiet gap longer than an eighth of the whole
+/// range and than 10 minutes separates two), each padded, sharing `x0..x1` by duration
+/// (with a floor so a short burst stays visible), cut gaps [`GAP`] wide between them.
+pub(crate) fn segments(points: &mut [i64], x0: f64, x1: f64) -> Vec<Seg> {
+    points.sort_unstable();
+    let (Some(&first), Some(&last)) = (points.first(), points.last()) else {
+        return vec![Seg {
+            t0: 0,
+            t1: 1,
+            x0,
+            x1,
+        }];
+    };
+    let cut = ((last - first) / 8).max(600);
+    let mut runs: Vec<(i64, i64)> = vec![(first, first)];
+    for &t in points.iter() {
+        let cur = runs.last_mut().expect("one run");
+        if t - cur.1 > cut {
+            runs.push((t, t));
+        } else {
+            cur.1 = t;
+        }
+    }
+    // At most 6 stretches: merge across the shortest gaps first.
+    while runs.len() > 6 {
+        let i = (0..runs.len() - 1)
+            .min_by_key(|&i| runs[i + 1].0 - runs[i].1)
+            .expect("two runs");
+        runs[i].1 = runs[i + 1].1;
+        runs.remove(i + 1);
+    }
+    let padded: Vec<(i64, i64)> = runs
+        .iter()
+        .map(|&(a, b)| {
+            let pad = ((b - a) / 30).max(5);
+            (a - pad, b + pad)
+        })
+        .collect();
+    let n = padded.len() as f64;
+    let avail = (x1 - x0) - GAP * (n - 1.0);
+    let total: f64 = padded.iter().map(|(a, b)| (b - a) as f64).sum();
+    let mut x = x0;
+    let mut out = Vec::with_capacity(padded.len());
+    for (a, b) in padded {
+        let share = 0.3 / n + 0.7 * (b - a) as f64 / total.max(1.0);
+        let w = avail * share;
+        out.push(Seg {
+            t0: a,
+            t1: b,
+            x0: x,
+            x1: x + w,
+        });
+        x += w + GAP;
+    }
+    out
+}
+
+/// The x of time `t`: linear within a stretch, and across a cut gap between its ends.
+pub(crate) fn scale_x(segs: &[Seg], t: i64) -> f64 {
+    let lin = |t: i64, t0: i64, t1: i64, x0: f64, x1: f64| {
+        x0 + (t - t0) as f64 / ((t1 - t0).max(1)) as f64 * (x1 - x0)
+    };
+    let (Some(f), Some(l)) = (segs.first(), segs.last()) else {
+        return 0.0;
+    };
+    if t <= f.t0 {
+        return f.x0;
+    }
+    if t >= l.t1 {
+        return l.x1;
+    }
+    for (i, g) in segs.iter().enumerate() {
+        if t <= g.t1 {
+            return if t >= g.t0 {
+                lin(t, g.t0, g.t1, g.x0, g.x1)
+            } else {
+                let p = &segs[i - 1];
+                lin(t, p.t1, g.t0, p.x1, g.x0)
+            };
+        }
+    }
+    l.x1
+}
+
+/// `1h 18m`, `12m`, `40s`.
+fn duration(secs: i64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m")
+    } else {
+        format!("{s}s")
+    }
 }
 
 /// What [`render`] drew (for the caption and for tests).
@@ -185,24 +296,37 @@ pub(crate) fn render(marks: &[Mark], spans: &[Span]) -> (Markup, Drawn) {
         .map(|s| (s, s.start, s.end.max(s.start)))
         .filter(|(_, a, b)| *b >= t_min && *a <= t_max)
         .collect();
-    let lo0 = spans.iter().map(|s| s.1).fold(t_min, i64::min);
-    let hi0 = spans.iter().map(|s| s.2).fold(t_max, i64::max);
-    let pad = ((hi0 - lo0) / 40).max(5);
-    let (lo, hi) = (lo0 - pad, hi0 + pad);
-    let span_s = (hi - lo).max(1) as f64;
+    // Busy stretches share the width; a quiet gap between them is cut to GAP wide.
+    let mut points: Vec<i64> = order.iter().map(|m| m.time).collect();
+    for (_, a, b) in &spans {
+        points.push(*a);
+        points.push(*b);
+    }
     let plot_w = WIDTH - LEFT - RIGHT;
-    let x = |t: i64| LEFT + (t - lo) as f64 / span_s * plot_w;
+    let segs = segments(&mut points, LEFT, WIDTH - RIGHT);
+    let x = |t: i64| scale_x(&segs, t);
     let row_h = if rows.len() > TALL_ROWS { ROW_LOW } else { ROW };
     let height = TOP + row_h * rows.len() as f64 + AXIS;
     let plot_bottom = TOP + row_h * rows.len() as f64;
     let r_max = row_h / 2.0 - 1.0;
-    let step = tick_step(hi - lo);
-    let first_tick = lo.div_euclid(step) * step + if lo.rem_euclid(step) == 0 { 0 } else { step };
-    let ticks: Vec<i64> = (0..)
-        .map(|i| first_tick + i * step)
-        .take_while(|t| *t <= hi)
+    // Ticks per stretch, about one per 90 units.
+    let mut ticks: Vec<(i64, bool)> = Vec::new();
+    for g in &segs {
+        let max = ((g.x1 - g.x0) / 90.0).floor().max(1.0) as i64;
+        let step = tick_step_n(g.t1 - g.t0, max);
+        let first =
+            g.t0.div_euclid(step) * step + if g.t0.rem_euclid(step) == 0 { 0 } else { step };
+        ticks.extend(
+            (0..)
+                .map(|i| first + i * step)
+                .take_while(|t| *t <= g.t1)
+                .map(|t| (t, step < 60)),
+        );
+    }
+    let gaps: Vec<(f64, f64, i64)> = segs
+        .windows(2)
+        .map(|w| (w[0].x1, w[1].x0, w[1].t0 - w[0].t1))
         .collect();
-    let secs = step < 60;
     drawn.spans = spans.len();
     drawn.marks = order
         .iter()
@@ -236,12 +360,21 @@ pub(crate) fn render(marks: &[Mark], spans: &[Span]) -> (Markup, Drawn) {
             }
             // Time axis.
             line.axis x1=(num(LEFT)) y1=(num(plot_bottom)) x2=(num(WIDTH - RIGHT)) y2=(num(plot_bottom)) {}
-            @for (i, t) in ticks.iter().enumerate() {
+            @for (i, (t, secs)) in ticks.iter().enumerate() {
                 @let tx = x(*t);
                 line.grid x1=(num(tx)) y1=(num(TOP)) x2=(num(tx)) y2=(num(plot_bottom + 4.0)) {}
-                text.tick x=(num(tx)) y=(num(plot_bottom + 17.0)) text-anchor="middle" { (clock(*t, secs)) }
-                @if i == 0 || day(*t) != day(ticks[i - 1]) {
+                text.tick x=(num(tx)) y=(num(plot_bottom + 17.0)) text-anchor="middle" { (clock(*t, *secs)) }
+                @if i == 0 || day(*t) != day(ticks[i - 1].0) {
                     text.tickday x=(num(tx)) y=(num(plot_bottom + 30.0)) text-anchor="middle" { (day(*t)) }
+                }
+            }
+            // Cut quiet stretches.
+            @for (a, b, quiet) in &gaps {
+                g.gap {
+                    title { (duration(*quiet)) " without events" }
+                    rect x=(num(*a)) y=(num(TOP)) width=(num(b - a)) height=(num(plot_bottom - TOP)) {}
+                    text.gaplabel x=(num((a + b) / 2.0)) y=(num(plot_bottom + 17.0)) text-anchor="middle" { "⋯" }
+                    text.gaplabel x=(num((a + b) / 2.0)) y=(num(plot_bottom + 30.0)) text-anchor="middle" { (duration(*quiet)) }
                 }
             }
             // The marks.
@@ -273,6 +406,7 @@ pub(crate) fn render(marks: &[Mark], spans: &[Span]) -> (Markup, Drawn) {
                 " " (drawn.marks) " events drawn"
                 @if left_out > 0 { ", " (left_out) " older or in hidden rows left out" }
                 @if drawn.rows_left_out > 0 { "; " (drawn.rows_left_out) " quieter rows not shown" }
+                @if !gaps.is_empty() { "; quiet stretches cut (⋯)" }
                 "; rows by " (if by_port { "host and port" } else { "host" }) ". Times UTC."
             }
         }
@@ -359,14 +493,38 @@ mod tests {
     }
 
     #[test]
+    fn quiet_stretches_are_cut() {
+        // A sweep, then 80 quiet minutes, then a port scan.
+        let mut pts: Vec<i64> = (0..12).map(|i| 1000 + 4 * i).collect();
+        pts.extend((0..14).map(|i| 6000 + 3 * i));
+        let segs = segments(&mut pts, 100.0, 900.0);
+        assert_eq!(segs.len(), 2, "{segs:?}");
+        assert!((segs[1].x0 - segs[0].x1 - GAP).abs() < 1e-6);
+        assert!((segs[1].x1 - 900.0).abs() < 1e-6);
+        // Both bursts get a real share of the width.
+        assert!(segs[0].x1 - segs[0].x0 > 150.0, "{segs:?}");
+        // Monotone, continuous across the gap.
+        let xs: Vec<f64> = (900..6200).step_by(50).map(|t| scale_x(&segs, t)).collect();
+        assert!(xs.windows(2).all(|w| w[0] <= w[1]));
+        // One stretch when nothing is quiet for long.
+        let mut even: Vec<i64> = (0..100).map(|i| i * 60).collect();
+        assert_eq!(segments(&mut even, 0.0, 10.0).len(), 1);
+        // A cut gap is drawn and labelled with its length.
+        let marks: Vec<Mark> = pts.iter().map(|&t| mark(t, "h", None, 1)).collect();
+        let s = render(&marks, &[]).0.into_string();
+        assert!(s.contains(r#"class="gap""#), "{s}");
+        assert!(s.contains(">1h 22m<"), "{s}");
+    }
+
+    #[test]
     fn tick_steps_are_round() {
-        assert_eq!(tick_step(0), 1);
-        assert_eq!(tick_step(8), 1);
-        assert_eq!(tick_step(60), 10);
-        assert_eq!(tick_step(600), 120);
-        assert_eq!(tick_step(3600), 600);
-        assert_eq!(tick_step(86_400), 10_800);
-        assert!(86_400 * 30 / tick_step(86_400 * 30) <= 8);
+        assert_eq!(tick_step_n(0, 8), 1);
+        assert_eq!(tick_step_n(8, 8), 1);
+        assert_eq!(tick_step_n(60, 8), 10);
+        assert_eq!(tick_step_n(600, 8), 120);
+        assert_eq!(tick_step_n(3600, 8), 600);
+        assert_eq!(tick_step_n(86_400, 8), 10_800);
+        assert!(86_400 * 30 / tick_step_n(86_400 * 30, 8) <= 8);
     }
 
     #[test]

@@ -391,7 +391,10 @@ async fn incident_page_links_the_service_and_acknowledges_in_one_form() {
     let (_, page) = get(&s, "/incidents/1").await;
     assert!(page.contains(r#"href="/service?host=network&amp;service=Port%20scans""#));
     let (_, page) = get(&s, "/incidents/2").await;
-    assert!(page.contains("does not know which service carries incidents"), "{page}");
+    assert!(
+        page.contains("does not know which service carries incidents"),
+        "{page}"
+    );
     let (code, _) = get(&s, "/incidents/42").await;
     assert_eq!(code, 404);
 }
