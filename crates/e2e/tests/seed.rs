@@ -807,7 +807,12 @@ fn browser_shows_incidents_and_a_source_timeline() {
     });
     let out_dir = repo().join("test-output/browser");
     std::fs::create_dir_all(&out_dir).expect("test-output/browser");
-    let shots = ["incidents.png", "source.png", "timeline.png", "incident.png"];
+    let shots = [
+        "incidents.png",
+        "source.png",
+        "timeline.png",
+        "incident.png",
+    ];
     for f in shots {
         let _ = std::fs::remove_file(out_dir.join(f));
     }
