@@ -28,10 +28,12 @@
 //! // readers (the web UI) open their own `Store` on the same file.
 //! ```
 
+mod denied;
 mod incidents;
 mod parse;
 mod store;
 
+pub use denied::MAX_NAMES as DENIED_MAX_NAMES;
 pub use incidents::{ConnEventQuery, ConnEventRow, IncidentQuery, IncidentRow};
 pub use parse::{
     ConnectionEventLine, Event, EventKind, LogLine, ParseError, ScanIncidentLine, StateDump,

@@ -1,6 +1,5 @@
 //! The SQLite history store.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use regex::Regex;
@@ -62,15 +61,18 @@ impl DeniedPattern {
 
     /// `(daemon, addr)` when `output` of a record of `kind` is a denial.
     pub fn matches(&self, kind: EventKind, output: &str) -> Option<(String, String)> {
+        self.spans(kind, output)
+            .map(|(d, a)| (d.to_owned(), a.to_owned()))
+    }
+
+    /// [`DeniedPattern::matches`], borrowed from `output`.
+    fn spans<'o>(&self, kind: EventKind, output: &'o str) -> Option<(&'o str, &'o str)> {
         if !self.kinds.contains(&kind) {
             return None;
         }
         let c = self.regex.captures(output)?;
-        let addr = c.name("addr")?.as_str().to_owned();
-        let daemon = c
-            .name("daemon")
-            .map(|m| m.as_str().to_owned())
-            .unwrap_or_default();
+        let addr = c.name("addr")?.as_str();
+        let daemon = c.name("daemon").map_or("", |m| m.as_str());
         Some((daemon, addr))
     }
 }
@@ -211,6 +213,8 @@ pub struct DeniedQuery {
     pub host: Option<String>,
     /// At most this many sources (0 means 500).
     pub limit: u32,
+    /// Skip this many sources of the order (paging).
+    pub offset: u32,
 }
 
 /// Refusals from one source address, across all hosts and daemons.
@@ -224,10 +228,14 @@ pub struct DeniedSource {
     pub last_seen: i64,
     /// Number of denials.
     pub count: u64,
-    /// Hosts that refused it, sorted.
+    /// Hosts that refused it, sorted (the first [`MAX_NAMES`](crate::DENIED_MAX_NAMES)).
     pub hosts: Vec<String>,
-    /// Daemons it tried, sorted.
+    /// How many distinct hosts refused it.
+    pub host_count: u64,
+    /// Daemons it tried, sorted (the first [`MAX_NAMES`](crate::DENIED_MAX_NAMES)).
     pub daemons: Vec<String>,
+    /// How many distinct daemons it tried.
+    pub daemon_count: u64,
 }
 
 /// Counts of one [`Store::ingest_lines`] call.
@@ -262,7 +270,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_time ON events(time);
 CREATE INDEX IF NOT EXISTS events_obj ON events(host, service, id);
 CREATE INDEX IF NOT EXISTS events_kind ON events(kind, id);
-CREATE INDEX IF NOT EXISTS events_denied ON events(denied_addr) WHERE denied_addr IS NOT NULL;
+DROP INDEX IF EXISTS events_denied;
 CREATE INDEX IF NOT EXISTS events_pending_notif ON events(contact, host, id)
     WHERE exit_status IS NULL AND contact IS NOT NULL;
 CREATE TABLE IF NOT EXISTS notification_results (
@@ -284,6 +292,10 @@ CREATE TABLE IF NOT EXISTS cursors (
     offset INTEGER NOT NULL
 );
 ";
+
+/// `PRAGMA user_version` of the current schema (connection events, incidents, the Denied
+/// aggregates).
+const SCHEMA_VERSION: i64 = 1;
 
 /// How far a source file (the daemon's `nagios.log`) has been ingested: the file's identity
 /// (its inode) and the byte offset just past the last complete line stored. It is written in
@@ -532,7 +544,57 @@ impl Store {
     fn init(conn: Connection, cfg: StoreConfig) -> Result<Store> {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::incidents::SCHEMA)?;
-        Ok(Store { conn, cfg })
+        conn.execute_batch(crate::denied::SCHEMA)?;
+        let mut store = Store { conn, cfg };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Bring a database of an earlier version up to [`SCHEMA_VERSION`]: version 0 had its
+    /// denials only in `events` (`denied_addr`), which become connection events and the
+    /// aggregates once.
+    fn migrate(&mut self) -> Result<()> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version >= SCHEMA_VERSION {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut old = tx.prepare(
+                "SELECT time, COALESCE(host, ''), denied_addr, denied_daemon, output FROM events
+                 WHERE denied_addr IS NOT NULL ORDER BY id",
+            )?;
+            let mut rows = old.query([])?;
+            while let Some(r) = rows.next()? {
+                let (time, host, addr, daemon, output): (
+                    i64,
+                    String,
+                    String,
+                    Option<String>,
+                    String,
+                ) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+                insert_conn_event(
+                    &tx,
+                    &NewConnEvent {
+                        time,
+                        reporter: &host,
+                        source: &addr,
+                        proto: None,
+                        port: None,
+                        daemon: daemon.as_deref().filter(|d| !d.is_empty()),
+                        kind: "refused",
+                        count: 1,
+                        raw: &output,
+                    },
+                )?;
+            }
+        }
+        crate::denied::rebuild(&tx)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        Ok(())
     }
 
     pub(crate) fn conn(&self) -> &Connection {
@@ -603,6 +665,7 @@ impl Store {
     fn insert_inner(&mut self, batch: &[Record], cursor: Option<(&str, Cursor)>) -> Result<usize> {
         let tx = self.conn.transaction()?;
         let mut n = 0;
+        let mut pending = crate::denied::Pending::default();
         {
             let mut ins = tx.prepare_cached(
                 "INSERT INTO events (time, kind, host, service, state, state_type, attempt,
@@ -627,9 +690,9 @@ impl Store {
                     Record::Log(ll) => {
                         let kind = ll.event.kind();
                         let c = cols(&ll.event);
-                        let denied = self.cfg.denied.matches(kind, c.output);
-                        let (dd, da) = match &denied {
-                            Some((d, a)) => (Some(d.as_str()), Some(a.as_str())),
+                        let denied = self.cfg.denied.spans(kind, c.output);
+                        let (dd, da) = match denied {
+                            Some((d, a)) => (Some(d), Some(a)),
                             None => (None, None),
                         };
                         ins.execute(params![
@@ -649,26 +712,34 @@ impl Store {
                             da
                         ])?;
                         n += 1;
-                        match (&ll.event, &denied) {
-                            (Event::ConnectionEvent(e), _) => {
-                                insert_conn_event(&tx, &NewConnEvent::from_line(e))?;
+                        let ce = match (&ll.event, denied) {
+                            (Event::ConnectionEvent(e), _) => Some(NewConnEvent::from_line(e)),
+                            (Event::ScanIncident(i), _) => {
+                                upsert_incident(&tx, ll.time, i)?;
+                                None
                             }
-                            (Event::ScanIncident(i), _) => upsert_incident(&tx, ll.time, i)?,
-                            (_, Some((daemon, addr))) => insert_conn_event(
-                                &tx,
-                                &NewConnEvent {
-                                    time: ll.time,
-                                    reporter: c.host.unwrap_or(""),
-                                    source: addr,
-                                    proto: None,
-                                    port: None,
-                                    daemon: Some(daemon.as_str()).filter(|d| !d.is_empty()),
-                                    kind: "refused",
-                                    count: 1,
-                                    raw: c.output,
-                                },
-                            )?,
-                            _ => {}
+                            (_, Some((daemon, addr))) => Some(NewConnEvent {
+                                time: ll.time,
+                                reporter: c.host.unwrap_or(""),
+                                source: addr,
+                                proto: None,
+                                port: None,
+                                daemon: Some(daemon).filter(|d| !d.is_empty()),
+                                kind: "refused",
+                                count: 1,
+                                raw: c.output,
+                            }),
+                            _ => None,
+                        };
+                        if let Some(ce) = ce {
+                            insert_conn_event(&tx, &ce)?;
+                            pending.add(
+                                ce.source,
+                                ce.reporter,
+                                ce.daemon.unwrap_or(""),
+                                ce.time,
+                                ce.count,
+                            );
                         }
                     }
                     Record::NotificationResult(nr) => {
@@ -694,6 +765,7 @@ impl Store {
                     }
                 }
             }
+            pending.flush(&tx)?;
             if let Some((source, c)) = cursor {
                 tx.execute(
                     "INSERT INTO cursors (source, file_id, offset) VALUES (?1, ?2, ?3)
@@ -717,8 +789,10 @@ impl Store {
     }
 
     /// Apply the retention limits relative to `now`, deleting at most
-    /// [`StoreConfig::prune_chunk`] event rows (oldest first) and as many notification results.
-    /// Returns the number of event rows deleted; call again while it returns the chunk size.
+    /// [`StoreConfig::prune_chunk`] event rows (oldest first), as many notification results
+    /// and as many connection events (taken out of the Denied aggregates in the same
+    /// transaction). Returns the larger of the event rows and the connection events
+    /// deleted; call again while it returns the chunk size.
     pub fn prune(&mut self, now: i64) -> Result<usize> {
         let chunk = i64::from(self.cfg.prune_chunk.max(1));
         let mut left = chunk;
@@ -751,7 +825,31 @@ impl Store {
                 deleted += d;
             }
         }
-        Ok(deleted)
+        // Connection events (and the Denied aggregates with them), by the same limits.
+        let mut conn_deleted = 0usize;
+        let tx = self.conn.transaction()?;
+        if let Some(age) = self.cfg.max_age_secs {
+            let cutoff = now.saturating_sub(age);
+            conn_deleted += crate::denied::subtract_pruned(
+                &tx,
+                &format!("SELECT id FROM conn_events WHERE time < ?1 ORDER BY id LIMIT {chunk}"),
+                cutoff,
+            )?;
+        }
+        let left = chunk - i64::try_from(conn_deleted).unwrap_or(chunk);
+        if let (Some(max), true) = (self.cfg.max_rows, left > 0) {
+            let count: i64 = tx.query_row("SELECT COUNT(*) FROM conn_events", [], |r| r.get(0))?;
+            let excess = count - i64::try_from(max).unwrap_or(i64::MAX);
+            if excess > 0 {
+                conn_deleted += crate::denied::subtract_pruned(
+                    &tx,
+                    "SELECT id FROM conn_events ORDER BY id LIMIT ?1",
+                    excess.min(left),
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(deleted.max(conn_deleted))
     }
 
     /// Number of event rows.
@@ -832,58 +930,24 @@ impl Store {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Denials grouped by source address across all hosts and daemons, most recent first.
+    /// Denials grouped by source address across all hosts and daemons, most recent first
+    /// (then most denials, then address). Read from the aggregates (`crate::denied`): the
+    /// cost is that of the page asked for, not of the rows stored.
     pub fn denied(&self, q: &DeniedQuery) -> Result<Vec<DeniedSource>> {
-        let mut sql = String::from(
-            "SELECT source, reporter, daemon, MIN(time), MAX(time), SUM(count)
-             FROM conn_events WHERE 1=1",
-        );
-        let mut args: Vec<Value> = Vec::new();
-        if let Some(s) = q.since {
-            sql.push_str(" AND time >= ?");
-            args.push(Value::Integer(s));
-        }
-        if let Some(h) = &q.host {
-            sql.push_str(" AND reporter = ?");
-            args.push(Value::Text(h.clone()));
-        }
-        sql.push_str(" GROUP BY source, reporter, daemon");
-        let mut st = self.conn.prepare(&sql)?;
-        let mut rows = st.query(params_from_iter(args))?;
-        let mut by: BTreeMap<String, DeniedSource> = BTreeMap::new();
-        while let Some(r) = rows.next()? {
-            let addr: String = r.get(0)?;
-            let host: Option<String> = r.get(1)?;
-            let daemon: Option<String> = r.get(2)?;
-            let (first, last, count): (i64, i64, i64) = (r.get(3)?, r.get(4)?, r.get(5)?);
-            let e = by.entry(addr.clone()).or_insert_with(|| DeniedSource {
-                addr,
-                first_seen: first,
-                last_seen: last,
-                count: 0,
-                hosts: Vec::new(),
-                daemons: Vec::new(),
-            });
-            e.first_seen = e.first_seen.min(first);
-            e.last_seen = e.last_seen.max(last);
-            e.count += u64::try_from(count).unwrap_or(0);
-            for (list, v) in [(&mut e.hosts, host), (&mut e.daemons, daemon)] {
-                if let Some(v) = v.filter(|v| !v.is_empty()) {
-                    if let Err(pos) = list.binary_search(&v) {
-                        list.insert(pos, v);
-                    }
-                }
-            }
-        }
-        let mut out: Vec<DeniedSource> = by.into_values().collect();
-        out.sort_by(|a, b| {
-            b.last_seen
-                .cmp(&a.last_seen)
-                .then(b.count.cmp(&a.count))
-                .then(a.addr.cmp(&b.addr))
-        });
-        let limit = if q.limit == 0 { 500 } else { q.limit as usize };
-        out.truncate(limit);
-        Ok(out)
+        crate::denied::query(&self.conn, q)
+    }
+
+    /// All sources and all denials of the Denied view (`(sources, denials)`), from the
+    /// per-source aggregate.
+    pub fn denied_totals(&self) -> Result<(u64, u64)> {
+        let (n, c): (i64, Option<i64>) =
+            self.conn
+                .query_row("SELECT COUNT(*), SUM(count) FROM denied_src", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        Ok((
+            u64::try_from(n).unwrap_or(0),
+            u64::try_from(c.unwrap_or(0)).unwrap_or(0),
+        ))
     }
 }

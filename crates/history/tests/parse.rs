@@ -378,3 +378,96 @@ fn tabs_inside_output_fields_are_kept() {
         other => panic!("{other:?}"),
     }
 }
+
+mod detection_lines {
+    use picket_history::{Event, parse_body, parse_line};
+    use proptest::prelude::*;
+
+    /// A field as the detection glue writes it (cleaned: no `;`, `,` or line breaks).
+    fn field() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9._:/-]{1,12}"
+    }
+
+    proptest! {
+        /// Any text after the two tags, and any line at all, parses without panicking.
+        #[test]
+        fn hostile_lines_never_panic(body in any::<String>(), t in any::<u64>()) {
+            for tag in ["CONNECTION EVENT: ", "SCAN INCIDENT: ", "CONNECTION EVENT:", ""] {
+                let _ = parse_body(&format!("{tag}{body}"));
+                let _ = parse_line(&format!("[{t}] {tag}{body}"));
+            }
+            let _ = parse_line(&body);
+        }
+
+        /// Fields of every kind, including `;`-laden numbers and blanks: never a panic, and
+        /// whatever does not parse is a raw line flagged as a malformed record.
+        #[test]
+        fn wrong_fields_are_raw_and_counted(
+            fields in proptest::collection::vec("[ -~]{0,6}", 0..20),
+            incident in any::<bool>(),
+        ) {
+            let tag = if incident { "SCAN INCIDENT" } else { "CONNECTION EVENT" };
+            let body = format!("{tag}: {}", fields.join(";"));
+            let e = parse_body(&body);
+            match &e {
+                Event::Raw { text } => {
+                    prop_assert_eq!(text, &body);
+                    prop_assert!(e.is_malformed_record());
+                }
+                Event::ConnectionEvent(_) | Event::ScanIncident(_) => {
+                    prop_assert!(!e.is_malformed_record());
+                }
+                other => prop_assert!(false, "{other:?}"),
+            }
+        }
+
+        /// A connection event with fewer than 9 fields is raw; with 9 (the last free text,
+        /// `;` kept) it round-trips.
+        #[test]
+        fn connection_event_fields(
+            f in proptest::collection::vec(field(), 6),
+            port in proptest::option::of(any::<u16>()),
+            count in 1u32..,
+            raw in "[ -~]{0,40}",
+            cut in 0usize..9,
+        ) {
+            let port_s = port.map_or("-".to_owned(), |p| p.to_string());
+            let all = [
+                "1764680000".to_owned(), f[0].clone(), f[1].clone(), f[2].clone(), port_s,
+                f[3].clone(), f[4].clone(), count.to_string(), raw.clone(),
+            ];
+            let line = format!("[1] CONNECTION EVENT: {}", all.join(";"));
+            let Ok(l) = parse_line(&line) else { panic!("{line}") };
+            let Event::ConnectionEvent(c) = &l.event else { panic!("{line}: {:?}", l.event) };
+            prop_assert_eq!(c.port, port);
+            prop_assert_eq!(c.count, count);
+            prop_assert_eq!(&c.raw, &raw);
+            prop_assert_eq!(&c.reporter, &f[0]);
+            let short = format!("[1] CONNECTION EVENT: {}", all[..cut].join(";"));
+            let e = parse_line(&short).expect("stamp").event;
+            prop_assert!(e.is_malformed_record(), "{short}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn zero_count_and_signed_numbers_are_malformed() {
+        for body in [
+            "CONNECTION EVENT: 5;web1;10.0.0.1;tcp;22;sshd;refused;0;x",
+            "CONNECTION EVENT: -5;web1;10.0.0.1;tcp;22;sshd;refused;1;x",
+            "CONNECTION EVENT: 5;web1;10.0.0.1;tcp;70000;sshd;refused;1;x",
+            "CONNECTION EVENT: 5;web1;10.0.0.1;tcp; 22;sshd;refused;1;x",
+            "SCAN INCIDENT: 1;opened;k;horizontal;3;3;1;1;10;20;2;a;b;c;out",
+            "SCAN INCIDENT: x;opened;k;horizontal;3;3;1;1;10;20;0;a;b;c;out",
+            "SCAN INCIDENT: 1;opened;k;horizontal;3;3;1;1;10;20;0;a;b;c",
+            "CONNECTION EVENT:",
+        ] {
+            let e = parse_body(body);
+            assert!(e.is_malformed_record(), "{body}: {e:?}");
+        }
+        assert!(!parse_body("CONNECTIONS EVENT: x").is_malformed_record());
+        let ok = parse_body("SCAN INCIDENT: 7;closed;203.0.113.0/24;distributed;40;5;1;4;10;20;1;;;;out; with ;");
+        let Event::ScanIncident(i) = ok else { panic!("{ok:?}") };
+        assert!(i.hosts.is_empty() && i.recurrence);
+        assert_eq!(i.output, "out; with ;");
+    }
+}

@@ -549,6 +549,7 @@ struct DeniedParams {
     since: Option<i64>,
     host: Option<String>,
     limit: Option<u32>,
+    offset: Option<u32>,
 }
 
 fn denied_query(p: &DeniedParams) -> DeniedQuery {
@@ -556,8 +557,12 @@ fn denied_query(p: &DeniedParams) -> DeniedQuery {
         since: p.since,
         host: p.host.clone().filter(|h| !h.is_empty()),
         limit: p.limit.unwrap_or(0),
+        offset: p.offset.unwrap_or(0),
     }
 }
+
+/// Sources on one page of `/denied` (the API's default is the store's, 500).
+const DENIED_PAGE: u32 = 100;
 
 // ---------------------------------------------------------------- UI
 
@@ -650,10 +655,29 @@ async fn ui_denied(
     h: HeaderMap,
     QueryParams(p): QueryParams<DeniedParams>,
 ) -> Html<String> {
-    let q = denied_query(&p);
-    let rows = with_history(&s, move |st| st.denied(&q)).await.ok();
+    let mut q = denied_query(&p);
+    q.limit = q.limit.clamp(1, 1_000);
+    if p.limit.is_none() {
+        q.limit = DENIED_PAGE;
+    }
+    let filtered = q.since.is_some() || q.host.is_some();
+    let page = pages::DeniedPage {
+        offset: q.offset,
+        limit: q.limit,
+    };
+    let rows = with_history(&s, move |st| {
+        let rows = st.denied(&q)?;
+        let totals = if filtered {
+            None
+        } else {
+            Some(st.denied_totals()?)
+        };
+        Ok((rows, totals))
+    })
+    .await
+    .ok();
     let now = s.backend.status().now;
-    Html(pages::denied_page(now, rows.as_deref(), logged_in(&s, peer, &h)).into_string())
+    Html(pages::denied_page(now, rows.as_ref(), &page, logged_in(&s, peer, &h)).into_string())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -481,16 +481,32 @@ pub(crate) fn log_page(p: &LogParams, rows: Option<&[HistoryRow]>, logged_in: bo
     )
 }
 
-/// The Denied-connections view.
-pub(crate) fn denied_page(now: i64, rows: Option<&[DeniedSource]>, logged_in: bool) -> Markup {
+/// Which page of `/denied` is shown.
+pub(crate) struct DeniedPage {
+    pub(crate) offset: u32,
+    pub(crate) limit: u32,
+}
+
+/// Names of a Denied row shown on the page (the rest are counted).
+const DENIED_NAMES: usize = 16;
+
+/// The Denied-connections view: one page of sources (`totals` = all sources and denials,
+/// when the view is not filtered).
+pub(crate) fn denied_page(
+    now: i64,
+    rows: Option<&(Vec<DeniedSource>, Option<(u64, u64)>)>,
+    page: &DeniedPage,
+    logged_in: bool,
+) -> Markup {
     layout(
         "Denied connections",
         logged_in,
         html! {
-            p.muted { "Refusals reported by TCP-wrappers style services (" code { "Denied <daemon>-<address>" } "), grouped by source address across all hosts and daemons." }
+            p.muted { "Refusals reported by TCP-wrappers style services (" code { "Denied <daemon>-<address>" } ") and sensors, grouped by source address across all hosts and daemons." }
             div #status { @match rows {
-                Some(rows) => {
-                    p #denied-summary { (rows.len()) " sources, " (rows.iter().map(|r| r.count).sum::<u64>()) " denials." }
+                Some((rows, totals)) => {
+                    @let (sources, denials) = totals.unwrap_or((rows.len() as u64, rows.iter().map(|r| r.count).sum::<u64>()));
+                    p #denied-summary { (sources) " sources, " (denials) " denials." }
                     table #denied {
                         tr { th { "Source" } th { "Count" } th { "First seen" } th { "Last seen" } th { "Hosts hit" } th { "Daemons" } }
                         @for r in rows {
@@ -500,9 +516,23 @@ pub(crate) fn denied_page(now: i64, rows: Option<&[DeniedSource]>, logged_in: bo
                                 td.count { (r.count) }
                                 td { (fmt_time(r.first_seen)) }
                                 td { (fmt_time(r.last_seen)) " " span.muted { "(" (fmt_age(now, Some(r.last_seen))) " ago)" } }
-                                td { @for (i, h) in r.hosts.iter().enumerate() { @if i > 0 { ", " } a href=(host_url(h)) { (h) } } }
-                                td { (r.daemons.join(", ")) }
+                                td {
+                                    @for (i, h) in r.hosts.iter().take(DENIED_NAMES).enumerate() { @if i > 0 { ", " } a href=(host_url(h)) { (h) } }
+                                    @if r.host_count as usize > DENIED_NAMES.min(r.hosts.len()) { " " span.muted { "and " (r.host_count as usize - DENIED_NAMES.min(r.hosts.len())) " more" } }
+                                }
+                                td {
+                                    (r.daemons.iter().take(DENIED_NAMES).map(String::as_str).collect::<Vec<_>>().join(", "))
+                                    @if r.daemon_count as usize > DENIED_NAMES.min(r.daemons.len()) { " " span.muted { "and " (r.daemon_count as usize - DENIED_NAMES.min(r.daemons.len())) " more" } }
+                                }
                             }
+                        }
+                    }
+                    p {
+                        @if page.offset > 0 {
+                            a href=(format!("/denied?offset={}&limit={}", page.offset.saturating_sub(page.limit), page.limit)) { "Newer" } " "
+                        }
+                        @if rows.len() as u32 >= page.limit {
+                            a href=(format!("/denied?offset={}&limit={}", page.offset.saturating_add(page.limit), page.limit)) { "Older" }
                         }
                     }
                 }

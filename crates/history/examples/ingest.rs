@@ -1,0 +1,159 @@
+//! Ingest benchmark of the history store (not a test): the log lines of DENIALS denials as
+//! the engine writes them for the seed's volatile service through the FIFO (`EXTERNAL
+//! COMMAND`, `PASSIVE SERVICE CHECK`, `SERVICE ALERT`: three rows each), stored in
+//! transactions of BATCH lines into a fresh database file, then the Denied view, the
+//! connection events of one source and the incident list queried.
+//!
+//!     cargo run --release -p picket-history --example ingest -- [DENIALS] [SOURCES] [BATCH] [INCIDENTS]
+//!
+//! Prints where the time went: parsing, inserting, committing; and the query latencies.
+
+use std::time::{Duration, Instant};
+
+use picket_history::{
+    ConnEventQuery, Cursor, DeniedQuery, IncidentQuery, Record, Store, StoreConfig, parse_line,
+};
+
+fn arg(i: usize, default: usize) -> usize {
+    std::env::args()
+        .nth(i)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let denials = arg(1, 1_000_000);
+    let sources = arg(2, 50_000).max(1);
+    let batch = arg(3, 10_000).max(1);
+    let incidents = arg(4, 10_000);
+    let hosts = 20;
+    let daemons = ["sshd", "in.ftpd", "in.telnetd"];
+    let now = 1_764_680_000i64;
+    let dir = std::env::temp_dir().join(format!("picket-ingest-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let db = dir.join("history.db");
+    let mut lines = Vec::with_capacity(denials * 3 + incidents);
+    for i in 0..denials {
+        let t = now + (i / 10_000) as i64;
+        let s = i % sources;
+        let addr = format!("10.{}.{}.{}", s >> 16 & 255, s >> 8 & 255, s & 255);
+        let host = format!("web{}", (i / 7) % hosts);
+        let d = daemons[i % daemons.len()];
+        lines.push(format!(
+            "[{t}] EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;{host};TCP Wrappers;2;Denied {d}-{addr}"
+        ));
+        lines.push(format!(
+            "[{t}] PASSIVE SERVICE CHECK: {host};TCP Wrappers;2;Denied {d}-{addr}"
+        ));
+        lines.push(format!(
+            "[{t}] SERVICE ALERT: {host};TCP Wrappers;CRITICAL;HARD;1;Denied {d}-{addr}"
+        ));
+    }
+    for i in 0..incidents {
+        let t = now + i as i64;
+        let key = format!("10.0.{}.{}", i >> 8 & 255, i & 255);
+        let tr = if i % 3 == 2 { "closed" } else { "opened" };
+        lines.push(format!(
+            "[{t}] SCAN INCIDENT: {};{tr};{key};horizontal;12;3;1;1;{t};{t};0;web1,web2,web3;tcp/22;sshd;{key} scanned 3 hosts on tcp/22",
+            i / 2 + 1
+        ));
+    }
+    let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
+    let mut store = Store::open(&db, StoreConfig::default()).expect("open");
+    let (mut parse, mut insert) = (Duration::ZERO, Duration::ZERO);
+    let t0 = Instant::now();
+    let mut offset = 0u64;
+    let mut rows = 0usize;
+    for chunk in lines.chunks(batch) {
+        let p = Instant::now();
+        let recs: Vec<Record> = chunk
+            .iter()
+            .filter_map(|l| parse_line(l).ok().map(Record::Log))
+            .collect();
+        parse += p.elapsed();
+        offset += chunk.iter().map(|l| l.len() as u64 + 1).sum::<u64>();
+        let i = Instant::now();
+        rows += store
+            .insert_batch_at(&recs, "nagios.log", Cursor { file_id: 1, offset })
+            .expect("insert");
+        insert += i.elapsed();
+    }
+    let total = t0.elapsed();
+    println!(
+        "{rows} rows ({denials} denials, {sources} sources, {} MB of log) in {:.2} s: {:.0} rows/s; parse {:.2} s, insert+commit {:.2} s (batch {batch})",
+        bytes / 1_000_000,
+        total.as_secs_f64(),
+        rows as f64 / total.as_secs_f64(),
+        parse.as_secs_f64(),
+        insert.as_secs_f64()
+    );
+    let time = |what: &str, f: &mut dyn FnMut() -> usize| {
+        let mut best = Duration::MAX;
+        let mut n = 0;
+        for _ in 0..5 {
+            let t = Instant::now();
+            n = f();
+            best = best.min(t.elapsed());
+        }
+        println!(
+            "{what}: {n} rows, best of 5 {:.1} ms",
+            best.as_secs_f64() * 1e3
+        );
+    };
+    time("Store::denied (default)", &mut || {
+        store.denied(&DeniedQuery::default()).expect("denied").len()
+    });
+    time("Store::denied (host web3)", &mut || {
+        store
+            .denied(&DeniedQuery {
+                host: Some("web3".into()),
+                ..Default::default()
+            })
+            .expect("denied")
+            .len()
+    });
+    time("Store::denied (since last minute)", &mut || {
+        store
+            .denied(&DeniedQuery {
+                since: Some(now + (denials / 10_000) as i64 - 60),
+                ..Default::default()
+            })
+            .expect("denied")
+            .len()
+    });
+    time("Store::connection_events (one source)", &mut || {
+        store
+            .connection_events(&ConnEventQuery {
+                source: Some("10.0.0.7".into()),
+                ..Default::default()
+            })
+            .expect("events")
+            .len()
+    });
+    time("Store::connection_events (a /24)", &mut || {
+        store
+            .connection_events(&ConnEventQuery {
+                source: Some("10.0.1.0/24".into()),
+                ..Default::default()
+            })
+            .expect("events")
+            .len()
+    });
+    time("Store::incidents (default)", &mut || {
+        store
+            .incidents(&IncidentQuery::default())
+            .expect("incidents")
+            .len()
+    });
+    time("Store::incidents (open)", &mut || {
+        store
+            .incidents(&IncidentQuery {
+                open: Some(true),
+                ..Default::default()
+            })
+            .expect("incidents")
+            .len()
+    });
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+}
