@@ -276,12 +276,17 @@ pub(crate) async fn ui_source(
     let now = s.backend.status().now;
     let key = addr.clone();
     let res = with_history(&s, move |st| {
-        let inc = st.incidents(&IncidentQuery {
-            open: None,
-            key: Some(key.clone()),
-            limit: 100,
-            before_id: None,
-        })?;
+        // The address's own incidents and those of its network (distributed scans).
+        let mut inc = Vec::new();
+        for k in std::iter::once(key.clone()).chain(network_key(&key)) {
+            inc.extend(st.incidents(&IncidentQuery {
+                open: None,
+                key: Some(k),
+                limit: 100,
+                before_id: None,
+            })?);
+        }
+        inc.sort_by_key(|r| std::cmp::Reverse(r.id));
         let ev = st.connection_events(&ConnEventQuery {
             source: Some(key),
             since: None,
@@ -299,6 +304,22 @@ pub(crate) async fn ui_source(
             Html(pages::message("History error", &e, li).into_string()),
         )
             .into_response(),
+    }
+}
+
+/// The key of a distributed-scan incident covering address `s`: its /24 (IPv4) or /64
+/// (IPv6), written as the correlator writes prefix keys; `None` for names and prefixes.
+fn network_key(s: &str) -> Option<String> {
+    match s.parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(a) => {
+            let [x, y, z, _] = a.octets();
+            Some(format!("{x}.{y}.{z}.0/24"))
+        }
+        std::net::IpAddr::V6(a) => {
+            let seg = a.segments();
+            let net = std::net::Ipv6Addr::new(seg[0], seg[1], seg[2], seg[3], 0, 0, 0, 0);
+            Some(format!("{net}/64"))
+        }
     }
 }
 
@@ -653,6 +674,16 @@ mod tests {
         assert_eq!(port_label(Some("-"), None), None);
         assert_eq!(port_label(None, Some(7)).as_deref(), Some("7"));
         assert_eq!(source_url("203.0.113.0/24"), "/source/203.0.113.0%2F24");
+        assert_eq!(
+            network_key("203.0.113.5").as_deref(),
+            Some("203.0.113.0/24")
+        );
+        assert_eq!(
+            network_key("2001:db8:1:2:3::7").as_deref(),
+            Some("2001:db8:1:2::/64")
+        );
+        assert_eq!(network_key("203.0.113.0/24"), None);
+        assert_eq!(network_key("unknown"), None);
     }
 
     #[test]

@@ -129,7 +129,20 @@ fn start(history: bool, svc: Option<(&str, &str)>) -> Srv {
             "<script>x</script>,db1",
             "198.51.100.7 touched trap port tcp/23",
         ),
-        // Incident 3: open, the newest.
+        // Incident 4: two sources of 192.0.2.0/24 (a distributed scan), open.
+        conn(T0 + 200, "web1", "192.0.2.10", 3389, "firewall_drop", 1),
+        conn(T0 + 201, "web2", "192.0.2.11", 3389, "firewall_drop", 1),
+        incident(
+            T0 + 201,
+            4,
+            "opened",
+            "192.0.2.0/24",
+            "distributed",
+            T0 + 200,
+            "web1,web2",
+            "2 sources of 192.0.2.0/24 on tcp/3389",
+        ),
+        // Incident 3: open.
         conn(T0 + 3000, "web1", "203.0.113.5", 22, "auth_fail", 2),
         incident(
             T0 + 3000,
@@ -221,8 +234,8 @@ async fn api_lists_newest_first_with_filters_and_paging() {
     let s = start(true, None);
     let (code, v) = json(&s, "/api/incidents").await;
     assert_eq!(code, 200);
-    assert_eq!(ids(&v), [3, 2, 1]);
-    let one = &v[2];
+    assert_eq!(ids(&v), [4, 3, 2, 1]);
+    let one = &v[3];
     assert_eq!(one["source"], "203.0.113.5");
     assert_eq!(one["kind"], serde_json::json!(["horizontal"]));
     assert_eq!(one["state"], "closed");
@@ -236,20 +249,27 @@ async fn api_lists_newest_first_with_filters_and_paging() {
     assert_eq!(one["recurrence"], false);
     assert_eq!(v[0]["state"], "open");
 
-    assert_eq!(ids(&json(&s, "/api/incidents?state=open").await.1), [3, 2]);
+    assert_eq!(
+        ids(&json(&s, "/api/incidents?state=open").await.1),
+        [4, 3, 2]
+    );
     assert_eq!(ids(&json(&s, "/api/incidents?state=closed").await.1), [1]);
     assert_eq!(
         ids(&json(&s, "/api/incidents?source=203.0.113.5").await.1),
         [3, 1]
     );
-    assert_eq!(ids(&json(&s, "/api/incidents?limit=1").await.1), [3]);
+    assert_eq!(ids(&json(&s, "/api/incidents?limit=1").await.1), [4]);
     assert_eq!(
         ids(&json(&s, "/api/incidents?limit=1&before=3").await.1),
         [2]
     );
     assert_eq!(
+        ids(&json(&s, "/api/incidents?limit=2&before=4").await.1),
+        [3, 2]
+    );
+    assert_eq!(
         ids(&json(&s, "/api/incidents?limit=99999999").await.1),
-        [3, 2, 1]
+        [4, 3, 2, 1]
     );
     let (code, v) = json(&s, "/api/incidents?state=maybe").await;
     assert_eq!(code, 400);
@@ -295,7 +315,7 @@ async fn incidents_page_lists_open_first_and_escapes() {
         page.contains(r#"<a href="/incidents">Incidents</a>"#),
         "nav"
     );
-    assert!(page.contains("2 open, 1 recently closed."), "{page}");
+    assert!(page.contains("3 open, 1 recently closed."), "{page}");
     let open = page.find("id=\"incidents-open\"").expect("open table");
     let closed = page.find("id=\"incidents-closed\"").expect("closed table");
     assert!(open < closed);
@@ -336,6 +356,10 @@ async fn source_page_draws_the_timeline() {
     assert!(page.contains("&lt;script&gt;x&lt;/script&gt;"));
     assert_eq!(page.matches("<circle").count(), 2, "{page}");
     assert!(page.contains("k-trap"));
+    // A distributed scan's incident (keyed by the /24) shows on its members' pages.
+    let (_, page) = get(&s, "/source/192.0.2.11").await;
+    assert!(page.contains(r#"href="/incidents/4""#), "{page}");
+    assert_eq!(page.matches("<circle").count(), 1, "{page}");
     let (code, page) = get(&s, "/source/192.0.2.1").await;
     assert_eq!(code, 200);
     assert!(page.contains("No connection events recorded for this source."));
