@@ -54,8 +54,12 @@ pub(crate) const LIVE_JS: &str = r#"
   var ul=document.getElementById('live');var st=document.getElementById('livestate');
   var es=null,retry=null;
   function say(t){if(st)st.textContent=t;}
+  // Connection events (a flood during a scan) only on the page of their source.
+  var here=location.pathname.indexOf('/source/')===0?decodeURIComponent(location.pathname.slice(8)):null;
   function add(kind,e){
-    if(!ul)return;var d=JSON.parse(e.data);var li=document.createElement('li');
+    if(!ul)return;var d=JSON.parse(e.data);
+    if(kind==='connection'&&d.source!==here)return;
+    var li=document.createElement('li');
     var t=new Date(d.time*1000).toISOString().substr(11,8);
     var text;
     if(kind==='incident')text='INCIDENT '+d.transition+' #'+d.id+' '+d.key+' \u2014 '+d.output;
