@@ -529,3 +529,323 @@ fn browser_survives_many_navigations_and_hostile_back_links() {
     let png = std::fs::read(&shot).expect("screenshot");
     assert!(png.starts_with(b"\x89PNG"), "not a PNG: {}", shot.display());
 }
+
+/// Scan incidents as the detection writes them to `nagios.log` (contract C1): sweeps, a
+/// vertical scan, a trap touch, a distributed scan, with a hostile reporter name. Times
+/// are relative to `now`; the lines are returned in log order.
+fn incident_fixture(now: i64) -> Vec<String> {
+    let mut lines: Vec<(i64, String)> = Vec::new();
+    let mut conn = |t: i64,
+                    reporter: &str,
+                    source: &str,
+                    port: u16,
+                    daemon: &str,
+                    kind: &str,
+                    count: u32| {
+        lines.push((
+            t,
+            format!(
+                "[{t}] CONNECTION EVENT: {t};{reporter};{source};tcp;{port};{daemon};{kind};{count};refused connect from {source} to port {port}"
+            ),
+        ));
+    };
+    // 1. A sweep of twelve hosts on tcp/22, two hours ago (closed after 30 quiet minutes).
+    let hosts = [
+        "web1", "web2", "web3", "web4", "web5", "web6", "db1", "db2", "mail", "gw", "backup", "dns",
+    ];
+    let t1 = now - 7200;
+    for (i, h) in hosts.iter().enumerate() {
+        conn(
+            t1 + 4 * i as i64,
+            h,
+            "203.0.113.5",
+            22,
+            "sshd",
+            "refused",
+            1,
+        );
+    }
+    // 2. The same source again, forty minutes ago: a vertical scan of db1 (with
+    // firewall drops), password guessing on mail, then a trap port.
+    let t2 = now - 2400;
+    let ports = [
+        21, 22, 23, 25, 80, 110, 143, 443, 445, 993, 3306, 3389, 5432, 8080,
+    ];
+    for (i, p) in ports.iter().enumerate() {
+        let kind = if i % 3 == 2 {
+            "firewall_drop"
+        } else {
+            "refused"
+        };
+        conn(
+            t2 + 3 * i as i64,
+            "db1",
+            "203.0.113.5",
+            *p,
+            "-",
+            kind,
+            1 + (i as u32 % 4),
+        );
+    }
+    for i in 0..6 {
+        conn(
+            t2 + 300 + 40 * i,
+            "mail",
+            "203.0.113.5",
+            25,
+            "smtpd",
+            "auth_fail",
+            3 + i as u32,
+        );
+    }
+    conn(t2 + 700, "gw", "203.0.113.5", 2222, "-", "trap", 1);
+    // 3. A trap touch from another source, reported by a host with a hostile name.
+    let t3 = now - 600;
+    conn(
+        t3,
+        "<img src=x onerror=alert(1)>",
+        "198.51.100.23",
+        2323,
+        "-",
+        "trap",
+        1,
+    );
+    conn(t3 + 20, "gw", "198.51.100.23", 2323, "-", "trap", 2);
+    // 4. Five sources of one /24 on tcp/3389 across five hosts, within a minute.
+    let t4 = now - 5400;
+    for i in 0..5 {
+        conn(
+            t4 + 9 * i,
+            hosts[i as usize],
+            &format!("192.0.2.{}", 10 + i),
+            3389,
+            "-",
+            "firewall_drop",
+            1,
+        );
+    }
+    let mut inc = |t: i64,
+                   id: u64,
+                   tr: &str,
+                   key: &str,
+                   det: &str,
+                   counts: (u64, u64, u64, u64),
+                   span: (i64, i64),
+                   rec: u8,
+                   hosts: &str,
+                   ports: &str,
+                   daemons: &str,
+                   out: &str| {
+        let (ev, hc, pc, sc) = counts;
+        lines.push((
+            t,
+            format!("[{t}] SCAN INCIDENT: {id};{tr};{key};{det};{ev};{hc};{pc};{sc};{};{};{rec};{hosts};{ports};{daemons};{out}", span.0, span.1),
+        ));
+    };
+    let since = |t: i64| {
+        let s = t.rem_euclid(86_400);
+        format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    };
+    let h12 = "web1,web2,web3,web4,web5,web6,db1,db2";
+    let o1 = format!(
+        "203.0.113.5 scanned 12 hosts on tcp/22 (web1, web2, web3, ...) since {}",
+        since(t1)
+    );
+    inc(
+        t1 + 8,
+        1,
+        "opened",
+        "203.0.113.5",
+        "horizontal",
+        (3, 3, 1, 1),
+        (t1, t1 + 8),
+        0,
+        "web1,web2,web3",
+        "tcp/22",
+        "sshd",
+        &o1,
+    );
+    inc(
+        t1 + 44,
+        1,
+        "updated",
+        "203.0.113.5",
+        "horizontal",
+        (12, 12, 1, 1),
+        (t1, t1 + 44),
+        0,
+        h12,
+        "tcp/22",
+        "sshd",
+        &o1,
+    );
+    inc(
+        t4 + 36,
+        2,
+        "opened",
+        "192.0.2.0/24",
+        "distributed",
+        (5, 5, 1, 5),
+        (t4, t4 + 36),
+        0,
+        "web1,web2,web3,web4,web5",
+        "tcp/3389",
+        "",
+        "5 sources of 192.0.2.0/24 on tcp/3389 across 5 hosts",
+    );
+    inc(
+        t4 + 1836,
+        2,
+        "closed",
+        "192.0.2.0/24",
+        "distributed",
+        (5, 5, 1, 5),
+        (t4, t4 + 36),
+        0,
+        "web1,web2,web3,web4,web5",
+        "tcp/3389",
+        "",
+        "quiet for 30 min",
+    );
+    inc(
+        t1 + 1844,
+        1,
+        "closed",
+        "203.0.113.5",
+        "horizontal",
+        (12, 12, 1, 1),
+        (t1, t1 + 44),
+        0,
+        h12,
+        "tcp/22",
+        "sshd",
+        &o1,
+    );
+    let o3 = format!("203.0.113.5 scanned 14 ports on db1 since {}", since(t2));
+    inc(
+        t2 + 9,
+        3,
+        "opened",
+        "203.0.113.5",
+        "vertical",
+        (4, 1, 4, 1),
+        (t2, t2 + 9),
+        1,
+        "db1",
+        "tcp/21,tcp/22,tcp/23,tcp/25",
+        "",
+        &o3,
+    );
+    inc(
+        t2 + 700,
+        3,
+        "escalated",
+        "203.0.113.5",
+        "vertical,trap",
+        (35, 3, 16, 1),
+        (t2, t2 + 700),
+        1,
+        "db1,mail,gw",
+        "tcp/21,tcp/22,tcp/23,tcp/25,tcp/80,tcp/110,tcp/143,tcp/443",
+        "smtpd",
+        &o3,
+    );
+    inc(
+        t3,
+        4,
+        "opened",
+        "198.51.100.23",
+        "trap",
+        (1, 1, 1, 1),
+        (t3, t3),
+        0,
+        "<img src=x onerror=alert(1)>",
+        "tcp/2323",
+        "",
+        "198.51.100.23 touched trap port tcp/2323",
+    );
+    inc(
+        t3 + 20,
+        4,
+        "updated",
+        "198.51.100.23",
+        "trap",
+        (2, 2, 1, 1),
+        (t3, t3 + 20),
+        0,
+        "<img src=x onerror=alert(1)>,gw",
+        "tcp/2323",
+        "",
+        "198.51.100.23 touched trap port tcp/2323",
+    );
+    lines.sort_by_key(|(t, _)| *t);
+    lines.into_iter().map(|(_, l)| l).collect()
+}
+
+/// The Incidents page, a source page with its timeline and an incident page in Chromium,
+/// on a picket whose log already holds detection lines (the history thread reads the log
+/// from its start); screenshots in test-output/browser/.
+#[test]
+fn browser_shows_incidents_and_a_source_timeline() {
+    use std::os::unix::process::CommandExt;
+    let Some(script) = browser_tools("incidents.mjs") else {
+        return;
+    };
+    let ex = Example::new(Nsca::BuiltIn);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut log = incident_fixture(now).join("\n");
+    log.push('\n');
+    std::fs::write(ex.path("var/picket.log"), log).expect("picket.log");
+    let _picket = ex.start_picket();
+    let web = ex.web;
+    wait_for("the incidents in the history", 30, || {
+        get_json(web, "/api/incidents")
+            .as_array()
+            .is_some_and(|a| a.len() == 4)
+    });
+    let out_dir = repo().join("test-output/browser");
+    std::fs::create_dir_all(&out_dir).expect("test-output/browser");
+    let shots = [
+        "incidents.png",
+        "source.png",
+        "timeline.png",
+        "incident.png",
+    ];
+    for f in shots {
+        let _ = std::fs::remove_file(out_dir.join(f));
+    }
+    let mut node = Group(
+        Command::new("node")
+            .arg(&script)
+            .arg(format!("http://{web}"))
+            .arg(&out_dir)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(ex.path("browser.out")).expect("out"))
+            .stderr(std::fs::File::create(ex.path("browser.err")).expect("err"))
+            .process_group(0)
+            .spawn()
+            .expect("start node"),
+    );
+    let mut status = None;
+    wait_for("the browser script to finish", 120, || {
+        status = node.0.try_wait().ok().flatten();
+        status.is_some()
+    });
+    let report = || {
+        format!(
+            "--- browser.out\n{}\n--- browser.err\n{}\n--- picket.err\n{}",
+            ex.file("browser.out"),
+            ex.file("browser.err"),
+            ex.file("picket.err")
+        )
+    };
+    assert!(status.is_some_and(|s| s.success()), "{}", report());
+    assert_eq!(ex.file("browser.out").trim(), "OK", "{}", report());
+    for f in shots {
+        let png = std::fs::read(out_dir.join(f)).expect("screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "{f} is not a PNG");
+        eprintln!("screenshot: {}", out_dir.join(f).display());
+    }
+}

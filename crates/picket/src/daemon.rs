@@ -329,6 +329,10 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             drop_stale_results: opts.drop_stale_results,
         },
     );
+    // The incident page's acknowledge form needs the service that carries incidents.
+    let incident_service = detection
+        .as_ref()
+        .and_then(|d| Some((d.incident_host.clone()?, d.incident_service.clone()?)));
     let mut detect = detection.map(|mut d| {
         d.utc_offset = tz
             .to_offset(
@@ -519,6 +523,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
                 history: history_db.clone(),
                 max_connections: budget.web_cap(main.web_max_connections),
                 errors: errors.clone(),
+                incident_service,
             },
             tx.clone(),
             Arc::clone(&cfg),

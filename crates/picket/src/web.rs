@@ -30,6 +30,7 @@ const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct EngineBackend {
     tx: SyncSender<Input>,
     cfg: Arc<Config>,
+    incident_service: Option<(String, String)>,
 }
 
 impl EngineBackend {
@@ -107,6 +108,10 @@ impl Backend for EngineBackend {
         events: Vec<picket_correlator::ConnectionEvent>,
     ) -> Result<(), SubmitError> {
         self.events(events)
+    }
+
+    fn incident_service(&self) -> Option<(String, String)> {
+        self.incident_service.clone()
     }
 }
 
@@ -308,6 +313,8 @@ pub(crate) struct WebParts {
     pub(crate) max_connections: usize,
     /// Where errors of the web server are counted and reported.
     pub(crate) errors: crate::report::Errors,
+    /// The detection's incident host and service (`incident_host`, `incident_service`).
+    pub(crate) incident_service: Option<(String, String)>,
 }
 
 /// Bind and serve on `rt`. Returns the bound address (the configured port may be 0).
@@ -324,7 +331,11 @@ pub(crate) fn start(
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
     let mut state = WebState::new(
-        Arc::new(EngineBackend { tx, cfg }),
+        Arc::new(EngineBackend {
+            tx,
+            cfg,
+            incident_service: parts.incident_service,
+        }),
         events,
         metrics,
         WebConfig {

@@ -25,9 +25,14 @@
 //!
 //! Routes: `/` problems first, `/hosts`, `/host?name=`, `/service?host=&service=`,
 //! `/log?kind=alerts|notifications|all&host=&service=&state=&text=&since=&until=&before=`,
-//! `/denied`, `/login?back=`, `/logout`, `POST /ui/command` (form, needs login), `/events`
+//! `/denied`, `/incidents?state=&source=&before=`, `/incidents/{id}`, `/source/{addr}`
+//! (a source's incidents and the timeline chart of its events, server-rendered SVG),
+//! `/login?back=`, `/logout`, `POST /ui/command` (form, needs login), `/events`
 //! (SSE), `/static/picket.js`, `/static/picket.css`;
-//! JSON: `GET /api/status`, `/api/problems`, `/api/log`, `/api/denied`, `/api/events` (SSE),
+//! JSON: `GET /api/status`, `/api/problems`, `/api/log`, `/api/denied`,
+//! `/api/incidents?state=open|closed&source=&limit=&before=` (newest first, at most 1000),
+//! `/api/incidents/{id}` (with its `connection_events`; 404 for an unknown id),
+//! `/api/events` (SSE),
 //! `POST /api/results` (one object or an array), `POST /api/commands` (a tagged [`Command`]),
 //! `POST /api/connection-events` (`{"events": [...]}`, serde of
 //! `picket_correlator::ConnectionEvent`, at most 10,000 events and 4 MiB; all or nothing:
@@ -59,10 +64,12 @@
 //! honoured only when a browser would read them as a path on this site.
 
 mod guard;
+mod incidents;
 mod metrics;
 mod model;
 mod pages;
 mod serve;
+mod timeline;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -206,6 +213,9 @@ pub fn router(state: WebState) -> Router {
         .route("/service", get(ui_service))
         .route("/log", get(ui_log))
         .route("/denied", get(ui_denied))
+        .route("/incidents", get(incidents::ui_incidents))
+        .route("/incidents/{id}", get(incidents::ui_incident))
+        .route("/source/{*addr}", get(incidents::ui_source))
         .route("/login", get(ui_login_form).post(ui_login))
         .route("/logout", post(ui_logout))
         .route("/ui/command", post(ui_command))
@@ -214,6 +224,8 @@ pub fn router(state: WebState) -> Router {
         .route("/api/problems", get(api_problems))
         .route("/api/log", get(api_log))
         .route("/api/denied", get(api_denied))
+        .route("/api/incidents", get(incidents::api_incidents))
+        .route("/api/incidents/{id}", get(incidents::api_incident))
         .route("/api/events", get(sse))
         .route("/api/results", post(api_results))
         .route("/api/commands", post(api_commands))

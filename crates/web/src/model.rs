@@ -389,6 +389,14 @@ pub trait Backend: Send + Sync + 'static {
             "connection events are not taken by this server".into(),
         ))
     }
+
+    /// The service that carries scan incidents (`host`, `service`: the detection's
+    /// network host and its `Port scans` service), for the incident page's
+    /// acknowledgement form. `None` (the default): the page looks for the service whose
+    /// output is the incident's last output.
+    fn incident_service(&self) -> Option<(String, String)> {
+        None
+    }
 }
 
 /// An event on the live stream (`/events`, `/api/events`), JSON-encoded with a `type` tag.

@@ -20,6 +20,27 @@ th{background:#eef0f4;font-size:.9em}td.out{font-family:ui-monospace,monospace;w
 form.inline{display:inline-flex;gap:.4em;flex-wrap:wrap;margin:.3em 0}input,select,button{font:inherit;padding:.2em .4em}
 #live{font-family:ui-monospace,monospace;font-size:.9em;max-height:12em;overflow:auto;background:#fff;padding:.4em;margin:0;list-style:none}
 .ok{color:#2e9d50}.flash{background:#fff3c4;padding:.5em;border:1px solid #e5cf6a}
+figure.chart{margin:.5em 0 1em;background:#fff;box-shadow:0 1px 2px #0002;padding:.6em .6em .4em}
+svg.timeline{width:100%;height:auto;display:block;font:11px system-ui,sans-serif}
+svg.timeline .band.even{fill:#f7f8fb}svg.timeline .band.odd{fill:#fff}
+td.t{white-space:nowrap}
+svg.timeline .rowlabel{fill:#2b3245;font-size:11px;font-family:ui-monospace,monospace}
+svg.timeline .axis{stroke:#8a93a6;stroke-width:1}svg.timeline .grid{stroke:#dde1e8;stroke-width:1}
+svg.timeline .tick{fill:#4a5368}svg.timeline .tickday{fill:#8a93a6;font-size:10px}
+svg.timeline .span rect{fill:#d0342c;fill-opacity:.08;stroke:#d0342c;stroke-opacity:.35}
+svg.timeline .span.open rect{fill-opacity:.14;stroke-opacity:.6;stroke-dasharray:4 3}
+svg.timeline .gap rect{fill:#fff;fill-opacity:.85}svg.timeline .gaplabel{fill:#8a93a6;font-size:10px}
+svg.timeline .spanlabel{fill:#a3281f;font-weight:600}
+svg.timeline .mark{fill-opacity:.72;stroke:#fff;stroke-width:1}
+.k-refused{fill:#d0342c;background:#d0342c}.k-drop{fill:#d79a00;background:#d79a00}.k-auth{fill:#7a5bb5;background:#7a5bb5}
+.k-trap{fill:#111827;background:#111827}.k-other{fill:#6b7385;background:#6b7385}
+figcaption .legend{margin-right:1em;white-space:nowrap}figcaption .key{display:inline-block;width:.8em;height:.8em;border-radius:50%;margin-right:.3em;vertical-align:-.05em}
+.kd{display:inline-block;width:.7em;height:.7em;border-radius:50%;vertical-align:-.05em}
+figcaption .key.shade{border-radius:2px;background:#d0342c33;border:1px solid #d0342c88}
+.st{font-weight:700;padding:.1em .45em;border-radius:3px;display:inline-block;font-size:.85em}
+.st.open{background:#d0342c;color:#fff}.st.closed{background:#e3e6ec;color:#4a5368}
+tr.open td{background:#fff6f5}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;background:#fff;padding:.6em 1em;box-shadow:0 1px 2px #0002}
+dl.facts dt{color:#6b7385}dl.facts dd{margin:0}
 "#;
 
 /// The live-events script, served as `/static/picket.js` (the CSP allows no inline
@@ -33,15 +54,25 @@ pub(crate) const LIVE_JS: &str = r#"
   var ul=document.getElementById('live');var st=document.getElementById('livestate');
   var es=null,retry=null;
   function say(t){if(st)st.textContent=t;}
+  // Connection events (a flood during a scan) only on the page of their source.
+  var here=location.pathname.indexOf('/source/')===0?decodeURIComponent(location.pathname.slice(8)):null;
   function add(kind,e){
-    if(!ul)return;var d=JSON.parse(e.data);var li=document.createElement('li');
+    if(!ul)return;var d=JSON.parse(e.data);
+    if(kind==='connection'&&d.source!==here)return;
+    var li=document.createElement('li');
     var t=new Date(d.time*1000).toISOString().substr(11,8);
-    var what=kind==='notification'?('NOTIFY '+d.contact+' '+d.notification_type):(kind==='state_change'?('ALERT '+d.state+' '+d.state_type):('RESULT '+d.code));
-    li.textContent=t+' '+what+' '+d.host+(d.service?(';'+d.service):'')+' \u2014 '+d.output;
+    var text;
+    if(kind==='incident')text='INCIDENT '+d.transition+' #'+d.id+' '+d.key+' \u2014 '+d.output;
+    else if(kind==='connection')text='EVENT '+d.kind+' '+d.source+' \u2192 '+d.reporter+(d.port!=null?(' port '+d.port):'');
+    else{
+      var what=kind==='notification'?('NOTIFY '+d.contact+' '+d.notification_type):(kind==='state_change'?('ALERT '+d.state+' '+d.state_type):('RESULT '+d.code));
+      text=what+' '+d.host+(d.service?(';'+d.service):'')+' \u2014 '+d.output;
+    }
+    li.textContent=t+' '+text;
     li.className='ev-'+kind;ul.insertBefore(li,ul.firstChild);
     while(ul.children.length>200)ul.removeChild(ul.lastChild);
   }
-  // Pages that show state (problems, hosts, denied) re-render their #status region
+  // Pages that show state (problems, hosts, denied, incidents) re-render their #status region
   // after alerts, debounced, without a reload.
   var pending=null;
   function refresh(){
@@ -64,7 +95,7 @@ pub(crate) const LIVE_JS: &str = r#"
       // Refused (the server's subscriber cap) or ended (shutdown): try again later.
       es=null;say('offline');retry=setTimeout(open,10000);
     };
-    ['check_result','state_change','notification'].forEach(function(k){es.addEventListener(k,function(e){add(k,e);if(k==='state_change')refresh();});});
+    ['check_result','state_change','notification','incident','connection'].forEach(function(k){es.addEventListener(k,function(e){add(k,e);if(k==='state_change'||k==='incident')refresh();});});
   }
   function close(){
     if(retry){clearTimeout(retry);retry=null;}
@@ -94,6 +125,7 @@ pub(crate) fn layout(title: &str, logged_in: bool, body: Markup) -> Markup {
                     a href="/log?kind=alerts" { "Alerts" }
                     a href="/log?kind=notifications" { "Notifications" }
                     a href="/denied" { "Denied connections" }
+                    a href="/incidents" { "Incidents" }
                     span.sp {}
                     @if logged_in {
                         form.inline method="post" action="/logout" { button type="submit" { "Log out" } }
@@ -292,20 +324,38 @@ pub(crate) fn history_table(rows: &[HistoryRow]) -> Markup {
     }
 }
 
-/// The command forms for one object (only shown when logged in).
-fn command_forms(host: &str, service: Option<&str>, now: i64, back: &str) -> Markup {
+/// The acknowledgement form (`comment` prefilled).
+pub(crate) fn ack_form(host: &str, service: Option<&str>, back: &str, comment: &str) -> Markup {
     html! {
-        h2 { "Commands" }
-        form.inline method="post" action="/ui/command" {
+        form.inline.ack method="post" action="/ui/command" {
             input type="hidden" name="action" value="ack";
             input type="hidden" name="host" value=(host);
             @if let Some(s) = service { input type="hidden" name="service" value=(s); }
             input type="hidden" name="back" value=(back);
-            input name="author" placeholder="author" required;
-            input name="comment" placeholder="comment" size="30";
+            input name="author" placeholder="author" value="web" required;
+            input name="comment" placeholder="comment" size="30" value=(comment);
             label { input type="checkbox" name="sticky" value="1"; " sticky" }
             button type="submit" { "Acknowledge" }
         }
+    }
+}
+
+/// `s` cut to `n` characters (with `…`).
+pub(crate) fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut o: String = s.chars().take(n.saturating_sub(1)).collect();
+        o.push('…');
+        o
+    }
+}
+
+/// The command forms for one object (only shown when logged in).
+fn command_forms(host: &str, service: Option<&str>, now: i64, back: &str) -> Markup {
+    html! {
+        h2 { "Commands" }
+        (ack_form(host, service, back, ""))
         form.inline method="post" action="/ui/command" {
             input type="hidden" name="action" value="downtime";
             input type="hidden" name="host" value=(host);
@@ -468,7 +518,8 @@ pub(crate) fn denied_page(
                         tr { th { "Source" } th { "Count" } th { "First seen" } th { "Last seen" } th { "Hosts hit" } th { "Daemons" } }
                         @for r in rows {
                             tr {
-                                td { a href=(format!("/log?kind=alerts&text={}", enc(&r.addr))) { (r.addr) } }
+                                td { a href=(crate::incidents::source_url(&r.addr)) { (r.addr) }
+                                     " " a.muted href=(format!("/log?kind=alerts&text={}", enc(&r.addr))) { "log" } }
                                 td.count { (r.count) }
                                 td { (fmt_time(r.first_seen)) }
                                 td { (fmt_time(r.last_seen)) " " span.muted { "(" (fmt_age(now, Some(r.last_seen))) " ago)" } }

@@ -1,5 +1,5 @@
 //! Recognizer throughput on one core. Run with
-//! `cargo run --release -p picket-sensor --example throughput [LINES]` (or `bench/sensor/run.sh`).
+//! `cargo run --release -p picket-sensor --example recognize [LINES]` (or `bench/sensor/run.sh`).
 //!
 //! Lines are built beforehand (varied addresses, ports and pids); the timing covers
 //! `Recognizer::line` (and, for the flood workload, `Aggregator::push` plus a drain per
