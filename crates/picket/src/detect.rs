@@ -27,7 +27,8 @@
 //!   would recover the service under an open incident).
 //!
 //! Results of other services, and a configuration without `detection_config_file`, take
-//! the engine's path untouched.
+//! the engine's path untouched. Not intercepted: the lines of a `PROCESS_FILE` file (they
+//! go to the engine as before).
 
 use std::collections::BTreeMap;
 use std::path::Path;
