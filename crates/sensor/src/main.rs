@@ -41,6 +41,10 @@ struct Cli {
     /// A log file to follow like `tail -F`, repeatable.
     #[arg(long = "file", value_name = "PATH")]
     files: Vec<PathBuf>,
+    /// A log written by `sshd -E PATH` (bare sshd messages, no syslog header), followed
+    /// like --file; repeatable.
+    #[arg(long = "sshd-log", value_name = "PATH")]
+    sshd_logs: Vec<PathBuf>,
     /// Read the systemd journal (`journalctl -o json --follow --after-cursor`).
     #[arg(long)]
     journal: bool,
@@ -72,6 +76,7 @@ struct Settings {
     send_nsca_config: PathBuf,
     token_file: Option<PathBuf>,
     files: Vec<PathBuf>,
+    sshd_logs: Vec<PathBuf>,
     journal: bool,
     kmsg: bool,
     once: bool,
@@ -101,6 +106,7 @@ fn settings(cli: Cli) -> anyhow::Result<Settings> {
         send_nsca_config: PathBuf::from("/etc/send_nsca.cfg"),
         token_file: None,
         files: Vec::new(),
+        sshd_logs: Vec::new(),
         journal: false,
         kmsg: false,
         once: cli.once,
@@ -141,6 +147,7 @@ fn settings(cli: Cli) -> anyhow::Result<Settings> {
                 "send_nsca_config" => s.send_nsca_config = v.into(),
                 "token_file" => s.token_file = Some(v.into()),
                 "file" => s.files.push(v.into()),
+                "sshd_log" => s.sshd_logs.push(v.into()),
                 "journal" => s.journal = flag(v)?,
                 "kmsg" => s.kmsg = flag(v)?,
                 "state_file" => s.state_file = v.into(),
@@ -166,6 +173,7 @@ fn settings(cli: Cli) -> anyhow::Result<Settings> {
         s.token_file = Some(t);
     }
     s.files.extend(cli.files);
+    s.sshd_logs.extend(cli.sshd_logs);
     s.journal |= cli.journal;
     s.kmsg |= cli.kmsg;
     if let Some(p) = cli.state_file {
@@ -188,8 +196,8 @@ fn settings(cli: Cli) -> anyhow::Result<Settings> {
     if s.servers.is_empty() {
         bail!("no --server (server=) given");
     }
-    if s.files.is_empty() && !s.journal && !s.kmsg {
-        bail!("no source: give --file, --journal or --kmsg");
+    if s.files.is_empty() && s.sshd_logs.is_empty() && !s.journal && !s.kmsg {
+        bail!("no source: give --file, --sshd-log, --journal or --kmsg");
     }
     Ok(s)
 }
@@ -508,6 +516,8 @@ struct Runner {
     agg: Aggregator,
     state: State,
     followers: Vec<Follower>,
+    /// Per follower: the program of its header-less lines (`--sshd-log`), or none.
+    programs: Vec<Option<&'static str>>,
     targets: Vec<Arc<Target>>,
     kick: Vec<SyncSender<()>>,
     boot: String,
@@ -550,14 +560,18 @@ impl Runner {
         let now = unix_now();
         let mut lines = Vec::new();
         let mut any = false;
-        for f in &mut self.followers {
+        for (f, program) in self.followers.iter_mut().zip(&self.programs) {
             lines.clear();
             match f.poll(&mut lines) {
                 Ok(a) => any |= a,
                 Err(e) => warn!("{}: {e}", f.path().display()),
             }
             for l in &lines {
-                if let Some(e) = self.rec.line(now, l) {
+                let e = match program {
+                    Some(p) => self.rec.message(now, p, None, l),
+                    None => self.rec.line(now, l),
+                };
+                if let Some(e) = e {
                     self.agg.push(e);
                 }
             }
@@ -613,6 +627,7 @@ fn run(s: Settings) -> anyhow::Result<bool> {
     let followers = s
         .files
         .iter()
+        .chain(&s.sshd_logs)
         .map(|p| {
             Follower::new(
                 p,
@@ -643,6 +658,12 @@ fn run(s: Settings) -> anyhow::Result<bool> {
         agg: Aggregator::new(s.max_groups),
         state,
         followers,
+        programs: s
+            .files
+            .iter()
+            .map(|_| None)
+            .chain(s.sshd_logs.iter().map(|_| Some("sshd")))
+            .collect(),
         targets,
         kick: Vec::new(),
         boot,
