@@ -782,11 +782,18 @@ impl Correlator {
         Disposition::Held
     }
 
-    /// Interned (reporter, daemon, target) of an event.
+    /// Interned (host, daemon, target) of an event. The host is the reporter, except for a
+    /// firewall drop with a destination address: a gateway's firewall logs the drops of
+    /// every host behind it, so there the destination is the host that was probed (on a
+    /// host's own firewall the destination is that host, one address as one host), and a
+    /// sweep seen by one firewall is a sweep of many hosts.
     fn ids(&mut self, ev: &ConnectionEvent) -> (u32, u32, u32) {
         let max_names = self.cfg.max_names;
         let stats = &mut self.st.stats;
-        let reporter = self.st.names.id(&ev.reporter, max_names, stats);
+        let reporter = match (ev.kind, ev.dest_addr) {
+            (Kind::FirewallDrop, Some(dst)) => self.st.names.id(&dst.to_string(), max_names, stats),
+            _ => self.st.names.id(&ev.reporter, max_names, stats),
+        };
         let daemon = match &ev.daemon {
             Some(d) => self.st.names.id(d, max_names, stats),
             None => 0,

@@ -635,3 +635,36 @@ fn distributed_scan_from_one_64_is_one_incident() {
         "2001:db8:1:2::/64 (3 sources) scanned 3 hosts on tcp/22 (web1, web2, web3) since 12:01:07"
     );
 }
+
+/// A gateway's firewall reports the drops of every host behind it: there the destination
+/// is the host that was probed, so a sweep seen by one firewall is a horizontal scan.
+#[test]
+fn a_sweep_seen_by_one_gateway_firewall_counts_its_destinations() {
+    let drop_to = |i: u8, t: i64| {
+        let mut e = tcp(t, "gw1", "203.0.113.9", 22, Kind::FirewallDrop);
+        e.dest_addr = Some(format!("192.0.2.{i}").parse().expect("address"));
+        e
+    };
+    let mut r = Run::new(Config::default());
+    r.feed((1..=3).map(|i| drop_to(i, T0 + i64::from(i))));
+    let opened = r.of(TransitionKind::Opened);
+    assert_eq!(opened.len(), 1, "{:?}", r.kinds());
+    let inc = opened[0].incident.as_ref().expect("an incident");
+    assert_eq!(inc.detectors, vec![Detector::Horizontal]);
+    assert_eq!(inc.hosts, vec!["192.0.2.1", "192.0.2.2", "192.0.2.3"]);
+    assert_eq!(opened[0].time, T0 + 3);
+
+    // Without destinations (a host reporting its own drops) the same three drops are one
+    // host and three probes of one port: no incident.
+    let mut r = Run::new(Config::default());
+    r.feed((1..=3).map(|i| {
+        tcp(
+            T0 + i64::from(i),
+            "gw1",
+            "203.0.113.9",
+            22,
+            Kind::FirewallDrop,
+        )
+    }));
+    assert!(r.of(TransitionKind::Opened).is_empty(), "{:?}", r.kinds());
+}
