@@ -8,7 +8,9 @@
 //! [`Correlator::snapshot`] / [`Correlator::restore`] resume in the middle of an incident.
 //!
 //! **Detectors** (defaults in [`Config::default`]; each is one incident):
-//! * *horizontal*: a source refused by ≥ 3 distinct hosts within 10 min;
+//! * *horizontal*: a source refused by ≥ 3 distinct hosts within 10 min (the host is the
+//!   reporter, or, for a firewall drop, its destination address: a gateway's firewall logs
+//!   the drops of every host behind it);
 //! * *vertical*: ≥ 4 distinct ports or daemons of one host within 5 min, or ≥ 15 ports
 //!   counting firewall drops;
 //! * *trap*: any touch of a configured trap port or daemon;
