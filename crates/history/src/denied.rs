@@ -106,7 +106,10 @@ impl Pending {
                  first_seen = min(first_seen, excluded.first_seen),
                  last_seen = max(last_seen, excluded.last_seen)",
             )?;
-            for (key, a) in &self.groups {
+            // In key order: consecutive upserts touch neighbouring B-tree pages.
+            let mut groups: Vec<(&String, &Agg)> = self.groups.iter().collect();
+            groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            for (key, a) in groups {
                 let mut parts = key.splitn(3, '\0');
                 let (addr, host, daemon) = (
                     parts.next().unwrap_or(""),
@@ -122,6 +125,8 @@ impl Pending {
                  first_seen = min(first_seen, excluded.first_seen),
                  last_seen = max(last_seen, excluded.last_seen)",
             )?;
+            let mut by_src: Vec<(&str, Agg)> = by_src.into_iter().collect();
+            by_src.sort_unstable_by(|a, b| a.0.cmp(b.0));
             for (addr, a) in &by_src {
                 up.execute(params![addr, a.count, a.first, a.last])?;
             }
