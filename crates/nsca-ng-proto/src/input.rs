@@ -35,30 +35,7 @@ pub fn records(input: &[u8], separator: u8) -> Vec<&[u8]> {
 
 /// Line breaks but `\n` and control characters but `\t`/`\n` become spaces.
 fn clean(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match picket_text::line_break_len(&input[i..]) {
-            Some(_) if input[i] == b'\n' => {
-                out.push(b'\n');
-                i += 1;
-            }
-            Some(n) => {
-                out.push(b' ');
-                i += n;
-            }
-            None => {
-                let b = input[i];
-                out.push(if (b < 0x20 && b != b'\t') || b == 0x7f {
-                    b' '
-                } else {
-                    b
-                });
-                i += 1;
-            }
-        }
-    }
-    out
+    picket_text::spaces_for_line_breaks(input, true)
 }
 
 /// The command for one check-result record, stamped `now`, with its

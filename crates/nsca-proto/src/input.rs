@@ -146,25 +146,7 @@ pub fn parse_set(set: &[u8], delimiter: u8) -> Option<CheckResult> {
 /// write a line break that some reader of its command file, or of the log
 /// Nagios writes from it, splits on. Tabs and everything else are kept.
 pub fn client_output(output: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(output.len());
-    let mut i = 0;
-    while i < output.len() {
-        match picket_text::line_break_len(&output[i..]) {
-            Some(_) if output[i] == b'\n' => {
-                out.push(b'\n');
-                i += 1;
-            }
-            Some(n) => {
-                out.push(b' ');
-                i += n;
-            }
-            None => {
-                out.push(output[i]);
-                i += 1;
-            }
-        }
-    }
-    out
+    picket_text::spaces_for_line_breaks(output, false)
 }
 
 /// Parses a `-d`/`-ds` argument as the C client does: one character is

@@ -42,6 +42,34 @@ pub fn line_break_len(bytes: &[u8]) -> Option<usize> {
     is_line_break(c).then_some(n)
 }
 
+/// `bytes` with every line break but `\n` replaced by one space (a multi-byte break by
+/// one space), and, with `controls`, every other control character but `\t` (and DEL)
+/// too: what a sender does to an output so that no reader of the command file or of the
+/// log it becomes splits it where the sender did not.
+pub fn spaces_for_line_breaks(bytes: &[u8], controls: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match line_break_len(&bytes[i..]) {
+            Some(_) if bytes[i] == b'\n' => {
+                out.push(b'\n');
+                i += 1;
+            }
+            Some(n) => {
+                out.push(b' ');
+                i += n;
+            }
+            None => {
+                let b = bytes[i];
+                let control = (b < 0x20 && b != b'\t') || b == 0x7f;
+                out.push(if controls && control { b' ' } else { b });
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// Where the first line break in `bytes` starts, and how long it is.
 pub fn find_line_break(bytes: &[u8]) -> Option<(usize, usize)> {
     (0..bytes.len()).find_map(|i| {
@@ -104,5 +132,17 @@ mod tests {
         assert_eq!(find_line_break(b"a\xe2\x80"), None);
         assert_eq!(find_line_break("é…\u{2027}\u{202a}".as_bytes()), None);
         assert_eq!(find_line_break(b"tab\there"), None);
+    }
+
+    #[test]
+    fn spaces_for_line_breaks_keeps_newlines_and_tabs() {
+        let input = "a\nb\rc\u{2028}d\te\x01f\x7f".as_bytes();
+        assert_eq!(
+            spaces_for_line_breaks(input, false),
+            b"a\nb c d\te\x01f\x7f"
+        );
+        assert_eq!(spaces_for_line_breaks(input, true), b"a\nb c d\te f ");
+        // A byte that only looks like the start of U+0085 is kept.
+        assert_eq!(spaces_for_line_breaks(b"\x85\xc2", true), b"\x85\xc2");
     }
 }
