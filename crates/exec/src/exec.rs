@@ -143,6 +143,30 @@ pub fn spawn_failure_stderr(program: &str, errno: i32) -> String {
     format!("execvp({program}, ...) failed. errno is {errno}: {text}\n")
 }
 
+/// The text Nagios' worker hands to the check parser for an active check: stdout, or
+/// `(No output on stdout) stderr: <stderr>` when stdout is empty (`base/workers.c`),
+/// each cut at its first NUL. Invalid UTF-8 is replaced by U+FFFD (Nagios keeps raw bytes;
+/// the engine works on strings). Parsing that text and turning the exit into a state is
+/// the engine's (`picket_engine::output`, `picket_engine::active`).
+pub fn nagios_check_output(result: &JobResult) -> String {
+    let stdout = until_nul(&result.stdout);
+    if stdout.is_empty() {
+        format!(
+            "(No output on stdout) stderr: {}",
+            String::from_utf8_lossy(until_nul(&result.stderr))
+        )
+    } else {
+        String::from_utf8_lossy(stdout).into_owned()
+    }
+}
+
+fn until_nul(b: &[u8]) -> &[u8] {
+    match b.iter().position(|&c| c == 0) {
+        Some(i) => &b[..i],
+        None => b,
+    }
+}
+
 /// Executor settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExecutorConfig {
@@ -418,4 +442,45 @@ async fn run_job(job: &Job, limit: usize, clock: &dyn Clock) -> JobResult {
 
 fn libc_eio() -> i32 {
     nix::errno::Errno::EIO as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(stdout: &[u8], stderr: &[u8]) -> JobResult {
+        JobResult {
+            started: SystemTime::UNIX_EPOCH,
+            finished: SystemTime::UNIX_EPOCH,
+            duration: Duration::ZERO,
+            exit: Exit::Code(0),
+            stdout: stdout.to_vec(),
+            stderr: stderr.to_vec(),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            used_shell: false,
+        }
+    }
+
+    #[test]
+    fn check_output_is_stdout_or_stderr_as_the_worker_composes_it() {
+        assert_eq!(
+            nagios_check_output(&result(b"TEXT | p=1\nlong\n", b"ignored")),
+            "TEXT | p=1\nlong\n"
+        );
+        assert_eq!(
+            nagios_check_output(&result(b"", b"err-text\n")),
+            "(No output on stdout) stderr: err-text\n"
+        );
+        assert_eq!(
+            nagios_check_output(&result(b"", b"")),
+            "(No output on stdout) stderr: "
+        );
+        // Both streams end at their first NUL.
+        assert_eq!(
+            nagios_check_output(&result(b"\0x", b"e\0f")),
+            "(No output on stdout) stderr: e"
+        );
+        assert_eq!(nagios_check_output(&result(b"a\xffb", b"")), "a\u{fffd}b");
+    }
 }
