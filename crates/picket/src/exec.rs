@@ -1,19 +1,23 @@
-//! Running notification and event-handler commands: bounded concurrency, a timeout that
-//! kills the whole process group. The engine thread never waits for it.
-//! Each notification's outcome (exit code, run time) goes to the history and `/metrics`.
+//! Running notification and event-handler commands through the same executor as checks
+//! (`picket_exec::Executor`: one spawn path, `posix_spawn` off the runtime's workers,
+//! stdin from `/dev/null`, bounded output capture, a timeout that kills the whole process
+//! group). The engine thread never waits for it.
+//! Each notification's outcome (exit code, run time) goes to the history and `/metrics`;
+//! timeouts and commands that cannot be executed are logged to `nagios.log`.
 //!
 //! A command line is executed directly when splitting it on blanks gives exactly the argv
 //! `/bin/sh -c` would give (`picket_exec::command::classify`, conservative: any quote,
 //! metacharacter or expansion sends it to the shell), as Nagios 4's workers do
 //! (`runcmd_cmd2strv`). That saves a shell `execve` per notification: at 2,000
 //! notifications/s (benchmark W4, `bench/w4/`) the shell was most of the daemon's CPU.
+//! What the command prints is read (so it never blocks on a full pipe) and dropped.
 
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use picket_engine::{Job, JobKind};
+use picket_exec::{CommandError, CommandLine, Executor, ExecutorConfig, Exit};
 use picket_history::NotificationResult;
 use picket_web::{Counter, Metrics};
 use tokio::sync::{Semaphore, mpsc};
@@ -58,16 +62,24 @@ impl Reports {
     }
 }
 
-/// Receive jobs and run them, at most `max` at a time.
+/// Receive jobs and run them, at most `max` at a time. A job is taken from the queue only
+/// when it can start, so a full queue holds the engine's dispatch back instead of piling
+/// up waiting tasks.
 pub(crate) async fn executor(mut rx: mpsc::Receiver<Job>, max: usize, reports: Reports) {
-    let sem = Arc::new(Semaphore::new(max.max(1)));
+    let max = max.max(1);
+    let exec = Executor::new(ExecutorConfig {
+        max_concurrent: max,
+        ..ExecutorConfig::default()
+    });
+    let sem = Arc::new(Semaphore::new(max));
     while let Some(job) = rx.recv().await {
         let Ok(permit) = Arc::clone(&sem).acquire_owned().await else {
             return;
         };
         let reports = reports.clone();
+        let exec = exec.clone();
         tokio::spawn(async move {
-            run_job(job, &reports).await;
+            run_job(&exec, job, &reports).await;
             drop(permit);
         });
     }
@@ -84,66 +96,44 @@ fn log(r: &Reports, line: String) {
     }
 }
 
-async fn run_job(job: Job, r: &Reports) {
-    let started = Instant::now();
-    let argv = match picket_exec::command::classify(&job.command_line) {
-        Ok(picket_exec::command::CommandLine::Direct(argv)) => argv,
-        // Empty or NUL-carrying lines: let the shell report them as before.
-        Ok(picket_exec::command::CommandLine::Shell(_)) | Err(_) => vec![
-            picket_exec::command::SHELL.to_owned(),
-            "-c".to_owned(),
-            job.command_line.clone(),
-        ],
+fn spawn_error(r: &Reports, job: &Job, e: &dyn std::fmt::Display) -> (Option<i32>, String) {
+    log(
+        r,
+        format!(
+            "Warning: Could not run command for {}: {}",
+            picket_engine::output::log_safe(&job.what),
+            picket_engine::output::log_safe(&e.to_string())
+        ),
+    );
+    (None, format!("spawn error: {e}"))
+}
+
+async fn run_job(exec: &Executor, job: Job, r: &Reports) {
+    let command = match picket_exec::classify(&job.command_line) {
+        Ok(c) => Some(c),
+        // An empty line: let the shell report it, as before.
+        Err(CommandError::Empty) => Some(CommandLine::Shell(job.command_line.clone())),
+        // No argv can carry a NUL byte.
+        Err(CommandError::Nul) => None,
     };
-    let (program, args) = argv
-        .split_first()
-        .map_or((picket_exec::command::SHELL, &[][..]), |(p, a)| {
-            (p.as_str(), a)
-        });
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args)
-        .envs(job.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0);
-    // posix_spawn(3) holds the calling thread until the child has exec'd (CLONE_VFORK):
-    // off the runtime's two workers, which also serve NSCA and the web UI. At 2,000
-    // notifications/s (W4) spawning on the workers held up NSCA accepts behind it.
-    let spawned = tokio::task::spawn_blocking(move || cmd.spawn())
-        .await
-        .map_err(std::io::Error::other)
-        .and_then(|r| r);
-    let (exit_code, status) = match spawned {
-        Err(e) => {
-            log(
-                r,
-                format!(
-                    "Warning: Could not run command for {}: {}",
-                    picket_engine::output::log_safe(&job.what),
-                    picket_engine::output::log_safe(&e.to_string())
-                ),
-            );
-            (None, format!("spawn error: {e}"))
+    let (exit_code, status, duration) = match command {
+        None => {
+            let (c, s) = spawn_error(r, &job, &CommandError::Nul);
+            (c, s, Duration::ZERO)
         }
-        Ok(mut child) => {
-            let pid = child.id();
-            let limit = Duration::from_secs(u64::from(job.timeout_secs.max(1)));
-            match tokio::time::timeout(limit, child.wait()).await {
-                Ok(Ok(st)) => match st.code() {
-                    Some(0) => (Some(0), "ok".to_owned()),
-                    Some(c) => (Some(c), "failed".to_owned()),
-                    None => (None, "killed by a signal".to_owned()),
-                },
-                Ok(Err(e)) => (None, format!("wait failed: {e}")),
-                Err(_) => {
-                    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                        let _ = nix::sys::signal::killpg(
-                            nix::unistd::Pid::from_raw(pid),
-                            nix::sys::signal::Signal::SIGKILL,
-                        );
-                    }
-                    let _ = child.wait().await;
+        Some(command) => {
+            let timeout = Duration::from_secs(u64::from(job.timeout_secs.max(1)));
+            let mut j = picket_exec::Job::new(command, timeout);
+            j.env = job.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+            let result = exec.run(j).await;
+            let (c, s) = match result.exit {
+                Exit::Code(0) => (Some(0), "ok".to_owned()),
+                Exit::Code(c) => (Some(c), "failed".to_owned()),
+                Exit::Signaled(_) => (None, "killed by a signal".to_owned()),
+                Exit::SpawnFailed { errno, .. } => {
+                    spawn_error(r, &job, &std::io::Error::from_raw_os_error(errno))
+                }
+                Exit::TimedOut => {
                     let what = match job.kind {
                         JobKind::Notification => "Notification",
                         JobKind::EventHandler => "Event handler",
@@ -158,7 +148,8 @@ async fn run_job(job: Job, r: &Reports) {
                     );
                     (None, "timeout".to_owned())
                 }
-            }
+            };
+            (c, s, result.duration)
         }
     };
     let Some(target) = job.notification else {
@@ -179,7 +170,7 @@ async fn run_job(job: Job, r: &Reports) {
             command: target.command,
             exit_code,
             status,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
         }));
     }
 }
