@@ -463,3 +463,57 @@ pub(super) fn build_escalations(ctx: &mut Ctx<'_>, cfg: &mut Config) {
         }
     }
 }
+
+/// Services named by a description list on the given hosts (`*` = all).
+pub(super) fn match_services(
+    ctx: &mut Ctx<'_>,
+    cfg: &Config,
+    hosts: &[HostId],
+    descs: &str,
+) -> Result<Vec<ServiceId>, String> {
+    let mut out = Vec::new();
+    let (inc, exc) = split_excl(descs);
+    for d in inc {
+        let re = if d != "*" && ctx.is_regex_name(d) {
+            Some(
+                ctx.regex(d)
+                    .ok_or_else(|| format!("invalid regular expression '{d}'"))?,
+            )
+        } else {
+            None
+        };
+        let mut found = false;
+        for &h in hosts {
+            for &s in &cfg.hosts[h.index()].services {
+                let sd = &cfg.services[s.index()].description;
+                let m = match &re {
+                    Some(re) => re.is_match(sd),
+                    None => d == "*" || **sd == *d,
+                };
+                if m {
+                    out.push(s);
+                    found = true;
+                }
+            }
+        }
+        if !found && re.is_none() && d != "*" {
+            return Err(format!("could not find service '{d}' on the given host(s)"));
+        }
+    }
+    if !exc.is_empty() {
+        out.retain(|s| !exc.contains(&&*cfg.services[s.index()].description));
+    }
+    dedup_keep_order(&mut out);
+    Ok(out)
+}
+
+pub(super) fn servicegroup_services(cfg: &Config, v: &str) -> Result<Vec<ServiceId>, String> {
+    let mut out = Vec::new();
+    for g in list(v) {
+        match cfg.servicegroup_index.get(g) {
+            Some(&gid) => out.extend(cfg.servicegroups[gid.index()].members.iter().copied()),
+            None => return Err(format!("could not find servicegroup '{g}'")),
+        }
+    }
+    Ok(out)
+}

@@ -2,8 +2,9 @@
 //!
 //! [`resolve`] builds the [`Config`] in Nagios' order, one module per step:
 //! `templates` (collecting definitions, `use` inheritance), `values` (typed conversion
-//! of directive values), `commands`, `timeperiods`, `contacts`, `groups`, `checkable`
-//! (what hosts and services share), `hosts`, `services`, `dependencies` (and escalations), `extinfo` and
+//! of directive values), `commands`, `timeperiods`, `contacts`, `groups` (one
+//! builder for host, service and contact groups), `checkable` (what hosts and services
+//! share), `hosts`, `services`, `dependencies` (and escalations), `extinfo` and
 //! `preflight`. The shared state is `Ctx` here; every step reads the resolved
 //! definitions through it and reports to its diagnostics with file:line.
 
@@ -238,12 +239,12 @@ pub fn resolve(
     build_timeperiods(&mut ctx, &mut cfg);
     let ways = build_ways(&mut ctx, &cfg);
     build_contacts(&mut ctx, &mut cfg, &ways);
-    build_contactgroups(&mut ctx, &mut cfg);
+    build_groups::<ContactGroups>(&mut ctx, &mut cfg);
     let host_parents = build_hosts(&mut ctx, &mut cfg);
-    build_hostgroups(&mut ctx, &mut cfg);
+    build_groups::<HostGroups>(&mut ctx, &mut cfg);
     link_host_parents(&mut ctx, &mut cfg, host_parents);
     build_services(&mut ctx, &mut cfg);
-    build_servicegroups(&mut ctx, &mut cfg);
+    build_groups::<ServiceGroups>(&mut ctx, &mut cfg);
     build_dependencies(&mut ctx, &mut cfg);
     build_escalations(&mut ctx, &mut cfg);
     build_extinfo(&mut ctx, &mut cfg);
