@@ -1287,9 +1287,10 @@ async fn api_connection_events(
         Ok(()) => {
             if let Some(b) = &batch {
                 if let Err(e) = table.record(b) {
-                    // The events are taken; only a resend of this batch could be taken twice.
+                    // The events are taken and the table in memory is current; only a resend
+                    // after a restart could be taken twice.
                     eprintln!(
-                        "picket-web: cannot save the sensor batch table (a resend of batch {} of sensor {} would be taken again): {e}",
+                        "picket-web: cannot save the sensor batch table (after a restart, a resend of batch {} of sensor {} would be taken again): {e}",
                         b.seq, b.sensor
                     );
                     s.metrics
