@@ -107,6 +107,54 @@ impl LocalStamp {
     }
 }
 
+/// (year, month, day).
+type Date = (i32, u32, u32);
+
+/// [`LocalStamp::resolve`] with the calendar arithmetic of the last day and date kept:
+/// a log's lines mostly share both.
+#[derive(Debug, Clone, Default)]
+struct StampCache {
+    /// (local day number of `now`, its year).
+    today: Option<(i64, i32)>,
+    /// ((year, month, day), its day number), one slot per year parity: the current
+    /// year's and the previous year's do not evict each other.
+    dates: [Option<(Date, i64)>; 2],
+}
+
+impl StampCache {
+    fn resolve(&mut self, l: &LocalStamp, now: i64, offset: i64) -> i64 {
+        let mut day_of = |y: i32| {
+            let slot = &mut self.dates[(y & 1) as usize];
+            match *slot {
+                Some((k, d)) if k == (y, l.month, l.day) => d,
+                _ => {
+                    let d = picket_config::timeperiod::days_from_civil(y, l.month, l.day);
+                    *slot = Some(((y, l.month, l.day), d));
+                    d
+                }
+            }
+        };
+        if let Some(y) = l.year {
+            return day_of(y) * 86_400 + l.secs - offset;
+        }
+        let today = (now + offset).div_euclid(86_400);
+        let year = match self.today {
+            Some((d, y)) if d == today => y,
+            _ => {
+                let y = picket_config::timeperiod::civil_from_days(today).0;
+                self.today = Some((today, y));
+                y
+            }
+        };
+        let t = day_of(year) * 86_400 + l.secs - offset;
+        if t > now + FUTURE_SLACK {
+            day_of(year - 1) * 86_400 + l.secs - offset
+        } else {
+            t
+        }
+    }
+}
+
 /// Counters of what the recognizer saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -134,6 +182,7 @@ struct PidInfo {
 pub struct Recognizer {
     reporter: String,
     utc_offset: i64,
+    stamps: StampCache,
     pids: HashMap<u32, PidInfo>,
     order: VecDeque<u32>,
     stats: Stats,
@@ -146,6 +195,7 @@ impl Recognizer {
         Recognizer {
             reporter: reporter.to_string(),
             utc_offset: 0,
+            stamps: StampCache::default(),
             pids: HashMap::new(),
             order: VecDeque::new(),
             stats: Stats::default(),
@@ -172,7 +222,10 @@ impl Recognizer {
         let h = parse_header(line);
         let time = h
             .time
-            .or_else(|| h.local.map(|l| l.resolve(now, self.utc_offset)))
+            .or_else(|| {
+                h.local
+                    .map(|l| self.stamps.resolve(&l, now, self.utc_offset))
+            })
             .unwrap_or(now);
         self.dispatch(time, h.ident, h.pid, h.msg, line)
     }
@@ -364,10 +417,6 @@ impl<'a> Found<'a> {
 // ---------------------------------------------------------------------------------------
 // Headers.
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
 /// Splits a syslog line into time, program, pid and message. Never fails: a line without
 /// a recognizable header is all message, with an empty program.
 #[must_use]
@@ -392,12 +441,11 @@ pub fn parse_header(line: &str) -> Header<'_> {
     }
     let mut time = None;
     let mut local = None;
-    if s.len() >= 15 && MONTHS.contains(&s.get(..3).unwrap_or("")) && s.as_bytes()[3] == b' ' {
+    let month = (s.len() >= 15 && s.as_bytes()[3] == b' ')
+        .then(|| month_number(&s.as_bytes()[..3]))
+        .flatten();
+    if let Some(month) = month {
         // "Mmm dd hh:mm:ss" (day padded with a space or not), maybe a year after it.
-        let month = MONTHS
-            .iter()
-            .position(|m| *m == &s[..3])
-            .map_or(1, |i| i as u32 + 1);
         let rest = s[4..].trim_start_matches(' ');
         let (day, rest) = rest.split_once(' ').unwrap_or((rest, ""));
         if day.len() <= 2 && day.bytes().all(|b| b.is_ascii_digit()) && is_clock(rest) {
@@ -463,6 +511,25 @@ pub fn parse_header(line: &str) -> Header<'_> {
         pid: None,
         msg: s,
     }
+}
+
+/// `Jan` → 1 ... `Dec` → 12.
+fn month_number(b: &[u8]) -> Option<u32> {
+    Some(match b {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    })
 }
 
 fn is_clock(s: &str) -> bool {
@@ -1250,6 +1317,25 @@ mod tests {
             )
             .expect("event");
         assert_eq!(e.time, dec_2, "the line's time, not the read time");
+        // The cached resolution agrees with the plain one.
+        let mut cache = StampCache::default();
+        for now in (dec_2 - 400 * 86_400..dec_2 + 400 * 86_400).step_by(86_400 / 3) {
+            for (month, day) in [(1, 1), (2, 29), (6, 15), (12, 2), (12, 31)] {
+                let l = LocalStamp {
+                    month,
+                    day,
+                    secs: 3_600,
+                    year: None,
+                };
+                for off in [-18_000, 0, 3_600] {
+                    assert_eq!(
+                        cache.resolve(&l, now, off),
+                        l.resolve(now, off),
+                        "{l:?} {now}"
+                    );
+                }
+            }
+        }
         let h = parse_header(
             "<38>1 2019-07-08T17:40:16.954167-04:00 h.example.com sshd 57915 - - Failed x",
         );
