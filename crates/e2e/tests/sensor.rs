@@ -15,7 +15,7 @@ fn sensor_events_reach_picket_and_open_one_incident() {
     let mut log = String::new();
     for p in 1000..1020 {
         log.push_str(&format!(
-            "Dec  2 14:00:01 firestorm kernel: [ 1.0] picket-drop IN=eth0 OUT= SRC=203.0.113.9 DST=192.0.2.1 LEN=44 PROTO=TCP SPT=40000 DPT={p} WINDOW=1024 RES=0x00 SYN URGP=0\n"
+            "firestorm kernel: [ 1.0] picket-drop IN=eth0 OUT= SRC=203.0.113.9 DST=192.0.2.1 LEN=44 PROTO=TCP SPT=40000 DPT={p} WINDOW=1024 RES=0x00 SYN URGP=0\n"
         ));
     }
     std::fs::write(d.join("kern.log"), log).expect("kern.log");

@@ -524,6 +524,10 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
                 max_connections: budget.web_cap(main.web_max_connections),
                 errors: errors.clone(),
                 incident_service,
+                batch_file: log_path
+                    .parent()
+                    .unwrap_or(Path::new("/"))
+                    .join("sensor-batches.json"),
             },
             tx.clone(),
             Arc::clone(&cfg),

@@ -315,6 +315,8 @@ pub(crate) struct WebParts {
     pub(crate) errors: crate::report::Errors,
     /// The detection's incident host and service (`incident_host`, `incident_service`).
     pub(crate) incident_service: Option<(String, String)>,
+    /// The table of sensor batches taken (`sensor-batches.json` beside the log).
+    pub(crate) batch_file: std::path::PathBuf,
 }
 
 /// Bind and serve on `rt`. Returns the bound address (the configured port may be 0).
@@ -344,6 +346,9 @@ pub(crate) fn start(
             ..WebConfig::default()
         },
     );
+    state = state
+        .with_batch_file(&parts.batch_file)
+        .with_context(|| format!("sensor batch table {}", parts.batch_file.display()))?;
     if let Some(path) = &parts.history {
         let store = picket_history::Store::open(path, picket_history::StoreConfig::default())
             .with_context(|| format!("history_file {}", path.display()))?;

@@ -45,14 +45,24 @@ pub struct Api {
 }
 
 impl Api {
-    /// Posts `events` as one request.
+    /// Posts `events` as one request, tagged `batch` (the spool's id and the batch's
+    /// sequence number) so that Picket takes a resend of a batch it already took as a
+    /// no-op (`202 {"duplicate": true}`).
     #[must_use]
-    pub fn post(&self, events: &[ConnectionEvent]) -> Outcome {
+    pub fn post(&self, events: &[ConnectionEvent], batch: Option<(&str, u64)>) -> Outcome {
+        #[derive(serde::Serialize)]
+        struct Batch<'a> {
+            sensor: &'a str,
+            seq: u64,
+        }
         #[derive(serde::Serialize)]
         struct Body<'a> {
             events: &'a [ConnectionEvent],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            batch: Option<Batch<'a>>,
         }
-        let body = match serde_json::to_vec(&Body { events }) {
+        let batch = batch.map(|(sensor, seq)| Batch { sensor, seq });
+        let body = match serde_json::to_vec(&Body { events, batch }) {
             Ok(b) => b,
             Err(e) => return Outcome::Reject(format!("cannot encode the batch: {e}")),
         };

@@ -48,6 +48,11 @@ struct Cli {
     /// Read the systemd journal (`journalctl -o json --follow --after-cursor`).
     #[arg(long)]
     journal: bool,
+    /// Read this journal file instead of the system's journal (`journalctl --file`;
+    /// implies --journal), repeatable: a journal copied from another machine or written
+    /// by `systemd-journal-remote`.
+    #[arg(long = "journal-file", value_name = "PATH")]
+    journal_files: Vec<PathBuf>,
     /// Read kernel messages from /dev/kmsg (netfilter LOG lines).
     #[arg(long)]
     kmsg: bool,
@@ -63,8 +68,8 @@ struct Cli {
     /// The delivery spool directory.
     #[arg(long)]
     spool_dir: Option<PathBuf>,
-    /// Start files without a saved position at their beginning (default: at their end,
-    /// except with --once).
+    /// Start sources without a saved position at their beginning: files, the journal and
+    /// the kernel's ring buffer (default: at their end, except with --once).
     #[arg(long)]
     from_start: bool,
 }
@@ -78,6 +83,7 @@ struct Settings {
     files: Vec<PathBuf>,
     sshd_logs: Vec<PathBuf>,
     journal: bool,
+    journal_files: Vec<PathBuf>,
     kmsg: bool,
     once: bool,
     state_file: PathBuf,
@@ -108,6 +114,7 @@ fn settings(cli: Cli) -> anyhow::Result<Settings> {
         files: Vec::new(),
         sshd_logs: Vec::new(),
         journal: false,
+        journal_files: Vec::new(),
         kmsg: false,
         once: cli.once,
         state_file: PathBuf::from("/var/lib/picket-sensor/state.json"),
@@ -149,6 +156,7 @@ fn settings(cli: Cli) -> anyhow::Result<Settings> {
                 "file" => s.files.push(v.into()),
                 "sshd_log" => s.sshd_logs.push(v.into()),
                 "journal" => s.journal = flag(v)?,
+                "journal_file" => s.journal_files.push(v.into()),
                 "kmsg" => s.kmsg = flag(v)?,
                 "state_file" => s.state_file = v.into(),
                 "spool_dir" => s.spool_dir = v.into(),
@@ -175,6 +183,8 @@ fn settings(cli: Cli) -> anyhow::Result<Settings> {
     s.files.extend(cli.files);
     s.sshd_logs.extend(cli.sshd_logs);
     s.journal |= cli.journal;
+    s.journal_files.extend(cli.journal_files);
+    s.journal |= !s.journal_files.is_empty();
     s.kmsg |= cli.kmsg;
     if let Some(p) = cli.state_file {
         s.state_file = p;
@@ -327,7 +337,14 @@ impl Target {
                 }
             };
             let outcome = match &self.kind {
-                TargetKind::Api(a) => a.post(&events),
+                TargetKind::Api(a) => {
+                    let id = self
+                        .spool
+                        .lock()
+                        .map(|s| s.id().to_string())
+                        .unwrap_or_default();
+                    a.post(&events, Spool::seq(path).map(|q| (id.as_str(), q)))
+                }
                 TargetKind::Nsca(n) => n.send(&events),
             };
             match outcome {
@@ -394,6 +411,9 @@ fn journal_thread(s: &Settings, cursor: Option<String>, tx: SyncSender<Msg>) -> 
     use std::io::BufRead;
     let mut cmd = std::process::Command::new(&s.journalctl);
     cmd.args(["-o", "json", "-q", "--no-pager"]);
+    for f in &s.journal_files {
+        cmd.arg("--file").arg(f);
+    }
     match &cursor {
         Some(c) => {
             cmd.arg(format!("--after-cursor={c}"));
@@ -461,14 +481,27 @@ fn journal_thread(s: &Settings, cursor: Option<String>, tx: SyncSender<Msg>) -> 
     Ok(())
 }
 
-fn kmsg_thread(once: bool, after: Option<u64>, tx: SyncSender<Msg>) -> anyhow::Result<()> {
-    use std::io::Read;
+/// Reads `/dev/kmsg`: after the saved sequence number `after` (same boot), else from the
+/// oldest record still in the ring buffer when `from_start`, else from its end (what the
+/// kernel logs from now on, as files without a saved position start at their end).
+fn kmsg_thread(
+    once: bool,
+    from_start: bool,
+    after: Option<u64>,
+    tx: SyncSender<Msg>,
+) -> anyhow::Result<()> {
+    use std::io::{Read, Seek};
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(if once { libc::O_NONBLOCK } else { 0 })
         .open("/dev/kmsg")
         .context("/dev/kmsg")?;
+    if after.is_none() && !from_start {
+        // SEEK_END on /dev/kmsg: the next read returns the next record logged.
+        f.seek(std::io::SeekFrom::End(0))
+            .context("/dev/kmsg: seek to the end")?;
+    }
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 16 * 1024];
         loop {
@@ -649,12 +682,16 @@ fn run(s: Settings) -> anyhow::Result<bool> {
             .as_ref()
             .filter(|(b, _)| *b == boot)
             .map(|(_, q)| *q);
-        kmsg_thread(s.once, after, tx.clone())?;
+        kmsg_thread(s.once, s.from_start, after, tx.clone())?;
         live += 1;
     }
     drop(tx);
     let mut r = Runner {
-        rec: Recognizer::new(&s.host_name),
+        rec: Recognizer::new(&s.host_name).with_utc_offset(i64::from(
+            jiff::tz::TimeZone::system()
+                .to_offset(jiff::Timestamp::now())
+                .seconds(),
+        )),
         agg: Aggregator::new(s.max_groups),
         state,
         followers,

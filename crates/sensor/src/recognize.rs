@@ -28,8 +28,13 @@
 //!   (case-insensitive); the daemon is the prefix (or `netfilter`). TCP packets with `ACK`
 //!   set (established traffic, backscatter) are not events.
 //!
-//! Time: an RFC 5424 or ISO 8601 timestamp with a zone gives the event time; otherwise
-//! (RFC 3164 has no year and no zone) the caller's `now` is used.
+//! Time: an RFC 5424 or ISO 8601 timestamp with a zone gives the event time. An RFC 3164
+//! stamp (`Mmm dd hh:mm:ss`, no year, no zone) is read as local time at the recognizer's
+//! UTC offset ([`Recognizer::with_utc_offset`]; the binary gives the host's offset at its
+//! start, so lines written across a daylight-saving change are an hour off), in the year of
+//! `now`, or the year before when that would put it more than [`FUTURE_SLACK`] after
+//! `now` (December's lines read in January). Lines without a stamp take the caller's
+//! `now`.
 //!
 //! State: sshd logs some failures without an address (`Disconnecting: Too many
 //! authentication failures`, `kex_exchange_identification: ...`); the address is taken
@@ -46,18 +51,108 @@ use picket_correlator::{ConnectionEvent, Kind, Proto, Source};
 pub const PID_CAP: usize = 4096;
 /// Lines longer than this are cut before they are looked at.
 pub const LINE_CAP: usize = 8192;
+/// An RFC 3164 stamp at most this far (seconds) after `now` is taken as the current
+/// year's (clocks of the hosts that wrote the file may be a little ahead); further, as
+/// the previous year's.
+pub const FUTURE_SLACK: i64 = 2 * 86_400;
 
 /// A line split into its syslog parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header<'a> {
     /// Seconds since the epoch, when the line carried a zoned timestamp.
     pub time: Option<i64>,
+    /// An RFC 3164 stamp (local time, no zone): month 1-12, day, seconds of the day,
+    /// and the year when one followed the clock (`Mmm dd hh:mm:ss yyyy`).
+    pub local: Option<LocalStamp>,
     /// The program name (`sshd`, `kernel`, ...), empty when none was found.
     pub ident: &'a str,
     /// The pid, when given.
     pub pid: Option<u32>,
     /// The message.
     pub msg: &'a str,
+}
+
+/// An RFC 3164 time stamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalStamp {
+    /// 1 to 12.
+    pub month: u32,
+    /// 1 to 31.
+    pub day: u32,
+    /// Seconds since local midnight.
+    pub secs: i64,
+    /// The year, when the line gave one.
+    pub year: Option<i32>,
+}
+
+impl LocalStamp {
+    /// Seconds since the epoch at UTC offset `offset`, the year inferred from `now`.
+    #[must_use]
+    pub fn resolve(&self, now: i64, offset: i64) -> i64 {
+        let at = |y: i32| {
+            picket_config::timeperiod::days_from_civil(y, self.month, self.day) * 86_400 + self.secs
+                - offset
+        };
+        if let Some(y) = self.year {
+            return at(y);
+        }
+        let (year, _, _) =
+            picket_config::timeperiod::civil_from_days((now + offset).div_euclid(86_400));
+        let t = at(year);
+        if t > now + FUTURE_SLACK {
+            at(year - 1)
+        } else {
+            t
+        }
+    }
+}
+
+/// (year, month, day).
+type Date = (i32, u32, u32);
+
+/// [`LocalStamp::resolve`] with the calendar arithmetic of the last day and date kept:
+/// a log's lines mostly share both.
+#[derive(Debug, Clone, Default)]
+struct StampCache {
+    /// (local day number of `now`, its year).
+    today: Option<(i64, i32)>,
+    /// ((year, month, day), its day number), one slot per year parity: the current
+    /// year's and the previous year's do not evict each other.
+    dates: [Option<(Date, i64)>; 2],
+}
+
+impl StampCache {
+    fn resolve(&mut self, l: &LocalStamp, now: i64, offset: i64) -> i64 {
+        let mut day_of = |y: i32| {
+            let slot = &mut self.dates[(y & 1) as usize];
+            match *slot {
+                Some((k, d)) if k == (y, l.month, l.day) => d,
+                _ => {
+                    let d = picket_config::timeperiod::days_from_civil(y, l.month, l.day);
+                    *slot = Some(((y, l.month, l.day), d));
+                    d
+                }
+            }
+        };
+        if let Some(y) = l.year {
+            return day_of(y) * 86_400 + l.secs - offset;
+        }
+        let today = (now + offset).div_euclid(86_400);
+        let year = match self.today {
+            Some((d, y)) if d == today => y,
+            _ => {
+                let y = picket_config::timeperiod::civil_from_days(today).0;
+                self.today = Some((today, y));
+                y
+            }
+        };
+        let t = day_of(year) * 86_400 + l.secs - offset;
+        if t > now + FUTURE_SLACK {
+            day_of(year - 1) * 86_400 + l.secs - offset
+        } else {
+            t
+        }
+    }
 }
 
 /// Counters of what the recognizer saw.
@@ -86,6 +181,8 @@ struct PidInfo {
 #[derive(Debug, Clone)]
 pub struct Recognizer {
     reporter: String,
+    utc_offset: i64,
+    stamps: StampCache,
     pids: HashMap<u32, PidInfo>,
     order: VecDeque<u32>,
     stats: Stats,
@@ -97,10 +194,19 @@ impl Recognizer {
     pub fn new(reporter: &str) -> Self {
         Recognizer {
             reporter: reporter.to_string(),
+            utc_offset: 0,
+            stamps: StampCache::default(),
             pids: HashMap::new(),
             order: VecDeque::new(),
             stats: Stats::default(),
         }
+    }
+
+    /// Reads RFC 3164 stamps as local time `offset` seconds east of UTC (default 0).
+    #[must_use]
+    pub fn with_utc_offset(mut self, offset: i64) -> Self {
+        self.utc_offset = offset;
+        self
     }
 
     /// The counters.
@@ -114,7 +220,14 @@ impl Recognizer {
         self.stats.lines += 1;
         let line = self.cap(line);
         let h = parse_header(line);
-        self.dispatch(h.time.unwrap_or(now), h.ident, h.pid, h.msg, line)
+        let time = h
+            .time
+            .or_else(|| {
+                h.local
+                    .map(|l| self.stamps.resolve(&l, now, self.utc_offset))
+            })
+            .unwrap_or(now);
+        self.dispatch(time, h.ident, h.pid, h.msg, line)
     }
 
     /// One `/dev/kmsg` record (`pri,seq,usec,flags;message`), or a bare kernel message.
@@ -304,10 +417,6 @@ impl<'a> Found<'a> {
 // ---------------------------------------------------------------------------------------
 // Headers.
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
 /// Splits a syslog line into time, program, pid and message. Never fails: a line without
 /// a recognizable header is all message, with an empty program.
 #[must_use]
@@ -321,6 +430,7 @@ pub fn parse_header(line: &str) -> Header<'_> {
                 if let Some(r) = s.strip_prefix("1 ") {
                     return rfc5424(r).unwrap_or(Header {
                         time: None,
+                        local: None,
                         ident: "",
                         pid: None,
                         msg: r,
@@ -330,18 +440,37 @@ pub fn parse_header(line: &str) -> Header<'_> {
         }
     }
     let mut time = None;
-    if s.len() >= 15 && MONTHS.contains(&s.get(..3).unwrap_or("")) && s.as_bytes()[3] == b' ' {
+    let mut local = None;
+    let month = (s.len() >= 15 && s.as_bytes()[3] == b' ')
+        .then(|| month_number(&s.as_bytes()[..3]))
+        .flatten();
+    if let Some(month) = month {
         // "Mmm dd hh:mm:ss" (day padded with a space or not), maybe a year after it.
         let rest = s[4..].trim_start_matches(' ');
         let (day, rest) = rest.split_once(' ').unwrap_or((rest, ""));
         if day.len() <= 2 && day.bytes().all(|b| b.is_ascii_digit()) && is_clock(rest) {
+            let b = rest.as_bytes();
+            let two = |i: usize| i64::from(b[i] - b'0') * 10 + i64::from(b[i + 1] - b'0');
+            let (h, m, sec) = (two(0), two(3), two(6));
+            let day: u32 = day.parse().unwrap_or(0);
+            let valid = (1..=31).contains(&day) && h < 24 && m < 60 && sec <= 60;
             s = &rest[8..];
             s = s.strip_prefix(' ').unwrap_or(s);
+            let mut year = None;
             if s.len() > 5
                 && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)
                 && s.as_bytes()[4] == b' '
             {
+                year = s[..4].parse().ok();
                 s = &s[5..];
+            }
+            if valid {
+                local = Some(LocalStamp {
+                    month,
+                    day,
+                    secs: h * 3600 + m * 60 + sec,
+                    year,
+                });
             }
         }
     } else if s.len() >= 19 && s.as_bytes()[4] == b'-' && s.as_bytes()[10] == b'T' {
@@ -357,6 +486,7 @@ pub fn parse_header(line: &str) -> Header<'_> {
     if let Some((ident, pid)) = tag(first) {
         return Header {
             time,
+            local,
             ident,
             pid,
             msg: rest.trim_start_matches(' '),
@@ -367,6 +497,7 @@ pub fn parse_header(line: &str) -> Header<'_> {
         if !first.is_empty() {
             return Header {
                 time,
+                local,
                 ident,
                 pid,
                 msg: rest2.trim_start_matches(' '),
@@ -375,10 +506,30 @@ pub fn parse_header(line: &str) -> Header<'_> {
     }
     Header {
         time,
+        local,
         ident: "",
         pid: None,
         msg: s,
     }
+}
+
+/// `Jan` → 1 ... `Dec` → 12.
+fn month_number(b: &[u8]) -> Option<u32> {
+    Some(match b {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    })
 }
 
 fn is_clock(s: &str) -> bool {
@@ -446,6 +597,7 @@ fn rfc5424(s: &str) -> Option<Header<'_>> {
     let msg = msg.strip_prefix('\u{feff}').unwrap_or(msg);
     Some(Header {
         time: parse_iso(stamp),
+        local: None,
         ident: if app == "-" { "" } else { app },
         pid: procid.parse().ok(),
         msg,
@@ -505,18 +657,12 @@ pub fn parse_iso(s: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    Some(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let days = picket_config::timeperiod::days_from_civil(
+        i32::try_from(y).ok()?,
+        u32::try_from(mo).ok()?,
+        u32::try_from(d).ok()?,
+    );
+    Some(days * 86400 + h * 3600 + mi * 60 + sec - off)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1147,6 +1293,49 @@ mod tests {
             (h.ident, h.pid, h.msg, h.time),
             ("sshd", Some(123), "Invalid user x from 192.0.2.1", None)
         );
+        let stamp = h.local.expect("RFC 3164 stamp");
+        assert_eq!((stamp.month, stamp.day, stamp.secs), (12, 2, 14 * 3600 + 1));
+        // 2026-12-02T14:00:01Z = 1796220001.
+        let dec_2 = 1_796_220_001;
+        assert_eq!(stamp.resolve(dec_2 + 60, 0), dec_2);
+        assert_eq!(stamp.resolve(dec_2 + 60, 3600), dec_2 - 3600, "UTC+1");
+        // Read on 2027-01-03: last year's December.
+        assert_eq!(stamp.resolve(1_798_934_400, 0), dec_2);
+        // Written a day "ahead" of the reader's clock: still this year.
+        assert_eq!(stamp.resolve(dec_2 - 86_400, 0), dec_2);
+        let h = parse_header("Dec  2 14:00:01 2025 web1 sshd[1]: x");
+        assert_eq!(
+            h.local.map(|l| l.resolve(dec_2, 0)),
+            Some(dec_2 - 365 * 86_400)
+        );
+        assert_eq!(parse_header("Dec 42 14:00:01 h sshd[1]: x").local, None);
+        let mut r = Recognizer::new("web1");
+        let e = r
+            .line(
+                dec_2 + 5,
+                "Dec  2 14:00:01 web1 sshd[123]: Invalid user x from 192.0.2.1 port 9",
+            )
+            .expect("event");
+        assert_eq!(e.time, dec_2, "the line's time, not the read time");
+        // The cached resolution agrees with the plain one.
+        let mut cache = StampCache::default();
+        for now in (dec_2 - 400 * 86_400..dec_2 + 400 * 86_400).step_by(86_400 / 3) {
+            for (month, day) in [(1, 1), (2, 29), (6, 15), (12, 2), (12, 31)] {
+                let l = LocalStamp {
+                    month,
+                    day,
+                    secs: 3_600,
+                    year: None,
+                };
+                for off in [-18_000, 0, 3_600] {
+                    assert_eq!(
+                        cache.resolve(&l, now, off),
+                        l.resolve(now, off),
+                        "{l:?} {now}"
+                    );
+                }
+            }
+        }
         let h = parse_header(
             "<38>1 2019-07-08T17:40:16.954167-04:00 h.example.com sshd 57915 - - Failed x",
         );

@@ -8,6 +8,12 @@
 //! events are counted in [`Spool::dropped`] (the caller logs it). A batch the server
 //! refuses as malformed (it can never be taken) is renamed `<seq>.rejected` and kept for
 //! inspection, not resent.
+//!
+//! Each spool has an id (`DIR/id`, 32 hex digits from the system's random source), new
+//! whenever the spool is opened empty: (id, `seq`) tags a batch for Picket's API, which
+//! takes a batch it already took as a no-op (`crates/web/src/batches.rs`), so a batch
+//! delivered whose acknowledgement was lost is not taken twice. A fresh id for an empty
+//! spool means the counter never has to be kept apart from the batches.
 
 use std::fs;
 use std::io::{self, Write};
@@ -19,6 +25,7 @@ use picket_correlator::ConnectionEvent;
 #[derive(Debug)]
 pub struct Spool {
     dir: PathBuf,
+    id: String,
     next: u64,
     max_bytes: u64,
     bytes: u64,
@@ -32,6 +39,7 @@ impl Spool {
         fs::create_dir_all(dir)?;
         let mut s = Spool {
             dir: dir.to_path_buf(),
+            id: String::new(),
             next: 0,
             max_bytes,
             bytes: 0,
@@ -43,7 +51,37 @@ impl Spool {
                 s.next = s.next.max(n + 1);
             }
         }
+        let id_file = dir.join("id");
+        let old = match fs::read_to_string(&id_file) {
+            Ok(t) => Some(t.trim().to_string()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        s.id = match old {
+            Some(id) if s.next > 0 && is_id(&id) => id,
+            _ => {
+                let id = new_id()?;
+                let tmp = dir.join(".id.tmp");
+                let mut f = fs::File::create(&tmp)?;
+                f.write_all(format!("{id}\n").as_bytes())?;
+                f.sync_all()?;
+                fs::rename(&tmp, &id_file)?;
+                id
+            }
+        };
         Ok(s)
+    }
+
+    /// The spool's id (tags its batches with [`Spool::seq`]).
+    #[must_use]
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The sequence number of a batch file.
+    #[must_use]
+    pub fn seq(path: &Path) -> Option<u64> {
+        seq_of(path)
     }
 
     /// The batches waiting, oldest first.
@@ -112,6 +150,17 @@ impl Spool {
     }
 }
 
+fn is_id(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn new_id() -> io::Result<String> {
+    use std::io::Read;
+    let mut b = [0u8; 16];
+    fs::File::open("/dev/urandom")?.read_exact(&mut b)?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
 fn seq_of(p: &Path) -> Option<u64> {
     let stem = p.file_stem()?.to_str()?;
     (stem.len() == 20).then(|| stem.parse().ok()).flatten()
@@ -127,14 +176,18 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let ev = |i: i64| ConnectionEvent::new(i, "h", Source::Unknown, Kind::Refused);
         let mut s = Spool::open(dir.path(), 1000).expect("open");
+        let id = s.id().to_string();
+        assert!(is_id(&id));
         assert!(s.store(&[ev(1), ev(2)]).expect("store"));
         assert!(s.store(&[ev(3)]).expect("store"));
         let big: Vec<_> = (0..100).map(ev).collect();
         assert!(!s.store(&big).expect("store"));
         assert_eq!(s.dropped, 100);
         let s2 = Spool::open(dir.path(), 1000).expect("reopen");
+        assert_eq!(s2.id(), id, "batches pending: the same id");
         let p = s2.pending().expect("pending");
         assert_eq!(p.len(), 2);
+        assert_eq!(Spool::seq(&p[1]), Some(1));
         assert_eq!(Spool::read(&p[0]).expect("read"), vec![ev(1), ev(2)]);
         let mut s2 = s2;
         s2.remove(&p[0]).expect("rm");
@@ -142,5 +195,10 @@ mod tests {
         let p = s2.pending().expect("pending");
         assert_eq!(p.len(), 2);
         assert_eq!(Spool::read(&p[1]).expect("read"), vec![ev(4)]);
+        for p in s2.pending().expect("pending") {
+            s2.remove(&p).expect("rm");
+        }
+        let s3 = Spool::open(dir.path(), 1000).expect("reopen empty");
+        assert_ne!(s3.id(), id, "an empty spool gets a new id");
     }
 }

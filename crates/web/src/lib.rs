@@ -37,7 +37,8 @@
 //! `POST /api/connection-events` (`{"events": [...]}`, serde of
 //! `picket_correlator::ConnectionEvent`, at most 10,000 events and 4 MiB; all or nothing:
 //! 400 with `index` and `field` for a malformed event, 503 `busy` when the engine's queue is
-//! full), all with `Authorization: Bearer <token>`; `GET /metrics`.
+//! full; an optional `"batch": {"sensor": ID, "seq": N}` makes a resent batch a no-op,
+//! see [`batches`]), all with `Authorization: Bearer <token>`; `GET /metrics`.
 //!
 //! Auth: without a configured token everything is read-only (POST → 403). With one, a POST
 //! without credentials is 401, with a wrong token 403. The UI logs in by posting the token to
@@ -63,6 +64,7 @@
 //! `Referrer-Policy: same-origin`. `back=` values (after a form command or a login) are
 //! honoured only when a browser would read them as a path on this site.
 
+pub mod batches;
 mod guard;
 mod incidents;
 mod metrics;
@@ -164,6 +166,8 @@ pub struct WebState {
     sse_slots: Arc<Semaphore>,
     /// Set to `true` when the server shuts down: live-event streams end.
     stopping: Arc<watch::Sender<bool>>,
+    /// Sensor batches taken (`POST /api/connection-events` with a `batch` tag).
+    batches: Arc<Mutex<batches::Batches>>,
 }
 
 impl std::fmt::Debug for WebState {
@@ -191,8 +195,16 @@ impl WebState {
             auth: Arc::new(Mutex::new(AuthLimiter::new(cfg.auth_limit))),
             sse_slots: Arc::new(Semaphore::new(sse)),
             stopping: Arc::new(watch::channel(false).0),
+            batches: Arc::new(Mutex::new(batches::Batches::default())),
             cfg: Arc::new(cfg),
         }
+    }
+
+    /// Keep the table of sensor batches taken in `path` (see [`batches`]'s doc: a resent
+    /// batch is recognized across restarts). Without it the table is in memory only.
+    pub fn with_batch_file(mut self, path: &std::path::Path) -> std::io::Result<WebState> {
+        self.batches = Arc::new(Mutex::new(batches::Batches::open(Some(path))?));
+        Ok(self)
     }
 
     /// Serve history from `store` (a connection of its own on the history database).
@@ -1216,6 +1228,11 @@ async fn api_connection_events(
     let Some(items) = doc.get("events").and_then(serde_json::Value::as_array) else {
         return bad(&s, r#"expected {"events": [...]}"#.into(), None, "events");
     };
+    let batch = match doc.get("batch").map(batches::BatchId::from_json) {
+        None => None,
+        Some(Ok(b)) => Some(b),
+        Some(Err(e)) => return bad(&s, format!("batch: {e}"), None, "batch"),
+    };
     if items.len() > MAX_EVENTS_PER_REQUEST {
         return bad(
             &s,
@@ -1245,8 +1262,47 @@ async fn api_connection_events(
         )
             .into_response();
     }
+    // Check, hand over and record under one lock: a resend racing its original is seen.
+    let mut table = match s.batches.lock() {
+        Ok(t) => t,
+        Err(p) => p.into_inner(),
+    };
+    if let Some(b) = &batch {
+        if table.is_duplicate(b) {
+            s.metrics
+                .counter(
+                    "picket_api_connection_event_batches_duplicate_total",
+                    "Sensor batches sent again after they were taken (answered 202, not handed on again).",
+                    &[],
+                )
+                .inc();
+            return (
+                StatusCode::ACCEPTED,
+                axum::Json(serde_json::json!({ "accepted": 0, "duplicate": true })),
+            )
+                .into_response();
+        }
+    }
     match s.backend.submit_events(events) {
         Ok(()) => {
+            if let Some(b) = &batch {
+                if let Err(e) = table.record(b) {
+                    // The events are taken and the table in memory is current; only a resend
+                    // after a restart could be taken twice.
+                    eprintln!(
+                        "picket-web: cannot save the sensor batch table (after a restart, a resend of batch {} of sensor {} would be taken again): {e}",
+                        b.seq, b.sensor
+                    );
+                    s.metrics
+                        .counter(
+                            "picket_api_connection_event_batch_table_errors_total",
+                            "Failures to save the table of sensor batches taken.",
+                            &[],
+                        )
+                        .inc();
+                }
+            }
+            drop(table);
             s.metrics
                 .counter(
                     "picket_api_connection_events_received_total",

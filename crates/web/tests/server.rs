@@ -1200,3 +1200,66 @@ async fn connection_events_are_taken_all_or_nothing() {
         m.body
     );
 }
+
+#[tokio::test]
+async fn a_resent_sensor_batch_is_taken_once() {
+    let s = start(Some(TOKEN)).await;
+    let ct = ("Content-Type", "application/json");
+    let auth = format!("Bearer {TOKEN}");
+    let post = |body: String| {
+        let auth = auth.clone();
+        async move {
+            req(
+                s.addr,
+                "POST",
+                "/api/connection-events",
+                &[ct, ("Authorization", &auth)],
+                &body,
+            )
+            .await
+        }
+    };
+    let ev = r#"{"time": 1764680001, "reporter": "web2", "source": "unknown", "kind": "refused"}"#;
+    let batch = |sensor: &str, seq: u64| {
+        format!(r#"{{"events": [{ev}], "batch": {{"sensor": "{sensor}", "seq": {seq}}}}}"#)
+    };
+    let taken = || s.backend.events.lock().expect("lock").len();
+    // Refused while the engine is busy: not recorded, so the retry is taken.
+    s.backend
+        .busy
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(post(batch("s1", 0)).await.status, 503);
+    s.backend
+        .busy
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let r = post(batch("s1", 0)).await;
+    assert_eq!((r.status, r.body.trim()), (202, r#"{"accepted":1}"#));
+    // The same batch again (its 202 was lost): a no-op.
+    let r = post(batch("s1", 0)).await;
+    assert_eq!(
+        (r.status, r.body.trim()),
+        (202, r#"{"accepted":0,"duplicate":true}"#)
+    );
+    assert_eq!(taken(), 1);
+    // The next batch, another sensor's first, and untagged posts are taken.
+    assert_eq!(post(batch("s1", 1)).await.status, 202);
+    assert_eq!(post(batch("s2", 0)).await.status, 202);
+    assert_eq!(post(format!(r#"{{"events": [{ev}]}}"#)).await.status, 202);
+    assert_eq!(post(format!(r#"{{"events": [{ev}]}}"#)).await.status, 202);
+    assert_eq!(taken(), 5);
+    // A malformed tag refuses the request, naming the field.
+    let r = post(format!(
+        r#"{{"events": [{ev}], "batch": {{"sensor": "a b", "seq": 1}}}}"#
+    ))
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains(r#""field":"batch""#), "{}", r.body);
+    assert_eq!(taken(), 5);
+    let m = req(s.addr, "GET", "/metrics", &[], "").await;
+    assert!(
+        m.body
+            .contains("picket_api_connection_event_batches_duplicate_total 1"),
+        "{}",
+        m.body
+    );
+}
