@@ -456,12 +456,22 @@ pub fn execute(table: &dyn Table, q: &Query, now: i64) -> Result<Executed, (u16,
     let mut headers = out_names.clone();
     // (sort keys, rendered row)
     let mut rows: Vec<(Vec<Value>, Vec<u8>)> = Vec::new();
+    // Without `Sort:`, rows come in scan order: only those on the page
+    // (`Offset:`/`Limit:`) are rendered, the others only counted (Thruk pages a
+    // problems list with `Limit:` over 100,000 services).
+    let paged = stats.is_empty() && sort_cols.is_empty();
+    let page_end = q.limit.map_or(usize::MAX, |l| q.offset.saturating_add(l));
+    let mut matched = 0usize;
     if stats.is_empty() {
         table.scan(&hint, &mut |row| {
             if user.is_some_and(|u| !row.visible_to(u)) {
                 return;
             }
             if filter.as_ref().is_some_and(|f| !matches(f, row)) {
+                return;
+            }
+            matched += 1;
+            if paged && (matched <= q.offset || matched > page_end) {
                 return;
             }
             let keys = sort_cols
@@ -541,12 +551,16 @@ pub fn execute(table: &dyn Table, q: &Query, now: i64) -> Result<Executed, (u16,
             Ordering::Equal
         });
     }
-    let total = rows.len();
-    let end = q
-        .limit
-        .map_or(total, |l| q.offset.saturating_add(l).min(total));
-    let start = q.offset.min(end);
-    let page: Vec<Vec<u8>> = rows.drain(start..end).map(|(_, b)| b).collect();
+    let (total, page): (usize, Vec<Vec<u8>>) = if paged {
+        (matched, rows.into_iter().map(|(_, b)| b).collect())
+    } else {
+        let total = rows.len();
+        let end = q
+            .limit
+            .map_or(total, |l| q.offset.saturating_add(l).min(total));
+        let start = q.offset.min(end);
+        (total, rows.drain(start..end).map(|(_, b)| b).collect())
+    };
     let body = writer.body(q.headers().then_some(headers.as_slice()), &page, total);
     Ok(Executed {
         body,

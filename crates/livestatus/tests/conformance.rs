@@ -207,6 +207,16 @@ fn wrapped_json_counts_before_the_limit() {
         "GET hosts\nColumns: name\nSort: name asc\nOffset: 1\nLimit: 1\nOutputFormat: wrapped_json\n",
     );
     assert_eq!(j, serde_json::json!({"data":[["host2"]],"total_count":3}));
+    // Without Sort: the page in scan order (only its rows are rendered), the total
+    // counted over every match.
+    let j = json("GET hosts\nColumns: name\nOffset: 1\nLimit: 1\nOutputFormat: wrapped_json\n");
+    assert_eq!(j, serde_json::json!({"data":[["host2"]],"total_count":3}));
+    let j = json(
+        "GET hosts\nColumns: name\nFilter: name != host1\nOffset: 1\nLimit: 5\nOutputFormat: wrapped_json\n",
+    );
+    assert_eq!(j, serde_json::json!({"data":[["host3"]],"total_count":2}));
+    let j = json("GET hosts\nColumns: name\nOffset: 7\nOutputFormat: wrapped_json\n");
+    assert_eq!(j, serde_json::json!({"data":[],"total_count":3}));
 }
 
 #[test]

@@ -355,6 +355,84 @@ fn queries_over_the_unix_socket_and_tcp() {
     assert!(rest.is_empty());
 }
 
+/// The scenarios of naemon-livestatus' feature tests (`tests/features/*.feature`:
+/// queries, json and wrapped_json output, service lists, notified_on) on Picket's real
+/// tables; `crates/livestatus/tests/conformance.rs` pins the same semantics on a
+/// table of its own. (Not covered: `statehist`, a table Picket does not serve.)
+#[test]
+fn naemon_feature_scenarios_on_the_real_tables() {
+    let s = start("");
+    let unix = Peer::Unix(&s.socket);
+    // queries.feature: two Columns: headers add up, on a by-group table too; the
+    // hosts table takes `host_name` for `name`.
+    assert_eq!(
+        ask(
+            &unix,
+            "GET servicesbyhostgroup\nColumns: description\nColumns: hostgroup_name\n\n"
+        ),
+        "HTTP;hg1\n"
+    );
+    assert_eq!(
+        ask(&unix, "GET hosts\nColumns: host_name\n\n"),
+        "web1\ndb1\n"
+    );
+    // notified_on.feature.
+    assert_eq!(
+        ask(
+            &unix,
+            "GET services\nColumns: host_name description notified_on\n\n"
+        ),
+        "web1;HTTP;0\ndb1;PING;0\n"
+    );
+    assert_eq!(
+        ask(&unix, "GET hosts\nColumns: host_name notified_on\n\n"),
+        "web1;0\ndb1;0\n"
+    );
+    // servicelist.feature: a host's `services` list matched by description; a
+    // servicegroup's members by `host|service`.
+    assert_eq!(
+        ask(
+            &unix,
+            "GET hosts\nColumns: name services\nFilter: services >= PING\n\n"
+        ),
+        "db1;PING\n"
+    );
+    assert_eq!(
+        ask(
+            &unix,
+            "GET servicegroups\nColumns: name members\nFilter: members >= web1|HTTP\n\n"
+        ),
+        "sg1;web1|HTTP,db1|PING\n"
+    );
+    // json_output.feature and wrapped_json_output.feature.
+    assert_eq!(
+        json(
+            &unix,
+            "GET hosts\nLimit: 1\nSort: name desc\nColumns: name\nColumnHeaders: on\n"
+        ),
+        serde_json::json!([["name"], ["web1"]])
+    );
+    assert_eq!(
+        json(&unix, "GET hosts\nStatsAnd: 0\nColumnHeaders: on\n"),
+        serde_json::json!([["stats_1"], [2]])
+    );
+    assert_eq!(
+        json(
+            &unix,
+            "GET hosts\nStatsAnd: 0\nColumns: name\nSort: name asc\nColumnHeaders: off\n"
+        ),
+        serde_json::json!([["db1", 1], ["web1", 1]])
+    );
+    let text = ask(
+        &unix,
+        "GET hosts\nLimit: 1\nSort: name asc\nColumns: name\nColumnHeaders: on\nOutputFormat: wrapped_json\n\n",
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&text).expect("wrapped_json"),
+        serde_json::json!({"columns": ["name"], "data": [["db1"]], "total_count": 2})
+    );
+}
+
 #[test]
 fn commands_are_checked_before_they_reach_the_engine() {
     let s = start("");

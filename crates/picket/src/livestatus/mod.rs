@@ -319,6 +319,11 @@ impl Drop for SourceSlot {
 /// What every connection shares.
 struct Shared {
     source: Source,
+    /// Queries evaluated at once (one core fewer than the machine has, at least one):
+    /// with a thread per query, 20 clients would take 20 of the scheduler's shares and
+    /// starve the engine thread of CPU; past this they queue. `WaitCondition:` queries,
+    /// which mostly sleep, do not take a slot.
+    evaluators: Arc<Semaphore>,
     settings: Settings,
     history: Option<Mutex<picket_history::Store>>,
     check_external_commands: bool,
@@ -363,7 +368,11 @@ pub(crate) fn start(
         )),
         None => None,
     };
+    let evaluators = std::thread::available_parallelism()
+        .map_or(1, |n| n.get().saturating_sub(1))
+        .max(1);
     let shared = Arc::new(Shared {
+        evaluators: Arc::new(Semaphore::new(evaluators)),
         source: Source {
             tx,
             cached: Mutex::new(None),
@@ -611,7 +620,15 @@ where
                 };
                 fresh = false;
                 let limit = q.timelimit.map(Duration::from_secs);
-                let job = tokio::task::spawn_blocking(move || query(&shared2, &q, max_age));
+                let permit = if q.wait_condition.is_none() {
+                    Arc::clone(&shared.evaluators).acquire_owned().await.ok()
+                } else {
+                    None
+                };
+                let job = tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    query(&shared2, &q, max_age)
+                });
                 let res = match limit {
                     Some(l) => match tokio::time::timeout(l, job).await {
                         Ok(r) => r,
