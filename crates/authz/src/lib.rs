@@ -425,6 +425,28 @@ impl Ledger {
         }
     }
 
+    /// Adds `n` to the count of `identity`'s `outcome` through `via` (for paths that keep
+    /// their own counters and mirror them here).
+    pub fn add(&mut self, via: Via, identity: &str, outcome: Outcome, n: u64) {
+        let key = if self.ids.contains_key(identity) || self.ids.len() < MAX_IDENTITIES {
+            identity
+        } else {
+            "(other)"
+        };
+        let e = self.ids.entry(key.to_string()).or_default();
+        *e.counts.entry((via, outcome)).or_default() += n;
+    }
+
+    /// `identity` had a submission accepted through `via` at `time` (kept if newer than
+    /// its last one).
+    pub fn seen(&mut self, identity: &str, via: Via, time: i64) {
+        if let Some(e) = self.ids.get_mut(identity) {
+            if e.last.as_ref().is_none_or(|(t, _, _)| *t < time) {
+                e.last = Some((time, via, "command".into()));
+            }
+        }
+    }
+
     /// Makes `identity` known (listed with no submissions yet).
     pub fn declare(&mut self, identity: &str) {
         if self.ids.len() < MAX_IDENTITIES {

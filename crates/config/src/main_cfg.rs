@@ -36,6 +36,10 @@ pub struct MainConfig {
     /// Picket: `web_token_file`, a file holding the token that unlocks the
     /// UI's commands and the API's POSTs (unset: read-only).
     pub web_token_file: Option<PathBuf>,
+    /// Picket: `api_identities_file`, scoped API identities (bearer tokens and
+    /// basic-auth API users with `hosts`/`services`/`commands` patterns, in the
+    /// `nsca-ng.cfg` syntax) for the JSON API, the UI and the Icinga 2 API.
+    pub api_identities_file: Option<PathBuf>,
     /// Picket: `web_max_connections`, web connections open at once; past it new
     /// ones are closed at once (0: the default, 256).
     pub web_max_connections: u32,
@@ -196,6 +200,7 @@ impl Default for MainConfig {
             nsca_ng_config_file: None,
             web_listen: None,
             web_token_file: None,
+            api_identities_file: None,
             web_max_connections: 0,
             livestatus_listen: None,
             broker_modules: Vec::new(),
@@ -465,6 +470,7 @@ impl MainConfig {
                     Err(_) => bad = true,
                 },
                 "web_token_file" => m.web_token_file = Some(path(v)),
+                "api_identities_file" => m.api_identities_file = Some(path(v)),
                 "web_max_connections" => n!(web_max_connections),
                 "livestatus_listen" => match v.parse() {
                     Ok(a) => m.livestatus_listen = Some(a),
