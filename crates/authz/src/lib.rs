@@ -300,16 +300,19 @@ pub enum Via {
     Ui,
     /// `POST /v1/actions/process-check-result`.
     Icinga,
+    /// NRDP's `cmd=submitcheck`.
+    Nrdp,
 }
 
 impl Via {
-    /// The label: `nsca-ng`, `api`, `ui`, `icinga-api`.
+    /// The label: `nsca-ng`, `api`, `ui`, `icinga-api`, `nrdp`.
     pub fn label(self) -> &'static str {
         match self {
             Via::NscaNg => "nsca-ng",
             Via::Api => "api",
             Via::Ui => "ui",
             Via::Icinga => "icinga-api",
+            Via::Nrdp => "nrdp",
         }
     }
 }

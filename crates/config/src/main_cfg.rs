@@ -40,6 +40,9 @@ pub struct MainConfig {
     /// basic-auth API users with `hosts`/`services`/`commands` patterns, in the
     /// `nsca-ng.cfg` syntax) for the JSON API, the UI and the Icinga 2 API.
     pub api_identities_file: Option<PathBuf>,
+    /// Picket: `nrdp_path`, where the web server takes NRDP submissions (unset:
+    /// `/nrdp/`; empty: not at all).
+    pub nrdp_path: Option<String>,
     /// Picket: `web_max_connections`, web connections open at once; past it new
     /// ones are closed at once (0: the default, 256).
     pub web_max_connections: u32,
@@ -201,6 +204,7 @@ impl Default for MainConfig {
             web_listen: None,
             web_token_file: None,
             api_identities_file: None,
+            nrdp_path: None,
             web_max_connections: 0,
             livestatus_listen: None,
             broker_modules: Vec::new(),
@@ -471,6 +475,7 @@ impl MainConfig {
                 },
                 "web_token_file" => m.web_token_file = Some(path(v)),
                 "api_identities_file" => m.api_identities_file = Some(path(v)),
+                "nrdp_path" => m.nrdp_path = Some(v.trim().to_string()),
                 "web_max_connections" => n!(web_max_connections),
                 "livestatus_listen" => match v.parse() {
                     Ok(a) => m.livestatus_listen = Some(a),

@@ -293,6 +293,14 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         }
         _ => Vec::new(),
     };
+    let nrdp_path = match main.nrdp_path.as_deref() {
+        None => Some("/nrdp/".to_string()),
+        Some("") => None,
+        Some(p) => {
+            picket_web::check_nrdp_path(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+            Some(p.to_string())
+        }
+    };
     // Per-identity counts and last submissions of every ingest path (the Identities page).
     let ledger = Arc::new(std::sync::Mutex::new(picket_web::Ledger::default()));
     let log_path = main
@@ -541,6 +549,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
                 token,
                 identities,
                 ledger: Arc::clone(&ledger),
+                nrdp_path: nrdp_path.clone(),
                 history: history_db.clone(),
                 max_connections: budget.web_cap(main.web_max_connections),
                 errors: errors.clone(),

@@ -334,6 +334,8 @@ pub(crate) struct WebParts {
     pub(crate) identities: Vec<picket_web::Identity>,
     /// Shared with the NSCA-ng mirror.
     pub(crate) ledger: Arc<std::sync::Mutex<picket_web::Ledger>>,
+    /// `nrdp_path` (`None`: NRDP off).
+    pub(crate) nrdp_path: Option<String>,
     pub(crate) history: Option<std::path::PathBuf>,
     /// Connections served at once: `web_max_connections` (0: the default), never more
     /// than the web's share of the open-file budget.
@@ -369,6 +371,7 @@ pub(crate) fn start(
             token: parts.token,
             max_connections: parts.max_connections,
             identities: parts.identities,
+            nrdp_path: parts.nrdp_path,
             ..WebConfig::default()
         },
     )

@@ -2,8 +2,9 @@
 //! 127.0.0.1: the identity `web-checker`, allowed only `web.*`, is the same
 //! identity in `nsca-ng.cfg` (NSCA-ng, TLS-PSK) and in `api_identities_file`
 //! (a bearer token for `POST /api/results`, `/api/commands`,
-//! `/api/connection-events` and the UI; a password for the Icinga 2 API,
-//! sent by Python as `icinga2apic` sends it). Through each path it cannot
+//! `/api/connection-events`, the UI and NRDP; a password for the Icinga 2
+//! API; Python sends the Icinga and NRDP requests as `icinga2apic` and
+//! `send_nrdp.py` do). Through each path it cannot
 //! submit for `db01`, cannot flood `db01`'s volatile service and cannot
 //! acknowledge `db01`'s problem (NSCA-ng: cannot send
 //! `DISABLE_NOTIFICATIONS`; the JSON API has no such command for anyone);
@@ -128,6 +129,29 @@ print(text)
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
     let (code, rest) = text.split_once('\n').expect("two lines");
     (code.trim().parse().expect("code"), rest.trim().to_string())
+}
+
+/// An NRDP `POST` as `send_nrdp.py`/`nrdpy` send it (a urlencoded form), from Python.
+fn nrdp(addr: SocketAddr, fields: &[(&str, &str)]) -> String {
+    let script = r#"
+import sys, urllib.parse, urllib.request
+url = sys.argv[1]
+kv = sys.argv[2:]
+data = urllib.parse.urlencode(list(zip(kv[::2], kv[1::2]))).encode()
+print(urllib.request.urlopen(url, data=data, timeout=10).read().decode())
+"#;
+    let url = format!("http://{addr}/nrdp/");
+    let mut args = vec!["-c".to_string(), script.to_string(), url];
+    for (k, v) in fields {
+        args.push((*k).to_string());
+        args.push((*v).to_string());
+    }
+    let o = Command::new("python3")
+        .args(&args)
+        .output()
+        .expect("python3");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 #[test]
@@ -345,7 +369,67 @@ fn one_identity_one_verdict_on_every_path() {
     );
     assert_eq!(c, 400, "{b}");
 
-    // 4. The unscoped token: anything, as before.
+    // 4. NRDP with the same token.
+    let xml = |host: &str, out: &str| {
+        format!(
+            "<?xml version='1.0'?>\n<checkresults>\n  <checkresult type='service' checktype='1'>\n    \
+             <hostname>{host}</hostname>\n    <servicename>TCP Wrappers</servicename>\n    \
+             <state>2</state>\n    <output>{out}</output>\n  </checkresult>\n</checkresults>\n"
+        )
+    };
+    let ok = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<result>\n    <status>0</status>\n    \
+              <message>OK</message>\n    <meta>\n        <output>1 checks processed</output>\n    \
+              </meta>\n</result>\n\n";
+    let r = nrdp(
+        web,
+        &[
+            ("token", TOKEN),
+            ("cmd", "submitcheck"),
+            ("XMLDATA", &xml("web01", "Denied via nrdp &amp; xml")),
+        ],
+    );
+    assert_eq!(r, ok);
+    let r = nrdp(
+        web,
+        &[
+            ("token", TOKEN),
+            ("cmd", "submitcheck"),
+            ("XMLDATA", &xml("db01", "forged flood")),
+        ],
+    );
+    assert!(
+        r.contains("<status>-1</status>") && r.contains("<message>DENIED TOKEN</message>"),
+        "{r}"
+    );
+    let json = r#"{"checkresults":[{"checkresult":{"type":"host"},"hostname":"db01","state":"1","output":"forged down"}]}"#;
+    let r = nrdp(
+        web,
+        &[("token", TOKEN), ("cmd", "submitcheck"), ("JSONDATA", json)],
+    );
+    assert!(
+        r.contains(r#""status":-1"#) && r.contains("DENIED TOKEN"),
+        "{r}"
+    );
+    let r = nrdp(
+        web,
+        &[
+            ("token", "not-a-token"),
+            ("cmd", "submitcheck"),
+            ("JSONDATA", json),
+        ],
+    );
+    assert!(r.contains("BAD TOKEN"), "{r}");
+    let r = nrdp(
+        web,
+        &[
+            ("token", TOKEN),
+            ("cmd", "submitcheck"),
+            ("XMLDATA", "<checkresults><x>AT&T</x></checkresults>"),
+        ],
+    );
+    assert!(r.contains("<message>BAD XML</message>"), "{r}");
+
+    // 5. The unscoped token: anything, as before.
     let (c, b) = post_json(
         web,
         "/api/results",
@@ -357,7 +441,7 @@ fn one_identity_one_verdict_on_every_path() {
     // What reached the engine, what was refused, and how it was logged.
     wait_for("the accepted results in nagios.log", 15, || {
         let log = read("nagios.log");
-        ["nsca-ng", "api", "icinga"].iter().all(|v| {
+        ["nsca-ng", "api", "icinga", "nrdp & xml"].iter().all(|v| {
             log.contains(&format!(
                 "SERVICE ALERT: web01;TCP Wrappers;CRITICAL;HARD;1;Denied via {v}"
             ))
@@ -377,6 +461,8 @@ fn one_identity_one_verdict_on_every_path() {
         "Warning: authz: refusing service TCP Wrappers on host db01 from identity web-checker at 127.0.0.1 via ui: not authorized",
         "Warning: authz: refusing service TCP Wrappers on host db01 from identity web-checker at 127.0.0.1 via icinga-api: not authorized",
         "Warning: authz: refusing host db01 from identity web-checker at 127.0.0.1 via icinga-api: not authorized",
+        "Warning: authz: refusing service TCP Wrappers on host db01 from identity web-checker at 127.0.0.1 via nrdp: not authorized",
+        "Warning: authz: refusing host db01 from identity web-checker at 127.0.0.1 via nrdp: not authorized",
         "Warning: NSCA: NSCA-ng: refusing command DISABLE_NOTIFICATIONS from identity web-checker at 127.0.0.1:",
         "Warning: NSCA: NSCA-ng: refusing service TCP Wrappers on host db01 from identity web-checker",
     ] {
@@ -423,6 +509,9 @@ fn one_identity_one_verdict_on_every_path() {
             && metric(&m, "nsca-ng", "web-checker", "refused_unauthorized") == 3
             && metric(&m, "nsca-ng", "web-checker", "accepted") == 1
             && metric(&m, "api", "web_token_file", "accepted") == 1
+            && metric(&m, "nrdp", "web-checker", "accepted") == 1
+            && metric(&m, "nrdp", "web-checker", "refused_unauthorized") == 2
+            && metric(&m, "nrdp", "web-checker", "malformed") == 1
     });
     let (c, page) = http(web, "GET", "/identities", &[], "");
     assert_eq!(c, 200);

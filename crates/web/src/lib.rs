@@ -69,6 +69,7 @@ mod identities;
 mod incidents;
 mod metrics;
 mod model;
+mod nrdp;
 mod pages;
 mod serve;
 mod timeline;
@@ -132,6 +133,9 @@ pub struct WebConfig {
     /// Scoped API identities (`api_identities_file`): a bearer token or a basic-auth
     /// password each, and what the identity may submit. `token` above stays unscoped.
     pub identities: Vec<Identity>,
+    /// Where NRDP's `cmd=submitcheck` is served (`nrdp_path`, default `/nrdp/`);
+    /// `None`: not served.
+    pub nrdp_path: Option<String>,
 }
 
 impl WebConfig {
@@ -157,6 +161,7 @@ impl Default for WebConfig {
             auth_limit: AuthLimit::default(),
             shutdown_grace: Duration::from_secs(1),
             identities: Vec::new(),
+            nrdp_path: Some("/nrdp/".into()),
         }
     }
 }
@@ -230,12 +235,70 @@ impl WebState {
     }
 }
 
+/// Checks an `nrdp_path`: `/`-separated segments of letters, digits, `_`, `.`, `-`,
+/// whose first is none of the UI's or API's own (`api`, `v1`, `static`, …).
+pub fn check_nrdp_path(p: &str) -> Result<(), String> {
+    const OURS: &[&str] = &[
+        "api",
+        "v1",
+        "static",
+        "events",
+        "metrics",
+        "login",
+        "logout",
+        "ui",
+        "host",
+        "hosts",
+        "service",
+        "log",
+        "denied",
+        "incidents",
+        "source",
+        "identities",
+    ];
+    let body = p
+        .strip_prefix('/')
+        .ok_or_else(|| format!("nrdp_path {p:?} must start with `/`"))?;
+    let body = body.strip_suffix('/').unwrap_or(body);
+    let segs: Vec<&str> = body.split('/').collect();
+    if body.is_empty()
+        || segs.iter().any(|s| {
+            s.is_empty()
+                || !s
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        })
+    {
+        return Err(format!(
+            "nrdp_path {p:?}: segments of letters, digits, `_`, `.` and `-` only"
+        ));
+    }
+    if OURS.contains(&segs[0]) {
+        return Err(format!(
+            "nrdp_path {p:?} would hide the web server's own /{}",
+            segs[0]
+        ));
+    }
+    Ok(())
+}
+
 /// The axum router with every route. Requests that carry a
 /// `ConnectInfo<SocketAddr>` extension (as [`serve`] adds) are rate-limited per source
 /// address; others share one bucket.
 pub fn router(state: WebState) -> Router {
-    Router::new()
-        .route("/", get(ui_problems))
+    let mut r = Router::new();
+    if let Some(p) = state
+        .cfg
+        .nrdp_path
+        .as_deref()
+        .filter(|p| check_nrdp_path(p).is_ok())
+    {
+        r = r.route(p, get(nrdp::handle).post(nrdp::handle));
+        if let Some(bare) = p.strip_suffix('/').filter(|b| !b.is_empty()) {
+            r = r.route(bare, get(nrdp::handle).post(nrdp::handle));
+        }
+    }
+    r.route("/", get(ui_problems))
         .route("/hosts", get(ui_hosts))
         .route("/host", get(ui_host))
         .route("/service", get(ui_service))
