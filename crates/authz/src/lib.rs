@@ -157,11 +157,16 @@ pub enum Denial {
         /// The command's name (up to the first `;`).
         name: String,
     },
+    /// A result for a host from an address its source rules do not allow.
+    Source {
+        /// The host field.
+        host: String,
+    },
 }
 
 impl Denial {
     /// A short label for metrics: `unknown_identity`, `malformed`, `host`,
-    /// `service`, `command`.
+    /// `service`, `command`, `source`.
     pub fn reason(&self) -> &'static str {
         match self {
             Denial::UnknownIdentity => "unknown_identity",
@@ -169,6 +174,7 @@ impl Denial {
             Denial::Host { .. } => "host",
             Denial::Service { .. } => "service",
             Denial::Command { .. } => "command",
+            Denial::Source { .. } => "source",
         }
     }
 
@@ -190,6 +196,7 @@ impl Denial {
             Denial::Host { host } => format!("host {host}"),
             Denial::Service { host, service } => format!("service {service} on host {host}"),
             Denial::Command { name } => format!("command {name}"),
+            Denial::Source { host } => format!("a result for host {host} from this address"),
         }
     }
 }
@@ -289,6 +296,61 @@ impl Rules {
     }
 }
 
+/// NSCA 2 has no identities: its receivers can restrict which client addresses
+/// may submit results for which hosts, in the TCP-wrappers language
+/// (`tcpwrap`, hosts_access(5)), with the result's host name in the daemon
+/// field: `firestorm : 192.0.2.10` in the allow table and `firestorm : ALL`
+/// in the deny table take `firestorm`'s results from 192.0.2.10 only. The
+/// allow table first, then the deny table, first match wins, no match
+/// grants (as `tcpd`); options are not run and names are not looked up
+/// (address patterns, networks, `ALL`, `EXCEPT`; a host-name pattern never
+/// matches), so a verdict costs no DNS query. The caller reads the files (a
+/// file that cannot be read is a configuration error there).
+#[derive(Debug, Clone)]
+pub struct SourceRules {
+    tables: tcpwrap::Tables,
+}
+
+impl SourceRules {
+    /// From the two tables' names and contents (`None`: no such table).
+    pub fn new(allow: Option<(&str, &[u8])>, deny: Option<(&str, &[u8])>) -> SourceRules {
+        let table = |t: Option<(&str, &[u8])>, kind: &str| match t {
+            None => tcpwrap::Table::parse(kind, b""),
+            Some((name, data)) => tcpwrap::Table::parse(name, data),
+        };
+        SourceRules {
+            tables: tcpwrap::Tables {
+                allow: table(allow, "source_allow_file"),
+                deny: table(deny, "source_deny_file"),
+            },
+        }
+    }
+
+    /// May `client` submit a result for `host`? (`server`: the receiver's address.)
+    pub fn decide(
+        &self,
+        host: &str,
+        client: std::net::SocketAddr,
+        server: std::net::SocketAddr,
+    ) -> Verdict {
+        let mut req = tcpwrap::Request::tcp(host, client, server);
+        let v = tcpwrap::hosts_access(
+            &self.tables,
+            &mut req,
+            &mut tcpwrap::StaticResolver::new(),
+            &mut tcpwrap::DryRun,
+            tcpwrap::Settings { resident: true },
+        );
+        if v.is_granted() {
+            Ok(())
+        } else {
+            Err(Denial::Source {
+                host: host.to_string(),
+            })
+        }
+    }
+}
+
 /// An ingest path, for verdicts, log lines and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Via {
@@ -302,6 +364,8 @@ pub enum Via {
     Icinga,
     /// NRDP's `cmd=submitcheck`.
     Nrdp,
+    /// The classic NSCA 2 receivers.
+    Nsca,
 }
 
 impl Via {
@@ -313,6 +377,7 @@ impl Via {
             Via::Ui => "ui",
             Via::Icinga => "icinga-api",
             Via::Nrdp => "nrdp",
+            Via::Nsca => "nsca",
         }
     }
 }
@@ -573,6 +638,40 @@ mod tests {
             r.log_line(),
             "refusing host db 01 from identity we b at 127.0.0.1:5 via api: not authorized"
         );
+    }
+
+    #[test]
+    fn source_rules_take_a_host_only_from_its_addresses() {
+        let r = SourceRules::new(
+            Some(("allow", b"firestorm : 127.0.0.2 192.0.2.0/255.255.255.0\n")),
+            Some(("deny", b"firestorm : ALL\n")),
+        );
+        let srv: std::net::SocketAddr = "127.0.0.1:5667".parse().expect("addr");
+        let at = |a: &str| {
+            format!("{a}:4000")
+                .parse::<std::net::SocketAddr>()
+                .expect("addr")
+        };
+        assert_eq!(r.decide("firestorm", at("127.0.0.2"), srv), Ok(()));
+        assert_eq!(r.decide("firestorm", at("192.0.2.77"), srv), Ok(()));
+        assert_eq!(
+            r.decide("firestorm", at("127.0.0.3"), srv),
+            Err(Denial::Source {
+                host: "firestorm".into()
+            })
+        );
+        // Other hosts: no rule, granted (the default is unchanged behaviour).
+        assert_eq!(r.decide("web01", at("127.0.0.3"), srv), Ok(()));
+        let except = SourceRules::new(
+            None,
+            Some((
+                "deny",
+                b"ALL EXCEPT web01 : ALL EXCEPT 127.0.0.0/255.0.0.0\n",
+            )),
+        );
+        assert!(except.decide("db01", at("127.0.0.9"), srv).is_ok());
+        assert!(except.decide("db01", at("192.0.2.1"), srv).is_err());
+        assert!(except.decide("web01", at("192.0.2.1"), srv).is_ok());
     }
 
     #[test]

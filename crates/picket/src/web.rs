@@ -457,6 +457,7 @@ pub(crate) fn mirror_nsca_stats(
         (|s| &s.rejected_age, rejected("age")),
         (|s| &s.rejected_name, rejected("name")),
         (|s| &s.rejected_spoofing, rejected("spoofing")),
+        (|s| &s.rejected_source, rejected("source")),
         (|s| &s.truncated, rejected("truncated")),
         (|s| &s.timeouts, rejected("timeout")),
     ];
