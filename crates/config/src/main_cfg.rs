@@ -139,8 +139,12 @@ pub struct MainConfig {
     pub lock_file: Option<PathBuf>,
     /// `temp_path`.
     pub temp_path: Option<PathBuf>,
-    /// `check_result_path`.
+    /// `check_result_path`: the daemon reads check-result files dropped there.
     pub check_result_path: Option<PathBuf>,
+    /// `check_result_reaper_frequency` (seconds, default 10).
+    pub check_result_reaper_frequency: u64,
+    /// `max_check_result_file_age` (seconds, default 3600; 0: no limit).
+    pub max_check_result_file_age: u64,
     /// `log_rotation_method` (`n`, `h`, `d`, `w`, `m`).
     pub log_rotation_method: char,
     /// `log_archive_path`.
@@ -252,6 +256,8 @@ impl Default for MainConfig {
             lock_file: None,
             temp_path: None,
             check_result_path: None,
+            check_result_reaper_frequency: 10,
+            max_check_result_file_age: 3600,
             log_rotation_method: 'n',
             log_archive_path: None,
             max_concurrent_checks: 0,
@@ -289,9 +295,7 @@ fn is_known_nagios_unused(key: &str) -> bool {
             | "service_inter_check_delay_method"
             | "service_interleave_factor"
             | "host_inter_check_delay_method"
-            | "check_result_reaper_frequency"
             | "max_check_result_reaper_time"
-            | "max_check_result_file_age"
             | "enable_predictive_host_dependency_checks"
             | "enable_predictive_service_dependency_checks"
             | "auto_reschedule_checks"
@@ -542,6 +546,8 @@ impl MainConfig {
                 "lock_file" => m.lock_file = Some(path(v)),
                 "temp_path" => m.temp_path = Some(path(v)),
                 "check_result_path" => m.check_result_path = Some(path(v)),
+                "check_result_reaper_frequency" => n!(check_result_reaper_frequency),
+                "max_check_result_file_age" => n!(max_check_result_file_age),
                 "log_rotation_method" => match v {
                     "n" | "h" | "d" | "w" | "m" => {
                         m.log_rotation_method = v.chars().next().unwrap_or('n')

@@ -540,6 +540,21 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    if let Some(dir) = &main.check_result_path {
+        let dir = std::path::absolute(dir)?;
+        let every = Duration::from_secs(main.check_result_reaper_frequency.max(1));
+        crate::checkresults::start(
+            dir.clone(),
+            every,
+            main.max_check_result_file_age,
+            tx.clone(),
+        )?;
+        eprintln!(
+            "Reading check results from {} every {} s",
+            dir.display(),
+            every.as_secs()
+        );
+    }
     if let Some(addr) = main.web_listen {
         let read_only = token.is_none() && !identities.iter().any(|i| i.token.is_some());
         let local = crate::web::start(
