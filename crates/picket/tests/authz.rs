@@ -512,6 +512,7 @@ fn one_identity_one_verdict_on_every_path() {
             && metric(&m, "nrdp", "web-checker", "accepted") == 1
             && metric(&m, "nrdp", "web-checker", "refused_unauthorized") == 2
             && metric(&m, "nrdp", "web-checker", "malformed") == 1
+            && metric(&m, "nrdp", "(unknown)", "bad_key") == 1
     });
     let (c, page) = http(web, "GET", "/identities", &[], "");
     assert_eq!(c, 200);

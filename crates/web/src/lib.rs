@@ -139,6 +139,12 @@ pub struct WebConfig {
 }
 
 impl WebConfig {
+    /// Whether any token can log in (the unscoped one, or an identity's).
+    fn can_log_in(&self) -> bool {
+        self.token.as_deref().is_some_and(|t| !t.is_empty())
+            || self.identities.iter().any(|i| i.token.is_some())
+    }
+
     /// The default of `max_connections` (`web_max_connections`).
     pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
@@ -609,12 +615,20 @@ impl WebState {
     /// [`check`], unless `peer` failed too often: then refused without looking. A failure
     /// is recorded against `peer` and counted.
     fn authorize(&self, peer: Peer, presented: Option<String>) -> Result<Principal, AuthError> {
-        let any = self.cfg.token.as_deref().is_some_and(|t| !t.is_empty())
-            || self.cfg.identities.iter().any(|i| i.token.is_some());
-        if !any || presented.is_none() {
+        self.authorize_via(peer, presented, Via::Api)
+    }
+
+    /// [`WebState::authorize`] for a request of path `via` (a failure is counted there).
+    fn authorize_via(
+        &self,
+        peer: Peer,
+        presented: Option<String>,
+        via: Via,
+    ) -> Result<Principal, AuthError> {
+        if !self.cfg.can_log_in() || presented.is_none() {
             return check(&self.cfg, presented);
         }
-        self.limited(peer, Via::Api, || check(&self.cfg, presented))
+        self.limited(peer, via, || check(&self.cfg, presented))
     }
 
     /// Basic authentication as an API user, rate-limited per source as tokens are.
@@ -741,7 +755,7 @@ fn forbidden(r: &Refusal) -> Response {
 
 fn logged_in(s: &WebState, peer: Peer, h: &HeaderMap) -> bool {
     let cookie = cookie_token(h);
-    cookie.is_some() && s.authorize(peer, cookie).is_ok()
+    cookie.is_some() && s.authorize_via(peer, cookie, Via::Ui).is_ok()
 }
 
 // ---------------------------------------------------------------- history helpers
@@ -958,7 +972,7 @@ async fn ui_login_form(
     QueryParams(p): QueryParams<BackParams>,
 ) -> Html<String> {
     let back = safe_back(p.back.as_deref());
-    Html(pages::login_page(None, s.cfg.token.is_some(), &back).into_string())
+    Html(pages::login_page(None, s.cfg.can_log_in(), &back).into_string())
 }
 
 #[derive(Debug, Deserialize)]
@@ -969,7 +983,7 @@ struct LoginForm {
 
 async fn ui_login(State(s): State<WebState>, peer: Peer, Form(f): Form<LoginForm>) -> Response {
     let back = safe_back(f.back.as_deref());
-    match s.authorize(peer, Some(f.token.clone())) {
+    match s.authorize_via(peer, Some(f.token.clone()), Via::Ui) {
         Ok(_) => {
             // The token is a header-safe string only if it has no control characters.
             let cookie = format!(
@@ -1019,7 +1033,7 @@ async fn ui_login(State(s): State<WebState>, peer: Peer, Form(f): Form<LoginForm
             (
                 code,
                 Html(
-                    pages::login_page(Some("Wrong token."), s.cfg.token.is_some(), &back)
+                    pages::login_page(Some("Wrong token."), s.cfg.can_log_in(), &back)
                         .into_string(),
                 ),
             )
@@ -1114,7 +1128,7 @@ async fn ui_command(
     h: HeaderMap,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    let who = match s.authorize(peer, cookie_token(&h)) {
+    let who = match s.authorize_via(peer, cookie_token(&h), Via::Ui) {
         Ok(who) => who,
         Err(e) => {
             let code = match e {

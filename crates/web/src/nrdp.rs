@@ -444,7 +444,7 @@ pub(crate) async fn handle(
             s.count(Via::Nrdp, crate::UNKNOWN, Outcome::BadKey, "");
             return reply(kind, -1, "NO TOKEN", None, None);
         }
-        Some(t) => match s.authorize(peer, Some(t)) {
+        Some(t) => match s.authorize_via(peer, Some(t), Via::Nrdp) {
             Ok(w) => w,
             Err(AuthError::ReadOnly) => return reply(kind, -1, "NO TOKENS", None, None),
             Err(_) => return reply(kind, -1, "BAD TOKEN", None, None),
