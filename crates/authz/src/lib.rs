@@ -364,8 +364,6 @@ pub enum Via {
     Icinga,
     /// NRDP's `cmd=submitcheck`.
     Nrdp,
-    /// The classic NSCA 2 receivers.
-    Nsca,
 }
 
 impl Via {
@@ -377,7 +375,6 @@ impl Via {
             Via::Ui => "ui",
             Via::Icinga => "icinga-api",
             Via::Nrdp => "nrdp",
-            Via::Nsca => "nsca",
         }
     }
 }
