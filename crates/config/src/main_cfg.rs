@@ -36,6 +36,13 @@ pub struct MainConfig {
     /// Picket: `web_token_file`, a file holding the token that unlocks the
     /// UI's commands and the API's POSTs (unset: read-only).
     pub web_token_file: Option<PathBuf>,
+    /// Picket: `api_identities_file`, scoped API identities (bearer tokens and
+    /// basic-auth API users with `hosts`/`services`/`commands` patterns, in the
+    /// `nsca-ng.cfg` syntax) for the JSON API, the UI and the Icinga 2 API.
+    pub api_identities_file: Option<PathBuf>,
+    /// Picket: `nrdp_path`, where the web server takes NRDP submissions (unset:
+    /// `/nrdp/`; empty: not at all).
+    pub nrdp_path: Option<String>,
     /// Picket: `web_max_connections`, web connections open at once; past it new
     /// ones are closed at once (0: the default, 256).
     pub web_max_connections: u32,
@@ -132,8 +139,12 @@ pub struct MainConfig {
     pub lock_file: Option<PathBuf>,
     /// `temp_path`.
     pub temp_path: Option<PathBuf>,
-    /// `check_result_path`.
+    /// `check_result_path`: the daemon reads check-result files dropped there.
     pub check_result_path: Option<PathBuf>,
+    /// `check_result_reaper_frequency` (seconds, default 10).
+    pub check_result_reaper_frequency: u64,
+    /// `max_check_result_file_age` (seconds, default 3600; 0: no limit).
+    pub max_check_result_file_age: u64,
     /// `log_rotation_method` (`n`, `h`, `d`, `w`, `m`).
     pub log_rotation_method: char,
     /// `log_archive_path`.
@@ -196,6 +207,8 @@ impl Default for MainConfig {
             nsca_ng_config_file: None,
             web_listen: None,
             web_token_file: None,
+            api_identities_file: None,
+            nrdp_path: None,
             web_max_connections: 0,
             livestatus_listen: None,
             broker_modules: Vec::new(),
@@ -243,6 +256,8 @@ impl Default for MainConfig {
             lock_file: None,
             temp_path: None,
             check_result_path: None,
+            check_result_reaper_frequency: 10,
+            max_check_result_file_age: 3600,
             log_rotation_method: 'n',
             log_archive_path: None,
             max_concurrent_checks: 0,
@@ -280,9 +295,7 @@ fn is_known_nagios_unused(key: &str) -> bool {
             | "service_inter_check_delay_method"
             | "service_interleave_factor"
             | "host_inter_check_delay_method"
-            | "check_result_reaper_frequency"
             | "max_check_result_reaper_time"
-            | "max_check_result_file_age"
             | "enable_predictive_host_dependency_checks"
             | "enable_predictive_service_dependency_checks"
             | "auto_reschedule_checks"
@@ -465,6 +478,8 @@ impl MainConfig {
                     Err(_) => bad = true,
                 },
                 "web_token_file" => m.web_token_file = Some(path(v)),
+                "api_identities_file" => m.api_identities_file = Some(path(v)),
+                "nrdp_path" => m.nrdp_path = Some(v.trim().to_string()),
                 "web_max_connections" => n!(web_max_connections),
                 "livestatus_listen" => match v.parse() {
                     Ok(a) => m.livestatus_listen = Some(a),
@@ -531,6 +546,8 @@ impl MainConfig {
                 "lock_file" => m.lock_file = Some(path(v)),
                 "temp_path" => m.temp_path = Some(path(v)),
                 "check_result_path" => m.check_result_path = Some(path(v)),
+                "check_result_reaper_frequency" => n!(check_result_reaper_frequency),
+                "max_check_result_file_age" => n!(max_check_result_file_age),
                 "log_rotation_method" => match v {
                     "n" | "h" | "d" | "w" | "m" => {
                         m.log_rotation_method = v.chars().next().unwrap_or('n')

@@ -1,4 +1,5 @@
-//! Who may submit what: an identity and a command in, a verdict out.
+//! Who may submit what: an identity and a command in, a verdict out
+//! (the rule language and the decision are `picket_authz`'s).
 //!
 //! As Debian's server decides it (`is_authorized`): the identity's
 //! `authorize` block (or `"*"`) is looked up; the command must end with
@@ -9,96 +10,45 @@
 //! control character other than a tab, so that no reader of the command
 //! file sees two lines where the identity was allowed one.
 
-use std::collections::HashMap;
+use picket_authz::{Rules, Scope};
 
 use crate::config::{Authorization, ServerConfig};
 
-/// Why a command was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Denial {
-    /// No block for the identity and no `"*"` block.
-    UnknownIdentity,
-    /// Not one line with a timestamp (the text says what is wrong).
-    Malformed(&'static str),
-    /// A host result for a host the identity may not speak for.
-    Host {
-        /// The host field.
-        host: String,
-    },
-    /// A service result the identity may not submit.
-    Service {
-        /// The host field.
-        host: String,
-        /// The service field.
-        service: String,
-    },
-    /// Any other command the identity may not send.
-    Command {
-        /// The command's name (up to the first `;`).
-        name: String,
-    },
-}
+pub use picket_authz::{Denial, Verdict, command_body};
 
-impl Denial {
-    /// A short label for metrics: `unknown_identity`, `malformed`, `host`,
-    /// `service`, `command`.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Denial::UnknownIdentity => "unknown_identity",
-            Denial::Malformed(_) => "malformed",
-            Denial::Host { .. } => "host",
-            Denial::Service { .. } => "service",
-            Denial::Command { .. } => "command",
-        }
-    }
-
-    /// What was refused, for a log line (untrusted text: the caller
-    /// escapes it).
-    pub fn object(&self) -> String {
-        match self {
-            Denial::UnknownIdentity => "no authorize block".into(),
-            Denial::Malformed(why) => format!("malformed command ({why})"),
-            Denial::Host { host } => format!("host {host}"),
-            Denial::Service { host, service } => format!("service {service} on host {host}"),
-            Denial::Command { name } => format!("command {name}"),
-        }
-    }
-}
-
-/// The verdict on one command.
-pub type Verdict = Result<(), Denial>;
-
-/// The authorizations of a configuration, indexed by identity.
+/// The authorizations of a configuration, indexed by identity (the
+/// decision is `picket_authz`'s, shared with every ingest path).
 #[derive(Debug, Clone)]
 pub struct Authorizer {
     blocks: Vec<Authorization>,
-    by_identity: HashMap<String, usize>,
-    star: Option<usize>,
+    rules: Rules,
 }
 
 impl Authorizer {
     /// From a parsed `nsca-ng.cfg`.
     pub fn new(cfg: &ServerConfig) -> Self {
         let blocks = cfg.authorizations.clone();
-        let by_identity: HashMap<String, usize> = blocks
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.identity.clone(), i))
-            .collect();
-        let star = by_identity.get("*").copied();
-        Authorizer {
-            blocks,
-            by_identity,
-            star,
-        }
+        let rules = Rules::new(
+            blocks
+                .iter()
+                .map(|a| {
+                    (
+                        a.identity.clone(),
+                        Scope {
+                            hosts: a.hosts.clone(),
+                            services: a.services.clone(),
+                            commands: a.commands.clone(),
+                        },
+                    )
+                })
+                .collect(),
+        );
+        Authorizer { blocks, rules }
     }
 
     /// The block that applies to `identity`: its own, else `"*"`.
     pub fn block(&self, identity: &str) -> Option<&Authorization> {
-        self.by_identity
-            .get(identity)
-            .or(self.star.as_ref())
-            .map(|&i| &self.blocks[i])
+        self.rules.index(identity).map(|i| &self.blocks[i])
     }
 
     /// The pre-shared key of `identity` (for the TLS handshake).
@@ -108,66 +58,7 @@ impl Authorizer {
 
     /// May `identity` submit `command` (the `PUSH`ed bytes)?
     pub fn decide(&self, identity: &str, command: &[u8]) -> Verdict {
-        let Some(auth) = self.block(identity) else {
-            return Err(Denial::UnknownIdentity);
-        };
-        let body = command_body(command)?;
-        let all = auth
-            .hosts
-            .iter()
-            .chain(&auth.services)
-            .chain(&auth.commands);
-        for p in all {
-            if p.regex.is_match(body) {
-                return Ok(());
-            }
-        }
-        Err(classify(body))
-    }
-}
-
-/// The command without its timestamp, checked to be one line.
-pub fn command_body(command: &[u8]) -> Result<&[u8], Denial> {
-    let Some((&b'\n', line)) = command.split_last() else {
-        return Err(Denial::Malformed("not newline-terminated"));
-    };
-    if line.contains(&b'\n') {
-        return Err(Denial::Malformed("embedded newline"));
-    }
-    if picket_text::find_line_break(line).is_some() {
-        return Err(Denial::Malformed("line break"));
-    }
-    if line.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-        return Err(Denial::Malformed("control character"));
-    }
-    let Some(close) = line.iter().position(|&b| b == b']') else {
-        return Err(Denial::Malformed("timestamp missing"));
-    };
-    let mut rest = &command[close + 1..];
-    while let Some((&b, r)) = rest.split_first() {
-        if b == b' ' || b == b'\t' {
-            rest = r;
-        } else {
-            break;
-        }
-    }
-    Ok(rest)
-}
-
-fn classify(body: &[u8]) -> Denial {
-    let line = body.strip_suffix(b"\n").unwrap_or(body);
-    let text = String::from_utf8_lossy(line);
-    let mut f = text.split(';');
-    let name = f.next().unwrap_or("").to_string();
-    match name.as_str() {
-        "PROCESS_SERVICE_CHECK_RESULT" => Denial::Service {
-            host: f.next().unwrap_or("").to_string(),
-            service: f.next().unwrap_or("").to_string(),
-        },
-        "PROCESS_HOST_CHECK_RESULT" => Denial::Host {
-            host: f.next().unwrap_or("").to_string(),
-        },
-        _ => Denial::Command { name },
+        self.rules.decide(identity, command)
     }
 }
 

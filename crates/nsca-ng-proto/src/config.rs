@@ -21,8 +21,6 @@
 
 use std::collections::HashSet;
 
-use regex::bytes::Regex;
-
 use crate::{DEFAULT_MAX_COMMAND_SIZE, DEFAULT_MAX_QUEUE_SIZE, DEFAULT_PORT, DEFAULT_TLS_CIPHERS};
 
 /// A configuration error with its place.
@@ -59,14 +57,7 @@ impl Loader for NoLoader {
     }
 }
 
-/// One compiled pattern of `hosts`, `services` or `commands`.
-#[derive(Debug, Clone)]
-pub struct Pattern {
-    /// As written in the file.
-    pub source: String,
-    /// Matches the whole command (without its timestamp).
-    pub regex: Regex,
-}
+pub use picket_authz::Pattern;
 
 /// One `authorize` block (globals folded in).
 #[derive(Debug, Clone)]
@@ -636,47 +627,7 @@ impl Setting {
     }
 }
 
-/// The regular expression a pattern of `key` becomes: the whole command
-/// without its timestamp must match. Each user pattern is grouped, so a
-/// `|` in it cannot escape the anchors (Debian pastes it in as it is:
-/// `hosts = "a|b"` there also accepts any command that merely ends in `b`
-/// plus two fields; here it means host `a` or host `b`).
-fn compile(key: &str, source: &str) -> Result<Pattern, String> {
-    let body = match key {
-        "hosts" => format!(
-            "PROCESS_HOST_CHECK_RESULT;(?:{});.+;.+",
-            crate::ere::translate(source)?
-        ),
-        "services" => {
-            let (svc, host) = match source.rfind('@') {
-                Some(at) => (
-                    &source[..at],
-                    format!("(?:{})", crate::ere::translate(&source[at + 1..])?),
-                ),
-                None => (source, "[^;]+".to_string()),
-            };
-            format!(
-                "PROCESS_SERVICE_CHECK_RESULT;{host};(?:{});.+;.+",
-                crate::ere::translate(svc)?
-            )
-        }
-        _ => format!("(?:{})", crate::ere::translate(source)?),
-    };
-    let regex = regex::bytes::RegexBuilder::new(&format!("(?s-u)^{body}\n?$"))
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| {
-            e.to_string()
-                .lines()
-                .last()
-                .unwrap_or("invalid")
-                .to_string()
-        })?;
-    Ok(Pattern {
-        source: source.to_string(),
-        regex,
-    })
-}
+use picket_authz::compile;
 
 /// Parses `nsca-ng.cfg` (`text` is the file named `file`).
 pub fn parse_server(
@@ -810,6 +761,114 @@ pub fn parse_server(
         cfg.authorizations.push(a);
     }
     Ok(cfg)
+}
+
+/// Parses an API identities file (Picket's `api_identities_file=`): the
+/// `nsca-ng.cfg` syntax, one `authorize "<identity>" { … }` block per API
+/// identity with `token` (bearer token, UI login) and/or `password` (HTTP
+/// basic authentication as this user: the Icinga 2 API) and the same
+/// `hosts`, `services` and `commands` lists as `nsca-ng.cfg`. Nothing
+/// outside blocks; no `"*"` block (a token names its identity); tokens
+/// unique; unknown keys are errors with file:line.
+pub fn parse_identities(
+    file: &str,
+    text: &str,
+    loader: &mut dyn Loader,
+) -> Result<Vec<picket_authz::Identity>, ConfigError> {
+    let mut parsed = Parsed::default();
+    Parser {
+        loader,
+        sections: true,
+    }
+    .parse_file(file, text, 0, &mut parsed)?;
+    if let Some(s) = parsed.globals.first() {
+        return Err(s.err(format!(
+            "`{}` outside an `authorize` block (every setting belongs to one identity)",
+            s.key
+        )));
+    }
+    let mut out: Vec<picket_authz::Identity> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut tokens = HashSet::new();
+    for b in &parsed.blocks {
+        let err = |message: String| ConfigError {
+            file: b.file.clone(),
+            line: b.line,
+            message,
+        };
+        if b.identity == "*" || b.identity.is_empty() {
+            return Err(err(format!(
+                "authorize \"{}\": an API identity needs a name of its own",
+                b.identity
+            )));
+        }
+        if b.identity.chars().any(|c| c.is_control()) {
+            return Err(err("an identity must not hold control characters".into()));
+        }
+        if !seen.insert(b.identity.clone()) {
+            return Err(err(format!(
+                "authorize \"{}\" is defined twice",
+                b.identity
+            )));
+        }
+        let mut id = picket_authz::Identity {
+            name: b.identity.clone(),
+            token: None,
+            password: None,
+            scope: picket_authz::Scope::default(),
+            origin: format!("{}:{}", b.file, b.line),
+        };
+        for s in &b.settings {
+            match s.key.as_str() {
+                "token" | "password" => {
+                    let v = s.scalar()?.to_string();
+                    if v.is_empty() {
+                        return Err(s.err(format!("`{}` is empty", s.key)));
+                    }
+                    if s.key == "token" {
+                        if !tokens.insert(v.clone()) {
+                            return Err(s.err(format!(
+                                "authorize \"{}\": this token is already another identity's",
+                                b.identity
+                            )));
+                        }
+                        id.token = Some(v);
+                    } else {
+                        id.password = Some(v);
+                    }
+                }
+                "hosts" | "services" | "commands" => {
+                    let list = match s.key.as_str() {
+                        "hosts" => &mut id.scope.hosts,
+                        "services" => &mut id.scope.services,
+                        _ => &mut id.scope.commands,
+                    };
+                    if !s.append {
+                        list.clear();
+                    }
+                    for v in &s.values {
+                        list.push(compile(&s.key, v).map_err(|m| {
+                            s.err(format!("Error in `{}' pattern `{v}': {m}", s.key))
+                        })?);
+                    }
+                }
+                other => {
+                    return Err(s.err(format!(
+                        "unknown setting `{other}` in authorize \"{}\" (token, password, hosts, services, commands)",
+                        b.identity
+                    )));
+                }
+            }
+        }
+        if id.token.is_none() && id.password.is_none() {
+            return Err(err(format!(
+                "authorize \"{}\": neither `token` nor `password`",
+                b.identity
+            )));
+        }
+        out.push(id);
+    }
+    Ok(out)
 }
 
 fn top_level_alternation(p: &str) -> bool {
@@ -1044,5 +1103,42 @@ authorize "*" {
         assert_eq!((c.delay, c.timeout, c.port.as_str()), (2, 10, "5668"));
         let e = parse_client("f", "\nfoo = 1\n", &NoLoader).unwrap_err();
         assert_eq!(e.to_string(), "f:2: unknown setting `foo`");
+    }
+    #[test]
+    fn identities_file() {
+        let ids = parse_identities(
+            "ids.cfg",
+            "authorize \"web-checker\" {\n token = \"t1\"\n password = pw\n hosts = \"web.*\"\n services = \".+@web.*\"\n}\n\
+             authorize ops { token = t2\n commands = \".*\" }\n",
+            &mut NoLoader,
+        )
+        .expect("parses");
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0].name, "web-checker");
+        assert_eq!(ids[0].token.as_deref(), Some("t1"));
+        assert_eq!(ids[0].password.as_deref(), Some("pw"));
+        assert!(
+            ids[0]
+                .scope
+                .decide(b"[1] PROCESS_HOST_CHECK_RESULT;web1;0;x\n")
+                .is_ok()
+        );
+        assert!(
+            ids[0]
+                .scope
+                .decide(b"[1] PROCESS_HOST_CHECK_RESULT;db01;0;x\n")
+                .is_err()
+        );
+        assert_eq!(ids[1].origin, "ids.cfg:7");
+        let e = |t: &str| {
+            parse_identities("f", t, &mut NoLoader)
+                .expect_err("refused")
+                .to_string()
+        };
+        assert!(e("token = x\n").contains("f:1"), "{}", e("token = x\n"));
+        assert!(e("authorize a { hosts = x }").contains("neither"));
+        assert!(e("authorize a { token = x\n user = y }").contains("unknown setting `user`"));
+        assert!(e("authorize a { token = x }\nauthorize b { token = x }").contains("f:2"));
+        assert!(e("authorize \"*\" { token = x }").contains("name of its own"));
     }
 }

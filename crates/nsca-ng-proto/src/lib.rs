@@ -11,6 +11,8 @@
 //! * [`auth`]: the authorization decision: an identity and a submitted
 //!   command line in, allow or deny with the reason out, with the anchored
 //!   POSIX-ERE patterns of `hosts`, `services` (`svc@host`) and `commands`.
+//!   The rule language itself (patterns, decision, reasons) is owned by
+//!   `picket-authz`, which every other ingest path uses too.
 //!
 //! Nothing here reads a socket, file, clock or environment variable: the
 //! caller passes them in.
@@ -18,7 +20,8 @@
 
 pub mod auth;
 pub mod config;
-pub mod ere;
+/// POSIX ERE translation (owned by `picket-authz`).
+pub use picket_authz::ere;
 pub mod input;
 pub mod session;
 

@@ -145,6 +145,111 @@ pub fn write_checkresult(out: &mut Vec<u8>, now: u64, ctime: &str, result: &Chec
     out.extend_from_slice(b"\n\n");
 }
 
+/// One result of a Nagios check-result file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileResult {
+    /// `host_name`.
+    pub host: String,
+    /// `service_description` (`None`: a host result).
+    pub service: Option<String>,
+    /// `start_time`, whole seconds (`None`: not given).
+    pub start_time: Option<i64>,
+    /// `return_code` (`atoi`, as Nagios).
+    pub return_code: i32,
+    /// `output`, still escaped as written (`\n`, `\\`).
+    pub output: String,
+}
+
+impl FileResult {
+    /// The external command the result stands for, `[time] PROCESS_…;…\n`
+    /// (`now` when the file had no `start_time`); `Err` when a name holds
+    /// `;` or a control character (it would shift or split the command's
+    /// fields).
+    pub fn command_line(&self, now: i64) -> Result<Vec<u8>, String> {
+        let bad = |s: &str| s.is_empty() || s.contains(';') || s.chars().any(char::is_control);
+        if bad(&self.host) || self.service.as_deref().is_some_and(bad) {
+            return Err(format!(
+                "host {:?} / service {:?}: empty, or holds `;` or a control character",
+                self.host, self.service
+            ));
+        }
+        let t = self.start_time.unwrap_or(now);
+        let out: String = self
+            .output
+            .chars()
+            .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+            .collect();
+        Ok(match &self.service {
+            Some(s) => format!(
+                "[{t}] PROCESS_SERVICE_CHECK_RESULT;{};{s};{};{out}\n",
+                self.host, self.return_code
+            ),
+            None => format!(
+                "[{t}] PROCESS_HOST_CHECK_RESULT;{};{};{out}\n",
+                self.host, self.return_code
+            ),
+        }
+        .into_bytes())
+    }
+}
+
+/// Reads a check-result file as Nagios 4's `process_check_result_file()`
+/// does: `key=value` lines, `#` comments and blank lines skipped, unknown
+/// keys ignored; each `host_name` starts a new result, so one file may hold
+/// several; `file_time` is returned for the age test. A result without
+/// `return_code` is taken as 0 (`atoi` of nothing), one without `output`
+/// with an empty output.
+pub fn read_checkresults(text: &[u8]) -> (Option<i64>, Vec<FileResult>) {
+    let text = String::from_utf8_lossy(text);
+    let mut file_time = None;
+    let mut out: Vec<FileResult> = Vec::new();
+    let atoi = |v: &str| -> i64 {
+        let v = v.trim_start();
+        let end = v
+            .char_indices()
+            .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
+            .map_or(v.len(), |(i, _)| i);
+        v[..end].parse().unwrap_or(0)
+    };
+    let blank = || FileResult {
+        host: String::new(),
+        service: None,
+        start_time: None,
+        return_code: 0,
+        output: String::new(),
+    };
+    // Keys before a result's `host_name` are its own (NRDP writes `start_time`
+    // first); a second `host_name` ends the result before it.
+    let mut cur = blank();
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        match k {
+            "file_time" => file_time = Some(atoi(v)),
+            "host_name" => {
+                if !cur.host.is_empty() {
+                    out.push(std::mem::replace(&mut cur, blank()));
+                }
+                cur.host = v.to_string();
+            }
+            "service_description" => cur.service = Some(v.to_string()),
+            "start_time" => cur.start_time = Some(atoi(v)),
+            "return_code" => cur.return_code = i32::try_from(atoi(v)).unwrap_or(3),
+            "output" => cur.output = v.to_string(),
+            _ => {}
+        }
+    }
+    if !cur.host.is_empty() {
+        out.push(cur);
+    }
+    (file_time, out)
+}
+
 /// `escape_newlines()` of nsca.c: `\` to `\\`, newline to `\n`; and every
 /// other line break ([`picket_text::is_line_break`]) to a space, so the
 /// output cannot end a line for any reader of the command file or of the log
@@ -327,5 +432,40 @@ mod tests {
         );
         // High bytes (UTF-8 names) are fine.
         assert!(check_names(&result("hôte".as_bytes(), b"s", 0, b""), NamePolicy::Strict).is_ok());
+    }
+    #[test]
+    fn check_result_files_read_back() {
+        let mut v = Vec::new();
+        write_checkresult(
+            &mut v,
+            1795601653,
+            "x",
+            &result(b"web01", b"HTTP", 1, b"WARN a\\b\nline2"),
+        );
+        write_checkresult(
+            &mut v,
+            1795601654,
+            "x",
+            &result(b"db01", b"", 3, b"host out"),
+        );
+        let (ft, r) = read_checkresults(&v);
+        assert_eq!(ft, Some(1795601654));
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            String::from_utf8(r[0].command_line(0).expect("line")).expect("utf-8"),
+            "[1795601653] PROCESS_SERVICE_CHECK_RESULT;web01;HTTP;1;WARN a\\\\b\\nline2\n"
+        );
+        assert_eq!(
+            String::from_utf8(r[1].command_line(0).expect("line")).expect("utf-8"),
+            "[1795601654] PROCESS_HOST_CHECK_RESULT;db01;3;host out\n"
+        );
+        let (_, r) = read_checkresults(b"### NRDP Check ###\nstart_time=12.0\n# Time: x\nhost_name=h\nservice_description=s\ncheck_type=1\nreturn_code=2\noutput=o\\n\n");
+        assert_eq!(
+            String::from_utf8(r[0].command_line(0).expect("line")).expect("utf-8"),
+            "[12] PROCESS_SERVICE_CHECK_RESULT;h;s;2;o\\n\n"
+        );
+        let (_, r) = read_checkresults(b"host_name=a;b\nreturn_code=x\n");
+        assert_eq!(r[0].return_code, 0);
+        assert!(r[0].command_line(0).is_err());
     }
 }

@@ -196,6 +196,11 @@ pub struct ServerConfig {
     /// Picket: `strict_names` (default 1): refuse results whose host or
     /// service name holds `;` or control characters.
     pub strict_names: bool,
+    /// Picket: `source_allow_file`, a hosts.allow-style table whose daemon
+    /// field is the result's host name (see `picket_authz::SourceRules`).
+    pub source_allow_file: Option<PathBuf>,
+    /// Picket: `source_deny_file`, the matching hosts.deny-style table.
+    pub source_deny_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -224,6 +229,8 @@ impl Default for ServerConfig {
             first_packet_timeout: 5,
             spool_file: None,
             strict_names: true,
+            source_allow_file: None,
+            source_deny_file: None,
         }
     }
 }
@@ -307,6 +314,10 @@ impl ServerConfig {
                 c.strict_mode_spoofing = flag();
             } else if matches(name, "spool_file", Exact) {
                 c.spool_file = Some(PathBuf::from(value));
+            } else if matches(name, "source_allow_file", Exact) {
+                c.source_allow_file = Some(PathBuf::from(value));
+            } else if matches(name, "source_deny_file", Exact) {
+                c.source_deny_file = Some(PathBuf::from(value));
             } else if matches(name, "strict_names", Exact) {
                 c.strict_names = flag();
             } else if matches(name, "socket_timeout", Exact) {

@@ -55,6 +55,9 @@ pub struct Settings {
     /// to the client's address (an unresolvable name is refused, where the
     /// C daemon crashes).
     pub strict_mode_spoofing: bool,
+    /// `source_allow_file` / `source_deny_file`: which client addresses may
+    /// submit for which hosts (`None`: any, as the C daemon).
+    pub source_rules: Option<Arc<picket_authz::SourceRules>>,
 }
 
 impl Settings {
@@ -77,8 +80,44 @@ impl Settings {
             },
             debug: c.debug,
             strict_mode_spoofing: c.strict_mode_spoofing,
+            source_rules: match source_rules(c) {
+                Ok(r) => r.map(Arc::new),
+                Err(e) => {
+                    // Fail closed: no result is taken until the tables can be read.
+                    warn!("{e}; refusing every result until it can be read");
+                    Some(Arc::new(picket_authz::SourceRules::new(
+                        None,
+                        Some(("(unreadable)", b"ALL : ALL\n")),
+                    )))
+                }
+            },
         }
     }
+}
+
+/// Reads `source_allow_file` and `source_deny_file` (`None`: neither is set).
+/// Call it at start to report an unreadable table as a configuration error.
+pub fn source_rules(
+    c: &nsca_proto::config::ServerConfig,
+) -> Result<Option<picket_authz::SourceRules>, String> {
+    if c.source_allow_file.is_none() && c.source_deny_file.is_none() {
+        return Ok(None);
+    }
+    let read =
+        |p: &Option<std::path::PathBuf>, key: &str| -> Result<Option<(String, Vec<u8>)>, String> {
+            match p {
+                None => Ok(None),
+                Some(p) => std::fs::read(p)
+                    .map(|d| Some((p.display().to_string(), d)))
+                    .map_err(|e| format!("{key} {}: {e}", p.display())),
+            }
+        };
+    let allow = read(&c.source_allow_file, "source_allow_file")?;
+    let deny = read(&c.source_deny_file, "source_deny_file")?;
+    Ok(Some(picket_authz::SourceRules::new(
+        allow.as_ref().map(|(n, d)| (n.as_str(), d.as_slice())),
+        deny.as_ref().map(|(n, d)| (n.as_str(), d.as_slice())),
+    )))
 }
 
 /// Packets one connection buffers (and one read can take).
@@ -121,6 +160,8 @@ pub struct Stats {
     pub rejected_name: AtomicU64,
     /// Results refused by `strict_mode_spoofing`.
     pub rejected_spoofing: AtomicU64,
+    /// Results refused by `source_allow_file` / `source_deny_file`.
+    pub rejected_source: AtomicU64,
     /// Connections that ended in the middle of a packet.
     pub truncated: AtomicU64,
     /// Connections closed because the client went silent mid-packet or
@@ -536,6 +577,18 @@ async fn check_packet(
         );
         // The stream is intact: keep reading the connection's other results.
         return Outcome::Skip;
+    }
+    if let Some(rules) = &settings.source_rules {
+        let host = String::from_utf8_lossy(&result.host_name);
+        let server = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 0);
+        if let Err(d) = rules.decide(&host, peer, server) {
+            Stats::bump(&stats.rejected_source);
+            warn!(
+                "Dropping result from {peer}: refusing {} (source_allow_file/source_deny_file)",
+                crate::printable(d.object().as_bytes())
+            );
+            return Outcome::Skip;
+        }
     }
     if settings.strict_mode_spoofing && !host_resolves_to(&result.host_name, peer).await {
         Stats::bump(&stats.rejected_spoofing);

@@ -277,6 +277,32 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
+    let identities = match (main.web_listen, &main.api_identities_file) {
+        (Some(_), Some(p)) => {
+            let ids = crate::web::read_identities(p)?;
+            notices.push(format!(
+                "API identities: {} from {} ({})",
+                ids.len(),
+                p.display(),
+                ids.iter()
+                    .map(|i| picket_engine::output::log_safe(&i.name).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            ids
+        }
+        _ => Vec::new(),
+    };
+    let nrdp_path = match main.nrdp_path.as_deref() {
+        None => Some("/nrdp/".to_string()),
+        Some("") => None,
+        Some(p) => {
+            picket_web::check_nrdp_path(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+            Some(p.to_string())
+        }
+    };
+    // Per-identity counts and last submissions of every ingest path (the Identities page).
+    let ledger = Arc::new(std::sync::Mutex::new(picket_web::Ledger::default()));
     let log_path = main
         .log_file
         .clone()
@@ -508,18 +534,37 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
                 &rt,
                 std::sync::Arc::clone(&receiver.stats),
                 Arc::clone(&metrics),
+                Arc::clone(&ledger),
             );
             Some(receiver)
         }
         None => None,
     };
+    if let Some(dir) = &main.check_result_path {
+        let dir = std::path::absolute(dir)?;
+        let every = Duration::from_secs(main.check_result_reaper_frequency.max(1));
+        crate::checkresults::start(
+            dir.clone(),
+            every,
+            main.max_check_result_file_age,
+            tx.clone(),
+        )?;
+        eprintln!(
+            "Reading check results from {} every {} s",
+            dir.display(),
+            every.as_secs()
+        );
+    }
     if let Some(addr) = main.web_listen {
-        let read_only = token.is_none();
+        let read_only = token.is_none() && !identities.iter().any(|i| i.token.is_some());
         let local = crate::web::start(
             &rt,
             crate::web::WebParts {
                 addr,
                 token,
+                identities,
+                ledger: Arc::clone(&ledger),
+                nrdp_path: nrdp_path.clone(),
                 history: history_db.clone(),
                 max_connections: budget.web_cap(main.web_max_connections),
                 errors: errors.clone(),

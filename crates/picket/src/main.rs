@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod checkresults;
 mod checks;
 mod cmdfile;
 mod daemon;

@@ -91,6 +91,8 @@ pub(crate) fn start(
     let listener = nsca::server::bind(config)
         .with_context(|| format!("NSCA listener of {}", cfg_path.display()))?;
     let local_addr = listener.local_addr()?;
+    nsca::server::source_rules(config)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", cfg_path.display()))?;
     let mut settings = Settings::from_config(config);
     settings.max_connections = settings.max_connections.min(max_connections).max(1);
     let (_settings_tx, settings_rx) = watch::channel(Arc::new(settings));

@@ -116,6 +116,7 @@ pub(crate) fn mirror_stats(
     rt: &tokio::runtime::Runtime,
     stats: Arc<Stats>,
     metrics: Arc<picket_web::Metrics>,
+    ledger: Arc<std::sync::Mutex<picket_web::Ledger>>,
 ) {
     rt.spawn(async move {
         let mut last = std::collections::BTreeMap::<(String, String), u64>::new();
@@ -145,9 +146,34 @@ pub(crate) fn mirror_stats(
                         &[("identity", id), ("outcome", outcome)],
                     )
                     .add(n.saturating_sub(prev));
+                // The same counts under every path's name and outcome labels.
+                let outcome = match outcome.as_str() {
+                    "accepted" => Some(picket_web::Outcome::Accepted),
+                    "bad_key" | "refused_unknown_identity" => Some(picket_web::Outcome::BadKey),
+                    "refused_malformed" | "protocol_error" => Some(picket_web::Outcome::Malformed),
+                    o if o.starts_with("refused_") => Some(picket_web::Outcome::RefusedUnauthorized),
+                    _ => None,
+                };
+                if let (Some(o), d @ 1..) = (outcome, n.saturating_sub(prev)) {
+                    metrics
+                        .counter(
+                            "picket_ingest_total",
+                            "Submissions by ingest path, identity and outcome (accepted, refused_unauthorized, bad_key, malformed).",
+                            &[("via", "nsca-ng"), ("identity", id), ("outcome", o.label())],
+                        )
+                        .add(d);
+                    if let Ok(mut l) = ledger.lock() {
+                        l.add(picket_web::Via::NscaNg, id, o, d);
+                    }
+                }
             }
             last = now;
             if let Ok(m) = stats.last_submission.lock() {
+                if let Ok(mut l) = ledger.lock() {
+                    for (id, t) in m.iter() {
+                        l.seen(id, picket_web::Via::NscaNg, i64::try_from(*t).unwrap_or(i64::MAX));
+                    }
+                }
                 for (id, t) in m.iter() {
                     metrics
                         .gauge(

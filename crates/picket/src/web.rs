@@ -232,6 +232,29 @@ pub(crate) fn status_view(engine: &Engine, now: Time) -> StatusView {
     }
 }
 
+/// The identities of `api_identities_file` (the `nsca-ng.cfg` syntax, read by
+/// `nsca_ng_proto`; errors name file:line). A token or password that is a
+/// placeholder or shorter than 16 characters is refused.
+pub(crate) fn read_identities(path: &std::path::Path) -> anyhow::Result<Vec<picket_web::Identity>> {
+    let name = path.display().to_string();
+    let text = picket_config::read_config_file(path)
+        .with_context(|| format!("api_identities_file {name}"))?;
+    let ids = nsca_ng_proto::config::parse_identities(&name, &text, &mut nsca_ng::FsLoader)
+        .with_context(|| format!("api_identities_file {name}"))?;
+    for id in &ids {
+        for secret in [&id.token, &id.password].into_iter().flatten() {
+            if secret.len() < 16 {
+                anyhow::bail!(
+                    "{}: authorize \"{}\": a token or password must have at least 16 characters",
+                    id.origin,
+                    picket_engine::output::log_safe(&id.name)
+                );
+            }
+        }
+    }
+    Ok(ids)
+}
+
 /// The web token: the first line of `web_token_file`, which must not be empty.
 pub(crate) fn read_token(path: &Path) -> anyhow::Result<String> {
     let text = picket_config::read_config_file(path)
@@ -307,6 +330,12 @@ pub(crate) fn weak_token(path: &Path, token: &str) -> Option<String> {
 pub(crate) struct WebParts {
     pub(crate) addr: SocketAddr,
     pub(crate) token: Option<String>,
+    /// Scoped identities of `api_identities_file`.
+    pub(crate) identities: Vec<picket_web::Identity>,
+    /// Shared with the NSCA-ng mirror.
+    pub(crate) ledger: Arc<std::sync::Mutex<picket_web::Ledger>>,
+    /// `nrdp_path` (`None`: NRDP off).
+    pub(crate) nrdp_path: Option<String>,
     pub(crate) history: Option<std::path::PathBuf>,
     /// Connections served at once: `web_max_connections` (0: the default), never more
     /// than the web's share of the open-file budget.
@@ -343,9 +372,12 @@ pub(crate) fn start(
         WebConfig {
             token: parts.token,
             max_connections: parts.max_connections,
+            identities: parts.identities,
+            nrdp_path: parts.nrdp_path,
             ..WebConfig::default()
         },
-    );
+    )
+    .with_ledger(parts.ledger);
     state = state
         .with_batch_file(&parts.batch_file)
         .with_context(|| format!("sensor batch table {}", parts.batch_file.display()))?;
@@ -430,6 +462,7 @@ pub(crate) fn mirror_nsca_stats(
         (|s| &s.rejected_age, rejected("age")),
         (|s| &s.rejected_name, rejected("name")),
         (|s| &s.rejected_spoofing, rejected("spoofing")),
+        (|s| &s.rejected_source, rejected("source")),
         (|s| &s.truncated, rejected("truncated")),
         (|s| &s.timeouts, rejected("timeout")),
     ];

@@ -66,9 +66,12 @@
 
 pub mod batches;
 mod guard;
+mod icinga;
+mod identities;
 mod incidents;
 mod metrics;
 mod model;
+mod nrdp;
 mod pages;
 mod serve;
 mod timeline;
@@ -99,8 +102,11 @@ pub use model::{
     SubmitError, host_state_name, service_state_name,
 };
 
+pub use picket_authz::{Identity, Ledger, Outcome, Via};
+
 use guard::{AuthLimiter, safe_back};
 use pages::LogParams;
+use picket_authz::Refusal;
 pub use serve::{serve, serve_with_shutdown};
 
 /// Web server settings.
@@ -126,9 +132,21 @@ pub struct WebConfig {
     pub auth_limit: AuthLimit,
     /// On shutdown, how long requests in progress may take to finish.
     pub shutdown_grace: Duration,
+    /// Scoped API identities (`api_identities_file`): a bearer token or a basic-auth
+    /// password each, and what the identity may submit. `token` above stays unscoped.
+    pub identities: Vec<Identity>,
+    /// Where NRDP's `cmd=submitcheck` is served (`nrdp_path`, default `/nrdp/`);
+    /// `None`: not served.
+    pub nrdp_path: Option<String>,
 }
 
 impl WebConfig {
+    /// Whether any token can log in (the unscoped one, or an identity's).
+    fn can_log_in(&self) -> bool {
+        self.token.as_deref().is_some_and(|t| !t.is_empty())
+            || self.identities.iter().any(|i| i.token.is_some())
+    }
+
     /// The default of `max_connections` (`web_max_connections`).
     pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
@@ -150,6 +168,8 @@ impl Default for WebConfig {
             max_sse_subscribers: 64,
             auth_limit: AuthLimit::default(),
             shutdown_grace: Duration::from_secs(1),
+            identities: Vec::new(),
+            nrdp_path: Some("/nrdp/".into()),
         }
     }
 }
@@ -164,6 +184,8 @@ pub struct WebState {
     cfg: Arc<WebConfig>,
     auth: Arc<Mutex<AuthLimiter>>,
     sse_slots: Arc<Semaphore>,
+    /// Per-identity counts and last submissions (shared with the daemon's NSCA-ng mirror).
+    ledger: Arc<Mutex<Ledger>>,
     /// Set to `true` when the server shuts down: live-event streams end.
     stopping: Arc<watch::Sender<bool>>,
     /// Sensor batches taken (`POST /api/connection-events` with a `batch` tag).
@@ -187,7 +209,12 @@ impl WebState {
         cfg: WebConfig,
     ) -> WebState {
         let sse = cfg.max_sse_subscribers.min(cfg.max_connections / 2).max(1);
+        let mut ledger = Ledger::default();
+        for id in &cfg.identities {
+            ledger.declare(&id.name);
+        }
         WebState {
+            ledger: Arc::new(Mutex::new(ledger)),
             backend,
             history: None,
             events,
@@ -207,6 +234,18 @@ impl WebState {
         Ok(self)
     }
 
+    /// Share `ledger` (the daemon records NSCA-ng identities in it too); the
+    /// configured API identities are declared in it.
+    pub fn with_ledger(mut self, ledger: Arc<Mutex<Ledger>>) -> WebState {
+        if let Ok(mut l) = ledger.lock() {
+            for id in &self.cfg.identities {
+                l.declare(&id.name);
+            }
+        }
+        self.ledger = ledger;
+        self
+    }
+
     /// Serve history from `store` (a connection of its own on the history database).
     pub fn with_history(mut self, store: Store) -> WebState {
         self.history = Some(Arc::new(Mutex::new(store)));
@@ -214,12 +253,70 @@ impl WebState {
     }
 }
 
+/// Checks an `nrdp_path`: `/`-separated segments of letters, digits, `_`, `.`, `-`,
+/// whose first is none of the UI's or API's own (`api`, `v1`, `static`, …).
+pub fn check_nrdp_path(p: &str) -> Result<(), String> {
+    const OURS: &[&str] = &[
+        "api",
+        "v1",
+        "static",
+        "events",
+        "metrics",
+        "login",
+        "logout",
+        "ui",
+        "host",
+        "hosts",
+        "service",
+        "log",
+        "denied",
+        "incidents",
+        "source",
+        "identities",
+    ];
+    let body = p
+        .strip_prefix('/')
+        .ok_or_else(|| format!("nrdp_path {p:?} must start with `/`"))?;
+    let body = body.strip_suffix('/').unwrap_or(body);
+    let segs: Vec<&str> = body.split('/').collect();
+    if body.is_empty()
+        || segs.iter().any(|s| {
+            s.is_empty()
+                || !s
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        })
+    {
+        return Err(format!(
+            "nrdp_path {p:?}: segments of letters, digits, `_`, `.` and `-` only"
+        ));
+    }
+    if OURS.contains(&segs[0]) {
+        return Err(format!(
+            "nrdp_path {p:?} would hide the web server's own /{}",
+            segs[0]
+        ));
+    }
+    Ok(())
+}
+
 /// The axum router with every route. Requests that carry a
 /// `ConnectInfo<SocketAddr>` extension (as [`serve`] adds) are rate-limited per source
 /// address; others share one bucket.
 pub fn router(state: WebState) -> Router {
-    Router::new()
-        .route("/", get(ui_problems))
+    let mut r = Router::new();
+    if let Some(p) = state
+        .cfg
+        .nrdp_path
+        .as_deref()
+        .filter(|p| check_nrdp_path(p).is_ok())
+    {
+        r = r.route(p, get(nrdp::handle).post(nrdp::handle));
+        if let Some(bare) = p.strip_suffix('/').filter(|b| !b.is_empty()) {
+            r = r.route(bare, get(nrdp::handle).post(nrdp::handle));
+        }
+    }
+    r.route("/", get(ui_problems))
         .route("/hosts", get(ui_hosts))
         .route("/host", get(ui_host))
         .route("/service", get(ui_service))
@@ -231,6 +328,11 @@ pub fn router(state: WebState) -> Router {
         .route("/login", get(ui_login_form).post(ui_login))
         .route("/logout", post(ui_logout))
         .route("/ui/command", post(ui_command))
+        .route("/identities", get(identities::ui_identities))
+        .route(
+            "/v1/actions/process-check-result",
+            post(icinga::process_check_result),
+        )
         .route("/events", get(sse))
         .route("/api/status", get(api_status))
         .route("/api/problems", get(api_problems))
@@ -239,6 +341,7 @@ pub fn router(state: WebState) -> Router {
         .route("/api/incidents", get(incidents::api_incidents))
         .route("/api/incidents/{id}", get(incidents::api_incident))
         .route("/api/events", get(sse))
+        .route("/api/identities", get(identities::api_identities))
         .route("/api/results", post(api_results))
         .route("/api/commands", post(api_commands))
         .route("/api/connection-events", post(api_connection_events))
@@ -447,27 +550,115 @@ impl IntoResponse for AuthError {
     }
 }
 
-fn check(cfg: &WebConfig, presented: Option<String>) -> Result<(), AuthError> {
-    let Some(tok) = cfg.token.as_deref().filter(|t| !t.is_empty()) else {
+/// Who a request authenticated as: the unscoped `web_token_file` token, or one of the
+/// configured identities (index into `WebConfig::identities`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Principal {
+    name: String,
+    identity: Option<usize>,
+}
+
+/// The identity name of the unscoped `web_token_file` token.
+const UNSCOPED: &str = "web_token_file";
+
+/// Identity label for a failed authentication that named no configured identity.
+const UNKNOWN: &str = "(unknown)";
+
+fn check(cfg: &WebConfig, presented: Option<String>) -> Result<Principal, AuthError> {
+    let unscoped = cfg.token.as_deref().filter(|t| !t.is_empty());
+    if unscoped.is_none() && !cfg.identities.iter().any(|i| i.token.is_some()) {
         return Err(AuthError::ReadOnly);
-    };
+    }
     let Some(p) = presented else {
         return Err(AuthError::Missing);
     };
-    if guard::token_eq(p.as_bytes(), tok.as_bytes()) {
-        Ok(())
-    } else {
-        Err(AuthError::Wrong)
+    // Every token is compared (in constant time each), whichever matches.
+    let mut found = None;
+    if let Some(tok) = unscoped {
+        if guard::token_eq(p.as_bytes(), tok.as_bytes()) {
+            found = Some(Principal {
+                name: UNSCOPED.into(),
+                identity: None,
+            });
+        }
     }
+    for (i, id) in cfg.identities.iter().enumerate() {
+        if let Some(tok) = &id.token {
+            if guard::token_eq(p.as_bytes(), tok.as_bytes()) && found.is_none() {
+                found = Some(Principal {
+                    name: id.name.clone(),
+                    identity: Some(i),
+                });
+            }
+        }
+    }
+    found.ok_or(AuthError::Wrong)
+}
+
+/// HTTP basic authentication as an API user (an identity with a `password`).
+fn check_basic(cfg: &WebConfig, user: &str, password: &str) -> Result<Principal, AuthError> {
+    let mut found = None;
+    for (i, id) in cfg.identities.iter().enumerate() {
+        if let Some(pw) = &id.password {
+            let ok = guard::token_eq(password.as_bytes(), pw.as_bytes());
+            if ok && id.name == user && found.is_none() {
+                found = Some(Principal {
+                    name: id.name.clone(),
+                    identity: Some(i),
+                });
+            }
+        }
+    }
+    found.ok_or(AuthError::Wrong)
+}
+
+fn peer_text(peer: Peer) -> String {
+    peer.0
+        .map_or_else(|| "unknown".to_string(), |ip| ip.to_string())
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 impl WebState {
     /// [`check`], unless `peer` failed too often: then refused without looking. A failure
     /// is recorded against `peer` and counted.
-    fn authorize(&self, peer: Peer, presented: Option<String>) -> Result<(), AuthError> {
-        if self.cfg.token.as_deref().is_none_or(str::is_empty) || presented.is_none() {
+    fn authorize(&self, peer: Peer, presented: Option<String>) -> Result<Principal, AuthError> {
+        self.authorize_via(peer, presented, Via::Api)
+    }
+
+    /// [`WebState::authorize`] for a request of path `via` (a failure is counted there).
+    fn authorize_via(
+        &self,
+        peer: Peer,
+        presented: Option<String>,
+        via: Via,
+    ) -> Result<Principal, AuthError> {
+        if !self.cfg.can_log_in() || presented.is_none() {
             return check(&self.cfg, presented);
         }
+        self.limited(peer, via, || check(&self.cfg, presented))
+    }
+
+    /// Basic authentication as an API user, rate-limited per source as tokens are.
+    fn authorize_basic(
+        &self,
+        peer: Peer,
+        user: &str,
+        password: &str,
+    ) -> Result<Principal, AuthError> {
+        self.limited(peer, Via::Icinga, || check_basic(&self.cfg, user, password))
+    }
+
+    fn limited(
+        &self,
+        peer: Peer,
+        via: Via,
+        f: impl FnOnce() -> Result<Principal, AuthError>,
+    ) -> Result<Principal, AuthError> {
         let ip = peer.0.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let now = Instant::now();
         let mut limiter = match self.auth.lock() {
@@ -479,11 +670,12 @@ impl WebState {
             self.auth_failure("limited");
             return Err(AuthError::Limited(wait));
         }
-        let res = check(&self.cfg, presented);
+        let res = f();
         if res.is_err() {
             limiter.failed(ip, now);
             drop(limiter);
             self.auth_failure("wrong");
+            self.count(via, UNKNOWN, Outcome::BadKey, "");
         }
         res
     }
@@ -497,11 +689,85 @@ impl WebState {
             )
             .inc();
     }
+
+    /// May `who` submit `cmd` (validated)? An unscoped principal may submit anything; a
+    /// scoped identity what its `hosts`/`services`/`commands` allow (`picket_authz`).
+    fn permit(&self, who: &Principal, via: Via, peer: Peer, cmd: &Command) -> Result<(), Refusal> {
+        let mut line = cmd.to_external_command(0);
+        line.push('\n');
+        self.permit_line(who, via, peer, line.as_bytes())
+    }
+
+    fn permit_line(
+        &self,
+        who: &Principal,
+        via: Via,
+        peer: Peer,
+        line: &[u8],
+    ) -> Result<(), Refusal> {
+        let Some(i) = who.identity else {
+            return Ok(());
+        };
+        let Some(id) = self.cfg.identities.get(i) else {
+            return Ok(());
+        };
+        id.scope.decide(line).map_err(|denial| Refusal {
+            via,
+            identity: who.name.clone(),
+            peer: peer_text(peer),
+            denial,
+        })
+    }
+
+    /// Logs (`Warning: authz: refusing …` in `nagios.log`) and counts a refusal.
+    fn refused(&self, r: &Refusal) {
+        tracing::warn!(target: "authz", "{}", r.log_line());
+        self.count(r.via, &r.identity, r.denial.outcome(), "");
+    }
+
+    /// Counts one submission in `picket_ingest_total{via,identity,outcome}` and the ledger.
+    fn count(&self, via: Via, identity: &str, outcome: Outcome, object: &str) {
+        self.metrics
+            .counter(
+                "picket_ingest_total",
+                "Submissions by ingest path, identity and outcome (accepted, refused_unauthorized, bad_key, malformed).",
+                &[
+                    ("via", via.label()),
+                    ("identity", identity),
+                    ("outcome", outcome.label()),
+                ],
+            )
+            .inc();
+        let mut l = match self.ledger.lock() {
+            Ok(l) => l,
+            Err(p) => p.into_inner(),
+        };
+        l.record(via, identity, outcome, unix_now(), object);
+    }
+}
+
+/// The object of a command, for the ledger (`host h`, `service s on host h`).
+fn object_of(cmd: &Command) -> String {
+    match cmd.target() {
+        (h, Some(s)) => format!("service {s} on host {h}"),
+        (h, None) => format!("host {h}"),
+    }
+}
+
+fn forbidden(r: &Refusal) -> Response {
+    json_err(
+        StatusCode::FORBIDDEN,
+        format!(
+            "identity {} may not submit {}",
+            picket_authz::safe(&r.identity),
+            picket_authz::safe(&r.denial.object())
+        ),
+    )
 }
 
 fn logged_in(s: &WebState, peer: Peer, h: &HeaderMap) -> bool {
     let cookie = cookie_token(h);
-    cookie.is_some() && s.authorize(peer, cookie).is_ok()
+    cookie.is_some() && s.authorize_via(peer, cookie, Via::Ui).is_ok()
 }
 
 // ---------------------------------------------------------------- history helpers
@@ -718,7 +984,7 @@ async fn ui_login_form(
     QueryParams(p): QueryParams<BackParams>,
 ) -> Html<String> {
     let back = safe_back(p.back.as_deref());
-    Html(pages::login_page(None, s.cfg.token.is_some(), &back).into_string())
+    Html(pages::login_page(None, s.cfg.can_log_in(), &back).into_string())
 }
 
 #[derive(Debug, Deserialize)]
@@ -729,8 +995,8 @@ struct LoginForm {
 
 async fn ui_login(State(s): State<WebState>, peer: Peer, Form(f): Form<LoginForm>) -> Response {
     let back = safe_back(f.back.as_deref());
-    match s.authorize(peer, Some(f.token.clone())) {
-        Ok(()) => {
+    match s.authorize_via(peer, Some(f.token.clone()), Via::Ui) {
+        Ok(_) => {
             // The token is a header-safe string only if it has no control characters.
             let cookie = format!(
                 "picket_token={}; Path=/; HttpOnly; SameSite=Strict",
@@ -779,7 +1045,7 @@ async fn ui_login(State(s): State<WebState>, peer: Peer, Form(f): Form<LoginForm
             (
                 code,
                 Html(
-                    pages::login_page(Some("Wrong token."), s.cfg.token.is_some(), &back)
+                    pages::login_page(Some("Wrong token."), s.cfg.can_log_in(), &back)
                         .into_string(),
                 ),
             )
@@ -874,22 +1140,59 @@ async fn ui_command(
     h: HeaderMap,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(e) = s.authorize(peer, cookie_token(&h)) {
-        let code = match e {
-            AuthError::Missing => StatusCode::UNAUTHORIZED,
-            AuthError::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
-            _ => StatusCode::FORBIDDEN,
-        };
+    let who = match s.authorize_via(peer, cookie_token(&h), Via::Ui) {
+        Ok(who) => who,
+        Err(e) => {
+            let code = match e {
+                AuthError::Missing => StatusCode::UNAUTHORIZED,
+                AuthError::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::FORBIDDEN,
+            };
+            return (
+                code,
+                Html(pages::message("Not allowed", "Log in first.", false).into_string()),
+            )
+                .into_response();
+        }
+    };
+    let now = s.backend.status().now;
+    let cmd = match form_command(&f, now)
+        .and_then(|c| c.validate().map(|()| c).map_err(|e| e.to_string()))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            s.count(Via::Ui, &who.name, Outcome::Malformed, "");
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(pages::message("Command refused", &e, true).into_string()),
+            )
+                .into_response();
+        }
+    };
+    if let Err(r) = s.permit(&who, Via::Ui, peer, &cmd) {
+        s.refused(&r);
         return (
-            code,
-            Html(pages::message("Not allowed", "Log in first.", false).into_string()),
+            StatusCode::FORBIDDEN,
+            Html(
+                pages::message(
+                    "Not allowed",
+                    &format!(
+                        "Identity {} may not submit {}.",
+                        picket_authz::safe(&r.identity),
+                        picket_authz::safe(&r.denial.object())
+                    ),
+                    true,
+                )
+                .into_string(),
+            ),
         )
             .into_response();
     }
-    let now = s.backend.status().now;
-    let res = form_command(&f, now)
-        .and_then(|c| c.validate().map(|()| c).map_err(|e| e.to_string()))
-        .and_then(|c| s.backend.submit(c).map_err(|e| e.to_string()));
+    let object = object_of(&cmd);
+    let res = s.backend.submit(cmd).map_err(|e| e.to_string());
+    if res.is_ok() {
+        s.count(Via::Ui, &who.name, Outcome::Accepted, &object);
+    }
     match res {
         Ok(()) => Redirect::to(&safe_back(f.get("back").map(String::as_str))).into_response(),
         Err(e) => (
@@ -1050,15 +1353,19 @@ fn rejected(s: &WebState, reason: &str) {
 }
 
 async fn api_results(State(s): State<WebState>, peer: Peer, h: HeaderMap, body: Bytes) -> Response {
-    if let Err(e) = s.authorize(peer, bearer(&h)) {
-        rejected(&s, "auth");
-        return e.into_response();
-    }
+    let who = match s.authorize(peer, bearer(&h)) {
+        Ok(who) => who,
+        Err(e) => {
+            rejected(&s, "auth");
+            return e.into_response();
+        }
+    };
     let items = match serde_json::from_slice::<OneOrMany>(&body) {
         Ok(OneOrMany::One(r)) => vec![r],
         Ok(OneOrMany::Many(v)) => v,
         Err(e) => {
             rejected(&s, "malformed");
+            s.count(Via::Api, &who.name, Outcome::Malformed, "");
             return json_err(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}"));
         }
     };
@@ -1084,7 +1391,14 @@ async fn api_results(State(s): State<WebState>, peer: Peer, h: HeaderMap, body: 
     for (i, c) in cmds.iter().enumerate() {
         if let Err(e) = c.validate() {
             rejected(&s, "invalid");
+            s.count(Via::Api, &who.name, Outcome::Malformed, "");
             return json_err(StatusCode::UNPROCESSABLE_ENTITY, format!("result {i}: {e}"));
+        }
+        // All of the batch must be the identity's to submit, or none of it is taken.
+        if let Err(r) = s.permit(&who, Via::Api, peer, c) {
+            rejected(&s, "unauthorized");
+            s.refused(&r);
+            return forbidden(&r);
         }
     }
     let received = s.metrics.counter(
@@ -1094,9 +1408,11 @@ async fn api_results(State(s): State<WebState>, peer: Peer, h: HeaderMap, body: 
     );
     let mut accepted = 0usize;
     for c in cmds {
+        let object = object_of(&c);
         match s.backend.submit(c) {
             Ok(()) => {
                 received.inc();
+                s.count(Via::Api, &who.name, Outcome::Accepted, &object);
                 accepted += 1;
             }
             Err(e) => {
@@ -1209,10 +1525,13 @@ async fn api_connection_events(
     h: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(e) = s.authorize(peer, bearer(&h)) {
-        events_rejected(&s, "auth");
-        return e.into_response();
-    }
+    let who = match s.authorize(peer, bearer(&h)) {
+        Ok(who) => who,
+        Err(e) => {
+            events_rejected(&s, "auth");
+            return e.into_response();
+        }
+    };
     let bad = |s: &WebState, error: String, index: Option<usize>, field: &str| {
         events_rejected(s, "malformed");
         (
@@ -1250,7 +1569,16 @@ async fn api_connection_events(
             return bad(&s, format!("event {i}: {field}: {msg}"), Some(i), field);
         }
         match serde_json::from_value::<picket_correlator::ConnectionEvent>(v.clone()) {
-            Ok(ev) => events.push(ev),
+            Ok(ev) => {
+                // A scoped identity reports only as a host it may submit host results for.
+                let line = format!("[0] PROCESS_HOST_CHECK_RESULT;{};0;event\n", ev.reporter);
+                if let Err(r) = s.permit_line(&who, Via::Api, peer, line.as_bytes()) {
+                    events_rejected(&s, "unauthorized");
+                    s.refused(&r);
+                    return forbidden(&r);
+                }
+                events.push(ev);
+            }
             Err(e) => return bad(&s, format!("event {i}: {e}"), Some(i), "event"),
         }
     }
@@ -1303,6 +1631,7 @@ async fn api_connection_events(
                 }
             }
             drop(table);
+            s.count(Via::Api, &who.name, Outcome::Accepted, "connection events");
             s.metrics
                 .counter(
                     "picket_api_connection_events_received_total",
@@ -1333,22 +1662,35 @@ async fn api_commands(
     h: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(e) = s.authorize(peer, bearer(&h)) {
-        return e.into_response();
-    }
+    let who = match s.authorize(peer, bearer(&h)) {
+        Ok(who) => who,
+        Err(e) => return e.into_response(),
+    };
     let cmd: Command = match serde_json::from_slice(&body) {
         Ok(c) => c,
-        Err(e) => return json_err(StatusCode::BAD_REQUEST, format!("malformed command: {e}")),
+        Err(e) => {
+            s.count(Via::Api, &who.name, Outcome::Malformed, "");
+            return json_err(StatusCode::BAD_REQUEST, format!("malformed command: {e}"));
+        }
     };
     if let Err(e) = cmd.validate() {
+        s.count(Via::Api, &who.name, Outcome::Malformed, "");
         return json_err(StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
     }
+    if let Err(r) = s.permit(&who, Via::Api, peer, &cmd) {
+        s.refused(&r);
+        return forbidden(&r);
+    }
+    let object = object_of(&cmd);
     match s.backend.submit(cmd) {
-        Ok(()) => (
-            StatusCode::ACCEPTED,
-            axum::Json(serde_json::json!({ "accepted": 1 })),
-        )
-            .into_response(),
+        Ok(()) => {
+            s.count(Via::Api, &who.name, Outcome::Accepted, &object);
+            (
+                StatusCode::ACCEPTED,
+                axum::Json(serde_json::json!({ "accepted": 1 })),
+            )
+                .into_response()
+        }
         Err(e @ SubmitError::Rejected(_)) => {
             json_err(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
         }
@@ -1383,7 +1725,10 @@ mod tests {
         };
         assert_eq!(check(&c, None), Err(AuthError::Missing));
         assert_eq!(check(&c, Some("s3cre".into())), Err(AuthError::Wrong));
-        assert_eq!(check(&c, Some("s3cret".into())), Ok(()));
+        assert_eq!(
+            check(&c, Some("s3cret".into())).map(|p| p.identity),
+            Ok(None)
+        );
     }
 
     #[test]

@@ -126,6 +126,7 @@ pub(crate) fn layout(title: &str, logged_in: bool, body: Markup) -> Markup {
                     a href="/log?kind=notifications" { "Notifications" }
                     a href="/denied" { "Denied connections" }
                     a href="/incidents" { "Incidents" }
+                    a href="/identities" { "Identities" }
                     span.sp {}
                     @if logged_in {
                         form.inline method="post" action="/logout" { button type="submit" { "Log out" } }

@@ -183,6 +183,7 @@ fn run(args: &Args, config: ServerConfig) -> Result<()> {
 async fn serve(listener: std::net::TcpListener, args: &Args, config: ServerConfig) -> Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let local = listener.local_addr()?;
+    nsca::server::source_rules(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (settings_tx, settings_rx) = watch::channel(Arc::new(Settings::from_config(&config)));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (tx, rx) = mpsc::channel(1024);

@@ -1,6 +1,9 @@
 //! `send_nsca`: a drop-in for Debian's `send_nsca` 2.10.2 — same flags,
 //! standard input, config file, messages and exit codes — plus `--spool DIR`
-//! so that results that cannot be delivered are kept and sent next time.
+//! so that results that cannot be delivered are kept and sent next time,
+//! and `--nsca-ng`: the rest of the command line is `send_nsca-ng`'s, and
+//! that program (crates/nsca-ng's client, found beside this one, else on
+//! `PATH`) is run in this process's place.
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -139,6 +142,8 @@ Options:
  --legacy-2-7-mode  = Allow sending to NSCA 2.7 daemon. This can also be specified in send_nsca.cfg, which takes precedence.
  --spool dir        = (Picket) Keep results that cannot be delivered in dir and
                       send them first on the next run.
+ --nsca-ng ARGS     = (Picket; first option) Send over NSCA-ng instead: ARGS are
+                      send_nsca-ng's (-H, -p, -c with identity/password, ...).
 
 Note:
 This utility is used to send passive check results to the NSCA daemon.  Host and
@@ -157,8 +162,25 @@ character (^W or 0x17)"
     );
 }
 
+/// `send_nsca --nsca-ng ARGS`: replaces this process with `send_nsca-ng ARGS`
+/// (one owner of the NSCA-ng client: crates/nsca-ng). Returns only on failure.
+fn exec_nsca_ng(args: &[String]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("send_nsca-ng")))
+        .filter(|p| p.is_file());
+    let program = beside.unwrap_or_else(|| PathBuf::from("send_nsca-ng"));
+    let err = std::process::Command::new(&program).args(args).exec();
+    println!("Error: --nsca-ng: cannot run {}: {err}", program.display());
+    ExitCode::from(STATE_UNKNOWN)
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("--nsca-ng") {
+        return exec_nsca_ng(&argv[2..]);
+    }
     let argv0 = argv.first().map_or("send_nsca", String::as_str);
     let args = match parse_args(&argv) {
         Parsed::Run(a) => a,
