@@ -293,3 +293,148 @@ fn a_database_of_the_previous_version_gets_its_aggregates_once() {
         assert_eq!(ev.len(), 1, "copied once, not at every open");
     }
 }
+
+/// Schema 1 (connection events with text columns, `PRAGMA user_version = 1`), as the code
+/// before the interned names wrote it.
+const SCHEMA_V1: &str = "
+CREATE TABLE events (id INTEGER PRIMARY KEY, time INTEGER NOT NULL, kind TEXT NOT NULL,
+    host TEXT, service TEXT, state TEXT, state_type TEXT, attempt INTEGER, contact TEXT,
+    command TEXT, output TEXT NOT NULL, author TEXT, comment TEXT, denied_daemon TEXT,
+    denied_addr TEXT, exit_code INTEGER, exit_status TEXT);
+CREATE INDEX events_time ON events(time);
+CREATE INDEX events_obj ON events(host, service, id);
+CREATE INDEX events_kind ON events(kind, id);
+CREATE TABLE conn_events (id INTEGER PRIMARY KEY, time INTEGER NOT NULL,
+    reporter TEXT NOT NULL, source TEXT NOT NULL, net TEXT NOT NULL, proto TEXT, port INTEGER,
+    daemon TEXT, kind TEXT NOT NULL, count INTEGER NOT NULL, raw TEXT NOT NULL);
+CREATE INDEX conn_events_net ON conn_events(net, source, time);
+CREATE INDEX conn_events_time ON conn_events(time);
+CREATE TABLE denied_src (addr TEXT PRIMARY KEY, count INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX denied_src_recent ON denied_src(last_seen DESC, count DESC, addr);
+CREATE TABLE denied_agg (addr TEXT NOT NULL, host TEXT NOT NULL, daemon TEXT NOT NULL,
+    count INTEGER NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+    PRIMARY KEY (addr, host, daemon)) WITHOUT ROWID;
+CREATE INDEX denied_agg_recent ON denied_agg(last_seen);
+CREATE INDEX denied_agg_host ON denied_agg(host, last_seen);
+INSERT INTO events (id, time, kind, host, service, state, state_type, attempt, output,
+    denied_daemon, denied_addr) VALUES
+    (1, 10, 'service_alert', 'web1', 'TCP Wrappers', 'CRITICAL', 'HARD', 1,
+     'Denied sshd-10.0.0.1', 'sshd', '10.0.0.1'),
+    (2, 12, 'service_alert', 'web2', 'TCP Wrappers', 'CRITICAL', 'HARD', 1,
+     'Denied sshd-10.0.0.1', 'sshd', '10.0.0.1'),
+    (3, 11, 'connection_event', 'web1', NULL, 'firewall_drop', NULL, NULL,
+     'DROP SRC=10.0.0.2 DPT=23', NULL, NULL);
+INSERT INTO conn_events (id, time, reporter, source, net, proto, port, daemon, kind, count, raw)
+    VALUES (1, 10, 'web1', '10.0.0.1', '10.0.0.0/24', NULL, NULL, 'sshd', 'refused', 1,
+            'Denied sshd-10.0.0.1'),
+           (2, 12, 'web2', '10.0.0.1', '10.0.0.0/24', NULL, NULL, 'sshd', 'refused', 1,
+            'Denied sshd-10.0.0.1'),
+           (3, 11, 'web1', '10.0.0.2', '10.0.0.0/24', 'tcp', 23, NULL, 'firewall_drop', 4,
+            'DROP SRC=10.0.0.2 DPT=23');
+INSERT INTO denied_agg VALUES ('10.0.0.1', 'web1', 'sshd', 1, 10, 10),
+    ('10.0.0.1', 'web2', 'sshd', 1, 12, 12), ('10.0.0.2', 'web1', '', 4, 11, 11);
+INSERT INTO denied_src VALUES ('10.0.0.1', 2, 10, 12), ('10.0.0.2', 4, 11, 11);
+PRAGMA user_version = 1;
+";
+
+#[test]
+fn a_schema_1_database_is_migrated_to_interned_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v1.db");
+    {
+        let c = rusqlite::Connection::open(&path).expect("open");
+        c.execute_batch(SCHEMA_V1).expect("schema 1");
+    }
+    let cfg = || StoreConfig {
+        max_age_secs: Some(1_000),
+        max_rows: None,
+        ..Default::default()
+    };
+    let events = |st: &Store, source: &str| {
+        st.connection_events(&ConnEventQuery {
+            source: Some(source.into()),
+            ..Default::default()
+        })
+        .expect("events")
+    };
+    for round in 0..2 {
+        let mut st = Store::open(&path, cfg()).expect("open");
+        let v: i64 = rusqlite::Connection::open(&path)
+            .expect("open")
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(v, 2);
+        let e = events(&st, "10.0.0.2");
+        assert_eq!(e.len(), 1, "copied once, not at every open");
+        assert_eq!(
+            (
+                e[0].reporter.as_str(),
+                e[0].proto.as_deref(),
+                e[0].port,
+                e[0].daemon.as_deref(),
+                e[0].kind.as_str(),
+                e[0].count,
+                e[0].raw.as_str()
+            ),
+            (
+                "web1",
+                Some("tcp"),
+                Some(23),
+                None,
+                "firewall_drop",
+                4,
+                "DROP SRC=10.0.0.2 DPT=23"
+            )
+        );
+        let prefix = events(&st, "10.0.0.0/24");
+        assert_eq!(prefix.len(), 3 + round);
+        assert_eq!(
+            prefix.last().map(|e| e.raw.as_str()),
+            Some("Denied sshd-10.0.0.1")
+        );
+        if round == 0 {
+            // New rows join the migrated ones, in the aggregates too.
+            st.ingest_lines([
+                "[13] SERVICE ALERT: web1;TCP Wrappers;CRITICAL;HARD;1;Denied sshd-10.0.0.1",
+            ])
+            .expect("ingest");
+        }
+        let d = st.denied(&DeniedQuery::default()).expect("denied");
+        assert_eq!(
+            d.iter()
+                .map(|s| (s.addr.as_str(), s.count, s.first_seen, s.last_seen))
+                .collect::<Vec<_>>(),
+            [("10.0.0.1", 3, 10, 13), ("10.0.0.2", 4, 11, 11)]
+        );
+        let since = st
+            .denied(&DeniedQuery {
+                since: Some(11),
+                ..Default::default()
+            })
+            .expect("denied");
+        assert_eq!(
+            since
+                .iter()
+                .map(|s| (s.addr.as_str(), s.count))
+                .collect::<Vec<_>>(),
+            [("10.0.0.1", 2), ("10.0.0.2", 4)]
+        );
+        let newest = events(&st, "10.0.0.1");
+        assert_eq!(newest[0].time, 13);
+        assert_eq!(
+            newest[0].raw, "Denied sshd-10.0.0.1",
+            "raw from the events row"
+        );
+    }
+    // Retention takes migrated rows out of the aggregates like new ones.
+    let mut st = Store::open(&path, cfg()).expect("open");
+    while st.prune(1_011).expect("prune") >= 10_000 {}
+    let d = st.denied(&DeniedQuery::default()).expect("denied");
+    assert_eq!(
+        d.iter()
+            .map(|s| (s.addr.as_str(), s.count, s.first_seen))
+            .collect::<Vec<_>>(),
+        [("10.0.0.1", 2, 12), ("10.0.0.2", 4, 11)]
+    );
+}
