@@ -3,22 +3,21 @@
 //! Every connection event row (`conn_events`: `CONNECTION EVENT` lines and Denied result
 //! lines) is also counted, in the same transaction, in
 //!
-//! * `denied_agg`: per (source, host, daemon): count, first, last, indexed by host and
-//!   recency;
+//! * `denied_agg`: per (source, host, daemon): count, first, last;
 //! * `denied_src`: per source: count, first, last, indexed by recency;
 //!
 //! so that [`Store::denied`] reads at most a page of sources and their groups, however many
 //! rows the history holds. A batch is folded in memory first (one upsert per group and per
 //! source and batch, not per row). Pruning subtracts the rows it deletes
 //! ([`subtract_pruned`]). The only query that reads raw rows is a `since` filter, and only
-//! for groups that straddle `since` (their rows after it, through the `(net, src, time)`
+//! for groups that straddle `since` (their rows after it, through the `(net, source, time)`
 //! index).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::incidents::{lookup, net_of};
+use crate::incidents::net_of;
 use crate::store::{DeniedQuery, DeniedSource, Result};
 
 pub(crate) const SCHEMA: &str = "
@@ -38,7 +37,7 @@ CREATE TABLE IF NOT EXISTS denied_agg (
     last_seen INTEGER NOT NULL,
     PRIMARY KEY (addr, host, daemon)
 ) WITHOUT ROWID;
-DROP INDEX IF EXISTS denied_agg_recent;
+CREATE INDEX IF NOT EXISTS denied_agg_recent ON denied_agg(last_seen);
 CREATE INDEX IF NOT EXISTS denied_agg_host ON denied_agg(host, last_seen);
 ";
 
@@ -143,11 +142,8 @@ impl Pending {
 /// Returns the number of rows deleted.
 pub(crate) fn subtract_pruned(tx: &Transaction<'_>, ids_sql: &str, arg: i64) -> Result<usize> {
     let sql = format!(
-        "SELECT s.name, r.name, d.name, SUM(c.count), MIN(c.time), MAX(c.time),
-         c.net, c.src, c.reporter, c.daemon
-         FROM conn_events c JOIN names s ON s.id = c.src JOIN names r ON r.id = c.reporter
-         JOIN names d ON d.id = c.daemon
-         WHERE c.id IN ({ids_sql}) GROUP BY c.src, c.reporter, c.daemon"
+        "SELECT source, reporter, COALESCE(daemon, ''), SUM(count), MIN(time), MAX(time)
+         FROM conn_events WHERE id IN ({ids_sql}) GROUP BY 1, 2, 3"
     );
     let mut groups = Vec::new();
     {
@@ -155,10 +151,8 @@ pub(crate) fn subtract_pruned(tx: &Transaction<'_>, ids_sql: &str, arg: i64) -> 
         let mut rows = st.query(params![arg])?;
         while let Some(r) = rows.next()? {
             let key: (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            let ids: [i64; 4] = [r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?];
             groups.push((
                 key,
-                ids,
                 Agg {
                     count: r.get(3)?,
                     first: r.get(4)?,
@@ -173,7 +167,7 @@ pub(crate) fn subtract_pruned(tx: &Transaction<'_>, ids_sql: &str, arg: i64) -> 
         params![arg],
     )?;
     let mut addrs = BTreeSet::new();
-    for ((addr, host, daemon), ids, gone) in groups {
+    for ((addr, host, daemon), gone) in groups {
         let cur: Option<(i64, i64, i64)> = tx
             .query_row(
                 "SELECT count, first_seen, last_seen FROM denied_agg
@@ -192,14 +186,16 @@ pub(crate) fn subtract_pruned(tx: &Transaction<'_>, ids_sql: &str, arg: i64) -> 
                 params![addr, host, daemon],
             )?;
         } else {
+            let net = net_of(&addr);
             let edge = |order: &str| -> Result<Option<i64>> {
                 Ok(tx
                     .query_row(
                         &format!(
-                            "SELECT time FROM conn_events WHERE net = ?1 AND src = ?2
-                             AND reporter = ?3 AND daemon = ?4 ORDER BY time {order} LIMIT 1"
+                            "SELECT time FROM conn_events WHERE net = ?1 AND source = ?2
+                             AND reporter = ?3 AND COALESCE(daemon, '') = ?4
+                             ORDER BY time {order} LIMIT 1"
                         ),
-                        params![ids[0], ids[1], ids[2], ids[3]],
+                        params![net, addr, host, daemon],
                         |r| r.get(0),
                     )
                     .optional()?)
@@ -252,9 +248,8 @@ pub(crate) fn rebuild(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(
         "DELETE FROM denied_agg; DELETE FROM denied_src;
          INSERT INTO denied_agg (addr, host, daemon, count, first_seen, last_seen)
-           SELECT s.name, r.name, d.name, SUM(c.count), MIN(c.time), MAX(c.time)
-           FROM conn_events c JOIN names s ON s.id = c.src JOIN names r ON r.id = c.reporter
-           JOIN names d ON d.id = c.daemon GROUP BY c.src, c.reporter, c.daemon;
+           SELECT source, reporter, COALESCE(daemon, ''), SUM(count), MIN(time), MAX(time)
+           FROM conn_events GROUP BY 1, 2, 3;
          INSERT INTO denied_src (addr, count, first_seen, last_seen)
            SELECT addr, SUM(count), MIN(first_seen), MAX(last_seen) FROM denied_agg GROUP BY addr;",
     )?;
@@ -267,18 +262,15 @@ pub(crate) const PAGE_SQL: &str = "SELECT addr, count, first_seen, last_seen FRO
 /// A source's groups.
 pub(crate) const GROUPS_SQL: &str = "SELECT host, daemon, count, first_seen, last_seen
      FROM denied_agg WHERE addr = ?1";
-/// Sources by recency, for the `since` filter (`?1`): a source has a group at or after
-/// `since` exactly when its own last denial is, so `denied_src`'s recency index serves it
-/// (and `denied_agg` needs no recency index of its own, one index entry less to move per
-/// denial); with a host (`?2`), that host's groups by recency.
-pub(crate) const RECENT_SQL: &str = "SELECT addr, last_seen FROM denied_src
+/// Groups by recency, for the filtered queries (`?1` since, `?2` host).
+pub(crate) const RECENT_SQL: &str = "SELECT addr, last_seen FROM denied_agg
      WHERE last_seen >= ?1 ORDER BY last_seen DESC";
 pub(crate) const RECENT_HOST_SQL: &str = "SELECT addr, last_seen FROM denied_agg
      WHERE host = ?2 AND last_seen >= ?1 ORDER BY last_seen DESC";
-/// A group's rows at or after `since` (only for a group that straddles it); the names'
-/// ids (`crate::incidents::lookup`).
+/// A group's rows at or after `since` (only for a group that straddles it).
 pub(crate) const STRADDLE_SQL: &str = "SELECT SUM(count), MIN(time) FROM conn_events
-     WHERE net = ?1 AND src = ?2 AND time >= ?3 AND reporter = ?4 AND daemon = ?5";
+     WHERE net = ?1 AND source = ?2 AND time >= ?3 AND reporter = ?4
+     AND COALESCE(daemon, '') = ?5";
 
 struct Group {
     host: String,
@@ -391,18 +383,13 @@ pub(crate) fn query(conn: &Connection, q: &DeniedQuery) -> Result<Vec<DeniedSour
         let mut g = groups(conn, &addr)?;
         g.retain(|g| q.host.as_deref().is_none_or(|h| g.host == h) && g.agg.last >= since);
         if q.since.is_some() {
-            let net = lookup(conn, &net_of(&addr))?;
-            let src = lookup(conn, &addr)?;
+            let net = net_of(&addr);
             let mut st = conn.prepare_cached(STRADDLE_SQL)?;
             for g in g.iter_mut().filter(|g| g.agg.first < since) {
-                let (count, first): (Option<i64>, Option<i64>) =
-                    match (net, src, lookup(conn, &g.host)?, lookup(conn, &g.daemon)?) {
-                        (Some(n), Some(s), Some(h), Some(d)) => st
-                            .query_row(params![n, s, since, h, d], |r| {
-                                Ok((r.get(0)?, r.get(1)?))
-                            })?,
-                        _ => (None, None),
-                    };
+                let (count, first): (Option<i64>, Option<i64>) = st
+                    .query_row(params![net, addr, since, g.host, g.daemon], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?;
                 g.agg.count = count.unwrap_or(0);
                 g.agg.first = first.unwrap_or(g.agg.last);
             }
@@ -467,7 +454,11 @@ mod tests {
             plan(c, GROUPS_SQL, &[&"10.0.0.1"]),
             plan(c, RECENT_SQL, &[&1_100]),
             plan(c, RECENT_HOST_SQL, &[&1_100, &"web1"]),
-            plan(c, STRADDLE_SQL, &[&1, &2, &1_100, &3, &4]),
+            plan(
+                c,
+                STRADDLE_SQL,
+                &[&"10.0.0.0/24", &"10.0.0.1", &1_100, &"web1", &"sshd"],
+            ),
         ];
         for p in &plans {
             for step in p {
@@ -479,9 +470,8 @@ mod tests {
             }
         }
         assert!(plans[0][0].contains("denied_src_recent"), "{plans:?}");
-        assert!(plans[2][0].contains("denied_src_recent"), "{plans:?}");
         assert!(
-            plans[4][0].contains("SEARCH conn_events USING INDEX conn_events_src"),
+            plans[4][0].contains("SEARCH conn_events USING INDEX conn_events_net"),
             "{plans:?}"
         );
         let d = st.denied(&DeniedQuery::default()).expect("denied");

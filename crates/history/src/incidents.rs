@@ -1,25 +1,16 @@
 //! Connection events and scan incidents (contract C3): their rows, how a log record becomes
 //! one, and the queries of the incident views.
 //!
-//! * `names`: every reporter, source, net, daemon and kind name once, with an integer id
-//!   (interned by the writer, [`Names`]); the rows and their index hold the ids, not the text.
 //! * `conn_events`: one row per `CONNECTION EVENT` line and per Denied result line (kind
 //!   `refused`, count 1). `net` is the source's /24 (IPv4) or /64 (IPv6) as the correlator
 //!   writes prefix keys (`203.0.113.0/24`), or the source itself when it is a name or
-//!   `unknown`; the one index `(net, src, time)` answers an address and a prefix alike.
-//!   The raw text is not stored twice: `event_id` is the `events` row of the same log line,
-//!   whose `output` it is (`raw` is only set for rows migrated from schema 1). Once retention
-//!   has removed that `events` row, the connection event keeps its fields with an empty raw.
+//!   `unknown`; the one index `(net, source, time)` answers an address and a prefix alike.
 //! * `incidents`: one row per incident id, upserted at each `SCAN INCIDENT` transition.
 
 use std::net::IpAddr;
 
 use picket_correlator::Prefix;
-use std::collections::HashMap;
-
-use rusqlite::{
-    Connection, OptionalExtension, Row, Transaction, params, params_from_iter, types::Value,
-};
+use rusqlite::{Row, Transaction, params, params_from_iter, types::Value};
 use serde::Serialize;
 
 use crate::parse::{ConnectionEventLine, ScanIncidentLine};
@@ -99,26 +90,21 @@ pub struct ConnEventQuery {
 }
 
 pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS names (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE
-);
 CREATE TABLE IF NOT EXISTS conn_events (
     id INTEGER PRIMARY KEY,
     time INTEGER NOT NULL,
-    net INTEGER NOT NULL,
-    src INTEGER NOT NULL,
-    reporter INTEGER NOT NULL,
-    daemon INTEGER NOT NULL,
-    kind INTEGER NOT NULL,
+    reporter TEXT NOT NULL,
+    source TEXT NOT NULL,
+    net TEXT NOT NULL,
     proto TEXT,
     port INTEGER,
+    daemon TEXT,
+    kind TEXT NOT NULL,
     count INTEGER NOT NULL,
-    event_id INTEGER,
-    raw TEXT
+    raw TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS conn_events_src ON conn_events(net, src, time);
-CREATE INDEX IF NOT EXISTS conn_events_at ON conn_events(time);
+CREATE INDEX IF NOT EXISTS conn_events_net ON conn_events(net, source, time);
+CREATE INDEX IF NOT EXISTS conn_events_time ON conn_events(time);
 CREATE TABLE IF NOT EXISTS incidents (
     id INTEGER PRIMARY KEY,
     key TEXT NOT NULL,
@@ -182,108 +168,25 @@ impl<'a> NewConnEvent<'a> {
     }
 }
 
-/// The writer's name → id cache of the `names` table. Ids are only valid once the
-/// transaction that created them commits: [`Names::clear`] after a rollback.
-#[derive(Debug, Default)]
-pub(crate) struct Names {
-    ids: HashMap<String, i64>,
-}
-
-/// At most this many names are cached (a flood of spoofed sources must not grow it forever).
-const NAMES_CACHED: usize = 1 << 20;
-
-impl Names {
-    /// The id of `name`, added to `names` if new.
-    pub(crate) fn id(&mut self, conn: &Connection, name: &str) -> Result<i64> {
-        if let Some(id) = self.ids.get(name) {
-            return Ok(*id);
-        }
-        let id = match lookup(conn, name)? {
-            Some(id) => id,
-            None => {
-                conn.prepare_cached("INSERT INTO names (name) VALUES (?1)")?
-                    .execute(params![name])?;
-                conn.last_insert_rowid()
-            }
-        };
-        if self.ids.len() >= NAMES_CACHED {
-            self.ids.clear();
-        }
-        self.ids.insert(name.to_owned(), id);
-        Ok(id)
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.ids.clear();
-    }
-}
-
-/// The id of `name` in `names`, if it was ever stored (readers: no cache, no insert).
-pub(crate) fn lookup(conn: &Connection, name: &str) -> Result<Option<i64>> {
-    Ok(conn
-        .prepare_cached("SELECT id FROM names WHERE name = ?1")?
-        .query_row(params![name], |r| r.get(0))
-        .optional()?)
-}
-
-/// Store `e`; `event_id` is the `events` row whose output is `e.raw` (then not stored again).
-pub(crate) fn insert_conn_event(
-    tx: &Transaction<'_>,
-    names: &mut Names,
-    e: &NewConnEvent<'_>,
-    event_id: Option<i64>,
-) -> Result<()> {
-    let net = names.id(tx, &net_of(e.source))?;
-    let src = names.id(tx, e.source)?;
-    let reporter = names.id(tx, e.reporter)?;
-    let daemon = names.id(tx, e.daemon.unwrap_or(""))?;
-    let kind = names.id(tx, e.kind)?;
+pub(crate) fn insert_conn_event(tx: &Transaction<'_>, e: &NewConnEvent<'_>) -> Result<()> {
     let mut st = tx.prepare_cached(
-        "INSERT INTO conn_events (time, net, src, reporter, daemon, kind, proto, port, count,
-         event_id, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO conn_events (time, reporter, source, net, proto, port, daemon, kind, count, raw)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     st.execute(params![
         e.time,
-        net,
-        src,
-        reporter,
-        daemon,
-        kind,
+        e.reporter,
+        e.source,
+        net_of(e.source),
         e.proto,
         e.port,
+        e.daemon,
+        e.kind,
         e.count,
-        event_id,
-        if event_id.is_some() {
-            None
-        } else {
-            Some(e.raw)
-        }
+        e.raw
     ])?;
     Ok(())
 }
-
-/// Schema 1 stored `conn_events` with text columns: set aside before the new schema is
-/// created ([`MIGRATE_V1_FINISH`] copies it).
-pub(crate) const MIGRATE_V1_PREPARE: &str = "
-DROP INDEX IF EXISTS conn_events_net;
-DROP INDEX IF EXISTS conn_events_time;
-ALTER TABLE conn_events RENAME TO conn_events_v1;
-";
-
-/// Copy schema 1's connection events into the interned table (ids and raw text kept).
-pub(crate) const MIGRATE_V1_FINISH: &str = "
-INSERT OR IGNORE INTO names (name)
-    SELECT source FROM conn_events_v1 UNION SELECT net FROM conn_events_v1
-    UNION SELECT reporter FROM conn_events_v1 UNION SELECT COALESCE(daemon, '') FROM conn_events_v1
-    UNION SELECT kind FROM conn_events_v1;
-INSERT INTO conn_events (id, time, net, src, reporter, daemon, kind, proto, port, count,
-    event_id, raw)
-    SELECT c.id, c.time, n.id, s.id, r.id, d.id, k.id, c.proto, c.port, c.count, NULL, c.raw
-    FROM conn_events_v1 c JOIN names n ON n.name = c.net JOIN names s ON s.name = c.source
-    JOIN names r ON r.name = c.reporter JOIN names d ON d.name = COALESCE(c.daemon, '')
-    JOIN names k ON k.name = c.kind ORDER BY c.id;
-DROP TABLE conn_events_v1;
-";
 
 pub(crate) fn upsert_incident(tx: &Transaction<'_>, time: i64, s: &ScanIncidentLine) -> Result<()> {
     let mut st = tx.prepare_cached(
@@ -373,13 +276,7 @@ fn conn_event_row(r: &Row<'_>) -> rusqlite::Result<ConnEventRow> {
     })
 }
 
-/// The columns of a [`ConnEventRow`], names resolved and the raw text taken from the
-/// `events` row of the same line.
-const CONN_SELECT: &str = "SELECT c.time, r.name, s.name, c.proto, c.port, NULLIF(d.name, ''),
-    k.name, c.count, COALESCE(c.raw, e.output, '') FROM conn_events c
-    JOIN names s ON s.id = c.src JOIN names r ON r.id = c.reporter
-    JOIN names d ON d.id = c.daemon JOIN names k ON k.id = c.kind
-    LEFT JOIN events e ON e.id = c.event_id WHERE 1=1";
+const CONN_COLS: &str = "time, reporter, source, proto, port, daemon, kind, count, raw";
 
 /// How a [`ConnEventQuery::source`] is looked up.
 enum SourceFilter {
@@ -462,45 +359,32 @@ impl Store {
             q.limit.min(100_000)
         };
         let filter = source_filter(q.source.as_deref());
-        let mut sql = String::from(CONN_SELECT);
+        let mut sql = format!("SELECT {CONN_COLS} FROM conn_events WHERE 1=1");
         let mut args: Vec<Value> = Vec::new();
-        let conn = self.conn();
-        // A name never stored matches nothing.
-        let mut id_of = |name: &str, col: &str, sql: &mut String| -> Result<bool> {
-            let Some(id) = lookup(conn, name)? else {
-                return Ok(false);
-            };
-            sql.push_str(&format!(" AND c.{col} = ?"));
-            args.push(Value::Integer(id));
-            Ok(true)
-        };
         match &filter {
             SourceFilter::All | SourceFilter::Scan(_) => {}
             SourceFilter::Net(net, src) => {
-                if !id_of(net, "net", &mut sql)? {
-                    return Ok(Vec::new());
-                }
+                sql.push_str(" AND net = ?");
+                args.push(Value::Text(net.clone()));
                 if let Some(s) = src {
-                    if !id_of(s, "src", &mut sql)? {
-                        return Ok(Vec::new());
-                    }
+                    sql.push_str(" AND source = ?");
+                    args.push(Value::Text(s.clone()));
                 }
             }
             SourceFilter::NetThen(net, _) => {
-                if !id_of(net, "net", &mut sql)? {
-                    return Ok(Vec::new());
-                }
+                sql.push_str(" AND net = ?");
+                args.push(Value::Text(net.clone()));
             }
         }
         if let Some(s) = q.since {
-            sql.push_str(" AND c.time >= ?");
+            sql.push_str(" AND time >= ?");
             args.push(Value::Integer(s));
         }
         if let Some(u) = q.until {
-            sql.push_str(" AND c.time <= ?");
+            sql.push_str(" AND time <= ?");
             args.push(Value::Integer(u));
         }
-        sql.push_str(" ORDER BY c.time DESC, c.id DESC");
+        sql.push_str(" ORDER BY time DESC, id DESC");
         let check = match filter {
             SourceFilter::NetThen(_, p) | SourceFilter::Scan(p) => Some(p),
             _ => None,

@@ -6,7 +6,7 @@ use regex::Regex;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 use serde::Serialize;
 
-use crate::incidents::{Names, NewConnEvent, insert_conn_event, upsert_incident};
+use crate::incidents::{NewConnEvent, insert_conn_event, upsert_incident};
 use crate::parse::{Event, EventKind, LogLine, parse_line};
 
 /// Errors of the history store.
@@ -301,10 +301,9 @@ CREATE TABLE IF NOT EXISTS cursors (
 );
 ";
 
-/// `PRAGMA user_version` of the current schema: 1 added connection events, incidents and the
-/// Denied aggregates; 2 interned the names of connection events (`names`) and stopped
-/// storing their raw text twice.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+/// `PRAGMA user_version` of the current schema (connection events, incidents, the Denied
+/// aggregates).
+const SCHEMA_VERSION: i64 = 1;
 
 /// How far a source file (the daemon's `nagios.log`) has been ingested: the file's identity
 /// (its inode) and the byte offset just past the last complete line stored. It is written in
@@ -527,7 +526,6 @@ fn cols(e: &Event) -> Cols<'_> {
 pub struct Store {
     conn: Connection,
     cfg: StoreConfig,
-    names: Names,
 }
 
 impl std::fmt::Debug for Store {
@@ -558,64 +556,41 @@ impl Store {
     }
 
     fn init(conn: Connection, cfg: StoreConfig) -> Result<Store> {
-        let mut store = Store {
-            conn,
-            cfg,
-            names: Names::default(),
-        };
+        conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(crate::incidents::SCHEMA)?;
+        conn.execute_batch(crate::denied::SCHEMA)?;
+        let mut store = Store { conn, cfg };
         store.migrate()?;
         Ok(store)
     }
 
-    /// Create the schema, bringing a database of an earlier version up to
-    /// [`SCHEMA_VERSION`] in one transaction: version 0 had its denials only in `events`
-    /// (`denied_addr`), which become connection events and the aggregates once; version 1
-    /// had connection events with text columns, copied into the interned table (the
-    /// aggregates stay as they are).
+    /// Bring a database of an earlier version up to [`SCHEMA_VERSION`]: version 0 had its
+    /// denials only in `events` (`denied_addr`), which become connection events and the
+    /// aggregates once.
     fn migrate(&mut self) -> Result<()> {
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let has_events: bool = self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events')",
-            [],
-            |r| r.get(0),
-        )?;
+        if version >= SCHEMA_VERSION {
+            return Ok(());
+        }
         let tx = self.conn.transaction()?;
-        if version == 1 {
-            tx.execute_batch(crate::incidents::MIGRATE_V1_PREPARE)?;
-        }
-        tx.execute_batch(SCHEMA)?;
-        tx.execute_batch(crate::incidents::SCHEMA)?;
-        tx.execute_batch(crate::denied::SCHEMA)?;
-        if version == 1 {
-            tx.execute_batch(crate::incidents::MIGRATE_V1_FINISH)?;
-        }
-        if version == 0 && has_events {
+        {
             let mut old = tx.prepare(
-                "SELECT id, time, COALESCE(host, ''), denied_addr, denied_daemon, output
-                 FROM events WHERE denied_addr IS NOT NULL ORDER BY id",
+                "SELECT time, COALESCE(host, ''), denied_addr, denied_daemon, output FROM events
+                 WHERE denied_addr IS NOT NULL ORDER BY id",
             )?;
             let mut rows = old.query([])?;
             while let Some(r) = rows.next()? {
-                let (id, time, host, addr, daemon, output): (
-                    i64,
+                let (time, host, addr, daemon, output): (
                     i64,
                     String,
                     String,
                     Option<String>,
                     String,
-                ) = (
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                );
+                ) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
                 insert_conn_event(
                     &tx,
-                    &mut self.names,
                     &NewConnEvent {
                         time,
                         reporter: &host,
@@ -627,21 +602,13 @@ impl Store {
                         count: 1,
                         raw: &output,
                     },
-                    Some(id),
                 )?;
             }
-            drop(rows);
-            drop(old);
-            crate::denied::rebuild(&tx)?;
         }
-        if version < SCHEMA_VERSION {
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        }
-        let done = tx.commit();
-        if done.is_err() {
-            self.names.clear();
-        }
-        Ok(done?)
+        crate::denied::rebuild(&tx)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        Ok(())
     }
 
     pub(crate) fn conn(&self) -> &Connection {
@@ -710,15 +677,6 @@ impl Store {
     }
 
     fn insert_inner(&mut self, batch: &[Record], cursor: Option<(&str, Cursor)>) -> Result<usize> {
-        let r = self.insert_tx(batch, cursor);
-        if r.is_err() {
-            // Names created by the rolled-back transaction are gone.
-            self.names.clear();
-        }
-        r
-    }
-
-    fn insert_tx(&mut self, batch: &[Record], cursor: Option<(&str, Cursor)>) -> Result<usize> {
         let tx = self.conn.transaction()?;
         let mut n = 0;
         let mut pending = crate::denied::Pending::default();
@@ -768,7 +726,6 @@ impl Store {
                             da
                         ])?;
                         n += 1;
-                        let event_id = tx.last_insert_rowid();
                         let ce = match (&ll.event, denied) {
                             (Event::ConnectionEvent(e), _) => Some(NewConnEvent::from_line(e)),
                             (Event::ScanIncident(i), _) => {
@@ -789,9 +746,7 @@ impl Store {
                             _ => None,
                         };
                         if let Some(ce) = ce {
-                            // Its raw text is this row's output.
-                            debug_assert_eq!(ce.raw, c.output);
-                            insert_conn_event(&tx, &mut self.names, &ce, Some(event_id))?;
+                            insert_conn_event(&tx, &ce)?;
                             pending.add(
                                 ce.source,
                                 ce.reporter,
