@@ -4,8 +4,7 @@
 //! files deleted unread, each file deleted after it was handed on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 mod support;
 use support::{Daemon, wait_for};

@@ -8,7 +8,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 /// A port that was free on 127.0.0.1 a moment ago.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -16,7 +16,7 @@ pub fn free_port() -> u16 {
 }
 
 /// Poll `cond` every 20 ms until it holds; panic naming `what` after `secs`.
-pub fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !cond() {
         assert!(
@@ -28,7 +28,7 @@ pub fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
 }
 
 /// A child process killed and reaped on drop.
-pub struct Daemon(pub Child);
+pub(crate) struct Daemon(pub(crate) Child);
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.0.kill();
