@@ -46,17 +46,30 @@ pub fn free_port() -> u16 {
 
 /// Waits until `addr` accepts connections.
 pub fn wait_listening(addr: SocketAddr, child: &mut Child) {
+    if let Err(e) = try_listening(addr, child) {
+        panic!("{e}");
+    }
+}
+
+/// Waits until `addr` accepts connections while `child` still runs: a
+/// connection taken by another process that got the same port from
+/// [`free_port`] (while `child` failed to bind it) does not count.
+pub fn try_listening(addr: SocketAddr, child: &mut Child) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("daemon exited early: {status}");
+            return Err(format!("daemon exited early: {status}"));
         }
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return;
+            std::thread::sleep(Duration::from_millis(50));
+            return match child.try_wait() {
+                Ok(Some(status)) => Err(format!("daemon exited early: {status}")),
+                _ => Ok(()),
+            };
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    panic!("nothing listening on {addr} after 10s");
+    Err(format!("nothing listening on {addr} after 10s"))
 }
 
 /// Waits until `cond` holds (bounded).
@@ -90,7 +103,7 @@ impl Daemon {
     /// Starts `program` (Picket's or Debian's nsca) in the foreground with a
     /// config holding `method`, the test password and `extra` lines. The
     /// command file is a regular file unless `extra` says otherwise.
-    pub fn start(program: &Path, method: u8, extra: &str) -> Daemon {
+    fn start_once(program: &Path, method: u8, extra: &str) -> Result<Daemon, String> {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let command_file = dir.path().join("nagios.cmd");
@@ -122,14 +135,33 @@ impl Daemon {
             .spawn()
             .expect("start daemon");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-        wait_listening(addr, &mut child);
-        Daemon {
+        if let Err(e) = try_listening(addr, &mut child) {
+            let _ = child.kill();
+            let _ = child.wait();
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            return Err(format!("{e}; its log:\n{log}"));
+        }
+        Ok(Daemon {
             child,
             addr,
             dir,
             command_file,
             log,
+        })
+    }
+
+    /// Starts `program` on a port of [`free_port`]; when the port was taken
+    /// meanwhile (tests run in parallel) and the daemon exits, once more on
+    /// another port.
+    pub fn start(program: &Path, method: u8, extra: &str) -> Daemon {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Daemon::start_once(program, method, extra) {
+                Ok(d) => return d,
+                Err(e) => last = e,
+            }
         }
+        panic!("{} did not start: {last}", program.display());
     }
 
     pub fn port(&self) -> u16 {
