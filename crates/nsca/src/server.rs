@@ -107,8 +107,8 @@ pub fn source_rules(
         |p: &Option<std::path::PathBuf>, key: &str| -> Result<Option<(String, Vec<u8>)>, String> {
             match p {
                 None => Ok(None),
-                Some(p) => std::fs::read(p)
-                    .map(|d| Some((p.display().to_string(), d)))
+                Some(p) => picket_config::read_config_file(p)
+                    .map(|d| Some((p.display().to_string(), d.into_bytes())))
                     .map_err(|e| format!("{key} {}: {e}", p.display())),
             }
         };

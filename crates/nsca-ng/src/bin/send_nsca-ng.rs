@@ -154,13 +154,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<bool, String> {
-    let cfg = match std::fs::read(&args.config) {
-        Ok(b) => parse_client(
-            &args.config.display().to_string(),
-            &String::from_utf8_lossy(&b),
-            &nsca_ng::FsLoader,
-        )
-        .map_err(|e| e.to_string())?,
+    let cfg = match picket_config::read_config_file(&args.config) {
+        Ok(b) => parse_client(&args.config.display().to_string(), &b, &nsca_ng::FsLoader)
+            .map_err(|e| e.to_string())?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => ClientConfig::default(),
         Err(e) => return Err(format!("Cannot read {}: {e}", args.config.display())),
     };

@@ -119,14 +119,13 @@ fn main() -> ExitCode {
 }
 
 fn load_config(path: &Path) -> Result<ServerConfig> {
-    let text = std::fs::read(path).with_context(|| {
+    let text = picket_config::read_config_file(path).with_context(|| {
         format!(
             "Could not open config file '{}' for reading",
             path.display()
         )
     })?;
-    let (config, warnings) =
-        ServerConfig::parse(&path.display().to_string(), &String::from_utf8_lossy(&text))?;
+    let (config, warnings) = ServerConfig::parse(&path.display().to_string(), &text)?;
     for w in warnings {
         eprintln!("nsca: warning: {w}");
     }

@@ -205,8 +205,8 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> u8 {
     let cfg_name = args.config.display().to_string();
-    let config = match std::fs::read(&args.config) {
-        Ok(bytes) => match ClientConfig::parse(&cfg_name, &String::from_utf8_lossy(&bytes)) {
+    let config = match picket_config::read_config_file(&args.config) {
+        Ok(text) => match ClientConfig::parse(&cfg_name, &text) {
             Ok(c) => c,
             Err(e) => {
                 println!("{e}");
