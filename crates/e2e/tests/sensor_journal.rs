@@ -81,6 +81,13 @@ fn sensor_once(ex: &Example, journal: &Path) {
     );
 }
 
+fn metric(ex: &Example, name: &str) -> u64 {
+    let (_, body) = picket_e2e::http_get(ex.web, "/metrics");
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 #[test]
 fn journal_entries_reach_picket_with_their_times_once() {
     if !Path::new(REMOTE).exists() {
@@ -168,7 +175,18 @@ fn journal_entries_reach_picket_with_their_times_once() {
     );
     sensor_once(&ex, &journal);
     wait_for("the third event", 30, || events().len() >= 3);
-    std::thread::sleep(std::time::Duration::from_millis(3000));
+    // A journal entry read twice would have reached the correlator no later than the third
+    // one (each run delivers in order and exits once acknowledged): once its counters show
+    // three events taken, a fourth would show too.
+    wait_for("the correlator's counters", 30, || {
+        metric(&ex, "picket_correlator_events_total") >= 3
+            && metric(&ex, "picket_correlator_held") == 0
+    });
+    assert_eq!(
+        metric(&ex, "picket_correlator_events_total"),
+        3,
+        "each journal entry given to the correlator once"
+    );
     let e = events();
     assert_eq!(e.len(), 3, "{e:#?}");
     assert!(e[2].starts_with(&format!("{t3};web2;")), "{e:#?}");

@@ -231,8 +231,18 @@ fn picket_down_for_a_minute_during_a_burst_loses_and_repeats_nothing() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    // Anything late would be a duplicate: let a few windows and the hold pass.
-    std::thread::sleep(Duration::from_secs(4));
+    // Anything late would be a duplicate. Every delivery is over once the spool is empty
+    // (a batch leaves it only when acknowledged); then wait until the correlator holds
+    // none (its gauges are exported about once a second, so one
+    // more export period passes before the state read counts).
+    wait_for("the spool empty", 30, || spooled() == 0);
+    wait_for("none held", 30, || {
+        metric(&ex, "picket_correlator_held") == 0
+    });
+    std::thread::sleep(Duration::from_millis(1200));
+    wait_for("none held", 30, || {
+        metric(&ex, "picket_correlator_held") == 0
+    });
     let got = sources_logged(&ex);
     if got != want {
         let mut seen = std::collections::HashSet::new();
