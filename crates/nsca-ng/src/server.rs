@@ -151,46 +151,120 @@ pub struct Receiver {
     pub stats: Arc<Stats>,
 }
 
-/// Serves `listener` until `stop` is set (checked every 200 ms).
+/// Threads kept waiting in `accept` once their connection ended (more are
+/// started when needed, up to `max_connections`).
+const IDLE_THREADS: usize = 16;
+/// An idle thread beyond the first ends after this long without a connection.
+const IDLE_FOR: Duration = Duration::from_secs(60);
+/// How often a thread waiting in `accept` looks at the stop flag.
+const STOP_CHECK: Duration = Duration::from_millis(200);
+
+/// The threads serving one listener. Each waits in a blocking `accept`
+/// (the listener's `SO_RCVTIMEO` bounds the wait), serves the connection
+/// it got start to end (blocking reads with `timeout` as the socket's read
+/// timeout), and goes back to `accept`. The kernel wakes one waiting
+/// thread per connection: no hand-off from an acceptor to a worker (a
+/// second wake-up, which on a loaded machine cost tens of milliseconds
+/// per session), no thread started per connection (~20 system calls, a
+/// stack's page faults and its `munmap` for every one-result session).
+struct Acceptors {
+    listener: TcpListener,
+    rx: Arc<Receiver>,
+    stop: Arc<AtomicBool>,
+    /// Threads running.
+    threads: AtomicUsize,
+    /// Threads waiting in `accept`.
+    idle: AtomicUsize,
+}
+
+impl Acceptors {
+    /// Starts one more thread unless `max_connections` (+ one that only
+    /// refuses) are running.
+    fn spawn(self: &Arc<Self>) {
+        if self.threads.fetch_add(1, Ordering::SeqCst) > self.rx.options.max_connections {
+            self.threads.fetch_sub(1, Ordering::SeqCst);
+            return;
+        }
+        let me = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("nsca-ng-conn".into())
+            .spawn(move || {
+                me.run();
+                me.threads.fetch_sub(1, Ordering::SeqCst);
+            });
+        if let Err(e) = spawned {
+            self.threads.fetch_sub(1, Ordering::SeqCst);
+            warn!("NSCA-ng: cannot start a connection thread: {e}");
+        }
+    }
+
+    fn run(self: &Arc<Self>) {
+        let rx = &self.rx;
+        let mut idle_since = std::time::Instant::now();
+        while !self.stop.load(Ordering::Relaxed) {
+            self.idle.fetch_add(1, Ordering::SeqCst);
+            let got = self.listener.accept();
+            let others_idle = self.idle.fetch_sub(1, Ordering::SeqCst) - 1;
+            match got {
+                Ok((stream, peer)) => {
+                    rx.stats.connections.fetch_add(1, Ordering::Relaxed);
+                    if others_idle == 0 {
+                        self.spawn();
+                    }
+                    if rx.stats.active.load(Ordering::Relaxed) >= rx.options.max_connections {
+                        rx.stats.refused_over_limit.fetch_add(1, Ordering::Relaxed);
+                        drop(stream);
+                        continue;
+                    }
+                    rx.stats.active.fetch_add(1, Ordering::Relaxed);
+                    connection(rx, stream, peer);
+                    rx.stats.active.fetch_sub(1, Ordering::Relaxed);
+                    if self.idle.load(Ordering::SeqCst) >= IDLE_THREADS {
+                        return;
+                    }
+                    idle_since = std::time::Instant::now();
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    // Another thread still waits; `serve` restarts one if
+                    // two left at the same moment.
+                    if others_idle > 0 && idle_since.elapsed() >= IDLE_FOR {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    warn!("NSCA-ng: accept failed: {e}");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+}
+
+/// Serves `listener` until `stop` is set (looked at every 200 ms);
+/// connections still open then are served to their end.
 pub fn serve(
     listener: TcpListener,
     rx: Arc<Receiver>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<()> {
-    listener.set_nonblocking(true)?;
+    listener.set_nonblocking(false)?;
+    let t = nix::sys::time::TimeVal::new(0, STOP_CHECK.as_micros() as _);
+    nix::sys::socket::setsockopt(&listener, nix::sys::socket::sockopt::ReceiveTimeout, &t)
+        .map_err(std::io::Error::from)?;
+    let acceptors = Arc::new(Acceptors {
+        listener,
+        rx,
+        stop: Arc::clone(&stop),
+        threads: AtomicUsize::new(0),
+        idle: AtomicUsize::new(0),
+    });
     while !stop.load(Ordering::Relaxed) {
-        match listener.accept() {
-            Ok((stream, peer)) => {
-                rx.stats.connections.fetch_add(1, Ordering::Relaxed);
-                if rx.stats.active.load(Ordering::Relaxed) >= rx.options.max_connections {
-                    rx.stats.refused_over_limit.fetch_add(1, Ordering::Relaxed);
-                    drop(stream);
-                    continue;
-                }
-                rx.stats.active.fetch_add(1, Ordering::Relaxed);
-                let rx2 = Arc::clone(&rx);
-                let spawned = std::thread::Builder::new()
-                    .name("nsca-ng-conn".into())
-                    .spawn(move || {
-                        connection(&rx2, stream, peer);
-                        rx2.stats.active.fetch_sub(1, Ordering::Relaxed);
-                    });
-                if let Err(e) = spawned {
-                    rx.stats.active.fetch_sub(1, Ordering::Relaxed);
-                    warn!("NSCA-ng: cannot start a thread for {peer}: {e}");
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                let fd = std::os::fd::AsFd::as_fd(&listener);
-                let mut fds = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
-                let _ = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(200u16));
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => {
-                warn!("NSCA-ng: accept failed: {e}");
-                std::thread::sleep(Duration::from_millis(100));
-            }
+        // Always one thread in `accept` (unless every allowed one is busy).
+        if acceptors.idle.load(Ordering::SeqCst) == 0 {
+            acceptors.spawn();
         }
+        std::thread::sleep(STOP_CHECK);
     }
     Ok(())
 }
@@ -256,6 +330,11 @@ pub fn connection(rx: &Receiver, stream: TcpStream, peer: SocketAddr) {
         .to_string();
     let block = block_of(&rx.authorizer, &identity);
     let who = format!("{}@{peer}", printable(identity.as_bytes()));
+    // The client sends its `Finished` and `MOIN` in two segments; with
+    // Nagle on its side the second waits for our ACK of the first, which
+    // the kernel delays (40 ms) since nothing goes back after a handshake
+    // without session tickets. Acknowledge now.
+    let _ = socket2::SockRef::from(tls.get_ref()).set_tcp_quickack(true);
     let _ = tls.get_ref().set_read_timeout(rx.options.timeout);
     let _ = tls
         .get_ref()

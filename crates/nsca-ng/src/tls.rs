@@ -81,5 +81,9 @@ pub fn client_context(
 fn common(b: &mut SslContextBuilder, ciphers: &str) -> Result<(), ErrorStack> {
     b.set_cipher_list(ciphers)?;
     b.set_options(SslOptions::NO_COMPRESSION);
+    // Read what the socket has, not a record header and then its body:
+    // one `recv` per record instead of two (Debian's libev loop reads until
+    // `EAGAIN` and gets the same effect).
+    b.set_read_ahead(true);
     Ok(())
 }

@@ -489,3 +489,64 @@ fn tls12_with_the_mandatory_rfc4279_suite() {
         );
     }
 }
+
+/// The receiver's threads (each blocking in `accept`, reused, more started
+/// when all are busy): more sessions at once than threads kept idle, then
+/// sessions one after another on the reused threads, all delivered once;
+/// a session that stays open does not hold the others up.
+#[test]
+fn sessions_at_once_and_one_after_another() {
+    let s = Server::start(&ours_server());
+    let cfg = s.client_cfg("web", WEB_PW);
+    let at_once = 24;
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..at_once)
+            .map(|i| {
+                let (s, cfg) = (&s, &cfg);
+                sc.spawn(move || {
+                    send(
+                        &ours_client(),
+                        s,
+                        cfg,
+                        &[],
+                        format!("web{i}\tHTTP\t0\tOK {i}\n").as_bytes(),
+                    )
+                })
+            })
+            .collect();
+        for h in handles {
+            let out = h.join().expect("client thread");
+            assert!(out.status.success(), "{out:?}\n{}", s.log());
+        }
+    });
+    for i in 0..5 {
+        let out = send(
+            &ours_client(),
+            &s,
+            &cfg,
+            &[],
+            format!("web{i}\tSeq\t0\tOK again {i}\n").as_bytes(),
+        );
+        assert!(out.status.success(), "{out:?}\n{}", s.log());
+    }
+    // A TLS connection that never finishes its handshake holds one thread;
+    // another session still gets through.
+    let idle = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    let out = send(&ours_client(), &s, &cfg, &[], b"web9\tLast\t0\tOK last\n");
+    assert!(out.status.success(), "{out:?}\n{}", s.log());
+    drop(idle);
+    let lines = s.wait_lines(at_once + 6);
+    assert_eq!(lines.len(), at_once + 6, "{lines:?}");
+    for i in 0..at_once {
+        let want = format!("[T] PROCESS_SERVICE_CHECK_RESULT;web{i};HTTP;0;OK {i}\n");
+        assert_eq!(
+            lines.iter().filter(|l| **l == want).count(),
+            1,
+            "{want}: {lines:?}"
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l.contains(";web9;Last;0;OK last")),
+        "{lines:?}"
+    );
+}

@@ -193,6 +193,50 @@ fn write_checkresult_files(
     }
 }
 
+/// The command-file writer used *synchronously*: whoever accepted a line
+/// writes it, under a lock, with the same chunking, spool, replay and dump
+/// file as the writer thread of [`spawn_lines`]. NSCA-ng's receiver uses it
+/// so that a command costs one `write` on the connection's own thread
+/// instead of a channel send that wakes a writer thread per command (the
+/// lock-step clients send one command per round trip, so nothing batches).
+/// A full FIFO blocks the caller for at most
+/// [`WriterConfig::stall_timeout`] before lines are spooled; call
+/// [`LineWriter::tick`] about once a second so that a spool is replayed
+/// when nobody submits.
+pub struct LineWriter {
+    inner: std::sync::Mutex<Writer>,
+}
+
+impl LineWriter {
+    /// A writer for `config` counting into `stats` (`check_result_path` is
+    /// not used: NSCA-ng receives command lines).
+    pub fn new(config: WriterConfig, stats: Arc<WriterStats>) -> LineWriter {
+        LineWriter {
+            inner: std::sync::Mutex::new(Writer::new(config, stats)),
+        }
+    }
+
+    /// Writes `data` (`count` whole lines, each ending with `\n`), or
+    /// spools it; it is never dropped silently (see the module's notes).
+    pub fn write_lines(&self, data: &[u8], count: u64) {
+        let mut w = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        w.deliver(data, count);
+    }
+
+    /// Retries a spool whose retry time has come.
+    pub fn tick(&self) {
+        let mut w = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        w.deliver(&[], 0);
+    }
+
+    /// A last attempt at the command file; what memory still holds goes to
+    /// the dump file.
+    pub fn shutdown(&self) {
+        let mut w = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        w.shutdown();
+    }
+}
+
 /// Six characters like mkstemp's.
 fn random_suffix() -> String {
     use rand::Rng;

@@ -11,10 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
-use nsca::writer::{self, WriterConfig, WriterStats};
+use nsca::writer::{LineWriter, WriterConfig, WriterStats};
 use nsca_ng::server::{self, Options, Receiver, Sink, Stats};
 use nsca_ng_proto::Authorizer;
-use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 #[derive(Debug, Default)]
@@ -86,8 +85,11 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, String> {
     Ok(Some(a))
 }
 
-/// The writer's channel, and whether each command is logged (`log_level` ≥ 3).
-struct WriterSink(mpsc::Sender<Vec<Vec<u8>>>, bool);
+/// The command-file writer, and whether each command is logged
+/// (`log_level` ≥ 3). The connection's thread writes the line itself
+/// (one `write`, no writer thread to wake per command), so `OKAY` goes
+/// out once the line is in the FIFO or in the spool.
+struct WriterSink(Arc<LineWriter>, bool);
 
 impl Sink for WriterSink {
     fn submit(&self, identity: &str, peer: SocketAddr, command: Vec<u8>) -> Result<(), String> {
@@ -98,9 +100,8 @@ impl Sink for WriterSink {
                 nsca::printable(command.strip_suffix(b"\n").unwrap_or(&command))
             );
         }
-        self.0
-            .blocking_send(vec![command])
-            .map_err(|_| "the command file writer has stopped".to_string())
+        self.0.write_lines(&command, 1);
+        Ok(())
     }
 }
 
@@ -179,10 +180,22 @@ fn run(args: &Args, config: &nsca_ng_proto::ServerConfig) -> Result<()> {
         0 => usize::MAX,
         mb => mb.saturating_mul(1 << 20),
     };
-    let (tx, rx) = mpsc::channel(4096);
     let wstats = Arc::new(WriterStats::default());
-    let writer = writer::spawn_lines(wc, rx, Arc::clone(&wstats), rt.handle().clone())?;
+    let writer = Arc::new(LineWriter::new(wc, Arc::clone(&wstats)));
     let stop = Arc::new(AtomicBool::new(false));
+    // A spool is replayed once a second even when nobody submits.
+    {
+        let (writer, stop) = (Arc::clone(&writer), Arc::clone(&stop));
+        std::thread::Builder::new()
+            .name("command-writer".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    writer.tick();
+                }
+            })
+            .context("cannot start the writer's timer")?;
+    }
     {
         let stop = Arc::clone(&stop);
         rt.spawn(async move {
@@ -206,7 +219,7 @@ fn run(args: &Args, config: &nsca_ng_proto::ServerConfig) -> Result<()> {
         authorizer,
         options: Options::from_config(config),
         sink: Arc::new(WriterSink(
-            tx,
+            Arc::clone(&writer),
             args.log_level.unwrap_or(config.log_level) >= 3,
         )),
         stats: Arc::clone(&stats),
@@ -216,16 +229,17 @@ fn run(args: &Args, config: &nsca_ng_proto::ServerConfig) -> Result<()> {
         env!("CARGO_PKG_VERSION")
     );
     server::serve(listener, Arc::clone(&receiver), stop)?;
-    drop(receiver);
     info!("nsca-ng shutting down");
-    // The writer ends when the last sender is gone (connection threads
-    // still running hold theirs until they end).
+    // Connections still running hold the receiver until they end; give
+    // them 2 s, then whatever the writer still holds goes out.
     for _ in 0..40 {
-        if writer.is_finished() {
+        if Arc::strong_count(&receiver) == 1 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    drop(receiver);
+    writer.shutdown();
     if let Some(p) = &pid_file {
         let _ = std::fs::remove_file(p);
     }
