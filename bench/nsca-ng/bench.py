@@ -15,7 +15,10 @@ the first connection to the last line) and the server's CPU per result
 Picket/Debian. Loopback only, every run bounded in count and time.
 
 Usage: python3 bench/nsca-ng/bench.py [--n 20000] [--p 400] [--k 4] [--reps 3]
-(needs `cargo build --release -p picket-nsca-ng` and nsca-ng-server)
+                                     [--also NAME=PATH ...]
+(needs `cargo build --release -p picket-nsca-ng` and nsca-ng-server;
+`--also` adds another server binary to the rotation, e.g. a build of an
+earlier commit, to compare it under the same load)
 """
 import argparse
 import os
@@ -175,13 +178,15 @@ def main():
     ap.add_argument("--p", type=int, default=400)
     ap.add_argument("--k", type=int, default=4)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--also", action="append", default=[], metavar="NAME=PATH")
     a = ap.parse_args()
-    for p in (OURS, DEBIAN, CLIENT):
+    servers = [("picket", OURS)] + [tuple(x.split("=", 1)) for x in a.also] + [("debian", DEBIAN)]
+    for p in [prog for _, prog in servers] + [CLIENT]:
         if not os.path.exists(p):
             sys.exit(f"missing {p}")
     res = {}
     for rep in range(a.reps):
-        for name, prog in (("picket", OURS), ("debian", DEBIAN)):
+        for name, prog in servers:
             r = persistent(prog, a.n)
             res.setdefault(("persistent", name), []).append(r)
             print(f"rep {rep} persistent {name}: {r}", flush=True)
