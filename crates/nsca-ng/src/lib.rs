@@ -1,6 +1,6 @@
 //! NSCA-ng at the edge: the TLS-PSK transport (the system OpenSSL), the
-//! receiver (a thread per connection around
-//! [`nsca_ng_proto::ServerSession`]), the client transport and the
+//! receiver (reused threads blocking in `accept`, one connection each at a
+//! time, around [`nsca_ng_proto::ServerSession`]), the client transport and the
 //! loading of `nsca-ng.cfg` from disk. Binaries: `nsca-ng` (a drop-in for
 //! Debian's daemon) and `send_nsca-ng` (Debian's `nsca-ng-client`
 //! `send_nsca`). `picket` embeds the receiver (`nsca_ng_config_file=`).

@@ -1,7 +1,10 @@
 //! The NSCA-ng receiver: accept, TLS-PSK handshake, then the
-//! [`ServerSession`] of the connection on a thread of its own; every
-//! command goes through [`Authorizer::decide`] and, when allowed, to the
-//! [`Sink`] before the client gets its `OKAY`.
+//! [`ServerSession`] of the connection, start to end, on one of the
+//! receiver's threads (each blocks in `accept` and is reused, see
+//! [`serve`]); every command goes through [`Authorizer::decide`] and, when
+//! allowed, to the [`Sink`] before the client gets its `OKAY`. The `OKAY`s
+//! and `FAIL`s for every complete command of one read go out in one TLS
+//! record.
 //!
 //! A refused command gets Debian's `FAIL You're not authorized`, a warning
 //! naming identity, peer and object, and a count per identity and reason.

@@ -778,6 +778,44 @@ mod tests {
         assert_eq!(next_chunk(&long).len(), 9001);
     }
 
+    /// The synchronous writer NSCA-ng uses: lines written while the FIFO
+    /// has no reader are spooled, and replayed in order before newer ones
+    /// once it has one (by `tick` or the next write).
+    #[test]
+    fn line_writer_spools_without_reader_and_replays_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("cmd");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let stats = Arc::new(WriterStats::default());
+        let w = LineWriter::new(WriterConfig::new(fifo.clone()), Arc::clone(&stats));
+        w.write_lines(b"a\nb\n", 2);
+        assert_eq!(stats.spooled.load(Ordering::Relaxed), 2);
+        let mut reader = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        // Before the retry time the next line queues behind the spool.
+        w.write_lines(b"c\n", 1);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while stats.written.load(Ordering::Relaxed) < 3 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            w.tick();
+        }
+        w.write_lines(b"d\n", 1);
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, b"a\nb\nc\nd\n");
+        assert_eq!(stats.written.load(Ordering::Relaxed), 4);
+        assert_eq!(stats.lost.load(Ordering::Relaxed), 0);
+    }
+
     #[test]
     fn memory_spool_keeps_order_and_limit() {
         let mut s = Spool::Memory(Vec::new());

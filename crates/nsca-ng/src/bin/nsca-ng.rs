@@ -1,8 +1,10 @@
 //! `nsca-ng`: a drop-in for Debian's `nsca-ng` 1.6 daemon — the same
 //! command line (`-b`, `-C`, `-c`, `-F`, `-l`, `-P`, `-S`, `-s`), the same
 //! `nsca-ng.cfg`, the same answers — writing accepted commands to the
-//! command file through `picket-nsca`'s writer (FIFO in `PIPE_BUF`
-//! chunks, spooled in memory up to `max_queue_size` while nobody reads it).
+//! command file through `picket-nsca`'s writer, called on the connection's
+//! thread ([`LineWriter`]: FIFO in `PIPE_BUF` chunks, spooled in memory up
+//! to `max_queue_size` while nobody reads it, a full FIFO making clients
+//! wait up to `stall_timeout` before lines are spooled).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
