@@ -57,9 +57,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def write_objects(path, hosts):
+def write_objects(path, hosts, detection=False):
     with open(path, "w") as f:
         f.write(TEMPLATES)
+        if detection:
+            f.write("define host {\n use bench-host\n host_name network\n address 192.0.2.254\n}\n"
+                    "define service {\n use bench-service\n host_name network\n"
+                    " service_description Port scans\n is_volatile 1\n}\n")
         f.write("define service {\n name wrappers\n use bench-service\n register 0\n"
                 " is_volatile 1\n}\n")
         for h in range(hosts):
@@ -119,15 +123,25 @@ def main():
     ap.add_argument("--denials", type=int, default=1_000_000)
     ap.add_argument("--sources", type=int, default=10_000)
     ap.add_argument("--hosts", type=int, default=20)
+    ap.add_argument("--incidents", action="store_true",
+                    help="scan detection on (detection.cfg below): every source that reaches 3 hosts "
+                         "is an incident, so SOURCES incidents and more; /api/incidents, ?state=open, "
+                         "/api/incidents/{id} and /incidents are timed")
     ap.add_argument("--keep", action="store_true", help="keep the run directory")
     ap.add_argument("--json", help="write the figures here too")
     args = ap.parse_args()
 
     w = tempfile.mkdtemp(prefix="history-bench-")
     objects = os.path.join(w, "objects.cfg")
-    write_objects(objects, args.hosts)
+    write_objects(objects, args.hosts, args.incidents)
     web = free_port()
-    cfg = write_main_cfg(w, objects, f"history_file={w}/history.db\nweb_listen=127.0.0.1:{web}\n")
+    extra = f"history_file={w}/history.db\nweb_listen=127.0.0.1:{web}\n"
+    if args.incidents:
+        with open(f"{w}/detection.cfg", "w") as f:
+            f.write("hold=1s\ndenied_services=TCP Wrappers\nincident_host=network\n"
+                    "incident_service=Port scans\nmax_incidents=100000\n")
+        extra += f"detection_config_file={w}/detection.cfg\n"
+    cfg = write_main_cfg(w, objects, extra)
     now = int(time.time())
     lines = os.path.join(w, "lines.txt")
     write_lines(lines, args.denials, args.sources, args.hosts, now)
@@ -196,6 +210,19 @@ def main():
             "/denied": timed(web, "/denied", 3),
             "/api/incidents": timed(web, "/api/incidents"),
         }
+        if args.incidents:
+            # The history holds the incidents once the last SCAN INCIDENT line is committed
+            # (lag 0 above); take the newest id and one from the middle of the range.
+            _, body, _ = http(web, "/api/incidents?limit=1")
+            newest = json.loads(body)
+            newest = newest[0]["id"] if isinstance(newest, list) and newest else \
+                (newest.get("incidents") or [{"id": 1}])[0]["id"]
+            queries.update({
+                "/api/incidents?state=open": timed(web, "/api/incidents?state=open"),
+                f"/api/incidents/{newest}": timed(web, f"/api/incidents/{newest}"),
+                f"/api/incidents/{max(1, newest // 2)}": timed(web, f"/api/incidents/{max(1, newest // 2)}"),
+                "/incidents": timed(web, "/incidents", 3),
+            })
         hwm = max(hwm, proc_kb(p.pid, "VmHWM"))
     finally:
         p.terminate()
@@ -205,7 +232,13 @@ def main():
             p.kill()
             p.wait()
     db = sqlite3.connect(f"{w}/history.db")
-    stored = db.execute("SELECT COUNT(*) FROM events WHERE denied_addr IS NOT NULL").fetchone()[0]
+    if args.incidents:
+        # Denials folded into an incident are CONNECTION EVENT lines instead of results.
+        stored = db.execute("SELECT COALESCE(SUM(count), 0) FROM conn_events").fetchone()[0]
+    else:
+        stored = db.execute("SELECT COUNT(*) FROM events WHERE denied_addr IS NOT NULL").fetchone()[0]
+    incidents = db.execute("SELECT COUNT(*), SUM(open) FROM incidents").fetchone() \
+        if args.incidents else (0, 0)
     db.close()
     res = {
         "binary": PICKET,
@@ -220,6 +253,8 @@ def main():
         "history_rows": rows,
         "rows_per_s": round(rows / history_s) if rows else None,
         "denials_stored": stored,
+        "incidents": incidents[0],
+        "incidents_open": incidents[1],
         "rss_end_mb": round(rss_end / 1024),
         "rss_peak_mb": round(hwm / 1024),
         "queries": {k: {**v, "best_s": round(v["best_s"], 4), "median_s": round(v["median_s"], 4)}
@@ -237,6 +272,8 @@ def main():
     for k, v in queries.items():
         lat = "n/a" if v["code"] == 404 else f"{v['best_s'] * 1000:.0f} ms best, {v['median_s'] * 1000:.0f} ms median"
         print(f"| `{k}` | {v['code']} | {lat} | {v['bytes']:,} bytes |")
+    if args.incidents:
+        print(f"incidents in the history: {incidents[0]:,} ({incidents[1] or 0:,} open)")
     if stored != args.denials + 1:
         print(f"MISSING: {args.denials + 1 - stored} denials not in the history", file=sys.stderr)
     if not args.keep:
