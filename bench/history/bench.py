@@ -109,6 +109,22 @@ def proc_kb(pid, key):
     return 0
 
 
+def thread_cpu(pid):
+    """CPU seconds (user + system) per thread name of `pid` so far: what load distorts least."""
+    out = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        rest = stat[stat.rindex(")") + 2:].split()
+        out[name] = round(out.get(name, 0.0) + (int(rest[11]) + int(rest[12])) / tick, 2)
+    return out
+
+
 def timed(port, path, reps=5):
     times, size, code = [], 0, 0
     for _ in range(reps):
@@ -201,6 +217,7 @@ def main():
                 sys.exit("no end after 30 min")
             time.sleep(0.02 if engine_s is None else 0.1)
         th.join()
+        threads = thread_cpu(p.pid)
         rss_end = proc_kb(p.pid, "VmRSS")
         hwm = proc_kb(p.pid, "VmHWM")
         queries = {
@@ -255,6 +272,7 @@ def main():
         "denials_stored": stored,
         "incidents": incidents[0],
         "incidents_open": incidents[1],
+        "thread_cpu_s": threads,
         "rss_end_mb": round(rss_end / 1024),
         "rss_peak_mb": round(hwm / 1024),
         "queries": {k: {**v, "best_s": round(v["best_s"], 4), "median_s": round(v["median_s"], 4)}
@@ -272,6 +290,8 @@ def main():
     for k, v in queries.items():
         lat = "n/a" if v["code"] == 404 else f"{v['best_s'] * 1000:.0f} ms best, {v['median_s'] * 1000:.0f} ms median"
         print(f"| `{k}` | {v['code']} | {lat} | {v['bytes']:,} bytes |")
+    print("CPU seconds by thread (at history done):",
+          ", ".join(f"{k} {v}" for k, v in sorted(threads.items(), key=lambda kv: -kv[1]) if v >= 0.05))
     if args.incidents:
         print(f"incidents in the history: {incidents[0]:,} ({incidents[1] or 0:,} open)")
     if stored != args.denials + 1:
