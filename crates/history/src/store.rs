@@ -647,6 +647,70 @@ fn history_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(HistoryRow, i64)> {
     ))
 }
 
+/// The statement of [`Store::query`] and its arguments but the last two (`rowid ≤ ?`, and
+/// the `LIMIT`): the rows that may hold a line matching `q` (the lines are matched exactly
+/// by [`line_matches`]).
+fn query_sql(q: &Query) -> (String, Vec<Value>) {
+    let mut sql = format!("SELECT {ROW_COLS} FROM events WHERE 1=1");
+    let mut args: Vec<Value> = Vec::new();
+    let mut eq = |sql: &mut String, col: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            sql.push_str(&format!(" AND {col} = ?"));
+            args.push(Value::Text(v.clone()));
+        }
+    };
+    // Host, service and time are the same for a row's lines (an external command line
+    // has no host: the exact filter below drops it).
+    eq(&mut sql, "host", &q.host);
+    eq(&mut sql, "service", &q.service);
+    if let Some(s) = q.since {
+        sql.push_str(" AND time >= ?");
+        args.push(Value::Integer(s));
+    }
+    if let Some(u) = q.until {
+        sql.push_str(" AND time <= ?");
+        args.push(Value::Integer(u));
+    }
+    // State, kind and text tell the stored line; a folded line may match where its row
+    // does not, so folded rows are candidates too when a folded line's kind and state can
+    // match at all.
+    let mut own = String::from("1=1");
+    if let Some(st) = &q.state {
+        own.push_str(" AND state = ?");
+        args.push(Value::Text(st.clone()));
+    }
+    if !q.kinds.is_empty() {
+        own.push_str(" AND kind IN (");
+        for (i, k) in q.kinds.iter().enumerate() {
+            own.push_str(if i == 0 { "?" } else { ",?" });
+            args.push(Value::Text(k.as_str().to_owned()));
+        }
+        own.push(')');
+    }
+    let text = q.text.as_ref().filter(|t| !t.is_empty());
+    if let Some(t) = text {
+        own.push_str(" AND instr(lower(output), lower(?)) > 0");
+        args.push(Value::Text(t.clone()));
+    }
+    let folded_may_match = (q.kinds.is_empty()
+        || q.kinds.iter().any(|k| {
+            matches!(
+                k,
+                EventKind::ExternalCommand | EventKind::PassiveServiceCheck
+            )
+        }))
+        && q.state
+            .as_deref()
+            .is_none_or(|s| code_of_state_digit(s).is_some());
+    if folded_may_match {
+        sql.push_str(&format!(" AND (({own}) OR folded != 0)"));
+    } else {
+        sql.push_str(&format!(" AND {own}"));
+    }
+    sql.push_str(" AND id <= ? ORDER BY id DESC LIMIT ?");
+    (sql, args)
+}
+
 /// The lines a stored row stands for, in log order: the external command (`id − 2`), the
 /// passive check (`id − 1`), the row itself; each exactly as it was stored before rows were
 /// folded ([`fold_len`] folds only what this gives back).
@@ -1100,62 +1164,7 @@ impl Store {
     /// (`folded`) is expanded back into them ([`expand`]), each line with its own `id`
     /// (`4 × rowid + 0/1/2`) and matched by the filters on its own.
     pub fn query(&self, q: &Query) -> Result<Vec<HistoryRow>> {
-        let mut sql = format!("SELECT {ROW_COLS} FROM events WHERE 1=1");
-        let mut args: Vec<Value> = Vec::new();
-        let mut eq = |sql: &mut String, col: &str, v: &Option<String>| {
-            if let Some(v) = v {
-                sql.push_str(&format!(" AND {col} = ?"));
-                args.push(Value::Text(v.clone()));
-            }
-        };
-        // Host, service and time are the same for a row's lines (an external command line
-        // has no host: the exact filter below drops it).
-        eq(&mut sql, "host", &q.host);
-        eq(&mut sql, "service", &q.service);
-        if let Some(s) = q.since {
-            sql.push_str(" AND time >= ?");
-            args.push(Value::Integer(s));
-        }
-        if let Some(u) = q.until {
-            sql.push_str(" AND time <= ?");
-            args.push(Value::Integer(u));
-        }
-        // State, kind and text tell the stored line; a folded line may match where its row
-        // does not, so folded rows are candidates too when a folded line's kind and state can
-        // match at all.
-        let mut own = String::from("1=1");
-        if let Some(st) = &q.state {
-            own.push_str(" AND state = ?");
-            args.push(Value::Text(st.clone()));
-        }
-        if !q.kinds.is_empty() {
-            own.push_str(" AND kind IN (");
-            for (i, k) in q.kinds.iter().enumerate() {
-                own.push_str(if i == 0 { "?" } else { ",?" });
-                args.push(Value::Text(k.as_str().to_owned()));
-            }
-            own.push(')');
-        }
-        let text = q.text.as_ref().filter(|t| !t.is_empty());
-        if let Some(t) = text {
-            own.push_str(" AND instr(lower(output), lower(?)) > 0");
-            args.push(Value::Text(t.clone()));
-        }
-        let folded_may_match = (q.kinds.is_empty()
-            || q.kinds.iter().any(|k| {
-                matches!(
-                    k,
-                    EventKind::ExternalCommand | EventKind::PassiveServiceCheck
-                )
-            }))
-            && q.state
-                .as_deref()
-                .is_none_or(|s| code_of_state_digit(s).is_some());
-        if folded_may_match {
-            sql.push_str(&format!(" AND (({own}) OR folded != 0)"));
-        } else {
-            sql.push_str(&format!(" AND {own}"));
-        }
+        let (sql, args) = query_sql(q);
         let limit = if q.limit == 0 {
             200
         } else {
@@ -1165,8 +1174,11 @@ impl Store {
         let mut upper = q
             .before_id
             .map_or(i64::MAX, |b| b.saturating_sub(1).div_euclid(4));
-        sql.push_str(" AND id <= ? ORDER BY id DESC LIMIT ?");
-        let text = text.map(|t| t.to_ascii_lowercase());
+        let text = q
+            .text
+            .as_ref()
+            .filter(|t| !t.is_empty())
+            .map(|t| t.to_ascii_lowercase());
         let mut st = self.conn.prepare(&sql)?;
         let mut out = Vec::new();
         loop {
@@ -1238,5 +1250,86 @@ impl Store {
             u64::try_from(n).unwrap_or(0),
             u64::try_from(c.unwrap_or(0)).unwrap_or(0),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(conn: &Connection, q: &Query) -> Vec<String> {
+        let (sql, mut args) = query_sql(q);
+        args.push(Value::Integer(i64::MAX));
+        args.push(Value::Integer(200));
+        let mut st = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let rows = st
+            .query_map(params_from_iter(args), |r| r.get::<_, String>(3))
+            .expect("plan");
+        rows.map(|r| r.expect("row")).collect()
+    }
+
+    /// Folded rows keep the history's queries on their indexes: a host/service filter reads
+    /// `events_obj`, a filter that no folded line can match (alerts only, a state name)
+    /// does not look at `folded`, and nothing sorts (newest first is the rowid order).
+    #[test]
+    fn the_history_queries_keep_their_indexes_with_folded_rows() {
+        let mut st = Store::open_in_memory(StoreConfig::default()).expect("store");
+        let lines: Vec<String> = (0..3_000)
+            .flat_map(|i| {
+                let (t, h, a) = (1_000 + i / 100, i % 20, i % 50);
+                [
+                    format!("[{t}] EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;web{h};TCP Wrappers;2;Denied sshd-10.0.0.{a}"),
+                    format!("[{t}] PASSIVE SERVICE CHECK: web{h};TCP Wrappers;2;Denied sshd-10.0.0.{a}"),
+                    format!("[{t}] SERVICE ALERT: web{h};TCP Wrappers;CRITICAL;HARD;1;Denied sshd-10.0.0.{a}"),
+                ]
+            })
+            .collect();
+        st.ingest_lines(lines.iter().map(String::as_str))
+            .expect("ingest");
+        let rows: i64 = st
+            .conn()
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(rows, 3_000, "one row per result");
+        st.conn().execute_batch("ANALYZE").expect("analyze");
+        let host = plan(
+            st.conn(),
+            &Query {
+                host: Some("web3".into()),
+                service: Some("TCP Wrappers".into()),
+                ..Default::default()
+            },
+        );
+        assert!(host.iter().any(|p| p.contains("events_obj")), "{host:?}");
+        let alerts = Query {
+            kinds: Query::ALERT_KINDS.to_vec(),
+            state: Some("CRITICAL".into()),
+            ..Default::default()
+        };
+        let (sql, _) = query_sql(&alerts);
+        let filter = sql.split(" WHERE ").nth(1).unwrap_or_default();
+        assert!(!filter.contains("folded"), "{sql}");
+        for q in [
+            Query::default(),
+            alerts,
+            Query {
+                kinds: vec![EventKind::ExternalCommand],
+                ..Default::default()
+            },
+        ] {
+            let p = plan(st.conn(), &q);
+            assert!(p.iter().all(|s| !s.contains("TEMP B-TREE")), "{q:?}: {p:?}");
+        }
+        let found = st
+            .query(&Query {
+                kinds: vec![EventKind::ExternalCommand],
+                host: None,
+                limit: 10_000,
+                ..Default::default()
+            })
+            .expect("query");
+        assert_eq!(found.len(), 3_000, "every external command line is found");
     }
 }
