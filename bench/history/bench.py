@@ -15,14 +15,17 @@ What is measured (one run; the box is shared, so run it more than once):
 * `/api/denied` (default query, `?host=`, `?since=`) and the `/denied` page: latency
   (best and median of 5) and size;
 * `/api/incidents` when the binary serves it (latency; 404 is reported as n/a);
-* picket's RSS at the end and its peak (VmRSS, VmHWM).
+* picket's RSS at the end and its peak (VmRSS, VmHWM), and the CPU seconds of each of its
+  threads when the history is done (`picket-history` is the figure load distorts least);
+* with `--incidents`: scan detection on, every source an incident (10,000+), and
+  `/api/incidents`, `?state=open`, `/api/incidents/{id}` and the `/incidents` page timed.
 
 Objects: HOSTS hosts `webN`, each with the seed's passive volatile `TCP Wrappers`
 service (notifications off, so no process is spawned per denial: the benchmark is about
 history, not the executor); the main configuration of the engine benchmarks
 (`bench/lib/nagios_bench.py`: every external command and passive check logged), so each
-denial is three log lines and three history rows (`EXTERNAL COMMAND`, `PASSIVE SERVICE
-CHECK`, `SERVICE ALERT`). Denials cycle over SOURCES addresses, the hosts and three
+denial is three log lines (`EXTERNAL COMMAND`, `PASSIVE SERVICE CHECK`, `SERVICE ALERT`),
+stored as one history row since schema 2 (`folded`; three rows before). Denials cycle over SOURCES addresses, the hosts and three
 daemons. After the run the denials stored are counted in the database (every one must
 be there). `PICKET=/path/to/picket` picks the binary (e.g. an older build to compare).
 """
