@@ -15,14 +15,17 @@ What is measured (one run; the box is shared, so run it more than once):
 * `/api/denied` (default query, `?host=`, `?since=`) and the `/denied` page: latency
   (best and median of 5) and size;
 * `/api/incidents` when the binary serves it (latency; 404 is reported as n/a);
-* picket's RSS at the end and its peak (VmRSS, VmHWM).
+* picket's RSS at the end and its peak (VmRSS, VmHWM), and the CPU seconds of each of its
+  threads when the history is done (`picket-history` is the figure load distorts least);
+* with `--incidents`: scan detection on, every source an incident (10,000+), and
+  `/api/incidents`, `?state=open`, `/api/incidents/{id}` and the `/incidents` page timed.
 
 Objects: HOSTS hosts `webN`, each with the seed's passive volatile `TCP Wrappers`
 service (notifications off, so no process is spawned per denial: the benchmark is about
 history, not the executor); the main configuration of the engine benchmarks
 (`bench/lib/nagios_bench.py`: every external command and passive check logged), so each
-denial is three log lines and three history rows (`EXTERNAL COMMAND`, `PASSIVE SERVICE
-CHECK`, `SERVICE ALERT`). Denials cycle over SOURCES addresses, the hosts and three
+denial is three log lines (`EXTERNAL COMMAND`, `PASSIVE SERVICE CHECK`, `SERVICE ALERT`),
+stored as one history row since schema 2 (`folded`; three rows before). Denials cycle over SOURCES addresses, the hosts and three
 daemons. After the run the denials stored are counted in the database (every one must
 be there). `PICKET=/path/to/picket` picks the binary (e.g. an older build to compare).
 """
@@ -57,9 +60,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def write_objects(path, hosts):
+def write_objects(path, hosts, detection=False):
     with open(path, "w") as f:
         f.write(TEMPLATES)
+        if detection:
+            f.write("define host {\n use bench-host\n host_name network\n address 192.0.2.254\n}\n"
+                    "define service {\n use bench-service\n host_name network\n"
+                    " service_description Port scans\n is_volatile 1\n}\n")
         f.write("define service {\n name wrappers\n use bench-service\n register 0\n"
                 " is_volatile 1\n}\n")
         for h in range(hosts):
@@ -105,6 +112,22 @@ def proc_kb(pid, key):
     return 0
 
 
+def thread_cpu(pid):
+    """CPU seconds (user + system) per thread name of `pid` so far: what load distorts least."""
+    out = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        rest = stat[stat.rindex(")") + 2:].split()
+        out[name] = round(out.get(name, 0.0) + (int(rest[11]) + int(rest[12])) / tick, 2)
+    return out
+
+
 def timed(port, path, reps=5):
     times, size, code = [], 0, 0
     for _ in range(reps):
@@ -119,15 +142,25 @@ def main():
     ap.add_argument("--denials", type=int, default=1_000_000)
     ap.add_argument("--sources", type=int, default=10_000)
     ap.add_argument("--hosts", type=int, default=20)
+    ap.add_argument("--incidents", action="store_true",
+                    help="scan detection on (detection.cfg below): every source that reaches 3 hosts "
+                         "is an incident, so SOURCES incidents and more; /api/incidents, ?state=open, "
+                         "/api/incidents/{id} and /incidents are timed")
     ap.add_argument("--keep", action="store_true", help="keep the run directory")
     ap.add_argument("--json", help="write the figures here too")
     args = ap.parse_args()
 
     w = tempfile.mkdtemp(prefix="history-bench-")
     objects = os.path.join(w, "objects.cfg")
-    write_objects(objects, args.hosts)
+    write_objects(objects, args.hosts, args.incidents)
     web = free_port()
-    cfg = write_main_cfg(w, objects, f"history_file={w}/history.db\nweb_listen=127.0.0.1:{web}\n")
+    extra = f"history_file={w}/history.db\nweb_listen=127.0.0.1:{web}\n"
+    if args.incidents:
+        with open(f"{w}/detection.cfg", "w") as f:
+            f.write("hold=1s\ndenied_services=TCP Wrappers\nincident_host=network\n"
+                    "incident_service=Port scans\nmax_incidents=100000\n")
+        extra += f"detection_config_file={w}/detection.cfg\n"
+    cfg = write_main_cfg(w, objects, extra)
     now = int(time.time())
     lines = os.path.join(w, "lines.txt")
     write_lines(lines, args.denials, args.sources, args.hosts, now)
@@ -187,6 +220,7 @@ def main():
                 sys.exit("no end after 30 min")
             time.sleep(0.02 if engine_s is None else 0.1)
         th.join()
+        threads = thread_cpu(p.pid)
         rss_end = proc_kb(p.pid, "VmRSS")
         hwm = proc_kb(p.pid, "VmHWM")
         queries = {
@@ -196,6 +230,19 @@ def main():
             "/denied": timed(web, "/denied", 3),
             "/api/incidents": timed(web, "/api/incidents"),
         }
+        if args.incidents:
+            # The history holds the incidents once the last SCAN INCIDENT line is committed
+            # (lag 0 above); take the newest id and one from the middle of the range.
+            _, body, _ = http(web, "/api/incidents?limit=1")
+            newest = json.loads(body)
+            newest = newest[0]["id"] if isinstance(newest, list) and newest else \
+                (newest.get("incidents") or [{"id": 1}])[0]["id"]
+            queries.update({
+                "/api/incidents?state=open": timed(web, "/api/incidents?state=open"),
+                f"/api/incidents/{newest}": timed(web, f"/api/incidents/{newest}"),
+                f"/api/incidents/{max(1, newest // 2)}": timed(web, f"/api/incidents/{max(1, newest // 2)}"),
+                "/incidents": timed(web, "/incidents", 3),
+            })
         hwm = max(hwm, proc_kb(p.pid, "VmHWM"))
     finally:
         p.terminate()
@@ -205,7 +252,13 @@ def main():
             p.kill()
             p.wait()
     db = sqlite3.connect(f"{w}/history.db")
-    stored = db.execute("SELECT COUNT(*) FROM events WHERE denied_addr IS NOT NULL").fetchone()[0]
+    if args.incidents:
+        # Denials folded into an incident are CONNECTION EVENT lines instead of results.
+        stored = db.execute("SELECT COALESCE(SUM(count), 0) FROM conn_events").fetchone()[0]
+    else:
+        stored = db.execute("SELECT COUNT(*) FROM events WHERE denied_addr IS NOT NULL").fetchone()[0]
+    incidents = db.execute("SELECT COUNT(*), SUM(open) FROM incidents").fetchone() \
+        if args.incidents else (0, 0)
     db.close()
     res = {
         "binary": PICKET,
@@ -220,6 +273,9 @@ def main():
         "history_rows": rows,
         "rows_per_s": round(rows / history_s) if rows else None,
         "denials_stored": stored,
+        "incidents": incidents[0],
+        "incidents_open": incidents[1],
+        "thread_cpu_s": threads,
         "rss_end_mb": round(rss_end / 1024),
         "rss_peak_mb": round(hwm / 1024),
         "queries": {k: {**v, "best_s": round(v["best_s"], 4), "median_s": round(v["median_s"], 4)}
@@ -237,6 +293,10 @@ def main():
     for k, v in queries.items():
         lat = "n/a" if v["code"] == 404 else f"{v['best_s'] * 1000:.0f} ms best, {v['median_s'] * 1000:.0f} ms median"
         print(f"| `{k}` | {v['code']} | {lat} | {v['bytes']:,} bytes |")
+    print("CPU seconds by thread (at history done):",
+          ", ".join(f"{k} {v}" for k, v in sorted(threads.items(), key=lambda kv: -kv[1]) if v >= 0.05))
+    if args.incidents:
+        print(f"incidents in the history: {incidents[0]:,} ({incidents[1] or 0:,} open)")
     if stored != args.denials + 1:
         print(f"MISSING: {args.denials + 1 - stored} denials not in the history", file=sys.stderr)
     if not args.keep:

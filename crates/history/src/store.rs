@@ -273,7 +273,8 @@ CREATE TABLE IF NOT EXISTS events (
     denied_daemon TEXT,
     denied_addr TEXT,
     exit_code INTEGER,
-    exit_status TEXT
+    exit_status TEXT,
+    folded INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS events_time ON events(time);
 CREATE INDEX IF NOT EXISTS events_obj ON events(host, service, id);
@@ -301,9 +302,105 @@ CREATE TABLE IF NOT EXISTS cursors (
 );
 ";
 
-/// `PRAGMA user_version` of the current schema (connection events, incidents, the Denied
-/// aggregates).
-const SCHEMA_VERSION: i64 = 1;
+/// `PRAGMA user_version` of the current schema: 1 added connection events, incidents and the
+/// Denied aggregates; 2 the `folded` column (one row for a passive result's lines, see
+/// [`fold_len`]).
+const SCHEMA_VERSION: i64 = 2;
+
+/// `folded` bit: the row also stands for the `EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT`
+/// line logged just before it.
+const FOLDED_EXT: i64 = 1;
+/// `folded` bit: the row (a `SERVICE ALERT`) also stands for the `PASSIVE SERVICE CHECK` line
+/// logged just before it.
+const FOLDED_PASSIVE: i64 = 2;
+
+/// The external command whose line is folded.
+const PSCR: &str = "PROCESS_SERVICE_CHECK_RESULT";
+
+/// Return code (`0`..`3`) of a service state name, as the engine logs a passive result.
+fn code_of_state(state: &str) -> Option<&'static str> {
+    Some(match state {
+        "OK" => "0",
+        "WARNING" => "1",
+        "CRITICAL" => "2",
+        "UNKNOWN" => "3",
+        _ => return None,
+    })
+}
+
+/// `(host, service, code, output)` of a line that can be part of one passive service result:
+/// the external command, the `PASSIVE SERVICE CHECK` line, the `SERVICE ALERT` line.
+fn result_key(e: &Event) -> Option<(&str, &str, &str, &str)> {
+    match e {
+        Event::ExternalCommand { name, args } if name == PSCR => {
+            let mut f = args.splitn(4, ';');
+            let (h, s, c, o) = (f.next()?, f.next()?, f.next()?, f.next()?);
+            code_of_state_digit(c).map(|c| (h, s, c, o))
+        }
+        Event::PassiveServiceCheck {
+            host,
+            service,
+            code,
+            output,
+        } => {
+            code_of_state_digit(code).map(|c| (host.as_str(), service.as_str(), c, output.as_str()))
+        }
+        Event::ServiceAlert {
+            host,
+            service,
+            state,
+            output,
+            ..
+        } => code_of_state(state).map(|c| (host.as_str(), service.as_str(), c, output.as_str())),
+        _ => None,
+    }
+}
+
+/// `code` when it is one of the four digits the engine logs.
+fn code_of_state_digit(code: &str) -> Option<&'static str> {
+    ["0", "1", "2", "3"].into_iter().find(|d| *d == code)
+}
+
+/// How many records from `batch[i]` form one passive service result, and their `folded`
+/// bits: an `EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;h;s;c;o` line, then the `PASSIVE
+/// SERVICE CHECK: h;s;c;o` line, then the `SERVICE ALERT: h;s;STATE;…;o` line of the same
+/// second (any two of them in that order, the last one stored), all of them telling the
+/// same host, service, code and output exactly, so that [`expand`] gives every line back as
+/// it was stored before. Anything else is a group of one (`folded` 0).
+fn fold_len(batch: &[Record], i: usize) -> (usize, i64) {
+    let log = |j: usize| match batch.get(j) {
+        Some(Record::Log(l)) => Some(l),
+        _ => None,
+    };
+    let Some(first) = log(i) else {
+        return (1, 0);
+    };
+    let Some(key) = result_key(&first.event) else {
+        return (1, 0);
+    };
+    let (mut len, mut flags) = (1usize, 0i64);
+    let mut prev = first.event.kind();
+    while let Some(next) = log(i + len) {
+        let k = next.event.kind();
+        let follows = matches!(
+            (prev, k),
+            (
+                EventKind::ExternalCommand,
+                EventKind::PassiveServiceCheck | EventKind::ServiceAlert
+            ) | (EventKind::PassiveServiceCheck, EventKind::ServiceAlert)
+        );
+        if !follows || next.time != first.time || result_key(&next.event) != Some(key) {
+            break;
+        }
+        flags |= match prev {
+            EventKind::ExternalCommand => FOLDED_EXT,
+            _ => FOLDED_PASSIVE,
+        };
+        prev = k;
+        len += 1;
+    }
+    (len, flags)
+}
 
 /// How far a source file (the daemon's `nagios.log`) has been ingested: the file's identity
 /// (its inode) and the byte offset just past the last complete line stored. It is written in
@@ -521,6 +618,168 @@ fn cols(e: &Event) -> Cols<'_> {
     c
 }
 
+/// The columns [`history_row`] reads.
+const ROW_COLS: &str = "id, time, kind, host, service, state, state_type, attempt, contact, \
+     command, output, author, comment, exit_code, exit_status, folded";
+
+/// A stored row (its `id` already the line id `4 × rowid + 2`) and its `folded` bits.
+fn history_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(HistoryRow, i64)> {
+    let rowid: i64 = r.get(0)?;
+    Ok((
+        HistoryRow {
+            id: rowid.saturating_mul(4).saturating_add(2),
+            time: r.get(1)?,
+            kind: r.get(2)?,
+            host: r.get(3)?,
+            service: r.get(4)?,
+            state: r.get(5)?,
+            state_type: r.get(6)?,
+            attempt: r.get(7)?,
+            contact: r.get(8)?,
+            command: r.get(9)?,
+            output: r.get(10)?,
+            author: r.get(11)?,
+            comment: r.get(12)?,
+            exit_code: r.get(13)?,
+            exit_status: r.get(14)?,
+        },
+        r.get(15)?,
+    ))
+}
+
+/// The statement of [`Store::query`] and its arguments but the last two (`rowid ≤ ?`, and
+/// the `LIMIT`): the rows that may hold a line matching `q` (the lines are matched exactly
+/// by [`line_matches`]).
+fn query_sql(q: &Query) -> (String, Vec<Value>) {
+    let mut sql = format!("SELECT {ROW_COLS} FROM events WHERE 1=1");
+    let mut args: Vec<Value> = Vec::new();
+    let mut eq = |sql: &mut String, col: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            sql.push_str(&format!(" AND {col} = ?"));
+            args.push(Value::Text(v.clone()));
+        }
+    };
+    // Host, service and time are the same for a row's lines (an external command line
+    // has no host: the exact filter below drops it).
+    eq(&mut sql, "host", &q.host);
+    eq(&mut sql, "service", &q.service);
+    if let Some(s) = q.since {
+        sql.push_str(" AND time >= ?");
+        args.push(Value::Integer(s));
+    }
+    if let Some(u) = q.until {
+        sql.push_str(" AND time <= ?");
+        args.push(Value::Integer(u));
+    }
+    // State, kind and text tell the stored line; a folded line may match where its row
+    // does not, so folded rows are candidates too when a folded line's kind and state can
+    // match at all.
+    let mut own = String::from("1=1");
+    if let Some(st) = &q.state {
+        own.push_str(" AND state = ?");
+        args.push(Value::Text(st.clone()));
+    }
+    if !q.kinds.is_empty() {
+        own.push_str(" AND kind IN (");
+        for (i, k) in q.kinds.iter().enumerate() {
+            own.push_str(if i == 0 { "?" } else { ",?" });
+            args.push(Value::Text(k.as_str().to_owned()));
+        }
+        own.push(')');
+    }
+    let text = q.text.as_ref().filter(|t| !t.is_empty());
+    if let Some(t) = text {
+        own.push_str(" AND instr(lower(output), lower(?)) > 0");
+        args.push(Value::Text(t.clone()));
+    }
+    let folded_may_match = (q.kinds.is_empty()
+        || q.kinds.iter().any(|k| {
+            matches!(
+                k,
+                EventKind::ExternalCommand | EventKind::PassiveServiceCheck
+            )
+        }))
+        && q.state
+            .as_deref()
+            .is_none_or(|s| code_of_state_digit(s).is_some());
+    if folded_may_match {
+        sql.push_str(&format!(" AND (({own}) OR folded != 0)"));
+    } else {
+        sql.push_str(&format!(" AND {own}"));
+    }
+    sql.push_str(" AND id <= ? ORDER BY id DESC LIMIT ?");
+    (sql, args)
+}
+
+/// The lines a stored row stands for, in log order: the external command (`id − 2`), the
+/// passive check (`id − 1`), the row itself; each exactly as it was stored before rows were
+/// folded ([`fold_len`] folds only what this gives back).
+fn expand(row: HistoryRow, folded: i64) -> Vec<HistoryRow> {
+    if folded == 0 {
+        return vec![row];
+    }
+    let code = if row.kind == EventKind::PassiveServiceCheck.as_str() {
+        row.state.clone()
+    } else {
+        row.state
+            .as_deref()
+            .and_then(code_of_state)
+            .map(str::to_owned)
+    };
+    let (Some(host), Some(service), Some(code)) = (&row.host, &row.service, code) else {
+        return vec![row];
+    };
+    let bare = |id: i64, kind: EventKind| HistoryRow {
+        id,
+        time: row.time,
+        kind: kind.as_str().to_owned(),
+        host: None,
+        service: None,
+        state: None,
+        state_type: None,
+        attempt: None,
+        contact: None,
+        command: None,
+        output: String::new(),
+        author: None,
+        comment: None,
+        exit_code: None,
+        exit_status: None,
+    };
+    let mut out = Vec::with_capacity(3);
+    if folded & FOLDED_EXT != 0 {
+        let mut ext = bare(row.id - 2, EventKind::ExternalCommand);
+        ext.command = Some(PSCR.to_owned());
+        ext.output = format!("{host};{service};{code};{}", row.output);
+        out.push(ext);
+    }
+    if folded & FOLDED_PASSIVE != 0 {
+        let mut p = bare(row.id - 1, EventKind::PassiveServiceCheck);
+        p.host = Some(host.clone());
+        p.service = Some(service.clone());
+        p.state = Some(code);
+        p.output = row.output.clone();
+        out.push(p);
+    }
+    out.push(row);
+    out
+}
+
+/// The filters of `q` on one line (`text` lower-cased; SQLite's `lower` is ASCII only too).
+fn line_matches(q: &Query, text: Option<&str>, r: &HistoryRow) -> bool {
+    let eq = |want: &Option<String>, have: &Option<String>| {
+        want.as_ref().is_none_or(|w| have.as_ref() == Some(w))
+    };
+    eq(&q.host, &r.host)
+        && eq(&q.service, &r.service)
+        && eq(&q.state, &r.state)
+        && (q.kinds.is_empty() || q.kinds.iter().any(|k| k.as_str() == r.kind))
+        && q.since.is_none_or(|s| r.time >= s)
+        && q.until.is_none_or(|u| r.time <= u)
+        && text.is_none_or(|t| r.output.to_ascii_lowercase().contains(t))
+        && q.before_id.is_none_or(|b| r.id < b)
+}
+
 /// The history database. One writer (the daemon's history task) and any number of readers
 /// (each with its own [`Store`] opened on the same file; WAL mode lets them run concurrently).
 pub struct Store {
@@ -575,37 +834,46 @@ impl Store {
             return Ok(());
         }
         let tx = self.conn.transaction()?;
-        {
-            let mut old = tx.prepare(
+        // Version 2: the `folded` column (rows written before it stand for one line each).
+        let has_folded: bool = tx
+            .prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'folded'")?
+            .exists([])?;
+        if !has_folded {
+            tx.execute_batch("ALTER TABLE events ADD COLUMN folded INTEGER NOT NULL DEFAULT 0")?;
+        }
+        if version < 1 {
+            {
+                let mut old = tx.prepare(
                 "SELECT time, COALESCE(host, ''), denied_addr, denied_daemon, output FROM events
                  WHERE denied_addr IS NOT NULL ORDER BY id",
             )?;
-            let mut rows = old.query([])?;
-            while let Some(r) = rows.next()? {
-                let (time, host, addr, daemon, output): (
-                    i64,
-                    String,
-                    String,
-                    Option<String>,
-                    String,
-                ) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-                insert_conn_event(
-                    &tx,
-                    &NewConnEvent {
-                        time,
-                        reporter: &host,
-                        source: &addr,
-                        proto: None,
-                        port: None,
-                        daemon: daemon.as_deref().filter(|d| !d.is_empty()),
-                        kind: "refused",
-                        count: 1,
-                        raw: &output,
-                    },
-                )?;
+                let mut rows = old.query([])?;
+                while let Some(r) = rows.next()? {
+                    let (time, host, addr, daemon, output): (
+                        i64,
+                        String,
+                        String,
+                        Option<String>,
+                        String,
+                    ) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+                    insert_conn_event(
+                        &tx,
+                        &NewConnEvent {
+                            time,
+                            reporter: &host,
+                            source: &addr,
+                            proto: None,
+                            port: None,
+                            daemon: daemon.as_deref().filter(|d| !d.is_empty()),
+                            kind: "refused",
+                            count: 1,
+                            raw: &output,
+                        },
+                    )?;
+                }
             }
+            crate::denied::rebuild(&tx)?;
         }
-        crate::denied::rebuild(&tx)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         Ok(())
@@ -683,8 +951,8 @@ impl Store {
         {
             let mut ins = tx.prepare_cached(
                 "INSERT INTO events (time, kind, host, service, state, state_type, attempt,
-                 contact, command, output, author, comment, denied_daemon, denied_addr)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 contact, command, output, author, comment, denied_daemon, denied_addr, folded)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?;
             let mut find = tx.prepare_cached(
                 "SELECT id FROM events WHERE exit_status IS NULL AND contact = ?1 AND host = ?2
@@ -699,19 +967,63 @@ impl Store {
                 "INSERT INTO notification_results (time, contact, host, service, command,
                  exit_code, status, duration_ms, event_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
             )?;
-            for r in batch {
+            let mut i = 0;
+            while i < batch.len() {
+                let r = &batch[i];
+                let (len, folded) = fold_len(batch, i);
+                i += len;
                 match r {
-                    Record::Log(ll) => {
-                        let kind = ll.event.kind();
+                    Record::Log(_) => {
+                        // The group's lines: the last one is the row, the others its
+                        // `folded` bits; each line still makes its connection event.
+                        let mut row_denied = None;
+                        for r in &batch[i - len..i] {
+                            let Record::Log(ll) = r else { continue };
+                            let kind = ll.event.kind();
+                            let c = cols(&ll.event);
+                            let denied = self.cfg.denied.spans(kind, c.output);
+                            row_denied = row_denied.or(denied);
+                            let ce = match (&ll.event, denied) {
+                                (Event::ConnectionEvent(e), _) => Some(NewConnEvent::from_line(e)),
+                                (Event::ScanIncident(inc), _) => {
+                                    upsert_incident(&tx, ll.time, inc)?;
+                                    None
+                                }
+                                (_, Some((daemon, addr))) => Some(NewConnEvent {
+                                    time: ll.time,
+                                    reporter: c.host.unwrap_or(""),
+                                    source: addr,
+                                    proto: None,
+                                    port: None,
+                                    daemon: Some(daemon).filter(|d| !d.is_empty()),
+                                    kind: "refused",
+                                    count: 1,
+                                    raw: c.output,
+                                }),
+                                _ => None,
+                            };
+                            if let Some(ce) = ce {
+                                insert_conn_event(&tx, &ce)?;
+                                pending.add(
+                                    ce.source,
+                                    ce.reporter,
+                                    ce.daemon.unwrap_or(""),
+                                    ce.time,
+                                    ce.count,
+                                );
+                            }
+                        }
+                        let Some(Record::Log(ll)) = batch.get(i - 1) else {
+                            continue;
+                        };
                         let c = cols(&ll.event);
-                        let denied = self.cfg.denied.spans(kind, c.output);
-                        let (dd, da) = match denied {
+                        let (dd, da) = match row_denied {
                             Some((d, a)) => (Some(d), Some(a)),
                             None => (None, None),
                         };
                         ins.execute(params![
                             ll.time,
-                            kind.as_str(),
+                            ll.event.kind().as_str(),
                             c.host,
                             c.service,
                             c.state,
@@ -723,38 +1035,10 @@ impl Store {
                             c.author,
                             c.comment,
                             dd,
-                            da
+                            da,
+                            folded
                         ])?;
-                        n += 1;
-                        let ce = match (&ll.event, denied) {
-                            (Event::ConnectionEvent(e), _) => Some(NewConnEvent::from_line(e)),
-                            (Event::ScanIncident(i), _) => {
-                                upsert_incident(&tx, ll.time, i)?;
-                                None
-                            }
-                            (_, Some((daemon, addr))) => Some(NewConnEvent {
-                                time: ll.time,
-                                reporter: c.host.unwrap_or(""),
-                                source: addr,
-                                proto: None,
-                                port: None,
-                                daemon: Some(daemon).filter(|d| !d.is_empty()),
-                                kind: "refused",
-                                count: 1,
-                                raw: c.output,
-                            }),
-                            _ => None,
-                        };
-                        if let Some(ce) = ce {
-                            insert_conn_event(&tx, &ce)?;
-                            pending.add(
-                                ce.source,
-                                ce.reporter,
-                                ce.daemon.unwrap_or(""),
-                                ce.time,
-                                ce.count,
-                            );
-                        }
+                        n += len;
                     }
                     Record::NotificationResult(nr) => {
                         let id: Option<i64> = find
@@ -866,122 +1150,82 @@ impl Store {
         Ok(deleted.max(conn_deleted))
     }
 
-    /// Number of event rows.
+    /// Number of history lines stored (a folded row counts its lines).
     pub fn count(&self) -> Result<u64> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) + COALESCE(SUM((folded & 1) + ((folded >> 1) & 1)), 0) FROM events",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// History rows matching `q`, newest first.
+    /// History rows matching `q`, newest first. A stored row that stands for several lines
+    /// (`folded`) is expanded back into them ([`expand`]), each line with its own `id`
+    /// (`4 × rowid + 0/1/2`) and matched by the filters on its own.
     pub fn query(&self, q: &Query) -> Result<Vec<HistoryRow>> {
-        let mut sql = String::from(
-            "SELECT id, time, kind, host, service, state, state_type, attempt, contact, command,
-             output, author, comment, exit_code, exit_status FROM events WHERE 1=1",
-        );
-        let mut args: Vec<Value> = Vec::new();
-        let mut eq = |sql: &mut String, col: &str, v: &Option<String>| {
-            if let Some(v) = v {
-                sql.push_str(&format!(" AND {col} = ?"));
-                args.push(Value::Text(v.clone()));
-            }
-        };
-        eq(&mut sql, "host", &q.host);
-        eq(&mut sql, "service", &q.service);
-        eq(&mut sql, "state", &q.state);
-        if !q.kinds.is_empty() {
-            sql.push_str(" AND kind IN (");
-            for (i, k) in q.kinds.iter().enumerate() {
-                sql.push_str(if i == 0 { "?" } else { ",?" });
-                args.push(Value::Text(k.as_str().to_owned()));
-            }
-            sql.push(')');
-        }
-        if let Some(s) = q.since {
-            sql.push_str(" AND time >= ?");
-            args.push(Value::Integer(s));
-        }
-        if let Some(u) = q.until {
-            sql.push_str(" AND time <= ?");
-            args.push(Value::Integer(u));
-        }
-        if let Some(t) = q.text.as_ref().filter(|t| !t.is_empty()) {
-            sql.push_str(" AND instr(lower(output), lower(?)) > 0");
-            args.push(Value::Text(t.clone()));
-        }
-        if let Some(b) = q.before_id {
-            sql.push_str(" AND id < ?");
-            args.push(Value::Integer(b));
-        }
+        let (sql, args) = query_sql(q);
         let limit = if q.limit == 0 {
             200
         } else {
             q.limit.min(10_000)
-        };
-        sql.push_str(" ORDER BY id DESC LIMIT ?");
-        args.push(Value::Integer(i64::from(limit)));
+        } as usize;
+        // Rows (not lines) with `rowid ≤ upper`, a page at a time until `limit` lines match.
+        let mut upper = q
+            .before_id
+            .map_or(i64::MAX, |b| b.saturating_sub(1).div_euclid(4));
+        let text = q
+            .text
+            .as_ref()
+            .filter(|t| !t.is_empty())
+            .map(|t| t.to_ascii_lowercase());
         let mut st = self.conn.prepare(&sql)?;
-        let rows = st.query_map(params_from_iter(args), |r| {
-            Ok(HistoryRow {
-                id: r.get(0)?,
-                time: r.get(1)?,
-                kind: r.get(2)?,
-                host: r.get(3)?,
-                service: r.get(4)?,
-                state: r.get(5)?,
-                state_type: r.get(6)?,
-                attempt: r.get(7)?,
-                contact: r.get(8)?,
-                command: r.get(9)?,
-                output: r.get(10)?,
-                author: r.get(11)?,
-                comment: r.get(12)?,
-                exit_code: r.get(13)?,
-                exit_status: r.get(14)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        let mut out = Vec::new();
+        loop {
+            let mut a = args.clone();
+            a.push(Value::Integer(upper));
+            a.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+            let mut rows = st.query(params_from_iter(a))?;
+            let mut fetched = 0usize;
+            while let Some(r) = rows.next()? {
+                fetched += 1;
+                let (row, folded) = history_row(r)?;
+                // The next page: rows below this one (`id` is `4 × rowid + 2`).
+                upper = (row.id - 2) / 4 - 1;
+                for line in expand(row, folded).into_iter().rev() {
+                    if out.len() < limit && line_matches(q, text.as_deref(), &line) {
+                        out.push(line);
+                    }
+                }
+            }
+            if fetched < limit || out.len() >= limit {
+                return Ok(out);
+            }
+        }
     }
 
-    /// Every row with `since <= time <= until` (either bound optional), oldest first,
+    /// Every line with `since <= time <= until` (either bound optional), oldest first,
     /// streamed to `f` (the Livestatus `log` table: the time range is pushed down to the
-    /// `events_time` index; `f` returns `false` to stop).
+    /// `events_time` index; `f` returns `false` to stop). Folded rows are expanded.
     pub fn for_each_in_range(
         &self,
         since: Option<i64>,
         until: Option<i64>,
         f: &mut dyn FnMut(HistoryRow) -> bool,
     ) -> Result<()> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT id, time, kind, host, service, state, state_type, attempt, contact, command,
-             output, author, comment, exit_code, exit_status FROM events
-             WHERE time >= ?1 AND time <= ?2 ORDER BY time, id",
-        )?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {ROW_COLS} FROM events WHERE time >= ?1 AND time <= ?2 ORDER BY time, id"
+        ))?;
         let mut rows = st.query(rusqlite::params![
             since.unwrap_or(i64::MIN),
             until.unwrap_or(i64::MAX)
         ])?;
         while let Some(r) = rows.next()? {
-            let row = HistoryRow {
-                id: r.get(0)?,
-                time: r.get(1)?,
-                kind: r.get(2)?,
-                host: r.get(3)?,
-                service: r.get(4)?,
-                state: r.get(5)?,
-                state_type: r.get(6)?,
-                attempt: r.get(7)?,
-                contact: r.get(8)?,
-                command: r.get(9)?,
-                output: r.get(10)?,
-                author: r.get(11)?,
-                comment: r.get(12)?,
-                exit_code: r.get(13)?,
-                exit_status: r.get(14)?,
-            };
-            if !f(row) {
-                break;
+            let (row, folded) = history_row(r)?;
+            for line in expand(row, folded) {
+                if !f(line) {
+                    return Ok(());
+                }
             }
         }
         Ok(())
@@ -1006,5 +1250,86 @@ impl Store {
             u64::try_from(n).unwrap_or(0),
             u64::try_from(c.unwrap_or(0)).unwrap_or(0),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(conn: &Connection, q: &Query) -> Vec<String> {
+        let (sql, mut args) = query_sql(q);
+        args.push(Value::Integer(i64::MAX));
+        args.push(Value::Integer(200));
+        let mut st = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let rows = st
+            .query_map(params_from_iter(args), |r| r.get::<_, String>(3))
+            .expect("plan");
+        rows.map(|r| r.expect("row")).collect()
+    }
+
+    /// Folded rows keep the history's queries on their indexes: a host/service filter reads
+    /// `events_obj`, a filter that no folded line can match (alerts only, a state name)
+    /// does not look at `folded`, and nothing sorts (newest first is the rowid order).
+    #[test]
+    fn the_history_queries_keep_their_indexes_with_folded_rows() {
+        let mut st = Store::open_in_memory(StoreConfig::default()).expect("store");
+        let lines: Vec<String> = (0..3_000)
+            .flat_map(|i| {
+                let (t, h, a) = (1_000 + i / 100, i % 20, i % 50);
+                [
+                    format!("[{t}] EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;web{h};TCP Wrappers;2;Denied sshd-10.0.0.{a}"),
+                    format!("[{t}] PASSIVE SERVICE CHECK: web{h};TCP Wrappers;2;Denied sshd-10.0.0.{a}"),
+                    format!("[{t}] SERVICE ALERT: web{h};TCP Wrappers;CRITICAL;HARD;1;Denied sshd-10.0.0.{a}"),
+                ]
+            })
+            .collect();
+        st.ingest_lines(lines.iter().map(String::as_str))
+            .expect("ingest");
+        let rows: i64 = st
+            .conn()
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(rows, 3_000, "one row per result");
+        st.conn().execute_batch("ANALYZE").expect("analyze");
+        let host = plan(
+            st.conn(),
+            &Query {
+                host: Some("web3".into()),
+                service: Some("TCP Wrappers".into()),
+                ..Default::default()
+            },
+        );
+        assert!(host.iter().any(|p| p.contains("events_obj")), "{host:?}");
+        let alerts = Query {
+            kinds: Query::ALERT_KINDS.to_vec(),
+            state: Some("CRITICAL".into()),
+            ..Default::default()
+        };
+        let (sql, _) = query_sql(&alerts);
+        let filter = sql.split(" WHERE ").nth(1).unwrap_or_default();
+        assert!(!filter.contains("folded"), "{sql}");
+        for q in [
+            Query::default(),
+            alerts,
+            Query {
+                kinds: vec![EventKind::ExternalCommand],
+                ..Default::default()
+            },
+        ] {
+            let p = plan(st.conn(), &q);
+            assert!(p.iter().all(|s| !s.contains("TEMP B-TREE")), "{q:?}: {p:?}");
+        }
+        let found = st
+            .query(&Query {
+                kinds: vec![EventKind::ExternalCommand],
+                host: None,
+                limit: 10_000,
+                ..Default::default()
+            })
+            .expect("query");
+        assert_eq!(found.len(), 3_000, "every external command line is found");
     }
 }
