@@ -1,5 +1,5 @@
 //! Who may submit what, for every ingest path (NSCA-ng, the JSON API, the UI,
-//! the Icinga 2 API): one rule language, one owner. Sans-I/O: identities,
+//! the Icinga 2 API, NRDP, Livestatus `COMMAND`): one rule language, one owner. Sans-I/O: identities,
 //! commands, peers and times come in; verdicts and counts come out.
 //!
 //! The language is NSCA-ng's `authorize` block (Debian `nsca-ng-server` 1.6):
@@ -362,12 +362,14 @@ pub enum Via {
     Ui,
     /// `POST /v1/actions/process-check-result`.
     Icinga,
-    /// NRDP's `cmd=submitcheck`.
+    /// NRDP's `cmd=submitcheck` and `cmd=submitcmd`.
     Nrdp,
+    /// Livestatus `COMMAND` (the identity its listener or the peer's uid names).
+    Livestatus,
 }
 
 impl Via {
-    /// The label: `nsca-ng`, `api`, `ui`, `icinga-api`, `nrdp`.
+    /// The label: `nsca-ng`, `api`, `ui`, `icinga-api`, `nrdp`, `livestatus`.
     pub fn label(self) -> &'static str {
         match self {
             Via::NscaNg => "nsca-ng",
@@ -375,6 +377,7 @@ impl Via {
             Via::Ui => "ui",
             Via::Icinga => "icinga-api",
             Via::Nrdp => "nrdp",
+            Via::Livestatus => "livestatus",
         }
     }
 }

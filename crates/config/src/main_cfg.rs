@@ -48,6 +48,11 @@ pub struct MainConfig {
     pub web_max_connections: u32,
     /// `livestatus_listen=HOST:PORT`: Livestatus over TCP.
     pub livestatus_listen: Option<std::net::SocketAddr>,
+    /// Picket: who Livestatus `COMMAND`s are from (`livestatus_tcp_identity`,
+    /// `livestatus_unix_identity`, `livestatus_uid_identity`,
+    /// `livestatus_unscoped_commands`), as `(key, value, "file:line")` in file
+    /// order; the daemon's Livestatus module reads them.
+    pub livestatus_command_keys: Vec<(String, String, String)>,
     /// `broker_module=` lines, as written (the daemon serves Livestatus natively for a
     /// `livestatus.o`/`livestatus.so` module and ignores the others).
     pub broker_modules: Vec<String>,
@@ -211,6 +216,7 @@ impl Default for MainConfig {
             nrdp_path: None,
             web_max_connections: 0,
             livestatus_listen: None,
+            livestatus_command_keys: Vec::new(),
             broker_modules: Vec::new(),
             history_file: None,
             history_max_age_days: 90,
@@ -485,6 +491,14 @@ impl MainConfig {
                     Ok(a) => m.livestatus_listen = Some(a),
                     Err(_) => bad = true,
                 },
+                "livestatus_tcp_identity"
+                | "livestatus_unix_identity"
+                | "livestatus_uid_identity"
+                | "livestatus_unscoped_commands" => m.livestatus_command_keys.push((
+                    l.key.to_owned(),
+                    v.trim().to_owned(),
+                    format!("{}:{}", file.display(), l.line),
+                )),
                 "broker_module" => m.broker_modules.push(v.to_owned()),
                 "history_file" => m.history_file = Some(path(v)),
                 "history_max_age_days" => n!(history_max_age_days),

@@ -277,8 +277,15 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
-    let identities = match (main.web_listen, &main.api_identities_file) {
-        (Some(_), Some(p)) => {
+    // Read for the web and for Livestatus listeners that name an identity.
+    let ls_identities = livestatus
+        .as_ref()
+        .is_some_and(|s| s.commands.names_identities());
+    let identities = match (
+        main.web_listen.is_some() || ls_identities,
+        &main.api_identities_file,
+    ) {
+        (true, Some(p)) => {
             let ids = crate::web::read_identities(p)?;
             notices.push(format!(
                 "API identities: {} from {} ({})",
@@ -292,6 +299,17 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             ids
         }
         _ => Vec::new(),
+    };
+    // Who Livestatus COMMANDs are from (names checked against the identities now).
+    let ls_commanders = match &livestatus {
+        Some(s) => Some(
+            s.commands.resolve(
+                main.api_identities_file
+                    .as_ref()
+                    .map(|_| identities.as_slice()),
+            )?,
+        ),
+        None => None,
     };
     let nrdp_path = match main.nrdp_path.as_deref() {
         None => Some("/nrdp/".to_string()),
@@ -562,7 +580,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             crate::web::WebParts {
                 addr,
                 token,
-                identities,
+                identities: identities.clone(),
                 ledger: Arc::clone(&ledger),
                 nrdp_path: nrdp_path.clone(),
                 history: history_db.clone(),
@@ -588,7 +606,9 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             }
         );
     }
-    if let (Some(settings), Some(cap)) = (livestatus, livestatus_cap) {
+    if let (Some(settings), Some(cap), Some(commanders)) =
+        (livestatus, livestatus_cap, ls_commanders)
+    {
         let socket = settings.socket.clone();
         let (local, stats) = crate::livestatus::start(
             &rt,
@@ -599,6 +619,11 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
             tz.clone(),
             history_db.clone(),
             errors.clone(),
+            crate::livestatus::Authz {
+                commanders,
+                metrics: Arc::clone(&metrics),
+                ledger: Arc::clone(&ledger),
+            },
         )?;
         crate::livestatus::mirror_stats(&rt, stats, &metrics);
         if let Some(p) = socket {

@@ -124,6 +124,24 @@ fn report(
         }
         let _ = writeln!(out);
     }
+    // The ingest files the daemon reads at start, with the errors it would stop on.
+    let ingest = ingest_files(&cfg.main);
+    if !ingest.is_empty() {
+        for (level, line) in &ingest {
+            match level {
+                Level::Error => errors += 1,
+                Level::Warning => warnings += 1,
+                Level::Note => {}
+            }
+            if quiet && *level != Level::Error {
+                continue;
+            }
+            let _ = writeln!(out, "{line}");
+        }
+        if !quiet || ingest.iter().any(|(l, _)| *l == Level::Error) {
+            let _ = writeln!(out);
+        }
+    }
     let c = cfg.counts();
     let _ = writeln!(out, "Running pre-flight check on configuration data...");
     let _ = writeln!(out);
@@ -197,4 +215,164 @@ fn report(
         );
         ExitCode::from(1)
     }
+}
+
+/// What one line of [`ingest_files`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Error,
+    Warning,
+    Note,
+}
+
+/// Checks what the daemon reads at start besides the objects, as it reads
+/// it (the same functions, so the same file:line messages): `nsca_config_file`
+/// (and its source tables), `nsca_ng_config_file`, `api_identities_file`,
+/// `web_token_file`, `nrdp_path`, and the Livestatus settings with the
+/// identities their `COMMAND`s are decided by. Lines come out in the daemon's
+/// order, each `Error: …`, `Warning: …` or a note.
+fn ingest_files(main: &picket_config::MainConfig) -> Vec<(Level, String)> {
+    let mut out = Vec::new();
+    let err = |out: &mut Vec<(Level, String)>, e: &anyhow::Error| {
+        out.push((Level::Error, format!("Error: {e:#}")));
+    };
+    let warn = |out: &mut Vec<(Level, String)>, w: &str| {
+        out.push((Level::Warning, format!("Warning: {w}")));
+    };
+    if let Some(path) = &main.nsca_config_file {
+        match crate::nsca::read_config(path) {
+            Err(e) => err(&mut out, &e),
+            Ok((config, ws)) => {
+                ws.iter().for_each(|w| warn(&mut out, w));
+                match nsca::server::source_rules(&config) {
+                    Err(e) => err(
+                        &mut out,
+                        &anyhow::anyhow!("nsca_config_file {}: {e}", path.display()),
+                    ),
+                    Ok(_) => out.push((
+                        Level::Note,
+                        format!("Checked nsca_config_file {}", path.display()),
+                    )),
+                }
+            }
+        }
+    }
+    if let Some(path) = &main.nsca_ng_config_file {
+        match crate::nsca_ng::read_config(path) {
+            Err(e) => err(&mut out, &e),
+            Ok((config, ws)) => {
+                ws.iter().for_each(|w| warn(&mut out, w));
+                out.push((
+                    Level::Note,
+                    format!(
+                        "Checked nsca_ng_config_file {} ({} authorize blocks)",
+                        path.display(),
+                        config.authorizations.len()
+                    ),
+                ));
+            }
+        }
+    }
+    let livestatus = match crate::livestatus::settings(main) {
+        Err(e) => {
+            err(&mut out, &e);
+            None
+        }
+        Ok((s, ws)) => {
+            ws.iter().for_each(|w| warn(&mut out, w));
+            s
+        }
+    };
+    let names_identities = livestatus
+        .as_ref()
+        .is_some_and(|s| s.commands.names_identities());
+    let mut identities = None;
+    if let Some(path) = &main.api_identities_file {
+        match crate::web::read_identities(path) {
+            Err(e) => err(&mut out, &e),
+            Ok(ids) => {
+                if main.web_listen.is_none() && !names_identities {
+                    warn(
+                        &mut out,
+                        &format!(
+                            "api_identities_file {}: neither web_listen nor a livestatus_*_identity uses it",
+                            path.display()
+                        ),
+                    );
+                }
+                out.push((
+                    Level::Note,
+                    format!(
+                        "Checked api_identities_file {} ({} identities: {})",
+                        path.display(),
+                        ids.len(),
+                        ids.iter()
+                            .map(|i| picket_engine::output::log_safe(&i.name).into_owned())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+                identities = Some(ids);
+            }
+        }
+    }
+    if let (Some(_), Some(path)) = (main.web_listen, &main.web_token_file) {
+        if path.exists() {
+            match crate::web::read_token(path) {
+                Err(e) => err(&mut out, &e),
+                Ok(t) => {
+                    if let Some(w) = crate::web::weak_token(path, &t) {
+                        warn(&mut out, &w);
+                    }
+                }
+            }
+        } else {
+            out.push((
+                Level::Note,
+                format!(
+                    "web_token_file {} does not exist: the daemon creates it with a random token",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    if let Some(p) = main.nrdp_path.as_deref().filter(|p| !p.is_empty()) {
+        if let Err(e) = picket_web::check_nrdp_path(p) {
+            err(&mut out, &anyhow::anyhow!("{e}"));
+        }
+    }
+    if let Some(s) = &livestatus {
+        // An unreadable identities file was reported above; do not report its names again.
+        let unreadable = main.api_identities_file.is_some() && identities.is_none();
+        if !unreadable {
+            match s.commands.resolve(identities.as_deref()) {
+                Err(e) => err(&mut out, &e),
+                Ok(c) => out.push((Level::Note, describe_commanders(&c))),
+            }
+        }
+    }
+    out
+}
+
+/// `Livestatus COMMAND: unix socket: …; tcp: …` for the report.
+fn describe_commanders(c: &crate::livestatus::Commanders) -> String {
+    use crate::livestatus::Commander;
+    let one = |c: &Commander| match c {
+        Commander::Scoped { name, .. } => {
+            format!("identity {}", picket_engine::output::log_safe(name))
+        }
+        Commander::Unscoped => "any command (unscoped)".to_string(),
+        Commander::Nobody(_) => "refused (no identity)".to_string(),
+    };
+    let mut uids: Vec<_> = c.uids.iter().collect();
+    uids.sort_by_key(|(u, _)| **u);
+    let mut s = format!(
+        "Livestatus COMMAND: unix socket: {}; tcp: {}",
+        one(&c.unix),
+        one(&c.tcp)
+    );
+    for (u, who) in uids {
+        s.push_str(&format!("; uid {u}: {}", one(who)));
+    }
+    s
 }

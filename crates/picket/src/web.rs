@@ -110,6 +110,19 @@ impl Backend for EngineBackend {
         self.events(events)
     }
 
+    fn submit_line(&self, line: &[u8]) -> Result<(), SubmitError> {
+        // As the command FIFO's lines: journaled, then logged as EXTERNAL COMMAND.
+        match self.tx.try_send(Input::Web(line.to_vec())) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(SubmitError::Unavailable(
+                "the engine's input queue is full; retry".into(),
+            )),
+            Err(TrySendError::Disconnected(_)) => Err(SubmitError::Unavailable(
+                "the daemon is shutting down".into(),
+            )),
+        }
+    }
+
     fn incident_service(&self) -> Option<(String, String)> {
         self.incident_service.clone()
     }

@@ -307,18 +307,22 @@ fn one_identity_one_verdict_on_every_path() {
     assert_eq!(c, 200, "{b}");
     assert_eq!(
         b,
-        r#"{"results":[{"code":200.0,"status":"Successfully processed check result for object 'web01!TCP Wrappers'."}]}"#
+        r#"{"results":[{"code":200,"status":"Successfully processed check result for object 'web01!TCP Wrappers'."}]}"#
     );
+    // Outside the scope is not there, as outside an Icinga API user's filter:
+    // a filter finds nothing (Icinga 2.13: 500 and no results), a name is 404.
     let (c, b) = icinga(web, "web-checker", API_PW, &body("db01", "forged flood"));
-    assert_eq!(c, 403, "{b}");
-    assert!(b.contains("\"code\":403.0"), "{b}");
+    assert_eq!((c, b.as_str()), (500, r#"{"results":[]}"#));
     let (c, b) = icinga(
         web,
         "web-checker",
         API_PW,
         r#"{"type":"Host","host":"db01","exit_status":1,"plugin_output":"forged down"}"#,
     );
-    assert_eq!(c, 403, "{b}");
+    assert_eq!(
+        (c, b.as_str()),
+        (404, r#"{"error":404,"status":"No objects found."}"#)
+    );
     let (c, b) = icinga(
         web,
         "web-checker",
@@ -327,7 +331,7 @@ fn one_identity_one_verdict_on_every_path() {
     );
     assert_eq!(
         (c, b.as_str()),
-        (404, r#"{"error":404.0,"status":"No objects found."}"#)
+        (404, r#"{"error":404,"status":"No objects found."}"#)
     );
     let (c, _) = icinga(web, "", "", &body("web01", "x"));
     assert_eq!(c, 401);
@@ -406,6 +410,37 @@ fn one_identity_one_verdict_on_every_path() {
     );
     assert!(r.contains("<message>BAD XML</message>"), "{r}");
 
+    // NRDP's submitcmd: the same token's `commands` scope.
+    let r = nrdp(
+        web,
+        &[
+            ("token", TOKEN),
+            ("cmd", "submitcmd"),
+            ("command", "DISABLE_NOTIFICATIONS"),
+        ],
+    );
+    assert!(
+        r.contains("<status>-1</status>") && r.contains("<message>DENIED TOKEN</message>"),
+        "{r}"
+    );
+    let r = nrdp(
+        web,
+        &[
+            ("token", TOKEN),
+            ("cmd", "submitcmd"),
+            (
+                "command",
+                "ACKNOWLEDGE_SVC_PROBLEM;web01;TCP Wrappers;1;0;0;nrdp;via nrdp",
+            ),
+        ],
+    );
+    assert!(
+        r.contains("<status>0</status>") && r.contains("<message>OK</message>"),
+        "{r}"
+    );
+    let r = nrdp(web, &[("token", TOKEN), ("cmd", "submitcmd")]);
+    assert!(r.contains("<message>NO COMMAND</message>"), "{r}");
+
     // 5. The unscoped token: anything, as before.
     let (c, b) = post_json(
         web,
@@ -428,7 +463,7 @@ fn one_identity_one_verdict_on_every_path() {
         read("nagios.log")
             .matches("Warning: authz: refusing")
             .count()
-            >= 10
+            >= 11
     });
     let log = read("nagios.log");
     for line in [
@@ -440,6 +475,7 @@ fn one_identity_one_verdict_on_every_path() {
         "Warning: authz: refusing host db01 from identity web-checker at 127.0.0.1 via icinga-api: not authorized",
         "Warning: authz: refusing service TCP Wrappers on host db01 from identity web-checker at 127.0.0.1 via nrdp: not authorized",
         "Warning: authz: refusing host db01 from identity web-checker at 127.0.0.1 via nrdp: not authorized",
+        "Warning: authz: refusing command DISABLE_NOTIFICATIONS from identity web-checker at 127.0.0.1 via nrdp: not authorized",
         "Warning: NSCA: NSCA-ng: refusing command DISABLE_NOTIFICATIONS from identity web-checker at 127.0.0.1:",
         "Warning: NSCA: NSCA-ng: refusing service TCP Wrappers on host db01 from identity web-checker",
     ] {
@@ -464,6 +500,12 @@ fn one_identity_one_verdict_on_every_path() {
         "{log}"
     );
     assert!(!log.contains("ACKNOWLEDGE_SVC_PROBLEM;db01"), "{log}");
+    assert!(
+        log.contains(
+            "EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;web01;TCP Wrappers;1;0;0;nrdp;via nrdp"
+        ),
+        "{log}"
+    );
 
     let metric = |m: &str, via: &str, id: &str, outcome: &str| -> u64 {
         let key = format!(
@@ -486,9 +528,9 @@ fn one_identity_one_verdict_on_every_path() {
             && metric(&m, "nsca-ng", "web-checker", "refused_unauthorized") == 3
             && metric(&m, "nsca-ng", "web-checker", "accepted") == 1
             && metric(&m, "api", "web_token_file", "accepted") == 1
-            && metric(&m, "nrdp", "web-checker", "accepted") == 1
-            && metric(&m, "nrdp", "web-checker", "refused_unauthorized") == 2
-            && metric(&m, "nrdp", "web-checker", "malformed") == 1
+            && metric(&m, "nrdp", "web-checker", "accepted") == 2
+            && metric(&m, "nrdp", "web-checker", "refused_unauthorized") == 3
+            && metric(&m, "nrdp", "web-checker", "malformed") == 2
             && metric(&m, "nrdp", "(unknown)", "bad_key") == 1
     });
     let (c, page) = http(web, "GET", "/identities", &[], "");
@@ -505,4 +547,313 @@ fn one_identity_one_verdict_on_every_path() {
         .clone();
     assert_eq!(wc["counts"]["api/refused_unauthorized"], 7, "{wc}");
     assert!(wc["last"]["time"].as_i64().is_some(), "{wc}");
+}
+
+/// A stream whose reads give up after a while (so a test cannot hang).
+trait Timed: Read + Write {
+    fn timeout(&self, t: Duration);
+}
+impl Timed for TcpStream {
+    fn timeout(&self, t: Duration) {
+        self.set_read_timeout(Some(t)).expect("timeout");
+    }
+}
+impl Timed for std::os::unix::net::UnixStream {
+    fn timeout(&self, t: Duration) {
+        self.set_read_timeout(Some(t)).expect("timeout");
+    }
+}
+
+/// One Livestatus request with `ResponseHeader: fixed16`; returns (code, body).
+fn livestatus<S: Timed>(mut s: S, command: &str) -> (u16, String) {
+    s.timeout(Duration::from_secs(10));
+    s.write_all(format!("COMMAND {command}\nResponseHeader: fixed16\n\n").as_bytes())
+        .expect("send");
+    // The fixed16 header: code, blanks, body length, newline; then the body.
+    let mut head = [0u8; 16];
+    s.read_exact(&mut head).expect("fixed16 header");
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let code = head[..3].parse().expect("code");
+    let len: usize = head[3..].trim().parse().expect("length");
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).expect("body");
+    (code, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Livestatus `COMMAND` carries no user: the peer's uid on the unix socket
+/// (`SO_PEERCRED`, `livestatus_uid_identity=`) names the identity whose scope
+/// decides, as on every other path; TCP without `livestatus_tcp_identity=`
+/// takes no command at all by default.
+#[test]
+fn livestatus_commands_are_decided_by_the_peers_identity() {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::net::UnixStream;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(
+        d.join("objects.cfg"),
+        "define command {\n command_name ok\n command_line /bin/true\n}\n\
+         define contact {\n contact_name a\n service_notification_commands ok\n \
+         host_notification_commands ok\n}\n\
+         define host {\n host_name web01\n max_check_attempts 1\n contacts a\n active_checks_enabled 0\n}\n\
+         define host {\n host_name db01\n max_check_attempts 1\n contacts a\n active_checks_enabled 0\n}\n\
+         define service {\n host_name web01,db01\n service_description TCP Wrappers\n \
+         check_command ok\n max_check_attempts 1\n is_volatile 1\n \
+         active_checks_enabled 0\n passive_checks_enabled 1\n contacts a\n}\n",
+    )
+    .expect("objects");
+    // Our uid: the owner of a file we just made.
+    let uid = std::fs::metadata(d.join("objects.cfg"))
+        .expect("meta")
+        .uid();
+    let web: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let tcp: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    std::fs::write(
+        d.join("identities.cfg"),
+        format!(
+            "authorize \"web-checker\" {{\n  token = \"{TOKEN}\"\n  hosts = \"web.*\"\n  \
+             services = \".+@web.*\"\n  commands = \"ACKNOWLEDGE_SVC_PROBLEM;web.*\"\n}}\n"
+        ),
+    )
+    .expect("identities.cfg");
+    let socket = d.join("live");
+    std::fs::write(
+        d.join("picket.cfg"),
+        format!(
+            "cfg_file={0}/objects.cfg\ncommand_file={0}/nagios.cmd\ncheck_external_commands=1\n\
+             accept_passive_service_checks=1\nlog_passive_checks=1\nlog_external_commands=1\n\
+             log_file={0}/nagios.log\nretain_state_information=0\nweb_listen={web}\n\
+             api_identities_file={0}/identities.cfg\n\
+             broker_module=/usr/lib/naemon/naemon-livestatus/livestatus.so {1}\n\
+             livestatus_listen={tcp}\nlivestatus_uid_identity={uid}:web-checker\n",
+            d.display(),
+            socket.display()
+        ),
+    )
+    .expect("picket.cfg");
+    // `picket -v` sees who the commands are from.
+    let v = Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["-v".as_ref(), d.join("picket.cfg").as_os_str()])
+        .output()
+        .expect("picket -v");
+    let text = String::from_utf8_lossy(&v.stdout);
+    assert!(v.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "Livestatus COMMAND: unix socket: any command (unscoped); tcp: refused (no identity); uid {uid}: identity web-checker"
+        )),
+        "{text}"
+    );
+    let err_file = std::fs::File::create(d.join("picket.err")).expect("err");
+    let mut daemon = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_picket"))
+            .arg(d.join("picket.cfg"))
+            .current_dir(d)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err_file)
+            .spawn()
+            .expect("picket"),
+    );
+    let read = |f: &str| {
+        String::from_utf8_lossy(&std::fs::read(d.join(f)).unwrap_or_default()).into_owned()
+    };
+    wait_for("picket to listen", 60, || {
+        if let Ok(Some(st)) = daemon.0.try_wait() {
+            panic!("picket exited ({st}): {}", read("picket.err"));
+        }
+        UnixStream::connect(&socket).is_ok() && TcpStream::connect(tcp).is_ok()
+    });
+    let unix = || UnixStream::connect(&socket).expect("connect unix");
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let ok = |(c, b): (u16, String)| assert_eq!(c, 200, "{b}");
+    ok(livestatus(
+        unix(),
+        &format!("[{t}] PROCESS_SERVICE_CHECK_RESULT;web01;TCP Wrappers;2;Denied via livestatus"),
+    ));
+    wait_for("web01's result", 15, || {
+        read("nagios.log")
+            .contains("SERVICE ALERT: web01;TCP Wrappers;CRITICAL;HARD;1;Denied via livestatus")
+    });
+    ok(livestatus(
+        unix(),
+        &format!("[{t}] ACKNOWLEDGE_SVC_PROBLEM;web01;TCP Wrappers;1;0;0;w;mine"),
+    ));
+    for forged in [
+        format!("[{t}] ACKNOWLEDGE_SVC_PROBLEM;db01;TCP Wrappers;1;0;0;w;not mine"),
+        format!("[{t}] DISABLE_NOTIFICATIONS"),
+        format!("[{t}] PROCESS_SERVICE_CHECK_RESULT;db01;TCP Wrappers;2;forged flood"),
+    ] {
+        let (c, b) = livestatus(unix(), &forged);
+        assert_eq!(c, 403, "{forged}: {b}");
+        assert!(b.contains("identity web-checker may not submit"), "{b}");
+    }
+    // TCP names no identity: nothing by default, and the answer says how.
+    let (c, b) = livestatus(
+        TcpStream::connect(tcp).expect("tcp"),
+        &format!("[{t}] DISABLE_NOTIFICATIONS"),
+    );
+    assert_eq!(c, 403, "{b}");
+    assert!(b.contains("livestatus_tcp_identity="), "{b}");
+
+    wait_for("the refusals in nagios.log", 15, || {
+        read("nagios.log")
+            .matches("Warning: authz: refusing")
+            .count()
+            >= 4
+    });
+    let log = read("nagios.log");
+    let at = format!(
+        "from identity web-checker at unix socket uid {uid} via livestatus: not authorized"
+    );
+    for line in [
+        format!("Warning: authz: refusing command ACKNOWLEDGE_SVC_PROBLEM {at}"),
+        format!("Warning: authz: refusing command DISABLE_NOTIFICATIONS {at}"),
+        format!("Warning: authz: refusing service TCP Wrappers on host db01 {at}"),
+        "Warning: authz: refusing command DISABLE_NOTIFICATIONS from identity (anonymous) at 127.0.0.1:".to_string(),
+    ] {
+        assert!(log.contains(&line), "missing {line:?} in:\n{log}");
+    }
+    assert!(
+        log.contains("EXTERNAL COMMAND: ACKNOWLEDGE_SVC_PROBLEM;web01;TCP Wrappers"),
+        "{log}"
+    );
+    assert!(!log.contains("ACKNOWLEDGE_SVC_PROBLEM;db01"), "{log}");
+    assert!(
+        !log.contains("EXTERNAL COMMAND: DISABLE_NOTIFICATIONS"),
+        "{log}"
+    );
+    assert!(!log.contains("forged flood"), "{log}");
+
+    let metric = |m: &str, id: &str, outcome: &str| -> u64 {
+        let key = format!(
+            "picket_ingest_total{{via=\"livestatus\",identity=\"{id}\",outcome=\"{outcome}\"}} "
+        );
+        m.lines()
+            .find_map(|l| l.strip_prefix(key.as_str()))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    wait_for("the counts in /metrics", 15, || {
+        let (_, m) = http(web, "GET", "/metrics", &[], "");
+        metric(&m, "web-checker", "accepted") == 2
+            && metric(&m, "web-checker", "refused_unauthorized") == 3
+            && metric(&m, "(anonymous)", "refused_unauthorized") == 1
+    });
+}
+
+/// `picket -v` reads the ingest files as the daemon does and reports their
+/// errors with file:line, in `nagios -v`'s form.
+#[test]
+fn picket_v_checks_the_ingest_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(
+        d.join("objects.cfg"),
+        "define command {\n command_name ok\n command_line /bin/true\n}\n\
+         define contact {\n contact_name a\n service_notification_commands ok\n \
+         host_notification_commands ok\n}\n\
+         define host {\n host_name web01\n max_check_attempts 1\n contacts a\n check_command ok\n}\n\
+         define service {\n host_name web01\n service_description s\n check_command ok\n \
+         max_check_attempts 1\n contacts a\n}\n",
+    )
+    .expect("objects");
+    let main = |ids: &str, extra: &str| {
+        std::fs::write(d.join("identities.cfg"), ids).expect("identities");
+        std::fs::write(
+            d.join("picket.cfg"),
+            format!(
+                "cfg_file={0}/objects.cfg\nlog_file={0}/nagios.log\n\
+                 web_listen=127.0.0.1:1\napi_identities_file={0}/identities.cfg\n\
+                 broker_module=/usr/lib/naemon/naemon-livestatus/livestatus.so {0}/live\n{extra}",
+                d.display()
+            ),
+        )
+        .expect("picket.cfg");
+        let o = Command::new(env!("CARGO_BIN_EXE_picket"))
+            .args(["-v".as_ref(), d.join("picket.cfg").as_os_str()])
+            .output()
+            .expect("picket -v");
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    let good =
+        format!("authorize \"web-checker\" {{\n  token = \"{TOKEN}\"\n  hosts = \"web.*\"\n}}\n");
+    // Good files: exit 0, and the report says what was read.
+    let (code, out) = main(&good, "livestatus_tcp_identity=web-checker\n");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("Checked api_identities_file") && out.contains("(1 identities: web-checker)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "Livestatus COMMAND: unix socket: any command (unscoped); tcp: identity web-checker"
+        ),
+        "{out}"
+    );
+    // An unknown key in the identities file: its file:line.
+    let (code, out) = main(
+        &format!(
+            "# ids\nauthorize \"web-checker\" {{\n  token = \"{TOKEN}\"\n  colour = \"red\"\n}}\n"
+        ),
+        "",
+    );
+    assert_eq!(code, Some(1), "{out}");
+    let ids = d.join("identities.cfg");
+    assert!(
+        out.contains(&format!(
+            "Error: api_identities_file {0}: {0}:4: unknown setting `colour`",
+            ids.display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("Total Errors:   1"), "{out}");
+    // A short token is refused, naming the block.
+    let (code, out) = main("authorize \"w\" {\n  token = \"short\"\n}\n", "");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{}:1: authorize \"w\": a token or password must have at least 16 characters",
+            ids.display()
+        )),
+        "{out}"
+    );
+    // A Livestatus identity that does not exist, and a bad uid: the main config's line.
+    let cfg = d.join("picket.cfg");
+    let (code, out) = main(&good, "livestatus_tcp_identity=nobody\n");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "Error: {}:6: identity 'nobody' for Livestatus commands is not in api_identities_file (web-checker)",
+            cfg.display()
+        )),
+        "{out}"
+    );
+    let (code, out) = main(&good, "livestatus_uid_identity=root:web-checker\n");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "Error: {}:6: livestatus_uid_identity=root:web-checker: 'root' is not a numeric uid",
+            cfg.display()
+        )),
+        "{out}"
+    );
+    // nsca-ng.cfg is checked too.
+    std::fs::write(
+        d.join("nsca-ng.cfg"),
+        "listen = \"127.0.0.1:1\"\nfrobnicate = 1\n",
+    )
+    .expect("nsca-ng.cfg");
+    let (code, out) = main(
+        &good,
+        &format!("nsca_ng_config_file={}/nsca-ng.cfg\n", d.display()),
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("nsca-ng.cfg:2:"), "{out}");
 }

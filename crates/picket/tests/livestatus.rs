@@ -173,7 +173,7 @@ fn queries_over_the_unix_socket_and_tcp() {
     // WaitCondition makes the query see it.
     assert_eq!(
         ask(
-            &tcp,
+            &unix,
             "COMMAND [1700000000] PROCESS_SERVICE_CHECK_RESULT;web1;HTTP;2;connection refused\n"
         ),
         ""
@@ -467,6 +467,12 @@ fn commands_are_checked_before_they_reach_the_engine() {
         )[0][1][0][2],
         "from livestatus"
     );
+    // The comment can be in a snapshot before its log line is written.
+    wait_for("the command's log line", 20, || {
+        std::fs::read_to_string(s.dir.join("nagios.log")).is_ok_and(|l| {
+            l.contains("EXTERNAL COMMAND: ADD_HOST_COMMENT;web1;1;admin;from livestatus")
+        })
+    });
     let log = std::fs::read_to_string(s.dir.join("nagios.log")).expect("log");
     assert!(
         !log.contains("EXTERNAL COMMAND: NO_SUCH")
@@ -475,7 +481,8 @@ fn commands_are_checked_before_they_reach_the_engine() {
     );
     assert!(log.contains("EXTERNAL COMMAND: ADD_HOST_COMMENT;web1;1;admin;from livestatus"));
     assert!(
-        log.contains("Livestatus: client unix socket: command refused"),
+        log.contains("Livestatus: client unix socket uid ")
+            && log.contains(": command refused: COMMAND: unknown external command"),
         "{log}"
     );
 }

@@ -76,7 +76,9 @@ fn nagstamon_shows_pickets_problems_and_acknowledges() {
         format!(
             "log_file={0}/nagios.log\ncfg_file={0}/objects.cfg\ncommand_file={0}/nagios.cmd\n\
              check_external_commands=1\nretain_state_information=0\nhistory_file={0}/history.db\n\
-             livestatus_listen={tcp}\n",
+             livestatus_listen={tcp}\n\
+             # Nagstamon sends no user: TCP takes its commands only when asked to.\n\
+             livestatus_unscoped_commands=unix,tcp\n",
             d.display()
         ),
     )

@@ -12,13 +12,18 @@
 //! `check_command`, `scheduling_source` and `ttl` are accepted and not used
 //! (Nagios' external command has no field for them).
 //!
-//! Answers as Icinga's: `{"results":[{"code":200.0,"status":"Successfully
-//! processed check result for object 'h!s'."}]}`; 404 `No objects found.`;
-//! 401 without or with wrong credentials; the HTTP status is 200 when every
-//! object's code is 2xx, else the first other code. An object the user's
-//! scope does not allow gets code 403 (`No permission to process check
-//! result for object 'h!s'.`) and the refusal is logged and counted (Icinga
-//! hides objects outside an API user's filter instead, answering 404).
+//! Answers as Debian's icinga2 2.13 gives them (`crates/web/tests/icinga2.rs`
+//! sends the same requests to both): `{"results":[{"code":200,"status":
+//! "Successfully processed check result for object 'h!s'."}]}` (integral
+//! codes); 404 `{"error":404,"status":"No objects found."}` for named objects
+//! that are not there, and `500 {"results":[]}` for a filter that matches
+//! nothing; a missing `exit_status` or `plugin_output`, or a host
+//! `exit_status` above 1, is a per-object code 400 (after the objects are
+//! found); 401 without or with wrong credentials; the HTTP status is 200 when
+//! every object's code is 2xx, else the first other code. An object the user's
+//! scope does not allow is hidden as Icinga hides objects outside an API
+//! user's filter: the request finds no objects (404, or 500 for a filter) and
+//! none of it is taken; the refusal is logged and counted.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -35,7 +40,7 @@ fn answer(code: StatusCode, body: Value) -> Response {
 fn error(code: u16, status: &str) -> Response {
     answer(
         StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST),
-        json!({ "error": f64::from(code), "status": status }),
+        json!({ "error": code, "status": status }),
     )
 }
 
@@ -228,19 +233,28 @@ pub(crate) async fn process_check_result(
         Some("Host") => false,
         _ => return malformed("Invalid type specified: 'type' must be 'Host' or 'Service'."),
     };
-    let Some(code) = doc.get("exit_status").and_then(Value::as_f64) else {
-        return malformed("Parameter 'exit_status' is required.");
+    let targets = match objects(doc, service) {
+        Ok(t) => t,
+        Err(e) => return malformed(&e),
     };
-    if code.fract() != 0.0 || !(0.0..=255.0).contains(&code) {
-        return malformed("Invalid 'exit_status'.");
-    }
-    let code = code as i32;
-    if !service && code > 1 {
-        return malformed("Invalid 'exit_status' for Host object.");
-    }
-    let Some(output) = doc.get("plugin_output").and_then(Value::as_str) else {
-        return malformed("Parameter 'plugin_output' is required.");
+    let by_filter = doc.contains_key("filter");
+    // Icinga checks the parameters per object, after selecting the objects.
+    let exit_status = match doc.get("exit_status") {
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(t)) => t.trim().parse::<f64>().ok(),
+        _ => None,
     };
+    let output = doc.get("plugin_output").and_then(Value::as_str);
+    let param_error = match (exit_status, output) {
+        (None, _) => Some("Parameter 'exit_status' is required.".to_string()),
+        (Some(c), _) if c.fract() != 0.0 || !(0.0..=255.0).contains(&c) => {
+            Some("Invalid 'exit_status'.".to_string())
+        }
+        (_, None) => Some("Parameter 'plugin_output' is required".to_string()),
+        _ => None,
+    };
+    let code = exit_status.unwrap_or(0.0) as i32;
+    let output = output.unwrap_or("");
     let perf = match doc.get("performance_data") {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(p)) => p.clone(),
@@ -265,70 +279,99 @@ pub(crate) async fn process_check_result(
         .find_map(|k| doc.get(*k).and_then(Value::as_f64))
         .filter(|t| t.is_finite() && *t > 0.0)
         .map(|t| t as i64);
-    let targets = match objects(doc, service) {
-        Ok(t) => t,
-        Err(e) => return malformed(&e),
-    };
+    let cmds: Vec<(String, Command)> = targets
+        .into_iter()
+        .map(|(host, svc)| {
+            let name = name_of(&host, svc.as_deref());
+            let cmd = match svc {
+                Some(service) => Command::ServiceResult {
+                    host,
+                    service,
+                    code,
+                    output: output.clone(),
+                    time,
+                },
+                None => Command::HostResult {
+                    host,
+                    code,
+                    output: output.clone(),
+                    time,
+                },
+            };
+            (name, cmd)
+        })
+        .collect();
+    // An object outside the user's scope is, as outside an Icinga API user's
+    // filter, not there at all: the request finds no objects (404 for named
+    // objects, Icinga's `500 {"results":[]}` for a filter) and nothing of it is
+    // taken. The attempt is still logged and counted as a refusal.
+    let mut hidden = false;
+    for (_, cmd) in &cmds {
+        if let Err(r) = s.permit(&who, Via::Icinga, peer, cmd) {
+            s.refused(&r);
+            hidden = true;
+        }
+    }
+    if hidden {
+        return no_objects(by_filter);
+    }
     let mut results = Vec::new();
-    let mut found = 0usize;
-    for (host, svc) in targets {
-        let name = name_of(&host, svc.as_deref());
-        let cmd = match svc {
-            Some(service) => Command::ServiceResult {
-                host,
-                service,
-                code,
-                output: output.clone(),
-                time,
-            },
-            None => Command::HostResult {
-                host,
-                code,
-                output: output.clone(),
-                time,
-            },
-        };
-        if let Err(e) = cmd.validate() {
+    for (name, cmd) in cmds {
+        if let Some(e) = &param_error {
             s.count(Via::Icinga, &who.name, Outcome::Malformed, "");
-            results.push(json!({ "code": 400.0, "status": format!("Invalid check result for object '{name}': {e}") }));
-            found += 1;
+            results.push(json!({ "code": 400, "status": e }));
             continue;
         }
-        if let Err(r) = s.permit(&who, Via::Icinga, peer, &cmd) {
-            s.refused(&r);
-            results.push(json!({ "code": 403.0, "status": format!("No permission to process check result for object '{name}'.") }));
-            found += 1;
+        if !service && code > 1 {
+            s.count(Via::Icinga, &who.name, Outcome::Malformed, "");
+            results.push(
+                json!({ "code": 400, "status": format!("Invalid 'exit_status' for Host {name}.") }),
+            );
+            continue;
+        }
+        if let Err(e) = cmd.validate() {
+            s.count(Via::Icinga, &who.name, Outcome::Malformed, "");
+            results.push(json!({ "code": 400, "status": format!("Invalid check result for object '{name}': {e}") }));
             continue;
         }
         let object = object_of(&cmd);
         match s.backend.submit(cmd) {
             Ok(()) => {
                 s.count(Via::Icinga, &who.name, Outcome::Accepted, &object);
-                found += 1;
-                results.push(json!({ "code": 200.0, "status": format!("Successfully processed check result for object '{name}'.") }));
+                results.push(json!({ "code": 200, "status": format!("Successfully processed check result for object '{name}'.") }));
             }
             Err(SubmitError::Rejected(e)) if e.starts_with("unknown") => {}
             Err(SubmitError::Rejected(e)) => {
-                found += 1;
-                results.push(json!({ "code": 403.0, "status": format!("Check result for object '{name}' refused: {}", picket_authz::safe(&e)) }));
+                results.push(json!({ "code": 403, "status": format!("Check result for object '{name}' refused: {}", picket_authz::safe(&e)) }));
             }
             Err(SubmitError::Unavailable(e)) => {
-                found += 1;
-                results.push(json!({ "code": 503.0, "status": format!("Object '{name}' cannot take results now: {}", picket_authz::safe(&e)) }));
+                results.push(json!({ "code": 503, "status": format!("Object '{name}' cannot take results now: {}", picket_authz::safe(&e)) }));
             }
         }
     }
-    if found == 0 {
-        return error(404, "No objects found.");
+    if results.is_empty() {
+        return no_objects(by_filter);
     }
     let status = results
         .iter()
-        .filter_map(|r| r.get("code").and_then(Value::as_f64))
-        .find(|c| !(200.0..300.0).contains(c))
+        .filter_map(|r| r.get("code").and_then(Value::as_u64))
+        .find(|c| !(200..300).contains(c))
         .map_or(StatusCode::OK, |c| {
-            StatusCode::from_u16(c as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            StatusCode::from_u16(u16::try_from(c).unwrap_or(500))
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
         });
     answer(status, json!({ "results": results }))
+}
+
+/// What Icinga 2.13 answers when the selection is empty: `404 No objects
+/// found.` for objects named by `host`/`service`/`hosts`/`services`, and an
+/// empty result list with status 500 for a `filter` that matches nothing.
+fn no_objects(by_filter: bool) -> Response {
+    if by_filter {
+        answer(StatusCode::INTERNAL_SERVER_ERROR, json!({ "results": [] }))
+    } else {
+        error(404, "No objects found.")
+    }
 }
 
 #[cfg(test)]

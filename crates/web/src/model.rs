@@ -378,6 +378,15 @@ pub trait Backend: Send + Sync + 'static {
     fn status(&self) -> StatusView;
     /// Hand a validated command to the engine (in arrival order with other inputs).
     fn submit(&self, cmd: Command) -> Result<(), SubmitError>;
+    /// Hand one raw external command (`[time] NAME;args\n`, already checked to be
+    /// one line and authorized: NRDP's `cmd=submitcmd`) to the engine as a
+    /// command-file line. The default: not taken.
+    fn submit_line(&self, line: &[u8]) -> Result<(), SubmitError> {
+        let _ = line;
+        Err(SubmitError::Unavailable(
+            "raw external commands are not taken by this server".into(),
+        ))
+    }
     /// Hand connection events (`POST /api/connection-events`) to the engine as one input;
     /// `Unavailable` when its queue is full (the sender retries).
     fn submit_events(

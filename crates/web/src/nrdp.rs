@@ -9,8 +9,12 @@
 //! `N checks processed`, or `status` -1 and NRDP's message (`NO TOKEN`,
 //! `BAD TOKEN`, `BAD XML`, `BAD JSON`, `NO DATA`, and `DENIED TOKEN` when a
 //! result is outside the token's scope: then none of the request is taken).
-//! `cmd=hello` answers as NRDP; other commands (`submitcmd` included) get
-//! NRDP's `NO REQUEST HANDLER`.
+//! `cmd=submitcmd&command=NAME;args` (and `submitrawcmd`, whose command
+//! carries its own `[time]`) takes one external command, as NRDP's
+//! `nagioscorecmd` plugin writes it to the command file, under the token's
+//! `commands`/`hosts`/`services` scope: `OK`, or `NO COMMAND`, `BAD DATA`
+//! (not one line), `DENIED TOKEN`. `cmd=hello` answers as NRDP; other
+//! commands get NRDP's `NO REQUEST HANDLER`.
 //!
 //! The XML reader ([`parse_xml`]) is our own and small: elements,
 //! attributes, character data, the five predefined entities, character
@@ -450,6 +454,9 @@ pub(crate) async fn handle(
             Err(_) => return reply(kind, -1, "BAD TOKEN", None, None),
         },
     };
+    if cmd == "submitcmd" || cmd == "submitrawcmd" {
+        return submit_command(&s, peer, &who, kind, get("command"), cmd == "submitrawcmd");
+    }
     if cmd != "submitcheck" {
         return "NO REQUEST HANDLER".into_response();
     }
@@ -546,6 +553,75 @@ pub(crate) async fn handle(
         }
     }
     reply(kind, 0, "OK", Some(&format!("{n} checks processed")), None)
+}
+
+/// `cmd=submitcmd` (`raw`: `submitrawcmd`): one external command, stamped
+/// with the time unless raw, checked to be one line (`picket_authz`), decided
+/// by the token's scope, then handed to the engine as a command-file line.
+fn submit_command(
+    s: &WebState,
+    peer: Peer,
+    who: &Principal,
+    kind: Kind,
+    command: Option<String>,
+    raw: bool,
+) -> Response {
+    let Some(command) = command.filter(|c| !c.trim().is_empty()) else {
+        s.count(Via::Nrdp, &who.name, Outcome::Malformed, "");
+        return reply(kind, -1, "NO COMMAND", None, None);
+    };
+    let mut line = if raw {
+        command
+    } else {
+        format!("[{}] {command}", crate::unix_now())
+    };
+    line.push('\n');
+    let body = match picket_authz::command_body(line.as_bytes()) {
+        Ok(b) => b,
+        Err(d) => {
+            s.count(Via::Nrdp, &who.name, Outcome::Malformed, "");
+            return reply(
+                kind,
+                -1,
+                "BAD DATA",
+                None,
+                Some(&picket_authz::safe(&d.object())),
+            );
+        }
+    };
+    let object = picket_authz::classify(body).object();
+    if let Err(r) = s.permit_line(who, Via::Nrdp, peer, line.as_bytes()) {
+        s.refused(&r);
+        let info = format!(
+            "identity {} may not submit {}",
+            picket_authz::safe(&r.identity),
+            picket_authz::safe(&r.denial.object())
+        );
+        return reply(kind, -1, "DENIED TOKEN", None, Some(&info));
+    }
+    match s.backend.submit_line(line.as_bytes()) {
+        Ok(()) => {
+            s.count(Via::Nrdp, &who.name, Outcome::Accepted, &object);
+            reply(kind, 0, "OK", None, None)
+        }
+        Err(e) => {
+            tracing::warn!(
+                target: "nrdp",
+                "NRDP: {} from identity {} at {}: {}",
+                picket_authz::safe(&object),
+                picket_authz::safe(&who.name),
+                crate::peer_text(peer),
+                picket_authz::safe(&e.to_string())
+            );
+            reply(
+                kind,
+                -1,
+                "WRITE ERROR",
+                None,
+                Some(&picket_authz::safe(&e.to_string())),
+            )
+        }
+    }
 }
 
 #[cfg(test)]

@@ -58,6 +58,193 @@ pub(crate) struct Settings {
     pub(crate) auth: AuthMode,
     /// `num_client_threads`: connections served at once (0: the default).
     pub(crate) max_connections: usize,
+    /// Whose scope decides the `COMMAND`s of each listener.
+    pub(crate) commands: CommandAuth,
+}
+
+/// Who a listener's `COMMAND`s are from (main-config keys
+/// `livestatus_tcp_identity`, `livestatus_unix_identity`,
+/// `livestatus_uid_identity=UID:NAME`, `livestatus_unscoped_commands`). Names
+/// are identities of `api_identities_file`, resolved by [`CommandAuth::resolve`];
+/// each is kept with the `file:line` that named it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CommandAuth {
+    /// Every `COMMAND` over TCP is this identity's.
+    pub(crate) tcp: Option<(String, String)>,
+    /// `COMMAND`s on the unix socket from a peer whose uid is not mapped.
+    pub(crate) unix: Option<(String, String)>,
+    /// The unix socket's peer uid (`SO_PEERCRED`) to an identity.
+    pub(crate) uids: Vec<(u32, String, String)>,
+    /// A listener without an identity takes any command (Picket before
+    /// identities, and naemon): by default the unix socket only, whose mode
+    /// 0660 already decides who may connect (as for the command FIFO, which
+    /// takes the same commands); TCP has no such gate, so there it is refused
+    /// unless asked for.
+    pub(crate) unscoped_unix: bool,
+    /// See [`CommandAuth::unscoped_unix`]; `false` by default.
+    pub(crate) unscoped_tcp: bool,
+}
+
+impl Default for CommandAuth {
+    fn default() -> Self {
+        CommandAuth {
+            tcp: None,
+            unix: None,
+            uids: Vec::new(),
+            unscoped_unix: true,
+            unscoped_tcp: false,
+        }
+    }
+}
+
+/// Who one connection's `COMMAND`s are from.
+#[derive(Debug, Clone)]
+pub(crate) enum Commander {
+    /// Decided by this identity's scope (`picket_authz`).
+    Scoped {
+        name: String,
+        scope: Arc<picket_authz::Scope>,
+    },
+    /// Any command (`livestatus_unscoped_commands`).
+    Unscoped,
+    /// No identity, not unscoped: every command is refused. The text says
+    /// which key would change that.
+    Nobody(&'static str),
+}
+
+/// Label of [`Commander::Unscoped`] in `picket_ingest_total` and the Identities page.
+pub(crate) const UNSCOPED: &str = "(unscoped)";
+/// Label of [`Commander::Nobody`].
+pub(crate) const ANONYMOUS: &str = "(anonymous)";
+
+/// [`CommandAuth`] with its names resolved to scopes.
+#[derive(Debug, Clone)]
+pub(crate) struct Commanders {
+    pub(crate) tcp: Commander,
+    pub(crate) unix: Commander,
+    pub(crate) uids: std::collections::HashMap<u32, Commander>,
+}
+
+impl Commanders {
+    /// Who a unix-socket peer with `uid` (`None`: no credentials) is.
+    pub(crate) fn for_uid(&self, uid: Option<u32>) -> &Commander {
+        uid.and_then(|u| self.uids.get(&u)).unwrap_or(&self.unix)
+    }
+}
+
+impl CommandAuth {
+    /// Reads the keys (`(key, value, file:line)`, in file order; the last of
+    /// a key but `livestatus_uid_identity` wins).
+    pub(crate) fn parse(keys: &[(String, String, String)]) -> anyhow::Result<CommandAuth> {
+        let mut a = CommandAuth::default();
+        let name = |v: &str, origin: &str, key: &str| -> anyhow::Result<String> {
+            if v.is_empty() || v.chars().any(char::is_control) {
+                bail!("{origin}: {key}: expected the name of an identity of api_identities_file");
+            }
+            Ok(v.to_owned())
+        };
+        for (key, v, origin) in keys {
+            match key.as_str() {
+                "livestatus_tcp_identity" => a.tcp = Some((name(v, origin, key)?, origin.clone())),
+                "livestatus_unix_identity" => {
+                    a.unix = Some((name(v, origin, key)?, origin.clone()))
+                }
+                "livestatus_uid_identity" => {
+                    let Some((uid, id)) = v.split_once(':') else {
+                        bail!(
+                            "{origin}: livestatus_uid_identity={}: expected UID:IDENTITY (a numeric uid)",
+                            v.escape_default()
+                        );
+                    };
+                    let uid: u32 = uid.trim().parse().with_context(|| {
+                        format!(
+                            "{origin}: livestatus_uid_identity={}: '{}' is not a numeric uid",
+                            v.escape_default(),
+                            uid.escape_default()
+                        )
+                    })?;
+                    if a.uids.iter().any(|(u, _, _)| *u == uid) {
+                        bail!("{origin}: livestatus_uid_identity: uid {uid} is mapped twice");
+                    }
+                    a.uids
+                        .push((uid, name(id.trim(), origin, key)?, origin.clone()));
+                }
+                "livestatus_unscoped_commands" => {
+                    let (mut unix, mut tcp) = (false, false);
+                    for w in v.split(',').map(str::trim) {
+                        match w {
+                            "unix" => unix = true,
+                            "tcp" => tcp = true,
+                            "none" | "" => {}
+                            _ => bail!(
+                                "{origin}: livestatus_unscoped_commands={}: expected `unix`, `tcp`, `unix,tcp` or `none`",
+                                v.escape_default()
+                            ),
+                        }
+                    }
+                    a.unscoped_unix = unix;
+                    a.unscoped_tcp = tcp;
+                }
+                _ => bail!("{origin}: unknown key {key}"),
+            }
+        }
+        Ok(a)
+    }
+
+    /// Does any key name an identity (so that `api_identities_file` must be read)?
+    pub(crate) fn names_identities(&self) -> bool {
+        self.tcp.is_some() || self.unix.is_some() || !self.uids.is_empty()
+    }
+
+    /// The names resolved against the identities of `api_identities_file`
+    /// (`None`: the key is not set). An unknown name is an error naming the
+    /// key's file:line.
+    pub(crate) fn resolve(
+        &self,
+        identities: Option<&[picket_authz::Identity]>,
+    ) -> anyhow::Result<Commanders> {
+        let find = |(n, origin): (&String, &String)| -> anyhow::Result<Commander> {
+            let Some(ids) = identities else {
+                bail!(
+                    "{origin}: identity '{}' for Livestatus commands, but api_identities_file is not set",
+                    n.escape_default()
+                );
+            };
+            match ids.iter().find(|i| &i.name == n) {
+                Some(i) => Ok(Commander::Scoped {
+                    name: i.name.clone(),
+                    scope: Arc::new(i.scope.clone()),
+                }),
+                None => bail!(
+                    "{origin}: identity '{}' for Livestatus commands is not in api_identities_file ({})",
+                    n.escape_default(),
+                    ids.iter()
+                        .map(|i| i.name.escape_default().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        };
+        let tcp = match &self.tcp {
+            Some((n, o)) => find((n, o))?,
+            None if self.unscoped_tcp => Commander::Unscoped,
+            None => Commander::Nobody(
+                "COMMAND over TCP needs livestatus_tcp_identity= (or livestatus_unscoped_commands=tcp)",
+            ),
+        };
+        let unix = match &self.unix {
+            Some((n, o)) => find((n, o))?,
+            None if self.unscoped_unix => Commander::Unscoped,
+            None => Commander::Nobody(
+                "COMMAND on the unix socket needs livestatus_unix_identity= or livestatus_uid_identity= for this uid (or livestatus_unscoped_commands=unix)",
+            ),
+        };
+        let mut uids = std::collections::HashMap::new();
+        for (uid, n, o) in &self.uids {
+            uids.insert(*uid, find((n, o))?);
+        }
+        Ok(Commanders { tcp, unix, uids })
+    }
 }
 
 impl Default for Settings {
@@ -70,6 +257,7 @@ impl Default for Settings {
             max_response_size: 500 << 20,
             auth: AuthMode::default(),
             max_connections: 0,
+            commands: CommandAuth::default(),
         }
     }
 }
@@ -86,6 +274,7 @@ pub(crate) fn settings(
     let mut warnings = Vec::new();
     let mut s = Settings {
         listen: main.livestatus_listen,
+        commands: CommandAuth::parse(&main.livestatus_command_keys)?,
         ..Settings::default()
     };
     let mut found = false;
@@ -159,6 +348,11 @@ pub(crate) fn settings(
         }
     }
     if s.socket.is_none() && s.listen.is_none() {
+        if let Some((k, _, origin)) = main.livestatus_command_keys.first() {
+            warnings.push(format!(
+                "{origin}: {k}: no Livestatus listener (broker_module= or livestatus_listen=); ignored"
+            ));
+        }
         return Ok((None, warnings));
     }
     Ok((Some(s), warnings))
@@ -328,11 +522,39 @@ struct Shared {
     history: Option<Mutex<picket_history::Store>>,
     check_external_commands: bool,
     errors: Errors,
+    /// `picket_ingest_total{via="livestatus",…}`.
+    metrics: Arc<picket_web::Metrics>,
+    /// The Identities page's counts.
+    ledger: Arc<Mutex<picket_web::Ledger>>,
 }
 
 impl Shared {
     /// Count (`picket_errors_total{kind="livestatus"}`) and log to `nagios.log` (rate
     /// limited); on standard error when the engine's channel is full.
+    /// Counts one `COMMAND` in `picket_ingest_total{via="livestatus",identity,outcome}`
+    /// and the ledger (`object`: what an accepted one was for).
+    fn count(&self, identity: &str, outcome: picket_web::Outcome, object: &str) {
+        self.metrics
+            .counter(
+                "picket_ingest_total",
+                "Submissions by ingest path, identity and outcome (accepted, refused_unauthorized, bad_key, malformed).",
+                &[
+                    ("via", picket_web::Via::Livestatus.label()),
+                    ("identity", identity),
+                    ("outcome", outcome.label()),
+                ],
+            )
+            .inc();
+        let mut l = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        l.record(
+            picket_web::Via::Livestatus,
+            identity,
+            outcome,
+            unix_now(),
+            object,
+        );
+    }
+
     fn report(&self, message: &str) {
         if let Some(text) = self.errors.note(Kind::Livestatus, message) {
             let line = format!("Warning: Livestatus: {text}");
@@ -346,6 +568,14 @@ impl Shared {
     }
 }
 
+/// What `COMMAND`s are checked against and counted in.
+pub(crate) struct Authz {
+    /// Who each listener's (and each unix peer uid's) commands are from.
+    pub(crate) commanders: Commanders,
+    pub(crate) metrics: Arc<picket_web::Metrics>,
+    pub(crate) ledger: Arc<Mutex<picket_web::Ledger>>,
+}
+
 /// Start the listeners on `rt`. Returns the bound TCP address, if any.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn start(
@@ -357,7 +587,13 @@ pub(crate) fn start(
     tz: jiff::tz::TimeZone,
     history: Option<PathBuf>,
     errors: Errors,
+    authz: Authz,
 ) -> anyhow::Result<(Option<SocketAddr>, Arc<Stats>)> {
+    let Authz {
+        commanders,
+        metrics,
+        ledger,
+    } = authz;
     let stats = Arc::new(Stats::default());
     let history = match history {
         Some(path) => Some(Mutex::new(
@@ -384,17 +620,28 @@ pub(crate) fn start(
         history,
         check_external_commands: cfg.main.check_external_commands,
         errors,
+        metrics,
+        ledger,
     });
+    let commanders = Arc::new(commanders);
     let slots = Arc::new(Semaphore::new(max_connections.max(1)));
     let _guard = rt.enter();
     if let Some(path) = &settings.socket {
         let listener = bind_unix(path)?;
         let (shared, slots, stats) = (Arc::clone(&shared), Arc::clone(&slots), Arc::clone(&stats));
+        let commanders = Arc::clone(&commanders);
         rt.spawn(async move {
             loop {
                 match listener.accept().await {
                     Ok((sock, _)) => {
-                        admit(&shared, &slots, &stats, sock, "unix socket".into(), None)
+                        // The peer's uid (SO_PEERCRED) may name an identity.
+                        let uid = sock.peer_cred().ok().map(|c| c.uid());
+                        let who = commanders.for_uid(uid).clone();
+                        let peer = match uid {
+                            Some(u) => format!("unix socket uid {u}"),
+                            None => "unix socket".into(),
+                        };
+                        admit(&shared, &slots, &stats, sock, peer, None, who)
                     }
                     Err(e) => accept_failed(&shared, &e).await,
                 }
@@ -409,6 +656,7 @@ pub(crate) fn start(
         local = Some(listener.local_addr()?);
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let (shared, slots, stats) = (Arc::clone(&shared), Arc::clone(&slots), Arc::clone(&stats));
+        let who = commanders.tcp.clone();
         // As the web's: at most 32 from one source, never more than half the cap.
         let per_source = Arc::new(PerSource {
             open: Mutex::new(std::collections::HashMap::new()),
@@ -424,7 +672,15 @@ pub(crate) fn start(
                             continue;
                         };
                         let _ = sock.set_nodelay(true);
-                        admit(&shared, &slots, &stats, sock, peer.to_string(), Some(slot))
+                        admit(
+                            &shared,
+                            &slots,
+                            &stats,
+                            sock,
+                            peer.to_string(),
+                            Some(slot),
+                            who.clone(),
+                        )
                     }
                     Err(e) => accept_failed(&shared, &e).await,
                 }
@@ -473,6 +729,7 @@ fn admit<S>(
     sock: S,
     peer: String,
     source: Option<SourceSlot>,
+    who: Commander,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -485,7 +742,7 @@ fn admit<S>(
     stats.connections.fetch_add(1, Ordering::Relaxed);
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
-        if let Err(e) = serve(&shared, sock, &peer).await {
+        if let Err(e) = serve(&shared, sock, &peer, &who).await {
             shared.report(&format!("client {peer}: {e}"));
         }
         drop(permit);
@@ -555,7 +812,12 @@ async fn read_request<S: AsyncRead + Unpin>(
     }
 }
 
-async fn serve<S>(shared: &Arc<Shared>, mut sock: S, peer: &str) -> std::io::Result<()>
+async fn serve<S>(
+    shared: &Arc<Shared>,
+    mut sock: S,
+    peer: &str,
+    who: &Commander,
+) -> std::io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -593,7 +855,7 @@ where
         };
         let (fixed16, keepalive) = (parsed.fixed16, parsed.keepalive);
         let (status, body) = match parsed.request {
-            Request::Command(line) => match command(shared, &line) {
+            Request::Command(line) => match command(shared, &line, who, peer) {
                 Ok(()) => {
                     fresh = true;
                     shared.source.stats.commands.fetch_add(1, Ordering::Relaxed);
@@ -603,7 +865,10 @@ where
                     (code::OK, Vec::new())
                 }
                 Err((c, m)) => {
-                    shared.report(&format!("client {peer}: command refused: {m}"));
+                    // Refusals by identity are logged and counted as `authz` already.
+                    if c != code::UNAUTHORIZED || !m.starts_with("identity ") {
+                        shared.report(&format!("client {peer}: command refused: {m}"));
+                    }
                     (c, render_error(&m))
                 }
             },
@@ -736,9 +1001,20 @@ fn query(
 }
 
 /// Check a `COMMAND` line as the web's commands are checked (one line, no control
-/// characters, a known command) and hand it to the engine as an external command.
-fn command(shared: &Shared, line: &str) -> Result<(), (u16, String)> {
-    let bad = |m: String| (code::BAD_REQUEST, m);
+/// characters, a known command), decide it by the connection's identity
+/// ([`Commander`], `picket_authz`), and hand it to the engine as an external
+/// command. Refusals are logged (`Warning: authz: refusing …`) and every
+/// verdict is counted in `picket_ingest_total{via="livestatus"}`.
+fn command(shared: &Shared, line: &str, who: &Commander, peer: &str) -> Result<(), (u16, String)> {
+    let label = match who {
+        Commander::Scoped { name, .. } => name.as_str(),
+        Commander::Unscoped => UNSCOPED,
+        Commander::Nobody(_) => ANONYMOUS,
+    };
+    let bad = |m: String| {
+        shared.count(label, picket_web::Outcome::Malformed, "");
+        (code::BAD_REQUEST, m)
+    };
     if !shared.check_external_commands {
         return Err((
             code::UNAUTHORIZED,
@@ -771,8 +1047,41 @@ fn command(shared: &Shared, line: &str) -> Result<(), (u16, String)> {
     }
     let mut bytes = line.into_bytes();
     bytes.push(b'\n');
+    let body =
+        picket_authz::command_body(&bytes).map_err(|d| bad(format!("COMMAND: {}", d.object())))?;
+    let object = picket_authz::classify(body).object();
+    let verdict = match who {
+        Commander::Scoped { scope, .. } => scope.decide(&bytes),
+        Commander::Unscoped => Ok(()),
+        Commander::Nobody(_) => Err(picket_authz::classify(body)),
+    };
+    if let Err(denial) = verdict {
+        let r = picket_authz::Refusal {
+            via: picket_web::Via::Livestatus,
+            identity: label.to_owned(),
+            peer: peer.to_owned(),
+            denial,
+        };
+        tracing::warn!(target: "authz", "{}", r.log_line());
+        shared.count(label, r.denial.outcome(), "");
+        let why = match who {
+            Commander::Nobody(why) => format!("; {why}"),
+            _ => String::new(),
+        };
+        return Err((
+            code::UNAUTHORIZED,
+            format!(
+                "identity {} may not submit {}{why}",
+                picket_authz::safe(label),
+                picket_authz::safe(&r.denial.object())
+            ),
+        ));
+    }
     match shared.source.tx.try_send(Input::Web(bytes)) {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            shared.count(label, picket_web::Outcome::Accepted, &object);
+            Ok(())
+        }
         Err(TrySendError::Full(_)) => Err((
             code::INVALID,
             "the engine's input queue is full; retry".to_owned(),
@@ -819,6 +1128,91 @@ mod tests {
         assert!(
             w[0].contains("mod_gearman") && w[1].contains("frobnicate"),
             "{w:?}"
+        );
+    }
+
+    fn keys(l: &[(&str, &str)]) -> Vec<(String, String, String)> {
+        l.iter()
+            .enumerate()
+            .map(|(i, (k, v))| {
+                (
+                    (*k).to_owned(),
+                    (*v).to_owned(),
+                    format!("nagios.cfg:{}", i + 1),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn who_commands_are_from() {
+        let ids = vec![picket_authz::Identity {
+            name: "web".into(),
+            token: Some("t".repeat(16)),
+            password: None,
+            scope: picket_authz::Scope::from_sources(&["web.*"], &[], &[]).expect("scope"),
+            origin: "ids.cfg:1".into(),
+        }];
+        // Defaults: unix unscoped, TCP refused.
+        let c = CommandAuth::parse(&[])
+            .expect("parse")
+            .resolve(None)
+            .expect("resolve");
+        assert!(matches!(c.unix, Commander::Unscoped));
+        assert!(matches!(c.tcp, Commander::Nobody(_)));
+        // Names resolve to scopes; uids map; the unscoped key is obeyed.
+        let a = CommandAuth::parse(&keys(&[
+            ("livestatus_tcp_identity", "web"),
+            ("livestatus_uid_identity", "33:web"),
+            ("livestatus_unscoped_commands", "none"),
+        ]))
+        .expect("parse");
+        assert!(a.names_identities());
+        let c = a.resolve(Some(&ids)).expect("resolve");
+        assert!(matches!(&c.tcp, Commander::Scoped { name, .. } if name == "web"));
+        assert!(matches!(c.for_uid(Some(33)), Commander::Scoped { .. }));
+        assert!(matches!(c.for_uid(Some(34)), Commander::Nobody(_)));
+        assert!(matches!(c.for_uid(None), Commander::Nobody(_)));
+        let Commander::Scoped { scope, .. } = &c.tcp else {
+            panic!("scoped")
+        };
+        assert!(
+            scope
+                .decide(b"[1] PROCESS_HOST_CHECK_RESULT;web1;0;x\n")
+                .is_ok()
+        );
+        assert!(scope.decide(b"[1] DISABLE_NOTIFICATIONS\n").is_err());
+        // Errors name the key's file:line.
+        let e = CommandAuth::parse(&keys(&[("livestatus_tcp_identity", "nobody")]))
+            .expect("parse")
+            .resolve(Some(&ids))
+            .expect_err("unknown");
+        assert!(
+            e.to_string().starts_with("nagios.cfg:1: identity 'nobody'"),
+            "{e}"
+        );
+        let e = CommandAuth::parse(&keys(&[("livestatus_tcp_identity", "web")]))
+            .expect("parse")
+            .resolve(None)
+            .expect_err("no file");
+        assert!(
+            e.to_string().contains("api_identities_file is not set"),
+            "{e}"
+        );
+        for bad in [
+            ("livestatus_uid_identity", "web"),
+            ("livestatus_uid_identity", "x:web"),
+            ("livestatus_unscoped_commands", "udp"),
+            ("livestatus_unix_identity", ""),
+        ] {
+            assert!(CommandAuth::parse(&keys(&[bad])).is_err(), "{bad:?}");
+        }
+        assert!(
+            CommandAuth::parse(&keys(&[
+                ("livestatus_uid_identity", "1:web"),
+                ("livestatus_uid_identity", "1:web")
+            ]))
+            .is_err()
         );
     }
 
