@@ -111,6 +111,12 @@ pub struct NotificationTarget {
     pub service: Option<String>,
     /// The notification command's name.
     pub command: String,
+    /// The notification's id (`$NOTIFICATIONID$`, `current_notification_id`): one per
+    /// notification, shared by the jobs of all its contacts. With the names it identifies
+    /// this job's `… NOTIFICATION` line exactly, so the history joins the outcome to it.
+    pub id: u64,
+    /// Whether the `… NOTIFICATION` line was logged (`log_notifications=1`).
+    pub logged: bool,
 }
 
 /// Requests to the process around the engine.

@@ -606,6 +606,8 @@ impl Engine {
                             host: host_name.to_string(),
                             service: Some(s.description.to_string()),
                             command: command.name.to_string(),
+                            id: nid,
+                            logged: cfg.main.log_notifications,
                         }),
                     });
                 }
@@ -791,6 +793,8 @@ impl Engine {
                             host: h.name.to_string(),
                             service: None,
                             command: command.name.to_string(),
+                            id: nid,
+                            logged: cfg.main.log_notifications,
                         }),
                     });
                 }

@@ -3,10 +3,11 @@
 //! The Nagios log is the contract (Nagios' own CGIs and Thruk read history from it), so the
 //! history is fed from the very lines the engine logs:
 //!
-//! * [`parse_line`] / [`parse_body`] — a sans-I/O parser from a log line to a typed [`Event`]
-//!   (alerts, notifications with contact and command, event handlers, passive checks, external
-//!   commands, downtime and flapping alerts, initial/current states; anything else is kept as
-//!   [`Event::Raw`]).
+//! * [`parse_line`] / [`parse_body`] — a log line to a typed [`Event`] (alerts, notifications
+//!   with contact and command, event handlers, passive checks, external commands, downtime and
+//!   flapping alerts, initial/current states, the detection lines; anything else is kept as
+//!   [`Event::Raw`]). The grammar is `picket_log`'s, the one owner of the log's text: this
+//!   crate maps its records to the rows it stores.
 //! * [`Store`] — batched inserts (one transaction per batch), retention ([`StoreConfig`],
 //!   [`Store::prune`], incremental), queries ([`Store::query`] with a [`Query`] filter, and
 //!   [`Store::denied`], the TCP-wrappers "Denied connections" aggregation by source address).
@@ -30,11 +31,13 @@
 
 mod denied;
 mod incidents;
+mod notify;
 mod parse;
 mod store;
 
 pub use denied::MAX_NAMES as DENIED_MAX_NAMES;
 pub use incidents::{ConnEventQuery, ConnEventRow, IncidentQuery, IncidentRow};
+pub use notify::NotificationJob;
 pub use parse::{
     ConnectionEventLine, Event, EventKind, LogLine, ParseError, ScanIncidentLine, StateDump,
     parse_body, parse_line,

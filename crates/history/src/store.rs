@@ -7,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::V
 use serde::Serialize;
 
 use crate::incidents::{NewConnEvent, insert_conn_event, upsert_incident};
+use crate::notify::NotificationJob;
 use crate::parse::{Event, EventKind, LogLine, parse_line};
 
 /// Errors of the history store.
@@ -144,8 +145,13 @@ pub struct NotificationResult {
 pub enum Record {
     /// A parsed log line.
     Log(LogLine),
-    /// A notification command's outcome.
+    /// A notification command's outcome, joined to the oldest open row of its names.
     NotificationResult(NotificationResult),
+    /// A notification job taken by the executor: the next row of its names is notification
+    /// `id` (`crate::notify`).
+    NotificationJob(NotificationJob),
+    /// The outcome of notification `id`, joined to its row exactly.
+    NotificationOutcome { id: u64, result: NotificationResult },
 }
 
 /// A stored history row.
@@ -526,6 +532,7 @@ fn cols(e: &Event) -> Cols<'_> {
 pub struct Store {
     conn: Connection,
     cfg: StoreConfig,
+    ids: crate::notify::Ids,
 }
 
 impl std::fmt::Debug for Store {
@@ -559,7 +566,12 @@ impl Store {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::incidents::SCHEMA)?;
         conn.execute_batch(crate::denied::SCHEMA)?;
-        let mut store = Store { conn, cfg };
+        crate::notify::add_columns(&conn)?;
+        let mut store = Store {
+            conn,
+            cfg,
+            ids: Default::default(),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -726,6 +738,8 @@ impl Store {
                             da
                         ])?;
                         n += 1;
+                        self.ids
+                            .row_inserted(&tx, tx.last_insert_rowid(), &ll.event)?;
                         let ce = match (&ll.event, denied) {
                             (Event::ConnectionEvent(e), _) => Some(NewConnEvent::from_line(e)),
                             (Event::ScanIncident(i), _) => {
@@ -777,6 +791,10 @@ impl Store {
                             id
                         ])?;
                     }
+                    Record::NotificationJob(job) => self.ids.queued(&tx, job)?,
+                    Record::NotificationOutcome { id, result } => {
+                        crate::notify::outcome(&tx, *id, result)?;
+                    }
                 }
             }
             pending.flush(&tx)?;
@@ -794,6 +812,13 @@ impl Store {
         }
         tx.commit()?;
         Ok(n)
+    }
+
+    /// From now on, join notification outcomes by id ([`Record::NotificationJob`],
+    /// [`Record::NotificationOutcome`]): rows ingested before (a log caught up with after
+    /// a restart) had their jobs in an earlier run and take no id.
+    pub fn begin_notification_ids(&mut self) {
+        self.ids.begin();
     }
 
     /// Record one notification command's outcome (a batch of one).
