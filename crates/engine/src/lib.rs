@@ -523,9 +523,18 @@ impl Engine {
         if self.replay {
             return;
         }
+        let start = self.out.log.len();
         self.log_start(now);
         self.out.log.push_str(text);
+        self.log_end(start);
+    }
+
+    /// End the line begun at `start` (with the `log-check` feature: check it).
+    fn log_end(&mut self, start: usize) {
         self.out.log.push('\n');
+        #[cfg(any(test, feature = "log-check"))]
+        check_log_line(&self.out.log[start..]);
+        let _ = start;
     }
 
     /// Write one log line made of `parts` (no formatting machinery).
@@ -533,11 +542,12 @@ impl Engine {
         if self.replay {
             return;
         }
+        let start = self.out.log.len();
         self.log_start(now);
         for p in parts {
             self.out.log.push_str(p);
         }
-        self.out.log.push('\n');
+        self.log_end(start);
     }
 
     /// Write one log line built from format arguments.
@@ -545,9 +555,10 @@ impl Engine {
         if self.replay {
             return;
         }
+        let start = self.out.log.len();
         self.log_start(now);
         let _ = self.out.log.write_fmt(args);
-        self.out.log.push('\n');
+        self.log_end(start);
     }
 
     pub(crate) fn push_job(&mut self, job: Job) {
@@ -613,5 +624,22 @@ impl Engine {
                 }
             })
             .min()
+    }
+}
+
+/// The `log-check` feature's check of one logged line (with its `\n`): it renders back from
+/// its parsed `picket_log` record byte for byte, and a line opening with a known tag is
+/// that typed record, not `Raw`.
+#[cfg(any(test, feature = "log-check"))]
+fn check_log_line(line: &str) {
+    let body = line.trim_end_matches('\n');
+    let parsed = picket_log::parse_line(body)
+        .unwrap_or_else(|_| panic!("log line without a timestamp: {body:?}"));
+    assert_eq!(parsed.to_string(), body, "log line does not round-trip");
+    if let picket_log::Record::Raw(text) = parsed.record {
+        assert!(
+            !picket_log::has_known_tag(text),
+            "log line of a known kind parses as Raw: {body:?}"
+        );
     }
 }
