@@ -641,8 +641,23 @@ fn phase_msg(s: &str) -> Option<(&str, &str)> {
     s.split_once("; ")
 }
 
+/// `body` split at its first `": "` (a byte scan for `:`: the tags are short, and the
+/// generic substring search costs more than the rest of a line's parse).
+fn split_tag(body: &str) -> Option<(&str, &str)> {
+    let b = body.as_bytes();
+    let mut i = 0;
+    while let Some(p) = b[i..].iter().position(|&c| c == b':') {
+        let at = i + p;
+        if b.get(at + 1) == Some(&b' ') {
+            return Some((&body[..at], &body[at + 2..]));
+        }
+        i = at + 1;
+    }
+    None
+}
+
 fn parse_known(body: &str) -> Option<Record<'_>> {
-    let Some((tag, rest)) = body.split_once(": ") else {
+    let Some((tag, rest)) = split_tag(body) else {
         return external_command_error(body);
     };
     Some(match tag {
