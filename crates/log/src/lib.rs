@@ -15,7 +15,7 @@
 //! Fields are logged as given: sanitizing a plugin output or a command for a log line
 //! (`picket_engine::output::log_safe`) is the caller's job, before the record is built.
 
-use std::fmt::{self, Display, Write as _};
+use std::fmt::{self, Display};
 
 mod state;
 
@@ -336,16 +336,17 @@ impl Record<'_> {
         })
     }
 
-    /// Render into `out` (no newline), as [`Display`] does.
+    /// Append the record's text to `out` (no newline), as [`Display`] renders it, without
+    /// going through a `Formatter` for the text fields (the engine's path).
     pub fn render_into(&self, out: &mut String) {
-        let _ = write!(out, "{self}");
+        let _ = self.render(out);
     }
 }
 
 /// Writes `a;b;c…`.
-struct Semi<'f, 'g>(&'f mut fmt::Formatter<'g>);
+struct Semi<'w, W>(&'w mut W);
 
-impl Semi<'_, '_> {
+impl<W: fmt::Write> Semi<'_, W> {
     fn s(&mut self, v: &str) -> fmt::Result {
         self.0.write_str(v)?;
         self.0.write_char(';')
@@ -358,12 +359,18 @@ impl Semi<'_, '_> {
     }
 }
 
-fn opt_dash(f: &mut Semi<'_, '_>, v: Option<&str>) -> fmt::Result {
+fn opt_dash<W: fmt::Write>(f: &mut Semi<'_, W>, v: Option<&str>) -> fmt::Result {
     f.s(v.unwrap_or("-"))
 }
 
 impl Display for Record<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.render(f)
+    }
+}
+
+impl Record<'_> {
+    fn render<W: fmt::Write>(&self, f: &mut W) -> fmt::Result {
         if let Some(tag) = self.tag() {
             f.write_str(tag)?;
             if !matches!(self, Record::ExternalCommandError { .. }) {
