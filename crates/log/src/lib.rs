@@ -351,8 +351,42 @@ impl<W: fmt::Write> Semi<'_, W> {
         self.0.write_str(v)?;
         self.0.write_char(';')
     }
-    fn n(&mut self, v: impl Display) -> fmt::Result {
-        write!(self.0, "{v};")
+    /// An unsigned number and `;`, without the formatting machinery.
+    fn u(&mut self, v: impl Into<u64>) -> fmt::Result {
+        let mut v: u64 = v.into();
+        let mut buf = [0u8; 21];
+        let mut i = buf.len() - 1;
+        buf[i] = b';';
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        // Only ASCII digits and `;` were written.
+        self.0
+            .write_str(std::str::from_utf8(&buf[i..]).map_err(|_| fmt::Error)?)
+    }
+    /// A signed number and `;`.
+    fn i(&mut self, v: i64) -> fmt::Result {
+        if v < 0 {
+            self.0.write_char('-')?;
+        }
+        self.u(v.unsigned_abs())
+    }
+    /// A notification type and `;`.
+    fn kind<S: NotifiedState>(&mut self, k: Notified<S>) -> fmt::Result {
+        match k.kind {
+            NotificationType::Normal => self.s(k.state.name()),
+            t => {
+                self.0.write_str(t.macro_name(false))?;
+                self.0.write_str(" (")?;
+                self.0.write_str(k.state.name())?;
+                self.0.write_str(");")
+            }
+        }
     }
     fn last(&mut self, v: &str) -> fmt::Result {
         self.0.write_str(v)
@@ -400,7 +434,7 @@ impl Record<'_> {
                 w.s(service)?;
                 w.s(state.name())?;
                 w.s(state_type.name())?;
-                w.n(attempt)?;
+                w.u(attempt)?;
                 w.last(output)
             }
             Record::HostAlert {
@@ -421,7 +455,7 @@ impl Record<'_> {
                 w.s(host)?;
                 w.s(state.name())?;
                 w.s(state_type.name())?;
-                w.n(attempt)?;
+                w.u(attempt)?;
                 w.last(output)
             }
             Record::ServiceNotification {
@@ -436,7 +470,7 @@ impl Record<'_> {
                 w.s(contact)?;
                 w.s(host)?;
                 w.s(service)?;
-                w.n(kind)?;
+                w.kind(kind)?;
                 w.s(command)?;
                 w.last(output)?;
                 if let Some((a, c)) = author {
@@ -454,7 +488,7 @@ impl Record<'_> {
             } => {
                 w.s(contact)?;
                 w.s(host)?;
-                w.n(kind)?;
+                w.kind(kind)?;
                 w.s(command)?;
                 w.last(output)?;
                 if let Some((a, c)) = author {
@@ -475,7 +509,7 @@ impl Record<'_> {
                 w.s(service)?;
                 w.s(state.name())?;
                 w.s(state_type.name())?;
-                w.n(attempt)?;
+                w.u(attempt)?;
                 w.last(command)
             }
             Record::HostEventHandler {
@@ -489,7 +523,7 @@ impl Record<'_> {
                 w.s(host)?;
                 w.s(state.name())?;
                 w.s(state_type.name())?;
-                w.n(attempt)?;
+                w.u(attempt)?;
                 w.last(command)
             }
             Record::PassiveServiceCheck {
@@ -500,12 +534,12 @@ impl Record<'_> {
             } => {
                 w.s(host)?;
                 w.s(service)?;
-                w.n(code)?;
+                w.u(code)?;
                 w.last(output)
             }
             Record::PassiveHostCheck { host, code, output } => {
                 w.s(host)?;
-                w.n(code)?;
+                w.u(code)?;
                 w.last(output)
             }
             Record::ExternalCommand { name, args } => match args {
@@ -560,30 +594,30 @@ impl Record<'_> {
             | Record::Error { text }
             | Record::Raw(text) => w.last(text),
             Record::ConnectionEvent(e) => {
-                w.n(e.event_time)?;
+                w.i(e.event_time)?;
                 w.s(e.reporter)?;
                 w.s(e.source)?;
                 opt_dash(&mut w, e.proto)?;
                 match e.port {
-                    Some(p) => w.n(p)?,
+                    Some(p) => w.u(p)?,
                     None => w.s("-")?,
                 }
                 opt_dash(&mut w, e.daemon)?;
                 w.s(e.kind)?;
-                w.n(e.count)?;
+                w.u(e.count)?;
                 w.last(e.raw)
             }
             Record::ScanIncident(i) => {
-                w.n(i.id)?;
+                w.u(i.id)?;
                 w.s(i.transition)?;
                 w.s(i.key)?;
                 w.s(i.detectors.0)?;
-                w.n(i.events)?;
-                w.n(i.host_count)?;
-                w.n(i.port_count)?;
-                w.n(i.source_count)?;
-                w.n(i.first_seen)?;
-                w.n(i.last_seen)?;
+                w.u(i.events)?;
+                w.u(i.host_count)?;
+                w.u(i.port_count)?;
+                w.u(i.source_count)?;
+                w.i(i.first_seen)?;
+                w.i(i.last_seen)?;
                 w.s(if i.recurrence { "1" } else { "0" })?;
                 w.s(i.hosts.0)?;
                 w.s(i.ports.0)?;

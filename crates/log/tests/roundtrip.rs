@@ -85,6 +85,9 @@ fn every_kind_round_trips() {
         "[1] CONNECTION EVENT: 100;web01;unknown;-;-;-;trap;3;",
         "[1] SCAN INCIDENT: 7;opened;10.0.0.0/24;horizontal,slow;12;3;2;4;90;100;0;a,b;tcp/22,tcp/23;sshd;CRITICAL - scan; yes",
         "[1] Nagios 4.4.6 starting... (PID=42)",
+        "[0] CONNECTION EVENT: 0;r;s;-;65535;-;trap;4294967295;x",
+        "[1] SCAN INCIDENT: 18446744073709551615;closed;k;;0;0;0;0;0;9223372036854775807;1;;;;",
+        "[1] SERVICE ALERT: h;s;OK;HARD;4294967295;x",
     ];
     for l in lines {
         check(l);
