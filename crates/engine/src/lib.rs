@@ -547,7 +547,7 @@ impl Engine {
     /// End the line begun at `start` (with the `log-check` feature: check it).
     fn log_end(&mut self, start: usize) {
         self.out.log.push('\n');
-        #[cfg(any(test, feature = "log-check"))]
+        #[cfg(any(test, all(feature = "log-check", debug_assertions)))]
         check_log_line(&self.out.log[start..]);
         let _ = start;
     }
@@ -621,7 +621,7 @@ impl Engine {
 /// The `log-check` feature's check of one logged line (with its `\n`): it renders back from
 /// its parsed `picket_log` record byte for byte, and a line opening with a known tag is
 /// that typed record, not `Raw`.
-#[cfg(any(test, feature = "log-check"))]
+#[cfg(any(test, all(feature = "log-check", debug_assertions)))]
 fn check_log_line(line: &str) {
     let body = line.trim_end_matches('\n');
     let parsed = picket_log::parse_line(body)
