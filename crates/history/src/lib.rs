@@ -22,8 +22,13 @@
 //! store.ingest_lines(lines.iter().map(String::as_str))?;   // one transaction
 //! //   or, mixing in notification outcomes in order:
 //! store.insert_batch(&[Record::Log(parse_line(l)?), Record::NotificationResult(r)])?;
-//! //   after a notification command exits:
+//! //   after a notification command exits (joined to the oldest open row of its names):
 //! store.record_notification_result(NotificationResult { .. })?;
+//! //   or exactly, by the notification id (the daemon's way; see `notify.rs`): once caught up
+//! store.begin_notification_ids();
+//! //   then, in the order the executor takes the jobs, and as each finishes:
+//! store.insert_batch(&[Record::NotificationJob(job)])?;
+//! store.insert_batch(&[Record::NotificationOutcome { id, result }])?;
 //! //   periodically (e.g. every minute), with the engine's clock:
 //! while store.prune(now)? == store.config().prune_chunk as usize {}
 //! // readers (the web UI) open their own `Store` on the same file.
