@@ -7,6 +7,7 @@
 //! restart replays it onto a possibly reloaded configuration, exactly like passive results.
 
 use picket_config::{HostId, ServiceId};
+use picket_log::Record;
 use serde::{Deserialize, Serialize};
 
 use crate::Engine;
@@ -189,12 +190,14 @@ impl Engine {
         let desc = s.description.to_string();
         match r.exit {
             CheckExit::TimedOut => {
-                self.logf(
+                self.record(
                     now,
-                    format_args!(
-                        "Warning: Check of service '{desc}' on host '{host}' timed out after {:.3}s!",
-                        r.execution_time
-                    ),
+                    Record::Warning {
+                        text: &format!(
+                            "Check of service '{desc}' on host '{host}' timed out after {:.3}s!",
+                            r.execution_time
+                        ),
+                    },
                 );
                 (
                     timeout_state(self.cfg.main.service_check_timeout_state),
@@ -207,11 +210,13 @@ impl Engine {
             CheckExit::Signaled(_) => (svc_state::UNKNOWN, r.output.clone()),
             CheckExit::Code(rc @ 0..=3) => (rc as u8, r.output.clone()),
             CheckExit::Code(126) => {
-                self.logf(
+                self.record(
                     now,
-                    format_args!(
-                        "Warning: Return code of 126 for service '{desc}' on host '{host}' may indicate a non-executable plugin."
-                    ),
+                    Record::Warning {
+                        text: &format!(
+                            "Return code of 126 for service '{desc}' on host '{host}' may indicate a non-executable plugin."
+                        ),
+                    },
                 );
                 (
                     svc_state::CRITICAL,
@@ -220,11 +225,13 @@ impl Engine {
                 )
             }
             CheckExit::Code(127) => {
-                self.logf(
+                self.record(
                     now,
-                    format_args!(
-                        "Warning: Return code of 127 for service '{desc}' on host '{host}' may indicate this plugin doesn't exist."
-                    ),
+                    Record::Warning {
+                        text: &format!(
+                            "Return code of 127 for service '{desc}' on host '{host}' may indicate this plugin doesn't exist."
+                        ),
+                    },
                 );
                 (
                     svc_state::CRITICAL,
@@ -232,11 +239,13 @@ impl Engine {
                 )
             }
             CheckExit::Code(rc) => {
-                self.logf(
+                self.record(
                     now,
-                    format_args!(
-                        "Warning: Return code of {rc} for check of service '{desc}' on host '{host}' was out of bounds."
-                    ),
+                    Record::Warning {
+                        text: &format!(
+                            "Return code of {rc} for check of service '{desc}' on host '{host}' was out of bounds."
+                        ),
+                    },
                 );
                 (
                     svc_state::CRITICAL,
@@ -253,12 +262,14 @@ impl Engine {
         let host = self.cfg.host(hid).name.to_string();
         match r.exit {
             CheckExit::TimedOut => {
-                self.logf(
+                self.record(
                     now,
-                    format_args!(
-                        "Warning: Check of host '{host}' timed out after {:.2} seconds",
-                        r.execution_time
-                    ),
+                    Record::Warning {
+                        text: &format!(
+                            "Check of host '{host}' timed out after {:.2} seconds",
+                            r.execution_time
+                        ),
+                    },
                 );
                 (
                     host_state::DOWN,
@@ -275,11 +286,13 @@ impl Engine {
             // Nagios 4.4.6 as shipped (Debian nagios4-core) words these like the service
             // ones, with "host" [oracle: z_check_results].
             CheckExit::Code(126) => {
-                self.logf(
+                self.record(
                     now,
-                    format_args!(
-                        "Warning: Return code of 126 for host '{host}' may indicate a non-executable plugin."
-                    ),
+                    Record::Warning {
+                        text: &format!(
+                            "Return code of 126 for host '{host}' may indicate a non-executable plugin."
+                        ),
+                    },
                 );
                 (
                     host_state::DOWN,
@@ -288,11 +301,13 @@ impl Engine {
                 )
             }
             CheckExit::Code(127) => {
-                self.logf(
+                self.record(
                     now,
-                    format_args!(
-                        "Warning: Return code of 127 for host '{host}' may indicate this plugin doesn't exist."
-                    ),
+                    Record::Warning {
+                        text: &format!(
+                            "Return code of 127 for host '{host}' may indicate this plugin doesn't exist."
+                        ),
+                    },
                 );
                 (
                     host_state::DOWN,
@@ -300,11 +315,13 @@ impl Engine {
                 )
             }
             CheckExit::Code(rc) => {
-                self.logf(
+                self.record(
                     now,
-                    format_args!(
-                        "Warning: Return code of {rc} for check of host '{host}' was out of bounds."
-                    ),
+                    Record::Warning {
+                        text: &format!(
+                            "Return code of {rc} for check of host '{host}' was out of bounds."
+                        ),
+                    },
                 );
                 (
                     host_state::DOWN,

@@ -234,36 +234,38 @@ impl Engine {
     }
 
     fn downtime_alert(&mut self, now: Time, d: &Downtime, what: &str) {
-        let (verb, svc_text, host_text) = match what {
+        use picket_log::DowntimePhase;
+        let (phase, svc_text, host_text) = match what {
             "STARTED" => (
-                "STARTED",
+                DowntimePhase::Started,
                 "Service has entered a period of scheduled downtime",
                 "Host has entered a period of scheduled downtime",
             ),
             "STOPPED" => (
-                "STOPPED",
+                DowntimePhase::Stopped,
                 "Service has exited from a period of scheduled downtime",
                 "Host has exited from a period of scheduled downtime",
             ),
             _ => (
-                "CANCELLED",
+                DowntimePhase::Cancelled,
                 "Scheduled downtime for service has been cancelled.",
                 "Scheduled downtime for host has been cancelled.",
             ),
         };
-        match &d.target.service {
-            Some(s) => self.logf(
-                now,
-                format_args!(
-                    "SERVICE DOWNTIME ALERT: {};{};{verb}; {svc_text}",
-                    d.target.host, s
-                ),
-            ),
-            None => self.logf(
-                now,
-                format_args!("HOST DOWNTIME ALERT: {};{verb}; {host_text}", d.target.host),
-            ),
-        }
+        let record = match &d.target.service {
+            Some(s) => picket_log::Record::ServiceDowntimeAlert {
+                host: &d.target.host,
+                service: s,
+                phase,
+                message: svc_text,
+            },
+            None => picket_log::Record::HostDowntimeAlert {
+                host: &d.target.host,
+                phase,
+                message: host_text,
+            },
+        };
+        self.record(now, record);
     }
 
     fn start_downtime(&mut self, now: Time, id: u64) {

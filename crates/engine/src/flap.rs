@@ -1,5 +1,6 @@
 //! Flap detection (`flapping.c`): a 21-entry state history with weighted changes.
 
+use picket_log::{FlappingPhase, Record};
 use std::sync::Arc;
 
 use picket_config::{HostId, Options, ServiceId};
@@ -86,12 +87,16 @@ impl Engine {
         };
         if flapping {
             st.is_flapping = true;
-            self.logf(
+            self.record(
                 now,
-                format_args!(
-                    "SERVICE FLAPPING ALERT: {};{};STARTED; Service appears to have started flapping ({pct:.1}% change >= {high:.1}% threshold)",
-                    target.host, s.description
-                ),
+                Record::ServiceFlappingAlert {
+                    host: &target.host,
+                    service: &s.description,
+                    phase: FlappingPhase::Started,
+                    message: &format!(
+                        "Service appears to have started flapping ({pct:.1}% change >= {high:.1}% threshold)"
+                    ),
+                },
             );
             let text = format!(
                 "Notifications for this service are being suppressed because it was detected as having been flapping between different states ({pct:.1}% change >= {high:.1}% threshold).  When the service state stabilizes and the flapping stops, notifications will be re-enabled."
@@ -107,12 +112,16 @@ impl Engine {
             self.service_notification(now, sid, NotificationKind::FlappingStart, "", "", 0);
         } else {
             st.is_flapping = false;
-            self.logf(
+            self.record(
                 now,
-                format_args!(
-                    "SERVICE FLAPPING ALERT: {};{};STOPPED; Service appears to have stopped flapping ({pct:.1}% change < {low:.1}% threshold)",
-                    target.host, s.description
-                ),
+                Record::ServiceFlappingAlert {
+                    host: &target.host,
+                    service: &s.description,
+                    phase: FlappingPhase::Stopped,
+                    message: &format!(
+                        "Service appears to have stopped flapping ({pct:.1}% change < {low:.1}% threshold)"
+                    ),
+                },
             );
             self.comments
                 .retain(|_, c| !(c.kind == CommentKind::Flapping && c.target == target));
@@ -163,12 +172,15 @@ impl Engine {
         };
         if flapping {
             st.is_flapping = true;
-            self.logf(
+            self.record(
                 now,
-                format_args!(
-                    "HOST FLAPPING ALERT: {};STARTED; Host appears to have started flapping ({pct:.1}% change > {high:.1}% threshold)",
-                    h.name
-                ),
+                Record::HostFlappingAlert {
+                    host: &h.name,
+                    phase: FlappingPhase::Started,
+                    message: &format!(
+                        "Host appears to have started flapping ({pct:.1}% change > {high:.1}% threshold)"
+                    ),
+                },
             );
             let text = format!(
                 "Notifications for this host are being suppressed because it was detected as having been flapping between different states ({pct:.1}% change > {high:.1}% threshold).  When the host state stabilizes and the flapping stops, notifications will be re-enabled."
@@ -184,12 +196,15 @@ impl Engine {
             self.host_notification(now, hid, NotificationKind::FlappingStart, "", "", 0);
         } else {
             st.is_flapping = false;
-            self.logf(
+            self.record(
                 now,
-                format_args!(
-                    "HOST FLAPPING ALERT: {};STOPPED; Host appears to have stopped flapping ({pct:.1}% change < {low:.1}% threshold)",
-                    h.name
-                ),
+                Record::HostFlappingAlert {
+                    host: &h.name,
+                    phase: FlappingPhase::Stopped,
+                    message: &format!(
+                        "Host appears to have stopped flapping ({pct:.1}% change < {low:.1}% threshold)"
+                    ),
+                },
             );
             self.comments
                 .retain(|_, c| !(c.kind == CommentKind::Flapping && c.target == target));
@@ -212,12 +227,14 @@ impl Engine {
             if st.is_flapping {
                 st.is_flapping = false;
                 let host = cfg.host(s.host).name.to_string();
-                self.logf(
+                self.record(
                     now,
-                    format_args!(
-                        "SERVICE FLAPPING ALERT: {};{};DISABLED; Flap detection has been disabled",
-                        host, s.description
-                    ),
+                    Record::ServiceFlappingAlert {
+                        host: &host,
+                        service: &s.description,
+                        phase: FlappingPhase::Disabled,
+                        message: "Flap detection has been disabled",
+                    },
                 );
                 let target = Target {
                     host,
@@ -233,12 +250,13 @@ impl Engine {
             st.flap_detection_enabled = false;
             if st.is_flapping {
                 st.is_flapping = false;
-                self.logf(
+                self.record(
                     now,
-                    format_args!(
-                        "HOST FLAPPING ALERT: {};DISABLED; Flap detection has been disabled",
-                        h.name
-                    ),
+                    Record::HostFlappingAlert {
+                        host: &h.name,
+                        phase: FlappingPhase::Disabled,
+                        message: "Flap detection has been disabled",
+                    },
                 );
                 let target = Target {
                     host: h.name.to_string(),

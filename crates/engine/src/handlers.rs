@@ -6,7 +6,7 @@ use std::sync::Arc;
 use picket_config::{HostId, ServiceId};
 
 use crate::macros::MacroCtx;
-use crate::status::{Time, host_state_name, service_state_name};
+use crate::status::Time;
 use crate::{Engine, Job, JobKind};
 
 impl Engine {
@@ -22,16 +22,16 @@ impl Engine {
             |me: &mut Engine, call: &picket_config::CommandCall, shown: &str, prefix: &str| {
                 let st = &me.svcs[sid.index()];
                 if cfg.main.log_event_handlers && !me.replay {
-                    let line = format!(
-                        "{prefix}SERVICE EVENT HANDLER: {};{};{};{};{};{}",
-                        host_name,
-                        s.description,
-                        service_state_name(st.current_state),
-                        st.state_type.as_str(),
-                        st.current_attempt,
-                        shown
-                    );
-                    me.log(now, &line);
+                    let record = picket_log::Record::ServiceEventHandler {
+                        global: !prefix.is_empty(),
+                        host: host_name,
+                        service: &s.description,
+                        state: picket_log::ServiceState::from_code(st.current_state),
+                        state_type: st.state_type.log(),
+                        attempt: st.current_attempt,
+                        command: shown,
+                    };
+                    me.record(now, record);
                 }
                 if me.replay {
                     return;
@@ -80,15 +80,15 @@ impl Engine {
             |me: &mut Engine, call: &picket_config::CommandCall, shown: &str, prefix: &str| {
                 let st = &me.hosts[hid.index()];
                 if cfg.main.log_event_handlers && !me.replay {
-                    let line = format!(
-                        "{prefix}HOST EVENT HANDLER: {};{};{};{};{}",
-                        h.name,
-                        host_state_name(st.current_state),
-                        st.state_type.as_str(),
-                        st.current_attempt,
-                        shown
-                    );
-                    me.log(now, &line);
+                    let record = picket_log::Record::HostEventHandler {
+                        global: !prefix.is_empty(),
+                        host: &h.name,
+                        state: picket_log::HostState::from_code(st.current_state),
+                        state_type: st.state_type.log(),
+                        attempt: st.current_attempt,
+                        command: shown,
+                    };
+                    me.record(now, record);
                 }
                 if me.replay {
                     return;

@@ -111,6 +111,12 @@ pub struct NotificationTarget {
     pub service: Option<String>,
     /// The notification command's name.
     pub command: String,
+    /// The notification's id (`$NOTIFICATIONID$`, `current_notification_id`): one per
+    /// notification, shared by the jobs of all its contacts. With the names it identifies
+    /// this job's `… NOTIFICATION` line exactly, so the history joins the outcome to it.
+    pub id: u64,
+    /// Whether the `… NOTIFICATION` line was logged (`log_notifications=1`).
+    pub logged: bool,
 }
 
 /// Requests to the process around the engine.
@@ -376,7 +382,7 @@ impl Engine {
     pub fn start(&mut self, now: Time) {
         self.program_start = now;
         if self.cfg.main.log_initial_states {
-            self.log_states(now, "INITIAL");
+            self.log_states(now, picket_log::StateDump::Initial);
         }
         self.init_timing_loop(now);
         self.schedule_log_rotation(now);
@@ -384,22 +390,23 @@ impl Engine {
     }
 
     /// `CURRENT HOST STATE` / `CURRENT SERVICE STATE` lines (after a log rotation), or
-    /// `INITIAL …` with `which = "INITIAL"`.
-    pub fn log_states(&mut self, now: Time, which: &str) {
+    /// `INITIAL …` (start-up).
+    pub fn log_states(&mut self, now: Time, dump: picket_log::StateDump) {
         let cfg = Arc::clone(&self.cfg);
         let mut hosts: Vec<&picket_config::Host> = cfg.hosts.iter().collect();
         hosts.sort_by(|a, b| a.name.cmp(&b.name));
         for h in &hosts {
             let st = &self.hosts[h.id.index()];
-            let line = format!(
-                "{which} HOST STATE: {};{};{};{};{}",
-                h.name,
-                status::host_state_name(st.current_state),
-                st.state_type.as_str(),
-                st.current_attempt,
-                output::log_safe(st.plugin_output.as_deref().unwrap_or(""))
-            );
-            self.log(now, &line);
+            let output = output::log_safe(st.plugin_output.as_deref().unwrap_or("")).into_owned();
+            let record = picket_log::Record::HostState {
+                dump,
+                host: &h.name,
+                state: picket_log::HostState::from_code(st.current_state),
+                state_type: st.state_type.log(),
+                attempt: st.current_attempt,
+                output: &output,
+            };
+            self.record(now, record);
         }
         let mut svcs: Vec<&picket_config::Service> = cfg.services.iter().collect();
         svcs.sort_by(|a, b| {
@@ -410,16 +417,17 @@ impl Engine {
         });
         for s in &svcs {
             let st = &self.svcs[s.id.index()];
-            let line = format!(
-                "{which} SERVICE STATE: {};{};{};{};{};{}",
-                cfg.host(s.host).name,
-                s.description,
-                status::service_state_name(st.current_state),
-                st.state_type.as_str(),
-                st.current_attempt,
-                output::log_safe(st.output_or_null())
-            );
-            self.log(now, &line);
+            let output = output::log_safe(st.output_or_null()).into_owned();
+            let record = picket_log::Record::ServiceState {
+                dump,
+                host: &cfg.host(s.host).name,
+                service: &s.description,
+                state: picket_log::ServiceState::from_code(st.current_state),
+                state_type: st.state_type.log(),
+                attempt: st.current_attempt,
+                output: &output,
+            };
+            self.record(now, record);
         }
     }
 
@@ -517,31 +525,31 @@ impl Engine {
         if self.replay {
             return;
         }
+        let start = self.out.log.len();
         self.log_start(now);
         self.out.log.push_str(text);
-        self.out.log.push('\n');
+        self.log_end(start);
     }
 
-    /// Write one log line made of `parts` (no formatting machinery).
-    pub(crate) fn log_parts(&mut self, now: Time, parts: &[&str]) {
+    /// Write one log line: `record` rendered by `picket_log`, the one owner of the log's
+    /// text. Its fields are logged as given: plugin output and received text must have
+    /// been made [`output::log_safe`] by the caller.
+    pub(crate) fn record(&mut self, now: Time, record: picket_log::Record<'_>) {
         if self.replay {
             return;
         }
+        let start = self.out.log.len();
         self.log_start(now);
-        for p in parts {
-            self.out.log.push_str(p);
-        }
-        self.out.log.push('\n');
+        record.render_into(&mut self.out.log);
+        self.log_end(start);
     }
 
-    /// Write one log line built from format arguments.
-    pub(crate) fn logf(&mut self, now: Time, args: std::fmt::Arguments<'_>) {
-        if self.replay {
-            return;
-        }
-        self.log_start(now);
-        let _ = self.out.log.write_fmt(args);
+    /// End the line begun at `start` (with the `log-check` feature: check it).
+    fn log_end(&mut self, start: usize) {
         self.out.log.push('\n');
+        #[cfg(any(test, all(feature = "log-check", debug_assertions)))]
+        check_log_line(&self.out.log[start..]);
+        let _ = start;
     }
 
     pub(crate) fn push_job(&mut self, job: Job) {
@@ -607,5 +615,22 @@ impl Engine {
                 }
             })
             .min()
+    }
+}
+
+/// The `log-check` feature's check of one logged line (with its `\n`): it renders back from
+/// its parsed `picket_log` record byte for byte, and a line opening with a known tag is
+/// that typed record, not `Raw`.
+#[cfg(any(test, all(feature = "log-check", debug_assertions)))]
+fn check_log_line(line: &str) {
+    let body = line.trim_end_matches('\n');
+    let parsed = picket_log::parse_line(body)
+        .unwrap_or_else(|_| panic!("log line without a timestamp: {body:?}"));
+    assert_eq!(parsed.to_string(), body, "log line does not round-trip");
+    if let picket_log::Record::Raw(text) = parsed.record {
+        assert!(
+            !picket_log::has_known_tag(text),
+            "log line of a known kind parses as Raw: {body:?}"
+        );
     }
 }

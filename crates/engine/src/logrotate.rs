@@ -162,10 +162,15 @@ impl Engine {
     pub fn log_rotated(&mut self, rotation: &LogRotation, now: Time, rotated: bool) {
         if rotated {
             let t = rotation.time;
-            self.log_parts(t, &["LOG ROTATION: ", rotation.method.as_str()]);
-            self.log(t, "LOG VERSION: 2.0");
+            self.record(
+                t,
+                picket_log::Record::LogRotation {
+                    method: rotation.method.as_str(),
+                },
+            );
+            self.record(t, picket_log::Record::LogVersion { version: "2.0" });
             if self.cfg.main.log_current_states {
-                self.log_states(t, "CURRENT");
+                self.log_states(t, picket_log::StateDump::Current);
             }
         }
         self.next_log_rotation = Some(next_rotation(rotation.method, now, &self.tz));

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use picket_config::{ContactId, HostId, Options, ServiceId};
 
 use crate::macros::{MacroCtx, NotifMacros};
-use crate::status::{StateType, Time, host_state_name, service_state_name};
+use crate::status::{StateType, Time};
 use crate::{Engine, Job, JobKind, NotificationTarget};
 
 /// `SEND_CUSTOM_*_NOTIFICATION` option: notify normal and escalated contacts.
@@ -57,6 +57,22 @@ impl NotificationKind {
             NotificationKind::DowntimeEnd => "DOWNTIMEEND",
             NotificationKind::DowntimeCancelled => "DOWNTIMECANCELLED",
             NotificationKind::Custom => "CUSTOM",
+        }
+    }
+
+    /// The log grammar's notification type (`picket_log`).
+    pub fn log(self) -> picket_log::NotificationType {
+        use picket_log::NotificationType as T;
+        match self {
+            NotificationKind::Normal => T::Normal,
+            NotificationKind::Acknowledgement => T::Acknowledgement,
+            NotificationKind::FlappingStart => T::FlappingStart,
+            NotificationKind::FlappingStop => T::FlappingStop,
+            NotificationKind::FlappingDisabled => T::FlappingDisabled,
+            NotificationKind::DowntimeStart => T::DowntimeStart,
+            NotificationKind::DowntimeEnd => T::DowntimeEnd,
+            NotificationKind::DowntimeCancelled => T::DowntimeCancelled,
+            NotificationKind::Custom => T::Custom,
         }
     }
 
@@ -542,15 +558,11 @@ impl Engine {
             comment: comment.to_owned(),
         };
         let host_name = &cfg.host(s.host).name;
-        let state_str = service_state_name(state);
-        let state_field = match kind {
-            NotificationKind::Normal => state_str.to_owned(),
-            k => format!("{} ({state_str})", k.type_str(false)),
+        let state_field = picket_log::Notified {
+            kind: kind.log(),
+            state: picket_log::ServiceState::from_code(state),
         };
-        let with_author = matches!(
-            kind,
-            NotificationKind::Acknowledgement | NotificationKind::Custom
-        );
+        let with_author = state_field.kind.has_author();
         // Nagios prepends each contact to its list: the log shows them in reverse.
         for (c, ways) in recipients.iter().rev() {
             let contact = cfg.contact(*c);
@@ -573,22 +585,20 @@ impl Engine {
                     };
                     let output = self.svcs[i].output_or_null().to_owned();
                     if cfg.main.log_notifications && !self.replay {
-                        let mut line = format!(
-                            "SERVICE NOTIFICATION: {};{};{};{};{};{}",
-                            contact.name,
-                            host_name,
-                            s.description,
-                            state_field,
-                            command.name,
-                            crate::output::log_safe(&output)
+                        let (a, c) = (
+                            crate::output::log_safe(author),
+                            crate::output::log_safe(comment),
                         );
-                        if with_author {
-                            line.push(';');
-                            line.push_str(&crate::output::log_safe(author));
-                            line.push(';');
-                            line.push_str(&crate::output::log_safe(comment));
-                        }
-                        self.log(now, &line);
+                        let record = picket_log::Record::ServiceNotification {
+                            contact: &contact.name,
+                            host: host_name,
+                            service: &s.description,
+                            kind: state_field,
+                            command: &command.name,
+                            output: &crate::output::log_safe(&output),
+                            author: with_author.then_some((&*a, &*c)),
+                        };
+                        self.record(now, record);
                     }
                     if self.replay {
                         continue;
@@ -606,6 +616,8 @@ impl Engine {
                             host: host_name.to_string(),
                             service: Some(s.description.to_string()),
                             command: command.name.to_string(),
+                            id: nid,
+                            logged: cfg.main.log_notifications,
                         }),
                     });
                 }
@@ -729,15 +741,11 @@ impl Engine {
             author: author.to_owned(),
             comment: comment.to_owned(),
         };
-        let state_str = host_state_name(state);
-        let state_field = match kind {
-            NotificationKind::Normal => state_str.to_owned(),
-            k => format!("{} ({state_str})", k.type_str(false)),
+        let state_field = picket_log::Notified {
+            kind: kind.log(),
+            state: picket_log::HostState::from_code(state),
         };
-        let with_author = matches!(
-            kind,
-            NotificationKind::Acknowledgement | NotificationKind::Custom
-        );
+        let with_author = state_field.kind.has_author();
         for (c, ways) in recipients.iter().rev() {
             let contact = cfg.contact(*c);
             for &wi in ways {
@@ -759,21 +767,19 @@ impl Engine {
                     };
                     let output = self.hosts[i].plugin_output.clone().unwrap_or_default();
                     if cfg.main.log_notifications && !self.replay {
-                        let mut line = format!(
-                            "HOST NOTIFICATION: {};{};{};{};{}",
-                            contact.name,
-                            h.name,
-                            state_field,
-                            command.name,
-                            crate::output::log_safe(&output)
+                        let (a, c) = (
+                            crate::output::log_safe(author),
+                            crate::output::log_safe(comment),
                         );
-                        if with_author {
-                            line.push(';');
-                            line.push_str(&crate::output::log_safe(author));
-                            line.push(';');
-                            line.push_str(&crate::output::log_safe(comment));
-                        }
-                        self.log(now, &line);
+                        let record = picket_log::Record::HostNotification {
+                            contact: &contact.name,
+                            host: &h.name,
+                            kind: state_field,
+                            command: &command.name,
+                            output: &crate::output::log_safe(&output),
+                            author: with_author.then_some((&*a, &*c)),
+                        };
+                        self.record(now, record);
                     }
                     if self.replay {
                         continue;
@@ -791,6 +797,8 @@ impl Engine {
                             host: h.name.to_string(),
                             service: None,
                             command: command.name.to_string(),
+                            id: nid,
+                            logged: cfg.main.log_notifications,
                         }),
                     });
                 }

@@ -8,6 +8,7 @@ use crate::commands::{CommandName, LineError, atoi, split_line, strtol};
 use crate::output::{log_safe, parse_output, unescape_passive};
 use crate::status::{AckType, CheckType, StateType, Time, svc_state};
 use crate::{Engine, PassiveResult, Request};
+use picket_log::{HostState as LogHostState, Record, ServiceState as LogServiceState};
 
 /// Why a command failed (the reason logged as `returned error <reason>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,12 +62,12 @@ impl Engine {
             Ok(c) => c,
             Err(LineError::Malformed) if from_file => return,
             Err(LineError::Malformed) => {
-                self.logf(
+                self.record(
                     now,
-                    format_args!(
-                        "External command {} returned error Malformed command",
-                        log_safe(line)
-                    ),
+                    Record::ExternalCommandError {
+                        command: &log_safe(line),
+                        error: "Malformed command",
+                    },
                 );
                 return;
             }
@@ -75,18 +76,21 @@ impl Engine {
             let nm = log_safe(cmd.name).into_owned();
             let args = log_safe(cmd.args).into_owned();
             let raw = log_safe(cmd.raw).into_owned();
-            self.logf(
+            self.record(
                 now,
-                format_args!("Warning: Unrecognized external command -> {nm};{args}"),
+                Record::Warning {
+                    text: &format!("Unrecognized external command -> {nm};{args}"),
+                },
             );
             if from_file {
                 return;
             }
-            self.logf(
+            self.record(
                 now,
-                format_args!(
-                    "External command {raw} returned error Unknown or unsupported command"
-                ),
+                Record::ExternalCommandError {
+                    command: &raw,
+                    error: "Unknown or unsupported command",
+                },
             );
             return;
         };
@@ -98,20 +102,31 @@ impl Engine {
         };
         if log_it {
             let (n, a) = (log_safe(cmd.name), log_safe(cmd.args));
-            self.log_parts(now, &["EXTERNAL COMMAND: ", &n, ";", &a]);
+            self.record(
+                now,
+                Record::ExternalCommand {
+                    name: &n,
+                    args: Some(&a),
+                },
+            );
         }
         if self.dispatch(now, name, cmd.entry_time, cmd.args).is_err() {
             let nm = log_safe(cmd.name).into_owned();
             let args = log_safe(cmd.args).into_owned();
             let raw = log_safe(cmd.raw).into_owned();
-            self.logf(
+            self.record(
                 now,
-                format_args!("Error: External command failed -> {nm};{args}"),
+                Record::Error {
+                    text: &format!("External command failed -> {nm};{args}"),
+                },
             );
             if !from_file {
-                self.logf(
+                self.record(
                     now,
-                    format_args!("External command {raw} returned error Command failed"),
+                    Record::ExternalCommandError {
+                        command: &raw,
+                        error: "Command failed",
+                    },
                 );
             }
         }
@@ -124,13 +139,12 @@ impl Engine {
             Some(svc) => {
                 let name = CommandName::ProcessServiceCheckResult;
                 if self.cfg.main.log_passive_checks {
-                    self.logf(
+                    self.record(
                         now,
-                        format_args!(
-                            "EXTERNAL COMMAND: {};{}",
-                            name.as_str(),
-                            log_safe(&r.command_args())
-                        ),
+                        Record::ExternalCommand {
+                            name: name.as_str(),
+                            args: Some(&log_safe(&r.command_args())),
+                        },
                     );
                 }
                 let res = self.passive_service_result(
@@ -146,13 +160,12 @@ impl Engine {
             None => {
                 let name = CommandName::ProcessHostCheckResult;
                 if self.cfg.main.log_passive_checks {
-                    self.logf(
+                    self.record(
                         now,
-                        format_args!(
-                            "EXTERNAL COMMAND: {};{}",
-                            name.as_str(),
-                            log_safe(&r.command_args())
-                        ),
+                        Record::ExternalCommand {
+                            name: name.as_str(),
+                            args: Some(&log_safe(&r.command_args())),
+                        },
                     );
                 }
                 let res = self.passive_host_result(
@@ -167,17 +180,18 @@ impl Engine {
         };
         if res.is_err() {
             let args = log_safe(&r.command_args()).into_owned();
-            self.logf(
+            self.record(
                 now,
-                format_args!("Error: External command failed -> {};{args}", name.as_str()),
+                Record::Error {
+                    text: &format!("External command failed -> {};{args}", name.as_str()),
+                },
             );
-            self.logf(
+            self.record(
                 now,
-                format_args!(
-                    "External command [{}] {};{args} returned error Command failed",
-                    r.check_time,
-                    name.as_str()
-                ),
+                Record::ExternalCommandError {
+                    command: &format!("[{}] {};{args}", r.check_time, name.as_str()),
+                    error: "Command failed",
+                },
             );
         }
     }
@@ -672,24 +686,28 @@ impl Engine {
             return Err(CmdError::Failed);
         }
         let Some(hid) = self.find_host(host) else {
-            self.logf(
+            self.record(
                 now,
-                format_args!(
-                    "Warning:  Passive check result was received for service '{}' on host '{}', but the host could not be found!",
-                    log_safe(svc),
-                    log_safe(host)
-                ),
+                Record::Warning {
+                    text: &format!(
+                        " Passive check result was received for service '{}' on host '{}', but the host could not be found!",
+                        log_safe(svc),
+                        log_safe(host)
+                    ),
+                },
             );
             return Err(CmdError::Failed);
         };
         let Some(sid) = self.cfg.find_service(hid, svc) else {
-            self.logf(
+            self.record(
                 now,
-                format_args!(
-                    "Warning:  Passive check result was received for service '{}' on host '{}', but the service could not be found!",
-                    log_safe(svc),
-                    log_safe(host)
-                ),
+                Record::Warning {
+                    text: &format!(
+                        " Passive check result was received for service '{}' on host '{}', but the service could not be found!",
+                        log_safe(svc),
+                        log_safe(host)
+                    ),
+                },
             );
             return Err(CmdError::Failed);
         };
@@ -736,12 +754,14 @@ impl Engine {
             return Err(CmdError::Failed);
         }
         let Some(hid) = self.find_host(host) else {
-            self.logf(
+            self.record(
                 now,
-                format_args!(
-                    "Warning:  Passive check result was received for host '{}', but the host could not be found!",
-                    log_safe(host)
-                ),
+                Record::Warning {
+                    text: &format!(
+                        " Passive check result was received for host '{}', but the host could not be found!",
+                        log_safe(host)
+                    ),
+                },
             );
             return Err(CmdError::Failed);
         };
@@ -799,20 +819,15 @@ impl Engine {
 
         // Deliberate difference: log the new result, not the previous one.
         if check_type == CheckType::Passive && cfg.main.log_passive_checks {
-            const DIGITS: [&str; 4] = ["0", "1", "2", "3"];
             let short = log_safe(&parsed.short);
-            self.log_parts(
+            self.record(
                 now,
-                &[
-                    "PASSIVE SERVICE CHECK: ",
-                    &cfg.host(hid).name,
-                    ";",
-                    &scfg.description,
-                    ";",
-                    DIGITS[usize::from(state & 3)],
-                    ";",
-                    &short,
-                ],
+                Record::PassiveServiceCheck {
+                    host: &cfg.host(hid).name,
+                    service: &scfg.description,
+                    code: state & 3,
+                    output: &short,
+                },
             );
         }
 
@@ -1044,16 +1059,16 @@ impl Engine {
         if st.state_type == StateType::Soft && !cfg.main.log_service_retries {
             return;
         }
-        let line = format!(
-            "SERVICE ALERT: {};{};{};{};{};{}",
-            cfg.host(s.host).name,
-            s.description,
-            crate::status::service_state_name(st.current_state),
-            st.state_type.as_str(),
-            st.current_attempt,
-            log_safe(st.output_or_null())
-        );
-        self.log(now, &line);
+        let output = log_safe(st.output_or_null()).into_owned();
+        let record = Record::ServiceAlert {
+            host: &cfg.host(s.host).name,
+            service: &s.description,
+            state: LogServiceState::from_code(st.current_state),
+            state_type: st.state_type.log(),
+            attempt: st.current_attempt,
+            output: &output,
+        };
+        self.record(now, record);
     }
 
     fn log_host_alert(&mut self, now: Time, hid: HostId) {
@@ -1065,15 +1080,15 @@ impl Engine {
         if st.state_type == StateType::Soft && !cfg.main.log_host_retries {
             return;
         }
-        let line = format!(
-            "HOST ALERT: {};{};{};{};{}",
-            cfg.host(hid).name,
-            crate::status::host_state_name(st.current_state),
-            st.state_type.as_str(),
-            st.current_attempt,
-            log_safe(st.output_or_null())
-        );
-        self.log(now, &line);
+        let output = log_safe(st.output_or_null()).into_owned();
+        let record = Record::HostAlert {
+            host: &cfg.host(hid).name,
+            state: LogHostState::from_code(st.current_state),
+            state_type: st.state_type.log(),
+            attempt: st.current_attempt,
+            output: &output,
+        };
+        self.record(now, record);
     }
 
     /// `handle_async_host_check_result()` for passive (and, later, active) results.
@@ -1106,14 +1121,13 @@ impl Engine {
             state
         };
         if check_type == CheckType::Passive && cfg.main.log_passive_checks {
-            self.logf(
+            self.record(
                 now,
-                format_args!(
-                    "PASSIVE HOST CHECK: {};{};{}",
-                    hcfg.name,
-                    state,
-                    log_safe(&parsed.short)
-                ),
+                Record::PassiveHostCheck {
+                    host: &hcfg.name,
+                    code: state,
+                    output: &log_safe(&parsed.short),
+                },
             );
         }
         let st = &mut self.hosts[i];

@@ -974,15 +974,17 @@ impl Engine {
             if log {
                 let cfg = Arc::clone(&self.cfg);
                 let s = cfg.service(sid);
-                self.logf(
+                self.record(
                     now,
-                    format_args!(
-                        "Warning: The results of service '{}' on host '{}' are stale by {} (threshold={}).  I'm forcing an immediate check of the service.",
-                        s.description,
-                        cfg.host(s.host).name,
-                        breakdown(now - expires),
-                        breakdown(threshold)
-                    ),
+                    picket_log::Record::Warning {
+                        text: &format!(
+                            "The results of service '{}' on host '{}' are stale by {} (threshold={}).  I'm forcing an immediate check of the service.",
+                            s.description,
+                            cfg.host(s.host).name,
+                            breakdown(now - expires),
+                            breakdown(threshold)
+                        ),
+                    },
                 );
             }
             return false;
@@ -1006,13 +1008,15 @@ impl Engine {
         if expires < now {
             if log {
                 let name = self.cfg.host(hid).name.to_string();
-                self.logf(
+                self.record(
                     now,
-                    format_args!(
-                        "Warning: The results of host '{name}' are stale by {} (threshold={}).  I'm forcing an immediate check of the host.",
-                        breakdown(now - expires),
-                        breakdown(threshold)
-                    ),
+                    picket_log::Record::Warning {
+                        text: &format!(
+                            "The results of host '{name}' are stale by {} (threshold={}).  I'm forcing an immediate check of the host.",
+                            breakdown(now - expires),
+                            breakdown(threshold)
+                        ),
+                    },
                 );
             }
             return false;

@@ -33,21 +33,12 @@ pub mod host_state {
 
 /// The name of a service state as logged (`OK`, `WARNING`, `CRITICAL`, `UNKNOWN`).
 pub fn service_state_name(s: u8) -> &'static str {
-    match s {
-        0 => "OK",
-        1 => "WARNING",
-        2 => "CRITICAL",
-        _ => "UNKNOWN",
-    }
+    picket_log::ServiceState::from_code(s).name()
 }
 
 /// The name of a host state as logged (`UP`, `DOWN`, `UNREACHABLE`).
 pub fn host_state_name(s: u8) -> &'static str {
-    match s {
-        0 => "UP",
-        1 => "DOWN",
-        _ => "UNREACHABLE",
-    }
+    picket_log::HostState::from_code(s).name()
 }
 
 /// SOFT or HARD.
@@ -63,9 +54,14 @@ pub enum StateType {
 impl StateType {
     /// `SOFT` / `HARD`.
     pub fn as_str(self) -> &'static str {
+        self.log().name()
+    }
+
+    /// The log grammar's state type (`picket_log`, the one table of names).
+    pub fn log(self) -> picket_log::StateType {
         match self {
-            StateType::Soft => "SOFT",
-            StateType::Hard => "HARD",
+            StateType::Soft => picket_log::StateType::Soft,
+            StateType::Hard => picket_log::StateType::Hard,
         }
     }
 }

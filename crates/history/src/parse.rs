@@ -1,10 +1,12 @@
-//! Sans-I/O parser of `nagios.log` lines into typed [`Event`]s.
+//! `nagios.log` lines as the history stores them: [`Event`], owned, with the fields the
+//! store's columns take.
 //!
-//! The formats are those of Nagios 4 (`logging.c`, `notifications.c`, `sehandlers.c`,
-//! `downtime.c`, `flapping.c`) as the Picket engine writes them; every `LOG` line recorded
-//! from real nagios4 in `crates/picket/tests/oracle-scenarios/*/expected.txt` is parsed by
-//! `tests/parse.rs`. Everything that is not recognised is kept as [`Event::Raw`] so that no
-//! line is ever lost.
+//! The grammar is not here: a line is parsed by `picket_log` (the one owner of the log's
+//! text, which the engine renders through) and its [`picket_log::Record`] mapped to an
+//! [`Event`] (states and types by their logged names). Kinds the store has no row type for
+//! (`LOG ROTATION`, warnings, errors, `External command … returned error`) and anything
+//! not recognised are kept as [`Event::Raw`], the text after the timestamp, so that no line
+//! is ever lost.
 
 use serde::Serialize;
 
@@ -341,305 +343,265 @@ const C1_TAGS: [&str; 2] = ["CONNECTION EVENT", "SCAN INCIDENT"];
 
 /// Parse a full log line `[epoch] BODY`. A trailing `\n` / `\r\n` is ignored.
 pub fn parse_line(line: &str) -> Result<LogLine, ParseError> {
-    let line = line.trim_end_matches(['\n', '\r']);
-    let rest = line.strip_prefix('[').ok_or(ParseError::NoTimestamp)?;
-    let close = rest.find(']').ok_or(ParseError::NoTimestamp)?;
-    let digits = &rest[..close];
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ParseError::NoTimestamp);
-    }
-    let time: i64 = digits.parse().map_err(|_| ParseError::NoTimestamp)?;
-    let body = &rest[close + 1..];
-    let body = body.strip_prefix(' ').unwrap_or(body);
+    let l = picket_log::parse_line(line).map_err(|_| ParseError::NoTimestamp)?;
     Ok(LogLine {
-        time,
-        event: parse_body(body),
+        time: l.time,
+        event: from_record(l.record),
     })
-}
-
-fn fields(s: &str, n: usize) -> Option<Vec<&str>> {
-    let v: Vec<&str> = s.splitn(n, ';').collect();
-    (v.len() == n).then_some(v)
-}
-
-fn num(s: &str) -> Option<u32> {
-    s.trim().parse().ok()
-}
-
-/// A decimal number of the detection lines: digits only (no sign, no blanks).
-fn dec<T: std::str::FromStr>(s: &str) -> Option<T> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-/// `-` is "not known".
-fn opt(s: &str) -> Option<String> {
-    (s != "-" && !s.is_empty()).then(|| s.to_owned())
-}
-
-/// A comma list; empty for an empty field.
-fn list(s: &str) -> Vec<String> {
-    s.split(',')
-        .filter(|x| !x.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// `event_time;reporter;source;proto;port;daemon;kind;count;raw`
-fn connection_event(rest: &str) -> Option<ConnectionEventLine> {
-    let f = fields(rest, 9)?;
-    let port = match f[4] {
-        "-" => None,
-        p => Some(dec::<u16>(p)?),
-    };
-    if f[1].is_empty() || f[2].is_empty() || f[6].is_empty() {
-        return None;
-    }
-    Some(ConnectionEventLine {
-        event_time: dec(f[0])?,
-        reporter: f[1].to_owned(),
-        source: f[2].to_owned(),
-        proto: opt(f[3]),
-        port,
-        daemon: opt(f[5]),
-        kind: f[6].to_owned(),
-        count: dec::<u32>(f[7]).filter(|c| *c >= 1)?,
-        raw: f[8].to_owned(),
-    })
-}
-
-/// `id;transition;key;detectors;events;host_count;port_count;source_count;first_seen;
-/// last_seen;recurrence;hosts;ports;daemons;output`
-fn scan_incident(rest: &str) -> Option<ScanIncidentLine> {
-    let f = fields(rest, 15)?;
-    if f[1].is_empty() || f[2].is_empty() {
-        return None;
-    }
-    Some(ScanIncidentLine {
-        id: dec(f[0])?,
-        transition: f[1].to_owned(),
-        key: f[2].to_owned(),
-        detectors: list(f[3]),
-        events: dec(f[4])?,
-        host_count: dec(f[5])?,
-        port_count: dec(f[6])?,
-        source_count: dec(f[7])?,
-        first_seen: dec(f[8])?,
-        last_seen: dec(f[9])?,
-        recurrence: match f[10] {
-            "0" => false,
-            "1" => true,
-            _ => return None,
-        },
-        hosts: list(f[11]),
-        ports: list(f[12]),
-        daemons: list(f[13]),
-        output: f[14].to_owned(),
-    })
-}
-
-/// Split `output[;author;comment]` of ACKNOWLEDGEMENT / CUSTOM notifications.
-fn split_author(ntype: &str, rest: &str) -> (String, Option<String>, Option<String>) {
-    if ntype.starts_with("ACKNOWLEDGEMENT") || ntype.starts_with("CUSTOM") {
-        let mut it = rest.rsplitn(3, ';');
-        let comment = it.next();
-        let author = it.next();
-        let output = it.next();
-        if let (Some(o), Some(a), Some(c)) = (output, author, comment) {
-            return (o.to_owned(), Some(a.to_owned()), Some(c.to_owned()));
-        }
-    }
-    (rest.to_owned(), None, None)
-}
-
-/// `phase; message` of downtime and flapping alerts.
-fn phase_msg(s: &str) -> (String, String) {
-    match s.split_once(';') {
-        Some((p, m)) => (p.to_owned(), m.strip_prefix(' ').unwrap_or(m).to_owned()),
-        None => (s.to_owned(), String::new()),
-    }
 }
 
 /// Parse the text after the timestamp (`SERVICE ALERT: …`). Never fails: unrecognised or
 /// malformed records become [`Event::Raw`].
 pub fn parse_body(body: &str) -> Event {
-    parse_known(body).unwrap_or_else(|| Event::Raw {
-        text: body.to_owned(),
-    })
+    from_record(picket_log::parse_body(body))
 }
 
-fn parse_known(body: &str) -> Option<Event> {
-    let (tag, rest) = body.split_once(": ")?;
-    let o = |s: &str| s.to_owned();
-    Some(match tag {
-        "SERVICE ALERT" => {
-            let f = fields(rest, 6)?;
-            Event::ServiceAlert {
-                host: o(f[0]),
-                service: o(f[1]),
-                state: o(f[2]),
-                state_type: o(f[3]),
-                attempt: num(f[4])?,
-                output: o(f[5]),
-            }
-        }
-        "HOST ALERT" => {
-            let f = fields(rest, 5)?;
-            Event::HostAlert {
-                host: o(f[0]),
-                state: o(f[1]),
-                state_type: o(f[2]),
-                attempt: num(f[3])?,
-                output: o(f[4]),
-            }
-        }
-        "SERVICE NOTIFICATION" => {
-            let f = fields(rest, 6)?;
-            let (output, author, comment) = split_author(f[3], f[5]);
-            Event::ServiceNotification {
-                contact: o(f[0]),
-                host: o(f[1]),
-                service: o(f[2]),
-                notification_type: o(f[3]),
-                command: o(f[4]),
-                output,
-                author,
-                comment,
-            }
-        }
-        "HOST NOTIFICATION" => {
-            let f = fields(rest, 5)?;
-            let (output, author, comment) = split_author(f[2], f[4]);
-            Event::HostNotification {
-                contact: o(f[0]),
-                host: o(f[1]),
-                notification_type: o(f[2]),
-                command: o(f[3]),
-                output,
-                author,
-                comment,
-            }
-        }
-        "SERVICE EVENT HANDLER" | "GLOBAL SERVICE EVENT HANDLER" => {
-            let f = fields(rest, 6)?;
-            Event::ServiceEventHandler {
-                global: tag.starts_with("GLOBAL"),
-                host: o(f[0]),
-                service: o(f[1]),
-                state: o(f[2]),
-                state_type: o(f[3]),
-                attempt: num(f[4])?,
-                command: o(f[5]),
-            }
-        }
-        "HOST EVENT HANDLER" | "GLOBAL HOST EVENT HANDLER" => {
-            let f = fields(rest, 5)?;
-            Event::HostEventHandler {
-                global: tag.starts_with("GLOBAL"),
-                host: o(f[0]),
-                state: o(f[1]),
-                state_type: o(f[2]),
-                attempt: num(f[3])?,
-                command: o(f[4]),
-            }
-        }
-        "PASSIVE SERVICE CHECK" => {
-            let f = fields(rest, 4)?;
-            Event::PassiveServiceCheck {
-                host: o(f[0]),
-                service: o(f[1]),
-                code: o(f[2]),
-                output: o(f[3]),
-            }
-        }
-        "PASSIVE HOST CHECK" => {
-            let f = fields(rest, 3)?;
-            Event::PassiveHostCheck {
-                host: o(f[0]),
-                code: o(f[1]),
-                output: o(f[2]),
-            }
-        }
-        "EXTERNAL COMMAND" => {
-            let (name, args) = rest.split_once(';').unwrap_or((rest, ""));
-            Event::ExternalCommand {
-                name: o(name),
-                args: o(args),
-            }
-        }
-        "SERVICE DOWNTIME ALERT" | "SERVICE FLAPPING ALERT" => {
-            let f = fields(rest, 3)?;
-            let (phase, message) = phase_msg(f[2]);
-            let (host, service) = (o(f[0]), o(f[1]));
-            if tag.contains("DOWNTIME") {
-                Event::ServiceDowntimeAlert {
-                    host,
-                    service,
-                    phase,
-                    message,
-                }
-            } else {
-                Event::ServiceFlappingAlert {
-                    host,
-                    service,
-                    phase,
-                    message,
-                }
-            }
-        }
-        "HOST DOWNTIME ALERT" | "HOST FLAPPING ALERT" => {
-            let f = fields(rest, 2)?;
-            let (phase, message) = phase_msg(f[1]);
-            let host = o(f[0]);
-            if tag.contains("DOWNTIME") {
-                Event::HostDowntimeAlert {
-                    host,
-                    phase,
-                    message,
-                }
-            } else {
-                Event::HostFlappingAlert {
-                    host,
-                    phase,
-                    message,
-                }
-            }
-        }
-        "INITIAL SERVICE STATE" | "CURRENT SERVICE STATE" => {
-            let f = fields(rest, 6)?;
-            Event::ServiceState {
-                dump: if tag.starts_with("INITIAL") {
-                    StateDump::Initial
-                } else {
-                    StateDump::Current
-                },
-                host: o(f[0]),
-                service: o(f[1]),
-                state: o(f[2]),
-                state_type: o(f[3]),
-                attempt: num(f[4])?,
-                output: o(f[5]),
-            }
-        }
-        "INITIAL HOST STATE" | "CURRENT HOST STATE" => {
-            let f = fields(rest, 5)?;
-            Event::HostState {
-                dump: if tag.starts_with("INITIAL") {
-                    StateDump::Initial
-                } else {
-                    StateDump::Current
-                },
-                host: o(f[0]),
-                state: o(f[1]),
-                state_type: o(f[2]),
-                attempt: num(f[3])?,
-                output: o(f[4]),
-            }
-        }
-        "CONNECTION EVENT" => Event::ConnectionEvent(connection_event(rest)?),
-        "SCAN INCIDENT" => Event::ScanIncident(scan_incident(rest)?),
-        _ => return None,
-    })
+fn o(s: &str) -> String {
+    s.to_owned()
+}
+
+/// `-` (already `None`) and an empty field are "not known".
+fn known(s: Option<&str>) -> Option<String> {
+    s.filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+fn list(l: picket_log::List<'_>) -> Vec<String> {
+    l.items().map(str::to_owned).collect()
+}
+
+fn dump(d: picket_log::StateDump) -> StateDump {
+    match d {
+        picket_log::StateDump::Initial => StateDump::Initial,
+        picket_log::StateDump::Current => StateDump::Current,
+    }
+}
+
+/// The history's view of a typed record.
+pub(crate) fn from_record(r: picket_log::Record<'_>) -> Event {
+    use picket_log::Record as R;
+    match r {
+        R::ServiceAlert {
+            host,
+            service,
+            state,
+            state_type,
+            attempt,
+            output,
+        } => Event::ServiceAlert {
+            host: o(host),
+            service: o(service),
+            state: o(state.name()),
+            state_type: o(state_type.name()),
+            attempt,
+            output: o(output),
+        },
+        R::HostAlert {
+            host,
+            state,
+            state_type,
+            attempt,
+            output,
+        } => Event::HostAlert {
+            host: o(host),
+            state: o(state.name()),
+            state_type: o(state_type.name()),
+            attempt,
+            output: o(output),
+        },
+        R::ServiceNotification {
+            contact,
+            host,
+            service,
+            kind,
+            command,
+            output,
+            author,
+        } => Event::ServiceNotification {
+            contact: o(contact),
+            host: o(host),
+            service: o(service),
+            notification_type: kind.to_string(),
+            command: o(command),
+            output: o(output),
+            author: author.map(|(a, _)| o(a)),
+            comment: author.map(|(_, c)| o(c)),
+        },
+        R::HostNotification {
+            contact,
+            host,
+            kind,
+            command,
+            output,
+            author,
+        } => Event::HostNotification {
+            contact: o(contact),
+            host: o(host),
+            notification_type: kind.to_string(),
+            command: o(command),
+            output: o(output),
+            author: author.map(|(a, _)| o(a)),
+            comment: author.map(|(_, c)| o(c)),
+        },
+        R::ServiceEventHandler {
+            global,
+            host,
+            service,
+            state,
+            state_type,
+            attempt,
+            command,
+        } => Event::ServiceEventHandler {
+            global,
+            host: o(host),
+            service: o(service),
+            state: o(state.name()),
+            state_type: o(state_type.name()),
+            attempt,
+            command: o(command),
+        },
+        R::HostEventHandler {
+            global,
+            host,
+            state,
+            state_type,
+            attempt,
+            command,
+        } => Event::HostEventHandler {
+            global,
+            host: o(host),
+            state: o(state.name()),
+            state_type: o(state_type.name()),
+            attempt,
+            command: o(command),
+        },
+        R::PassiveServiceCheck {
+            host,
+            service,
+            code,
+            output,
+        } => Event::PassiveServiceCheck {
+            host: o(host),
+            service: o(service),
+            code: code.to_string(),
+            output: o(output),
+        },
+        R::PassiveHostCheck { host, code, output } => Event::PassiveHostCheck {
+            host: o(host),
+            code: code.to_string(),
+            output: o(output),
+        },
+        R::ExternalCommand { name, args } => Event::ExternalCommand {
+            name: o(name),
+            args: o(args.unwrap_or("")),
+        },
+        R::ServiceDowntimeAlert {
+            host,
+            service,
+            phase,
+            message,
+        } => Event::ServiceDowntimeAlert {
+            host: o(host),
+            service: o(service),
+            phase: o(phase.name()),
+            message: o(message),
+        },
+        R::HostDowntimeAlert {
+            host,
+            phase,
+            message,
+        } => Event::HostDowntimeAlert {
+            host: o(host),
+            phase: o(phase.name()),
+            message: o(message),
+        },
+        R::ServiceFlappingAlert {
+            host,
+            service,
+            phase,
+            message,
+        } => Event::ServiceFlappingAlert {
+            host: o(host),
+            service: o(service),
+            phase: o(phase.name()),
+            message: o(message),
+        },
+        R::HostFlappingAlert {
+            host,
+            phase,
+            message,
+        } => Event::HostFlappingAlert {
+            host: o(host),
+            phase: o(phase.name()),
+            message: o(message),
+        },
+        R::ServiceState {
+            dump: d,
+            host,
+            service,
+            state,
+            state_type,
+            attempt,
+            output,
+        } => Event::ServiceState {
+            dump: dump(d),
+            host: o(host),
+            service: o(service),
+            state: o(state.name()),
+            state_type: o(state_type.name()),
+            attempt,
+            output: o(output),
+        },
+        R::HostState {
+            dump: d,
+            host,
+            state,
+            state_type,
+            attempt,
+            output,
+        } => Event::HostState {
+            dump: dump(d),
+            host: o(host),
+            state: o(state.name()),
+            state_type: o(state_type.name()),
+            attempt,
+            output: o(output),
+        },
+        R::ConnectionEvent(e) => Event::ConnectionEvent(ConnectionEventLine {
+            event_time: e.event_time,
+            reporter: o(e.reporter),
+            source: o(e.source),
+            proto: known(e.proto),
+            port: e.port,
+            daemon: known(e.daemon),
+            kind: o(e.kind),
+            count: e.count,
+            raw: o(e.raw),
+        }),
+        R::ScanIncident(i) => Event::ScanIncident(ScanIncidentLine {
+            id: i.id,
+            transition: o(i.transition),
+            key: o(i.key),
+            detectors: list(i.detectors),
+            events: i.events,
+            host_count: i.host_count,
+            port_count: i.port_count,
+            source_count: i.source_count,
+            first_seen: i.first_seen,
+            last_seen: i.last_seen,
+            recurrence: i.recurrence,
+            hosts: list(i.hosts),
+            ports: list(i.ports),
+            daemons: list(i.daemons),
+            output: o(i.output),
+        }),
+        // No row type of their own: kept as text, as before.
+        r @ (R::ExternalCommandError { .. }
+        | R::LogRotation { .. }
+        | R::LogVersion { .. }
+        | R::Warning { .. }
+        | R::Error { .. }) => Event::Raw {
+            text: r.to_string(),
+        },
+        R::Raw(text) => Event::Raw { text: o(text) },
+    }
 }

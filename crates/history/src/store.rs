@@ -7,6 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::V
 use serde::Serialize;
 
 use crate::incidents::{NewConnEvent, insert_conn_event, upsert_incident};
+use crate::notify::NotificationJob;
 use crate::parse::{Event, EventKind, LogLine, parse_line};
 
 /// Errors of the history store.
@@ -144,8 +145,13 @@ pub struct NotificationResult {
 pub enum Record {
     /// A parsed log line.
     Log(LogLine),
-    /// A notification command's outcome.
+    /// A notification command's outcome, joined to the oldest open row of its names.
     NotificationResult(NotificationResult),
+    /// A notification job taken by the executor: the next row of its names is notification
+    /// `id` (`crate::notify`).
+    NotificationJob(NotificationJob),
+    /// The outcome of notification `id`, joined to its row exactly.
+    NotificationOutcome { id: u64, result: NotificationResult },
 }
 
 /// A stored history row.
@@ -785,6 +791,7 @@ fn line_matches(q: &Query, text: Option<&str>, r: &HistoryRow) -> bool {
 pub struct Store {
     conn: Connection,
     cfg: StoreConfig,
+    ids: crate::notify::Ids,
 }
 
 impl std::fmt::Debug for Store {
@@ -818,7 +825,12 @@ impl Store {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::incidents::SCHEMA)?;
         conn.execute_batch(crate::denied::SCHEMA)?;
-        let mut store = Store { conn, cfg };
+        crate::notify::add_columns(&conn)?;
+        let mut store = Store {
+            conn,
+            cfg,
+            ids: Default::default(),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -1039,6 +1051,8 @@ impl Store {
                             folded
                         ])?;
                         n += len;
+                        self.ids
+                            .row_inserted(&tx, tx.last_insert_rowid(), &ll.event)?;
                     }
                     Record::NotificationResult(nr) => {
                         let id: Option<i64> = find
@@ -1061,6 +1075,10 @@ impl Store {
                             id
                         ])?;
                     }
+                    Record::NotificationJob(job) => self.ids.queued(&tx, job)?,
+                    Record::NotificationOutcome { id, result } => {
+                        crate::notify::outcome(&tx, *id, result)?;
+                    }
                 }
             }
             pending.flush(&tx)?;
@@ -1078,6 +1096,13 @@ impl Store {
         }
         tx.commit()?;
         Ok(n)
+    }
+
+    /// From now on, join notification outcomes by id ([`Record::NotificationJob`],
+    /// [`Record::NotificationOutcome`]): rows ingested before (a log caught up with after
+    /// a restart) had their jobs in an earlier run and take no id.
+    pub fn begin_notification_ids(&mut self) {
+        self.ids.begin();
     }
 
     /// Record one notification command's outcome (a batch of one).

@@ -596,28 +596,27 @@ impl Detect {
 }
 
 /// `CONNECTION EVENT: <event_time>;<reporter>;<source>;<proto>;<port>;<daemon>;<kind>;<count>;<raw>`
-/// (contract C1; `ev` is bounded: names cleaned, raw capped).
+/// (contract C1; `ev` is bounded: names cleaned, raw capped), rendered by `picket_log`.
 pub(crate) fn event_line(ev: &ConnectionEvent) -> String {
     let source = match &ev.source {
         Source::Addr(ip) => ip.to_string(),
         Source::Name(n) => picket_correlator::clean_name(n),
         Source::Unknown => "unknown".to_string(),
     };
-    format!(
-        "CONNECTION EVENT: {};{};{};{};{};{};{};{};{}",
-        ev.time,
-        picket_correlator::clean_name(&ev.reporter),
-        source,
-        ev.proto.map_or("-", |p| p.name()),
-        ev.dest_port
-            .map_or_else(|| "-".to_string(), |p| p.to_string()),
-        ev.daemon
-            .as_deref()
-            .map_or_else(|| "-".to_string(), picket_correlator::clean_name),
-        ev.kind.name(),
-        ev.count.max(1),
-        ev.raw
-    )
+    let reporter = picket_correlator::clean_name(&ev.reporter);
+    let daemon = ev.daemon.as_deref().map(picket_correlator::clean_name);
+    picket_log::Record::ConnectionEvent(picket_log::ConnectionEvent {
+        event_time: ev.time,
+        reporter: &reporter,
+        source: &source,
+        proto: ev.proto.map(|p| p.name()),
+        port: ev.dest_port,
+        daemon: daemon.as_deref(),
+        kind: ev.kind.name(),
+        count: ev.count.max(1),
+        raw: &ev.raw,
+    })
+    .to_string()
 }
 
 /// Logs one event (detection on or off; `log_external` removes line breaks).
@@ -634,7 +633,7 @@ fn list(v: &[String]) -> String {
 
 /// `SCAN INCIDENT: <id>;<transition>;<key>;<detectors>;<events>;<host_count>;<port_count>;
 /// <source_count>;<first_seen>;<last_seen>;<recurrence>;<hosts>;<ports>;<daemons>;<output>`
-/// (contract C1).
+/// (contract C1), rendered by `picket_log`.
 fn incident_line(t: &Transition, v: &IncidentView) -> String {
     let transition = match t.kind {
         TransitionKind::Opened => "opened",
@@ -647,26 +646,31 @@ fn incident_line(t: &Transition, v: &IncidentView) -> String {
         picket_correlator::IncidentKey::Source(Source::Name(n)) => picket_correlator::clean_name(n),
         k => k.to_string(),
     };
-    format!(
-        "SCAN INCIDENT: {};{transition};{key};{};{};{};{};{};{};{};{};{};{};{};{}",
-        v.id,
-        v.detectors
-            .iter()
-            .map(|d| d.name())
-            .collect::<Vec<_>>()
-            .join(","),
-        v.events,
-        v.host_count,
-        v.port_count,
-        v.source_count,
-        v.first_seen,
-        v.last_seen,
-        u8::from(v.recurrence),
-        list(&v.hosts),
-        list(&v.ports),
-        list(&v.daemons),
-        t.output
-    )
+    let detectors = v
+        .detectors
+        .iter()
+        .map(|d| d.name())
+        .collect::<Vec<_>>()
+        .join(",");
+    let (hosts, ports, daemons) = (list(&v.hosts), list(&v.ports), list(&v.daemons));
+    picket_log::Record::ScanIncident(picket_log::ScanIncident {
+        id: v.id,
+        transition,
+        key: &key,
+        detectors: picket_log::List(&detectors),
+        events: v.events,
+        host_count: v.host_count as u64,
+        port_count: v.port_count as u64,
+        source_count: v.source_count as u64,
+        first_seen: v.first_seen,
+        last_seen: v.last_seen,
+        recurrence: v.recurrence,
+        hosts: picket_log::List(&hosts),
+        ports: picket_log::List(&ports),
+        daemons: picket_log::List(&daemons),
+        output: &t.output,
+    })
+    .to_string()
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! (`picket_exec::Executor`: one spawn path, `posix_spawn` off the runtime's workers,
 //! stdin from `/dev/null`, bounded output capture, a timeout that kills the whole process
 //! group). The engine thread never waits for it.
-//! Each notification's outcome (exit code, run time) goes to the history and `/metrics`;
+//! Each notification job is reported to the history when it is taken (its id and names, in
+//! the engine's order), and its outcome (exit code, run time) with the id to the history
+//! and `/metrics`, so the history joins the outcome to the job's own log line;
 //! timeouts and commands that cannot be executed are logged to `nagios.log`.
 //!
 //! A command line is executed directly when splitting it on blanks gives exactly the argv
@@ -18,7 +20,7 @@ use std::time::Duration;
 
 use picket_engine::{Job, JobKind};
 use picket_exec::{CommandError, CommandLine, Executor, ExecutorConfig, Exit};
-use picket_history::NotificationResult;
+use picket_history::{NotificationJob, NotificationResult};
 use picket_web::{Counter, Metrics};
 use tokio::sync::{Semaphore, mpsc};
 
@@ -73,6 +75,20 @@ pub(crate) async fn executor(mut rx: mpsc::Receiver<Job>, max: usize, reports: R
     });
     let sem = Arc::new(Semaphore::new(max));
     while let Some(job) = rx.recv().await {
+        // In the engine's order, before it runs: the history gives the job's id to the
+        // job's log line (`picket_history`'s notify module).
+        if let (Some(t), Some(h)) = (
+            job.notification.as_ref().filter(|t| t.logged),
+            &reports.history,
+        ) {
+            let _ = h.try_send(HistoryMsg::NotificationJob(NotificationJob {
+                id: t.id,
+                contact: t.contact.clone(),
+                host: t.host.clone(),
+                service: t.service.clone(),
+                command: t.command.clone(),
+            }));
+        }
         let Ok(permit) = Arc::clone(&sem).acquire_owned().await else {
             return;
         };
@@ -162,15 +178,18 @@ async fn run_job(exec: &Executor, job: Job, r: &Reports) {
         _ => r.failed.inc(),
     }
     if let Some(h) = &r.history {
-        let _ = h.try_send(HistoryMsg::Notification(NotificationResult {
-            time: crate::daemon::unix_now(),
-            contact: target.contact,
-            host: target.host,
-            service: target.service,
-            command: target.command,
-            exit_code,
-            status,
-            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
-        }));
+        let _ = h.try_send(HistoryMsg::Notification {
+            id: target.id,
+            result: NotificationResult {
+                time: crate::daemon::unix_now(),
+                contact: target.contact,
+                host: target.host,
+                service: target.service,
+                command: target.command,
+                exit_code,
+                status,
+                duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+            },
+        });
     }
 }

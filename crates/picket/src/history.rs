@@ -28,7 +28,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use picket_history::{
-    Cursor, DeniedPattern, NotificationResult, Record, Store, StoreConfig, parse_line,
+    Cursor, DeniedPattern, NotificationJob, NotificationResult, Record, Store, StoreConfig,
+    parse_line,
 };
 use picket_web::{Counter, LiveEvent, Metrics};
 use tokio::sync::broadcast;
@@ -50,8 +51,11 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 pub(crate) enum HistoryMsg {
     /// The engine appended to the log.
     Wake,
+    /// The executor took a notification job (in the engine's order; `picket_history`'s
+    /// `notify` module joins its outcome to its row by the id).
+    NotificationJob(NotificationJob),
     /// A notification command finished.
-    Notification(NotificationResult),
+    Notification { id: u64, result: NotificationResult },
     /// Ingest what the log holds, then stop (other senders may still be alive).
     Stop,
 }
@@ -316,7 +320,7 @@ struct Worker {
 
 impl Worker {
     /// Store (and publish) everything complete in the log, plus `extra` results, in order.
-    fn drain(&mut self, mut extra: Vec<NotificationResult>) {
+    fn drain(&mut self, mut extra: Vec<Record>) {
         loop {
             let more = self.tail.read();
             while self.tail.split.has_line() || !extra.is_empty() {
@@ -349,7 +353,7 @@ impl Worker {
                     }
                 }
                 if !self.tail.split.has_line() {
-                    batch.extend(extra.drain(..).map(Record::NotificationResult));
+                    batch.append(&mut extra);
                 }
                 match (self.store.as_mut(), self.tail.cursor()) {
                     (Some(store), Some(cursor)) => {
@@ -388,13 +392,19 @@ fn run(mut w: Worker, rx: Receiver<HistoryMsg>) {
         let mut results = Vec::new();
         let mut done = false;
         match first {
-            Ok(HistoryMsg::Notification(r)) => results.push(r),
+            Ok(HistoryMsg::NotificationJob(j)) => results.push(Record::NotificationJob(j)),
+            Ok(HistoryMsg::Notification { id, result }) => {
+                results.push(Record::NotificationOutcome { id, result });
+            }
             Ok(HistoryMsg::Wake) | Err(RecvTimeoutError::Timeout) => {}
             Ok(HistoryMsg::Stop) | Err(RecvTimeoutError::Disconnected) => done = true,
         }
         while let Ok(m) = rx.try_recv() {
             match m {
-                HistoryMsg::Notification(r) => results.push(r),
+                HistoryMsg::NotificationJob(j) => results.push(Record::NotificationJob(j)),
+                HistoryMsg::Notification { id, result } => {
+                    results.push(Record::NotificationOutcome { id, result });
+                }
                 HistoryMsg::Wake => {}
                 HistoryMsg::Stop => done = true,
             }
@@ -493,6 +503,10 @@ pub(crate) fn start(
         lines: Vec::new(),
     };
     worker.drain(Vec::new());
+    // Caught up: the notification rows from here on are this run's jobs'.
+    if let Some(s) = worker.store.as_mut() {
+        s.begin_notification_ids();
+    }
     let (tx, rx) = sync_channel(QUEUE);
     let (done_tx, done) = sync_channel(1);
     let handle = std::thread::Builder::new()

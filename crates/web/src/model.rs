@@ -64,23 +64,14 @@ pub struct CommentView {
     pub text: String,
 }
 
-/// Service state name.
+/// Service state name (`picket_log::ServiceState`, the one table of names).
 pub fn service_state_name(s: u8) -> &'static str {
-    match s {
-        0 => "OK",
-        1 => "WARNING",
-        2 => "CRITICAL",
-        _ => "UNKNOWN",
-    }
+    picket_log::ServiceState::from_code(s).name()
 }
 
-/// Host state name.
+/// Host state name (`picket_log::HostState`).
 pub fn host_state_name(s: u8) -> &'static str {
-    match s {
-        0 => "UP",
-        1 => "DOWN",
-        _ => "UNREACHABLE",
-    }
+    picket_log::HostState::from_code(s).name()
 }
 
 /// A command submitted through the API or the UI. The daemon turns it into the engine's

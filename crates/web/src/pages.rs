@@ -375,9 +375,9 @@ fn command_forms(host: &str, service: Option<&str>, now: i64, back: &str) -> Mar
             input type="hidden" name="back" value=(back);
             select name="code" {
                 @if service.is_some() {
-                    option value="0" { "OK" } option value="1" { "WARNING" } option value="2" { "CRITICAL" } option value="3" { "UNKNOWN" }
+                    @for st in picket_log::ServiceState::ALL { option value=(st.code()) { (st.name()) } }
                 } @else {
-                    option value="0" { "UP" } option value="1" { "DOWN" } option value="2" { "UNREACHABLE" }
+                    @for st in picket_log::HostState::ALL { option value=(st.code()) { (st.name()) } }
                 }
             }
             input name="output" placeholder="output" size="40";

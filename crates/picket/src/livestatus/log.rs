@@ -85,17 +85,19 @@ fn class_and_type(kind: &str, output: &str) -> (i64, &'static str) {
     }
 }
 
+/// The `state` column of a row's state field: a state name (`picket_log`'s vocabulary), a
+/// notification type (`ACKNOWLEDGEMENT (CRITICAL)`, `CUSTOM (OK)`…: its state), or a
+/// passive check's return code.
 fn state_number(s: &str) -> i64 {
-    // Notifications: `ACKNOWLEDGEMENT (CRITICAL)`, `CUSTOM (OK)`…
-    let s = match (s.find('('), s.rfind(')')) {
-        (Some(a), Some(b)) if a < b => &s[a + 1..b],
-        _ => s,
-    };
+    use picket_log::{HostState, Notified, ServiceState};
+    if let Some(n) = Notified::<ServiceState>::parse(s) {
+        return n.state.code().into();
+    }
+    if let Some(n) = Notified::<HostState>::parse(s) {
+        return n.state.code().into();
+    }
     match s {
-        "OK" | "UP" | "RECOVERY" => 0,
-        "WARNING" | "DOWN" => 1,
-        "CRITICAL" | "UNREACHABLE" => 2,
-        "UNKNOWN" => 3,
+        "RECOVERY" => 0,
         other => other.parse().unwrap_or(0),
     }
 }
