@@ -22,8 +22,8 @@ use picket_history::NotificationResult;
 use picket_web::{Counter, Metrics};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::daemon::Input;
 use crate::history::HistoryMsg;
+use crate::input::Input;
 
 /// Where the executor reports.
 #[derive(Clone)]
@@ -163,7 +163,7 @@ async fn run_job(exec: &Executor, job: Job, r: &Reports) {
     }
     if let Some(h) = &r.history {
         let _ = h.try_send(HistoryMsg::Notification(NotificationResult {
-            time: crate::daemon::unix_now(),
+            time: crate::input::unix_now(),
             contact: target.contact,
             host: target.host,
             service: target.service,

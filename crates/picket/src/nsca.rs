@@ -17,7 +17,7 @@ use nsca_proto::config::ServerConfig;
 use picket_engine::PassiveResult;
 use tokio::sync::{mpsc, watch};
 
-use crate::daemon::Input;
+use crate::input::Input;
 
 /// The running receiver.
 pub(crate) struct Receiver {
@@ -132,7 +132,7 @@ pub(crate) fn start(
 /// An NSCA result as the engine's passive result: the same fields, names cut
 /// and the output escaped as on a command-file line, stamped with the time it was
 /// received (the C `nsca` stamps its lines with its own clock too).
-fn passive_result(r: &Received) -> PassiveResult {
+pub(crate) fn passive_result(r: &Received) -> PassiveResult {
     let name = |b: &[u8]| String::from_utf8_lossy(nsca_proto::command::name_field(b)).into_owned();
     let mut output = Vec::with_capacity(r.result.plugin_output.len());
     nsca_proto::command::escape_output(&mut output, &r.result.plugin_output);
