@@ -4,18 +4,20 @@
 //! straight to the engine as [`Input::Passive`] — no FIFO, no reaper. The
 //! engine logs them exactly as if they had come through the command file.
 //!
-//! Back-pressure runs end to end: when the engine is busy the bounded
-//! channels fill and NSCA connections wait; nothing is dropped.
+//! Each connection's task converts its batch and puts it on the engine
+//! thread's bounded channel itself ([`EngineSink`]). Back-pressure runs end to
+//! end: when the engine is busy the channel fills and NSCA connections wait;
+//! nothing is dropped.
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{SyncSender, TrySendError};
 
 use anyhow::Context;
-use nsca::server::{Batch, Received, Settings, Stats};
+use nsca::server::{Batch, Received, Settings, Sink, Stats};
 use nsca_proto::config::ServerConfig;
 use picket_engine::PassiveResult;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::input::Input;
 
@@ -97,7 +99,6 @@ pub(crate) fn start(
     settings.max_connections = settings.max_connections.min(max_connections).max(1);
     let (_settings_tx, settings_rx) = watch::channel(Arc::new(settings));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let (out_tx, mut out_rx) = mpsc::channel::<Batch>(256);
     let stats = Arc::new(Stats::default());
     {
         let _guard = rt.enter();
@@ -105,28 +106,40 @@ pub(crate) fn start(
         rt.spawn(nsca::server::serve(
             listener,
             settings_rx,
-            out_tx,
+            EngineSink(tx),
             Arc::clone(&stats),
             shutdown_rx,
         ));
     }
-    // The engine's channel is a blocking one: forward from a thread of its own.
-    let handle = rt.handle().clone();
-    std::thread::Builder::new()
-        .name("picket-nsca".into())
-        .spawn(move || {
-            while let Some(batch) = handle.block_on(out_rx.recv()) {
-                let results = batch.iter().map(passive_result).collect();
-                if tx.send(Input::Passive(results)).is_err() {
-                    break;
-                }
-            }
-        })?;
     Ok(Receiver {
         stats,
         local_addr,
         shutdown: shutdown_tx,
     })
+}
+
+/// The connections hand their batches to the engine thread's channel themselves (no
+/// forwarding thread between two channels).
+#[derive(Clone)]
+struct EngineSink(SyncSender<Input>);
+
+impl Sink for EngineSink {
+    async fn send(&self, batch: Batch) -> Result<(), ()> {
+        let input = Input::Passive(batch.iter().map(passive_result).collect());
+        match self.0.try_send(input) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Disconnected(_)) => Err(()),
+            // The engine is busy: wait for room on a blocking thread, not on a runtime
+            // worker; this connection reads nothing meanwhile (TCP back-pressure).
+            Err(TrySendError::Full(input)) => {
+                let tx = self.0.clone();
+                match tokio::task::spawn_blocking(move || tx.send(input)).await {
+                    Ok(Ok(())) => Ok(()),
+                    _ => Err(()),
+                }
+            }
+        }
+    }
 }
 
 /// An NSCA result as the engine's passive result: the same fields, names cut
