@@ -984,7 +984,7 @@ mod tests {
             ),
             (
                 "NSCA result",
-                Input::Passive(vec![crate::nsca::passive_result(&received)]),
+                Input::Passive(vec![crate::nsca::passive_result(received)]),
             ),
             (
                 // What `nsca_ng.rs` hands on: the client's command line.

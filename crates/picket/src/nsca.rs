@@ -125,7 +125,7 @@ struct EngineSink(SyncSender<Input>);
 
 impl Sink for EngineSink {
     async fn send(&self, batch: Batch) -> Result<(), ()> {
-        let input = Input::Passive(batch.iter().map(passive_result).collect());
+        let input = Input::Passive(batch.into_iter().map(passive_result).collect());
         match self.0.try_send(input) {
             Ok(()) => Ok(()),
             Err(TrySendError::Disconnected(_)) => Err(()),
@@ -144,16 +144,28 @@ impl Sink for EngineSink {
 
 /// An NSCA result as the engine's passive result: the same fields, names cut
 /// and the output escaped as on a command-file line, stamped with the time it was
-/// received (the C `nsca` stamps its lines with its own clock too).
-pub(crate) fn passive_result(r: &Received) -> PassiveResult {
-    let name = |b: &[u8]| String::from_utf8_lossy(nsca_proto::command::name_field(b)).into_owned();
+/// received (the C `nsca` stamps its lines with its own clock too). The decoded
+/// buffers become the strings (no copy for names, one for the escaped output).
+pub(crate) fn passive_result(r: Received) -> PassiveResult {
+    let host_result = r.result.is_host_result();
+    let name = |mut b: Vec<u8>| {
+        let n = nsca_proto::command::name_field(&b).len();
+        b.truncate(n);
+        text(b)
+    };
     let mut output = Vec::with_capacity(r.result.plugin_output.len());
     nsca_proto::command::escape_output(&mut output, &r.result.plugin_output);
     PassiveResult {
-        host: name(&r.result.host_name),
-        service: (!r.result.is_host_result()).then(|| name(&r.result.service)),
+        host: name(r.result.host_name),
+        service: (!host_result).then(|| name(r.result.service)),
         return_code: i32::from(r.result.return_code),
-        output: String::from_utf8_lossy(&output).into_owned(),
+        output: text(output),
         check_time: picket_engine::Time::try_from(r.received_at).unwrap_or_default(),
     }
+}
+
+/// Bytes as a string, invalid UTF-8 replaced (as `String::from_utf8_lossy`), without a
+/// copy when they are valid.
+fn text(b: Vec<u8>) -> String {
+    String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
