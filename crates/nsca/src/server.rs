@@ -120,8 +120,10 @@ pub fn source_rules(
     )))
 }
 
-/// Packets one connection buffers (and one read can take).
-const BUFFER_PACKETS: usize = 16;
+/// Packets one connection buffers (and one read can take). 64 rather than 16: fewer
+/// reads, batches and wake-ups of the consumer per result (about a sixth less CPU per
+/// result in `bench/pipeline`); the buffer's pages are touched only as data arrives.
+const BUFFER_PACKETS: usize = 64;
 
 /// One accepted check result and where it came from.
 #[derive(Debug, Clone)]
