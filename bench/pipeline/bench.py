@@ -225,8 +225,12 @@ def main():
     ap.add_argument("--method", type=int, default=1)
     ap.add_argument("--aggregate", action="store_true", help="aggregate_writes=1 for Debian nsca")
     ap.add_argument("--json", default=os.path.join(TARGET, "pipeline-bench.json"))
+    ap.add_argument("--only", choices=["picket", "c"],
+                    help="run one pipeline only (e.g. to compare two picket builds with PICKET=)")
     args = ap.parse_args()
-    for p in (PICKET, LOADGEN, DEBIAN_NSCA, NAGIOS4):
+    needed = {"picket": (PICKET, LOADGEN), "c": (LOADGEN, DEBIAN_NSCA, NAGIOS4)}.get(
+        args.only, (PICKET, LOADGEN, DEBIAN_NSCA, NAGIOS4))
+    for p in needed:
         if not os.path.exists(p):
             sys.exit(f"missing {p} (cargo build --release -p picket -p picket-nsca; "
                      "apt-get install -y nsca nagios4-core)")
@@ -236,6 +240,8 @@ def main():
         write_objects(objects, args.hosts, ["loadgen"], lambda h: f"loadgen-host-{h}")
         for rep in range(args.reps):
             order = ["picket", "c"] if rep % 2 == 0 else ["c", "picket"]
+            if args.only:
+                order = [args.only]
             for impl in order:
                 r = run_one(impl, args, objects)
                 r["rep"] = rep
@@ -249,20 +255,26 @@ def main():
     med = {}
     for impl in ("picket", "c"):
         rs = [r for r in runs if r["impl"] == impl]
+        if not rs:
+            continue
         med[impl] = dict(rate=statistics.median(r["rate"] for r in rs),
                          wall=statistics.median(r["wall"] for r in rs),
                          cpu=statistics.median(r["cpu_us_per_result"] for r in rs),
                          lost=sum(r["lost"] for r in rs), stalled=sum(r["stalled"] for r in rs))
-    p, c = med["picket"], med["c"]
     print(f"\n{args.results} results, {args.hosts} services, method {args.method}, "
           f"{args.connections} connections x {args.per_connection}; {args.reps} reps, medians; "
           f"load average {os.getloadavg()[0]:.2f}; raw: {args.json}\n")
     print("| pipeline | wall | results/s | daemon CPU µs/result | missing (all reps) | stalled connections |")
     print("|---|---:|---:|---:|---:|---:|")
-    print(f"| picket (built-in NSCA) | {p['wall']:.3f} s | {p['rate']:,.0f} | {p['cpu']:.2f} | {p['lost']} | {p['stalled']} |")
+    if "picket" in med:
+        p = med["picket"]
+        print(f"| picket (built-in NSCA) | {p['wall']:.3f} s | {p['rate']:,.0f} | {p['cpu']:.2f} | {p['lost']} | {p['stalled']} |")
     agg = "1" if args.aggregate else "0"
-    print(f"| Debian nsca --single (aggregate_writes={agg}) → FIFO → nagios4 | {c['wall']:.3f} s | {c['rate']:,.0f} | {c['cpu']:.2f} | {c['lost']} | {c['stalled']} |")
-    print(f"\nratio: {p['rate'] / max(c['rate'], 1e-9):.1f}×")
+    if "c" in med:
+        c = med["c"]
+        print(f"| Debian nsca --single (aggregate_writes={agg}) → FIFO → nagios4 | {c['wall']:.3f} s | {c['rate']:,.0f} | {c['cpu']:.2f} | {c['lost']} | {c['stalled']} |")
+    if len(med) == 2:
+        print(f"\nratio: {med['picket']['rate'] / max(med['c']['rate'], 1e-9):.1f}×")
 
 
 if __name__ == "__main__":

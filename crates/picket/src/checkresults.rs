@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::daemon::Input;
+use crate::input::Input;
 
 /// A file bigger than this is refused (deleted with a warning).
 const MAX_FILE: u64 = 1 << 20;

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use picket_engine::{CheckExit, CheckJob, CheckOutcome, Time};
 use picket_exec::{Executor, ExecutorConfig, Exit, JobResult};
 
-use crate::daemon::Input;
+use crate::input::Input;
 
 /// Outcomes sent to the engine thread in one message at most.
 const BATCH: usize = 512;

@@ -8,7 +8,6 @@
 //! NSCA and the web API are processed, journaled and logged in arrival order.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,33 +17,14 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use picket_config::{Dialect, LoadOptions};
-use picket_engine::{Engine, EngineOptions, Job, PassiveResult, Request, Time};
+use picket_engine::{Engine, EngineOptions, Job, Request, Time};
 
 use crate::detect::Detect;
 use crate::history::{History, HistoryMsg};
+use crate::input::{Input, unix_now};
+use crate::logfile::write_log;
 use crate::report::{Errors, Kind};
 use crate::retention::{Entry, Store};
-
-/// A message to the engine thread.
-#[derive(Debug)]
-pub(crate) enum Input {
-    /// Complete command-file lines (a chunk ending with `\n`).
-    Lines(Vec<u8>),
-    /// An external-command line (with its `\n`) from the web UI or API.
-    Web(Vec<u8>),
-    /// Passive results from the built-in NSCA receiver.
-    Passive(Vec<PassiveResult>),
-    /// A line for `nagios.log` from the executor (timeouts, spawn failures).
-    Log(String),
-    /// The web server asks for a status snapshot.
-    Status(SyncSender<picket_web::StatusView>),
-    /// Results of active checks (see `checks.rs`).
-    CheckResults(Vec<picket_engine::CheckOutcome>),
-    /// Connection events from `POST /api/connection-events` (checked by the web layer).
-    Events(Vec<picket_correlator::ConnectionEvent>),
-    /// Livestatus asks for a snapshot (`livestatus/tables.rs`).
-    Livestatus(SyncSender<crate::livestatus::tables::Snapshot>),
-}
 
 /// How the daemon was asked to run.
 #[derive(Debug, Clone)]
@@ -72,69 +52,6 @@ const STOP_RESTART: u8 = 2;
 const STOP_INT: u8 = 3;
 /// `SHUTDOWN_PROGRAM` (an external command, not a signal).
 const STOP_COMMAND: u8 = 4;
-
-/// Log lines kept in memory while `nagios.log` cannot be written, to be written when it
-/// can again; past this the oldest pending lines are given up (and said so on stderr).
-const LOG_PENDING_MAX: usize = 16 << 20;
-
-pub(crate) fn unix_now() -> Time {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as Time)
-        .unwrap_or(0)
-}
-
-/// Write the pending log lines. When the log cannot be written (disk full, read-only
-/// file system), the error goes to stderr and `picket_errors_total{kind="log"}`, and
-/// the lines not written stay in `buf` for the next write (up to [`LOG_PENDING_MAX`]).
-pub(crate) fn write_log(log: &mut File, buf: &mut String, errors: &Errors) {
-    if buf.is_empty() {
-        return;
-    }
-    let bytes = buf.as_bytes();
-    let mut done = 0;
-    let failed = loop {
-        match log.write(&bytes[done..]) {
-            Ok(0) => break Some(std::io::Error::from(std::io::ErrorKind::WriteZero)),
-            Ok(n) => {
-                done += n;
-                if done == bytes.len() {
-                    break None;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => break Some(e),
-        }
-    };
-    let Some(e) = failed else {
-        buf.clear();
-        return;
-    };
-    while !buf.is_char_boundary(done) {
-        done += 1;
-    }
-    buf.drain(..done);
-    let mut lost = 0;
-    if buf.len() > LOG_PENDING_MAX {
-        // Give up the oldest whole lines.
-        let cut = buf.len() - LOG_PENDING_MAX;
-        let cut = buf[cut..].find('\n').map_or(buf.len(), |i| cut + i + 1);
-        buf.drain(..cut);
-        lost = cut;
-    }
-    errors.stderr_error(
-        Kind::Log,
-        &format!(
-            "cannot write the log file: {e}; {} bytes of log lines kept to write later{}",
-            buf.len(),
-            if lost > 0 {
-                format!(", {lost} older bytes given up")
-            } else {
-                String::new()
-            }
-        ),
-    );
-}
 
 /// Report a failed journal write. The input is processed all the same (a monitor that
 /// stops alerting because its disk is full helps nobody), but loudly: an error line in
@@ -496,7 +413,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         crate::logfile::spawn_ticker(Duration::from_millis(250), move || {
             // A full queue wakes the loop anyway; stop when the engine thread is gone.
             !matches!(
-                tx.try_send(Input::Passive(Vec::new())),
+                tx.try_send(Input::Tick),
                 Err(std::sync::mpsc::TrySendError::Disconnected(_))
             )
         })?;
@@ -661,21 +578,24 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let mut exporter = detect
         .as_ref()
         .map(|_| crate::detect::Exporter::new(&metrics));
-    let outcome = engine_loop(
-        &mut engine,
-        (&mut detect, exporter.as_mut()),
-        status.as_mut(),
-        &rx,
-        (&mut log, &rotator),
-        &mut logbuf,
-        store.as_mut(),
-        &job_tx,
-        history_tx.as_ref(),
-        &checks,
-        &stop,
-        main.retention_update_interval,
-        &errors,
-    );
+    let outcome = EngineLoop {
+        ingest: Ingest::new(
+            &mut engine,
+            &mut detect,
+            store.as_mut(),
+            &mut logbuf,
+            &errors,
+        ),
+        exporter: exporter.as_mut(),
+        status: status.as_mut(),
+        log: &mut log,
+        rotator: &rotator,
+        job_tx: &job_tx,
+        history: history_tx.as_ref(),
+        checks: &checks,
+        save_every: Time::from(main.retention_update_interval) * 60,
+    }
+    .run(&rx, &stop);
     let now = unix_now();
     let restart = outcome == STOP_RESTART;
     // As Nagios 4 names them; SHUTDOWN_PROGRAM logs no signal.
@@ -755,233 +675,518 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn engine_loop(
-    engine: &mut Engine,
-    (detect, mut exporter): (&mut Option<Detect>, Option<&mut crate::detect::Exporter>),
-    mut status: Option<&mut crate::statusfile::StatusWriter>,
-    rx: &Receiver<Input>,
-    (log, rotator): (&mut File, &crate::logfile::Rotator),
-    logbuf: &mut String,
-    mut store: Option<&mut Store>,
-    job_tx: &tokio::sync::mpsc::Sender<Job>,
-    history: Option<&SyncSender<HistoryMsg>>,
-    checks: &crate::checks::Checks,
-    stop: &AtomicU8,
-    retention_minutes: u32,
-    errors: &Errors,
-) -> u8 {
-    let mut jobs: Vec<Job> = Vec::new();
-    let mut requests: Vec<Request> = Vec::new();
-    let save_every = Time::from(retention_minutes) * 60;
-    let mut last_save = unix_now();
-    // A SAVE_STATE_INFORMATION that came while a snapshot was still being written.
-    let mut save_pending = false;
-    let mut last_journal_retry: Time = 0;
-    let mut check_jobs = Vec::new();
-    let mut last_export: Time = 0;
-    loop {
-        let s = stop.load(Ordering::SeqCst);
-        if s != STOP_NONE {
-            return s;
+/// What one input does, live and (through the journal) on replay: the engine with the
+/// scan detection beside it, the journal, and what the engine produced that the pass
+/// has not handed on yet. Every journaled kind goes through [`Entry::apply_with`], as
+/// the replay (`retention::Record::apply`) does.
+pub(crate) struct Ingest<'a> {
+    pub(crate) engine: &'a mut Engine,
+    pub(crate) detect: &'a mut Option<Detect>,
+    pub(crate) store: Option<&'a mut Store>,
+    pub(crate) logbuf: &'a mut String,
+    pub(crate) errors: &'a Errors,
+    jobs: Vec<Job>,
+    requests: Vec<Request>,
+    /// A journal write failed in this pass: snapshot as soon as possible.
+    journal_save: bool,
+}
+
+impl<'a> Ingest<'a> {
+    pub(crate) fn new(
+        engine: &'a mut Engine,
+        detect: &'a mut Option<Detect>,
+        store: Option<&'a mut Store>,
+        logbuf: &'a mut String,
+        errors: &'a Errors,
+    ) -> Ingest<'a> {
+        Ingest {
+            engine,
+            detect,
+            store,
+            logbuf,
+            errors,
+            jobs: Vec::new(),
+            requests: Vec::new(),
+            journal_save: false,
         }
-        let wakeup = match (
-            engine.next_wakeup(),
-            detect.as_ref().and_then(Detect::next_wakeup),
+    }
+
+    /// Journal an input batch as received, then hand it to the engine.
+    fn journaled(&mut self, entry: Entry<'_>, now: Time) {
+        if let Some(s) = self.store.as_deref_mut() {
+            if let Err(e) = s.append(now, &entry) {
+                journal_failed(&e, self.errors, self.logbuf, now, &mut self.journal_save);
+            }
+        }
+        entry.apply_with(self.engine, self.detect.as_mut(), now);
+    }
+
+    /// `Engine::tick(now)` (journaled when something is due) and its outputs drained.
+    fn tick_and_drain(&mut self, now: Time) {
+        if let Err(e) = crate::retention::tick(
+            self.engine,
+            self.detect.as_mut(),
+            self.store.as_deref_mut(),
+            now,
         ) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let wait = crate::checks::wait_for(wakeup, Duration::from_millis(200));
-        let first = match rx.recv_timeout(wait) {
-            Ok(m) => Some(m),
-            Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => return STOP_TERM,
-        };
-        let now = unix_now();
-        let mut msg = first;
-        let mut batches = 0;
-        // A journal write failed in this pass: snapshot as soon as possible.
-        let mut journal_save = false;
-        while let Some(m) = msg {
-            match m {
-                // Journaled as received; `Entry::apply` is also what the replay calls.
-                Input::Lines(data) => {
-                    let entry = Entry::Lines(&data);
-                    if let Some(s) = store.as_deref_mut() {
-                        if let Err(e) = s.append(now, &entry) {
-                            journal_failed(&e, errors, logbuf, now, &mut journal_save);
-                        }
-                    }
-                    entry.apply_with(engine, detect.as_mut(), now);
-                }
-                Input::Web(data) => {
-                    let entry = Entry::Web(&data);
-                    if let Some(s) = store.as_deref_mut() {
-                        if let Err(e) = s.append(now, &entry) {
-                            journal_failed(&e, errors, logbuf, now, &mut journal_save);
-                        }
-                    }
-                    entry.apply_with(engine, detect.as_mut(), now);
-                }
-                Input::Passive(results) => {
-                    let entry = Entry::Passive(&results);
-                    if let Some(s) = store.as_deref_mut() {
-                        if let Err(e) = s.append(now, &entry) {
-                            journal_failed(&e, errors, logbuf, now, &mut journal_save);
-                        }
-                    }
-                    entry.apply_with(engine, detect.as_mut(), now);
-                }
-                Input::Events(events) => {
-                    let entry = Entry::Events(&events);
-                    if let Some(s) = store.as_deref_mut() {
-                        if let Err(e) = s.append(now, &entry) {
-                            journal_failed(&e, errors, logbuf, now, &mut journal_save);
-                        }
-                    }
-                    entry.apply_with(engine, detect.as_mut(), now);
-                }
-                Input::Log(line) => {
-                    logbuf.push_str(&format!("[{now}] {line}\n"));
-                }
-                Input::Status(reply) => {
-                    // Answer with everything before it processed (and logged).
-                    if let Err(e) =
-                        crate::retention::tick(engine, detect.as_mut(), store.as_deref_mut(), now)
-                    {
-                        journal_failed(&e, errors, logbuf, now, &mut journal_save);
-                    }
-                    engine.drain_into(logbuf, &mut jobs, &mut requests);
-                    let _ = reply.try_send(crate::web::status_view(engine, now));
-                }
-                Input::Livestatus(reply) => {
-                    // As for the web: everything before it processed and logged.
-                    if let Err(e) =
-                        crate::retention::tick(engine, detect.as_mut(), store.as_deref_mut(), now)
-                    {
-                        journal_failed(&e, errors, logbuf, now, &mut journal_save);
-                    }
-                    engine.drain_into(logbuf, &mut jobs, &mut requests);
-                    let _ = reply.try_send(crate::livestatus::tables::Snapshot::take(engine, now));
-                }
-                Input::CheckResults(results) => {
-                    let entry = Entry::Checks(&results);
-                    if let Some(s) = store.as_deref_mut() {
-                        if let Err(e) = s.append(now, &entry) {
-                            journal_failed(&e, errors, logbuf, now, &mut journal_save);
-                        }
-                    }
-                    entry.apply_with(engine, detect.as_mut(), now);
-                }
-            }
-            batches += 1;
-            if batches >= 64 {
-                break;
-            }
-            msg = rx.try_recv().ok();
+            journal_failed(&e, self.errors, self.logbuf, now, &mut self.journal_save);
         }
-        if let Err(e) = crate::retention::tick(engine, detect.as_mut(), store.as_deref_mut(), now) {
-            journal_failed(&e, errors, logbuf, now, &mut journal_save);
-        }
-        if engine.log_rotation_due(now).is_some() {
-            if let Some(w) = status.as_deref_mut() {
-                w.rotated(now);
+        self.engine
+            .drain_into(self.logbuf, &mut self.jobs, &mut self.requests);
+    }
+
+    /// One input from the channel.
+    pub(crate) fn take(&mut self, input: Input, now: Time) {
+        match input {
+            Input::Lines(data) => self.journaled(Entry::Lines(&data), now),
+            Input::Web(data) => self.journaled(Entry::Web(&data), now),
+            Input::Passive(results) => self.journaled(Entry::Passive(&results), now),
+            Input::CheckResults(results) => self.journaled(Entry::Checks(&results), now),
+            Input::Events(events) => self.journaled(Entry::Events(&events), now),
+            // Time is journaled by the tick at the end of the pass, when something is due.
+            Input::Tick => {}
+            // Not state: written with the pass's log lines.
+            Input::Log(line) => {
+                self.logbuf.push_str(&format!("[{now}] {line}\n"));
+            }
+            Input::Status(reply) => {
+                // Answer with everything before it processed (and logged).
+                self.tick_and_drain(now);
+                let _ = reply.try_send(crate::web::status_view(self.engine, now));
+            }
+            Input::Livestatus(reply) => {
+                // As for the web: everything before it processed and logged.
+                self.tick_and_drain(now);
+                let _ = reply.try_send(crate::livestatus::tables::Snapshot::take(self.engine, now));
             }
         }
-        rotator.rotate_if_due(engine, log, logbuf, now, errors);
-        engine.drain_into(logbuf, &mut jobs, &mut requests);
-        engine.drain_checks(&mut check_jobs);
-        // Journal first: what is logged or run is never ahead of what a restart replays.
-        if let Some(s) = store.as_deref_mut() {
-            if let Err(e) = s.flush() {
-                journal_failed(&e, errors, logbuf, now, &mut journal_save);
+    }
+}
+
+/// The engine thread's loop: it alone owns the engine (through [`Ingest`]), the log
+/// file and the journal. Each pass takes up to [`EngineLoop::BATCH`] inputs from the
+/// channel, then ticks the engine, journals, logs, marks the journal logged, and hands
+/// on the commands and checks the pass produced.
+pub(crate) struct EngineLoop<'a> {
+    pub(crate) ingest: Ingest<'a>,
+    pub(crate) exporter: Option<&'a mut crate::detect::Exporter>,
+    pub(crate) status: Option<&'a mut crate::statusfile::StatusWriter>,
+    pub(crate) log: &'a mut File,
+    pub(crate) rotator: &'a crate::logfile::Rotator,
+    pub(crate) job_tx: &'a tokio::sync::mpsc::Sender<Job>,
+    pub(crate) history: Option<&'a SyncSender<HistoryMsg>>,
+    pub(crate) checks: &'a crate::checks::Checks,
+    /// `retention_update_interval` in seconds (0: only on request and at stop).
+    pub(crate) save_every: Time,
+}
+
+impl EngineLoop<'_> {
+    /// Inputs taken from the channel in one pass before its log and journal writes.
+    const BATCH: usize = 64;
+
+    /// Run until `stop` is set, the channel closes (`STOP_TERM`) or the engine asks
+    /// to stop or restart; returns why.
+    pub(crate) fn run(&mut self, rx: &Receiver<Input>, stop: &AtomicU8) -> u8 {
+        let mut last_save = unix_now();
+        // A SAVE_STATE_INFORMATION that came while a snapshot was still being written.
+        let mut save_pending = false;
+        let mut last_journal_retry: Time = 0;
+        let mut check_jobs = Vec::new();
+        let mut last_export: Time = 0;
+        loop {
+            let s = stop.load(Ordering::SeqCst);
+            if s != STOP_NONE {
+                return s;
             }
-        }
-        // Then the log (so a notification's line is in the history before its outcome),
-        // then the journal's marker that this is logged, then the commands.
-        write_log(log, logbuf, errors);
-        if let Some(s) = store.as_deref_mut() {
-            if let Err(e) = s.mark_logged() {
-                journal_failed(&e, errors, logbuf, now, &mut journal_save);
+            let wakeup = match (
+                self.ingest.engine.next_wakeup(),
+                self.ingest.detect.as_ref().and_then(Detect::next_wakeup),
+            ) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let wait = crate::checks::wait_for(wakeup, Duration::from_millis(200));
+            let first = match rx.recv_timeout(wait) {
+                Ok(m) => Some(m),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => return STOP_TERM,
+            };
+            let now = unix_now();
+            let mut msg = first;
+            let mut batches = 0;
+            self.ingest.journal_save = false;
+            while let Some(m) = msg {
+                self.ingest.take(m, now);
+                batches += 1;
+                if batches >= Self::BATCH {
+                    break;
+                }
+                msg = rx.try_recv().ok();
             }
-        }
-        if let Some(h) = history {
-            let _ = h.try_send(HistoryMsg::Wake);
-        }
-        for job in jobs.drain(..) {
-            if let Err(e) = job_tx.try_send(job) {
-                let job = match e {
-                    tokio::sync::mpsc::error::TrySendError::Full(j)
-                    | tokio::sync::mpsc::error::TrySendError::Closed(j) => j,
-                };
-                logbuf.push_str(&format!(
-                    "[{now}] Warning: command queue full, not running command for {}\n",
-                    picket_engine::output::log_safe(&job.what)
-                ));
+            let ing = &mut self.ingest;
+            if let Err(e) = crate::retention::tick(
+                ing.engine,
+                ing.detect.as_mut(),
+                ing.store.as_deref_mut(),
+                now,
+            ) {
+                journal_failed(&e, ing.errors, ing.logbuf, now, &mut ing.journal_save);
             }
-        }
-        checks.dispatch(&mut check_jobs);
-        if let (Some(x), Some(d)) = (exporter.as_deref_mut(), detect.as_ref()) {
-            if now != last_export {
-                last_export = now;
-                x.update(d);
-            }
-        }
-        let mut save = std::mem::take(&mut save_pending);
-        for r in requests.drain(..) {
-            match r {
-                Request::SaveState => save = true,
-                Request::Shutdown => return STOP_COMMAND,
-                Request::Restart => return STOP_RESTART,
-                Request::ProcessFile { path, delete } => {
-                    if let Err(e) = crate::cmdfile::process_file(
-                        engine,
-                        store.as_deref_mut(),
-                        &path,
-                        delete,
-                        now,
-                        logbuf,
-                    ) {
-                        journal_failed(&e, errors, logbuf, now, &mut journal_save);
-                    }
+            if ing.engine.log_rotation_due(now).is_some() {
+                if let Some(w) = self.status.as_deref_mut() {
+                    w.rotated(now);
                 }
             }
-        }
-        write_log(log, logbuf, errors);
-        // status.dat every status_update_interval and on SAVE_STATE_INFORMATION.
-        if let Some(w) = status.as_deref_mut() {
-            if save || w.due(now) {
-                w.write(engine, now);
+            self.rotator
+                .rotate_if_due(ing.engine, self.log, ing.logbuf, now, ing.errors);
+            ing.engine
+                .drain_into(ing.logbuf, &mut ing.jobs, &mut ing.requests);
+            ing.engine.drain_checks(&mut check_jobs);
+            // Journal first: what is logged or run is never ahead of what a restart replays.
+            if let Some(s) = ing.store.as_deref_mut() {
+                if let Err(e) = s.flush() {
+                    journal_failed(&e, ing.errors, ing.logbuf, now, &mut ing.journal_save);
+                }
             }
-        }
-        // After a failed journal write, a snapshot makes the state durable again; while
-        // the disk refuses it too, try again at most every ten seconds.
-        if journal_save && now - last_journal_retry >= 10 {
-            last_journal_retry = now;
-            save = true;
-        }
-        if let Some(s) = store.as_deref_mut() {
-            if save
-                || (save_every > 0 && now - last_save >= save_every)
-                || s.journal_bytes() > JOURNAL_SNAPSHOT_BYTES
-            {
-                // Written beside the engine thread; while the previous snapshot is
-                // still being written this asks again on the next pass.
-                match s.save_in_background_with(engine, detect.as_ref(), now) {
-                    Ok(true) => last_save = now,
-                    Ok(false) => save_pending = save,
-                    Err(e) => {
-                        errors.log_error(
-                            Kind::Retention,
-                            logbuf,
+            // Then the log (so a notification's line is in the history before its outcome),
+            // then the journal's marker that this is logged, then the commands.
+            write_log(self.log, ing.logbuf, ing.errors);
+            if let Some(s) = ing.store.as_deref_mut() {
+                if let Err(e) = s.mark_logged() {
+                    journal_failed(&e, ing.errors, ing.logbuf, now, &mut ing.journal_save);
+                }
+            }
+            if let Some(h) = self.history {
+                let _ = h.try_send(HistoryMsg::Wake);
+            }
+            for job in ing.jobs.drain(..) {
+                if let Err(e) = self.job_tx.try_send(job) {
+                    let job = match e {
+                        tokio::sync::mpsc::error::TrySendError::Full(j)
+                        | tokio::sync::mpsc::error::TrySendError::Closed(j) => j,
+                    };
+                    ing.logbuf.push_str(&format!(
+                        "[{now}] Warning: command queue full, not running command for {}\n",
+                        picket_engine::output::log_safe(&job.what)
+                    ));
+                }
+            }
+            self.checks.dispatch(&mut check_jobs);
+            if let (Some(x), Some(d)) = (self.exporter.as_deref_mut(), ing.detect.as_ref()) {
+                if now != last_export {
+                    last_export = now;
+                    x.update(d);
+                }
+            }
+            let mut save = std::mem::take(&mut save_pending);
+            for r in std::mem::take(&mut ing.requests) {
+                match r {
+                    Request::SaveState => save = true,
+                    Request::Shutdown => return STOP_COMMAND,
+                    Request::Restart => return STOP_RESTART,
+                    Request::ProcessFile { path, delete } => {
+                        if let Err(e) = crate::cmdfile::process_file(
+                            ing.engine,
+                            ing.store.as_deref_mut(),
+                            &path,
+                            delete,
                             now,
-                            &format!("could not save retention data: {e:#}"),
-                        );
-                        last_save = now;
+                            ing.logbuf,
+                        ) {
+                            journal_failed(&e, ing.errors, ing.logbuf, now, &mut ing.journal_save);
+                        }
                     }
                 }
             }
+            write_log(self.log, ing.logbuf, ing.errors);
+            // status.dat every status_update_interval and on SAVE_STATE_INFORMATION.
+            if let Some(w) = self.status.as_deref_mut() {
+                if save || w.due(now) {
+                    w.write(ing.engine, now);
+                }
+            }
+            // After a failed journal write, a snapshot makes the state durable again; while
+            // the disk refuses it too, try again at most every ten seconds.
+            if ing.journal_save && now - last_journal_retry >= 10 {
+                last_journal_retry = now;
+                save = true;
+            }
+            if let Some(s) = ing.store.as_deref_mut() {
+                if save
+                    || (self.save_every > 0 && now - last_save >= self.save_every)
+                    || s.journal_bytes() > JOURNAL_SNAPSHOT_BYTES
+                {
+                    // Written beside the engine thread; while the previous snapshot is
+                    // still being written this asks again on the next pass.
+                    match s.save_in_background_with(ing.engine, ing.detect.as_ref(), now) {
+                        Ok(true) => last_save = now,
+                        Ok(false) => save_pending = save,
+                        Err(e) => {
+                            ing.errors.log_error(
+                                Kind::Retention,
+                                ing.logbuf,
+                                now,
+                                &format!("could not save retention data: {e:#}"),
+                            );
+                            last_save = now;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retention::tests::engine;
+    use picket_engine::{CheckExit, CheckOutcome, Outputs, Retention};
+
+    const T0: Time = 1_799_913_600;
+
+    /// One input of each kind the engine thread journals, built by the code that builds
+    /// it live (the web's `command_input`, the NSCA receiver's `passive_result`), with
+    /// its name.
+    fn inputs() -> Vec<(&'static str, Input)> {
+        let web = |cmd: picket_web::Command| crate::web::command_input(&cmd, T0);
+        let received = nsca::server::Received {
+            result: nsca_proto::CheckResult {
+                timestamp: T0 as u32,
+                return_code: 2,
+                host_name: b"h".to_vec(),
+                service: b"s".to_vec(),
+                plugin_output: b"nsca down\nsecond; line\\|t=1".to_vec(),
+            },
+            peer: "127.0.0.1:5667".parse().unwrap(),
+            received_at: T0 as u64,
+        };
+        let events: Vec<picket_correlator::ConnectionEvent> = serde_json::from_str(&format!(
+            r#"[{{"time": {T0}, "reporter": "h", "source": {{"addr": "203.0.113.9"}}, "daemon": "sshd", "kind": "refused"}}]"#
+        ))
+        .unwrap();
+        vec![
+            (
+                "FIFO lines",
+                Input::Lines(
+                    format!(
+                        "[{T0}] PROCESS_SERVICE_CHECK_RESULT;h;s;1;from the fifo\ngarbage\n\
+                         [{T0}] ADD_SVC_COMMENT;h;s;1;a;a comment\n[{T0}] NO_SUCH;x\n"
+                    )
+                    .into_bytes(),
+                ),
+            ),
+            (
+                "web command",
+                web(picket_web::Command::AcknowledgeService {
+                    host: "h".into(),
+                    service: "s".into(),
+                    author: "web".into(),
+                    comment: "on it".into(),
+                    sticky: false,
+                    notify: true,
+                    persistent: false,
+                }),
+            ),
+            (
+                "typed API service result",
+                web(picket_web::Command::ServiceResult {
+                    host: "h".into(),
+                    service: "s".into(),
+                    code: 2,
+                    output: "api down\nsecond; line \\ back|t=1".into(),
+                    time: Some(T0 - 3),
+                }),
+            ),
+            (
+                "typed API host result",
+                web(picket_web::Command::HostResult {
+                    host: "h".into(),
+                    code: 1,
+                    output: "host down".into(),
+                    time: None,
+                }),
+            ),
+            (
+                "NSCA result",
+                Input::Passive(vec![crate::nsca::passive_result(received)]),
+            ),
+            (
+                // What `nsca_ng.rs` hands on: the client's command line.
+                "NSCA-ng result",
+                Input::Lines(
+                    format!("[{T0}] PROCESS_SERVICE_CHECK_RESULT;h;s;0;ng ok\n").into_bytes(),
+                ),
+            ),
+            (
+                "check outcome",
+                Input::CheckResults(vec![CheckOutcome {
+                    host: "h".into(),
+                    service: Some("s".into()),
+                    options: 0,
+                    start_time: T0 - 1,
+                    execution_time: 0.1 + 0.2,
+                    latency: 1.0 / 3.0,
+                    exit: CheckExit::Code(1),
+                    output: "warn|t=1\n".into(),
+                }]),
+            ),
+            ("connection events", Input::Events(events)),
+        ]
+    }
+
+    fn started() -> Engine {
+        let mut e = engine();
+        e.start(T0 - 100);
+        let _ = e.take_outputs();
+        e
+    }
+
+    /// The check scheduler is not replayed: `Engine::start` lays it out afresh after
+    /// the replay.
+    fn unscheduled(mut r: Retention) -> Retention {
+        for (_, _, st) in &mut r.services {
+            st.next_check = 0;
+        }
+        for (_, st) in &mut r.hosts {
+            st.next_check = 0;
+        }
+        r
+    }
+
+    /// Feed `input` live through the engine thread's [`Ingest`] with a journal, "crash",
+    /// and replay the journal into a fresh engine: the replay must leave the same state
+    /// and (when the crash came before the log marker) produce the same log lines, jobs
+    /// and requests as the live input did.
+    fn live_then_replay(what: &str, input: Input, marked: bool) -> (Outputs, Outputs) {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("retention.dat");
+        let errors = Errors::new(Arc::new(picket_web::Metrics::new()));
+        let mut live = started();
+        let mut detect = None;
+        let mut logbuf = String::new();
+        let live_out;
+        {
+            let (mut st, _) = Store::open(&snap, &mut live).unwrap();
+            st.save(&live, T0 - 100).unwrap();
+            {
+                let mut ing =
+                    Ingest::new(&mut live, &mut detect, Some(&mut st), &mut logbuf, &errors);
+                ing.take(input, T0);
+            }
+            live_out = live.take_outputs();
+            if marked {
+                st.mark_logged().unwrap();
+            } else {
+                st.flush().unwrap();
+            }
+            // kill -9
+        }
+        assert!(logbuf.is_empty(), "{what}: {logbuf}");
+        assert!(!live_out.log.is_empty(), "{what}: did nothing live");
+        let mut e = engine();
+        let (_st, replayed) = Store::open(&snap, &mut e).unwrap();
+        assert_eq!(replayed.records, 1, "{what}: one journal record");
+        assert!(
+            replayed.warnings.is_empty(),
+            "{what}: {:?}",
+            replayed.warnings
+        );
+        let replay_out = e.take_outputs();
+        assert_eq!(
+            unscheduled(e.snapshot()),
+            unscheduled(live.snapshot()),
+            "{what} (marked: {marked}): the replayed state differs from the live one"
+        );
+        (live_out, replay_out)
+    }
+
+    /// Every kind of input the engine thread journals replays as it was applied live:
+    /// the same state, and before the log marker the same log lines, jobs and requests.
+    /// An input kind applied live other than through its journal record fails here.
+    #[test]
+    fn every_input_kind_replays_as_live() {
+        for marked in [false, true] {
+            for (what, input) in inputs() {
+                let (live, replay) = live_then_replay(what, input, marked);
+                if marked {
+                    assert!(
+                        replay.is_empty(),
+                        "{what}: marked, yet replayed loudly: {replay:?}"
+                    );
+                } else {
+                    assert_eq!(replay, live, "{what}: replayed for real");
+                }
+            }
+        }
+    }
+
+    /// What is not journaled changes no state: an executor's log line is only logged,
+    /// a tick with nothing due leaves no record.
+    #[test]
+    fn log_lines_and_idle_ticks_are_not_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("retention.dat");
+        let errors = Errors::new(Arc::new(picket_web::Metrics::new()));
+        let mut live = started();
+        let before = live.snapshot();
+        let mut detect = None;
+        let mut logbuf = String::new();
+        let (mut st, _) = Store::open(&snap, &mut live).unwrap();
+        st.save(&live, T0 - 100).unwrap();
+        {
+            let mut ing = Ingest::new(&mut live, &mut detect, Some(&mut st), &mut logbuf, &errors);
+            ing.take(Input::Log("Warning: a plugin timed out".into()), T0);
+            ing.take(Input::Tick, T0);
+        }
+        st.flush().unwrap();
+        assert_eq!(logbuf, format!("[{T0}] Warning: a plugin timed out\n"));
+        assert_eq!(live.snapshot(), before);
+        drop(st);
+        let mut e = engine();
+        let (_st, replayed) = Store::open(&snap, &mut e).unwrap();
+        assert_eq!(replayed.records, 0);
+    }
+
+    /// A result from the web goes in typed and does exactly what its command line did
+    /// before: the same log lines (`EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;…`,
+    /// the alert) and the same state, for outputs with newlines, `;` and `\`.
+    #[test]
+    fn typed_web_results_act_as_their_command_lines() {
+        let cmds = [
+            picket_web::Command::ServiceResult {
+                host: "h".into(),
+                service: "s".into(),
+                code: 2,
+                output: "down\nsecond; line \\n not a newline|t=1".into(),
+                time: Some(T0 - 3),
+            },
+            picket_web::Command::ServiceResult {
+                host: "h".into(),
+                service: "s".into(),
+                code: 7,
+                output: String::new(),
+                time: None,
+            },
+            picket_web::Command::HostResult {
+                host: "h".into(),
+                code: 1,
+                output: "host; down".into(),
+                time: Some(-1),
+            },
+        ];
+        for cmd in cmds {
+            let mut line = cmd.to_external_command(T0);
+            line.push('\n');
+            let mut as_line = started();
+            Entry::Web(line.as_bytes()).apply(&mut as_line, T0);
+            let Input::Passive(typed) = crate::web::command_input(&cmd, T0) else {
+                panic!("{cmd:?} is not typed");
+            };
+            let mut as_typed = started();
+            Entry::Passive(&typed).apply(&mut as_typed, T0);
+            assert_eq!(as_typed.take_outputs(), as_line.take_outputs(), "{cmd:?}");
+            assert_eq!(as_typed.snapshot(), as_line.snapshot(), "{cmd:?}");
         }
     }
 }

@@ -24,8 +24,8 @@ use picket_history::{NotificationJob, NotificationResult};
 use picket_web::{Counter, Metrics};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::daemon::Input;
 use crate::history::HistoryMsg;
+use crate::input::Input;
 
 /// Where the executor reports.
 #[derive(Clone)]
@@ -181,7 +181,7 @@ async fn run_job(exec: &Executor, job: Job, r: &Reports) {
         let _ = h.try_send(HistoryMsg::Notification {
             id: target.id,
             result: NotificationResult {
-                time: crate::daemon::unix_now(),
+                time: crate::input::unix_now(),
                 contact: target.contact,
                 host: target.host,
                 service: target.service,

@@ -9,7 +9,7 @@ use std::sync::mpsc::SyncSender;
 
 use anyhow::{Context, bail};
 
-use crate::daemon::Input;
+use crate::input::Input;
 
 /// Create the FIFO at `path` (mode 0660) unless a FIFO is already there.
 pub(crate) fn create(path: &Path) -> anyhow::Result<()> {

@@ -413,7 +413,7 @@ fn run(mut w: Worker, rx: Receiver<HistoryMsg>) {
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = Instant::now();
             if let Some(store) = w.store.as_mut() {
-                let now = crate::daemon::unix_now();
+                let now = crate::input::unix_now();
                 let chunk = store.config().prune_chunk as usize;
                 while let Ok(n) = store.prune(now) {
                     if n < chunk {
@@ -472,7 +472,7 @@ pub(crate) fn start(
             "picket_history_lag_seconds",
             "Age of the oldest nagios.log line not yet committed to the history (0: none).",
             &[],
-            move || p.lag_seconds(crate::daemon::unix_now()),
+            move || p.lag_seconds(crate::input::unix_now()),
         );
     }
     let denied = store
@@ -606,7 +606,7 @@ mod tests {
 
     /// A denial `t` seconds from now (recent: older rows would be pruned).
     fn line(t: i64, addr: &str) -> String {
-        let t = crate::daemon::unix_now() + t;
+        let t = crate::input::unix_now() + t;
         format!("[{t}] SERVICE ALERT: firestorm;TCP Wrappers;CRITICAL;HARD;1;Denied sshd-{addr}\n")
     }
 
@@ -620,7 +620,7 @@ mod tests {
         let (ev, _) = broadcast::channel(16);
         let mut f = File::create(&log).unwrap();
         f.write_all(line(1, "10.0.0.1").as_bytes()).unwrap();
-        let partial = format!("[{}] SERVICE ALERT: partial", crate::daemon::unix_now());
+        let partial = format!("[{}] SERVICE ALERT: partial", crate::input::unix_now());
         f.write_all(partial.as_bytes()).unwrap();
         let h = start(
             &log,

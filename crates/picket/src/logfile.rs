@@ -12,6 +12,62 @@ use std::path::{Path, PathBuf};
 
 use picket_engine::{Engine, Time};
 
+/// Log lines kept in memory while `nagios.log` cannot be written, to be written when it
+/// can again; past this the oldest pending lines are given up (and said so on stderr).
+const LOG_PENDING_MAX: usize = 16 << 20;
+
+/// Write the pending log lines. When the log cannot be written (disk full, read-only
+/// file system), the error goes to stderr and `picket_errors_total{kind="log"}`, and
+/// the lines not written stay in `buf` for the next write (up to [`LOG_PENDING_MAX`]).
+pub(crate) fn write_log(log: &mut File, buf: &mut String, errors: &crate::report::Errors) {
+    if buf.is_empty() {
+        return;
+    }
+    let bytes = buf.as_bytes();
+    let mut done = 0;
+    let failed = loop {
+        match log.write(&bytes[done..]) {
+            Ok(0) => break Some(std::io::Error::from(std::io::ErrorKind::WriteZero)),
+            Ok(n) => {
+                done += n;
+                if done == bytes.len() {
+                    break None;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Some(e),
+        }
+    };
+    let Some(e) = failed else {
+        buf.clear();
+        return;
+    };
+    while !buf.is_char_boundary(done) {
+        done += 1;
+    }
+    buf.drain(..done);
+    let mut lost = 0;
+    if buf.len() > LOG_PENDING_MAX {
+        // Give up the oldest whole lines.
+        let cut = buf.len() - LOG_PENDING_MAX;
+        let cut = buf[cut..].find('\n').map_or(buf.len(), |i| cut + i + 1);
+        buf.drain(..cut);
+        lost = cut;
+    }
+    errors.stderr_error(
+        crate::report::Kind::Log,
+        &format!(
+            "cannot write the log file: {e}; {} bytes of log lines kept to write later{}",
+            buf.len(),
+            if lost > 0 {
+                format!(", {lost} older bytes given up")
+            } else {
+                String::new()
+            }
+        ),
+    );
+}
+
 /// Paths of the log and of its archive directory (absolute: the daemon may have changed
 /// its working directory).
 #[derive(Debug, Clone)]
@@ -38,7 +94,7 @@ impl Rotator {
     /// archived and reopened, and the engine's head lines stay queued for the new file.
     /// Errors are logged to the new (or still the old) file; the daemon keeps running.
     /// A failed write of the old file's last lines is reported as every log write error
-    /// (`daemon::write_log`); the lines then go to the new file.
+    /// ([`write_log`]); the lines then go to the new file.
     pub(crate) fn rotate_if_due(
         &self,
         engine: &mut Engine,
@@ -51,7 +107,7 @@ impl Rotator {
             return;
         };
         engine.drain_log_into(logbuf);
-        crate::daemon::write_log(log, logbuf, errors);
+        write_log(log, logbuf, errors);
         let archive = self.archive_dir.join(&rotation.archive_file_name);
         let rotated = match self.rotate(log, &archive) {
             Ok(done) => done,

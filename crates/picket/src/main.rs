@@ -18,6 +18,7 @@ mod exec;
 mod fdlimit;
 mod fifo;
 mod history;
+mod input;
 mod livestatus;
 mod logfile;
 mod nsca;

@@ -4,20 +4,22 @@
 //! straight to the engine as [`Input::Passive`] — no FIFO, no reaper. The
 //! engine logs them exactly as if they had come through the command file.
 //!
-//! Back-pressure runs end to end: when the engine is busy the bounded
-//! channels fill and NSCA connections wait; nothing is dropped.
+//! Each connection's task converts its batch and puts it on the engine
+//! thread's bounded channel itself ([`EngineSink`]). Back-pressure runs end to
+//! end: when the engine is busy the channel fills and NSCA connections wait;
+//! nothing is dropped.
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{SyncSender, TrySendError};
 
 use anyhow::Context;
-use nsca::server::{Batch, Received, Settings, Stats};
+use nsca::server::{Batch, Received, Settings, Sink, Stats};
 use nsca_proto::config::ServerConfig;
 use picket_engine::PassiveResult;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
-use crate::daemon::Input;
+use crate::input::Input;
 
 /// The running receiver.
 pub(crate) struct Receiver {
@@ -97,7 +99,6 @@ pub(crate) fn start(
     settings.max_connections = settings.max_connections.min(max_connections).max(1);
     let (_settings_tx, settings_rx) = watch::channel(Arc::new(settings));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let (out_tx, mut out_rx) = mpsc::channel::<Batch>(256);
     let stats = Arc::new(Stats::default());
     {
         let _guard = rt.enter();
@@ -105,23 +106,11 @@ pub(crate) fn start(
         rt.spawn(nsca::server::serve(
             listener,
             settings_rx,
-            out_tx,
+            EngineSink(tx),
             Arc::clone(&stats),
             shutdown_rx,
         ));
     }
-    // The engine's channel is a blocking one: forward from a thread of its own.
-    let handle = rt.handle().clone();
-    std::thread::Builder::new()
-        .name("picket-nsca".into())
-        .spawn(move || {
-            while let Some(batch) = handle.block_on(out_rx.recv()) {
-                let results = batch.iter().map(passive_result).collect();
-                if tx.send(Input::Passive(results)).is_err() {
-                    break;
-                }
-            }
-        })?;
     Ok(Receiver {
         stats,
         local_addr,
@@ -129,18 +118,54 @@ pub(crate) fn start(
     })
 }
 
+/// The connections hand their batches to the engine thread's channel themselves (no
+/// forwarding thread between two channels).
+#[derive(Clone)]
+struct EngineSink(SyncSender<Input>);
+
+impl Sink for EngineSink {
+    async fn send(&self, batch: Batch) -> Result<(), ()> {
+        let input = Input::Passive(batch.into_iter().map(passive_result).collect());
+        match self.0.try_send(input) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Disconnected(_)) => Err(()),
+            // The engine is busy: wait for room on a blocking thread, not on a runtime
+            // worker; this connection reads nothing meanwhile (TCP back-pressure).
+            Err(TrySendError::Full(input)) => {
+                let tx = self.0.clone();
+                match tokio::task::spawn_blocking(move || tx.send(input)).await {
+                    Ok(Ok(())) => Ok(()),
+                    _ => Err(()),
+                }
+            }
+        }
+    }
+}
+
 /// An NSCA result as the engine's passive result: the same fields, names cut
 /// and the output escaped as on a command-file line, stamped with the time it was
-/// received (the C `nsca` stamps its lines with its own clock too).
-fn passive_result(r: &Received) -> PassiveResult {
-    let name = |b: &[u8]| String::from_utf8_lossy(nsca_proto::command::name_field(b)).into_owned();
+/// received (the C `nsca` stamps its lines with its own clock too). The decoded
+/// buffers become the strings (no copy for names, one for the escaped output).
+pub(crate) fn passive_result(r: Received) -> PassiveResult {
+    let host_result = r.result.is_host_result();
+    let name = |mut b: Vec<u8>| {
+        let n = nsca_proto::command::name_field(&b).len();
+        b.truncate(n);
+        text(b)
+    };
     let mut output = Vec::with_capacity(r.result.plugin_output.len());
     nsca_proto::command::escape_output(&mut output, &r.result.plugin_output);
     PassiveResult {
-        host: name(&r.result.host_name),
-        service: (!r.result.is_host_result()).then(|| name(&r.result.service)),
+        host: name(r.result.host_name),
+        service: (!host_result).then(|| name(r.result.service)),
         return_code: i32::from(r.result.return_code),
-        output: String::from_utf8_lossy(&output).into_owned(),
+        output: text(output),
         check_time: picket_engine::Time::try_from(r.received_at).unwrap_or_default(),
     }
+}
+
+/// Bytes as a string, invalid UTF-8 replaced (as `String::from_utf8_lossy`), without a
+/// copy when they are valid.
+fn text(b: Vec<u8>) -> String {
+    String::from_utf8(b).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

@@ -21,7 +21,7 @@ use anyhow::Context;
 use nsca_ng::server::{Options, Receiver as NgReceiver, Sink, Stats};
 use nsca_ng_proto::{Authorizer, ServerConfig};
 
-use crate::daemon::Input;
+use crate::input::Input;
 
 /// The running receiver.
 pub(crate) struct Receiver {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use picket_web::Metrics;
 
-use crate::daemon::Input;
+use crate::input::Input;
 
 /// The metric every error is counted in.
 pub(crate) const ERRORS_TOTAL: &str = "picket_errors_total";

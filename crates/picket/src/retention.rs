@@ -839,7 +839,7 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -878,7 +878,7 @@ mod tests {
         assert_eq!(j.logged_through, 1);
     }
 
-    fn engine() -> Engine {
+    pub(crate) fn engine() -> Engine {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("objects.cfg");
         std::fs::write(

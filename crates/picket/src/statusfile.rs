@@ -19,7 +19,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use picket_engine::statusfile::{ProcessInfo, StatusSnapshot, render_status_dat};
 use picket_engine::{Engine, Time};
 
-use crate::daemon::Input;
+use crate::input::Input;
 use crate::report::{Errors, Kind};
 
 /// Write `text` to `path` atomically: a temporary file in the same directory, mode 0664

@@ -14,14 +14,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use picket_config::Config;
-use picket_engine::{AckType, Engine, StateType, Status, Time};
+use picket_engine::{AckType, Engine, PassiveResult, StateType, Status, Time};
 use picket_web::{
     Backend, Command, CommentView, HostView, LiveEvent, Metrics, ServiceView, StatusView,
     SubmitError, WebConfig, WebState,
 };
 use tokio::sync::broadcast;
 
-use crate::daemon::{Input, unix_now};
+use crate::input::{Input, unix_now};
 
 /// How long a status request waits for the engine thread.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -90,9 +90,8 @@ impl Backend for EngineBackend {
     fn submit(&self, cmd: Command) -> Result<(), SubmitError> {
         let (host, service) = cmd.target();
         self.known(host, service)?;
-        let mut line = cmd.to_external_command(unix_now());
-        line.push('\n');
-        match self.tx.try_send(Input::Web(line.into_bytes())) {
+        let input = command_input(&cmd, unix_now());
+        match self.tx.try_send(input) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(SubmitError::Unavailable(
                 "the engine's input queue is full; retry".into(),
@@ -125,6 +124,26 @@ impl Backend for EngineBackend {
 
     fn incident_service(&self) -> Option<(String, String)> {
         self.incident_service.clone()
+    }
+}
+
+/// What a web command is for the engine thread: a check result goes in typed, as
+/// NSCA's do (`Engine::process_passive`: logged and handled exactly as its
+/// `PROCESS_*_CHECK_RESULT` line); other commands as their command line.
+pub(crate) fn command_input(cmd: &Command, now: Time) -> Input {
+    match cmd.result_fields(now) {
+        Some(r) => Input::Passive(vec![PassiveResult {
+            host: r.host.to_owned(),
+            service: r.service.map(str::to_owned),
+            return_code: r.code,
+            output: r.output,
+            check_time: r.time,
+        }]),
+        None => {
+            let mut line = cmd.to_external_command(now);
+            line.push('\n');
+            Input::Web(line.into_bytes())
+        }
     }
 }
 

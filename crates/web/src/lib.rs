@@ -98,8 +98,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, watch};
 pub use guard::AuthLimit;
 pub use metrics::{Counter, Gauge, Histogram, LATENCY_BUCKETS, Metrics};
 pub use model::{
-    Backend, Command, CommandError, CommentView, HostView, LiveEvent, ServiceView, StatusView,
-    SubmitError, host_state_name, service_state_name,
+    Backend, Command, CommandError, CommentView, HostView, LiveEvent, ResultFields, ServiceView,
+    StatusView, SubmitError, host_state_name, service_state_name,
 };
 
 pub use picket_authz::{Identity, Ledger, Outcome, Via};

@@ -207,7 +207,57 @@ fn flat(s: &str) -> String {
     s.replace(['\n', ';'], " ")
 }
 
+/// A check result's fields, as the engine takes a passive result: the same values the
+/// `PROCESS_*_CHECK_RESULT` line of [`Command::to_external_command`] carries, without
+/// writing and re-splitting that line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultFields<'a> {
+    /// The host.
+    pub host: &'a str,
+    /// The service; `None` for a host result.
+    pub service: Option<&'a str>,
+    /// The return code.
+    pub code: i32,
+    /// The output escaped as on a command line (`\` → `\\`, newline → `\n`).
+    pub output: String,
+    /// The check time: the result's own, else `now`.
+    pub time: i64,
+}
+
 impl Command {
+    /// The fields of a check result (`None` for other commands), as
+    /// [`Command::to_external_command`] would write them.
+    pub fn result_fields(&self, now: i64) -> Option<ResultFields<'_>> {
+        match self {
+            Command::ServiceResult {
+                host,
+                service,
+                code,
+                output,
+                time,
+            } => Some(ResultFields {
+                host,
+                service: Some(service),
+                code: *code,
+                output: escape_output(output),
+                time: time.unwrap_or(now),
+            }),
+            Command::HostResult {
+                host,
+                code,
+                output,
+                time,
+            } => Some(ResultFields {
+                host,
+                service: None,
+                code: *code,
+                output: escape_output(output),
+                time: time.unwrap_or(now),
+            }),
+            _ => None,
+        }
+    }
+
     /// The host and (for service commands) the service the command is about.
     pub fn target(&self) -> (&str, Option<&str>) {
         match self {

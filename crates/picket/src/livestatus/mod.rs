@@ -3,7 +3,7 @@
 //! `livestatus_listen=HOST:PORT`.
 //!
 //! Queries are answered from an immutable [`Snapshot`] of the engine, taken on the
-//! engine thread between batches ([`crate::daemon::Input::Livestatus`]) and shared
+//! engine thread between batches ([`crate::input::Input::Livestatus`]) and shared
 //! behind an `Arc` for at most [`SNAPSHOT_MAX_AGE`]; evaluation and rendering run on
 //! blocking worker threads, never on the engine thread. `COMMAND` lines are checked
 //! like the web's commands and go to the engine's input channel as external-command
@@ -25,7 +25,7 @@ use picket_livestatus::{Request, Table, code, execute, frame, parse_request, ren
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
-use crate::daemon::{Input, unix_now};
+use crate::input::{Input, unix_now};
 use crate::report::{Errors, Kind};
 use tables::{AuthMode, ColumnsTable, SnapTable, Snapshot};
 
