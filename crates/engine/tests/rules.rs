@@ -838,6 +838,42 @@ fn passive_results_from_nsca_take_the_same_path_as_the_command_file() {
     assert_eq!(jobs_a, jobs_b);
 }
 
+/// The `EXTERNAL COMMAND:` line of a passive result is `log_safe` of its
+/// `command_args()`, for names and outputs with control characters and line breaks
+/// too (unknown hosts: only the line and the failure are logged).
+#[test]
+fn passive_results_log_their_command_line_made_safe() {
+    let odd = "a\u{1b}[31m\tb\u{85}c\u{2028}d\u{7f}e\\nf;g";
+    for (host, service, rc) in [
+        (odd, Some(odd), -7),
+        ("web01", Some("TCP wrappers"), 2),
+        (odd, None, 1),
+        ("web01", None, 65_536),
+    ] {
+        let mut e = harness(VOLATILE, "");
+        let r = PassiveResult {
+            host: host.into(),
+            service: service.map(Into::into),
+            return_code: rc,
+            output: odd.into(),
+            check_time: T0,
+        };
+        e.e.process_passive(T0, &r);
+        let (log, _) = e.drain();
+        let name = if service.is_some() {
+            "PROCESS_SERVICE_CHECK_RESULT"
+        } else {
+            "PROCESS_HOST_CHECK_RESULT"
+        };
+        let want = format!(
+            "EXTERNAL COMMAND: {name};{}",
+            picket_engine::output::log_safe(&r.command_args())
+        );
+        let first = log.first().map(String::as_str).unwrap_or_default();
+        assert!(first.ends_with(&want), "{first}\n{want}");
+    }
+}
+
 #[test]
 fn snapshot_restore_and_replay_rebuild_the_same_state() {
     let lines: Vec<String> = (0..40)

@@ -1,11 +1,12 @@
 //! `picket MAIN_CFG`: the daemon around the engine.
 //!
 //! Threads: the FIFO reader (blocking reads, whole lines out), the engine thread (this
-//! one: it alone owns the [`Engine`], the log file and the journal), the history thread
-//! (tails the log into SQLite and publishes live events), and a small tokio runtime for
-//! the NSCA receiver, the web server, the command executor and signals. Every message to
-//! the engine thread is an [`Input`] on one bounded channel, so results from the FIFO,
-//! NSCA and the web API are processed, journaled and logged in arrival order.
+//! one, [`EngineLoop`]: it alone owns the [`Engine`], the log file and the journal), the
+//! history thread (tails the log into SQLite and publishes live events), and a small
+//! tokio runtime for the NSCA receiver (its connection tasks send to the engine thread
+//! themselves), the web server, the command executor and signals. Every message to the
+//! engine thread is an [`Input`] (`input.rs`) on one bounded channel, so results from
+//! the FIFO, NSCA and the web API are processed, journaled and logged in arrival order.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
