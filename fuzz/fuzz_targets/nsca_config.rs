@@ -2,8 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nsca_proto::config::{ClientConfig, ServerConfig};
-use nsca_proto::input::{SetSplitter, parse_delimiter, parse_set};
+use picket_nsca_proto::config::{ClientConfig, ServerConfig};
+use picket_nsca_proto::input::{SetSplitter, parse_delimiter, parse_set};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -1,7 +1,7 @@
 //! The NSCA-ng line protocol, server and client side: any bytes, any split.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use nsca_ng_proto::{ClientSession, ServerEvent, ServerSession};
+use picket_nsca_ng_proto::{ClientSession, ServerEvent, ServerSession};
 
 fuzz_target!(|data: &[u8]| {
     let split = data.first().map_or(1, |&b| usize::from(b) + 1);

@@ -4,10 +4,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nsca_proto::command::{NamePolicy, check_names, write_command};
-use nsca_proto::crypto::{IV_LEN, Method};
-use nsca_proto::session::{ServerSession, end_of_stream};
-use nsca_proto::{CheckResult, InitPacket, PACKET_LEN};
+use picket_nsca_proto::command::{NamePolicy, check_names, write_command};
+use picket_nsca_proto::crypto::{IV_LEN, Method};
+use picket_nsca_proto::session::{ServerSession, end_of_stream};
+use picket_nsca_proto::{CheckResult, InitPacket, PACKET_LEN};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&m, rest)) = data.split_first() else { return };

@@ -6,8 +6,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use libfuzzer_sys::fuzz_target;
-use tcpwrap::pattern::{glob_match, masked_match, string_match};
-use tcpwrap::{Recorder, Request, Settings, StaticResolver, Table, Tables, hosts_access};
+use picket_tcpwrap::pattern::{glob_match, masked_match, string_match};
+use picket_tcpwrap::{Recorder, Request, Settings, StaticResolver, Table, Tables, hosts_access};
 
 fuzz_target!(|data: &[u8]| {
     let (table, rest) = match data.iter().position(|&b| b == 0) {
@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
         if let Some(args) = cmd.strip_prefix("/bin/echo ") {
             // The deny rule's literal text is only "/bin/echo " and spaces: everything
             // else came from expansions and must be whitelisted.
-            assert!(args.bytes().all(|b| b == b' ' || tcpwrap::expand::is_ok_byte(b)), "{cmd}");
+            assert!(args.bytes().all(|b| b == b' ' || picket_tcpwrap::expand::is_ok_byte(b)), "{cmd}");
         }
     }
 });

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tcpwrap::options::{option_fields, split_option};
-use tcpwrap::{Entry, Table};
+use picket_tcpwrap::options::{option_fields, split_option};
+use picket_tcpwrap::{Entry, Table};
 
 fuzz_target!(|data: &[u8]| {
     let table = Table::parse("hosts.deny", data);

@@ -308,18 +308,18 @@ impl Rules {
 /// file that cannot be read is a configuration error there).
 #[derive(Debug, Clone)]
 pub struct SourceRules {
-    tables: tcpwrap::Tables,
+    tables: picket_tcpwrap::Tables,
 }
 
 impl SourceRules {
     /// From the two tables' names and contents (`None`: no such table).
     pub fn new(allow: Option<(&str, &[u8])>, deny: Option<(&str, &[u8])>) -> SourceRules {
         let table = |t: Option<(&str, &[u8])>, kind: &str| match t {
-            None => tcpwrap::Table::parse(kind, b""),
-            Some((name, data)) => tcpwrap::Table::parse(name, data),
+            None => picket_tcpwrap::Table::parse(kind, b""),
+            Some((name, data)) => picket_tcpwrap::Table::parse(name, data),
         };
         SourceRules {
-            tables: tcpwrap::Tables {
+            tables: picket_tcpwrap::Tables {
                 allow: table(allow, "source_allow_file"),
                 deny: table(deny, "source_deny_file"),
             },
@@ -333,13 +333,13 @@ impl SourceRules {
         client: std::net::SocketAddr,
         server: std::net::SocketAddr,
     ) -> Verdict {
-        let mut req = tcpwrap::Request::tcp(host, client, server);
-        let v = tcpwrap::hosts_access(
+        let mut req = picket_tcpwrap::Request::tcp(host, client, server);
+        let v = picket_tcpwrap::hosts_access(
             &self.tables,
             &mut req,
-            &mut tcpwrap::StaticResolver::new(),
-            &mut tcpwrap::DryRun,
-            tcpwrap::Settings { resident: true },
+            &mut picket_tcpwrap::StaticResolver::new(),
+            &mut picket_tcpwrap::DryRun,
+            picket_tcpwrap::Settings { resident: true },
         );
         if v.is_granted() {
             Ok(())

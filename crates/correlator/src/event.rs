@@ -229,7 +229,7 @@ impl ConnectionEvent {
 #[must_use]
 pub fn clean_name(s: &str) -> String {
     let cut = floor_char_boundary(s, NAME_CAP);
-    let mut out = tcpwrap::sanitize(&s[..cut]);
+    let mut out = picket_tcpwrap::sanitize(&s[..cut]);
     if out.contains(',') {
         out = out.replace(',', "_");
     }
@@ -240,7 +240,7 @@ pub fn clean_name(s: &str) -> String {
 fn is_clean(s: &str) -> bool {
     s.len() <= NAME_CAP
         && s.bytes()
-            .all(|b| b != b',' && tcpwrap::expand::is_ok_byte(b))
+            .all(|b| b != b',' && picket_tcpwrap::expand::is_ok_byte(b))
 }
 
 /// The largest index `<= i` that is a char boundary of `s`.
@@ -301,7 +301,7 @@ pub fn parse_denied(
     let token = rest.split_whitespace().next().ok_or(DeniedError::Empty)?;
     let shown = || {
         let cut = floor_char_boundary(token, NAME_CAP);
-        tcpwrap::sanitize(&token[..cut])
+        picket_tcpwrap::sanitize(&token[..cut])
     };
     let (last_d, last_c) = token
         .rsplit_once('-')

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use nsca_proto::{CheckResult, Method, PacketFormat};
 use picket_e2e::{Example, Nsca, get_json, wait_for};
+use picket_nsca_proto::{CheckResult, Method, PacketFormat};
 
 /// Results in the burst; every one is a CRITICAL of the volatile service, so
 /// every one is an alert and a notification.
@@ -42,7 +42,7 @@ fn kill_9_during_a_burst_then_state_history_and_api_agree() {
     let written = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&written);
     let sender = std::thread::spawn(move || {
-        let mut conn = nsca::client::Connection::open(
+        let mut conn = picket_nsca::client::Connection::open(
             "127.0.0.1",
             port,
             Instant::now() + Duration::from_secs(10),

@@ -10,8 +10,10 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-use nsca_proto::{CheckResult, ClientSession, INIT_PACKET_LEN, InitPacket, Method, PacketFormat};
 use picket_e2e::{Example, Nsca, wait_for};
+use picket_nsca_proto::{
+    CheckResult, ClientSession, INIT_PACKET_LEN, InitPacket, Method, PacketFormat,
+};
 
 const BREAKS: [&str; 9] = [
     "\r", "\u{0b}", "\u{0c}", "\u{1c}", "\u{1d}", "\u{1e}", "\u{85}", "\u{2028}", "\u{2029}",

@@ -11,15 +11,15 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use nsca_proto::{CheckResult, Method, PacketFormat};
 use picket_e2e::{Example, Nsca, get_json, wait_for};
+use picket_nsca_proto::{CheckResult, Method, PacketFormat};
 
 /// The host name of the hostile result: rendered as a command line it would read as a
 /// CRITICAL result for firestorm's `TCP Wrappers`.
 const HOSTILE_HOST: &str = "firestorm;TCP Wrappers;2;forged";
 
 fn send_nsca(port: u16, results: &[(&str, &str, u8, &str)]) {
-    let mut conn = nsca::client::Connection::open(
+    let mut conn = picket_nsca::client::Connection::open(
         "127.0.0.1",
         port,
         Instant::now() + Duration::from_secs(10),

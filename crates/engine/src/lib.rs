@@ -165,7 +165,7 @@ impl Outputs {
 
 /// A passive check result from any route (command file, NSCA, HTTP).
 ///
-/// `nsca::Received { result: CheckResult { host_name, service, return_code, plugin_output, .. }, .. }`
+/// `picket_nsca::Received { result: CheckResult { host_name, service, return_code, plugin_output, .. }, .. }`
 /// maps field by field; `check_time` is the sender's timestamp (or the receive time).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PassiveResult {

@@ -1,8 +1,8 @@
 //! Arbitrary input never panics any part of the crate; a client and a
 //! server session agree on every command.
 
-use nsca_ng_proto::config::{NoLoader, parse_client, parse_server};
-use nsca_ng_proto::{Authorizer, ClientEvent, ClientSession, ServerEvent, ServerSession};
+use picket_nsca_ng_proto::config::{NoLoader, parse_client, parse_server};
+use picket_nsca_ng_proto::{Authorizer, ClientEvent, ClientSession, ServerEvent, ServerSession};
 use proptest::prelude::*;
 
 proptest! {

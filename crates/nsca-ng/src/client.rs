@@ -7,8 +7,8 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use nsca_ng_proto::{ClientEvent, ClientSession};
 use openssl::ssl::Ssl;
+use picket_nsca_ng_proto::{ClientEvent, ClientSession};
 
 /// Where and as whom to connect.
 #[derive(Debug, Clone)]

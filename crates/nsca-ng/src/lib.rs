@@ -1,6 +1,6 @@
 //! NSCA-ng at the edge: the TLS-PSK transport (the system OpenSSL), the
 //! receiver (reused threads blocking in `accept`, one connection each at a
-//! time, around [`nsca_ng_proto::ServerSession`]), the client transport and the
+//! time, around [`picket_nsca_ng_proto::ServerSession`]), the client transport and the
 //! loading of `nsca-ng.cfg` from disk. Binaries: `nsca-ng` (a drop-in for
 //! Debian's daemon) and `send_nsca-ng` (Debian's `nsca-ng-client`
 //! `send_nsca`). `picket` embeds the receiver (`nsca_ng_config_file=`).
@@ -21,7 +21,7 @@ pub mod tls;
 use std::path::Path;
 
 use anyhow::Context;
-use nsca_ng_proto::config::{Loader, ServerConfig, parse_server};
+use picket_nsca_ng_proto::config::{Loader, ServerConfig, parse_server};
 
 /// Files and environment for the configuration parser: includes through
 /// `picket_config::read_config_file` (regular files only, bounded), a
@@ -107,7 +107,7 @@ pub fn listen_addr(listen: &str) -> (String, u16) {
     } else {
         host
     };
-    (host, port.unwrap_or(nsca_ng_proto::DEFAULT_PORT))
+    (host, port.unwrap_or(picket_nsca_ng_proto::DEFAULT_PORT))
 }
 
 /// Binds the listener (`::` falls back to `0.0.0.0` without IPv6).

@@ -18,9 +18,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use nsca::printable;
-use nsca_ng_proto::{Authorizer, NOT_AUTHORIZED, ServerEvent, ServerSession};
 use openssl::ssl::{HandshakeError, Ssl, SslContext, SslStream};
+use picket_nsca::printable;
+use picket_nsca_ng_proto::{Authorizer, NOT_AUTHORIZED, ServerEvent, ServerSession};
 use tracing::{info, warn};
 
 /// Where accepted commands go.
@@ -44,7 +44,7 @@ pub struct Options {
 
 impl Options {
     /// From `nsca-ng.cfg`.
-    pub fn from_config(cfg: &nsca_ng_proto::ServerConfig) -> Self {
+    pub fn from_config(cfg: &picket_nsca_ng_proto::ServerConfig) -> Self {
         Options {
             max_command_size: cfg.max_command_size,
             timeout: (cfg.timeout > 0.0).then(|| Duration::from_secs_f64(cfg.timeout.min(1e9))),

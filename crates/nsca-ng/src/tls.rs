@@ -5,12 +5,12 @@
 
 use std::sync::{Arc, OnceLock};
 
-use nsca_ng_proto::Authorizer;
 use openssl::error::ErrorStack;
 use openssl::ex_data::Index;
 use openssl::ssl::{
     Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslRef, SslVerifyMode,
 };
+use picket_nsca_ng_proto::Authorizer;
 
 /// Where the server keeps the identity a client offered.
 fn identity_index() -> Index<Ssl, String> {

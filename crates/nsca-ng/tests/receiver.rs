@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use nsca_ng::server::{Options, Receiver, Sink, Stats};
-use nsca_ng_proto::Authorizer;
+use picket_nsca_ng::server::{Options, Receiver, Sink, Stats};
+use picket_nsca_ng_proto::Authorizer;
 
 struct Nowhere;
 
@@ -36,10 +36,10 @@ fn over_max_connections_is_closed_at_once_and_stop_ends_serve() {
         "command_file = \"/dev/null\"\nauthorize \"a\" {\n  password = \"a-secret-123\"\n  hosts = \".*\"\n}\n",
     )
     .expect("write config");
-    let config = nsca_ng::load_config(&cfg).expect("config");
+    let config = picket_nsca_ng::load_config(&cfg).expect("config");
     let authorizer = Arc::new(Authorizer::new(&config));
-    let tls =
-        nsca_ng::tls::server_context(&config.tls_ciphers, Arc::clone(&authorizer)).expect("tls");
+    let tls = picket_nsca_ng::tls::server_context(&config.tls_ciphers, Arc::clone(&authorizer))
+        .expect("tls");
     let mut options = Options::from_config(&config);
     options.max_connections = 1;
     let stats = Arc::new(Stats::default());
@@ -55,7 +55,7 @@ fn over_max_connections_is_closed_at_once_and_stop_ends_serve() {
     let stop = Arc::new(AtomicBool::new(false));
     let server = {
         let stop = Arc::clone(&stop);
-        std::thread::spawn(move || nsca_ng::server::serve(listener, rx, stop))
+        std::thread::spawn(move || picket_nsca_ng::server::serve(listener, rx, stop))
     };
     // The first connection holds the one allowed slot (its handshake waits).
     let first = TcpStream::connect(addr).expect("connect");

@@ -6,9 +6,9 @@
 #![allow(clippy::unwrap_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use nsca_proto::command::write_command;
-use nsca_proto::crypto::IV_LEN;
-use nsca_proto::{
+use picket_nsca_proto::command::write_command;
+use picket_nsca_proto::crypto::IV_LEN;
+use picket_nsca_proto::{
     CheckResult, ClientSession, InitPacket, Method, PACKET_LEN, PacketFormat, ServerSession,
 };
 use std::hint::black_box;

@@ -2,9 +2,11 @@
 //! every supported method; arbitrary bytes never panic the decoder; a
 //! command line is always exactly one line.
 
-use nsca_proto::command::{NamePolicy, check_names, write_command};
-use nsca_proto::crypto::IV_LEN;
-use nsca_proto::{CheckResult, ClientSession, Method, PACKET_LEN, PacketFormat, ServerSession};
+use picket_nsca_proto::command::{NamePolicy, check_names, write_command};
+use picket_nsca_proto::crypto::IV_LEN;
+use picket_nsca_proto::{
+    CheckResult, ClientSession, Method, PACKET_LEN, PacketFormat, ServerSession,
+};
 use proptest::prelude::*;
 
 fn supported() -> impl Strategy<Value = Method> {

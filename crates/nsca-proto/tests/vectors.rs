@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use nsca_proto::command::write_command;
-use nsca_proto::crypto::{CryptoError, CryptoState, IV_LEN, Method};
-use nsca_proto::{CheckResult, ClientSession, InitPacket, PacketFormat};
+use picket_nsca_proto::command::write_command;
+use picket_nsca_proto::crypto::{CryptoError, CryptoState, IV_LEN, Method};
+use picket_nsca_proto::{CheckResult, ClientSession, InitPacket, PacketFormat};
 use serde_json::Value;
 
 fn vectors_dir() -> PathBuf {

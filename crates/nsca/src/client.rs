@@ -8,7 +8,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use nsca_proto::{
+use picket_nsca_proto::{
     CheckResult, ClientSession, CryptoError, INIT_PACKET_LEN, InitPacket, Method, PacketFormat,
 };
 
@@ -203,7 +203,7 @@ impl Spool {
                 timestamp: 0,
                 host_name: f[0].to_vec(),
                 service: f[1].to_vec(),
-                return_code: nsca_proto::config::atoi(&String::from_utf8_lossy(f[2])) as i16,
+                return_code: picket_nsca_proto::config::atoi(&String::from_utf8_lossy(f[2])) as i16,
                 plugin_output: f[3].to_vec(),
             })
             .collect())

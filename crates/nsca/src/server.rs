@@ -19,10 +19,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Buf, BytesMut};
-use nsca_proto::command::{NamePolicy, check_names};
-use nsca_proto::crypto::IV_LEN;
-use nsca_proto::session::{EndOfStream, PacketError, ServerSession, end_of_stream};
-use nsca_proto::{CheckResult, DecodeError, LEGACY_PACKET_LEN, Method, PACKET_LEN};
+use picket_nsca_proto::command::{NamePolicy, check_names};
+use picket_nsca_proto::crypto::IV_LEN;
+use picket_nsca_proto::session::{EndOfStream, PacketError, ServerSession, end_of_stream};
+use picket_nsca_proto::{CheckResult, DecodeError, LEGACY_PACKET_LEN, Method, PACKET_LEN};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
@@ -62,7 +62,7 @@ pub struct Settings {
 
 impl Settings {
     /// The settings `nsca.cfg` describes.
-    pub fn from_config(c: &nsca_proto::config::ServerConfig) -> Settings {
+    pub fn from_config(c: &picket_nsca_proto::config::ServerConfig) -> Settings {
         Settings {
             method: c.decryption_method,
             password: c.password.clone(),
@@ -98,7 +98,7 @@ impl Settings {
 /// Reads `source_allow_file` and `source_deny_file` (`None`: neither is set).
 /// Call it at start to report an unreadable table as a configuration error.
 pub fn source_rules(
-    c: &nsca_proto::config::ServerConfig,
+    c: &picket_nsca_proto::config::ServerConfig,
 ) -> Result<Option<picket_authz::SourceRules>, String> {
     if c.source_allow_file.is_none() && c.source_deny_file.is_none() {
         return Ok(None);
@@ -184,7 +184,9 @@ impl Stats {
 /// address when unset: IPv6 with IPv4-mapped addresses if the system has
 /// IPv6, as the C daemon binds, else IPv4) and `server_port`. The socket is
 /// non-blocking, ready for [`serve`].
-pub fn bind(config: &nsca_proto::config::ServerConfig) -> std::io::Result<std::net::TcpListener> {
+pub fn bind(
+    config: &picket_nsca_proto::config::ServerConfig,
+) -> std::io::Result<std::net::TcpListener> {
     let port = config.server_port;
     let addrs: Vec<SocketAddr> = match &config.server_address {
         Some(a) => std::net::ToSocketAddrs::to_socket_addrs(&(a.as_str(), port))?.collect(),

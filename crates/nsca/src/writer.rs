@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use nsca_proto::command::write_command;
+use picket_nsca_proto::command::write_command;
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
@@ -142,7 +142,7 @@ fn write_checkresult_files(
             .to_string();
         for r in batch {
             let mut text = Vec::with_capacity(512);
-            nsca_proto::command::write_checkresult(&mut text, now, &ctime, &r.result);
+            picket_nsca_proto::command::write_checkresult(&mut text, now, &ctime, &r.result);
             let written = (0..100).find_map(|_| {
                 let path = dir.join(format!("c{}", random_suffix()));
                 let f = OpenOptions::new()

@@ -10,8 +10,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::*;
-use nsca_proto::crypto::CryptoState;
-use nsca_proto::{
+use picket_nsca_proto::crypto::CryptoState;
+use picket_nsca_proto::{
     CheckResult, ClientSession, INIT_PACKET_LEN, InitPacket, Method, PACKET_LEN, PacketFormat,
 };
 
@@ -523,13 +523,13 @@ fn refusals_per_source_are_counted() {
     use std::sync::Arc;
     use std::sync::atomic::Ordering;
     raise_nofile();
-    let cfg = nsca_proto::config::ServerConfig {
+    let cfg = picket_nsca_proto::config::ServerConfig {
         max_connections_per_source: 10,
         password: PASSWORD.as_bytes().to_vec(),
         ..Default::default()
     };
-    let settings = Arc::new(nsca::server::Settings::from_config(&cfg));
-    let stats = Arc::new(nsca::server::Stats::default());
+    let settings = Arc::new(picket_nsca::server::Settings::from_config(&cfg));
+    let stats = Arc::new(picket_nsca::server::Stats::default());
     let (tx, rx) = std::sync::mpsc::channel();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
@@ -545,7 +545,7 @@ fn refusals_per_source_are_counted() {
             let (out, mut results) = tokio::sync::mpsc::channel(16);
             let (_settings_tx, settings_rx) = tokio::sync::watch::channel(settings);
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            tokio::spawn(nsca::server::serve(
+            tokio::spawn(picket_nsca::server::serve(
                 listener,
                 settings_rx,
                 out,

@@ -11,7 +11,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use nsca_proto::{CheckResult, ClientSession, INIT_PACKET_LEN, InitPacket, Method, PacketFormat};
+use picket_nsca_proto::{
+    CheckResult, ClientSession, INIT_PACKET_LEN, InitPacket, Method, PacketFormat,
+};
 
 fn result(host: &str, svc: &str, out: &[u8]) -> CheckResult {
     CheckResult {

@@ -3,7 +3,7 @@
 //! reads its spool (`process_check_result_queue`): every
 //! `check_result_reaper_frequency` seconds, the files named `c` plus six
 //! characters that have a `<name>.ok` marker are parsed
-//! (`nsca_proto::command::read_checkresults`, the owner of the format),
+//! (`picket_nsca_proto::command::read_checkresults`, the owner of the format),
 //! handed to the engine as the equivalent external commands (journaled like
 //! command-file lines), then deleted with their marker. Files older than
 //! `max_check_result_file_age` (by `file_time`, else their mtime) are
@@ -115,7 +115,7 @@ fn reap(dir: &Path, max_age: u64, tx: &SyncSender<Input>) -> Result<usize, Reap>
             }
         };
         let t = now();
-        let (file_time, results) = nsca_proto::command::read_checkresults(&data);
+        let (file_time, results) = picket_nsca_proto::command::read_checkresults(&data);
         let mtime = meta
             .modified()
             .ok()

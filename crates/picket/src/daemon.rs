@@ -951,8 +951,8 @@ mod tests {
     /// its name.
     fn inputs() -> Vec<(&'static str, Input)> {
         let web = |cmd: picket_web::Command| crate::web::command_input(&cmd, T0);
-        let received = nsca::server::Received {
-            result: nsca_proto::CheckResult {
+        let received = picket_nsca::server::Received {
+            result: picket_nsca_proto::CheckResult {
                 timestamp: T0 as u32,
                 return_code: 2,
                 host_name: b"h".to_vec(),

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError};
 
 use anyhow::Context;
-use nsca::server::{Batch, Received, Settings, Sink, Stats};
-use nsca_proto::config::ServerConfig;
 use picket_engine::PassiveResult;
+use picket_nsca::server::{Batch, Received, Settings, Sink, Stats};
+use picket_nsca_proto::config::ServerConfig;
 use tokio::sync::watch;
 
 use crate::input::Input;
@@ -61,7 +61,7 @@ const PLACEHOLDER_PASSWORDS: &[&str] = &[
 /// A warning when results are encrypted with an empty or a well-known password (with
 /// `decryption_method=0` nothing is encrypted and the password is not used).
 pub(crate) fn weak_password(file: &str, config: &ServerConfig) -> Option<String> {
-    if config.decryption_method == nsca_proto::Method::None {
+    if config.decryption_method == picket_nsca_proto::Method::None {
         return None;
     }
     let pw = String::from_utf8_lossy(&config.password);
@@ -90,10 +90,10 @@ pub(crate) fn start(
     max_connections: usize,
     tx: SyncSender<Input>,
 ) -> anyhow::Result<Receiver> {
-    let listener = nsca::server::bind(config)
+    let listener = picket_nsca::server::bind(config)
         .with_context(|| format!("NSCA listener of {}", cfg_path.display()))?;
     let local_addr = listener.local_addr()?;
-    nsca::server::source_rules(config)
+    picket_nsca::server::source_rules(config)
         .map_err(|e| anyhow::anyhow!("{}: {e}", cfg_path.display()))?;
     let mut settings = Settings::from_config(config);
     settings.max_connections = settings.max_connections.min(max_connections).max(1);
@@ -103,7 +103,7 @@ pub(crate) fn start(
     {
         let _guard = rt.enter();
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        rt.spawn(nsca::server::serve(
+        rt.spawn(picket_nsca::server::serve(
             listener,
             settings_rx,
             EngineSink(tx),
@@ -149,12 +149,12 @@ impl Sink for EngineSink {
 pub(crate) fn passive_result(r: Received) -> PassiveResult {
     let host_result = r.result.is_host_result();
     let name = |mut b: Vec<u8>| {
-        let n = nsca_proto::command::name_field(&b).len();
+        let n = picket_nsca_proto::command::name_field(&b).len();
         b.truncate(n);
         text(b)
     };
     let mut output = Vec::with_capacity(r.result.plugin_output.len());
-    nsca_proto::command::escape_output(&mut output, &r.result.plugin_output);
+    picket_nsca_proto::command::escape_output(&mut output, &r.result.plugin_output);
     PassiveResult {
         host: name(r.result.host_name),
         service: (!host_result).then(|| name(r.result.service)),

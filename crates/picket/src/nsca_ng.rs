@@ -18,8 +18,8 @@ use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use anyhow::Context;
-use nsca_ng::server::{Options, Receiver as NgReceiver, Sink, Stats};
-use nsca_ng_proto::{Authorizer, ServerConfig};
+use picket_nsca_ng::server::{Options, Receiver as NgReceiver, Sink, Stats};
+use picket_nsca_ng_proto::{Authorizer, ServerConfig};
 
 use crate::input::Input;
 
@@ -41,7 +41,7 @@ impl Receiver {
 
 /// Reads `nsca-ng.cfg`; returns it with its warnings (placeholder passwords included).
 pub(crate) fn read_config(path: &Path) -> anyhow::Result<(ServerConfig, Vec<String>)> {
-    let config = nsca_ng::load_config(path)
+    let config = picket_nsca_ng::load_config(path)
         .with_context(|| format!("nsca_ng_config_file {}", path.display()))?;
     let mut warnings = config.warnings.clone();
     for a in &config.authorizations {
@@ -75,11 +75,11 @@ pub(crate) fn start(
     max_connections: usize,
     tx: SyncSender<Input>,
 ) -> anyhow::Result<Receiver> {
-    let listener = nsca_ng::bind(&config.listen)
+    let listener = picket_nsca_ng::bind(&config.listen)
         .with_context(|| format!("NSCA-ng listener of {}", path.display()))?;
     let local_addr = listener.local_addr()?;
     let authorizer = Arc::new(Authorizer::new(config));
-    let tls = nsca_ng::tls::server_context(&config.tls_ciphers, Arc::clone(&authorizer))
+    let tls = picket_nsca_ng::tls::server_context(&config.tls_ciphers, Arc::clone(&authorizer))
         .with_context(|| format!("{}: tls_ciphers {:?}", path.display(), config.tls_ciphers))?;
     let mut options = Options::from_config(config);
     options.max_connections = max_connections.max(1);
@@ -96,7 +96,7 @@ pub(crate) fn start(
     std::thread::Builder::new()
         .name("picket-nsca-ng".into())
         .spawn(move || {
-            if let Err(e) = nsca_ng::server::serve(listener, receiver, stop2) {
+            if let Err(e) = picket_nsca_ng::server::serve(listener, receiver, stop2) {
                 tracing::error!(target: "nsca_ng", "NSCA-ng listener failed: {e}");
             }
         })?;

@@ -244,7 +244,7 @@ fn ingest_files(main: &picket_config::MainConfig) -> Vec<(Level, String)> {
             Err(e) => err(&mut out, &e),
             Ok((config, ws)) => {
                 ws.iter().for_each(|w| warn(&mut out, w));
-                match nsca::server::source_rules(&config) {
+                match picket_nsca::server::source_rules(&config) {
                     Err(e) => err(
                         &mut out,
                         &anyhow::anyhow!("nsca_config_file {}: {e}", path.display()),

@@ -271,8 +271,9 @@ pub(crate) fn read_identities(path: &std::path::Path) -> anyhow::Result<Vec<pick
     let name = path.display().to_string();
     let text = picket_config::read_config_file(path)
         .with_context(|| format!("api_identities_file {name}"))?;
-    let ids = nsca_ng_proto::config::parse_identities(&name, &text, &mut nsca_ng::FsLoader)
-        .with_context(|| format!("api_identities_file {name}"))?;
+    let ids =
+        picket_nsca_ng_proto::config::parse_identities(&name, &text, &mut picket_nsca_ng::FsLoader)
+            .with_context(|| format!("api_identities_file {name}"))?;
     for id in &ids {
         for secret in [&id.token, &id.password].into_iter().flatten() {
             if secret.len() < 16 {
@@ -435,7 +436,7 @@ pub(crate) fn start(
 /// Copy the NSCA receiver's counters into `/metrics` once a second.
 pub(crate) fn mirror_nsca_stats(
     rt: &tokio::runtime::Runtime,
-    stats: Arc<nsca::server::Stats>,
+    stats: Arc<picket_nsca::server::Stats>,
     metrics: &Metrics,
 ) {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -447,7 +448,7 @@ pub(crate) fn mirror_nsca_stats(
             &[("reason", reason)],
         )
     };
-    type Pick = fn(&nsca::server::Stats) -> &AtomicU64;
+    type Pick = fn(&picket_nsca::server::Stats) -> &AtomicU64;
     let series: Vec<(Pick, picket_web::Counter)> = vec![
         (
             |s| &s.accepted,

@@ -18,7 +18,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use nsca_ng::client::{Target, send};
+use picket_nsca_ng::client::{Target, send};
 
 mod support;
 use support::{Daemon, free_port, wait_for};
@@ -209,7 +209,7 @@ fn one_identity_one_verdict_on_every_path() {
         port,
         identity: "web-checker".into(),
         password: PSK.as_bytes().to_vec(),
-        ciphers: nsca_ng_proto::DEFAULT_TLS_CIPHERS.into(),
+        ciphers: picket_nsca_ng_proto::DEFAULT_TLS_CIPHERS.into(),
         timeout: Some(Duration::from_secs(10)),
     };
     let cmds: Vec<Vec<u8>> = [

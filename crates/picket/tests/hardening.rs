@@ -237,17 +237,17 @@ impl Setup {
 
 /// A result sent with Picket's NSCA client (the transport of its `send_nsca`).
 fn send_nsca(port: u16, password: &str, method: u8, service: &str, output: &str) {
-    let method = nsca_proto::Method::from_number(i64::from(method)).expect("method");
-    let mut c = nsca::client::Connection::open(
+    let method = picket_nsca_proto::Method::from_number(i64::from(method)).expect("method");
+    let mut c = picket_nsca::client::Connection::open(
         "127.0.0.1",
         port,
         Instant::now() + Duration::from_secs(10),
         method,
         password.as_bytes(),
-        nsca_proto::PacketFormat::V3,
+        picket_nsca_proto::PacketFormat::V3,
     )
     .expect("connect to the NSCA receiver");
-    c.send(&nsca_proto::CheckResult {
+    c.send(&picket_nsca_proto::CheckResult {
         timestamp: 0,
         return_code: 2,
         host_name: b"web01".to_vec(),
@@ -357,15 +357,15 @@ fn a_bad_crc_is_logged_with_the_peer_and_counted() {
         .expect("timeout");
     let mut init = [0u8; 132];
     c.read_exact(&mut init).expect("init packet");
-    let mut packet = vec![0u8; nsca_proto::PacketFormat::V3.packet_len()];
-    nsca_proto::CheckResult {
+    let mut packet = vec![0u8; picket_nsca_proto::PacketFormat::V3.packet_len()];
+    picket_nsca_proto::CheckResult {
         timestamp: u32::from_be_bytes([init[128], init[129], init[130], init[131]]),
         return_code: 2,
         host_name: b"web01".to_vec(),
         service: b"TCP Wrappers".to_vec(),
         plugin_output: b"forged".to_vec(),
     }
-    .encode_into(nsca_proto::PacketFormat::V3, &mut packet)
+    .encode_into(picket_nsca_proto::PacketFormat::V3, &mut packet)
     .expect("encode");
     // Method 0 sends the packet in clear: change a byte after the CRC was computed.
     let last = packet.len() - 1;

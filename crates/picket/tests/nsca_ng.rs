@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use nsca_ng::client::{Target, send};
+use picket_nsca_ng::client::{Target, send};
 
 mod support;
 use support::{Daemon, free_port, wait_for};
@@ -120,7 +120,7 @@ fn scoped_identity_reaches_the_log_and_is_refused_elsewhere() {
         port,
         identity: "web-checker".into(),
         password: PW.as_bytes().to_vec(),
-        ciphers: nsca_ng_proto::DEFAULT_TLS_CIPHERS.into(),
+        ciphers: picket_nsca_ng_proto::DEFAULT_TLS_CIPHERS.into(),
         timeout: Some(Duration::from_secs(10)),
     };
     let t = std::time::SystemTime::now()

@@ -12,10 +12,10 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-use nsca::client::Connection;
-use nsca_proto::config::ClientConfig;
-use nsca_proto::{CheckResult, PacketFormat};
 use picket_correlator::{ConnectionEvent, Source};
+use picket_nsca::client::Connection;
+use picket_nsca_proto::config::ClientConfig;
+use picket_nsca_proto::{CheckResult, PacketFormat};
 
 /// At most this many events per API request (C2 allows 10,000).
 pub const API_BATCH: usize = 5000;

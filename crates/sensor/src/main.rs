@@ -276,7 +276,7 @@ fn targets(s: &Settings) -> anyhow::Result<Vec<Arc<Target>>> {
             let text = picket_config::read_config_file(path)
                 .with_context(|| format!("send_nsca config {}", path.display()))?;
             let config =
-                nsca_proto::config::ClientConfig::parse(&path.display().to_string(), &text)
+                picket_nsca_proto::config::ClientConfig::parse(&path.display().to_string(), &text)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             (
                 format!("nsca-{host}-{port}"),

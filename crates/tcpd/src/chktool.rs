@@ -4,11 +4,11 @@
 
 use std::io::Write;
 
-use tcpwrap::addr::{INADDR_NONE, dot_quad_addr, inet_pton6};
-use tcpwrap::pattern::{atoi, ipv4_mask};
-use tcpwrap::system::strerror;
-use tcpwrap::table::{LogicalLine, logical_lines, split_at, split_list};
-use tcpwrap::{Diagnostics, OptionsOutcome, Request, Resolver, Settings, run_options};
+use picket_tcpwrap::addr::{INADDR_NONE, dot_quad_addr, inet_pton6};
+use picket_tcpwrap::pattern::{atoi, ipv4_mask};
+use picket_tcpwrap::system::strerror;
+use picket_tcpwrap::table::{LogicalLine, logical_lines, split_at, split_list};
+use picket_tcpwrap::{Diagnostics, OptionsOutcome, Request, Resolver, Settings, run_options};
 
 use crate::common::{DryRunEffects, parse_flags};
 use crate::inetcf::{InetConf, WrapStatus, inet_cfg};
@@ -142,7 +142,7 @@ impl Checker<'_> {
     fn check_host(&mut self, pat: &str) -> usize {
         if let Some(group) = pat.strip_prefix('@') {
             let groups = std::fs::read_to_string("/etc/netgroup").unwrap_or_default();
-            let parsed = tcpwrap::system::parse_netgroups(&groups);
+            let parsed = picket_tcpwrap::system::parse_netgroups(&groups);
             if !parsed.iter().any(|(g, m)| g == group && !m.is_empty()) {
                 self.diag
                     .warn(format!("{group}: unknown or empty netgroup"));

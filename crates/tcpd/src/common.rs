@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use tcpwrap::system::{read_banner, read_pattern_file, read_table};
-use tcpwrap::{BannerRead, Effects, FileRead, Tables};
+use picket_tcpwrap::system::{read_banner, read_pattern_file, read_table};
+use picket_tcpwrap::{BannerRead, Effects, FileRead, Tables};
 
 /// Where the tables are, and how they are named in diagnostics.
 #[derive(Debug, Clone, PartialEq, Eq)]

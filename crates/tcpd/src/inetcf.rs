@@ -4,8 +4,8 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use tcpwrap::Diagnostics;
-use tcpwrap::system::strerror;
+use picket_tcpwrap::Diagnostics;
+use picket_tcpwrap::system::strerror;
 
 /// `REAL_DAEMON_DIR` in Debian's build.
 pub const REAL_DAEMON_DIR: &str = "/usr/sbin";

@@ -7,11 +7,11 @@
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 
-use tcpwrap::addr::{INADDR_NONE, dot_quad_addr, parse_numeric_host};
-use tcpwrap::expand::EXPANSION_LIMIT;
-use tcpwrap::request::UNKNOWN;
-use tcpwrap::table::split_at;
-use tcpwrap::{Diagnostics, Request, Resolver, Settings, Side, hosts_access, percent_x};
+use picket_tcpwrap::addr::{INADDR_NONE, dot_quad_addr, parse_numeric_host};
+use picket_tcpwrap::expand::EXPANSION_LIMIT;
+use picket_tcpwrap::request::UNKNOWN;
+use picket_tcpwrap::table::split_at;
+use picket_tcpwrap::{Diagnostics, Request, Resolver, Settings, Side, hosts_access, percent_x};
 
 use crate::common::{DryRunEffects, parse_flags};
 use crate::inetcf::{WrapStatus, inet_cfg};
@@ -125,7 +125,7 @@ pub fn tcpdmatch(
             flush(&mut diag, out);
             return 1;
         };
-        base.server = tcpwrap::HostInfo::from_socket(SocketAddr::new(first, 0));
+        base.server = picket_tcpwrap::HostInfo::from_socket(SocketAddr::new(first, 0));
         base.diag = std::mem::take(&mut diag);
         let name = base.hostname(Side::Server, resolver);
         diag = std::mem::take(&mut base.diag);
@@ -173,7 +173,7 @@ pub fn tcpdmatch(
     flush(&mut diag, out);
     for (n, ip) in addrs.iter().enumerate() {
         let mut req = base.clone();
-        req.client = tcpwrap::HostInfo::from_socket(SocketAddr::new(*ip, 0));
+        req.client = picket_tcpwrap::HostInfo::from_socket(SocketAddr::new(*ip, 0));
         let name = req.hostname(Side::Client, resolver);
         if name == UNKNOWN {
             let a = req.hostaddr(Side::Client);
@@ -195,7 +195,7 @@ fn expand(req: &mut Request, resolver: &mut dyn Resolver, what: &str) -> String 
 /// `tcpdmatch()`: show what is known, then the verdict.
 fn evaluate(
     mut req: Request,
-    tables: &tcpwrap::Tables,
+    tables: &picket_tcpwrap::Tables,
     resolver: &mut dyn Resolver,
     effects: &mut DryRunEffects<std::io::Stdout>,
     out: &mut dyn Write,

@@ -30,8 +30,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use nix::sys::socket::{SockaddrStorage, getpeername, getsockname, setsockopt, sockopt};
-use tcpwrap::system::{SystemResolver, errno_text, read_banner, read_pattern_file};
-use tcpwrap::{
+use picket_tcpwrap::system::{SystemResolver, errno_text, read_banner, read_pattern_file};
+use picket_tcpwrap::{
     AccessEvent, BannerRead, Effects, EventKind, FileRead, Level, LogLine, Request, Settings,
     hosts_access,
 };
@@ -228,13 +228,13 @@ impl Logger {
                 Level::Debug => continue,
                 _ => 3,
             };
-            self.log(tcpwrap::event::DEFAULT_FACILITY, level, &l.text);
+            self.log(picket_tcpwrap::event::DEFAULT_FACILITY, level, &l.text);
         }
     }
 }
 
 fn level_name(level: u8) -> &'static str {
-    tcpwrap::options::LEVELS
+    picket_tcpwrap::options::LEVELS
         .iter()
         .find(|(_, c)| *c == level)
         .map_or("?", |(n, _)| n)
@@ -397,10 +397,10 @@ pub fn serve_stdin(cfg: &Config) -> anyhow::Result<()> {
 
     let mut req = Request::new(&name);
     if let Some(p) = peer {
-        req.client = tcpwrap::HostInfo::from_socket(p);
+        req.client = picket_tcpwrap::HostInfo::from_socket(p);
     }
     if let Some(l) = local {
-        req.server = tcpwrap::HostInfo::from_socket(l);
+        req.server = picket_tcpwrap::HostInfo::from_socket(l);
     }
     req.ident_enabled = peer.is_some() && local.is_some();
 
@@ -467,7 +467,7 @@ pub fn serve_stdin(cfg: &Config) -> anyhow::Result<()> {
         path
     };
     logger.log(
-        tcpwrap::event::DEFAULT_FACILITY,
+        picket_tcpwrap::event::DEFAULT_FACILITY,
         3,
         &format!("error: cannot execute {shown}: {err}"),
     );

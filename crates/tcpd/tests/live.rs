@@ -281,11 +281,11 @@ fn inetd_mode_with_socket_on_stdin() {
 #[test]
 fn classic_argv0_is_the_daemon() {
     assert_eq!(
-        tcpd::wrapper::daemon_path_and_name("in.telnetd"),
+        picket_tcpd::wrapper::daemon_path_and_name("in.telnetd"),
         ("/usr/sbin/in.telnetd".to_string(), "in.telnetd".to_string())
     );
     assert_eq!(
-        tcpd::wrapper::daemon_path_and_name("/opt/x/in.echod"),
+        picket_tcpd::wrapper::daemon_path_and_name("/opt/x/in.echod"),
         ("/opt/x/in.echod".to_string(), "in.echod".to_string())
     );
     assert!(Path::new(TCPD).exists());

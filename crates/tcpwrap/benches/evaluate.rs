@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tcpwrap::{DryRun, Request, Settings, StaticResolver, Table, Tables, hosts_access};
+use picket_tcpwrap::{DryRun, Request, Settings, StaticResolver, Table, Tables, hosts_access};
 
 /// 1,000 rules of the usual kinds (daemon lists, addresses, prefixes, net/masks, CIDR,
 /// EXCEPT), none of which matches the benchmark client, so every line is evaluated.

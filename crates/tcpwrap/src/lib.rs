@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use std::net::SocketAddr;
-//! use tcpwrap::{hosts_access, DryRun, Request, Settings, StaticResolver, Table, Tables};
+//! use picket_tcpwrap::{hosts_access, DryRun, Request, Settings, StaticResolver, Table, Tables};
 //!
 //! let tables = Tables {
 //!     allow: Table::parse("hosts.allow", b"ALL: 127.0.0.1\n"),

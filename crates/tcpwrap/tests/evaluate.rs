@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use tcpwrap::{
+use picket_tcpwrap::{
     Access, Cause, DryRun, EventKind, Recorder, Request, Settings, StaticResolver, Table,
     TableKind, Tables, hosts_access,
 };
@@ -61,7 +61,7 @@ fn shell_metacharacters_in_reverse_name_are_sanitised_in_every_expansion() {
         assert!(!expansions.contains(bad), "{bad:?} survived in {twist}");
     }
     // The cached values were sanitised in place: the event shows the clean name too.
-    let ev = tcpwrap::AccessEvent::new(&mut r, &v);
+    let ev = picket_tcpwrap::AccessEvent::new(&mut r, &v);
     assert_eq!(ev.kind, EventKind::Twist);
     assert_eq!(ev.client, "x_y_z@a_b_c___d_");
     assert_eq!(

@@ -31,7 +31,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
-use nsca_proto::{CheckResult, ClientSession, INIT_PACKET_LEN, InitPacket, Method, PacketFormat};
+use picket_nsca_proto::{
+    CheckResult, ClientSession, INIT_PACKET_LEN, InitPacket, Method, PacketFormat,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Mode {

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
-use nsca::writer::{LineWriter, WriterConfig, WriterStats};
-use nsca_ng::server::{self, Options, Receiver, Sink, Stats};
-use nsca_ng_proto::Authorizer;
+use picket_nsca::writer::{LineWriter, WriterConfig, WriterStats};
+use picket_nsca_ng::server::{self, Options, Receiver, Sink, Stats};
+use picket_nsca_ng_proto::Authorizer;
 use tracing::{info, warn};
 
 #[derive(Debug, Default)]
@@ -98,8 +98,8 @@ impl Sink for WriterSink {
         if self.1 {
             info!(
                 "Queuing data from {}@{peer}: {}",
-                nsca::printable(identity.as_bytes()),
-                nsca::printable(command.strip_suffix(b"\n").unwrap_or(&command))
+                picket_nsca::printable(identity.as_bytes()),
+                picket_nsca::printable(command.strip_suffix(b"\n").unwrap_or(&command))
             );
         }
         self.0.write_lines(&command, 1);
@@ -124,7 +124,7 @@ fn main() -> ExitCode {
         .config
         .clone()
         .unwrap_or_else(|| PathBuf::from("/etc/nsca-ng.cfg"));
-    let config = match nsca_ng::load_config(&path) {
+    let config = match picket_nsca_ng::load_config(&path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("nsca-ng: [FATAL] {e:#}");
@@ -134,7 +134,7 @@ fn main() -> ExitCode {
     let level = args.log_level.unwrap_or(config.log_level);
     // Level 5 is debug; below that the receiver's notices, warnings and
     // errors (RUST_LOG overrides). Without -F, or with -s, only syslog.
-    nsca::logging::init(
+    picket_nsca::logging::init(
         "nsca-ng",
         "daemon",
         level >= 5,
@@ -153,12 +153,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args, config: &nsca_ng_proto::ServerConfig) -> Result<()> {
+fn run(args: &Args, config: &picket_nsca_ng_proto::ServerConfig) -> Result<()> {
     let listen = args.listen.clone().unwrap_or_else(|| config.listen.clone());
-    let listener = nsca_ng::bind(&listen)?;
+    let listener = picket_nsca_ng::bind(&listen)?;
     let local = listener.local_addr()?;
     let authorizer = Arc::new(Authorizer::new(config));
-    let tls = nsca_ng::tls::server_context(&config.tls_ciphers, Arc::clone(&authorizer))
+    let tls = picket_nsca_ng::tls::server_context(&config.tls_ciphers, Arc::clone(&authorizer))
         .with_context(|| format!("tls_ciphers {:?}", config.tls_ciphers))?;
     if !args.foreground {
         nix::unistd::daemon(false, false).context("cannot daemonize")?;

@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use nsca_ng::client::{Spool, Target, send};
-use nsca_ng_proto::config::{ClientConfig, parse_client};
-use nsca_ng_proto::input;
+use picket_nsca_ng::client::{Spool, Target, send};
+use picket_nsca_ng_proto::config::{ClientConfig, parse_client};
+use picket_nsca_ng_proto::input;
 
 #[derive(Debug)]
 struct Args {
@@ -155,8 +155,12 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<bool, String> {
     let cfg = match picket_config::read_config_file(&args.config) {
-        Ok(b) => parse_client(&args.config.display().to_string(), &b, &nsca_ng::FsLoader)
-            .map_err(|e| e.to_string())?,
+        Ok(b) => parse_client(
+            &args.config.display().to_string(),
+            &b,
+            &picket_nsca_ng::FsLoader,
+        )
+        .map_err(|e| e.to_string())?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => ClientConfig::default(),
         Err(e) => return Err(format!("Cannot read {}: {e}", args.config.display())),
     };
@@ -237,14 +241,14 @@ fn run(args: &Args) -> Result<bool, String> {
     for (i, msg) in &out.refused {
         eprintln!(
             "send_nsca-ng: [ERROR] Server said: FAIL {msg} ({})",
-            nsca::printable(all[*i].strip_suffix(b"\n").unwrap_or(&all[*i]))
+            picket_nsca::printable(all[*i].strip_suffix(b"\n").unwrap_or(&all[*i]))
         );
     }
     if args.verbose > 0 {
         for i in &out.accepted {
             eprintln!(
                 "send_nsca-ng: [INFO] Sent: {}",
-                nsca::printable(all[*i].strip_suffix(b"\n").unwrap_or(&all[*i]))
+                picket_nsca::printable(all[*i].strip_suffix(b"\n").unwrap_or(&all[*i]))
             );
         }
     }

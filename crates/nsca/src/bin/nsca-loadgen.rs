@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use nsca_proto::{CheckResult, ClientSession, INIT_PACKET_LEN, InitPacket, Method, PacketFormat};
+use picket_nsca_proto::{
+    CheckResult, ClientSession, INIT_PACKET_LEN, InitPacket, Method, PacketFormat,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Parser, Debug)]

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use nsca::server::{self, Settings, Stats};
-use nsca::writer::{self, WriterConfig, WriterStats};
-use nsca_proto::config::ServerConfig;
+use picket_nsca::server::{self, Settings, Stats};
+use picket_nsca::writer::{self, WriterConfig, WriterStats};
+use picket_nsca_proto::config::ServerConfig;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
@@ -103,7 +103,7 @@ fn main() -> ExitCode {
             return ExitCode::from(STATE_CRITICAL);
         }
     };
-    nsca::logging::init(
+    picket_nsca::logging::init(
         "nsca",
         &config.log_facility,
         config.debug,
@@ -182,7 +182,7 @@ fn run(args: &Args, config: ServerConfig) -> Result<()> {
 async fn serve(listener: std::net::TcpListener, args: &Args, config: ServerConfig) -> Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let local = listener.local_addr()?;
-    nsca::server::source_rules(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    picket_nsca::server::source_rules(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (settings_tx, settings_rx) = watch::channel(Arc::new(Settings::from_config(&config)));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (tx, rx) = mpsc::channel(1024);

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use nsca::client::{ClientError, Connection, Spool};
-use nsca_proto::config::ClientConfig;
-use nsca_proto::input::{self, SetSplitter};
-use nsca_proto::{CheckResult, PacketFormat};
+use picket_nsca::client::{ClientError, Connection, Spool};
+use picket_nsca_proto::config::ClientConfig;
+use picket_nsca_proto::input::{self, SetSplitter};
+use picket_nsca_proto::{CheckResult, PacketFormat};
 
 const STATE_OK: u8 = 0;
 const STATE_CRITICAL: u8 = 2;
@@ -82,7 +82,7 @@ fn parse_args(argv: &[String]) -> Parsed {
                 Some(p) => a.port = p,
                 None => return Parsed::Bad,
             },
-            "-to" => match value().map(|v| nsca_proto::config::atoi(&v)) {
+            "-to" => match value().map(|v| picket_nsca_proto::config::atoi(&v)) {
                 Some(t) if t > 0 => a.timeout = t.min(i64::from(u32::MAX)) as u32,
                 _ => return Parsed::Bad,
             },

@@ -484,7 +484,7 @@ struct SourceSlot {
 
 impl PerSource {
     fn take(table: &Arc<PerSource>, ip: std::net::IpAddr) -> Option<SourceSlot> {
-        let key = nsca::server::source_key(ip);
+        let key = picket_nsca::server::source_key(ip);
         let mut open = table.open.lock().unwrap_or_else(|e| e.into_inner());
         let n = open.entry(key).or_insert(0);
         if *n >= table.max {

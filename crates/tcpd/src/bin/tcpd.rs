@@ -4,7 +4,7 @@
 //! tcp_wrappers' tcpd. Called as `tcpd`, it takes options (see `tcpd --help`).
 
 use anyhow::Context;
-use tcpd::wrapper::{Config, listen, parse_args, serve_stdin};
+use picket_tcpd::wrapper::{Config, listen, parse_args, serve_stdin};
 
 fn main() {
     if let Err(e) = run() {

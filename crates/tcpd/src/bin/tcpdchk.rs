@@ -1,13 +1,13 @@
 //! `tcpdchk [-a] [-d] [-i inet_conf] [-v] [--allow FILE] [--deny FILE]`
 
-use tcpwrap::system::SystemResolver;
+use picket_tcpwrap::system::SystemResolver;
 
 fn main() {
     let mut args = std::env::args();
     let prog = args.next().unwrap_or_else(|| "tcpdchk".to_string());
     let rest: Vec<String> = args.collect();
     let mut resolver = SystemResolver::default();
-    let code = tcpd::chktool::tcpdchk(
+    let code = picket_tcpd::chktool::tcpdchk(
         &prog,
         &rest,
         &mut resolver,

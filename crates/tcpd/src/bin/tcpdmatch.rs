@@ -1,13 +1,13 @@
 //! `tcpdmatch [-d] [-i inet_conf] [--allow FILE] [--deny FILE] daemon[@host] [user@]host`
 
-use tcpwrap::system::SystemResolver;
+use picket_tcpwrap::system::SystemResolver;
 
 fn main() {
     let mut args = std::env::args();
     let prog = args.next().unwrap_or_else(|| "tcpdmatch".to_string());
     let rest: Vec<String> = args.collect();
     let mut resolver = SystemResolver::default();
-    let code = tcpd::matchtool::tcpdmatch(
+    let code = picket_tcpd::matchtool::tcpdmatch(
         &prog,
         &rest,
         &mut resolver,
