@@ -6,6 +6,9 @@
 //! and anyone who may write to the command file may make the daemon read, and delete,
 //! any file it can: protect the command file accordingly.
 //!
+//! Unlike Nagios (`fopen`), only a regular file is read: a FIFO or device would block
+//! the engine thread (it gets the same "Cannot open file" line as a missing file).
+//!
 //! The file's bytes are journaled before they are processed, as a record of their own
 //! (`F`: replayed as file lines, not as command-file lines), so that a restart replays
 //! them even when the file has been deleted (the `PROCESS_FILE` line itself does nothing
@@ -26,8 +29,11 @@ pub(crate) fn process_file(
     now: Time,
     logbuf: &mut String,
 ) -> std::io::Result<()> {
-    let data = match std::fs::read(path) {
-        Ok(d) => d,
+    // A regular file only, bounded (`read_config_file`): a FIFO or a device named by
+    // `PROCESS_FILE` must not block the engine thread. The text is read as the engine
+    // reads it anyway (invalid UTF-8 replaced).
+    let data = match picket_config::read_config_file(std::path::Path::new(path)) {
+        Ok(d) => d.into_bytes(),
         Err(_) => {
             logbuf.push_str(&format!(
                 "[{now}] Error: Cannot open file '{}' to process external commands!\n",
@@ -163,6 +169,23 @@ mod tests {
         process_file(&mut e, None, &dir, true, 8, &mut logbuf).expect("no journal");
         assert!(logbuf.contains("Cannot open file"), "{logbuf}");
         assert!(tmp.path().exists());
+        // A FIFO is refused at once instead of blocking the engine thread until a writer
+        // comes (the test would hang here).
+        let fifo = tmp.path().join("commands.fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
+            .expect("mkfifo");
+        logbuf.clear();
+        process_file(
+            &mut e,
+            None,
+            &fifo.display().to_string(),
+            true,
+            8,
+            &mut logbuf,
+        )
+        .expect("no journal");
+        assert!(logbuf.contains("Cannot open file"), "{logbuf}");
+        assert!(fifo.exists(), "a file that was not read is not deleted");
         // Replay (journal) never re-reads the file: the lines were journaled.
         e.set_replay(true);
         e.process_line(9, "[9] PROCESS_FILE;/tmp/x;1");
