@@ -25,14 +25,8 @@ pub mod check_options {
     pub const DEPENDENCY: u8 = 4;
 }
 
-/// What a check is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CheckTarget {
-    /// A host check.
-    Host(HostId),
-    /// A service check.
-    Service(ServiceId),
-}
+/// What a check is for: the engine's handle of a host or a service.
+pub type CheckTarget = crate::obj::Obj;
 
 /// A check command for the daemon to run (plugin API: exit code and stdout).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,20 +11,12 @@ use std::sync::Arc;
 use picket_config::{HostId, ServiceId};
 
 use crate::Engine;
-use crate::active::CheckTarget;
 use crate::commands::{CommandName, strtol};
-use crate::process::{CmdError, fields};
+use crate::extcmd::{CommandFailed, Switch, fields};
+use crate::obj::Obj;
 use crate::status::Time;
 
-type CmdResult = Result<(), CmdError>;
-
-/// The switch a group command sets.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Switch {
-    Notifications,
-    ActiveChecks,
-    PassiveChecks,
-}
+type CmdResult = Result<(), CommandFailed>;
 
 impl Engine {
     fn hostgroup_members(&self, name: &str) -> Option<Vec<HostId>> {
@@ -46,36 +38,14 @@ impl Engine {
         Some((svcs, hosts))
     }
 
-    fn set_host_switch(&mut self, now: Time, hid: HostId, sw: Switch, on: bool) {
-        match sw {
-            Switch::Notifications => self.hosts[hid.index()].notifications_enabled = on,
-            Switch::PassiveChecks => self.hosts[hid.index()].passive_checks_enabled = on,
-            Switch::ActiveChecks => self.set_active_checks(now, CheckTarget::Host(hid), on),
-        }
-    }
-
-    fn set_svc_switch(&mut self, now: Time, sid: ServiceId, sw: Switch, on: bool) {
-        match sw {
-            Switch::Notifications => self.svcs[sid.index()].notifications_enabled = on,
-            Switch::PassiveChecks => self.svcs[sid.index()].passive_checks_enabled = on,
-            Switch::ActiveChecks => self.set_active_checks(now, CheckTarget::Service(sid), on),
-        }
-    }
-
     /// Schedule one downtime per target with the fields of a `SCHEDULE_*_DOWNTIME`
     /// command (`start;end;fixed;trigger;duration;author;comment`).
-    fn schedule_many(
-        &mut self,
-        now: Time,
-        targets: &[(HostId, Option<ServiceId>)],
-        f: [&str; 7],
-    ) -> CmdResult {
+    fn schedule_many(&mut self, now: Time, targets: &[Obj], f: [&str; 7]) -> CmdResult {
         let [start, end, fixed, trig, dur, author, comment] = f;
-        for &(hid, sid) in targets {
+        for &o in targets {
             self.schedule_downtime(
                 now,
-                hid,
-                sid,
+                o,
                 strtol(start),
                 strtol(end),
                 strtol(fixed) > 0,
@@ -112,7 +82,7 @@ impl Engine {
 
     pub(crate) fn dispatch_bulk(&mut self, now: Time, name: CommandName, args: &str) -> CmdResult {
         use CommandName as C;
-        let fail = Err(CmdError::Failed);
+        let fail = Err(CommandFailed);
         let first = args.split(';').next().unwrap_or("");
         let cfg = Arc::clone(&self.cfg);
         match name {
@@ -125,12 +95,12 @@ impl Engine {
                     return fail;
                 };
                 let f = [start, end, fixed, trig, dur, author, comment];
-                let targets: Vec<(HostId, Option<ServiceId>)> = match name {
+                let targets: Vec<Obj> = match name {
                     C::ScheduleHostgroupHostDowntime => {
                         let Some(hosts) = self.hostgroup_members(g) else {
                             return fail;
                         };
-                        hosts.into_iter().map(|h| (h, None)).collect()
+                        hosts.into_iter().map(Obj::Host).collect()
                     }
                     C::ScheduleHostgroupSvcDowntime => {
                         let Some(hosts) = self.hostgroup_members(g) else {
@@ -138,22 +108,20 @@ impl Engine {
                         };
                         hosts
                             .into_iter()
-                            .flat_map(|h| cfg.host(h).services.iter().map(move |&s| (h, Some(s))))
+                            .flat_map(|h| cfg.host(h).services.iter().map(|&s| Obj::Service(s)))
                             .collect()
                     }
                     C::ScheduleServicegroupHostDowntime => {
                         let Some((_, hosts)) = self.servicegroup_members(g) else {
                             return fail;
                         };
-                        hosts.into_iter().map(|h| (h, None)).collect()
+                        hosts.into_iter().map(Obj::Host).collect()
                     }
                     _ => {
                         let Some((svcs, _)) = self.servicegroup_members(g) else {
                             return fail;
                         };
-                        svcs.into_iter()
-                            .map(|s| (cfg.service(s).host, Some(s)))
-                            .collect()
+                        svcs.into_iter().map(Obj::Service).collect()
                     }
                 };
                 self.schedule_many(now, &targets, f)
@@ -171,7 +139,7 @@ impl Engine {
                 self.defer_downtime_tick = true;
                 let parent_id = self.prog.next_downtime_id;
                 let f = [start, end, fixed, trig, dur, author, comment];
-                let mut res = self.schedule_many(now, &[(hid, None)], f);
+                let mut res = self.schedule_many(now, &[Obj::Host(hid)], f);
                 if res.is_ok() {
                     let mut kids = Vec::new();
                     self.descendants(hid, &mut kids);
@@ -181,7 +149,7 @@ impl Engine {
                     } else {
                         f
                     };
-                    let targets: Vec<_> = kids.into_iter().map(|k| (k, None)).collect();
+                    let targets: Vec<_> = kids.into_iter().map(Obj::Host).collect();
                     res = self.schedule_many(now, &targets, f);
                 }
                 self.defer_downtime_tick = false;
@@ -253,11 +221,11 @@ impl Engine {
                 };
                 if svc_level {
                     for s in svcs {
-                        self.set_svc_switch(now, s, sw, on);
+                        self.set_switch(now, Obj::Service(s), sw, on);
                     }
                 } else {
                     for h in hosts {
-                        self.set_host_switch(now, h, sw, on);
+                        self.set_switch(now, Obj::Host(h), sw, on);
                     }
                 }
                 Ok(())
@@ -272,7 +240,7 @@ impl Engine {
     /// [oracle: y_change_commands].
     fn change_command(&mut self, name: CommandName, args: &str) -> CmdResult {
         use CommandName as C;
-        let fail = Err(CmdError::Failed);
+        let fail = Err(CommandFailed);
         let svc_cmd = matches!(
             name,
             C::ChangeCustomSvcVar
@@ -291,7 +259,7 @@ impl Engine {
             else {
                 return fail;
             };
-            ((self.cfg.service(sid).host, Some(sid)), rest)
+            (Obj::Service(sid), rest)
         } else {
             let Some([h, rest]) = fields::<2>(args) else {
                 return fail;
@@ -299,18 +267,11 @@ impl Engine {
             let Some(hid) = self.cfg.host_by_name(h) else {
                 return fail;
             };
-            ((hid, None), rest)
+            (Obj::Host(hid), rest)
         };
         let cfg = Arc::clone(&self.cfg);
-        let (hid, sid) = target;
-        let common = match sid {
-            Some(s) => &cfg.service(s).common,
-            None => &cfg.host(hid).common,
-        };
-        let st = match sid {
-            Some(s) => &mut self.svcs[s.index()],
-            None => &mut self.hosts[hid.index()],
-        };
+        let common = target.common(&cfg);
+        let st = self.status_mut(target);
         match name {
             C::ChangeCustomSvcVar | C::ChangeCustomHostVar => {
                 let Some([var, value]) = fields::<2>(rest) else {
