@@ -1,5 +1,6 @@
 //! Notifications (`notifications.c`): viability, contacts, escalations, counters.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use picket_config::{ContactId, Options};
@@ -400,7 +401,11 @@ impl Engine {
                         Obj::Service(_) => st.output_or_null().to_owned(),
                     };
                     if cfg.main.log_notifications && !self.replay {
-                        let mut line = format!(
+                        // Sized up front: a format string that starts with an
+                        // argument gets no capacity estimate.
+                        let mut line = String::with_capacity(160);
+                        let _ = write!(
+                            line,
                             "{} NOTIFICATION: {};{subject};{};{};{}",
                             o.kind_upper(),
                             contact.name,

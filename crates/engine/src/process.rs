@@ -1,5 +1,6 @@
 //! External commands and check results (`commands.c`, `checks.c` of Nagios 4.4.6).
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use picket_config::{HostId, ServiceId};
@@ -7,8 +8,8 @@ use picket_config::{HostId, ServiceId};
 use crate::commands::{CommandName, LineError, split_line};
 use crate::extcmd::{CommandFailed, ExternalCommand};
 use crate::obj::Obj;
-use crate::output::{log_safe, parse_output, unescape_passive};
-use crate::status::{AckType, CheckType, StateType, Time, svc_state};
+use crate::output::{ParsedOutput, log_safe, parse_output, unescape_passive};
+use crate::status::{AckType, CheckType, StateType, Status, Time, svc_state};
 use crate::{Engine, PassiveResult};
 
 /// Why a command failed (the reason logged as `returned error Command failed`).
@@ -298,15 +299,7 @@ impl Engine {
         }
 
         let st = &mut self.svcs[i];
-        let old_output = st.plugin_output.take();
-        st.plugin_output = Some(parsed.short);
-        st.long_output = parsed.long;
-        st.perf_data = parsed.perf;
-        st.check_type = check_type;
-        st.last_check = check_time;
-        st.has_been_checked = true;
-        st.last_state = st.current_state;
-        st.current_state = state;
+        let old_output = record_result(st, parsed, state, check_time, check_type);
         let last_state = st.last_state;
         let new_last_hard_state = st.last_hard_state;
         let entry_state_type = st.state_type;
@@ -535,7 +528,11 @@ impl Engine {
         if st.state_type == StateType::Soft && !retries {
             return;
         }
-        let line = format!(
+        // Sized up front: a format string that starts with an argument gets no
+        // capacity estimate.
+        let mut line = String::with_capacity(128);
+        let _ = write!(
+            line,
             "{} ALERT: {};{};{};{};{}",
             o.kind_upper(),
             o.subject(&cfg),
@@ -588,15 +585,7 @@ impl Engine {
             );
         }
         let st = &mut self.hosts[i];
-        let old_output = st.plugin_output.take();
-        st.plugin_output = Some(parsed.short);
-        st.long_output = parsed.long;
-        st.perf_data = parsed.perf;
-        st.check_type = check_type;
-        st.last_check = check_time;
-        st.has_been_checked = true;
-        st.last_state = st.current_state;
-        st.current_state = state;
+        let old_output = record_result(st, parsed, state, check_time, check_type);
         let last_state = st.last_state;
         let last_hard = st.last_hard_state;
         let mut state_change = state != last_state;
@@ -749,6 +738,27 @@ impl Engine {
             soft_retry,
         }
     }
+}
+
+/// Store a result's output, state and check time in the object's status (the first
+/// step of both result handlers); returns the previous output (for stalking).
+fn record_result(
+    st: &mut Status,
+    parsed: ParsedOutput,
+    state: u8,
+    check_time: Time,
+    check_type: CheckType,
+) -> Option<String> {
+    let old_output = st.plugin_output.take();
+    st.plugin_output = Some(parsed.short);
+    st.long_output = parsed.long;
+    st.perf_data = parsed.perf;
+    st.check_type = check_type;
+    st.last_check = check_time;
+    st.has_been_checked = true;
+    st.last_state = st.current_state;
+    st.current_state = state;
+    old_output
 }
 
 /// What a result did, for rescheduling (`next_check`) after it.

@@ -137,10 +137,17 @@ impl Scheduler {
         }
     }
 
-    fn slot_mut(&mut self, t: CheckTarget) -> &mut Slot {
+    pub(crate) fn slot_mut(&mut self, t: CheckTarget) -> &mut Slot {
         match t {
             CheckTarget::Host(h) => &mut self.hosts[h.index()],
             CheckTarget::Service(s) => &mut self.svcs[s.index()],
+        }
+    }
+
+    fn slot(&self, t: CheckTarget) -> &Slot {
+        match t {
+            CheckTarget::Host(h) => &self.hosts[h.index()],
+            CheckTarget::Service(s) => &self.svcs[s.index()],
         }
     }
 }
@@ -728,31 +735,7 @@ impl Engine {
             self.schedule_check(CheckTarget::Host(hid), now, opt::DEPENDENCY);
         }
 
-        let st = &self.svcs[sid.index()];
-        let c = &s.common;
-        if !st.active_checks_enabled
-            || (c.check_interval <= 0.0
-                && (st.state_type == StateType::Hard || st.current_state == svc_state::OK))
-        {
-            return;
-        }
-        let il = self.il() as f64;
-        let mut next = if flags.hard_state_change {
-            now + (c.check_interval * il) as Time
-        } else if flags.soft_retry {
-            now + (c.retry_interval * il) as Time
-        } else {
-            st.last_check + (c.check_interval * il) as Time
-        };
-        if next < now {
-            next = now;
-        }
-        let next = match self.next_valid(c.check_period, next) {
-            Some(v) if v > next => v + spread(sid.0, self.svc_window(sid)),
-            Some(v) => v,
-            None => return,
-        };
-        self.schedule_check(CheckTarget::Service(sid), next, 0);
+        self.schedule_next_check(now, Obj::Service(sid), flags);
     }
 
     /// After any host result: checks of parents and children whose state may follow, and
@@ -793,11 +776,19 @@ impl Engine {
                 }
             }
         }
-        let st = &self.hosts[hid.index()];
-        let c = &h.common;
+        self.schedule_next_check(now, Obj::Host(hid), flags);
+    }
+
+    /// The next regular check after a result: `check_interval` after a HARD change,
+    /// `retry_interval` in a SOFT problem, else `check_interval` after the last check;
+    /// none when active checks are off or the object is not checked regularly.
+    fn schedule_next_check(&mut self, now: Time, o: Obj, flags: ResultFlags) {
+        let st = self.status(o);
+        let c = o.common(&self.cfg);
+        // OK and UP are both 0.
         if !st.active_checks_enabled
             || (c.check_interval <= 0.0
-                && (st.state_type == StateType::Hard || st.current_state == up))
+                && (st.state_type == StateType::Hard || st.current_state == 0))
         {
             return;
         }
@@ -812,33 +803,23 @@ impl Engine {
         if next < now {
             next = now;
         }
+        let (id, window) = match o {
+            Obj::Service(s) => (s.0, self.svc_window(s)),
+            Obj::Host(h) => (h.0, self.host_window(h)),
+        };
         let next = match self.next_valid(c.check_period, next) {
-            Some(v) if v > next => v + spread(hid.0, self.host_window(hid)),
+            Some(v) if v > next => v + spread(id, window),
             Some(v) => v,
             None => return,
         };
-        self.schedule_check(CheckTarget::Host(hid), next, 0);
+        self.schedule_check(o, next, 0);
     }
 
     /// `check_service_result_freshness()`.
     fn check_service_freshness(&mut self, now: Time) {
         let list = std::mem::take(&mut self.sched.svc_freshness);
         for &sid in &list {
-            let slot = &self.sched.svcs[sid.index()];
-            let st = &self.svcs[sid.index()];
-            let c = &self.cfg.service(sid).common;
-            if slot.executing
-                || slot.being_freshened
-                || (!st.active_checks_enabled && !st.passive_checks_enabled)
-                || !self.in_period(c.check_period, now)
-                || (c.check_interval <= 0.0 && c.freshness_threshold == 0)
-            {
-                continue;
-            }
-            if !self.is_service_fresh(now, sid, true) {
-                self.sched.svcs[sid.index()].being_freshened = true;
-                self.schedule_check(CheckTarget::Service(sid), now, opt::FORCE | opt::FRESHNESS);
-            }
+            self.check_freshness(now, Obj::Service(sid));
         }
         self.sched.svc_freshness = list;
     }
@@ -847,23 +828,37 @@ impl Engine {
     fn check_host_freshness(&mut self, now: Time) {
         let list = std::mem::take(&mut self.sched.host_freshness);
         for &hid in &list {
-            let slot = &self.sched.hosts[hid.index()];
-            let st = &self.hosts[hid.index()];
-            let c = &self.cfg.host(hid).common;
-            if slot.executing
-                || slot.being_freshened
-                || (!st.active_checks_enabled && !st.passive_checks_enabled)
-                || !self.in_period(c.check_period, now)
-                || (c.check_interval <= 0.0 && c.freshness_threshold == 0)
-            {
-                continue;
-            }
-            if !self.is_host_fresh(now, hid, true) {
-                self.sched.hosts[hid.index()].being_freshened = true;
-                self.schedule_check(CheckTarget::Host(hid), now, opt::FORCE | opt::FRESHNESS);
-            }
+            self.check_freshness(now, Obj::Host(hid));
         }
         self.sched.host_freshness = list;
+    }
+
+    /// One object of the freshness pass: a forced freshness check when its last result
+    /// is stale.
+    fn check_freshness(&mut self, now: Time, o: Obj) {
+        let slot = self.sched.slot(o);
+        let st = self.status(o);
+        let c = o.common(&self.cfg);
+        if slot.executing
+            || slot.being_freshened
+            || (!st.active_checks_enabled && !st.passive_checks_enabled)
+            || !self.in_period(c.check_period, now)
+            || (c.check_interval <= 0.0 && c.freshness_threshold == 0)
+        {
+            return;
+        }
+        if !self.is_fresh(now, o, true) {
+            self.sched.slot_mut(o).being_freshened = true;
+            self.schedule_check(o, now, opt::FORCE | opt::FRESHNESS);
+        }
+    }
+
+    /// `is_service_result_fresh()` / `is_host_result_fresh()`.
+    pub(crate) fn is_fresh(&mut self, now: Time, o: Obj, log: bool) -> bool {
+        match o {
+            Obj::Service(sid) => self.is_service_fresh(now, sid, log),
+            Obj::Host(hid) => self.is_host_fresh(now, hid, log),
+        }
     }
 
     /// `is_service_result_fresh()`: the automatic threshold (when `freshness_threshold`
