@@ -263,7 +263,12 @@ impl Engine {
                 }
                 Ok(())
             }
-            E::Group { name, args } => self.dispatch_bulk(now, name, args),
+            cmd @ (E::GroupSwitch { .. }
+            | E::GroupDowntime { .. }
+            | E::PropagateDowntime { .. }
+            | E::DeleteDowntimeByHost { .. }
+            | E::DeleteDowntimeByHostgroup(_)
+            | E::Change { .. }) => self.apply_group_command(now, cmd),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! split by [`crate::commands::split_line`] and named by [`CommandName::parse`]) become
 //! an [`ExternalCommand`] with typed fields. Sans-I/O and without the engine: nothing is
 //! looked up here, so an unknown host is the handler's failure, a missing field the
-//! parser's; both end as today's `Error: External command failed` lines.
+//! parser's; both end as today's `Error: External command failed` lines. Every
+//! [`CommandName`] has a typed form.
 //!
 //! Numbers are read as Nagios 4.4.6 reads them (`atoi`/`strtol`: leading digits, else
 //! 0), flags are `atoi(x) > 0`; the last field of every command takes the rest of the
@@ -80,6 +81,31 @@ pub enum ProgramSwitch {
     ServiceFreshness,
     /// `ENABLE_HOST_FRESHNESS_CHECKS`.
     HostFreshness,
+}
+
+/// A group as a command names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupName<'a> {
+    /// `hostgroup_name`.
+    Host(&'a str),
+    /// `servicegroup_name`.
+    Service(&'a str),
+}
+
+/// What a `CHANGE_*` command changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change<'a> {
+    /// A custom variable (`_NAME`, case-insensitive).
+    CustomVar {
+        /// The variable's name.
+        name: &'a str,
+        /// The new value.
+        value: &'a str,
+    },
+    /// `max_check_attempts`.
+    MaxCheckAttempts(u32),
+    /// `notification_period`, by name.
+    NotificationTimeperiod(&'a str),
 }
 
 /// The fields of a `SCHEDULE_*_DOWNTIME` command after the object.
@@ -234,14 +260,56 @@ pub enum ExternalCommand<'a> {
     /// `SAVE_STATE_INFORMATION`, `SHUTDOWN_PROGRAM`, `RESTART_PROGRAM`, `PROCESS_FILE`:
     /// a request to the daemon.
     Request(Request),
-    /// The host group, service group, propagated-downtime, downtime-by-name and
-    /// `CHANGE_*` commands ([`CommandName::is_bulk`]): their arguments are split by
-    /// their handler (`groups.rs`), not typed here yet.
-    Group {
-        /// The command.
-        name: CommandName,
-        /// Its arguments.
-        args: &'a str,
+    /// `ENABLE_HOSTGROUP_*` / `ENABLE_SERVICEGROUP_*` and their `DISABLE_*`.
+    GroupSwitch {
+        /// The group.
+        group: GroupName<'a>,
+        /// On the services (`_SVC_`) rather than the hosts.
+        services: bool,
+        /// What is switched.
+        switch: Switch,
+        /// Enable.
+        on: bool,
+    },
+    /// `SCHEDULE_{HOSTGROUP,SERVICEGROUP}_{HOST,SVC}_DOWNTIME`.
+    GroupDowntime {
+        /// The group.
+        group: GroupName<'a>,
+        /// On the services rather than the hosts.
+        services: bool,
+        /// The downtime.
+        spec: DowntimeSpec<'a>,
+    },
+    /// `SCHEDULE_AND_PROPAGATE_(TRIGGERED_)HOST_DOWNTIME`: the host and every host
+    /// below it.
+    PropagateDowntime {
+        /// The host.
+        host: &'a str,
+        /// The children's downtimes are triggered by the host's.
+        triggered: bool,
+        /// The downtime.
+        spec: DowntimeSpec<'a>,
+    },
+    /// `DEL_DOWNTIME_BY_HOST_NAME;host[;service[;start[;comment]]]`.
+    DeleteDowntimeByHost {
+        /// The host (not empty).
+        host: &'a str,
+        /// Only this service's.
+        service: Option<&'a str>,
+        /// Only those starting then (0: any).
+        start: Time,
+        /// Only those with this comment.
+        comment: Option<&'a str>,
+    },
+    /// `DEL_DOWNTIME_BY_HOSTGROUP_NAME`.
+    DeleteDowntimeByHostgroup(&'a str),
+    /// `CHANGE_CUSTOM_*_VAR`, `CHANGE_MAX_*_CHECK_ATTEMPTS`,
+    /// `CHANGE_*_NOTIFICATION_TIMEPERIOD`.
+    Change {
+        /// The object.
+        target: ObjName<'a>,
+        /// What changes.
+        change: Change<'a>,
     },
 }
 
@@ -528,7 +596,78 @@ impl<'a> ExternalCommand<'a> {
                     delete: atoi(delete) != 0,
                 })
             }
-            _ if name.is_bulk() => E::Group { name, args },
+            C::ScheduleHostgroupHostDowntime
+            | C::ScheduleHostgroupSvcDowntime
+            | C::ScheduleServicegroupHostDowntime
+            | C::ScheduleServicegroupSvcDowntime => {
+                let [g, a, b, c, d, f, h, i] = fields::<8>(args).ok_or(e)?;
+                E::GroupDowntime {
+                    group: group_name(name, g),
+                    services: name.as_str().ends_with("_SVC_DOWNTIME"),
+                    spec: downtime([a, b, c, d, f, h, i]),
+                }
+            }
+            C::ScheduleAndPropagateHostDowntime | C::ScheduleAndPropagateTriggeredHostDowntime => {
+                let [host, a, b, c, d, f, g, i] = fields::<8>(args).ok_or(e)?;
+                E::PropagateDowntime {
+                    host,
+                    triggered: name == C::ScheduleAndPropagateTriggeredHostDowntime,
+                    spec: downtime([a, b, c, d, f, g, i]),
+                }
+            }
+            C::DelDowntimeByHostName => {
+                let mut it = args.split(';');
+                let host = it.next().unwrap_or("");
+                let service = it.next().filter(|s| !s.is_empty());
+                let start = it.next().map(strtol).unwrap_or(0);
+                let comment = it.next().filter(|s| !s.is_empty());
+                if host.is_empty() {
+                    return Err(e);
+                }
+                E::DeleteDowntimeByHost {
+                    host,
+                    service,
+                    start,
+                    comment,
+                }
+            }
+            C::DelDowntimeByHostgroupName => E::DeleteDowntimeByHostgroup(first(args)),
+            C::ChangeCustomSvcVar
+            | C::ChangeCustomHostVar
+            | C::ChangeMaxSvcCheckAttempts
+            | C::ChangeMaxHostCheckAttempts
+            | C::ChangeSvcNotificationTimeperiod
+            | C::ChangeHostNotificationTimeperiod => {
+                // The object, then the rest of the line.
+                let (target, rest) = if name.as_str().contains("_SVC_") {
+                    let [h, s, rest] = fields::<3>(args).ok_or(e)?;
+                    (ObjName::Service(h, s), rest)
+                } else {
+                    let [h, rest] = fields::<2>(args).ok_or(e)?;
+                    (ObjName::Host(h), rest)
+                };
+                let change = match name {
+                    C::ChangeCustomSvcVar | C::ChangeCustomHostVar => {
+                        let [name, value] = fields::<2>(rest).ok_or(e)?;
+                        Change::CustomVar { name, value }
+                    }
+                    C::ChangeMaxSvcCheckAttempts | C::ChangeMaxHostCheckAttempts => {
+                        Change::MaxCheckAttempts(strtol(rest).clamp(0, i64::from(u32::MAX)) as u32)
+                    }
+                    _ => Change::NotificationTimeperiod(rest),
+                };
+                E::Change { target, change }
+            }
+            _ if name.is_bulk() => {
+                // ENABLE_/DISABLE_ on a host group or service group.
+                let n = name.as_str();
+                E::GroupSwitch {
+                    group: group_name(name, first(args)),
+                    services: n.contains("_SVC_"),
+                    switch: object_switch(name),
+                    on: n.starts_with("ENABLE_"),
+                }
+            }
             _ => return Err(e),
         })
     }
@@ -547,6 +686,14 @@ fn object_switch(name: CommandName) -> Switch {
         Switch::FlapDetection
     } else {
         Switch::ActiveChecks
+    }
+}
+
+fn group_name(name: CommandName, group: &str) -> GroupName<'_> {
+    if name.as_str().contains("HOSTGROUP") {
+        GroupName::Host(group)
+    } else {
+        GroupName::Service(group)
     }
 }
 
@@ -737,10 +884,49 @@ mod tests {
         );
         assert_eq!(p("PROCESS_FILE", "/tmp/x"), Err(CommandFailed));
         assert_eq!(
-            p("ENABLE_HOSTGROUP_SVC_CHECKS", "g"),
-            Ok(ExternalCommand::Group {
-                name: CommandName::EnableHostgroupSvcChecks,
-                args: "g",
+            p("ENABLE_HOSTGROUP_SVC_CHECKS", "g;x"),
+            Ok(ExternalCommand::GroupSwitch {
+                group: GroupName::Host("g"),
+                services: true,
+                switch: Switch::ActiveChecks,
+                on: true,
+            })
+        );
+        assert_eq!(
+            p("DISABLE_SERVICEGROUP_PASSIVE_HOST_CHECKS", "g"),
+            Ok(ExternalCommand::GroupSwitch {
+                group: GroupName::Service("g"),
+                services: false,
+                switch: Switch::PassiveChecks,
+                on: false,
+            })
+        );
+        assert_eq!(
+            p("DEL_DOWNTIME_BY_HOST_NAME", "h;;5;a;b"),
+            Ok(ExternalCommand::DeleteDowntimeByHost {
+                host: "h",
+                service: None,
+                start: 5,
+                comment: Some("a"),
+            })
+        );
+        assert_eq!(p("DEL_DOWNTIME_BY_HOST_NAME", ""), Err(CommandFailed));
+        assert_eq!(
+            p("CHANGE_CUSTOM_SVC_VAR", "h;s;_X;v;w"),
+            Ok(ExternalCommand::Change {
+                target: ObjName::Service("h", "s"),
+                change: Change::CustomVar {
+                    name: "_X",
+                    value: "v;w"
+                },
+            })
+        );
+        assert_eq!(p("CHANGE_CUSTOM_HOST_VAR", "h;_X"), Err(CommandFailed));
+        assert_eq!(
+            p("CHANGE_MAX_HOST_CHECK_ATTEMPTS", "h;-4"),
+            Ok(ExternalCommand::Change {
+                target: ObjName::Host("h"),
+                change: Change::MaxCheckAttempts(0),
             })
         );
     }
