@@ -100,20 +100,7 @@ impl Engine {
                         .collect(),
                     o => vec![o],
                 };
-                for o in targets {
-                    self.schedule_downtime(
-                        now,
-                        o,
-                        spec.start,
-                        spec.end,
-                        spec.fixed,
-                        spec.trigger,
-                        spec.duration,
-                        spec.author,
-                        spec.comment,
-                    )?;
-                }
-                Ok(())
+                self.schedule_many(now, &targets, &spec)
             }
             E::DeleteDowntime { id, service } => self.delete_downtime(now, id, service),
             E::SetSwitch { target, switch, on } => {

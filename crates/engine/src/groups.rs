@@ -37,8 +37,13 @@ impl Engine {
         Some((svcs, hosts))
     }
 
-    /// Schedule one downtime per target.
-    fn schedule_many(&mut self, now: Time, targets: &[Obj], spec: &DowntimeSpec<'_>) -> CmdResult {
+    /// Schedule one downtime per target (stops at the first that fails).
+    pub(crate) fn schedule_many(
+        &mut self,
+        now: Time,
+        targets: &[Obj],
+        spec: &DowntimeSpec<'_>,
+    ) -> CmdResult {
         for &o in targets {
             self.schedule_downtime(
                 now,
