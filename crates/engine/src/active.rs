@@ -11,6 +11,7 @@ use picket_log::Record;
 use serde::{Deserialize, Serialize};
 
 use crate::Engine;
+use crate::obj::Obj;
 use crate::status::{CheckType, Time, host_state, svc_state};
 
 /// Option bits of a scheduled check (`CHECK_OPTION_*`).
@@ -26,14 +27,8 @@ pub mod check_options {
     pub const DEPENDENCY: u8 = 4;
 }
 
-/// What a check is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CheckTarget {
-    /// A host check.
-    Host(HostId),
-    /// A service check.
-    Service(ServiceId),
-}
+/// What a check is for: the engine's handle of a host or a service.
+pub type CheckTarget = crate::obj::Obj;
 
 /// A check command for the daemon to run (plugin API: exit code and stdout).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,53 +129,50 @@ impl Engine {
         match &r.service {
             Some(desc) => {
                 if let Some(sid) = self.cfg.find_service(hid, desc) {
-                    self.active_service_result(now, sid, r);
+                    self.active_result(now, Obj::Service(sid), r);
                 }
             }
-            None => self.active_host_result(now, hid, r),
+            None => self.active_result(now, Obj::Host(hid), r),
         }
     }
 
-    fn active_service_result(&mut self, now: Time, sid: ServiceId, r: &CheckOutcome) {
-        let i = sid.index();
-        self.sched.svcs[i].executing = false;
+    fn active_result(&mut self, now: Time, o: Obj, r: &CheckOutcome) {
+        let slot = self.sched.slot_mut(o);
+        slot.executing = false;
         if r.options & check_options::FRESHNESS != 0 {
-            self.sched.svcs[i].being_freshened = false;
-            // A passive result made it fresh again meanwhile: discard (`service_fresh_check`).
-            if self.is_service_fresh(now, sid, false) {
+            slot.being_freshened = false;
+            // A passive result made it fresh again meanwhile: discard
+            // (`service_fresh_check` / `host_fresh_check`).
+            if self.is_fresh(now, o, false) {
                 return;
             }
         }
-        let (state, text) = self.service_verdict(now, sid, r);
-        let st = &mut self.svcs[i];
-        st.latency = r.latency;
-        st.execution_time = r.execution_time;
-        let flags =
-            self.handle_service_result(now, sid, state, &text, r.start_time, CheckType::Active);
-        self.after_service_result(now, sid, flags, CheckType::Active, r.latency);
-    }
-
-    fn active_host_result(&mut self, now: Time, hid: HostId, r: &CheckOutcome) {
-        let i = hid.index();
-        self.sched.hosts[i].executing = false;
-        if r.options & check_options::FRESHNESS != 0 {
-            self.sched.hosts[i].being_freshened = false;
-            if self.is_host_fresh(now, hid, false) {
-                return;
+        let (state, text) = match o {
+            Obj::Service(sid) => self.service_verdict(now, sid, r),
+            Obj::Host(hid) => {
+                let (state, text) = self.host_verdict(now, hid, r);
+                // A host that is not UP is DOWN or UNREACHABLE by its parents' states.
+                if state == host_state::UP {
+                    (state, text)
+                } else {
+                    (self.determine_host_reachability(hid), text)
+                }
             }
-        }
-        let (state, text) = self.host_verdict(now, hid, r);
-        let state = if state == host_state::UP {
-            state
-        } else {
-            self.determine_host_reachability(hid)
         };
-        let st = &mut self.hosts[i];
+        let st = self.status_mut(o);
         st.latency = r.latency;
         st.execution_time = r.execution_time;
-        let flags =
-            self.handle_host_result(now, hid, state, &text, r.start_time, CheckType::Active);
-        self.after_host_result(now, hid, flags, CheckType::Active, r.latency);
+        let (when, kind) = (r.start_time, CheckType::Active);
+        match o {
+            Obj::Service(sid) => {
+                let flags = self.handle_service_result(now, sid, state, &text, when, kind);
+                self.after_service_result(now, sid, flags, kind, r.latency);
+            }
+            Obj::Host(hid) => {
+                let flags = self.handle_host_result(now, hid, state, &text, when, kind);
+                self.after_host_result(now, hid, flags, kind, r.latency);
+            }
+        }
     }
 
     /// `get_service_check_return_code()`: the state and the text to parse.

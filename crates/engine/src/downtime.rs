@@ -1,25 +1,17 @@
 //! Scheduled downtime (`common/downtime.c`), acknowledgements and comments.
 
-use picket_config::{HostId, ServiceId};
-
 use crate::Engine;
+use crate::extcmd::CommandFailed;
 use crate::notify::NotificationKind;
-use crate::process::CmdError;
+use crate::obj::Obj;
 use crate::status::{AckType, CommentKind, Downtime, StateType, Target, Time};
 
 impl Engine {
-    fn target_ids(&self, t: &Target) -> Option<(HostId, Option<ServiceId>)> {
+    fn target_obj(&self, t: &Target) -> Option<Obj> {
         let h = self.cfg.host_by_name(&t.host)?;
         match &t.service {
-            Some(s) => Some((h, Some(self.cfg.find_service(h, s)?))),
-            None => Some((h, None)),
-        }
-    }
-
-    fn target_of(&self, hid: HostId, sid: Option<ServiceId>) -> Target {
-        Target {
-            host: self.cfg.host(hid).name.to_string(),
-            service: sid.map(|s| self.cfg.service(s).description.to_string()),
+            Some(s) => Some(Obj::Service(self.cfg.find_service(h, s)?)),
+            None => Some(Obj::Host(h)),
         }
     }
 
@@ -51,15 +43,11 @@ impl Engine {
     }
 
     /// Remove the non-persistent acknowledgement comments of an object.
-    pub(crate) fn delete_ack_comments(&mut self, sid: Option<ServiceId>, hid: Option<HostId>) {
+    pub(crate) fn delete_ack_comments(&mut self, o: Obj) {
         if self.comments.is_empty() {
             return;
         }
-        let target = match (sid, hid) {
-            (Some(s), _) => self.target_of(self.cfg.service(s).host, Some(s)),
-            (None, Some(h)) => self.target_of(h, None),
-            (None, None) => return,
-        };
+        let target = o.target(&self.cfg);
         self.comments.retain(|_, c| {
             !(c.kind == CommentKind::Acknowledgement && !c.persistent && c.target == target)
         });
@@ -70,54 +58,30 @@ impl Engine {
     pub(crate) fn acknowledge(
         &mut self,
         now: Time,
-        hid: Option<HostId>,
-        sid: Option<ServiceId>,
+        o: Obj,
         kind: AckType,
         notify: bool,
         persistent: bool,
         author: &str,
         comment: &str,
     ) {
-        let target;
-        if let Some(sid) = sid {
-            let st = &mut self.svcs[sid.index()];
-            if st.current_state == 0 {
-                return;
-            }
-            st.problem_has_been_acknowledged = true;
-            st.acknowledgement_type = kind;
-            if notify {
-                self.service_notification(
-                    now,
-                    sid,
-                    NotificationKind::Acknowledgement,
-                    author,
-                    comment,
-                    0,
-                );
-            }
-            target = self.target_of(self.cfg.service(sid).host, Some(sid));
-        } else if let Some(hid) = hid {
-            let st = &mut self.hosts[hid.index()];
-            if st.current_state == 0 {
-                return;
-            }
-            st.problem_has_been_acknowledged = true;
-            st.acknowledgement_type = kind;
-            if notify {
-                self.host_notification(
-                    now,
-                    hid,
-                    NotificationKind::Acknowledgement,
-                    author,
-                    comment,
-                    0,
-                );
-            }
-            target = self.target_of(hid, None);
-        } else {
+        let st = self.status_mut(o);
+        if st.current_state == 0 {
             return;
         }
+        st.problem_has_been_acknowledged = true;
+        st.acknowledgement_type = kind;
+        if notify {
+            self.notification(
+                now,
+                o,
+                NotificationKind::Acknowledgement,
+                author,
+                comment,
+                0,
+            );
+        }
+        let target = o.target(&self.cfg);
         self.add_comment(
             now,
             target,
@@ -129,18 +93,11 @@ impl Engine {
     }
 
     /// `REMOVE_*_ACKNOWLEDGEMENT`.
-    pub(crate) fn remove_ack(&mut self, hid: Option<HostId>, sid: Option<ServiceId>) {
-        if let Some(sid) = sid {
-            let st = &mut self.svcs[sid.index()];
-            st.problem_has_been_acknowledged = false;
-            st.acknowledgement_type = AckType::None;
-            self.delete_ack_comments(Some(sid), None);
-        } else if let Some(hid) = hid {
-            let st = &mut self.hosts[hid.index()];
-            st.problem_has_been_acknowledged = false;
-            st.acknowledgement_type = AckType::None;
-            self.delete_ack_comments(None, Some(hid));
-        }
+    pub(crate) fn remove_ack(&mut self, o: Obj) {
+        let st = self.status_mut(o);
+        st.problem_has_been_acknowledged = false;
+        st.acknowledgement_type = AckType::None;
+        self.delete_ack_comments(o);
     }
 
     /// `SCHEDULE_*_DOWNTIME`.
@@ -148,8 +105,7 @@ impl Engine {
     pub(crate) fn schedule_downtime(
         &mut self,
         now: Time,
-        hid: HostId,
-        sid: Option<ServiceId>,
+        o: Obj,
         start: Time,
         end: Time,
         fixed: bool,
@@ -157,11 +113,11 @@ impl Engine {
         duration: Time,
         author: &str,
         comment: &str,
-    ) -> Result<(), CmdError> {
+    ) -> Result<(), CommandFailed> {
         if end < start {
-            return Err(CmdError::Failed);
+            return Err(CommandFailed);
         }
-        let target = self.target_of(hid, sid);
+        let target = o.target(&self.cfg);
         let id = self.prog.next_downtime_id;
         self.prog.next_downtime_id += 1;
         // Nagios 4.4.6 uses up the id but keeps no downtime triggered by an unknown
@@ -169,7 +125,10 @@ impl Engine {
         if trigger_id != 0 && !self.downtimes.contains_key(&trigger_id) {
             return Ok(());
         }
-        let what = if sid.is_some() { "service" } else { "host" };
+        let what = match o {
+            Obj::Service(_) => "service",
+            Obj::Host(_) => "host",
+        };
         let fmt = |t: Time| {
             Self::ts(t)
                 .to_zoned_datetime(self.tz.clone())
@@ -218,19 +177,12 @@ impl Engine {
             },
         );
         if !fixed {
-            self.status_mut(hid, sid).pending_flex_downtime += 1;
+            self.status_mut(o).pending_flex_downtime += 1;
         }
         if !self.defer_downtime_tick {
             self.tick_downtimes(now);
         }
         Ok(())
-    }
-
-    fn status_mut(&mut self, hid: HostId, sid: Option<ServiceId>) -> &mut crate::Status {
-        match sid {
-            Some(s) => &mut self.svcs[s.index()],
-            None => &mut self.hosts[hid.index()],
-        }
     }
 
     fn downtime_alert(&mut self, now: Time, d: &Downtime, what: &str) {
@@ -272,40 +224,27 @@ impl Engine {
         let Some(d) = self.downtimes.get(&id).cloned() else {
             return;
         };
-        let Some((hid, sid)) = self.target_ids(&d.target) else {
+        let Some(o) = self.target_obj(&d.target) else {
             self.downtimes.remove(&id);
             return;
         };
         // Only the first downtime in effect logs and notifies (an overlapping one only
         // deepens the depth) [oracle: y_comments_group_commands, y_downtime_variants].
-        let first = self.status_mut(hid, sid).scheduled_downtime_depth == 0;
+        let first = self.status(o).scheduled_downtime_depth == 0;
         if first {
             self.downtime_alert(now, &d, "STARTED");
         }
-        match sid {
-            _ if !first => {}
-            Some(s) => {
-                self.service_notification(
-                    now,
-                    s,
-                    NotificationKind::DowntimeStart,
-                    &d.author,
-                    &d.comment,
-                    0,
-                );
-            }
-            None => {
-                self.host_notification(
-                    now,
-                    hid,
-                    NotificationKind::DowntimeStart,
-                    &d.author,
-                    &d.comment,
-                    0,
-                );
-            }
+        if first {
+            self.notification(
+                now,
+                o,
+                NotificationKind::DowntimeStart,
+                &d.author,
+                &d.comment,
+                0,
+            );
         }
-        let st = self.status_mut(hid, sid);
+        let st = self.status_mut(o);
         st.scheduled_downtime_depth += 1;
         if !d.fixed {
             st.pending_flex_downtime = st.pending_flex_downtime.saturating_sub(1);
@@ -330,11 +269,11 @@ impl Engine {
             return;
         };
         self.comments.remove(&d.comment_id);
-        let Some((hid, sid)) = self.target_ids(&d.target) else {
+        let Some(o) = self.target_obj(&d.target) else {
             return;
         };
         if d.in_effect {
-            let st = self.status_mut(hid, sid);
+            let st = self.status_mut(o);
             st.scheduled_downtime_depth = st.scheduled_downtime_depth.saturating_sub(1);
             let last = st.scheduled_downtime_depth == 0;
             if last {
@@ -352,17 +291,11 @@ impl Engine {
             } else {
                 (d.author.as_str(), d.comment.as_str())
             };
-            match sid {
-                _ if !last => {}
-                Some(s) => {
-                    self.service_notification(now, s, kind, author, comment, 0);
-                }
-                None => {
-                    self.host_notification(now, hid, kind, author, comment, 0);
-                }
+            if last {
+                self.notification(now, o, kind, author, comment, 0);
             }
         } else if !d.fixed {
-            let st = self.status_mut(hid, sid);
+            let st = self.status_mut(o);
             st.pending_flex_downtime = st.pending_flex_downtime.saturating_sub(1);
         }
         // Cancelling a downtime cancels the ones it triggers; its end ends those in
@@ -404,7 +337,7 @@ impl Engine {
         now: Time,
         id: u64,
         service: bool,
-    ) -> Result<(), CmdError> {
+    ) -> Result<(), CommandFailed> {
         // Nagios reports success for an unknown id (or one of the other kind) too.
         if let Some(d) = self.downtimes.get(&id) {
             if d.target.service.is_some() == service {
@@ -414,26 +347,21 @@ impl Engine {
         Ok(())
     }
 
-    fn in_problem(&self, hid: HostId, sid: Option<ServiceId>) -> bool {
-        let st = match sid {
-            Some(s) => &self.svcs[s.index()],
-            None => &self.hosts[hid.index()],
-        };
-        st.current_state != 0 && st.state_type == StateType::Hard
-            || st.current_state != 0 && st.state_type == StateType::Soft && sid.is_some()
+    /// Whether a flexible downtime starts now: a HARD problem, or for a service also a
+    /// SOFT one.
+    fn in_problem(&self, o: Obj) -> bool {
+        let st = self.status(o);
+        st.current_state != 0
+            && (st.state_type == StateType::Hard
+                || st.state_type == StateType::Soft && matches!(o, Obj::Service(_)))
     }
 
     /// Start flexible downtimes of an object that just entered a problem state.
-    pub(crate) fn check_pending_flex_downtime(
-        &mut self,
-        now: Time,
-        hid: HostId,
-        sid: Option<ServiceId>,
-    ) {
-        if !self.in_problem(hid, sid) {
+    pub(crate) fn check_pending_flex_downtime(&mut self, now: Time, o: Obj) {
+        if !self.in_problem(o) {
             return;
         }
-        let target = self.target_of(hid, sid);
+        let target = o.target(&self.cfg);
         let due: Vec<u64> = self
             .downtimes
             .values()
@@ -482,8 +410,8 @@ impl Engine {
             } else if now > d.end {
                 self.end_downtime(now, id, false);
             } else if now >= d.start {
-                if let Some((hid, sid)) = self.target_ids(&d.target) {
-                    if self.in_problem(hid, sid) {
+                if let Some(o) = self.target_obj(&d.target) {
+                    if self.in_problem(o) {
                         self.start_downtime(now, id);
                     }
                 }

@@ -1,13 +1,14 @@
 //! Flap detection (`flapping.c`): a 21-entry state history with weighted changes.
 
-use picket_log::{FlappingPhase, Record};
+use picket_log::FlappingPhase;
 use std::sync::Arc;
 
-use picket_config::{HostId, Options, ServiceId};
+use picket_config::{Config, Options};
 
 use crate::Engine;
-use crate::notify::{NotificationKind, host_state_option, svc_state_option};
-use crate::status::{CommentKind, FLAP_HISTORY, StateType, Status, Target, Time};
+use crate::notify::NotificationKind;
+use crate::obj::Obj;
+use crate::status::{CommentKind, FLAP_HISTORY, StateType, Status, Time};
 
 /// Weighted percent state change of a history ring whose oldest entry is at `index`
 /// (weights from 0.75 for the oldest change to 1.25 for the newest).
@@ -44,30 +45,47 @@ fn record(st: &mut Status, options: Options, bit: Options) {
 }
 
 impl Engine {
-    /// `check_for_service_flapping()`, after a result.
-    pub(crate) fn check_service_flapping(&mut self, now: Time, sid: ServiceId) {
+    /// `check_for_service_flapping()` / `check_for_host_flapping()`, after a result.
+    pub(crate) fn check_flapping(&mut self, now: Time, o: Obj) {
         let cfg = Arc::clone(&self.cfg);
-        let s = cfg.service(sid);
-        let st = &mut self.svcs[sid.index()];
+        let c = o.common(&cfg);
+        // Nagios 4.4.6 words the two alerts differently: a service starts flapping at
+        // `>=` the high threshold, a host at `>` (the test is `>=` for both).
+        let (low_default, high_default, noun, above) = match o {
+            Obj::Service(_) => (
+                cfg.main.low_service_flap_threshold,
+                cfg.main.high_service_flap_threshold,
+                "service",
+                ">=",
+            ),
+            Obj::Host(_) => (
+                cfg.main.low_host_flap_threshold,
+                cfg.main.high_host_flap_threshold,
+                "host",
+                ">",
+            ),
+        };
+        let detection = self.prog.enable_flap_detection;
+        let st = self.status_mut(o);
         if st.state_type == StateType::Soft && st.current_state != 0 {
             return;
         }
-        let low = if s.common.low_flap_threshold > 0.0 {
-            s.common.low_flap_threshold
+        let low = if c.low_flap_threshold > 0.0 {
+            c.low_flap_threshold
         } else {
-            cfg.main.low_service_flap_threshold
+            low_default
         };
-        let high = if s.common.high_flap_threshold > 0.0 {
-            s.common.high_flap_threshold
+        let high = if c.high_flap_threshold > 0.0 {
+            c.high_flap_threshold
         } else {
-            cfg.main.high_service_flap_threshold
+            high_default
         };
         record(
             st,
-            s.common.flap_detection_options,
-            svc_state_option(st.current_state),
+            c.flap_detection_options,
+            o.state_option(st.current_state),
         );
-        if !self.prog.enable_flap_detection || !st.flap_detection_enabled {
+        if !detection || !st.flap_detection_enabled {
             // The history is kept; the percentage is only computed while detection is on.
             return;
         }
@@ -77,196 +95,64 @@ impl Engine {
             return;
         }
         let flapping = pct >= high;
-        let was = st.is_flapping;
-        if flapping == was {
+        if flapping == st.is_flapping {
             return;
         }
-        let target = Target {
-            host: cfg.host(s.host).name.to_string(),
-            service: Some(s.description.to_string()),
+        st.is_flapping = flapping;
+        let subject = o.subject(&cfg);
+        let capitalized = match o {
+            Obj::Service(_) => "Service",
+            Obj::Host(_) => "Host",
         };
         if flapping {
-            st.is_flapping = true;
-            self.record(
-                now,
-                Record::ServiceFlappingAlert {
-                    host: &target.host,
-                    service: &s.description,
-                    phase: FlappingPhase::Started,
-                    message: &format!(
-                        "Service appears to have started flapping ({pct:.1}% change >= {high:.1}% threshold)"
-                    ),
-                },
+            let message = format!(
+                "{capitalized} appears to have started flapping ({pct:.1}% change {above} {high:.1}% threshold)"
             );
+            self.record(now, subject.flapping(FlappingPhase::Started, &message));
             let text = format!(
-                "Notifications for this service are being suppressed because it was detected as having been flapping between different states ({pct:.1}% change >= {high:.1}% threshold).  When the service state stabilizes and the flapping stops, notifications will be re-enabled."
+                "Notifications for this {noun} are being suppressed because it was detected as having been flapping between different states ({pct:.1}% change {above} {high:.1}% threshold).  When the {noun} state stabilizes and the flapping stops, notifications will be re-enabled."
             );
             self.add_comment(
                 now,
-                target,
+                o.target(&cfg),
                 CommentKind::Flapping,
                 "(Nagios Process)",
                 &text,
                 false,
             );
-            self.service_notification(now, sid, NotificationKind::FlappingStart, "", "", 0);
+            self.notification(now, o, NotificationKind::FlappingStart, "", "", 0);
         } else {
-            st.is_flapping = false;
-            self.record(
-                now,
-                Record::ServiceFlappingAlert {
-                    host: &target.host,
-                    service: &s.description,
-                    phase: FlappingPhase::Stopped,
-                    message: &format!(
-                        "Service appears to have stopped flapping ({pct:.1}% change < {low:.1}% threshold)"
-                    ),
-                },
+            let message = format!(
+                "{capitalized} appears to have stopped flapping ({pct:.1}% change < {low:.1}% threshold)"
             );
-            self.comments
-                .retain(|_, c| !(c.kind == CommentKind::Flapping && c.target == target));
-            self.service_notification(now, sid, NotificationKind::FlappingStop, "", "", 0);
+            self.record(now, subject.flapping(FlappingPhase::Stopped, &message));
+            self.delete_flapping_comment(&cfg, o);
+            self.notification(now, o, NotificationKind::FlappingStop, "", "", 0);
         }
     }
 
-    /// `check_for_host_flapping()`, after a host result.
-    pub(crate) fn check_host_flapping(&mut self, now: Time, hid: HostId) {
-        let cfg = Arc::clone(&self.cfg);
-        let h = cfg.host(hid);
-        let st = &mut self.hosts[hid.index()];
-        if st.state_type == StateType::Soft && st.current_state != 0 {
-            return;
-        }
-        let low = if h.common.low_flap_threshold > 0.0 {
-            h.common.low_flap_threshold
-        } else {
-            cfg.main.low_host_flap_threshold
-        };
-        let high = if h.common.high_flap_threshold > 0.0 {
-            h.common.high_flap_threshold
-        } else {
-            cfg.main.high_host_flap_threshold
-        };
-        record(
-            st,
-            h.common.flap_detection_options,
-            host_state_option(st.current_state),
-        );
-        if !self.prog.enable_flap_detection || !st.flap_detection_enabled {
-            // The history is kept; the percentage is only computed while detection is on.
-            return;
-        }
-        let pct = percent_state_change(&st.flap_history, st.flap_index);
-        st.percent_state_change = pct;
-        if pct > low && pct < high {
-            return;
-        }
-        let flapping = pct >= high;
-        let was = st.is_flapping;
-        if flapping == was {
-            return;
-        }
-        let target = Target {
-            host: h.name.to_string(),
-            service: None,
-        };
-        if flapping {
-            st.is_flapping = true;
-            self.record(
-                now,
-                Record::HostFlappingAlert {
-                    host: &h.name,
-                    phase: FlappingPhase::Started,
-                    message: &format!(
-                        "Host appears to have started flapping ({pct:.1}% change > {high:.1}% threshold)"
-                    ),
-                },
-            );
-            let text = format!(
-                "Notifications for this host are being suppressed because it was detected as having been flapping between different states ({pct:.1}% change > {high:.1}% threshold).  When the host state stabilizes and the flapping stops, notifications will be re-enabled."
-            );
-            self.add_comment(
-                now,
-                target,
-                CommentKind::Flapping,
-                "(Nagios Process)",
-                &text,
-                false,
-            );
-            self.host_notification(now, hid, NotificationKind::FlappingStart, "", "", 0);
-        } else {
-            st.is_flapping = false;
-            self.record(
-                now,
-                Record::HostFlappingAlert {
-                    host: &h.name,
-                    phase: FlappingPhase::Stopped,
-                    message: &format!(
-                        "Host appears to have stopped flapping ({pct:.1}% change < {low:.1}% threshold)"
-                    ),
-                },
-            );
-            self.comments
-                .retain(|_, c| !(c.kind == CommentKind::Flapping && c.target == target));
-            self.host_notification(now, hid, NotificationKind::FlappingStop, "", "", 0);
-        }
+    fn delete_flapping_comment(&mut self, cfg: &Config, o: Obj) {
+        let target = o.target(cfg);
+        self.comments
+            .retain(|_, c| !(c.kind == CommentKind::Flapping && c.target == target));
     }
 
     /// `DISABLE_SVC_FLAP_DETECTION` / `DISABLE_HOST_FLAP_DETECTION`.
-    pub(crate) fn disable_flap_detection(
-        &mut self,
-        now: Time,
-        hid: Option<HostId>,
-        sid: Option<ServiceId>,
-    ) {
+    pub(crate) fn disable_flap_detection(&mut self, now: Time, o: Obj) {
         let cfg = Arc::clone(&self.cfg);
-        if let Some(sid) = sid {
-            let s = cfg.service(sid);
-            let st = &mut self.svcs[sid.index()];
-            st.flap_detection_enabled = false;
-            if st.is_flapping {
-                st.is_flapping = false;
-                let host = cfg.host(s.host).name.to_string();
-                self.record(
-                    now,
-                    Record::ServiceFlappingAlert {
-                        host: &host,
-                        service: &s.description,
-                        phase: FlappingPhase::Disabled,
-                        message: "Flap detection has been disabled",
-                    },
-                );
-                let target = Target {
-                    host,
-                    service: Some(s.description.to_string()),
-                };
-                self.comments
-                    .retain(|_, c| !(c.kind == CommentKind::Flapping && c.target == target));
-                self.service_notification(now, sid, NotificationKind::FlappingDisabled, "", "", 0);
-            }
-        } else if let Some(hid) = hid {
-            let h = cfg.host(hid);
-            let st = &mut self.hosts[hid.index()];
-            st.flap_detection_enabled = false;
-            if st.is_flapping {
-                st.is_flapping = false;
-                self.record(
-                    now,
-                    Record::HostFlappingAlert {
-                        host: &h.name,
-                        phase: FlappingPhase::Disabled,
-                        message: "Flap detection has been disabled",
-                    },
-                );
-                let target = Target {
-                    host: h.name.to_string(),
-                    service: None,
-                };
-                self.comments
-                    .retain(|_, c| !(c.kind == CommentKind::Flapping && c.target == target));
-                self.host_notification(now, hid, NotificationKind::FlappingDisabled, "", "", 0);
-            }
+        let st = self.status_mut(o);
+        st.flap_detection_enabled = false;
+        if !st.is_flapping {
+            return;
         }
+        st.is_flapping = false;
+        self.record(
+            now,
+            o.subject(&cfg)
+                .flapping(FlappingPhase::Disabled, "Flap detection has been disabled"),
+        );
+        self.delete_flapping_comment(&cfg, o);
+        self.notification(now, o, NotificationKind::FlappingDisabled, "", "", 0);
     }
 }
 

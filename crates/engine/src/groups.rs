@@ -11,20 +11,11 @@ use std::sync::Arc;
 use picket_config::{HostId, ServiceId};
 
 use crate::Engine;
-use crate::active::CheckTarget;
-use crate::commands::{CommandName, strtol};
-use crate::process::{CmdError, fields};
+use crate::extcmd::{Change, CommandFailed, DowntimeSpec, ExternalCommand, GroupName, ObjName};
+use crate::obj::Obj;
 use crate::status::Time;
 
-type CmdResult = Result<(), CmdError>;
-
-/// The switch a group command sets.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Switch {
-    Notifications,
-    ActiveChecks,
-    PassiveChecks,
-}
+type CmdResult = Result<(), CommandFailed>;
 
 impl Engine {
     fn hostgroup_members(&self, name: &str) -> Option<Vec<HostId>> {
@@ -46,46 +37,53 @@ impl Engine {
         Some((svcs, hosts))
     }
 
-    fn set_host_switch(&mut self, now: Time, hid: HostId, sw: Switch, on: bool) {
-        match sw {
-            Switch::Notifications => self.hosts[hid.index()].notifications_enabled = on,
-            Switch::PassiveChecks => self.hosts[hid.index()].passive_checks_enabled = on,
-            Switch::ActiveChecks => self.set_active_checks(now, CheckTarget::Host(hid), on),
-        }
-    }
-
-    fn set_svc_switch(&mut self, now: Time, sid: ServiceId, sw: Switch, on: bool) {
-        match sw {
-            Switch::Notifications => self.svcs[sid.index()].notifications_enabled = on,
-            Switch::PassiveChecks => self.svcs[sid.index()].passive_checks_enabled = on,
-            Switch::ActiveChecks => self.set_active_checks(now, CheckTarget::Service(sid), on),
-        }
-    }
-
-    /// Schedule one downtime per target with the fields of a `SCHEDULE_*_DOWNTIME`
-    /// command (`start;end;fixed;trigger;duration;author;comment`).
-    fn schedule_many(
+    /// Schedule one downtime per target (stops at the first that fails).
+    pub(crate) fn schedule_many(
         &mut self,
         now: Time,
-        targets: &[(HostId, Option<ServiceId>)],
-        f: [&str; 7],
+        targets: &[Obj],
+        spec: &DowntimeSpec<'_>,
     ) -> CmdResult {
-        let [start, end, fixed, trig, dur, author, comment] = f;
-        for &(hid, sid) in targets {
+        for &o in targets {
             self.schedule_downtime(
                 now,
-                hid,
-                sid,
-                strtol(start),
-                strtol(end),
-                strtol(fixed) > 0,
-                strtol(trig).max(0) as u64,
-                strtol(dur),
-                author,
-                comment,
+                o,
+                spec.start,
+                spec.end,
+                spec.fixed,
+                spec.trigger,
+                spec.duration,
+                spec.author,
+                spec.comment,
             )?;
         }
         Ok(())
+    }
+
+    /// The hosts of a group, or their services (a host group: every service of its
+    /// hosts; a service group: its members, or their hosts, each once).
+    fn group_targets(&self, group: GroupName<'_>, services: bool) -> Option<Vec<Obj>> {
+        Some(match group {
+            GroupName::Host(g) => {
+                let hosts = self.hostgroup_members(g)?;
+                if services {
+                    hosts
+                        .into_iter()
+                        .flat_map(|h| self.cfg.host(h).services.iter().map(|&s| Obj::Service(s)))
+                        .collect()
+                } else {
+                    hosts.into_iter().map(Obj::Host).collect()
+                }
+            }
+            GroupName::Service(g) => {
+                let (svcs, hosts) = self.servicegroup_members(g)?;
+                if services {
+                    svcs.into_iter().map(Obj::Service).collect()
+                } else {
+                    hosts.into_iter().map(Obj::Host).collect()
+                }
+            }
+        })
     }
 
     /// All hosts below `hid` (children, their children, …), each once, depth first
@@ -110,96 +108,71 @@ impl Engine {
         }
     }
 
-    pub(crate) fn dispatch_bulk(&mut self, now: Time, name: CommandName, args: &str) -> CmdResult {
-        use CommandName as C;
-        let fail = Err(CmdError::Failed);
-        let first = args.split(';').next().unwrap_or("");
-        let cfg = Arc::clone(&self.cfg);
-        match name {
-            C::ScheduleHostgroupHostDowntime
-            | C::ScheduleHostgroupSvcDowntime
-            | C::ScheduleServicegroupHostDowntime
-            | C::ScheduleServicegroupSvcDowntime => {
-                let Some([g, start, end, fixed, trig, dur, author, comment]) = fields::<8>(args)
-                else {
+    /// The group, propagated-downtime, downtime-by-name and `CHANGE_*` commands.
+    pub(crate) fn apply_group_command(&mut self, now: Time, cmd: ExternalCommand<'_>) -> CmdResult {
+        use ExternalCommand as E;
+        let fail = Err(CommandFailed);
+        match cmd {
+            E::GroupSwitch {
+                group,
+                services,
+                switch,
+                on,
+            } => {
+                let Some(targets) = self.group_targets(group, services) else {
                     return fail;
                 };
-                let f = [start, end, fixed, trig, dur, author, comment];
-                let targets: Vec<(HostId, Option<ServiceId>)> = match name {
-                    C::ScheduleHostgroupHostDowntime => {
-                        let Some(hosts) = self.hostgroup_members(g) else {
-                            return fail;
-                        };
-                        hosts.into_iter().map(|h| (h, None)).collect()
-                    }
-                    C::ScheduleHostgroupSvcDowntime => {
-                        let Some(hosts) = self.hostgroup_members(g) else {
-                            return fail;
-                        };
-                        hosts
-                            .into_iter()
-                            .flat_map(|h| cfg.host(h).services.iter().map(move |&s| (h, Some(s))))
-                            .collect()
-                    }
-                    C::ScheduleServicegroupHostDowntime => {
-                        let Some((_, hosts)) = self.servicegroup_members(g) else {
-                            return fail;
-                        };
-                        hosts.into_iter().map(|h| (h, None)).collect()
-                    }
-                    _ => {
-                        let Some((svcs, _)) = self.servicegroup_members(g) else {
-                            return fail;
-                        };
-                        svcs.into_iter()
-                            .map(|s| (cfg.service(s).host, Some(s)))
-                            .collect()
-                    }
-                };
-                self.schedule_many(now, &targets, f)
+                for o in targets {
+                    self.set_switch(now, o, switch, on);
+                }
+                Ok(())
             }
-            C::ScheduleAndPropagateHostDowntime | C::ScheduleAndPropagateTriggeredHostDowntime => {
-                let Some([h, start, end, fixed, trig, dur, author, comment]) = fields::<8>(args)
-                else {
+            E::GroupDowntime {
+                group,
+                services,
+                spec,
+            } => {
+                let Some(targets) = self.group_targets(group, services) else {
                     return fail;
                 };
-                let Some(hid) = self.cfg.host_by_name(h) else {
+                self.schedule_many(now, &targets, &spec)
+            }
+            E::PropagateDowntime {
+                host,
+                triggered,
+                spec,
+            } => {
+                let Some(hid) = self.cfg.host_by_name(host) else {
                     return fail;
                 };
                 // Nagios starts a due downtime from its event queue, after the command:
                 // the children (triggered by the parent's id) exist by then.
                 self.defer_downtime_tick = true;
                 let parent_id = self.prog.next_downtime_id;
-                let f = [start, end, fixed, trig, dur, author, comment];
-                let mut res = self.schedule_many(now, &[(hid, None)], f);
+                let mut res = self.schedule_many(now, &[Obj::Host(hid)], &spec);
                 if res.is_ok() {
                     let mut kids = Vec::new();
                     self.descendants(hid, &mut kids);
-                    let trig_id = parent_id.to_string();
-                    let f = if name == C::ScheduleAndPropagateTriggeredHostDowntime {
-                        [start, end, fixed, trig_id.as_str(), dur, author, comment]
-                    } else {
-                        f
-                    };
-                    let targets: Vec<_> = kids.into_iter().map(|k| (k, None)).collect();
-                    res = self.schedule_many(now, &targets, f);
+                    let mut spec = spec;
+                    if triggered {
+                        spec.trigger = parent_id;
+                    }
+                    let targets: Vec<_> = kids.into_iter().map(Obj::Host).collect();
+                    res = self.schedule_many(now, &targets, &spec);
                 }
                 self.defer_downtime_tick = false;
                 self.tick_downtimes(now);
                 res
             }
-            C::DelDowntimeByHostName => {
-                let mut it = args.split(';');
-                let host = it.next().unwrap_or("");
-                let svc = it.next().filter(|s| !s.is_empty());
-                let start = it.next().map(strtol).unwrap_or(0);
-                let comment = it.next().filter(|s| !s.is_empty());
-                if host.is_empty() {
-                    return fail;
-                }
+            E::DeleteDowntimeByHost {
+                host,
+                service,
+                start,
+                comment,
+            } => {
                 let n = self.delete_downtimes_matching(now, |d| {
                     d.target.host == host
-                        && match svc {
+                        && match service {
                             Some(s) => d.target.service.as_deref() == Some(s),
                             None => true,
                         }
@@ -208,10 +181,11 @@ impl Engine {
                 });
                 if n == 0 { fail } else { Ok(()) }
             }
-            C::DelDowntimeByHostgroupName => {
-                let Some(hosts) = self.hostgroup_members(first) else {
+            E::DeleteDowntimeByHostgroup(group) => {
+                let Some(hosts) = self.hostgroup_members(group) else {
                     return fail;
                 };
+                let cfg = Arc::clone(&self.cfg);
                 let names: Vec<String> = hosts
                     .iter()
                     .map(|&h| cfg.host(h).name.to_string())
@@ -219,49 +193,8 @@ impl Engine {
                 let n = self.delete_downtimes_matching(now, |d| names.contains(&d.target.host));
                 if n == 0 { fail } else { Ok(()) }
             }
-            C::ChangeCustomSvcVar
-            | C::ChangeCustomHostVar
-            | C::ChangeMaxSvcCheckAttempts
-            | C::ChangeMaxHostCheckAttempts
-            | C::ChangeSvcNotificationTimeperiod
-            | C::ChangeHostNotificationTimeperiod => self.change_command(name, args),
-            _ => {
-                let n = name.as_str();
-                let on = n.starts_with("ENABLE_");
-                let sw = if n.contains("PASSIVE") {
-                    Switch::PassiveChecks
-                } else if n.ends_with("_NOTIFICATIONS") {
-                    Switch::Notifications
-                } else {
-                    Switch::ActiveChecks
-                };
-                let svc_level = n.contains("_SVC_");
-                let (hosts, svcs): (Vec<HostId>, Vec<ServiceId>) = if n.contains("HOSTGROUP") {
-                    let Some(hosts) = self.hostgroup_members(first) else {
-                        return fail;
-                    };
-                    let svcs = hosts
-                        .iter()
-                        .flat_map(|&h| cfg.host(h).services.iter().copied())
-                        .collect();
-                    (hosts, svcs)
-                } else {
-                    let Some((svcs, hosts)) = self.servicegroup_members(first) else {
-                        return fail;
-                    };
-                    (hosts, svcs)
-                };
-                if svc_level {
-                    for s in svcs {
-                        self.set_svc_switch(now, s, sw, on);
-                    }
-                } else {
-                    for h in hosts {
-                        self.set_host_switch(now, h, sw, on);
-                    }
-                }
-                Ok(())
-            }
+            E::Change { target, change } => self.change_command(target, change),
+            _ => fail,
         }
     }
 
@@ -270,53 +203,17 @@ impl Engine {
     /// `cmd_change_object_char_var()`). An unknown object or timeperiod fails; an unknown
     /// custom variable is ignored; variable names are case-insensitive
     /// [oracle: y_change_commands].
-    fn change_command(&mut self, name: CommandName, args: &str) -> CmdResult {
-        use CommandName as C;
-        let fail = Err(CmdError::Failed);
-        let svc_cmd = matches!(
-            name,
-            C::ChangeCustomSvcVar
-                | C::ChangeMaxSvcCheckAttempts
-                | C::ChangeSvcNotificationTimeperiod
-        );
-        // The object, then the rest of the line.
-        let (target, rest) = if svc_cmd {
-            let Some([h, s, rest]) = fields::<3>(args) else {
-                return fail;
-            };
-            let Some(sid) = self
-                .cfg
-                .host_by_name(h)
-                .and_then(|hid| self.cfg.find_service(hid, s))
-            else {
-                return fail;
-            };
-            ((self.cfg.service(sid).host, Some(sid)), rest)
-        } else {
-            let Some([h, rest]) = fields::<2>(args) else {
-                return fail;
-            };
-            let Some(hid) = self.cfg.host_by_name(h) else {
-                return fail;
-            };
-            ((hid, None), rest)
+    fn change_command(&mut self, target: ObjName<'_>, change: Change<'_>) -> CmdResult {
+        let fail = Err(CommandFailed);
+        let Some(o) = self.lookup(target) else {
+            return fail;
         };
         let cfg = Arc::clone(&self.cfg);
-        let (hid, sid) = target;
-        let common = match sid {
-            Some(s) => &cfg.service(s).common,
-            None => &cfg.host(hid).common,
-        };
-        let st = match sid {
-            Some(s) => &mut self.svcs[s.index()],
-            None => &mut self.hosts[hid.index()],
-        };
-        match name {
-            C::ChangeCustomSvcVar | C::ChangeCustomHostVar => {
-                let Some([var, value]) = fields::<2>(rest) else {
-                    return fail;
-                };
-                let var = var.to_ascii_uppercase();
+        let common = o.common(&cfg);
+        let st = self.status_mut(o);
+        match change {
+            Change::CustomVar { name, value } => {
+                let var = name.to_ascii_uppercase();
                 let known = common
                     .custom_vars
                     .iter()
@@ -330,16 +227,15 @@ impl Engine {
                 }
                 Ok(())
             }
-            C::ChangeMaxSvcCheckAttempts | C::ChangeMaxHostCheckAttempts => {
-                let n = strtol(rest).clamp(0, i64::from(u32::MAX)) as u32;
+            Change::MaxCheckAttempts(n) => {
                 st.max_check_attempts = Some(n);
                 if st.current_attempt > n.max(1) {
                     st.current_attempt = n.max(1);
                 }
                 Ok(())
             }
-            _ => {
-                let Some(tp) = cfg.timeperiod_by_name(rest) else {
+            Change::NotificationTimeperiod(name) => {
+                let Some(tp) = cfg.timeperiod_by_name(name) else {
                     return fail;
                 };
                 st.notification_period = Some(tp.0);

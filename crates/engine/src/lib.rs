@@ -34,14 +34,17 @@
 #![forbid(unsafe_code)]
 
 pub mod active;
+mod apply;
 pub mod commands;
 mod downtime;
+pub mod extcmd;
 mod flap;
 mod groups;
 mod handlers;
 pub mod logrotate;
 mod macros;
 mod notify;
+mod obj;
 pub mod output;
 mod process;
 pub mod retention;
@@ -56,8 +59,10 @@ use picket_config::{CommandCall, Config, FastMap, HostId, ServiceId};
 
 pub use active::{CheckExit, CheckJob, CheckOutcome, CheckTarget, check_options};
 pub use commands::{CommandName, RawCommand};
+pub use extcmd::{CommandFailed, ExternalCommand};
 pub use logrotate::{LogRotation, RotationMethod};
 pub use notify::NotificationKind;
+pub use obj::Obj;
 pub use retention::Retention;
 pub use status::{
     AckType, CheckType, Comment, CommentKind, ContactStatus, Downtime, ProgramStatus, StateType,

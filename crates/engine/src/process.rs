@@ -5,39 +5,18 @@ use std::sync::Arc;
 
 use picket_config::{HostId, ServiceId};
 
-use crate::commands::{CommandName, LineError, atoi, split_line, strtol};
-use crate::output::{log_safe, parse_output, unescape_passive};
-use crate::status::{AckType, CheckType, StateType, Time, svc_state};
-use crate::{Engine, PassiveResult, Request};
-use picket_log::{HostState as LogHostState, Record, ServiceState as LogServiceState};
+use crate::commands::{CommandName, LineError, split_line};
+use crate::extcmd::{CommandFailed, ExternalCommand};
+use crate::obj::Obj;
+use crate::output::{ParsedOutput, log_safe, parse_output, unescape_passive};
+use crate::status::{AckType, CheckType, StateType, Status, Time, svc_state};
+use crate::{Engine, PassiveResult};
+use picket_log::Record;
 
-/// Why a command failed (the reason logged as `returned error <reason>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CmdError {
-    Failed,
-}
+/// Why a command failed (the reason logged as `returned error Command failed`).
+pub(crate) type CmdError = CommandFailed;
 
 type CmdResult = Result<(), CmdError>;
-
-/// Split `args` into `n` fields on `;`, the last one taking the rest of the line.
-pub(crate) fn fields<const N: usize>(args: &str) -> Option<[&str; N]> {
-    let mut out = [""; N];
-    let mut rest = args;
-    for (i, slot) in out.iter_mut().enumerate() {
-        if i + 1 == N {
-            *slot = rest;
-        } else {
-            let p = rest.find(';')?;
-            *slot = &rest[..p];
-            rest = &rest[p + 1..];
-        }
-    }
-    Some(out)
-}
-
-fn flag(s: &str) -> bool {
-    atoi(s) > 0
-}
 
 impl Engine {
     /// Process one command-file line (with or without its `\n`) received at `now`.
@@ -111,7 +90,9 @@ impl Engine {
                 },
             );
         }
-        if self.dispatch(now, name, cmd.entry_time, cmd.args).is_err() {
+        let res = ExternalCommand::parse(name, cmd.entry_time, cmd.args)
+            .and_then(|c| self.apply_command(now, c));
+        if res.is_err() {
             let nm = log_safe(cmd.name).into_owned();
             let args = log_safe(cmd.args).into_owned();
             let raw = log_safe(cmd.raw).into_owned();
@@ -166,36 +147,19 @@ impl Engine {
     /// Process a passive result that did not come through the command file (NSCA, HTTP):
     /// logged and handled exactly as the equivalent `PROCESS_*_CHECK_RESULT` line.
     pub fn process_passive(&mut self, now: Time, r: &PassiveResult) {
-        let (name, res) = match &r.service {
+        let name = match r.service {
+            Some(_) => CommandName::ProcessServiceCheckResult,
+            None => CommandName::ProcessHostCheckResult,
+        };
+        if self.cfg.main.log_passive_checks {
+            self.log_passive(now, name, r);
+        }
+        let rc = i64::from(r.return_code);
+        let res = match &r.service {
             Some(svc) => {
-                let name = CommandName::ProcessServiceCheckResult;
-                if self.cfg.main.log_passive_checks {
-                    self.log_passive(now, name, r);
-                }
-                let res = self.passive_service_result(
-                    now,
-                    &r.host,
-                    svc,
-                    i64::from(r.return_code),
-                    &r.output,
-                    r.check_time,
-                );
-                (name, res)
+                self.passive_service_result(now, &r.host, svc, rc, &r.output, r.check_time)
             }
-            None => {
-                let name = CommandName::ProcessHostCheckResult;
-                if self.cfg.main.log_passive_checks {
-                    self.log_passive(now, name, r);
-                }
-                let res = self.passive_host_result(
-                    now,
-                    &r.host,
-                    i64::from(r.return_code),
-                    &r.output,
-                    r.check_time,
-                );
-                (name, res)
-            }
+            None => self.passive_host_result(now, &r.host, rc, &r.output, r.check_time),
         };
         if res.is_err() {
             let args = log_safe(&r.command_args()).into_owned();
@@ -215,484 +179,8 @@ impl Engine {
         }
     }
 
-    fn svc_of(&self, host: &str, svc: &str) -> Option<ServiceId> {
-        let h = self.cfg.host_by_name(host)?;
-        self.cfg.find_service(h, svc)
-    }
-
-    fn dispatch(&mut self, now: Time, name: CommandName, entry: Time, args: &str) -> CmdResult {
-        use CommandName as C;
-        let fail = Err(CmdError::Failed);
-        match name {
-            C::ProcessServiceCheckResult => {
-                let Some([h, s, rc, out]) = fields::<4>(args) else {
-                    return fail;
-                };
-                self.passive_service_result(now, h, s, atoi(rc), out, entry)
-            }
-            C::ProcessHostCheckResult => {
-                let Some([h, rc, out]) = fields::<3>(args) else {
-                    return fail;
-                };
-                self.passive_host_result(now, h, atoi(rc), out, entry)
-            }
-            C::AcknowledgeSvcProblem => {
-                let Some([h, s, sticky, notify, persistent, author, comment]) = fields::<7>(args)
-                else {
-                    return fail;
-                };
-                let Some(sid) = self.svc_of(h, s) else {
-                    return fail;
-                };
-                let kind = if atoi(sticky) == 2 {
-                    AckType::Sticky
-                } else {
-                    AckType::Normal
-                };
-                self.acknowledge(
-                    now,
-                    None,
-                    Some(sid),
-                    kind,
-                    flag(notify),
-                    flag(persistent),
-                    author,
-                    comment,
-                );
-                Ok(())
-            }
-            C::AcknowledgeHostProblem => {
-                let Some([h, sticky, notify, persistent, author, comment]) = fields::<6>(args)
-                else {
-                    return fail;
-                };
-                let Some(hid) = self.cfg.host_by_name(h) else {
-                    return fail;
-                };
-                let kind = if atoi(sticky) == 2 {
-                    AckType::Sticky
-                } else {
-                    AckType::Normal
-                };
-                self.acknowledge(
-                    now,
-                    Some(hid),
-                    None,
-                    kind,
-                    flag(notify),
-                    flag(persistent),
-                    author,
-                    comment,
-                );
-                Ok(())
-            }
-            C::RemoveSvcAcknowledgement => {
-                let Some([h, s]) = fields::<2>(args) else {
-                    return fail;
-                };
-                let Some(sid) = self.svc_of(h, s) else {
-                    return fail;
-                };
-                self.remove_ack(None, Some(sid));
-                Ok(())
-            }
-            C::RemoveHostAcknowledgement => {
-                let Some(hid) = self.cfg.host_by_name(args) else {
-                    return fail;
-                };
-                self.remove_ack(Some(hid), None);
-                Ok(())
-            }
-            C::ScheduleSvcDowntime => {
-                let Some([h, s, start, end, fixed, trig, dur, author, comment]) = fields::<9>(args)
-                else {
-                    return fail;
-                };
-                let Some(sid) = self.svc_of(h, s) else {
-                    return fail;
-                };
-                let hid = self.cfg.service(sid).host;
-                self.schedule_downtime(
-                    now,
-                    hid,
-                    Some(sid),
-                    strtol(start),
-                    strtol(end),
-                    flag(fixed),
-                    strtol(trig).max(0) as u64,
-                    strtol(dur),
-                    author,
-                    comment,
-                )
-            }
-            C::ScheduleHostDowntime | C::ScheduleHostSvcDowntime => {
-                let Some([h, start, end, fixed, trig, dur, author, comment]) = fields::<8>(args)
-                else {
-                    return fail;
-                };
-                let Some(hid) = self.cfg.host_by_name(h) else {
-                    return fail;
-                };
-                let (start, end, fixed, trig, dur) = (
-                    strtol(start),
-                    strtol(end),
-                    flag(fixed),
-                    strtol(trig).max(0) as u64,
-                    strtol(dur),
-                );
-                if name == C::ScheduleHostDowntime {
-                    self.schedule_downtime(
-                        now, hid, None, start, end, fixed, trig, dur, author, comment,
-                    )
-                } else {
-                    let cfg = Arc::clone(&self.cfg);
-                    for &sid in &cfg.host(hid).services {
-                        self.schedule_downtime(
-                            now,
-                            hid,
-                            Some(sid),
-                            start,
-                            end,
-                            fixed,
-                            trig,
-                            dur,
-                            author,
-                            comment,
-                        )?;
-                    }
-                    Ok(())
-                }
-            }
-            C::DelSvcDowntime | C::DelHostDowntime => {
-                let id = strtol(args);
-                if id <= 0 {
-                    return fail;
-                }
-                self.delete_downtime(now, id as u64, name == C::DelSvcDowntime)
-            }
-            C::EnableSvcNotifications
-            | C::DisableSvcNotifications
-            | C::EnablePassiveSvcChecks
-            | C::DisablePassiveSvcChecks
-            | C::EnableSvcEventHandler
-            | C::DisableSvcEventHandler
-            | C::EnableSvcFlapDetection
-            | C::DisableSvcFlapDetection => {
-                let Some([h, s]) = fields::<2>(args) else {
-                    return fail;
-                };
-                let Some(sid) = self.svc_of(h, s) else {
-                    return fail;
-                };
-                let st = &mut self.svcs[sid.index()];
-                match name {
-                    C::EnableSvcNotifications => st.notifications_enabled = true,
-                    C::DisableSvcNotifications => st.notifications_enabled = false,
-                    C::EnablePassiveSvcChecks => st.passive_checks_enabled = true,
-                    C::DisablePassiveSvcChecks => st.passive_checks_enabled = false,
-                    C::EnableSvcEventHandler => st.event_handler_enabled = true,
-                    C::DisableSvcEventHandler => st.event_handler_enabled = false,
-                    C::EnableSvcFlapDetection => st.flap_detection_enabled = true,
-                    _ => {
-                        self.disable_flap_detection(now, None, Some(sid));
-                    }
-                }
-                Ok(())
-            }
-            C::EnableHostNotifications
-            | C::DisableHostNotifications
-            | C::EnablePassiveHostChecks
-            | C::DisablePassiveHostChecks
-            | C::EnableHostEventHandler
-            | C::DisableHostEventHandler
-            | C::EnableHostFlapDetection
-            | C::DisableHostFlapDetection
-            | C::EnableHostSvcNotifications
-            | C::DisableHostSvcNotifications => {
-                let Some(hid) = self.cfg.host_by_name(args.split(';').next().unwrap_or("")) else {
-                    return fail;
-                };
-                let st = &mut self.hosts[hid.index()];
-                match name {
-                    C::EnableHostNotifications => st.notifications_enabled = true,
-                    C::DisableHostNotifications => st.notifications_enabled = false,
-                    C::EnablePassiveHostChecks => st.passive_checks_enabled = true,
-                    C::DisablePassiveHostChecks => st.passive_checks_enabled = false,
-                    C::EnableHostEventHandler => st.event_handler_enabled = true,
-                    C::DisableHostEventHandler => st.event_handler_enabled = false,
-                    C::EnableHostFlapDetection => st.flap_detection_enabled = true,
-                    C::DisableHostFlapDetection => {
-                        self.disable_flap_detection(now, Some(hid), None);
-                    }
-                    _ => {
-                        let on = name == C::EnableHostSvcNotifications;
-                        let cfg = Arc::clone(&self.cfg);
-                        for &sid in &cfg.host(hid).services {
-                            self.svcs[sid.index()].notifications_enabled = on;
-                        }
-                    }
-                }
-                Ok(())
-            }
-            C::EnableContactSvcNotifications
-            | C::DisableContactSvcNotifications
-            | C::EnableContactHostNotifications
-            | C::DisableContactHostNotifications
-            | C::EnableContactgroupSvcNotifications
-            | C::DisableContactgroupSvcNotifications
-            | C::EnableContactgroupHostNotifications
-            | C::DisableContactgroupHostNotifications => {
-                // process_external_command2(): the first argument names the contact or
-                // contact group; an unknown name fails the command.
-                let target = args.split(';').next().unwrap_or("");
-                let members: Vec<picket_config::ContactId> = match name {
-                    C::EnableContactSvcNotifications
-                    | C::DisableContactSvcNotifications
-                    | C::EnableContactHostNotifications
-                    | C::DisableContactHostNotifications => {
-                        let Some(c) = self.cfg.contact_by_name(target) else {
-                            return fail;
-                        };
-                        vec![c]
-                    }
-                    _ => {
-                        let Some(g) = self.cfg.contactgroup_by_name(target) else {
-                            return fail;
-                        };
-                        self.cfg.contactgroups[g.index()].members.clone()
-                    }
-                };
-                let on = matches!(
-                    name,
-                    C::EnableContactSvcNotifications
-                        | C::EnableContactHostNotifications
-                        | C::EnableContactgroupSvcNotifications
-                        | C::EnableContactgroupHostNotifications
-                );
-                let svc = matches!(
-                    name,
-                    C::EnableContactSvcNotifications
-                        | C::DisableContactSvcNotifications
-                        | C::EnableContactgroupSvcNotifications
-                        | C::DisableContactgroupSvcNotifications
-                );
-                for c in members {
-                    if let Some(cs) = self.contacts.get_mut(c.index()) {
-                        if svc {
-                            cs.service_notifications_enabled = on;
-                        } else {
-                            cs.host_notifications_enabled = on;
-                        }
-                    }
-                }
-                Ok(())
-            }
-            C::EnableNotifications => {
-                self.prog.enable_notifications = true;
-                Ok(())
-            }
-            C::DisableNotifications => {
-                self.prog.enable_notifications = false;
-                Ok(())
-            }
-            C::StartAcceptingPassiveSvcChecks => {
-                self.prog.accept_passive_service_checks = true;
-                Ok(())
-            }
-            C::StopAcceptingPassiveSvcChecks => {
-                self.prog.accept_passive_service_checks = false;
-                Ok(())
-            }
-            C::StartAcceptingPassiveHostChecks => {
-                self.prog.accept_passive_host_checks = true;
-                Ok(())
-            }
-            C::StopAcceptingPassiveHostChecks => {
-                self.prog.accept_passive_host_checks = false;
-                Ok(())
-            }
-            C::EnableEventHandlers => {
-                self.prog.enable_event_handlers = true;
-                Ok(())
-            }
-            C::DisableEventHandlers => {
-                self.prog.enable_event_handlers = false;
-                Ok(())
-            }
-            C::EnableFlapDetection => {
-                self.prog.enable_flap_detection = true;
-                Ok(())
-            }
-            C::DisableFlapDetection => {
-                self.prog.enable_flap_detection = false;
-                Ok(())
-            }
-            C::SendCustomSvcNotification => {
-                let Some([h, s, opts, author, comment]) = fields::<5>(args) else {
-                    return fail;
-                };
-                let Some(sid) = self.svc_of(h, s) else {
-                    return fail;
-                };
-                let opts = atoi(opts).clamp(0, 255) as u32;
-                self.service_notification(
-                    now,
-                    sid,
-                    crate::NotificationKind::Custom,
-                    author,
-                    comment,
-                    opts,
-                );
-                Ok(())
-            }
-            C::SendCustomHostNotification => {
-                let Some([h, opts, author, comment]) = fields::<4>(args) else {
-                    return fail;
-                };
-                let Some(hid) = self.cfg.host_by_name(h) else {
-                    return fail;
-                };
-                let opts = atoi(opts).clamp(0, 255) as u32;
-                self.host_notification(
-                    now,
-                    hid,
-                    crate::NotificationKind::Custom,
-                    author,
-                    comment,
-                    opts,
-                );
-                Ok(())
-            }
-            C::AddSvcComment => {
-                let Some([h, s, persistent, author, comment]) = fields::<5>(args) else {
-                    return fail;
-                };
-                if self.svc_of(h, s).is_none() {
-                    return fail;
-                }
-                let t = crate::Target {
-                    host: h.to_owned(),
-                    service: Some(s.to_owned()),
-                };
-                self.add_comment(
-                    now,
-                    t,
-                    crate::CommentKind::User,
-                    author,
-                    comment,
-                    flag(persistent),
-                );
-                Ok(())
-            }
-            C::AddHostComment => {
-                let Some([h, persistent, author, comment]) = fields::<4>(args) else {
-                    return fail;
-                };
-                if self.cfg.host_by_name(h).is_none() {
-                    return fail;
-                }
-                let t = crate::Target {
-                    host: h.to_owned(),
-                    service: None,
-                };
-                self.add_comment(
-                    now,
-                    t,
-                    crate::CommentKind::User,
-                    author,
-                    comment,
-                    flag(persistent),
-                );
-                Ok(())
-            }
-            C::DelSvcComment | C::DelHostComment => {
-                // cmd_delete_comment(): only a zero (or non-numeric) id fails; deleting
-                // a comment that does not exist is no error [oracle: y_comments_group_commands].
-                let id = strtol(args);
-                if id <= 0 {
-                    return fail;
-                }
-                self.comments.remove(&(id as u64));
-                Ok(())
-            }
-            C::DelAllSvcComments => {
-                let Some([h, s]) = fields::<2>(args) else {
-                    return fail;
-                };
-                if self.svc_of(h, s).is_none() {
-                    return fail;
-                }
-                self.comments
-                    .retain(|_, c| !(c.target.host == h && c.target.service.as_deref() == Some(s)));
-                Ok(())
-            }
-            C::DelAllHostComments => {
-                if self.cfg.host_by_name(args).is_none() {
-                    return fail;
-                }
-                self.comments
-                    .retain(|_, c| !(c.target.host == args && c.target.service.is_none()));
-                Ok(())
-            }
-            C::DelaySvcNotification => {
-                let Some([h, s, t]) = fields::<3>(args) else {
-                    return fail;
-                };
-                let Some(sid) = self.svc_of(h, s) else {
-                    return fail;
-                };
-                self.svcs[sid.index()].next_notification = strtol(t);
-                Ok(())
-            }
-            C::DelayHostNotification => {
-                let Some([h, t]) = fields::<2>(args) else {
-                    return fail;
-                };
-                let Some(hid) = self.cfg.host_by_name(h) else {
-                    return fail;
-                };
-                self.hosts[hid.index()].next_notification = strtol(t);
-                Ok(())
-            }
-            C::SaveStateInformation => {
-                if !self.replay {
-                    self.out.requests.push(Request::SaveState);
-                }
-                Ok(())
-            }
-            C::ShutdownProgram => {
-                if !self.replay {
-                    self.out.requests.push(Request::Shutdown);
-                }
-                Ok(())
-            }
-            C::RestartProgram => {
-                if !self.replay {
-                    self.out.requests.push(Request::Restart);
-                }
-                Ok(())
-            }
-            C::ProcessFile => {
-                // cmd_process_external_commands_from_file(): both fields required. On
-                // replay the file's lines come from the journal, not from the file.
-                let Some([path, delete]) = fields::<2>(args) else {
-                    return fail;
-                };
-                if !self.replay {
-                    self.out.requests.push(Request::ProcessFile {
-                        path: path.to_owned(),
-                        delete: atoi(delete) != 0,
-                    });
-                }
-                Ok(())
-            }
-            _ if name.is_bulk() => self.dispatch_bulk(now, name, args),
-            _ => self.dispatch_check_command(now, name, args),
-        }
-    }
-
     /// `process_passive_service_check()`.
-    fn passive_service_result(
+    pub(crate) fn passive_service_result(
         &mut self,
         now: Time,
         host: &str,
@@ -702,7 +190,7 @@ impl Engine {
         check_time: Time,
     ) -> CmdResult {
         if !self.prog.accept_passive_service_checks {
-            return Err(CmdError::Failed);
+            return Err(CommandFailed);
         }
         let Some(hid) = self.find_host(host) else {
             self.record(
@@ -715,7 +203,7 @@ impl Engine {
                     ),
                 },
             );
-            return Err(CmdError::Failed);
+            return Err(CommandFailed);
         };
         let Some(sid) = self.cfg.find_service(hid, svc) else {
             self.record(
@@ -728,10 +216,10 @@ impl Engine {
                     ),
                 },
             );
-            return Err(CmdError::Failed);
+            return Err(CommandFailed);
         };
         if !self.svcs[sid.index()].passive_checks_enabled {
-            return Err(CmdError::Failed);
+            return Err(CommandFailed);
         }
         if self.opts.drop_stale_results {
             let st = &self.svcs[sid.index()];
@@ -757,7 +245,7 @@ impl Engine {
     }
 
     /// `process_passive_host_check()`.
-    fn passive_host_result(
+    pub(crate) fn passive_host_result(
         &mut self,
         now: Time,
         host: &str,
@@ -767,10 +255,10 @@ impl Engine {
     ) -> CmdResult {
         // QUIRK kept: process_passive_host_check() tests the service-wide switch.
         if !self.prog.accept_passive_service_checks {
-            return Err(CmdError::Failed);
+            return Err(CommandFailed);
         }
         if !(0..=2).contains(&rc) {
-            return Err(CmdError::Failed);
+            return Err(CommandFailed);
         }
         let Some(hid) = self.find_host(host) else {
             self.record(
@@ -782,10 +270,10 @@ impl Engine {
                     ),
                 },
             );
-            return Err(CmdError::Failed);
+            return Err(CommandFailed);
         };
         if !self.hosts[hid.index()].passive_checks_enabled {
-            return Err(CmdError::Failed);
+            return Err(CommandFailed);
         }
         // accept_passive_host_checks is only tested when the queued result is reaped
         // (handle_async_host_check_result): the command itself succeeds and the result
@@ -851,15 +339,7 @@ impl Engine {
         }
 
         let st = &mut self.svcs[i];
-        let old_output = st.plugin_output.take();
-        st.plugin_output = Some(parsed.short);
-        st.long_output = parsed.long;
-        st.perf_data = parsed.perf;
-        st.check_type = check_type;
-        st.last_check = check_time;
-        st.has_been_checked = true;
-        st.last_state = st.current_state;
-        st.current_state = state;
+        let old_output = record_result(st, parsed, state, check_time, check_type);
         let last_state = st.last_state;
         let new_last_hard_state = st.last_hard_state;
         let entry_state_type = st.state_type;
@@ -989,13 +469,13 @@ impl Engine {
             }
         }
         if ack_removed {
-            self.delete_ack_comments(Some(sid), None);
+            self.delete_ack_comments(Obj::Service(sid));
         }
         if (state_change || hard_state_change) && self.svcs[i].pending_flex_downtime > 0 {
-            self.check_pending_flex_downtime(now, hid, Some(sid));
+            self.check_pending_flex_downtime(now, Obj::Service(sid));
         }
 
-        self.check_service_flapping(now, sid);
+        self.check_flapping(now, Obj::Service(sid));
 
         let st = &self.svcs[i];
         if state != svc_state::OK && st.state_type == StateType::Hard && scfg.is_volatile {
@@ -1011,7 +491,7 @@ impl Engine {
             && scfg
                 .common
                 .stalking_options
-                .contains(crate::notify::svc_state_option(state))
+                .contains(crate::obj::svc_state_option(state))
         {
             log_event = true;
         }
@@ -1019,12 +499,18 @@ impl Engine {
         // Deliberate difference: SERVICE ALERT before the notification lines.
         let mut logged = false;
         if log_event {
-            self.log_service_alert(now, sid);
+            self.log_alert(now, Obj::Service(sid));
             logged = true;
         }
         if send_notification {
-            let sent =
-                self.service_notification(now, sid, crate::NotificationKind::Normal, "", "", 0);
+            let sent = self.notification(
+                now,
+                Obj::Service(sid),
+                crate::NotificationKind::Normal,
+                "",
+                "",
+                0,
+            );
             if sent
                 && !logged
                 && scfg
@@ -1032,7 +518,7 @@ impl Engine {
                     .stalking_options
                     .contains(picket_config::Options::NOTIFICATIONS)
             {
-                self.log_service_alert(now, sid);
+                self.log_alert(now, Obj::Service(sid));
             }
         }
         let st = &mut self.svcs[i];
@@ -1041,7 +527,7 @@ impl Engine {
             st.notified_on = 0;
         }
         if handle_event {
-            self.handle_service_event(now, sid);
+            self.handle_event(now, Obj::Service(sid));
         }
         let st = &mut self.svcs[i];
         if state == svc_state::OK {
@@ -1068,45 +554,27 @@ impl Engine {
         }
     }
 
-    fn log_service_alert(&mut self, now: Time, sid: ServiceId) {
+    /// `SERVICE ALERT` / `HOST ALERT` (a SOFT one only with `log_*_retries=1`).
+    fn log_alert(&mut self, now: Time, o: Obj) {
         if self.replay {
             return;
         }
         let cfg = Arc::clone(&self.cfg);
-        let s = cfg.service(sid);
-        let st = &self.svcs[sid.index()];
-        if st.state_type == StateType::Soft && !cfg.main.log_service_retries {
+        let retries = match o {
+            Obj::Host(_) => cfg.main.log_host_retries,
+            Obj::Service(_) => cfg.main.log_service_retries,
+        };
+        let st = self.status(o);
+        if st.state_type == StateType::Soft && !retries {
             return;
         }
         let output = log_safe(st.output_or_null()).into_owned();
-        let record = Record::ServiceAlert {
-            host: &cfg.host(s.host).name,
-            service: &s.description,
-            state: LogServiceState::from_code(st.current_state),
-            state_type: st.state_type.log(),
-            attempt: st.current_attempt,
-            output: &output,
-        };
-        self.record(now, record);
-    }
-
-    fn log_host_alert(&mut self, now: Time, hid: HostId) {
-        if self.replay {
-            return;
-        }
-        let cfg = Arc::clone(&self.cfg);
-        let st = &self.hosts[hid.index()];
-        if st.state_type == StateType::Soft && !cfg.main.log_host_retries {
-            return;
-        }
-        let output = log_safe(st.output_or_null()).into_owned();
-        let record = Record::HostAlert {
-            host: &cfg.host(hid).name,
-            state: LogHostState::from_code(st.current_state),
-            state_type: st.state_type.log(),
-            attempt: st.current_attempt,
-            output: &output,
-        };
+        let record = o.subject(&cfg).alert(
+            st.current_state,
+            st.state_type.log(),
+            st.current_attempt,
+            &output,
+        );
         self.record(now, record);
     }
 
@@ -1150,15 +618,7 @@ impl Engine {
             );
         }
         let st = &mut self.hosts[i];
-        let old_output = st.plugin_output.take();
-        st.plugin_output = Some(parsed.short);
-        st.long_output = parsed.long;
-        st.perf_data = parsed.perf;
-        st.check_type = check_type;
-        st.last_check = check_time;
-        st.has_been_checked = true;
-        st.last_state = st.current_state;
-        st.current_state = state;
+        let old_output = record_result(st, parsed, state, check_time, check_type);
         let last_state = st.last_state;
         let last_hard = st.last_hard_state;
         let mut state_change = state != last_state;
@@ -1249,7 +709,7 @@ impl Engine {
             && hcfg
                 .common
                 .stalking_options
-                .contains(crate::notify::host_state_option(state));
+                .contains(crate::obj::host_state_option(state));
         if stalk {
             log_event = true;
         }
@@ -1272,16 +732,23 @@ impl Engine {
             }
         }
         if ack_removed {
-            self.delete_ack_comments(None, Some(hid));
+            self.delete_ack_comments(Obj::Host(hid));
         }
         let start_flex =
             (state_change || hard_state_change) && self.hosts[i].pending_flex_downtime > 0;
-        self.check_host_flapping(now, hid);
+        self.check_flapping(now, Obj::Host(hid));
         if log_event {
-            self.log_host_alert(now, hid);
+            self.log_alert(now, Obj::Host(hid));
         }
         if send_notification {
-            self.host_notification(now, hid, crate::NotificationKind::Normal, "", "", 0);
+            self.notification(
+                now,
+                Obj::Host(hid),
+                crate::NotificationKind::Normal,
+                "",
+                "",
+                0,
+            );
         }
         let st = &mut self.hosts[i];
         if state == 0 && hard_state_change {
@@ -1289,14 +756,14 @@ impl Engine {
             st.notified_on = 0;
         }
         if handle_event {
-            self.handle_host_event(now, hid);
+            self.handle_event(now, Obj::Host(hid));
         }
         // Unlike a service's, a host's flexible downtime starts only after the result
         // was fully handled: the PROBLEM notification that triggers it still goes out
         // (Nagios 4.4.6 logs HOST NOTIFICATION, HOST ALERT, HOST EVENT HANDLER, then
         // HOST DOWNTIME ALERT ... STARTED) [oracle: v_host_downtime_periods].
         if start_flex {
-            self.check_pending_flex_downtime(now, hid, None);
+            self.check_pending_flex_downtime(now, Obj::Host(hid));
         }
         ResultFlags {
             state_change,
@@ -1304,6 +771,27 @@ impl Engine {
             soft_retry,
         }
     }
+}
+
+/// Store a result's output, state and check time in the object's status (the first
+/// step of both result handlers); returns the previous output (for stalking).
+fn record_result(
+    st: &mut Status,
+    parsed: ParsedOutput,
+    state: u8,
+    check_time: Time,
+    check_type: CheckType,
+) -> Option<String> {
+    let old_output = st.plugin_output.take();
+    st.plugin_output = Some(parsed.short);
+    st.long_output = parsed.long;
+    st.perf_data = parsed.perf;
+    st.check_type = check_type;
+    st.last_check = check_time;
+    st.has_been_checked = true;
+    st.last_state = st.current_state;
+    st.current_state = state;
+    old_output
 }
 
 /// What a result did, for rescheduling (`next_check`) after it.

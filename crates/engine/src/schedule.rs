@@ -20,10 +20,9 @@ use picket_config::{Config, HostId, ServiceId, TimeperiodId};
 
 use crate::Engine;
 use crate::active::{CheckJob, CheckOutcome, CheckTarget, check_options as opt};
-use crate::commands::{CommandName, strtol};
 use crate::macros::MacroCtx;
-use crate::notify::{host_state_option, svc_state_option};
-use crate::process::{CmdError, ResultFlags, fields};
+use crate::obj::{DepKind, Obj};
+use crate::process::ResultFlags;
 use crate::status::{CheckType, StateType, Time, host_state, svc_state};
 
 /// Scheduling state of one host or service (not retained: rebuilt at start-up).
@@ -51,8 +50,8 @@ pub(crate) struct Scheduler {
     /// `(due, insertion sequence, object code, generation)`, earliest first.
     heap: BinaryHeap<Entry>,
     seq: u64,
-    svc_exec_deps: Vec<Vec<u32>>,
-    host_exec_deps: Vec<Vec<u32>>,
+    pub(crate) svc_exec_deps: Vec<Vec<u32>>,
+    pub(crate) host_exec_deps: Vec<Vec<u32>>,
     svc_freshness: Vec<ServiceId>,
     host_freshness: Vec<HostId>,
     next_svc_freshness: Time,
@@ -138,10 +137,17 @@ impl Scheduler {
         }
     }
 
-    fn slot_mut(&mut self, t: CheckTarget) -> &mut Slot {
+    pub(crate) fn slot_mut(&mut self, t: CheckTarget) -> &mut Slot {
         match t {
             CheckTarget::Host(h) => &mut self.hosts[h.index()],
             CheckTarget::Service(s) => &mut self.svcs[s.index()],
+        }
+    }
+
+    fn slot(&self, t: CheckTarget) -> &Slot {
+        match t {
+            CheckTarget::Host(h) => &self.hosts[h.index()],
+            CheckTarget::Service(s) => &self.svcs[s.index()],
         }
     }
 }
@@ -365,45 +371,26 @@ impl Engine {
         slot.options = options;
         let entry = Reverse((time, seq, code(t), slot.generation));
         self.sched.heap.push(entry);
-        match t {
-            CheckTarget::Host(h) => self.hosts[h.index()].next_check = time,
-            CheckTarget::Service(s) => self.svcs[s.index()].next_check = time,
-        }
+        self.status_mut(t).next_check = time;
     }
 
     fn unqueue_check(&mut self, t: CheckTarget) {
         let slot = self.sched.slot_mut(t);
         slot.generation = slot.generation.wrapping_add(1);
         slot.queued = false;
-        match t {
-            CheckTarget::Host(h) => self.hosts[h.index()].next_check = 0,
-            CheckTarget::Service(s) => self.svcs[s.index()].next_check = 0,
-        }
+        self.status_mut(t).next_check = 0;
     }
 
     /// `schedule_service_check()` / `schedule_host_check()`: queue a check at `time`
     /// unless an earlier (or forced) one is already queued.
     pub(crate) fn schedule_check(&mut self, t: CheckTarget, time: Time, options: u8) {
-        let (enabled, last_check, horizon, queued_at) = match t {
-            CheckTarget::Host(h) => {
-                let st = &self.hosts[h.index()];
-                (
-                    st.active_checks_enabled,
-                    st.last_check,
-                    self.cfg.main.cached_host_check_horizon,
-                    st.next_check,
-                )
-            }
-            CheckTarget::Service(s) => {
-                let st = &self.svcs[s.index()];
-                (
-                    st.active_checks_enabled,
-                    st.last_check,
-                    self.cfg.main.cached_service_check_horizon,
-                    st.next_check,
-                )
-            }
+        let horizon = match t {
+            CheckTarget::Host(_) => self.cfg.main.cached_host_check_horizon,
+            CheckTarget::Service(_) => self.cfg.main.cached_service_check_horizon,
         };
+        let st = self.status(t);
+        let (enabled, last_check, queued_at) =
+            (st.active_checks_enabled, st.last_check, st.next_check);
         if !enabled && options & opt::FORCE == 0 {
             return;
         }
@@ -457,10 +444,7 @@ impl Engine {
             }
             slot.queued = false;
             let options = slot.options;
-            match t {
-                CheckTarget::Service(sid) => self.svcs[sid.index()].next_check = 0,
-                CheckTarget::Host(hid) => self.hosts[hid.index()].next_check = 0,
-            }
+            self.status_mut(t).next_check = 0;
             match t {
                 CheckTarget::Service(sid) => self.run_scheduled_service(now, sid, options, due),
                 CheckTarget::Host(hid) => self.run_scheduled_host(now, hid, options, due),
@@ -573,7 +557,7 @@ impl Engine {
                 preferred = now;
                 ok = false;
             }
-            if self.svc_exec_deps_failed(sid, now, 0) {
+            if self.dependencies_failed(Obj::Service(sid), DepKind::Execution, now, 0) {
                 preferred = now + interval;
                 ok = false;
             }
@@ -597,77 +581,11 @@ impl Engine {
             if !self.in_period(c.check_period, now) {
                 return Err(now);
             }
-            if self.host_exec_deps_failed(hid, now, 0) {
+            if self.dependencies_failed(Obj::Host(hid), DepKind::Execution, now, 0) {
                 return Err(now + interval);
             }
         }
         Ok(())
-    }
-
-    /// `check_service_dependencies(EXECUTION_DEPENDENCY)`.
-    fn svc_exec_deps_failed(&self, sid: ServiceId, now: Time, depth: u32) -> bool {
-        if depth > 16 {
-            return false;
-        }
-        for &di in &self.sched.svc_exec_deps[sid.index()] {
-            let Some(d) = self.cfg.servicedependencies.get(di as usize) else {
-                continue;
-            };
-            // 4.4.6 `return FALSE` (= DEPENDENCIES_OK): a dependency outside its
-            // dependency_period ends the whole test, later dependencies are not looked at.
-            if d.period.is_some() && !self.in_period(d.period, now) {
-                return false;
-            }
-            let m = &self.svcs[d.master.index()];
-            let state = if m.state_type == StateType::Soft && !self.cfg.main.soft_state_dependencies
-            {
-                m.last_hard_state
-            } else {
-                m.current_state
-            };
-            // `flag_isset(failure_options, 1 << state)`: no PENDING test in 4.4.6.
-            let bit = svc_state_option(state);
-            if d.execution_failure.contains(bit) {
-                return true;
-            }
-            if d.inherits_parent && self.svc_exec_deps_failed(d.master, now, depth + 1) {
-                return true;
-            }
-        }
-        false
-    }
-
-    /// `check_host_dependencies(EXECUTION_DEPENDENCY)`.
-    fn host_exec_deps_failed(&self, hid: HostId, now: Time, depth: u32) -> bool {
-        if depth > 16 {
-            return false;
-        }
-        for &di in &self.sched.host_exec_deps[hid.index()] {
-            let Some(d) = self.cfg.hostdependencies.get(di as usize) else {
-                continue;
-            };
-            // 4.4.6 `return FALSE` (= DEPENDENCIES_OK): a dependency outside its
-            // dependency_period ends the whole test, later dependencies are not looked at.
-            if d.period.is_some() && !self.in_period(d.period, now) {
-                return false;
-            }
-            let m = &self.hosts[d.master.index()];
-            let state = if m.state_type == StateType::Soft && !self.cfg.main.soft_state_dependencies
-            {
-                m.last_hard_state
-            } else {
-                m.current_state
-            };
-            // `flag_isset(failure_options, 1 << state)`: no PENDING test in 4.4.6.
-            let bit = host_state_option(state);
-            if d.execution_failure.contains(bit) {
-                return true;
-            }
-            if d.inherits_parent && self.host_exec_deps_failed(d.master, now, depth + 1) {
-                return true;
-            }
-        }
-        false
     }
 
     /// `check_service_parents()`: a parent whose last HARD state is CRITICAL or UNKNOWN
@@ -817,31 +735,7 @@ impl Engine {
             self.schedule_check(CheckTarget::Host(hid), now, opt::DEPENDENCY);
         }
 
-        let st = &self.svcs[sid.index()];
-        let c = &s.common;
-        if !st.active_checks_enabled
-            || (c.check_interval <= 0.0
-                && (st.state_type == StateType::Hard || st.current_state == svc_state::OK))
-        {
-            return;
-        }
-        let il = self.il() as f64;
-        let mut next = if flags.hard_state_change {
-            now + (c.check_interval * il) as Time
-        } else if flags.soft_retry {
-            now + (c.retry_interval * il) as Time
-        } else {
-            st.last_check + (c.check_interval * il) as Time
-        };
-        if next < now {
-            next = now;
-        }
-        let next = match self.next_valid(c.check_period, next) {
-            Some(v) if v > next => v + spread(sid.0, self.svc_window(sid)),
-            Some(v) => v,
-            None => return,
-        };
-        self.schedule_check(CheckTarget::Service(sid), next, 0);
+        self.schedule_next_check(now, Obj::Service(sid), flags);
     }
 
     /// After any host result: checks of parents and children whose state may follow, and
@@ -882,11 +776,19 @@ impl Engine {
                 }
             }
         }
-        let st = &self.hosts[hid.index()];
-        let c = &h.common;
+        self.schedule_next_check(now, Obj::Host(hid), flags);
+    }
+
+    /// The next regular check after a result: `check_interval` after a HARD change,
+    /// `retry_interval` in a SOFT problem, else `check_interval` after the last check;
+    /// none when active checks are off or the object is not checked regularly.
+    fn schedule_next_check(&mut self, now: Time, o: Obj, flags: ResultFlags) {
+        let st = self.status(o);
+        let c = o.common(&self.cfg);
+        // OK and UP are both 0.
         if !st.active_checks_enabled
             || (c.check_interval <= 0.0
-                && (st.state_type == StateType::Hard || st.current_state == up))
+                && (st.state_type == StateType::Hard || st.current_state == 0))
         {
             return;
         }
@@ -901,33 +803,23 @@ impl Engine {
         if next < now {
             next = now;
         }
+        let (id, window) = match o {
+            Obj::Service(s) => (s.0, self.svc_window(s)),
+            Obj::Host(h) => (h.0, self.host_window(h)),
+        };
         let next = match self.next_valid(c.check_period, next) {
-            Some(v) if v > next => v + spread(hid.0, self.host_window(hid)),
+            Some(v) if v > next => v + spread(id, window),
             Some(v) => v,
             None => return,
         };
-        self.schedule_check(CheckTarget::Host(hid), next, 0);
+        self.schedule_check(o, next, 0);
     }
 
     /// `check_service_result_freshness()`.
     fn check_service_freshness(&mut self, now: Time) {
         let list = std::mem::take(&mut self.sched.svc_freshness);
         for &sid in &list {
-            let slot = &self.sched.svcs[sid.index()];
-            let st = &self.svcs[sid.index()];
-            let c = &self.cfg.service(sid).common;
-            if slot.executing
-                || slot.being_freshened
-                || (!st.active_checks_enabled && !st.passive_checks_enabled)
-                || !self.in_period(c.check_period, now)
-                || (c.check_interval <= 0.0 && c.freshness_threshold == 0)
-            {
-                continue;
-            }
-            if !self.is_service_fresh(now, sid, true) {
-                self.sched.svcs[sid.index()].being_freshened = true;
-                self.schedule_check(CheckTarget::Service(sid), now, opt::FORCE | opt::FRESHNESS);
-            }
+            self.check_freshness(now, Obj::Service(sid));
         }
         self.sched.svc_freshness = list;
     }
@@ -936,23 +828,37 @@ impl Engine {
     fn check_host_freshness(&mut self, now: Time) {
         let list = std::mem::take(&mut self.sched.host_freshness);
         for &hid in &list {
-            let slot = &self.sched.hosts[hid.index()];
-            let st = &self.hosts[hid.index()];
-            let c = &self.cfg.host(hid).common;
-            if slot.executing
-                || slot.being_freshened
-                || (!st.active_checks_enabled && !st.passive_checks_enabled)
-                || !self.in_period(c.check_period, now)
-                || (c.check_interval <= 0.0 && c.freshness_threshold == 0)
-            {
-                continue;
-            }
-            if !self.is_host_fresh(now, hid, true) {
-                self.sched.hosts[hid.index()].being_freshened = true;
-                self.schedule_check(CheckTarget::Host(hid), now, opt::FORCE | opt::FRESHNESS);
-            }
+            self.check_freshness(now, Obj::Host(hid));
         }
         self.sched.host_freshness = list;
+    }
+
+    /// One object of the freshness pass: a forced freshness check when its last result
+    /// is stale.
+    fn check_freshness(&mut self, now: Time, o: Obj) {
+        let slot = self.sched.slot(o);
+        let st = self.status(o);
+        let c = o.common(&self.cfg);
+        if slot.executing
+            || slot.being_freshened
+            || (!st.active_checks_enabled && !st.passive_checks_enabled)
+            || !self.in_period(c.check_period, now)
+            || (c.check_interval <= 0.0 && c.freshness_threshold == 0)
+        {
+            return;
+        }
+        if !self.is_fresh(now, o, true) {
+            self.sched.slot_mut(o).being_freshened = true;
+            self.schedule_check(o, now, opt::FORCE | opt::FRESHNESS);
+        }
+    }
+
+    /// `is_service_result_fresh()` / `is_host_result_fresh()`.
+    pub(crate) fn is_fresh(&mut self, now: Time, o: Obj, log: bool) -> bool {
+        match o {
+            Obj::Service(sid) => self.is_service_fresh(now, sid, log),
+            Obj::Host(hid) => self.is_host_fresh(now, hid, log),
+        }
     }
 
     /// `is_service_result_fresh()`: the automatic threshold (when `freshness_threshold`
@@ -1068,107 +974,6 @@ impl Engine {
             expires = event_start + threshold;
         }
         expires
-    }
-
-    /// The external commands about active checks.
-    pub(crate) fn dispatch_check_command(
-        &mut self,
-        now: Time,
-        name: CommandName,
-        args: &str,
-    ) -> Result<(), CmdError> {
-        use CommandName as C;
-        let fail = Err(CmdError::Failed);
-        let svc_of = |me: &Engine, h: &str, s: &str| {
-            me.cfg
-                .host_by_name(h)
-                .and_then(|hid| me.cfg.find_service(hid, s))
-        };
-        match name {
-            C::ScheduleSvcCheck | C::ScheduleForcedSvcCheck => {
-                let Some([h, s, t]) = fields::<3>(args) else {
-                    return fail;
-                };
-                let Some(sid) = svc_of(self, h, s) else {
-                    return fail;
-                };
-                let o = if name == C::ScheduleForcedSvcCheck {
-                    opt::FORCE
-                } else {
-                    0
-                };
-                self.schedule_check(CheckTarget::Service(sid), strtol(t), o);
-            }
-            C::ScheduleHostCheck | C::ScheduleForcedHostCheck => {
-                let Some([h, t]) = fields::<2>(args) else {
-                    return fail;
-                };
-                let Some(hid) = self.cfg.host_by_name(h) else {
-                    return fail;
-                };
-                let o = if name == C::ScheduleForcedHostCheck {
-                    opt::FORCE
-                } else {
-                    0
-                };
-                self.schedule_check(CheckTarget::Host(hid), strtol(t), o);
-            }
-            C::ScheduleHostSvcChecks | C::ScheduleForcedHostSvcChecks => {
-                let Some([h, t]) = fields::<2>(args) else {
-                    return fail;
-                };
-                let Some(hid) = self.cfg.host_by_name(h) else {
-                    return fail;
-                };
-                let o = if name == C::ScheduleForcedHostSvcChecks {
-                    opt::FORCE
-                } else {
-                    0
-                };
-                let cfg = Arc::clone(&self.cfg);
-                for &sid in &cfg.host(hid).services {
-                    self.schedule_check(CheckTarget::Service(sid), strtol(t), o);
-                }
-            }
-            C::EnableSvcCheck | C::DisableSvcCheck => {
-                let Some([h, s]) = fields::<2>(args) else {
-                    return fail;
-                };
-                let Some(sid) = svc_of(self, h, s) else {
-                    return fail;
-                };
-                self.set_active_checks(now, CheckTarget::Service(sid), name == C::EnableSvcCheck);
-            }
-            C::EnableHostCheck | C::DisableHostCheck => {
-                let Some(hid) = self.cfg.host_by_name(args.split(';').next().unwrap_or("")) else {
-                    return fail;
-                };
-                self.set_active_checks(now, CheckTarget::Host(hid), name == C::EnableHostCheck);
-            }
-            C::EnableHostSvcChecks | C::DisableHostSvcChecks => {
-                let Some(hid) = self.cfg.host_by_name(args.split(';').next().unwrap_or("")) else {
-                    return fail;
-                };
-                let cfg = Arc::clone(&self.cfg);
-                for &sid in &cfg.host(hid).services {
-                    self.set_active_checks(
-                        now,
-                        CheckTarget::Service(sid),
-                        name == C::EnableHostSvcChecks,
-                    );
-                }
-            }
-            C::StartExecutingSvcChecks => self.prog.execute_service_checks = true,
-            C::StopExecutingSvcChecks => self.prog.execute_service_checks = false,
-            C::StartExecutingHostChecks => self.prog.execute_host_checks = true,
-            C::StopExecutingHostChecks => self.prog.execute_host_checks = false,
-            C::EnableServiceFreshnessChecks => self.prog.check_service_freshness = true,
-            C::DisableServiceFreshnessChecks => self.prog.check_service_freshness = false,
-            C::EnableHostFreshnessChecks => self.prog.check_host_freshness = true,
-            C::DisableHostFreshnessChecks => self.prog.check_host_freshness = false,
-            _ => return fail,
-        }
-        Ok(())
     }
 
     /// `enable_service_checks()` / `disable_service_checks()` and the host equivalents:
