@@ -6,8 +6,8 @@
 //! and anyone who may write to the command file may make the daemon read, and delete,
 //! any file it can: protect the command file accordingly.
 //!
-//! Unlike Nagios (`fopen`), only a regular file is read: a FIFO or device would block
-//! the engine thread (it gets the same "Cannot open file" line as a missing file).
+//! Unlike Nagios (`fopen`), a FIFO is not read: without a writer it would block the
+//! engine thread (it gets the same "Cannot open file" line as a missing file).
 //!
 //! The file's bytes are journaled before they are processed, as a record of their own
 //! (`F`: replayed as file lines, not as command-file lines), so that a restart replays
@@ -29,11 +29,8 @@ pub(crate) fn process_file(
     now: Time,
     logbuf: &mut String,
 ) -> std::io::Result<()> {
-    // A regular file only, bounded (`read_config_file`): a FIFO or a device named by
-    // `PROCESS_FILE` must not block the engine thread. The text is read as the engine
-    // reads it anyway (invalid UTF-8 replaced).
-    let data = match picket_config::read_config_file(std::path::Path::new(path)) {
-        Ok(d) => d.into_bytes(),
+    let data = match read_commands(path) {
+        Ok(d) => d,
         Err(_) => {
             logbuf.push_str(&format!(
                 "[{now}] Error: Cannot open file '{}' to process external commands!\n",
@@ -58,6 +55,27 @@ pub(crate) fn process_file(
         }
     }
     journaled
+}
+
+/// The file's bytes, at most `MAX_CONFIG_FILE_BYTES`. Opened without blocking and
+/// refused when it is a FIFO or a socket: a FIFO without a writer would hold the engine
+/// thread until one came. Other files are read as Nagios reads them (`/dev/null` is an
+/// empty command file, as in the oracle's `o_process_file`).
+fn read_commands(path: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
+        .open(path)?;
+    let ft = file.metadata()?.file_type();
+    if ft.is_fifo() || ft.is_socket() || ft.is_dir() {
+        return Err(std::io::Error::from(std::io::ErrorKind::InvalidInput));
+    }
+    let mut data = Vec::new();
+    file.take(picket_config::MAX_CONFIG_FILE_BYTES)
+        .read_to_end(&mut data)?;
+    Ok(data)
 }
 
 #[cfg(test)]

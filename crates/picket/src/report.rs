@@ -239,7 +239,10 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LogLayer {
         let meta = event.metadata();
         let mut text = Text::default();
         event.record(&mut text);
-        let (kind, source) = if meta.target().starts_with("nsca") {
+        // The receivers' crates (`picket_nsca`, `picket_nsca_ng`) and the explicit
+        // `nsca`/`nsca_ng` targets are NSCA's lines.
+        let t = meta.target();
+        let (kind, source) = if t.starts_with("nsca") || t.starts_with("picket_nsca") {
             (Kind::Nsca, "NSCA")
         } else {
             (Kind::Other, meta.target())
