@@ -216,6 +216,10 @@ impl Acceptors {
                     }
                     if rx.stats.active.load(Ordering::Relaxed) >= rx.options.max_connections {
                         rx.stats.refused_over_limit.fetch_add(1, Ordering::Relaxed);
+                        warn!(
+                            "NSCA-ng: connection from {peer} closed at once: {} connections open (max_connections)",
+                            rx.options.max_connections
+                        );
                         drop(stream);
                         continue;
                     }

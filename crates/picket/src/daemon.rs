@@ -42,6 +42,9 @@ pub(crate) struct DaemonOptions {
 /// cap ÷ command lifetime, and a loaded box stretches lifetimes (64 slots at 32 ms
 /// are 2,000 notifications/s, the W4 rate).
 const DEFAULT_MAX_JOBS: usize = 256;
+/// Connections the built-in NSCA-ng receiver serves at once at most (one thread and one
+/// descriptor each; the descriptor budget may give it fewer).
+const NSCA_NG_MAX_CONNECTIONS: usize = 1024;
 /// Jobs waiting for a slot before new ones are dropped (and logged).
 const JOB_QUEUE: usize = 65_536;
 /// Snapshot when the journal grows past this, whatever the retention interval.
@@ -156,12 +159,20 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let budget = crate::fdlimit::Budget::split(
-        nofile,
-        nsca_config
-            .as_ref()
-            .map(|(_, c)| c.max_connections as usize),
-    );
+    // The NSCA share of the descriptors is for both receivers: NSCA 2 up to its
+    // `max_connections`, NSCA-ng (which has no such key) up to 1,024.
+    let nsca_wanted = match (&nsca_config, &nsca_ng_config) {
+        (None, None) => None,
+        (n, ng) => Some(
+            n.as_ref().map_or(0, |(_, c)| c.max_connections as usize)
+                + if ng.is_some() {
+                    NSCA_NG_MAX_CONNECTIONS
+                } else {
+                    0
+                },
+        ),
+    };
+    let budget = crate::fdlimit::Budget::split(nofile, nsca_wanted);
     let (livestatus, ls_warnings) = crate::livestatus::settings(main)?;
     loud.extend(ls_warnings.into_iter().map(|w| format!("Warning: {w}")));
     let mut budget = budget;
@@ -459,8 +470,12 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let nsca_ng = match &nsca_ng_config {
         Some((path, config)) => {
             // Its connections share the NSCA budget (one thread and one descriptor each).
-            let receiver =
-                crate::nsca_ng::start(path, config, budget.nsca.clamp(1, 1024), tx.clone())?;
+            let receiver = crate::nsca_ng::start(
+                path,
+                config,
+                budget.nsca.clamp(1, NSCA_NG_MAX_CONNECTIONS),
+                tx.clone(),
+            )?;
             eprintln!(
                 "Listening for NSCA-ng on {} ({})",
                 receiver.local_addr,

@@ -235,8 +235,8 @@ fn scoped_identity_reaches_the_log_and_is_refused_elsewhere() {
             )
         });
     }
-    wait_for("the counters in /metrics", 10, || {
-        let m = get(web, "/metrics");
+    let mut seen = String::new();
+    let counted = |m: &str| {
         m.contains(
             "picket_nsca_ng_commands_total{identity=\"web-checker\",outcome=\"refused_service\"} 2",
         ) && m.contains(
@@ -248,5 +248,19 @@ fn scoped_identity_reaches_the_log_and_is_refused_elsewhere() {
         ) && m.contains(
             "picket_nsca_ng_commands_total{identity=\"web-checker\",outcome=\"accepted\"}",
         ) && m.contains("picket_nsca_ng_last_submission_seconds{identity=\"web-checker\"}")
-    });
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !counted(&seen) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the counters in /metrics:\n{}\n{}",
+            read("nagios.log"),
+            seen.lines()
+                .filter(|l| l.starts_with("picket_nsca_ng"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        seen = get(web, "/metrics");
+    }
 }
