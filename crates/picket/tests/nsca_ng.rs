@@ -115,6 +115,12 @@ fn scoped_identity_reaches_the_log_and_is_refused_elsewhere() {
         read("picket.err").contains("Listening for NSCA-ng on")
             && read("picket.err").contains("Web UI")
     });
+    // Three clients connected and silent (in their handshake) for the whole test: every
+    // session below still needs a connection of its own. (With NSCA-ng alone the
+    // receiver once got a budget of one connection.)
+    let idle: Vec<std::net::TcpStream> = (0..3)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).expect("idle connection"))
+        .collect();
     let target = Target {
         server: "127.0.0.1".into(),
         port,
@@ -263,4 +269,5 @@ fn scoped_identity_reaches_the_log_and_is_refused_elsewhere() {
         std::thread::sleep(Duration::from_millis(50));
         seen = get(web, "/metrics");
     }
+    drop(idle);
 }
