@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrIn, bind, connect, socket};
-use picket_e2e::{Example, Nsca, Proc, bin, free_port, http_get, wait_for};
+use picket_e2e::{Example, Nsca, Proc, bin, free_port, http_get, http_post, wait_for};
 
 /// The hold of the test's detection.cfg, in seconds.
 const HOLD: u64 = 2;
@@ -457,30 +457,6 @@ fn a_restart_during_an_incident_neither_loses_nor_renotifies_it() {
         assert_eq!(lab.incident_notifications(), (1, 1), "{signal}: {d}");
         assert_eq!(lab.denied_notifications(), (0, 0), "{signal}: {d}");
     }
-}
-
-/// A POST with the bearer token: (status, body).
-fn http_post(addr: SocketAddr, path: &str, token: &str, body: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect web");
-    s.set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("request");
-    let mut resp = Vec::new();
-    let _ = s.read_to_end(&mut resp);
-    let resp = String::from_utf8_lossy(&resp).into_owned();
-    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
 }
 
 #[test]
