@@ -144,6 +144,51 @@ def start_picket(w, objects, method):
     return [p], [p.pid], port
 
 
+def start_picket_fifo(w, objects):
+    """The same picket configuration as start_picket, fed through its command FIFO."""
+    cfg = write_main_cfg(w, objects)
+    p = subprocess.Popen([PICKET, cfg], stdout=open(f"{w}/engine.out", "w"), stderr=subprocess.STDOUT)
+    wait_until(lambda: os.path.exists(f"{w}/nagios.cmd"), 60, "picket's FIFO")
+    with open(f"{w}/nagios.cmd", "w") as f:
+        f.write(f"[{int(time.time())}] ENABLE_NOTIFICATIONS\n")
+    wait_until(lambda: log_has(f"{w}/nagios.log", b"EXTERNAL COMMAND: ENABLE_NOTIFICATIONS"), 60, "picket")
+    return [p], [p.pid], None
+
+
+def fifo_lines(args):
+    """The results nsca-loadgen sends, in its order, as command lines (session s of
+    --per-connection results covers hosts (s * per_connection + j) % hosts)."""
+    now = int(time.time())
+    sessions = -(-args.results // args.per_connection)
+    out = []
+    n = 0
+    for s in range(sessions):
+        for j in range(args.per_connection):
+            if n == args.results:
+                break
+            h = (s * args.per_connection + j) % max(args.hosts, 1)
+            out.append(f"[{now}] PROCESS_SERVICE_CHECK_RESULT;loadgen-host-{h};loadgen;2;Denied sshd-127.0.0.2\n")
+            n += 1
+    return "".join(out).encode()
+
+
+def fifo_writer(path, data):
+    """A child process that writes `data` into the FIFO at `path` as fast as it can and
+    prints the load generator's JSON report (so the harness treats both alike)."""
+    code = (
+        "import os, sys, json\n"
+        "data = sys.stdin.buffer.read()\n"
+        "fd = os.open(sys.argv[1], os.O_WRONLY)\n"
+        "v = memoryview(data)\n"
+        "while v:\n"
+        "    v = v[os.write(fd, v[:1 << 20]):]\n"
+        "print(json.dumps(dict(sent=int(sys.argv[2]), stalled=0, failed=0)))\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", code, path, str(data.count(b"\n"))],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=False)
+    return p, data
+
+
 def start_c(w, objects, method, aggregate):
     cfg = write_main_cfg(w, objects)
     ng = subprocess.Popen([NAGIOS4, cfg], stdout=open(f"{w}/engine.out", "w"), stderr=subprocess.STDOUT)
@@ -174,6 +219,8 @@ def run_one(impl, args, objects):
     with tempfile.TemporaryDirectory(prefix=f"pipeline-{impl}-") as w:
         if impl == "picket":
             procs, pids, port = start_picket(w, objects, args.method)
+        elif impl == "fifo":
+            procs, pids, port = start_picket_fifo(w, objects)
         else:
             procs, pids, port = start_c(w, objects, args.method, 1 if args.aggregate else 0)
         try:
@@ -181,11 +228,22 @@ def run_one(impl, args, objects):
             counter = LogCounter(f"{w}/nagios.log")
             c0 = sum(tree_ticks(p) for p in pids)
             t0 = time.monotonic()
-            lg = subprocess.Popen(
-                [LOADGEN, "-p", str(port), "-n", str(args.results), "-k", str(args.per_connection),
-                 "-c", str(args.connections), "-m", str(args.method), "--password", PASSWORD,
-                 "--hosts", str(args.hosts), "--stall-secs", "60", "--max-secs", "300"],
-                stdout=subprocess.PIPE, text=True)
+            if impl == "fifo":
+                data = args.fifo_data
+                lg = None
+            else:
+                lg = subprocess.Popen(
+                    [LOADGEN, "-p", str(port), "-n", str(args.results), "-k", str(args.per_connection),
+                     "-c", str(args.connections), "-m", str(args.method), "--password", PASSWORD,
+                     "--hosts", str(args.hosts), "--stall-secs", "60", "--max-secs", "300"],
+                    stdout=subprocess.PIPE, text=True)
+            if lg is None:
+                # the writer reads every line from a pipe before it opens the FIFO; the
+                # daemon's CPU is what is compared, and it is idle until the first line
+                lg, _ = fifo_writer(f"{w}/nagios.cmd", data)
+                t0 = time.monotonic()
+                lg.stdin.write(data)
+                lg.stdin.close()
             last, last_change, done_at = 0, time.monotonic(), None
             report = None
             while True:
@@ -194,7 +252,9 @@ def run_one(impl, args, objects):
                 if n != last:
                     last, last_change = n, now
                 if report is None and lg.poll() is not None:
-                    report = json.loads(lg.stdout.read().strip().splitlines()[-1])
+                    out = lg.stdout.read()
+                    out = out.decode() if isinstance(out, bytes) else out
+                    report = json.loads(out.strip().splitlines()[-1])
                 if report is not None and n >= report["sent"]:
                     done_at = now
                     break
@@ -203,7 +263,9 @@ def run_one(impl, args, objects):
                 time.sleep(0.002)
             if report is None:
                 lg.wait(timeout=330)
-                report = json.loads(lg.stdout.read().strip().splitlines()[-1])
+                out = lg.stdout.read()
+                out = out.decode() if isinstance(out, bytes) else out
+                report = json.loads(out.strip().splitlines()[-1])
             t1 = done_at if done_at is not None else last_change
             c1 = sum(tree_ticks(p) for p in pids)
         finally:
@@ -225,11 +287,20 @@ def main():
     ap.add_argument("--method", type=int, default=1)
     ap.add_argument("--aggregate", action="store_true", help="aggregate_writes=1 for Debian nsca")
     ap.add_argument("--json", default=os.path.join(TARGET, "pipeline-bench.json"))
-    ap.add_argument("--only", choices=["picket", "c"],
+    ap.add_argument("--only", choices=["picket", "fifo", "c"],
                     help="run one pipeline only (e.g. to compare two picket builds with PICKET=)")
+    ap.add_argument("--fifo", action="store_true",
+                    help="picket's built-in NSCA against the same picket fed the same results "
+                         "through its command FIFO (interleaved; CPU counted alike)")
     args = ap.parse_args()
-    needed = {"picket": (PICKET, LOADGEN), "c": (LOADGEN, DEBIAN_NSCA, NAGIOS4)}.get(
+    needed = {"picket": (PICKET, LOADGEN), "fifo": (PICKET,),
+              "c": (LOADGEN, DEBIAN_NSCA, NAGIOS4)}.get(
         args.only, (PICKET, LOADGEN, DEBIAN_NSCA, NAGIOS4))
+    if args.only == "fifo":
+        args.fifo_data = fifo_lines(args)
+    if args.fifo:
+        needed = (PICKET, LOADGEN)
+        args.fifo_data = fifo_lines(args)
     for p in needed:
         if not os.path.exists(p):
             sys.exit(f"missing {p} (cargo build --release -p picket -p picket-nsca; "
@@ -239,7 +310,8 @@ def main():
         objects = f"{d}/objects.cfg"
         write_objects(objects, args.hosts, ["loadgen"], lambda h: f"loadgen-host-{h}")
         for rep in range(args.reps):
-            order = ["picket", "c"] if rep % 2 == 0 else ["c", "picket"]
+            other = "fifo" if args.fifo else "c"
+            order = ["picket", other] if rep % 2 == 0 else [other, "picket"]
             if args.only:
                 order = [args.only]
             for impl in order:
@@ -253,7 +325,7 @@ def main():
     with open(args.json, "w") as f:
         json.dump(runs, f, indent=1)
     med = {}
-    for impl in ("picket", "c"):
+    for impl in ("picket", "fifo", "c"):
         rs = [r for r in runs if r["impl"] == impl]
         if not rs:
             continue
@@ -269,11 +341,14 @@ def main():
     if "picket" in med:
         p = med["picket"]
         print(f"| picket (built-in NSCA) | {p['wall']:.3f} s | {p['rate']:,.0f} | {p['cpu']:.2f} | {p['lost']} | {p['stalled']} |")
+    if "fifo" in med:
+        p = med["fifo"]
+        print(f"| picket (the same results through its command FIFO) | {p['wall']:.3f} s | {p['rate']:,.0f} | {p['cpu']:.2f} | {p['lost']} | {p['stalled']} |")
     agg = "1" if args.aggregate else "0"
     if "c" in med:
         c = med["c"]
         print(f"| Debian nsca --single (aggregate_writes={agg}) → FIFO → nagios4 | {c['wall']:.3f} s | {c['rate']:,.0f} | {c['cpu']:.2f} | {c['lost']} | {c['stalled']} |")
-    if len(med) == 2:
+    if "picket" in med and "c" in med:
         print(f"\nratio: {med['picket']['rate'] / max(med['c']['rate'], 1e-9):.1f}×")
 
 

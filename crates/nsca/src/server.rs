@@ -454,10 +454,13 @@ pub async fn handle_connection<S>(
     loop {
         // Process every complete packet buffered, then hand them on at once.
         let mut close = false;
+        // One clock reading per read: every packet of it arrived at once.
+        let now = unix_now();
         while buf.len() >= PACKET_LEN {
             had_packet = true;
             let outcome =
-                check_packet(&mut session, &mut buf[..PACKET_LEN], peer, settings, stats).await;
+                check_packet(&mut session, &mut buf[..PACKET_LEN], peer, settings, stats, now)
+                    .await;
             buf.advance(PACKET_LEN);
             match outcome {
                 Outcome::Accept(r) => batch.push(r),
@@ -467,6 +470,12 @@ pub async fn handle_connection<S>(
                     break;
                 }
             }
+        }
+        if !batch.is_empty() {
+            // Counted per read, not per packet: the counter is shared by every connection.
+            stats
+                .accepted
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
         }
         if !batch.is_empty() && out.send(std::mem::take(&mut batch)).await.is_err() {
             return;
@@ -533,8 +542,10 @@ pub async fn handle_connection<S>(
                 EndOfStream::Clean => {}
                 EndOfStream::Legacy => {
                     if let Outcome::Accept(r) =
-                        check_packet(&mut session, &mut buf[..], peer, settings, stats).await
+                        check_packet(&mut session, &mut buf[..], peer, settings, stats, unix_now())
+                            .await
                     {
+                        Stats::bump(&stats.accepted);
                         let _ = out.send(vec![r]).await;
                     }
                 }
@@ -570,8 +581,8 @@ async fn check_packet(
     peer: SocketAddr,
     settings: &Settings,
     stats: &Stats,
+    now: u64,
 ) -> Outcome {
-    let now = unix_now();
     let result = match session.decode(packet, now) {
         Ok(r) => r,
         Err(e) => {
@@ -636,7 +647,6 @@ async fn check_packet(
             );
         }
     }
-    Stats::bump(&stats.accepted);
     Outcome::Accept(Received {
         result,
         peer,
