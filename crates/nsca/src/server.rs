@@ -458,9 +458,15 @@ pub async fn handle_connection<S>(
         let now = unix_now();
         while buf.len() >= PACKET_LEN {
             had_packet = true;
-            let outcome =
-                check_packet(&mut session, &mut buf[..PACKET_LEN], peer, settings, stats, now)
-                    .await;
+            let outcome = check_packet(
+                &mut session,
+                &mut buf[..PACKET_LEN],
+                peer,
+                settings,
+                stats,
+                now,
+            )
+            .await;
             buf.advance(PACKET_LEN);
             match outcome {
                 Outcome::Accept(r) => batch.push(r),
@@ -541,9 +547,15 @@ pub async fn handle_connection<S>(
             match end_of_stream(buf.len()) {
                 EndOfStream::Clean => {}
                 EndOfStream::Legacy => {
-                    if let Outcome::Accept(r) =
-                        check_packet(&mut session, &mut buf[..], peer, settings, stats, unix_now())
-                            .await
+                    if let Outcome::Accept(r) = check_packet(
+                        &mut session,
+                        &mut buf[..],
+                        peer,
+                        settings,
+                        stats,
+                        unix_now(),
+                    )
+                    .await
                     {
                         Stats::bump(&stats.accepted);
                         let _ = out.send(vec![r]).await;

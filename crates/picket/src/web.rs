@@ -102,6 +102,10 @@ impl Backend for EngineBackend {
         }
     }
 
+    fn exists(&self, host: &str, service: Option<&str>) -> Result<(), SubmitError> {
+        self.known(host, service)
+    }
+
     fn submit_events(
         &self,
         events: Vec<picket_correlator::ConnectionEvent>,

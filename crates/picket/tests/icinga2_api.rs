@@ -312,6 +312,16 @@ fn process_check_result_answers_as_icinga2() {
             r#"{"type":"Host","hosts":["web01","db01"],"exit_status":0,"plugin_output":"x"}"#.into(),
         ),
         (
+            "one known host and one that does not exist (nothing of it is taken)",
+            auth,
+            r#"{"type":"Host","hosts":["web01","web99"],"exit_status":1,"plugin_output":"half-known"}"#.into(),
+        ),
+        (
+            "a known and an unknown service by name",
+            auth,
+            r#"{"type":"Service","services":["web01!TCP Wrappers","web01!No Such"],"exit_status":2,"plugin_output":"half-known"}"#.into(),
+        ),
+        (
             "a wrong password",
             Some((USER, "wrong-password-here")),
             r#"{"type":"Host","host":"web01","exit_status":0,"plugin_output":"x"}"#.into(),
@@ -369,4 +379,5 @@ fn process_check_result_answers_as_icinga2() {
         "{log}"
     );
     assert!(!log.contains("forged"), "{log}");
+    assert!(!log.contains("half-known"), "{log}");
 }

@@ -15,8 +15,9 @@
 //! Answers as Debian's icinga2 2.13 gives them (`crates/web/tests/icinga2.rs`
 //! sends the same requests to both): `{"results":[{"code":200,"status":
 //! "Successfully processed check result for object 'h!s'."}]}` (integral
-//! codes); 404 `{"error":404,"status":"No objects found."}` for named objects
-//! that are not there, and `500 {"results":[]}` for a filter that matches
+//! codes); 404 `{"error":404,"status":"No objects found."}` when any named
+//! object is not there (nothing of the request is taken, as Icinga looks every
+//! object up first), and `500 {"results":[]}` for a filter that matches
 //! nothing; a missing `exit_status` or `plugin_output`, or a host
 //! `exit_status` above 1, is a per-object code 400 (after the objects are
 //! found); 401 without or with wrong credentials; the HTTP status is 200 when
@@ -315,6 +316,21 @@ pub(crate) async fn process_check_result(
     if hidden {
         return no_objects(by_filter);
     }
+    // As Icinga 2 looks its named objects up before it processes any: one that does
+    // not exist makes the whole request find nothing (404 by name, 500 by filter),
+    // and nothing of it is taken.
+    for (_, cmd) in &cmds {
+        let (host, service) = cmd.target();
+        if let Err(e) = s.backend.exists(host, service) {
+            s.count(Via::Icinga, &who.name, Outcome::Malformed, "");
+            tracing::info!(
+                "icinga-api: {} (identity {}): no objects found, nothing of the request taken",
+                picket_authz::safe(&e.to_string()),
+                picket_authz::safe(&who.name)
+            );
+            return no_objects(by_filter);
+        }
+    }
     let mut results = Vec::new();
     for (name, cmd) in cmds {
         if let Some(e) = &param_error {
@@ -340,7 +356,10 @@ pub(crate) async fn process_check_result(
                 s.count(Via::Icinga, &who.name, Outcome::Accepted, &object);
                 results.push(json!({ "code": 200, "status": format!("Successfully processed check result for object '{name}'.") }));
             }
-            Err(SubmitError::Rejected(e)) if e.starts_with("unknown") => {}
+            Err(SubmitError::Rejected(e)) if e.starts_with("unknown") => {
+                // Removed between the lookup above and now (a reload): as if not found.
+                s.count(Via::Icinga, &who.name, Outcome::Malformed, "");
+            }
             Err(SubmitError::Rejected(e)) => {
                 results.push(json!({ "code": 403, "status": format!("Check result for object '{name}' refused: {}", picket_authz::safe(&e)) }));
             }

@@ -419,6 +419,14 @@ pub trait Backend: Send + Sync + 'static {
     fn status(&self) -> StatusView;
     /// Hand a validated command to the engine (in arrival order with other inputs).
     fn submit(&self, cmd: Command) -> Result<(), SubmitError>;
+    /// Whether the host (and service) exists, so that a request naming several
+    /// objects can be refused whole before any of it is taken (Icinga 2's
+    /// process-check-result). `Rejected` names the unknown object. The default:
+    /// every object exists (`submit` still checks).
+    fn exists(&self, host: &str, service: Option<&str>) -> Result<(), SubmitError> {
+        let _ = (host, service);
+        Ok(())
+    }
     /// Hand one raw external command (`[time] NAME;args\n`, already checked to be
     /// one line and authorized: NRDP's `cmd=submitcmd`) to the engine as a
     /// command-file line. The default: not taken.
