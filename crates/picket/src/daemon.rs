@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -21,7 +21,7 @@ use picket_config::{Dialect, LoadOptions};
 use picket_engine::{Engine, EngineOptions, Job, Request, Time};
 
 use crate::detect::Detect;
-use crate::history::{History, HistoryMsg};
+use crate::history::{History, HistoryTx};
 use crate::input::{Input, unix_now};
 use crate::logfile::write_log;
 use crate::report::{Errors, Kind};
@@ -790,7 +790,7 @@ pub(crate) struct EngineLoop<'a> {
     pub(crate) log: &'a mut File,
     pub(crate) rotator: &'a crate::logfile::Rotator,
     pub(crate) job_tx: &'a tokio::sync::mpsc::Sender<Job>,
-    pub(crate) history: Option<&'a SyncSender<HistoryMsg>>,
+    pub(crate) history: Option<&'a HistoryTx>,
     pub(crate) checks: &'a crate::checks::Checks,
     /// `retention_update_interval` in seconds (0: only on request and at stop).
     pub(crate) save_every: Time,
@@ -873,7 +873,7 @@ impl EngineLoop<'_> {
                 }
             }
             if let Some(h) = self.history {
-                let _ = h.try_send(HistoryMsg::Wake);
+                h.wake();
             }
             for job in ing.jobs.drain(..) {
                 if let Err(e) = self.job_tx.try_send(job) {

@@ -24,7 +24,7 @@ use picket_history::{NotificationJob, NotificationResult};
 use picket_web::{Counter, Metrics};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::history::HistoryMsg;
+use crate::history::{HistoryMsg, HistoryTx};
 use crate::input::Input;
 
 /// Where the executor reports.
@@ -33,7 +33,9 @@ pub(crate) struct Reports {
     /// Log lines for the engine thread (timeouts, spawn failures).
     pub(crate) log: SyncSender<Input>,
     /// Notification outcomes for the history.
-    pub(crate) history: Option<SyncSender<HistoryMsg>>,
+    pub(crate) history: Option<HistoryTx>,
+    /// Reports that waited for room in the history's queue.
+    history_waits: Counter,
     ok: Counter,
     failed: Counter,
     timed_out: Counter,
@@ -43,7 +45,7 @@ pub(crate) struct Reports {
 impl Reports {
     pub(crate) fn new(
         log: SyncSender<Input>,
-        history: Option<SyncSender<HistoryMsg>>,
+        history: Option<HistoryTx>,
         metrics: &Metrics,
     ) -> Reports {
         let c = |status: &str| {
@@ -56,6 +58,11 @@ impl Reports {
         Reports {
             log,
             history,
+            history_waits: metrics.counter(
+                "picket_history_report_waits_total",
+                "Notification jobs and outcomes that waited for room in the history's queue (none is dropped).",
+                &[],
+            ),
             ok: c("ok"),
             failed: c("failed"),
             timed_out: c("timeout"),
@@ -81,13 +88,16 @@ pub(crate) async fn executor(mut rx: mpsc::Receiver<Job>, max: usize, reports: R
             job.notification.as_ref().filter(|t| t.logged),
             &reports.history,
         ) {
-            let _ = h.try_send(HistoryMsg::NotificationJob(NotificationJob {
-                id: t.id,
-                contact: t.contact.clone(),
-                host: t.host.clone(),
-                service: t.service.clone(),
-                command: t.command.clone(),
-            }));
+            h.report(
+                HistoryMsg::NotificationJob(NotificationJob {
+                    id: t.id,
+                    contact: t.contact.clone(),
+                    host: t.host.clone(),
+                    service: t.service.clone(),
+                    command: t.command.clone(),
+                }),
+                &reports.history_waits,
+            );
         }
         let Ok(permit) = Arc::clone(&sem).acquire_owned().await else {
             return;
@@ -178,18 +188,21 @@ async fn run_job(exec: &Executor, job: Job, r: &Reports) {
         _ => r.failed.inc(),
     }
     if let Some(h) = &r.history {
-        let _ = h.try_send(HistoryMsg::Notification {
-            id: target.id,
-            result: NotificationResult {
-                time: crate::input::unix_now(),
-                contact: target.contact,
-                host: target.host,
-                service: target.service,
-                command: target.command,
-                exit_code,
-                status,
-                duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        h.report(
+            HistoryMsg::Notification {
+                id: target.id,
+                result: NotificationResult {
+                    time: crate::input::unix_now(),
+                    contact: target.contact,
+                    host: target.host,
+                    service: target.service,
+                    command: target.command,
+                    exit_code,
+                    status,
+                    duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+                },
             },
-        });
+            &r.history_waits,
+        );
     }
 }

@@ -7,8 +7,11 @@
 //! history resumes where it stopped and catches up with what the log holds, so history and
 //! log agree. The same parsed lines become the live events of the UI and API.
 //!
-//! The engine thread only sends a [`HistoryMsg::Wake`] after each write (never blocking); the
-//! executor sends each notification command's outcome.
+//! The engine thread only wakes the thread after each write ([`HistoryTx::wake`]: never
+//! blocking, and at most one wake-up waits in the queue, so that a history far behind the
+//! engine never fills the queue with them); the executor sends each notification job and
+//! its outcome ([`HistoryTx::report`]), which are never dropped: when the queue is full the
+//! sender waits for room (counted in `picket_history_report_waits_total`).
 //!
 //! How far behind the history is, is measured when `/metrics` is scraped, not when the
 //! thread last finished a pass (during a long catch-up that was seconds old, and after a
@@ -21,6 +24,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -58,6 +62,54 @@ pub(crate) enum HistoryMsg {
     Notification { id: u64, result: NotificationResult },
     /// Ingest what the log holds, then stop (other senders may still be alive).
     Stop,
+}
+
+/// The senders' end of the history thread's queue.
+#[derive(Clone)]
+pub(crate) struct HistoryTx {
+    tx: SyncSender<HistoryMsg>,
+    /// A [`HistoryMsg::Wake`] is in the queue and not yet taken.
+    wake_pending: Arc<AtomicBool>,
+}
+
+impl HistoryTx {
+    /// The engine appended to the log. Never blocks; a wake-up already waiting in the
+    /// queue stands for this one too (the thread reads everything the log holds).
+    pub(crate) fn wake(&self) {
+        if !self.wake_pending.swap(true, Ordering::AcqRel)
+            && self.tx.try_send(HistoryMsg::Wake).is_err()
+        {
+            // Full of reports, or gone: the thread still polls the log every second.
+            self.wake_pending.store(false, Ordering::Release);
+        }
+    }
+
+    /// A notification job or outcome: never dropped, since the history joins a job's
+    /// outcome to its log line by the job's place in this order. When the queue is full
+    /// the caller waits for room; `waits` counts that. `false` once the thread is gone.
+    pub(crate) fn report(&self, msg: HistoryMsg, waits: &picket_web::Counter) -> bool {
+        use std::sync::mpsc::TrySendError;
+        match self.tx.try_send(msg) {
+            Ok(()) => true,
+            Err(TrySendError::Disconnected(_)) => false,
+            Err(TrySendError::Full(msg)) => {
+                waits.inc();
+                let send = || self.tx.send(msg).is_ok();
+                // Off the async workers' hands when called from the multi-threaded runtime.
+                match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+                    Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+                        tokio::task::block_in_place(send)
+                    }
+                    _ => send(),
+                }
+            }
+        }
+    }
+
+    /// Asks the thread to ingest what the log holds and stop.
+    fn stop(&self) {
+        let _ = self.tx.try_send(HistoryMsg::Stop);
+    }
 }
 
 /// Splits appended log bytes into complete lines, tracking the offset past the last one.
@@ -137,7 +189,7 @@ fn memchr_nl(b: &[u8]) -> Option<usize> {
 
 /// The running history thread.
 pub(crate) struct History {
-    pub(crate) tx: SyncSender<HistoryMsg>,
+    pub(crate) tx: HistoryTx,
     handle: JoinHandle<()>,
     done: Receiver<()>,
 }
@@ -148,7 +200,7 @@ impl History {
     /// the next start resumes where it got to).
     pub(crate) fn finish(self, limit: Duration) -> bool {
         // An explicit stop: clones of the sender may outlive this call.
-        let _ = self.tx.try_send(HistoryMsg::Stop);
+        self.tx.stop();
         drop(self.tx);
         match self.done.recv_timeout(limit) {
             Ok(()) | Err(RecvTimeoutError::Disconnected) => {
@@ -385,7 +437,7 @@ impl Worker {
     }
 }
 
-fn run(mut w: Worker, rx: Receiver<HistoryMsg>) {
+fn run(mut w: Worker, rx: Receiver<HistoryMsg>, wake_pending: &AtomicBool) {
     let mut last_prune = Instant::now() - PRUNE_EVERY;
     loop {
         let first = rx.recv_timeout(Duration::from_secs(1));
@@ -396,7 +448,8 @@ fn run(mut w: Worker, rx: Receiver<HistoryMsg>) {
             Ok(HistoryMsg::Notification { id, result }) => {
                 results.push(Record::NotificationOutcome { id, result });
             }
-            Ok(HistoryMsg::Wake) | Err(RecvTimeoutError::Timeout) => {}
+            Ok(HistoryMsg::Wake) => wake_pending.store(false, Ordering::Release),
+            Err(RecvTimeoutError::Timeout) => {}
             Ok(HistoryMsg::Stop) | Err(RecvTimeoutError::Disconnected) => done = true,
         }
         while let Ok(m) = rx.try_recv() {
@@ -405,7 +458,7 @@ fn run(mut w: Worker, rx: Receiver<HistoryMsg>) {
                 HistoryMsg::Notification { id, result } => {
                     results.push(Record::NotificationOutcome { id, result });
                 }
-                HistoryMsg::Wake => {}
+                HistoryMsg::Wake => wake_pending.store(false, Ordering::Release),
                 HistoryMsg::Stop => done = true,
             }
         }
@@ -509,13 +562,19 @@ pub(crate) fn start(
     }
     let (tx, rx) = sync_channel(QUEUE);
     let (done_tx, done) = sync_channel(1);
+    let wake_pending = Arc::new(AtomicBool::new(false));
+    let pending = Arc::clone(&wake_pending);
     let handle = std::thread::Builder::new()
         .name("picket-history".into())
         .spawn(move || {
-            run(worker, rx);
+            run(worker, rx, &pending);
             let _ = done_tx.send(());
         })?;
-    Ok(History { tx, handle, done })
+    Ok(History {
+        tx: HistoryTx { tx, wake_pending },
+        handle,
+        done,
+    })
 }
 
 #[cfg(test)]
@@ -652,11 +711,58 @@ mod tests {
         std::fs::rename(&log, dir.path().join("nagios-archived.log")).unwrap();
         let mut g = File::create(&log).unwrap();
         g.write_all(line(5, "10.0.0.4").as_bytes()).unwrap();
-        h.tx.send(HistoryMsg::Wake).unwrap();
+        h.tx.wake();
         assert!(h.finish(Duration::MAX));
         let st = Store::open(&db, StoreConfig::default()).unwrap();
         assert_eq!(st.count().unwrap(), 5);
         let denied = st.denied(&picket_history::DeniedQuery::default()).unwrap();
         assert_eq!(denied.len(), 4);
+    }
+
+    #[test]
+    fn wakes_are_coalesced_and_reports_wait_for_room() {
+        let (tx, rx) = sync_channel(2);
+        let h = HistoryTx {
+            tx,
+            wake_pending: Arc::new(AtomicBool::new(false)),
+        };
+        let metrics = picket_web::Metrics::new();
+        let waits = metrics.counter("waits", "test", &[]);
+        // However often the engine writes, one wake-up waits in the queue.
+        for _ in 0..100 {
+            h.wake();
+        }
+        let job = |id| {
+            HistoryMsg::NotificationJob(NotificationJob {
+                id,
+                contact: "c".into(),
+                host: "h".into(),
+                service: None,
+                command: "cmd".into(),
+            })
+        };
+        assert!(h.report(job(1), &waits));
+        assert_eq!(waits.get(), 0);
+        // The queue is full now: the next report waits until the thread takes one.
+        let reader = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            let mut got = Vec::new();
+            while let Ok(m) = rx.recv_timeout(Duration::from_secs(5)) {
+                got.push(m);
+            }
+            got
+        });
+        assert!(h.report(job(2), &waits));
+        assert_eq!(waits.get(), 1);
+        drop(h);
+        let got = reader.join().unwrap();
+        let ids: Vec<Option<u64>> = got
+            .iter()
+            .map(|m| match m {
+                HistoryMsg::NotificationJob(j) => Some(j.id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, [None, Some(1), Some(2)], "{got:?}");
     }
 }
