@@ -366,10 +366,13 @@ pub enum Via {
     Nrdp,
     /// Livestatus `COMMAND` (the identity its listener or the peer's uid names).
     Livestatus,
+    /// Check-result files of `check_result_path` (the identity their owner's uid names).
+    Spool,
 }
 
 impl Via {
-    /// The label: `nsca-ng`, `api`, `ui`, `icinga-api`, `nrdp`, `livestatus`.
+    /// The label: `nsca-ng`, `api`, `ui`, `icinga-api`, `nrdp`, `livestatus`,
+    /// `check-result-spool`.
     pub fn label(self) -> &'static str {
         match self {
             Via::NscaNg => "nsca-ng",
@@ -378,6 +381,7 @@ impl Via {
             Via::Icinga => "icinga-api",
             Via::Nrdp => "nrdp",
             Via::Livestatus => "livestatus",
+            Via::Spool => "check-result-spool",
         }
     }
 }

@@ -150,6 +150,10 @@ pub struct MainConfig {
     pub check_result_reaper_frequency: u64,
     /// `max_check_result_file_age` (seconds, default 3600; 0: no limit).
     pub max_check_result_file_age: u64,
+    /// Picket: whose scope decides the results of `check_result_path`'s files
+    /// (`check_result_identity=NAME`, `check_result_uid_identity=UID:NAME`), as
+    /// `(key, value, "file:line")` in file order; the daemon's spool reader reads them.
+    pub check_result_identity_keys: Vec<(String, String, String)>,
     /// `log_rotation_method` (`n`, `h`, `d`, `w`, `m`).
     pub log_rotation_method: char,
     /// `log_archive_path`.
@@ -264,6 +268,7 @@ impl Default for MainConfig {
             check_result_path: None,
             check_result_reaper_frequency: 10,
             max_check_result_file_age: 3600,
+            check_result_identity_keys: Vec::new(),
             log_rotation_method: 'n',
             log_archive_path: None,
             max_concurrent_checks: 0,
@@ -560,6 +565,13 @@ impl MainConfig {
                 "lock_file" => m.lock_file = Some(path(v)),
                 "temp_path" => m.temp_path = Some(path(v)),
                 "check_result_path" => m.check_result_path = Some(path(v)),
+                "check_result_identity" | "check_result_uid_identity" => {
+                    m.check_result_identity_keys.push((
+                        l.key.to_owned(),
+                        v.trim().to_owned(),
+                        format!("{}:{}", file.display(), l.line),
+                    ))
+                }
                 "check_result_reaper_frequency" => n!(check_result_reaper_frequency),
                 "max_check_result_file_age" => n!(max_check_result_file_age),
                 "log_rotation_method" => match v {

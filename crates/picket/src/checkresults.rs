@@ -10,12 +10,186 @@
 //! deleted unread; what is not a regular file is left alone; every problem
 //! is a `nagios.log` warning. Results go to the engine as passive results
 //! whatever their `check_type`. A missing directory is created.
+//!
+//! **Who a file is from.** A spool file carries no identity, so, as Nagios,
+//! the directory's permissions decide who may drop results. Picket can also
+//! tie a file to an identity of `api_identities_file` by its owner's uid
+//! (`check_result_uid_identity=UID:NAME`, repeatable; `check_result_identity=NAME`
+//! for every other owner): each result of such a file is decided by that
+//! identity's `hosts`/`services` scope like a result from any other path; a
+//! refused one is skipped with a `Warning: authz: refusing …` line naming the
+//! identity and the file, and counted in
+//! `picket_ingest_total{via="check-result-spool",identity,outcome}`, while the
+//! file's other results are taken. A file whose owner has no identity is taken
+//! whole (Nagios' behaviour) unless `check_result_identity` is set.
 
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use anyhow::{Context, bail};
+
 use crate::input::Input;
+
+/// The identity keys as written: `(name, file:line)` for every other owner, and
+/// per uid.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct SpoolAuthKeys {
+    pub(crate) default: Option<(String, String)>,
+    pub(crate) uids: Vec<(u32, String, String)>,
+}
+
+impl SpoolAuthKeys {
+    /// Reads `check_result_identity` and `check_result_uid_identity`
+    /// (`(key, value, file:line)` in file order).
+    pub(crate) fn parse(keys: &[(String, String, String)]) -> anyhow::Result<SpoolAuthKeys> {
+        let mut a = SpoolAuthKeys::default();
+        let name = |v: &str, origin: &str, key: &str| -> anyhow::Result<String> {
+            if v.is_empty() || v.chars().any(char::is_control) {
+                bail!("{origin}: {key}: expected the name of an identity of api_identities_file");
+            }
+            Ok(v.to_owned())
+        };
+        for (key, v, origin) in keys {
+            match key.as_str() {
+                "check_result_identity" => {
+                    a.default = Some((name(v, origin, key)?, origin.clone()));
+                }
+                "check_result_uid_identity" => {
+                    let Some((uid, id)) = v.split_once(':') else {
+                        bail!(
+                            "{origin}: check_result_uid_identity={}: expected UID:IDENTITY (a numeric uid)",
+                            v.escape_default()
+                        );
+                    };
+                    let uid: u32 = uid.trim().parse().with_context(|| {
+                        format!(
+                            "{origin}: check_result_uid_identity={}: '{}' is not a numeric uid",
+                            v.escape_default(),
+                            uid.escape_default()
+                        )
+                    })?;
+                    if a.uids.iter().any(|(u, _, _)| *u == uid) {
+                        bail!("{origin}: check_result_uid_identity: uid {uid} is mapped twice");
+                    }
+                    a.uids
+                        .push((uid, name(id.trim(), origin, key)?, origin.clone()));
+                }
+                _ => bail!("{origin}: unknown key {key}"),
+            }
+        }
+        Ok(a)
+    }
+
+    /// Does any key name an identity?
+    pub(crate) fn names_identities(&self) -> bool {
+        self.default.is_some() || !self.uids.is_empty()
+    }
+
+    /// The names resolved against `api_identities_file`'s identities (`None`:
+    /// the file is not set); an unknown name is an error naming its file:line.
+    pub(crate) fn resolve(
+        &self,
+        identities: Option<&[picket_authz::Identity]>,
+    ) -> anyhow::Result<SpoolAuth> {
+        let find = |n: &String, origin: &String| -> anyhow::Result<SpoolIdentity> {
+            let Some(ids) = identities else {
+                bail!(
+                    "{origin}: identity '{}' for check_result_path files, but api_identities_file is not set",
+                    n.escape_default()
+                );
+            };
+            match ids.iter().find(|i| &i.name == n) {
+                Some(i) => Ok(SpoolIdentity {
+                    name: i.name.clone(),
+                    scope: Arc::new(i.scope.clone()),
+                }),
+                None => bail!(
+                    "{origin}: identity '{}' for check_result_path files is not in api_identities_file ({})",
+                    n.escape_default(),
+                    ids.iter()
+                        .map(|i| i.name.escape_default().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            }
+        };
+        let default = match &self.default {
+            Some((n, o)) => Some(find(n, o)?),
+            None => None,
+        };
+        let mut uids = HashMap::new();
+        for (uid, n, o) in &self.uids {
+            uids.insert(*uid, find(n, o)?);
+        }
+        Ok(SpoolAuth { default, uids })
+    }
+}
+
+/// An identity a spool file's results are decided by.
+#[derive(Debug, Clone)]
+pub(crate) struct SpoolIdentity {
+    pub(crate) name: String,
+    pub(crate) scope: Arc<picket_authz::Scope>,
+}
+
+/// [`SpoolAuthKeys`] resolved: who a file owned by a uid is.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SpoolAuth {
+    pub(crate) default: Option<SpoolIdentity>,
+    pub(crate) uids: HashMap<u32, SpoolIdentity>,
+}
+
+impl SpoolAuth {
+    /// The identity of a file owned by `uid` (`None`: taken unscoped).
+    pub(crate) fn for_uid(&self, uid: u32) -> Option<&SpoolIdentity> {
+        self.uids.get(&uid).or(self.default.as_ref())
+    }
+
+    /// `check_result_path files: uid 1001 is web-agent; every other owner: unscoped`.
+    pub(crate) fn describe(&self) -> String {
+        let mut parts: Vec<String> = {
+            let mut u: Vec<_> = self.uids.iter().collect();
+            u.sort_by_key(|(uid, _)| **uid);
+            u.into_iter()
+                .map(|(uid, i)| format!("uid {uid} is {}", picket_authz::safe(&i.name)))
+                .collect()
+        };
+        parts.push(match &self.default {
+            Some(i) => format!("every other owner is {}", picket_authz::safe(&i.name)),
+            None => "every other owner: unscoped (the directory's permissions decide)".into(),
+        });
+        format!("check_result_path files: {}", parts.join("; "))
+    }
+}
+
+/// Where the spool reader counts its verdicts.
+#[derive(Clone)]
+pub(crate) struct SpoolReport {
+    pub(crate) metrics: Arc<picket_web::Metrics>,
+    pub(crate) ledger: Arc<Mutex<picket_web::Ledger>>,
+}
+
+impl SpoolReport {
+    fn count(&self, identity: &str, outcome: picket_web::Outcome, object: &str) {
+        self.metrics
+            .counter(
+                "picket_ingest_total",
+                "Submissions by ingest path, identity and outcome (accepted, refused_unauthorized, bad_key, malformed).",
+                &[
+                    ("via", picket_web::Via::Spool.label()),
+                    ("identity", identity),
+                    ("outcome", outcome.label()),
+                ],
+            )
+            .inc();
+        let mut l = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        l.record(picket_web::Via::Spool, identity, outcome, now(), object);
+    }
+}
 
 /// A file bigger than this is refused (deleted with a warning).
 const MAX_FILE: u64 = 1 << 20;
@@ -36,6 +210,8 @@ pub(crate) fn start(
     every: Duration,
     max_age: u64,
     tx: SyncSender<Input>,
+    auth: SpoolAuth,
+    report: SpoolReport,
 ) -> anyhow::Result<()> {
     std::thread::Builder::new()
         .name("picket-checkresults".into())
@@ -45,7 +221,7 @@ pub(crate) fn start(
             let _ = std::fs::create_dir_all(&dir);
             let mut warned = false;
             loop {
-                match reap(&dir, max_age, &tx) {
+                match reap(&dir, max_age, &tx, &auth, &report) {
                     Ok(_) => warned = false,
                     Err(Reap::Gone) => return,
                     Err(Reap::Dir(e)) => {
@@ -69,7 +245,13 @@ enum Reap {
 }
 
 /// One pass over `dir`; returns the results handed on.
-fn reap(dir: &Path, max_age: u64, tx: &SyncSender<Input>) -> Result<usize, Reap> {
+fn reap(
+    dir: &Path,
+    max_age: u64,
+    tx: &SyncSender<Input>,
+    auth: &SpoolAuth,
+    report: &SpoolReport,
+) -> Result<usize, Reap> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map_err(Reap::Dir)?
         .filter_map(|e| e.ok())
@@ -130,10 +312,32 @@ fn reap(dir: &Path, max_age: u64, tx: &SyncSender<Input>) -> Result<usize, Reap>
             remove();
             continue;
         }
+        let who = auth.for_uid(meta.uid());
         let mut lines = Vec::new();
         for (i, r) in results.iter().enumerate() {
             match r.command_line(t) {
                 Ok(l) => {
+                    if let Some(id) = who {
+                        if let Err(denial) = id.scope.decide(&l) {
+                            let r = picket_authz::Refusal {
+                                via: picket_web::Via::Spool,
+                                identity: id.name.clone(),
+                                peer: format!(
+                                    "check result file {} (uid {})",
+                                    file.display(),
+                                    meta.uid()
+                                ),
+                                denial,
+                            };
+                            tracing::warn!(target: "authz", "{}", r.log_line());
+                            report.count(&id.name, r.denial.outcome(), "");
+                            continue;
+                        }
+                        let object = picket_authz::command_body(&l)
+                            .map(|b| picket_authz::classify(b).object())
+                            .unwrap_or_default();
+                        report.count(&id.name, picket_web::Outcome::Accepted, &object);
+                    }
                     lines.extend_from_slice(&l);
                     handed += 1;
                 }

@@ -210,8 +210,9 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let ls_identities = livestatus
         .as_ref()
         .is_some_and(|s| s.commands.names_identities());
+    let spool_keys = crate::checkresults::SpoolAuthKeys::parse(&main.check_result_identity_keys)?;
     let identities = match (
-        main.web_listen.is_some() || ls_identities,
+        main.web_listen.is_some() || ls_identities || spool_keys.names_identities(),
         &main.api_identities_file,
     ) {
         (true, Some(p)) => {
@@ -240,6 +241,12 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
+    // Who check_result_path files are from (names checked against the identities now).
+    let spool_auth = spool_keys.resolve(
+        main.api_identities_file
+            .as_ref()
+            .map(|_| identities.as_slice()),
+    )?;
     let nrdp_path = match main.nrdp_path.as_deref() {
         None => Some("/nrdp/".to_string()),
         Some("") => None,
@@ -494,11 +501,19 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     if let Some(dir) = &main.check_result_path {
         let dir = std::path::absolute(dir)?;
         let every = Duration::from_secs(main.check_result_reaper_frequency.max(1));
+        if spool_keys.names_identities() {
+            eprintln!("{}", spool_auth.describe());
+        }
         crate::checkresults::start(
             dir.clone(),
             every,
             main.max_check_result_file_age,
             tx.clone(),
+            spool_auth.clone(),
+            crate::checkresults::SpoolReport {
+                metrics: Arc::clone(&metrics),
+                ledger: Arc::clone(&ledger),
+            },
         )?;
         eprintln!(
             "Reading check results from {} every {} s",

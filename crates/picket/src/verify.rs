@@ -283,9 +283,18 @@ fn ingest_files(main: &picket_config::MainConfig) -> Vec<(Level, String)> {
             s
         }
     };
+    let spool_keys =
+        match crate::checkresults::SpoolAuthKeys::parse(&main.check_result_identity_keys) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                err(&mut out, &e);
+                None
+            }
+        };
     let names_identities = livestatus
         .as_ref()
-        .is_some_and(|s| s.commands.names_identities());
+        .is_some_and(|s| s.commands.names_identities())
+        || spool_keys.as_ref().is_some_and(|k| k.names_identities());
     let mut identities = None;
     if let Some(path) = &main.api_identities_file {
         match crate::web::read_identities(path) {
@@ -295,7 +304,7 @@ fn ingest_files(main: &picket_config::MainConfig) -> Vec<(Level, String)> {
                     warn(
                         &mut out,
                         &format!(
-                            "api_identities_file {}: neither web_listen nor a livestatus_*_identity uses it",
+                            "api_identities_file {}: neither web_listen nor a livestatus_*_identity nor a check_result_*identity uses it",
                             path.display()
                         ),
                     );
@@ -341,9 +350,15 @@ fn ingest_files(main: &picket_config::MainConfig) -> Vec<(Level, String)> {
             err(&mut out, &anyhow::anyhow!("{e}"));
         }
     }
+    // An unreadable identities file was reported above; do not report its names again.
+    let unreadable = main.api_identities_file.is_some() && identities.is_none();
+    if let Some(k) = spool_keys.filter(|k| k.names_identities() && !unreadable) {
+        match k.resolve(identities.as_deref()) {
+            Err(e) => err(&mut out, &e),
+            Ok(a) => out.push((Level::Note, a.describe())),
+        }
+    }
     if let Some(s) = &livestatus {
-        // An unreadable identities file was reported above; do not report its names again.
-        let unreadable = main.api_identities_file.is_some() && identities.is_none();
         if !unreadable {
             match s.commands.resolve(identities.as_deref()) {
                 Err(e) => err(&mut out, &e),
