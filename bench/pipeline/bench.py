@@ -144,14 +144,21 @@ def start_picket(w, objects, method):
     return [p], [p.pid], port
 
 
-def start_picket_fifo(w, objects):
-    """The same picket configuration as start_picket, fed through its command FIFO."""
+def start_engine(binary, w, objects, what):
+    """Starts `binary` on the generated configuration and waits until a command
+    written to its FIFO is logged (the engine reads the FIFO)."""
     cfg = write_main_cfg(w, objects)
-    p = subprocess.Popen([PICKET, cfg], stdout=open(f"{w}/engine.out", "w"), stderr=subprocess.STDOUT)
-    wait_until(lambda: os.path.exists(f"{w}/nagios.cmd"), 60, "picket's FIFO")
+    p = subprocess.Popen([binary, cfg], stdout=open(f"{w}/engine.out", "w"), stderr=subprocess.STDOUT)
+    wait_until(lambda: os.path.exists(f"{w}/nagios.cmd"), 60, f"{what}'s FIFO")
     with open(f"{w}/nagios.cmd", "w") as f:
         f.write(f"[{int(time.time())}] ENABLE_NOTIFICATIONS\n")
-    wait_until(lambda: log_has(f"{w}/nagios.log", b"EXTERNAL COMMAND: ENABLE_NOTIFICATIONS"), 60, "picket")
+    wait_until(lambda: log_has(f"{w}/nagios.log", b"EXTERNAL COMMAND: ENABLE_NOTIFICATIONS"), 60, what)
+    return p
+
+
+def start_picket_fifo(w, objects):
+    """The same picket configuration as start_picket, fed through its command FIFO."""
+    p = start_engine(PICKET, w, objects, "picket")
     return [p], [p.pid], None
 
 
@@ -190,12 +197,7 @@ def fifo_writer(path, data):
 
 
 def start_c(w, objects, method, aggregate):
-    cfg = write_main_cfg(w, objects)
-    ng = subprocess.Popen([NAGIOS4, cfg], stdout=open(f"{w}/engine.out", "w"), stderr=subprocess.STDOUT)
-    wait_until(lambda: os.path.exists(f"{w}/nagios.cmd"), 60, "nagios4's FIFO")
-    with open(f"{w}/nagios.cmd", "w") as f:
-        f.write(f"[{int(time.time())}] ENABLE_NOTIFICATIONS\n")
-    wait_until(lambda: log_has(f"{w}/nagios.log", b"EXTERNAL COMMAND: ENABLE_NOTIFICATIONS"), 60, "nagios4")
+    ng = start_engine(NAGIOS4, w, objects, "nagios4")
     port = free_port()
     write_nsca_cfg(f"{w}/nsca.cfg", port, method, f"{w}/nagios.cmd", aggregate)
     ns = subprocess.Popen([DEBIAN_NSCA, "-f", "--single", "-c", f"{w}/nsca.cfg"],

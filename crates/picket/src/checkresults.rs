@@ -30,7 +30,7 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use crate::input::Input;
 
@@ -47,36 +47,17 @@ impl SpoolAuthKeys {
     /// (`(key, value, file:line)` in file order).
     pub(crate) fn parse(keys: &[(String, String, String)]) -> anyhow::Result<SpoolAuthKeys> {
         let mut a = SpoolAuthKeys::default();
-        let name = |v: &str, origin: &str, key: &str| -> anyhow::Result<String> {
-            if v.is_empty() || v.chars().any(char::is_control) {
-                bail!("{origin}: {key}: expected the name of an identity of api_identities_file");
-            }
-            Ok(v.to_owned())
-        };
         for (key, v, origin) in keys {
             match key.as_str() {
                 "check_result_identity" => {
-                    a.default = Some((name(v, origin, key)?, origin.clone()));
+                    a.default = Some((crate::web::identity_key(v, origin, key)?, origin.clone()));
                 }
                 "check_result_uid_identity" => {
-                    let Some((uid, id)) = v.split_once(':') else {
-                        bail!(
-                            "{origin}: check_result_uid_identity={}: expected UID:IDENTITY (a numeric uid)",
-                            v.escape_default()
-                        );
-                    };
-                    let uid: u32 = uid.trim().parse().with_context(|| {
-                        format!(
-                            "{origin}: check_result_uid_identity={}: '{}' is not a numeric uid",
-                            v.escape_default(),
-                            uid.escape_default()
-                        )
-                    })?;
+                    let (uid, id) = crate::web::uid_identity_key(v, origin, key)?;
                     if a.uids.iter().any(|(u, _, _)| *u == uid) {
                         bail!("{origin}: check_result_uid_identity: uid {uid} is mapped twice");
                     }
-                    a.uids
-                        .push((uid, name(id.trim(), origin, key)?, origin.clone()));
+                    a.uids.push((uid, id, origin.clone()));
                 }
                 _ => bail!("{origin}: unknown key {key}"),
             }
@@ -96,26 +77,11 @@ impl SpoolAuthKeys {
         identities: Option<&[picket_authz::Identity]>,
     ) -> anyhow::Result<SpoolAuth> {
         let find = |n: &String, origin: &String| -> anyhow::Result<SpoolIdentity> {
-            let Some(ids) = identities else {
-                bail!(
-                    "{origin}: identity '{}' for check_result_path files, but api_identities_file is not set",
-                    n.escape_default()
-                );
-            };
-            match ids.iter().find(|i| &i.name == n) {
-                Some(i) => Ok(SpoolIdentity {
-                    name: i.name.clone(),
-                    scope: Arc::new(i.scope.clone()),
-                }),
-                None => bail!(
-                    "{origin}: identity '{}' for check_result_path files is not in api_identities_file ({})",
-                    n.escape_default(),
-                    ids.iter()
-                        .map(|i| i.name.escape_default().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            }
+            let i = crate::web::find_identity(identities, n, origin, "check_result_path files")?;
+            Ok(SpoolIdentity {
+                name: i.name.clone(),
+                scope: Arc::new(i.scope.clone()),
+            })
         };
         let default = match &self.default {
             Some((n, o)) => Some(find(n, o)?),
@@ -175,19 +141,8 @@ pub(crate) struct SpoolReport {
 
 impl SpoolReport {
     fn count(&self, identity: &str, outcome: picket_web::Outcome, object: &str) {
-        self.metrics
-            .counter(
-                "picket_ingest_total",
-                "Submissions by ingest path, identity and outcome (accepted, refused_unauthorized, bad_key, malformed).",
-                &[
-                    ("via", picket_web::Via::Spool.label()),
-                    ("identity", identity),
-                    ("outcome", outcome.label()),
-                ],
-            )
-            .inc();
-        let mut l = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
-        l.record(picket_web::Via::Spool, identity, outcome, now(), object);
+        let via = picket_web::Via::Spool;
+        picket_web::count_ingest(&self.metrics, &self.ledger, via, identity, outcome, object);
     }
 }
 

@@ -268,6 +268,60 @@ pub(crate) fn status_view(engine: &Engine, now: Time) -> StatusView {
     }
 }
 
+/// The value of a main-config key that names an identity of `api_identities_file`
+/// (`livestatus_tcp_identity=NAME`, `check_result_identity=NAME`, …).
+pub(crate) fn identity_key(v: &str, origin: &str, key: &str) -> anyhow::Result<String> {
+    if v.is_empty() || v.chars().any(char::is_control) {
+        anyhow::bail!("{origin}: {key}: expected the name of an identity of api_identities_file");
+    }
+    Ok(v.to_owned())
+}
+
+/// The value of a `…_uid_identity=UID:NAME` key: a numeric uid and an identity name.
+pub(crate) fn uid_identity_key(v: &str, origin: &str, key: &str) -> anyhow::Result<(u32, String)> {
+    let Some((uid, id)) = v.split_once(':') else {
+        anyhow::bail!(
+            "{origin}: {key}={}: expected UID:IDENTITY (a numeric uid)",
+            v.escape_default()
+        );
+    };
+    let uid: u32 = uid.trim().parse().with_context(|| {
+        format!(
+            "{origin}: {key}={}: '{}' is not a numeric uid",
+            v.escape_default(),
+            uid.escape_default()
+        )
+    })?;
+    Ok((uid, identity_key(id.trim(), origin, key)?))
+}
+
+/// The identity `name` (named at `origin` for `what`) among `identities` (`None`:
+/// `api_identities_file` is not set); an error naming `origin` otherwise.
+pub(crate) fn find_identity<'a>(
+    identities: Option<&'a [picket_web::Identity]>,
+    name: &str,
+    origin: &str,
+    what: &str,
+) -> anyhow::Result<&'a picket_web::Identity> {
+    let Some(ids) = identities else {
+        anyhow::bail!(
+            "{origin}: identity '{}' for {what}, but api_identities_file is not set",
+            name.escape_default()
+        );
+    };
+    match ids.iter().find(|i| i.name == name) {
+        Some(i) => Ok(i),
+        None => anyhow::bail!(
+            "{origin}: identity '{}' for {what} is not in api_identities_file ({})",
+            name.escape_default(),
+            ids.iter()
+                .map(|i| i.name.escape_default().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// The identities of `api_identities_file` (the `nsca-ng.cfg` syntax, read by
 /// `nsca_ng_proto`; errors name file:line). A token or password that is a
 /// placeholder or shorter than 16 characters is refused.

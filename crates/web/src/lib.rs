@@ -727,23 +727,37 @@ impl WebState {
 
     /// Counts one submission in `picket_ingest_total{via,identity,outcome}` and the ledger.
     fn count(&self, via: Via, identity: &str, outcome: Outcome, object: &str) {
-        self.metrics
-            .counter(
-                "picket_ingest_total",
-                "Submissions by ingest path, identity and outcome (accepted, refused_unauthorized, bad_key, malformed).",
-                &[
-                    ("via", via.label()),
-                    ("identity", identity),
-                    ("outcome", outcome.label()),
-                ],
-            )
-            .inc();
-        let mut l = match self.ledger.lock() {
-            Ok(l) => l,
-            Err(p) => p.into_inner(),
-        };
-        l.record(via, identity, outcome, unix_now(), object);
+        count_ingest(&self.metrics, &self.ledger, via, identity, outcome, object);
     }
+}
+
+/// Counts one submission through `via` in `picket_ingest_total{via,identity,outcome}`
+/// and in the ledger of the Identities page (`object`: what an accepted one was for).
+/// Every ingest path counts through here.
+pub fn count_ingest(
+    metrics: &Metrics,
+    ledger: &std::sync::Mutex<Ledger>,
+    via: Via,
+    identity: &str,
+    outcome: Outcome,
+    object: &str,
+) {
+    metrics
+        .counter(
+            "picket_ingest_total",
+            "Submissions by ingest path, identity and outcome (accepted, refused_unauthorized, bad_key, malformed).",
+            &[
+                ("via", via.label()),
+                ("identity", identity),
+                ("outcome", outcome.label()),
+            ],
+        )
+        .inc();
+    let mut l = match ledger.lock() {
+        Ok(l) => l,
+        Err(p) => p.into_inner(),
+    };
+    l.record(via, identity, outcome, unix_now(), object);
 }
 
 /// The object of a command, for the ledger (`host h`, `service s on host h`).

@@ -137,12 +137,7 @@ impl CommandAuth {
     /// a key but `livestatus_uid_identity` wins).
     pub(crate) fn parse(keys: &[(String, String, String)]) -> anyhow::Result<CommandAuth> {
         let mut a = CommandAuth::default();
-        let name = |v: &str, origin: &str, key: &str| -> anyhow::Result<String> {
-            if v.is_empty() || v.chars().any(char::is_control) {
-                bail!("{origin}: {key}: expected the name of an identity of api_identities_file");
-            }
-            Ok(v.to_owned())
-        };
+        let name = crate::web::identity_key;
         for (key, v, origin) in keys {
             match key.as_str() {
                 "livestatus_tcp_identity" => a.tcp = Some((name(v, origin, key)?, origin.clone())),
@@ -150,24 +145,11 @@ impl CommandAuth {
                     a.unix = Some((name(v, origin, key)?, origin.clone()))
                 }
                 "livestatus_uid_identity" => {
-                    let Some((uid, id)) = v.split_once(':') else {
-                        bail!(
-                            "{origin}: livestatus_uid_identity={}: expected UID:IDENTITY (a numeric uid)",
-                            v.escape_default()
-                        );
-                    };
-                    let uid: u32 = uid.trim().parse().with_context(|| {
-                        format!(
-                            "{origin}: livestatus_uid_identity={}: '{}' is not a numeric uid",
-                            v.escape_default(),
-                            uid.escape_default()
-                        )
-                    })?;
+                    let (uid, id) = crate::web::uid_identity_key(v, origin, key)?;
                     if a.uids.iter().any(|(u, _, _)| *u == uid) {
                         bail!("{origin}: livestatus_uid_identity: uid {uid} is mapped twice");
                     }
-                    a.uids
-                        .push((uid, name(id.trim(), origin, key)?, origin.clone()));
+                    a.uids.push((uid, id, origin.clone()));
                 }
                 "livestatus_unscoped_commands" => {
                     let (mut unix, mut tcp) = (false, false);
@@ -204,26 +186,11 @@ impl CommandAuth {
         identities: Option<&[picket_authz::Identity]>,
     ) -> anyhow::Result<Commanders> {
         let find = |(n, origin): (&String, &String)| -> anyhow::Result<Commander> {
-            let Some(ids) = identities else {
-                bail!(
-                    "{origin}: identity '{}' for Livestatus commands, but api_identities_file is not set",
-                    n.escape_default()
-                );
-            };
-            match ids.iter().find(|i| &i.name == n) {
-                Some(i) => Ok(Commander::Scoped {
-                    name: i.name.clone(),
-                    scope: Arc::new(i.scope.clone()),
-                }),
-                None => bail!(
-                    "{origin}: identity '{}' for Livestatus commands is not in api_identities_file ({})",
-                    n.escape_default(),
-                    ids.iter()
-                        .map(|i| i.name.escape_default().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            }
+            let i = crate::web::find_identity(identities, n, origin, "Livestatus commands")?;
+            Ok(Commander::Scoped {
+                name: i.name.clone(),
+                scope: Arc::new(i.scope.clone()),
+            })
         };
         let tcp = match &self.tcp {
             Some((n, o)) => find((n, o))?,
@@ -534,25 +501,8 @@ impl Shared {
     /// Counts one `COMMAND` in `picket_ingest_total{via="livestatus",identity,outcome}`
     /// and the ledger (`object`: what an accepted one was for).
     fn count(&self, identity: &str, outcome: picket_web::Outcome, object: &str) {
-        self.metrics
-            .counter(
-                "picket_ingest_total",
-                "Submissions by ingest path, identity and outcome (accepted, refused_unauthorized, bad_key, malformed).",
-                &[
-                    ("via", picket_web::Via::Livestatus.label()),
-                    ("identity", identity),
-                    ("outcome", outcome.label()),
-                ],
-            )
-            .inc();
-        let mut l = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
-        l.record(
-            picket_web::Via::Livestatus,
-            identity,
-            outcome,
-            unix_now(),
-            object,
-        );
+        let via = picket_web::Via::Livestatus;
+        picket_web::count_ingest(&self.metrics, &self.ledger, via, identity, outcome, object);
     }
 
     fn report(&self, message: &str) {
