@@ -513,6 +513,10 @@ struct State {
     /// Open incident by key (rebuilt from `incidents` on restore).
     #[serde(skip)]
     open_by_key: HashMap<IncidentKey, u64>,
+    /// Written as a list of (key, time) pairs: the keys are not strings, so a JSON map could
+    /// not hold them. Read from that list, or from a map (what earlier builds wrote; in JSON
+    /// it could only be empty).
+    #[serde(with = "pairs")]
     last_closed: BTreeMap<IncidentKey, i64>,
     held: VecDeque<Held>,
     next_id: u64,
@@ -520,6 +524,53 @@ struct State {
     next_check: i64,
     last_expire: i64,
     stats: Stats,
+}
+
+/// A map written as a sequence of (key, value) pairs, read from such a sequence or a map.
+mod pairs {
+    use std::collections::BTreeMap;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::{Deserialize, Serialize, Serializer};
+
+    pub(super) fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        m: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter())
+    }
+
+    pub(super) fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        struct Pairs<K, V>(PhantomData<(K, V)>);
+        impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> Visitor<'de> for Pairs<K, V> {
+            type Value = BTreeMap<K, V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of (key, value) pairs, or a map")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                let mut m = BTreeMap::new();
+                while let Some((k, v)) = a.next_element::<(K, V)>()? {
+                    m.insert(k, v);
+                }
+                Ok(m)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                let mut m = BTreeMap::new();
+                while let Some((k, v)) = a.next_entry::<K, V>()? {
+                    m.insert(k, v);
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_any(Pairs(PhantomData))
+    }
 }
 
 /// The correlator. See the crate documentation.
