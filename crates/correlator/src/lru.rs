@@ -20,21 +20,41 @@ struct Slot<V> {
     value: V,
 }
 
+/// An entry of the slab: the key, the value (`None` once removed), and how many queue
+/// entries name this slot. A slot is reused only when it is vacant and no queue entry names
+/// it any more, so a queue entry's slot always holds the key it was queued for.
+#[derive(Debug, Clone)]
+struct Node<K, V> {
+    key: K,
+    generation: u64,
+    value: Option<V>,
+    refs: u32,
+}
+
 /// The map. Serialized as its entries sorted by key, plus the queue, so that snapshots are
 /// deterministic.
+///
+/// In memory the entries live in a slab (a `Vec` of nodes, with a free list); the hash map
+/// goes from key to slot, and the queue holds slot indexes, so that the second-chance scan
+/// and the eviction touch the victim's node directly instead of hashing its key again (and
+/// the queue holds no copy of the keys). The serialized form is the one of the earlier,
+/// key-queued map.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(
     bound(
         serialize = "K: Serialize + Ord + Clone, V: Serialize + Clone",
-        deserialize = "K: Deserialize<'de> + Hash + Eq, V: Deserialize<'de>"
+        deserialize = "K: Deserialize<'de> + Hash + Eq + Clone, V: Deserialize<'de>"
     ),
     from = "Repr<K, V>",
     into = "Repr<K, V>"
 )]
 pub(crate) struct Lru<K: Hash + Eq, V> {
-    map: HashMap<K, Slot<V>>,
-    /// (key, generation, last_seen when queued).
-    queue: VecDeque<(K, u64, i64)>,
+    map: HashMap<K, u32>,
+    nodes: Vec<Node<K, V>>,
+    /// Vacant slots no queue entry names.
+    free: Vec<u32>,
+    /// (slot, generation, last_seen when queued).
+    queue: VecDeque<(u32, u64, i64)>,
     next_gen: u64,
 }
 
@@ -46,31 +66,94 @@ struct Repr<K, V> {
 }
 
 impl<K: Hash + Eq + Ord + Clone, V> From<Lru<K, V>> for Repr<K, V> {
-    fn from(l: Lru<K, V>) -> Self {
-        let mut entries: Vec<(K, Slot<V>)> = l.map.into_iter().collect();
+    fn from(mut l: Lru<K, V>) -> Self {
+        let queue = l
+            .queue
+            .iter()
+            .map(|&(i, generation, seen)| (l.nodes[i as usize].key.clone(), generation, seen))
+            .collect();
+        let mut entries: Vec<(K, Slot<V>)> = l
+            .map
+            .into_iter()
+            .filter_map(|(k, i)| {
+                let n = &mut l.nodes[i as usize];
+                let value = n.value.take()?;
+                Some((
+                    k,
+                    Slot {
+                        generation: n.generation,
+                        value,
+                    },
+                ))
+            })
+            .collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         Repr {
             entries,
-            queue: l.queue,
+            queue,
             next_gen: l.next_gen,
         }
     }
 }
 
-impl<K: Hash + Eq, V> From<Repr<K, V>> for Lru<K, V> {
+impl<K: Hash + Eq + Clone, V> From<Repr<K, V>> for Lru<K, V> {
     fn from(r: Repr<K, V>) -> Self {
-        Lru {
-            map: r.entries.into_iter().collect(),
-            queue: r.queue,
+        let mut l = Lru {
+            map: HashMap::with_capacity(r.entries.len()),
+            nodes: Vec::with_capacity(r.entries.len()),
+            free: Vec::new(),
+            queue: VecDeque::with_capacity(r.queue.len()),
             next_gen: r.next_gen,
+        };
+        for (k, slot) in r.entries {
+            let i = slot_index(l.nodes.len());
+            l.nodes.push(Node {
+                key: k.clone(),
+                generation: slot.generation,
+                value: Some(slot.value),
+                refs: 0,
+            });
+            if let Some(old) = l.map.insert(k, i) {
+                // A key twice: the last one wins (as when collected into a map).
+                l.nodes[old as usize].value = None;
+                l.free.push(old);
+            }
         }
+        // Queue entries of removed keys name vacant slots of their own.
+        let mut gone: HashMap<K, u32> = HashMap::new();
+        for (k, generation, seen) in r.queue {
+            let i = match l.map.get(&k).or_else(|| gone.get(&k)) {
+                Some(&i) => i,
+                None => {
+                    let i = slot_index(l.nodes.len());
+                    l.nodes.push(Node {
+                        key: k.clone(),
+                        generation: 0,
+                        value: None,
+                        refs: 0,
+                    });
+                    gone.insert(k, i);
+                    i
+                }
+            };
+            l.nodes[i as usize].refs += 1;
+            l.queue.push_back((i, generation, seen));
+        }
+        l
     }
+}
+
+/// Slots are u32: the caps keep the maps far below that.
+fn slot_index(n: usize) -> u32 {
+    u32::try_from(n).expect("fewer than 2^32 slots")
 }
 
 impl<K: Hash + Eq, V> Default for Lru<K, V> {
     fn default() -> Self {
         Lru {
             map: HashMap::new(),
+            nodes: Vec::new(),
+            free: Vec::new(),
             queue: VecDeque::new(),
             next_gen: 0,
         }
@@ -83,45 +166,77 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
     }
 
     pub(crate) fn get(&self, k: &K) -> Option<&V> {
-        self.map.get(k).map(|s| &s.value)
+        let i = *self.map.get(k)?;
+        self.nodes[i as usize].value.as_ref()
     }
 
     #[cfg(test)]
     pub(crate) fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        self.map.get_mut(k).map(|s| &mut s.value)
+        let i = *self.map.get(k)?;
+        self.nodes[i as usize].value.as_mut()
     }
 
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
-        let v = self.map.remove(k).map(|s| s.value);
+        let v = self
+            .map
+            .remove(k)
+            .and_then(|i| self.nodes[i as usize].value.take());
         self.compact();
         v
     }
 
+    /// A queue entry naming slot `i` is gone.
+    fn unref(&mut self, i: u32) {
+        let n = &mut self.nodes[i as usize];
+        n.refs -= 1;
+        if n.refs == 0 && n.value.is_none() {
+            self.free.push(i);
+        }
+    }
+
+    /// A new live slot for `k` (its one queue entry is the caller's to push).
+    fn alloc(&mut self, k: K, generation: u64, value: V) -> u32 {
+        let node = Node {
+            key: k,
+            generation,
+            value: Some(value),
+            refs: 1,
+        };
+        match self.free.pop() {
+            Some(i) => {
+                self.nodes[i as usize] = node;
+                i
+            }
+            None => {
+                let i = slot_index(self.nodes.len());
+                self.nodes.push(node);
+                i
+            }
+        }
+    }
+
     /// The entry for `k`, inserted (as `V::default()`, seen at `now`) if missing; and how
-    /// many were evicted to make room. One hash lookup for a hit while the map is not full,
-    /// two when it is.
+    /// many were evicted to make room. One hash lookup for a hit; for a miss, one more to
+    /// insert and one to remove the victim when the map is full.
     pub(crate) fn get_or_insert(&mut self, k: &K, cap: usize, now: i64) -> (&mut V, usize)
     where
         V: Default,
     {
+        if let Some(&i) = self.map.get(k) {
+            let v = self.nodes[i as usize].value.as_mut();
+            return (v.expect("a mapped slot is live"), 0);
+        }
         let mut evicted = 0;
-        if self.map.len() >= cap.max(1) && !self.map.contains_key(k) {
+        if self.map.len() >= cap.max(1) {
             evicted = usize::from(self.evict_one());
         }
         let generation = self.next_gen;
-        let mut inserted = false;
-        let slot = self.map.entry(k.clone()).or_insert_with(|| {
-            inserted = true;
-            Slot {
-                generation,
-                value: V::default(),
-            }
-        });
-        if inserted {
-            self.next_gen += 1;
-            self.queue.push_back((k.clone(), generation, now));
-        }
-        (&mut slot.value, evicted)
+        self.next_gen += 1;
+        let i = self.alloc(k.clone(), generation, V::default());
+        self.map.insert(k.clone(), i);
+        self.queue.push_back((i, generation, now));
+        let v = self.nodes[i as usize].value.as_mut();
+        (v.expect("just inserted"), evicted)
     }
 
     #[cfg(test)]
@@ -133,43 +248,52 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
     /// [`Lru::insert`], queued as seen at `seen`.
     #[cfg(test)]
     fn insert_at(&mut self, k: K, v: V, cap: usize, seen: i64) -> usize {
+        if let Some(&i) = self.map.get(&k) {
+            // Replaced: a new generation, the old queue entry goes stale.
+            let generation = self.next_gen;
+            self.next_gen += 1;
+            let n = &mut self.nodes[i as usize];
+            n.generation = generation;
+            n.value = Some(v);
+            n.refs += 1;
+            self.queue.push_back((i, generation, seen));
+            return 0;
+        }
         let mut evicted = 0;
-        if self.map.len() >= cap.max(1) && !self.map.contains_key(&k) {
+        if self.map.len() >= cap.max(1) {
             evicted = usize::from(self.evict_one());
         }
         let generation = self.next_gen;
         self.next_gen += 1;
-        self.queue.push_back((k.clone(), generation, seen));
-        self.map.insert(
-            k,
-            Slot {
-                generation,
-                value: v,
-            },
-        );
+        let i = self.alloc(k.clone(), generation, v);
+        self.map.insert(k, i);
+        self.queue.push_back((i, generation, seen));
         evicted
     }
 
     fn evict_one(&mut self) -> bool {
         // Each live entry is given a second chance at most once per pass.
         let mut budget = self.queue.len() * 2 + 1;
-        while let Some((k, generation, queued_at)) = self.queue.pop_front() {
+        while let Some((i, generation, queued_at)) = self.queue.pop_front() {
             budget -= 1;
-            let Some(slot) = self.map.get_mut(&k) else {
-                continue;
+            let n = &mut self.nodes[i as usize];
+            let last = match &n.value {
+                Some(v) if n.generation == generation => v.last_seen(),
+                _ => {
+                    self.unref(i);
+                    continue;
+                }
             };
-            if slot.generation != generation {
-                continue;
-            }
-            let last = slot.value.last_seen();
             if last > queued_at && budget > 0 {
                 let g = self.next_gen;
                 self.next_gen += 1;
-                slot.generation = g;
-                self.queue.push_back((k, g, last));
+                n.generation = g;
+                self.queue.push_back((i, g, last));
                 continue;
             }
-            self.map.remove(&k);
+            self.map.remove(&n.key);
+            n.value = None;
+            self.unref(i);
             return true;
         }
         false
@@ -183,28 +307,30 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
         let mut budget = self.queue.len().min(EXPIRE_BUDGET);
         while budget > 0 {
             budget -= 1;
-            let Some((k, generation, queued_at)) = self.queue.front().cloned() else {
+            let Some(&(i, generation, queued_at)) = self.queue.front() else {
                 break;
             };
-            let Some(slot) = self.map.get_mut(&k) else {
-                self.queue.pop_front();
-                continue;
+            let n = &mut self.nodes[i as usize];
+            let last = match &n.value {
+                Some(v) if n.generation == generation => v.last_seen(),
+                _ => {
+                    self.queue.pop_front();
+                    self.unref(i);
+                    continue;
+                }
             };
-            if slot.generation != generation {
-                self.queue.pop_front();
-                continue;
-            }
-            let last = slot.value.last_seen();
             if last.saturating_add(horizon) <= now {
                 self.queue.pop_front();
-                self.map.remove(&k);
+                self.map.remove(&n.key);
+                n.value = None;
+                self.unref(i);
                 removed += 1;
             } else if last > queued_at {
                 self.queue.pop_front();
                 let g = self.next_gen;
                 self.next_gen += 1;
-                slot.generation = g;
-                self.queue.push_back((k, g, last));
+                n.generation = g;
+                self.queue.push_back((i, g, last));
             } else {
                 break;
             }
@@ -215,9 +341,18 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
     /// Drops stale queue entries when they outnumber the live ones.
     fn compact(&mut self) {
         if self.queue.len() > 2 * self.map.len() + 64 {
-            let map = &self.map;
-            self.queue.retain(|(k, generation, _)| {
-                map.get(k).is_some_and(|s| s.generation == *generation)
+            let nodes = &mut self.nodes;
+            let free = &mut self.free;
+            self.queue.retain(|&(i, generation, _)| {
+                let n = &mut nodes[i as usize];
+                let live = n.value.is_some() && n.generation == generation;
+                if !live {
+                    n.refs -= 1;
+                    if n.refs == 0 && n.value.is_none() {
+                        free.push(i);
+                    }
+                }
+                live
             });
         }
     }
