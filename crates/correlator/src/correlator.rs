@@ -371,20 +371,35 @@ fn port_target(proto: Proto, port: u16) -> u32 {
     (p << 16) | u32::from(port)
 }
 
-/// Are there at least `k` distinct `key`s in `items`? Stops as soon as there are (the
-/// thresholds are small): O(n·k).
-fn at_least_distinct<T, K: PartialEq>(items: &[T], key: impl Fn(&T) -> K, k: usize) -> bool {
-    let mut seen: Vec<K> = Vec::with_capacity(k);
-    for it in items {
-        let v = key(it);
-        if !seen.contains(&v) {
-            seen.push(v);
-            if seen.len() >= k {
+/// Are there at least `k` distinct keys in `items`? Stops as soon as there are (the
+/// thresholds are small): O(n·k), and no allocation for a threshold up to 32.
+fn at_least_distinct<K: PartialEq + Copy>(items: impl Iterator<Item = K>, k: usize) -> bool {
+    const INLINE: usize = 32;
+    if k == 0 {
+        return true;
+    }
+    let mut inline: [Option<K>; INLINE] = [None; INLINE];
+    let mut heap: Vec<K> = Vec::new();
+    let mut n = 0;
+    for v in items {
+        let known = if k <= INLINE {
+            inline[..n].contains(&Some(v))
+        } else {
+            heap.contains(&v)
+        };
+        if !known {
+            if k <= INLINE {
+                inline[n] = Some(v);
+            } else {
+                heap.push(v);
+            }
+            n += 1;
+            if n >= k {
                 return true;
             }
         }
     }
-    seen.len() >= k
+    false
 }
 
 /// How an event changed a source's observations (what the detectors must look at).
@@ -787,7 +802,8 @@ impl Correlator {
         };
 
         // The source's observations and its detectors.
-        let growth = self.upsert_entry(now, t, &src, reporter, target, daemon, ev.kind, ev.count);
+        let (growth, slot) =
+            self.upsert_entry(now, t, &src, reporter, target, daemon, ev.kind, ev.count);
         let mut fired = Detectors::default();
         if trap {
             fired.insert(Detector::Trap);
@@ -797,7 +813,7 @@ impl Correlator {
             .map(|i| i.detectors)
             .unwrap_or_default();
         if growth != Growth::None {
-            self.evaluate(t, &src, reporter, growth, already, &mut fired);
+            self.evaluate(t, slot, reporter, growth, already, &mut fired);
         }
 
         if let Some(id) = open {
@@ -868,7 +884,7 @@ impl Correlator {
         daemon: u32,
         kind: Kind,
         count: u32,
-    ) -> Growth {
+    ) -> (Growth, u32) {
         let retention = self.cfg.retention();
         let c = &self.cfg;
         // An entry last seen within the shortest window was in every window already.
@@ -879,10 +895,10 @@ impl Correlator {
             c.horizontal_window
         };
         let cap = self.cfg.max_entries_per_source;
-        let (s, evicted) = self
+        let (slot, s, evicted) = self
             .st
             .sources
-            .get_or_insert(src, self.cfg.max_sources, now);
+            .get_or_insert_slot(src, self.cfg.max_sources, now);
         self.st.stats.evicted_sources += evicted as u64;
 
         s.seen = now;
@@ -896,11 +912,12 @@ impl Correlator {
             e.first = e.first.min(t);
             e.count = e.count.saturating_add(count);
             e.daemon = daemon;
-            return if re_entered {
+            let growth = if re_entered {
                 Growth::NewReporter
             } else {
                 Growth::None
             };
+            return (growth, slot);
         }
         let live_reporter = s
             .entries
@@ -930,18 +947,20 @@ impl Correlator {
             last: t,
             count,
         });
-        if live_reporter {
+        let growth = if live_reporter {
             Growth::NewTarget
         } else {
             Growth::NewReporter
-        }
+        };
+        (growth, slot)
     }
 
-    /// Runs the window detectors not yet in `already` for `src` at event time `t`.
+    /// Runs the window detectors not yet in `already` for the source in `slot` (of
+    /// `sources`, from `upsert_entry`) at event time `t`.
     fn evaluate(
         &mut self,
         t: i64,
-        src: &Source,
+        slot: u32,
         reporter: u32,
         growth: Growth,
         already: Detectors,
@@ -949,7 +968,7 @@ impl Correlator {
     ) {
         // A host already counted changes no count of hosts.
         let hosts = growth == Growth::NewReporter;
-        let Some(s) = self.st.sources.get(src) else {
+        let Some(s) = self.st.sources.at(slot) else {
             return;
         };
         let c = &self.cfg;
@@ -1034,9 +1053,9 @@ impl Correlator {
                 ps.hits.push((ip, reporter, t));
             }
         }
-        let live: Vec<&(IpAddr, u32, i64)> = ps.hits.iter().filter(|h| h.2 >= since).collect();
-        at_least_distinct(&live, |h| h.0, self.cfg.distributed_sources as usize)
-            && at_least_distinct(&live, |h| h.1, self.cfg.distributed_hosts as usize)
+        let live = || ps.hits.iter().filter(|h| h.2 >= since);
+        at_least_distinct(live().map(|h| h.0), self.cfg.distributed_sources as usize)
+            && at_least_distinct(live().map(|h| h.1), self.cfg.distributed_hosts as usize)
     }
 
     /// Opens the incident of a distributed scan from `p` on `target` (not emitted: the

@@ -1,8 +1,11 @@
 //! A map with a fixed cap that evicts approximately the least recently seen entry (a
 //! "second chance" queue: O(1) amortized, deterministic, serializable).
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
+
+use hashbrown::HashTable;
 
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +15,60 @@ pub(crate) const EXPIRE_BUDGET: usize = 1024;
 /// What an entry must say about itself: when it was last seen.
 pub(crate) trait LastSeen {
     fn last_seen(&self) -> i64;
+}
+
+/// Key to slot: a table of slot indexes (4 bytes a bucket; the keys live in the nodes, with
+/// their hashes). The hashes are std's `RandomState` (SipHash with a random key, so that
+/// attacker-chosen source addresses cannot aim at one bucket), each computed once per event
+/// and kept in the node: removing a victim or growing the table does not hash again.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    keys: RandomState,
+    table: HashTable<u32>,
+}
+
+impl Index {
+    fn with_capacity(n: usize) -> Self {
+        Index {
+            keys: RandomState::new(),
+            table: HashTable::with_capacity(n),
+        }
+    }
+
+    fn hash<K: Hash>(&self, k: &K) -> u64 {
+        self.keys.hash_one(k)
+    }
+
+    fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    fn get<K: Eq, V>(&self, nodes: &[Node<K, V>], hash: u64, k: &K) -> Option<u32> {
+        self.table
+            .find(hash, |&i| {
+                let n = &nodes[i as usize];
+                n.hash == hash && n.value.is_some() && n.key == *k
+            })
+            .copied()
+    }
+
+    /// Slot `i` (live, holding a key not in the index yet).
+    fn insert<K, V>(&mut self, nodes: &[Node<K, V>], i: u32) {
+        let hash = nodes[i as usize].hash;
+        self.table
+            .insert_unique(hash, i, |&j| nodes[j as usize].hash);
+    }
+
+    /// Slot `i`, whose key hashes to `hash`.
+    fn remove(&mut self, hash: u64, i: u32) -> bool {
+        match self.table.find_entry(hash, |&j| j == i) {
+            Ok(e) => {
+                e.remove();
+                true
+            }
+            Err(_) => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -26,6 +83,8 @@ struct Slot<V> {
 #[derive(Debug, Clone)]
 struct Node<K, V> {
     key: K,
+    /// The key's hash in the index.
+    hash: u64,
     generation: u64,
     value: Option<V>,
     refs: u32,
@@ -49,7 +108,7 @@ struct Node<K, V> {
     into = "Repr<K, V>"
 )]
 pub(crate) struct Lru<K: Hash + Eq, V> {
-    map: HashMap<K, u32>,
+    map: Index,
     nodes: Vec<Node<K, V>>,
     /// Vacant slots no queue entry names.
     free: Vec<u32>,
@@ -66,20 +125,20 @@ struct Repr<K, V> {
 }
 
 impl<K: Hash + Eq + Ord + Clone, V> From<Lru<K, V>> for Repr<K, V> {
-    fn from(mut l: Lru<K, V>) -> Self {
+    fn from(l: Lru<K, V>) -> Self {
         let queue = l
             .queue
             .iter()
             .map(|&(i, generation, seen)| (l.nodes[i as usize].key.clone(), generation, seen))
             .collect();
+        // The live nodes are the entries of the index.
         let mut entries: Vec<(K, Slot<V>)> = l
-            .map
+            .nodes
             .into_iter()
-            .filter_map(|(k, i)| {
-                let n = &mut l.nodes[i as usize];
-                let value = n.value.take()?;
+            .filter_map(|n| {
+                let value = n.value?;
                 Some((
-                    k,
+                    n.key,
                     Slot {
                         generation: n.generation,
                         value,
@@ -99,35 +158,41 @@ impl<K: Hash + Eq + Ord + Clone, V> From<Lru<K, V>> for Repr<K, V> {
 impl<K: Hash + Eq + Clone, V> From<Repr<K, V>> for Lru<K, V> {
     fn from(r: Repr<K, V>) -> Self {
         let mut l = Lru {
-            map: HashMap::with_capacity(r.entries.len()),
+            map: Index::with_capacity(r.entries.len()),
             nodes: Vec::with_capacity(r.entries.len()),
             free: Vec::new(),
             queue: VecDeque::with_capacity(r.queue.len()),
             next_gen: r.next_gen,
         };
         for (k, slot) in r.entries {
+            let hash = l.map.hash(&k);
+            if let Some(old) = l.map.get(&l.nodes, hash, &k) {
+                // A key twice: the last one wins (as when collected into a map).
+                l.map.remove(hash, old);
+                l.nodes[old as usize].value = None;
+                l.free.push(old);
+            }
             let i = slot_index(l.nodes.len());
             l.nodes.push(Node {
-                key: k.clone(),
+                key: k,
+                hash,
                 generation: slot.generation,
                 value: Some(slot.value),
                 refs: 0,
             });
-            if let Some(old) = l.map.insert(k, i) {
-                // A key twice: the last one wins (as when collected into a map).
-                l.nodes[old as usize].value = None;
-                l.free.push(old);
-            }
+            l.map.insert(&l.nodes, i);
         }
         // Queue entries of removed keys name vacant slots of their own.
         let mut gone: HashMap<K, u32> = HashMap::new();
         for (k, generation, seen) in r.queue {
-            let i = match l.map.get(&k).or_else(|| gone.get(&k)) {
-                Some(&i) => i,
+            let hash = l.map.hash(&k);
+            let i = match l.map.get(&l.nodes, hash, &k).or_else(|| gone.get(&k).copied()) {
+                Some(i) => i,
                 None => {
                     let i = slot_index(l.nodes.len());
                     l.nodes.push(Node {
                         key: k.clone(),
+                        hash,
                         generation: 0,
                         value: None,
                         refs: 0,
@@ -151,7 +216,7 @@ fn slot_index(n: usize) -> u32 {
 impl<K: Hash + Eq, V> Default for Lru<K, V> {
     fn default() -> Self {
         Lru {
-            map: HashMap::new(),
+            map: Index::with_capacity(0),
             nodes: Vec::new(),
             free: Vec::new(),
             queue: VecDeque::new(),
@@ -166,21 +231,22 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
     }
 
     pub(crate) fn get(&self, k: &K) -> Option<&V> {
-        let i = *self.map.get(k)?;
+        let i = self.map.get(&self.nodes, self.map.hash(k), k)?;
         self.nodes[i as usize].value.as_ref()
     }
 
     #[cfg(test)]
     pub(crate) fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        let i = *self.map.get(k)?;
+        let i = self.map.get(&self.nodes, self.map.hash(k), k)?;
         self.nodes[i as usize].value.as_mut()
     }
 
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
-        let v = self
-            .map
-            .remove(k)
-            .and_then(|i| self.nodes[i as usize].value.take());
+        let hash = self.map.hash(k);
+        let v = self.map.get(&self.nodes, hash, k).and_then(|i| {
+            self.map.remove(hash, i);
+            self.nodes[i as usize].value.take()
+        });
         self.compact();
         v
     }
@@ -195,9 +261,10 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
     }
 
     /// A new live slot for `k` (its one queue entry is the caller's to push).
-    fn alloc(&mut self, k: K, generation: u64, value: V) -> u32 {
+    fn alloc(&mut self, k: K, hash: u64, generation: u64, value: V) -> u32 {
         let node = Node {
             key: k,
+            hash,
             generation,
             value: Some(value),
             refs: 1,
@@ -222,9 +289,20 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
     where
         V: Default,
     {
-        if let Some(&i) = self.map.get(k) {
+        let (_, v, evicted) = self.get_or_insert_slot(k, cap, now);
+        (v, evicted)
+    }
+
+    /// [`Lru::get_or_insert`], with the entry's slot: [`Lru::at`] reaches it again without a
+    /// lookup until the map is next changed.
+    pub(crate) fn get_or_insert_slot(&mut self, k: &K, cap: usize, now: i64) -> (u32, &mut V, usize)
+    where
+        V: Default,
+    {
+        let hash = self.map.hash(k);
+        if let Some(i) = self.map.get(&self.nodes, hash, k) {
             let v = self.nodes[i as usize].value.as_mut();
-            return (v.expect("a mapped slot is live"), 0);
+            return (i, v.expect("a mapped slot is live"), 0);
         }
         let mut evicted = 0;
         if self.map.len() >= cap.max(1) {
@@ -232,11 +310,16 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
         }
         let generation = self.next_gen;
         self.next_gen += 1;
-        let i = self.alloc(k.clone(), generation, V::default());
-        self.map.insert(k.clone(), i);
+        let i = self.alloc(k.clone(), hash, generation, V::default());
+        self.map.insert(&self.nodes, i);
         self.queue.push_back((i, generation, now));
         let v = self.nodes[i as usize].value.as_mut();
-        (v.expect("just inserted"), evicted)
+        (i, v.expect("just inserted"), evicted)
+    }
+
+    /// The entry in slot `i` (from [`Lru::get_or_insert_slot`], the map unchanged since).
+    pub(crate) fn at(&self, i: u32) -> Option<&V> {
+        self.nodes.get(i as usize).and_then(|n| n.value.as_ref())
     }
 
     #[cfg(test)]
@@ -248,7 +331,8 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
     /// [`Lru::insert`], queued as seen at `seen`.
     #[cfg(test)]
     fn insert_at(&mut self, k: K, v: V, cap: usize, seen: i64) -> usize {
-        if let Some(&i) = self.map.get(&k) {
+        let hash = self.map.hash(&k);
+        if let Some(i) = self.map.get(&self.nodes, hash, &k) {
             // Replaced: a new generation, the old queue entry goes stale.
             let generation = self.next_gen;
             self.next_gen += 1;
@@ -265,8 +349,8 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
         }
         let generation = self.next_gen;
         self.next_gen += 1;
-        let i = self.alloc(k.clone(), generation, v);
-        self.map.insert(k, i);
+        let i = self.alloc(k, hash, generation, v);
+        self.map.insert(&self.nodes, i);
         self.queue.push_back((i, generation, seen));
         evicted
     }
@@ -291,7 +375,7 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
                 self.queue.push_back((i, g, last));
                 continue;
             }
-            self.map.remove(&n.key);
+            self.map.remove(n.hash, i);
             n.value = None;
             self.unref(i);
             return true;
@@ -321,7 +405,7 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
             };
             if last.saturating_add(horizon) <= now {
                 self.queue.pop_front();
-                self.map.remove(&n.key);
+                self.map.remove(n.hash, i);
                 n.value = None;
                 self.unref(i);
                 removed += 1;
