@@ -186,7 +186,11 @@ impl<K: Hash + Eq + Clone, V> From<Repr<K, V>> for Lru<K, V> {
         let mut gone: HashMap<K, u32> = HashMap::new();
         for (k, generation, seen) in r.queue {
             let hash = l.map.hash(&k);
-            let i = match l.map.get(&l.nodes, hash, &k).or_else(|| gone.get(&k).copied()) {
+            let i = match l
+                .map
+                .get(&l.nodes, hash, &k)
+                .or_else(|| gone.get(&k).copied())
+            {
                 Some(i) => i,
                 None => {
                     let i = slot_index(l.nodes.len());
@@ -446,7 +450,7 @@ impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
 mod tests {
     use super::*;
 
-    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Default, Serialize, Deserialize)]
     struct T(i64);
     impl LastSeen for T {
         fn last_seen(&self) -> i64 {
@@ -471,5 +475,186 @@ mod tests {
         let json = serde_json::to_string(&l).expect("ser");
         let back: Lru<u32, T> = serde_json::from_str(&json).expect("de");
         assert_eq!(serde_json::to_string(&back).expect("ser"), json);
+    }
+
+    /// The earlier map (a std `HashMap` of keys, the keys queued): the model the slab must
+    /// match, operation by operation and in its serialized form.
+    #[derive(Debug, Default, Serialize)]
+    struct Model {
+        #[serde(rename = "entries", serialize_with = "sorted")]
+        map: HashMap<u32, (u64, T)>,
+        queue: VecDeque<(u32, u64, i64)>,
+        next_gen: u64,
+    }
+
+    /// As the earlier map wrote itself: entries sorted by key.
+    fn sorted<S: serde::Serializer>(m: &HashMap<u32, (u64, T)>, s: S) -> Result<S::Ok, S::Error> {
+        let mut v: Vec<(u32, Slot<T>)> = m
+            .iter()
+            .map(|(k, (g, t))| {
+                (
+                    *k,
+                    Slot {
+                        generation: *g,
+                        value: t.clone(),
+                    },
+                )
+            })
+            .collect();
+        v.sort_by_key(|e| e.0);
+        s.collect_seq(v)
+    }
+
+    impl Model {
+        fn get_or_insert(&mut self, k: u32, cap: usize, now: i64) -> (&mut T, usize) {
+            let mut evicted = 0;
+            if self.map.len() >= cap.max(1) && !self.map.contains_key(&k) {
+                evicted = usize::from(self.evict_one());
+            }
+            let generation = self.next_gen;
+            let mut inserted = false;
+            let slot = self.map.entry(k).or_insert_with(|| {
+                inserted = true;
+                (generation, T(0))
+            });
+            if inserted {
+                self.next_gen += 1;
+                self.queue.push_back((k, generation, now));
+            }
+            (&mut slot.1, evicted)
+        }
+
+        fn remove(&mut self, k: u32) -> Option<i64> {
+            let v = self.map.remove(&k).map(|s| s.1.0);
+            if self.queue.len() > 2 * self.map.len() + 64 {
+                let map = &self.map;
+                self.queue
+                    .retain(|(k, g, _)| map.get(k).is_some_and(|s| s.0 == *g));
+            }
+            v
+        }
+
+        fn evict_one(&mut self) -> bool {
+            let mut budget = self.queue.len() * 2 + 1;
+            while let Some((k, generation, queued_at)) = self.queue.pop_front() {
+                budget -= 1;
+                let Some(slot) = self.map.get_mut(&k) else {
+                    continue;
+                };
+                if slot.0 != generation {
+                    continue;
+                }
+                let last = slot.1.0;
+                if last > queued_at && budget > 0 {
+                    let g = self.next_gen;
+                    self.next_gen += 1;
+                    slot.0 = g;
+                    self.queue.push_back((k, g, last));
+                    continue;
+                }
+                self.map.remove(&k);
+                return true;
+            }
+            false
+        }
+
+        fn expire(&mut self, now: i64, horizon: i64) -> usize {
+            let mut removed = 0;
+            let mut budget = self.queue.len().min(EXPIRE_BUDGET);
+            while budget > 0 {
+                budget -= 1;
+                let Some((k, generation, queued_at)) = self.queue.front().copied() else {
+                    break;
+                };
+                let Some(slot) = self.map.get_mut(&k) else {
+                    self.queue.pop_front();
+                    continue;
+                };
+                if slot.0 != generation {
+                    self.queue.pop_front();
+                    continue;
+                }
+                let last = slot.1.0;
+                if last.saturating_add(horizon) <= now {
+                    self.queue.pop_front();
+                    self.map.remove(&k);
+                    removed += 1;
+                } else if last > queued_at {
+                    self.queue.pop_front();
+                    let g = self.next_gen;
+                    self.next_gen += 1;
+                    slot.0 = g;
+                    self.queue.push_back((k, g, last));
+                } else {
+                    break;
+                }
+            }
+            removed
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Seen at the current time (inserted if missing).
+        Touch(u32),
+        Remove(u32),
+        Get(u32),
+        Expire(i64),
+        Tick(i64),
+        /// Through the serialized form and back.
+        Reload,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            6 => (0u32..40).prop_map(Op::Touch),
+            2 => (0u32..40).prop_map(Op::Remove),
+            1 => (0u32..40).prop_map(Op::Get),
+            1 => (0i64..20).prop_map(Op::Expire),
+            2 => (0i64..4).prop_map(Op::Tick),
+            1 => Just(Op::Reload),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 500, ..Default::default() })]
+
+        #[test]
+        fn the_slab_matches_the_earlier_map(cap in 1usize..24, ops in proptest::collection::vec(op(), 1..400)) {
+            let mut m = Model::default();
+            let mut l: Lru<u32, T> = Lru::default();
+            let mut now = 0i64;
+            for o in ops {
+                match o {
+                    Op::Touch(k) => {
+                        let (a, ea) = m.get_or_insert(k, cap, now);
+                        a.0 = now;
+                        let (b, eb) = l.get_or_insert(&k, cap, now);
+                        b.0 = now;
+                        proptest::prop_assert_eq!(ea, eb);
+                    }
+                    Op::Remove(k) => {
+                        proptest::prop_assert_eq!(m.remove(k), l.remove(&k).map(|t| t.0));
+                    }
+                    Op::Get(k) => {
+                        proptest::prop_assert_eq!(m.map.get(&k).map(|s| s.1.0), l.get(&k).map(|t| t.0));
+                    }
+                    Op::Expire(h) => {
+                        proptest::prop_assert_eq!(m.expire(now, h), l.expire(now, h));
+                    }
+                    Op::Tick(d) => now += d,
+                    Op::Reload => {
+                        let json = serde_json::to_string(&l).expect("ser");
+                        l = serde_json::from_str(&json).expect("de");
+                    }
+                }
+                proptest::prop_assert_eq!(m.map.len(), l.len());
+                proptest::prop_assert_eq!(
+                    serde_json::to_string(&m).expect("model"),
+                    serde_json::to_string(&l).expect("slab")
+                );
+            }
+        }
     }
 }
