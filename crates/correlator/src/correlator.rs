@@ -11,6 +11,7 @@ use crate::event::{ConnectionEvent, Kind, Proto, Source};
 use crate::lru::{LastSeen, Lru};
 use crate::net::Prefix;
 use crate::render;
+use crate::small::Small;
 
 /// Names and ports shown in a transition (the counts are exact up to [`SET_CAP`]).
 pub const DISPLAY: usize = 16;
@@ -428,7 +429,7 @@ struct Entry {
 struct SourceState {
     /// `now` of the last event (for eviction).
     seen: i64,
-    entries: Vec<Entry>,
+    entries: Small<Entry>,
 }
 
 impl LastSeen for SourceState {
@@ -441,7 +442,7 @@ impl LastSeen for SourceState {
 struct PrefixState {
     seen: i64,
     /// (source, reporter, event time), one per (source, reporter).
-    hits: Vec<(IpAddr, u32, i64)>,
+    hits: Small<(IpAddr, u32, i64)>,
 }
 
 impl LastSeen for PrefixState {
@@ -934,7 +935,7 @@ impl Correlator {
                 if keep > 0 {
                     s.entries.select_nth_unstable_by_key(cut, |e| e.last);
                 }
-                s.entries.drain(..cut);
+                s.entries.vec_mut().drain(..cut);
                 self.st.stats.evicted_entries += cut as u64;
             }
         }
@@ -1047,7 +1048,7 @@ impl Correlator {
                 ps.hits.retain(|h| h.2 >= since);
                 if ps.hits.len() >= PREFIX_HITS {
                     if let Some((i, _)) = ps.hits.iter().enumerate().min_by_key(|(_, h)| h.2) {
-                        ps.hits.swap_remove(i);
+                        ps.hits.vec_mut().swap_remove(i);
                     }
                 }
                 ps.hits.push((ip, reporter, t));
@@ -1161,7 +1162,7 @@ impl Correlator {
         let Some(inc) = self.st.incidents.get_mut(&id) else {
             return;
         };
-        for e in &s.entries {
+        for e in s.entries.iter() {
             inc.hosts.insert(e.reporter);
             if e.target != 0 {
                 inc.targets.insert(e.target);
