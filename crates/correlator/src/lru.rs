@@ -3,7 +3,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use hashbrown::HashTable;
 
@@ -15,6 +15,14 @@ pub(crate) const EXPIRE_BUDGET: usize = 1024;
 /// What an entry must say about itself: when it was last seen.
 pub(crate) trait LastSeen {
     fn last_seen(&self) -> i64;
+}
+
+/// How a key goes into the keyed hasher: in one or two fixed-size writes where it can (the
+/// derived `Hash` writes each enum tag and field on its own, and SipHash pays per write).
+/// Equal keys must write the same bytes; different keys should (a pair that does not only
+/// shares a bucket).
+pub(crate) trait KeyHash: Hash + Eq {
+    fn write_key<H: Hasher>(&self, h: &mut H);
 }
 
 /// Key to slot: a table of slot indexes (4 bytes a bucket; the keys live in the nodes, with
@@ -35,8 +43,10 @@ impl Index {
         }
     }
 
-    fn hash<K: Hash>(&self, k: &K) -> u64 {
-        self.keys.hash_one(k)
+    fn hash<K: KeyHash>(&self, k: &K) -> u64 {
+        let mut h = self.keys.build_hasher();
+        k.write_key(&mut h);
+        h.finish()
     }
 
     fn len(&self) -> usize {
@@ -102,7 +112,7 @@ struct Node<K, V> {
 #[serde(
     bound(
         serialize = "K: Serialize + Ord + Clone, V: Serialize + Clone",
-        deserialize = "K: Deserialize<'de> + Hash + Eq + Clone, V: Deserialize<'de>"
+        deserialize = "K: Deserialize<'de> + KeyHash + Clone, V: Deserialize<'de>"
     ),
     from = "Repr<K, V>",
     into = "Repr<K, V>"
@@ -155,7 +165,7 @@ impl<K: Hash + Eq + Ord + Clone, V> From<Lru<K, V>> for Repr<K, V> {
     }
 }
 
-impl<K: Hash + Eq + Clone, V> From<Repr<K, V>> for Lru<K, V> {
+impl<K: KeyHash + Clone, V> From<Repr<K, V>> for Lru<K, V> {
     fn from(r: Repr<K, V>) -> Self {
         let mut l = Lru {
             map: Index::with_capacity(r.entries.len()),
@@ -229,7 +239,7 @@ impl<K: Hash + Eq, V> Default for Lru<K, V> {
     }
 }
 
-impl<K: Hash + Eq + Clone, V: LastSeen> Lru<K, V> {
+impl<K: KeyHash + Clone, V: LastSeen> Lru<K, V> {
     pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
@@ -452,6 +462,12 @@ mod tests {
 
     #[derive(Debug, Clone, Default, Serialize, Deserialize)]
     struct T(i64);
+
+    impl KeyHash for u32 {
+        fn write_key<H: Hasher>(&self, h: &mut H) {
+            h.write_u32(*self);
+        }
+    }
     impl LastSeen for T {
         fn last_seen(&self) -> i64 {
             self.0
