@@ -103,11 +103,12 @@ struct Node<K, V> {
 /// The map. Serialized as its entries sorted by key, plus the queue, so that snapshots are
 /// deterministic.
 ///
-/// In memory the entries live in a slab (a `Vec` of nodes, with a free list); the hash map
-/// goes from key to slot, and the queue holds slot indexes, so that the second-chance scan
-/// and the eviction touch the victim's node directly instead of hashing its key again (and
-/// the queue holds no copy of the keys). The serialized form is the one of the earlier,
-/// key-queued map.
+/// In memory the entries live in a slab (a `Vec` of nodes, with a free list); the
+/// [`Index`] goes from key to slot, and the queue holds slot indexes, so that the
+/// second-chance scan and the eviction touch the victim's node directly instead of hashing
+/// its key again (and the queue holds no copy of the keys). The serialized form is the one
+/// of the earlier map (a std `HashMap` of the keys, the keys queued), which the tests keep
+/// as a model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(
     bound(
