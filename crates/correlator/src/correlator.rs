@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::event::{ConnectionEvent, Kind, Proto, Source};
-use crate::lru::{LastSeen, Lru};
+use crate::lru::{KeyHash, LastSeen, Lru};
 use crate::net::Prefix;
 use crate::render;
+use crate::small::Small;
 
 /// Names and ports shown in a transition (the counts are exact up to [`SET_CAP`]).
 pub const DISPLAY: usize = 16;
@@ -371,20 +372,35 @@ fn port_target(proto: Proto, port: u16) -> u32 {
     (p << 16) | u32::from(port)
 }
 
-/// Are there at least `k` distinct `key`s in `items`? Stops as soon as there are (the
-/// thresholds are small): O(n·k).
-fn at_least_distinct<T, K: PartialEq>(items: &[T], key: impl Fn(&T) -> K, k: usize) -> bool {
-    let mut seen: Vec<K> = Vec::with_capacity(k);
-    for it in items {
-        let v = key(it);
-        if !seen.contains(&v) {
-            seen.push(v);
-            if seen.len() >= k {
+/// Are there at least `k` distinct keys in `items`? Stops as soon as there are (the
+/// thresholds are small): O(n·k), and no allocation for a threshold up to 32.
+fn at_least_distinct<K: PartialEq + Copy>(items: impl Iterator<Item = K>, k: usize) -> bool {
+    const INLINE: usize = 32;
+    if k == 0 {
+        return true;
+    }
+    let mut inline: [Option<K>; INLINE] = [None; INLINE];
+    let mut heap: Vec<K> = Vec::new();
+    let mut n = 0;
+    for v in items {
+        let known = if k <= INLINE {
+            inline[..n].contains(&Some(v))
+        } else {
+            heap.contains(&v)
+        };
+        if !known {
+            if k <= INLINE {
+                inline[n] = Some(v);
+            } else {
+                heap.push(v);
+            }
+            n += 1;
+            if n >= k {
                 return true;
             }
         }
     }
-    seen.len() >= k
+    false
 }
 
 /// How an event changed a source's observations (what the detectors must look at).
@@ -413,7 +429,7 @@ struct Entry {
 struct SourceState {
     /// `now` of the last event (for eviction).
     seen: i64,
-    entries: Vec<Entry>,
+    entries: Small<Entry>,
 }
 
 impl LastSeen for SourceState {
@@ -422,11 +438,41 @@ impl LastSeen for SourceState {
     }
 }
 
+/// An address in one write (8 bytes), an IPv6 address in one (16).
+impl KeyHash for Source {
+    fn write_key<H: std::hash::Hasher>(&self, h: &mut H) {
+        match self {
+            Source::Addr(IpAddr::V4(a)) => h.write_u64(u64::from(a.to_bits())),
+            Source::Addr(IpAddr::V6(a)) => h.write_u128(a.to_bits()),
+            Source::Name(n) => {
+                h.write_u8(b'n');
+                h.write(n.as_bytes());
+            }
+            Source::Unknown => h.write_u8(0),
+        }
+    }
+}
+
+/// An IPv4 (prefix, target) in one write (16 bytes), an IPv6 one in two (24).
+impl KeyHash for (Prefix, u32) {
+    fn write_key<H: std::hash::Hasher>(&self, h: &mut H) {
+        let (p, target) = self;
+        let tail = (u64::from(p.len) << 32) | u64::from(*target);
+        match p.addr {
+            IpAddr::V4(a) => h.write_u128((u128::from(a.to_bits()) << 64) | u128::from(tail)),
+            IpAddr::V6(a) => {
+                h.write_u128(a.to_bits());
+                h.write_u64(tail);
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct PrefixState {
     seen: i64,
     /// (source, reporter, event time), one per (source, reporter).
-    hits: Vec<(IpAddr, u32, i64)>,
+    hits: Small<(IpAddr, u32, i64)>,
 }
 
 impl LastSeen for PrefixState {
@@ -513,6 +559,10 @@ struct State {
     /// Open incident by key (rebuilt from `incidents` on restore).
     #[serde(skip)]
     open_by_key: HashMap<IncidentKey, u64>,
+    /// Written as a list of (key, time) pairs: the keys are not strings, so a JSON map could
+    /// not hold them. Read from that list, or from a map (what earlier builds wrote; in JSON
+    /// it could only be empty).
+    #[serde(with = "pairs")]
     last_closed: BTreeMap<IncidentKey, i64>,
     held: VecDeque<Held>,
     next_id: u64,
@@ -520,6 +570,53 @@ struct State {
     next_check: i64,
     last_expire: i64,
     stats: Stats,
+}
+
+/// A map written as a sequence of (key, value) pairs, read from such a sequence or a map.
+mod pairs {
+    use std::collections::BTreeMap;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::{Deserialize, Serialize, Serializer};
+
+    pub(super) fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        m: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter())
+    }
+
+    pub(super) fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        struct Pairs<K, V>(PhantomData<(K, V)>);
+        impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> Visitor<'de> for Pairs<K, V> {
+            type Value = BTreeMap<K, V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of (key, value) pairs, or a map")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                let mut m = BTreeMap::new();
+                while let Some((k, v)) = a.next_element::<(K, V)>()? {
+                    m.insert(k, v);
+                }
+                Ok(m)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                let mut m = BTreeMap::new();
+                while let Some((k, v)) = a.next_entry::<K, V>()? {
+                    m.insert(k, v);
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_any(Pairs(PhantomData))
+    }
 }
 
 /// The correlator. See the crate documentation.
@@ -736,7 +833,8 @@ impl Correlator {
         };
 
         // The source's observations and its detectors.
-        let growth = self.upsert_entry(now, t, &src, reporter, target, daemon, ev.kind, ev.count);
+        let (growth, slot) =
+            self.upsert_entry(now, t, &src, reporter, target, daemon, ev.kind, ev.count);
         let mut fired = Detectors::default();
         if trap {
             fired.insert(Detector::Trap);
@@ -746,7 +844,7 @@ impl Correlator {
             .map(|i| i.detectors)
             .unwrap_or_default();
         if growth != Growth::None {
-            self.evaluate(t, &src, reporter, growth, already, &mut fired);
+            self.evaluate(t, slot, reporter, growth, already, &mut fired);
         }
 
         if let Some(id) = open {
@@ -817,7 +915,7 @@ impl Correlator {
         daemon: u32,
         kind: Kind,
         count: u32,
-    ) -> Growth {
+    ) -> (Growth, u32) {
         let retention = self.cfg.retention();
         let c = &self.cfg;
         // An entry last seen within the shortest window was in every window already.
@@ -828,10 +926,10 @@ impl Correlator {
             c.horizontal_window
         };
         let cap = self.cfg.max_entries_per_source;
-        let (s, evicted) = self
+        let (slot, s, evicted) = self
             .st
             .sources
-            .get_or_insert(src, self.cfg.max_sources, now);
+            .get_or_insert_slot(src, self.cfg.max_sources, now);
         self.st.stats.evicted_sources += evicted as u64;
 
         s.seen = now;
@@ -845,11 +943,12 @@ impl Correlator {
             e.first = e.first.min(t);
             e.count = e.count.saturating_add(count);
             e.daemon = daemon;
-            return if re_entered {
+            let growth = if re_entered {
                 Growth::NewReporter
             } else {
                 Growth::None
             };
+            return (growth, slot);
         }
         let live_reporter = s
             .entries
@@ -866,7 +965,7 @@ impl Correlator {
                 if keep > 0 {
                     s.entries.select_nth_unstable_by_key(cut, |e| e.last);
                 }
-                s.entries.drain(..cut);
+                s.entries.vec_mut().drain(..cut);
                 self.st.stats.evicted_entries += cut as u64;
             }
         }
@@ -879,18 +978,20 @@ impl Correlator {
             last: t,
             count,
         });
-        if live_reporter {
+        let growth = if live_reporter {
             Growth::NewTarget
         } else {
             Growth::NewReporter
-        }
+        };
+        (growth, slot)
     }
 
-    /// Runs the window detectors not yet in `already` for `src` at event time `t`.
+    /// Runs the window detectors not yet in `already` for the source in `slot` (of
+    /// `sources`, from `upsert_entry`) at event time `t`.
     fn evaluate(
         &mut self,
         t: i64,
-        src: &Source,
+        slot: u32,
         reporter: u32,
         growth: Growth,
         already: Detectors,
@@ -898,7 +999,7 @@ impl Correlator {
     ) {
         // A host already counted changes no count of hosts.
         let hosts = growth == Growth::NewReporter;
-        let Some(s) = self.st.sources.get(src) else {
+        let Some(s) = self.st.sources.at(slot) else {
             return;
         };
         let c = &self.cfg;
@@ -977,15 +1078,15 @@ impl Correlator {
                 ps.hits.retain(|h| h.2 >= since);
                 if ps.hits.len() >= PREFIX_HITS {
                     if let Some((i, _)) = ps.hits.iter().enumerate().min_by_key(|(_, h)| h.2) {
-                        ps.hits.swap_remove(i);
+                        ps.hits.vec_mut().swap_remove(i);
                     }
                 }
                 ps.hits.push((ip, reporter, t));
             }
         }
-        let live: Vec<&(IpAddr, u32, i64)> = ps.hits.iter().filter(|h| h.2 >= since).collect();
-        at_least_distinct(&live, |h| h.0, self.cfg.distributed_sources as usize)
-            && at_least_distinct(&live, |h| h.1, self.cfg.distributed_hosts as usize)
+        let live = || ps.hits.iter().filter(|h| h.2 >= since);
+        at_least_distinct(live().map(|h| h.0), self.cfg.distributed_sources as usize)
+            && at_least_distinct(live().map(|h| h.1), self.cfg.distributed_hosts as usize)
     }
 
     /// Opens the incident of a distributed scan from `p` on `target` (not emitted: the
@@ -1091,7 +1192,7 @@ impl Correlator {
         let Some(inc) = self.st.incidents.get_mut(&id) else {
             return;
         };
-        for e in &s.entries {
+        for e in s.entries.iter() {
             inc.hosts.insert(e.reporter);
             if e.target != 0 {
                 inc.targets.insert(e.target);

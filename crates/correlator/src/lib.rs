@@ -89,6 +89,7 @@ pub mod event;
 mod lru;
 pub mod net;
 pub mod render;
+mod small;
 
 pub use config::{Config, ConfigError};
 pub use correlator::{
