@@ -909,4 +909,46 @@ mod tests {
         );
         assert_eq!(count(&l, "SERVICE NOTIFICATION: "), 1, "{l:#?}");
     }
+
+    /// Retention is JSON: a snapshot taken after an incident closed must be written (the
+    /// closed incidents' times once were a map with non-string keys, which serde_json
+    /// refuses), and after a restart a new scan by the same source is a recurrence.
+    #[test]
+    fn a_closed_incident_is_saved_and_its_recurrence_known_after_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let snap = dir.path().join("retention.dat");
+        let ev = |t: i64, host: &str| -> ConnectionEvent {
+            serde_json::from_str(&format!(
+                r#"{{"time": {t}, "reporter": "{host}", "source": {{"addr": "203.0.113.9"}}, "daemon": "sshd", "kind": "refused"}}"#
+            ))
+            .expect("event")
+        };
+        {
+            let (mut e, mut d) = (engine(), Some(Detect::new(detection())));
+            let (mut st, _) = Store::open_with(&snap, &mut e, &mut d).expect("open");
+            let events = [ev(1000, "w1"), ev(1001, "w2"), ev(1002, "w3")];
+            Entry::Events(&events).apply_with(&mut e, d.as_mut(), 1002);
+            assert_eq!(count(&log(&mut e), ";opened;203.0.113.9;"), 1);
+            // Quiet for the default 30 minutes: closed (an OK result of the service).
+            crate::retention::tick(&mut e, d.as_mut(), None, 1002 + 31 * 60).expect("tick");
+            let l = log(&mut e);
+            assert_eq!(count(&l, ";closed;203.0.113.9;"), 1, "{l:#?}");
+            assert_eq!(d.as_ref().expect("detect").export().open_incidents, 0);
+            st.save_with(&e, d.as_ref(), 1002 + 31 * 60)
+                .expect("a snapshot with a closed incident is written");
+        }
+        let (mut e, mut d) = (engine(), Some(Detect::new(detection())));
+        let (_st, _) = Store::open_with(&snap, &mut e, &mut d).expect("reopen");
+        let t = 1002 + 40 * 60;
+        let events = [ev(t, "w1"), ev(t + 1, "w2"), ev(t + 2, "w3")];
+        Entry::Events(&events).apply_with(&mut e, d.as_mut(), t + 2);
+        let l = log(&mut e);
+        assert_eq!(count(&l, ";opened;203.0.113.9;"), 1, "{l:#?}");
+        assert!(
+            l.iter()
+                .any(|x| x.contains("SCAN INCIDENT: ") && x.ends_with("(recurrence)")),
+            "{l:#?}"
+        );
+        assert_eq!(count(&l, "SERVICE NOTIFICATION: "), 1, "{l:#?}");
+    }
 }
