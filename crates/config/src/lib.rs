@@ -42,7 +42,9 @@ pub mod resolve;
 pub mod timeperiod;
 
 pub use diag::{Diagnostic, Diagnostics, Kind, LoadError, Location, Severity};
-pub use load::{LoadOptions, LoadStats, Loaded, MAX_CONFIG_FILE_BYTES, load, read_config_file};
+pub use load::{
+    LoadOptions, LoadStats, Loaded, MAX_CONFIG_FILE_BYTES, check_data_file, load, read_config_file,
+};
 pub use main_cfg::MainConfig;
 pub use model::*;
 pub use timeperiod::Timeperiod;

@@ -230,8 +230,50 @@ pub fn read_config_file(path: &Path) -> std::io::Result<String> {
     })
 }
 
+/// What a file that is not a regular file is, for a message: `a FIFO`, …
+fn kind_of(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+fn not_regular(ft: std::fs::FileType) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("not a regular file (it is {})", kind_of(ft)),
+    )
+}
+
+/// A file the daemon writes (`log_file`, `status_file`, `state_retention_file`,
+/// `history_file`) may be a regular file, a character device such as `/dev/null`, or
+/// not there yet; with `fifo_ok` (the log, which may be `/dev/stdout` on a pipe) a FIFO
+/// too, whose open the caller makes non-blocking. Anything else cannot be written as
+/// that file (a FIFO as a status or history file would block the daemon with no word
+/// said): refused with what the path is (`not a regular file (it is a FIFO)`).
+pub fn check_data_file(path: &Path, fifo_ok: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() || m.file_type().is_char_device() => Ok(()),
+        Ok(m) if fifo_ok && m.file_type().is_fifo() => Ok(()),
+        Ok(m) => Err(not_regular(m.file_type())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
@@ -239,23 +281,7 @@ fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     let meta = file.metadata()?;
     let ft = meta.file_type();
     if !ft.is_file() {
-        let what = if ft.is_dir() {
-            "a directory"
-        } else if ft.is_fifo() {
-            "a FIFO"
-        } else if ft.is_char_device() {
-            "a character device"
-        } else if ft.is_block_device() {
-            "a block device"
-        } else if ft.is_socket() {
-            "a socket"
-        } else {
-            "not a regular file"
-        };
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("not a regular file (it is {what})"),
-        ));
+        return Err(not_regular(ft));
     }
     if meta.len() > limit {
         return Err(too_large(limit));

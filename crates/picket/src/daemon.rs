@@ -287,6 +287,11 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         .clone()
         .map(std::path::absolute)
         .transpose()?;
+    // Before anything is opened: a FIFO here would hang the start with no word said.
+    for (key, path) in data_files(&main, &log_path, retention_path.as_deref()) {
+        picket_config::check_data_file(path, key == "log_file")
+            .with_context(|| format!("{key} {}", path.display()))?;
+    }
 
     if opts.daemonize {
         nix::unistd::daemon(false, false).context("daemonize")?;
@@ -338,11 +343,8 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         None => None,
     };
 
-    let mut log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .with_context(|| format!("open log file {}", log_path.display()))?;
+    let mut log =
+        open_log(&log_path).with_context(|| format!("log_file {}", log_path.display()))?;
     let now = unix_now();
     eprintln!(
         "Picket {} starting... (PID={})",
@@ -966,6 +968,48 @@ impl EngineLoop<'_> {
             }
         }
     }
+}
+
+/// The files the daemon writes, with the key that names each.
+fn data_files<'a>(
+    main: &'a picket_config::MainConfig,
+    log: &'a Path,
+    retention: Option<&'a Path>,
+) -> Vec<(&'static str, &'a Path)> {
+    let mut v = vec![("log_file", log)];
+    if let Some(p) = retention {
+        v.push(("state_retention_file", p));
+    }
+    if let Some(p) = &main.status_file {
+        v.push(("status_file", p.as_path()));
+    }
+    if let Some(p) = &main.history_file {
+        v.push(("history_file", p.as_path()));
+    }
+    v
+}
+
+/// Opens `nagios.log` for appending: non-blocking, so that a FIFO nobody reads cannot
+/// hang the open (a pipe that is read, such as `/dev/stdout` under a container runtime,
+/// is taken, as Nagios takes it); then blocking again for the writes.
+fn open_log(path: &Path) -> anyhow::Result<File> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    use std::os::unix::fs::OpenOptionsExt;
+    let log = match OpenOptions::new()
+        .create(true)
+        .append(true)
+        .custom_flags((OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ENXIO as i32) => {
+            anyhow::bail!("a FIFO that nobody reads (opening it would block the start)")
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let flags = OFlag::from_bits_truncate(fcntl(&log, FcntlArg::F_GETFL)?);
+    fcntl(&log, FcntlArg::F_SETFL(flags - OFlag::O_NONBLOCK))?;
+    Ok(log)
 }
 
 #[cfg(test)]
