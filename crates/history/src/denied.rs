@@ -99,12 +99,21 @@ impl Pending {
         }
         let mut by_src: HashMap<&str, Agg> = HashMap::new();
         {
+            // A group already seen at or after the batch's last denial keeps its
+            // `last_seen`: the statement sets neither it nor the columns of the recency
+            // indexes (`denied_agg_recent`, `denied_agg_host`), so SQLite leaves their
+            // entries where they are (a burst from one source logs many denials in the same
+            // second). Otherwise (0 rows changed) the group moves forward with `newer`.
             let mut up = tx.prepare_cached(
                 "INSERT INTO denied_agg (addr, host, daemon, count, first_seen, last_seen)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(addr, host, daemon) DO UPDATE SET count = count + excluded.count,
-                 first_seen = min(first_seen, excluded.first_seen),
-                 last_seen = max(last_seen, excluded.last_seen)",
+                 first_seen = min(first_seen, excluded.first_seen)
+                 WHERE last_seen >= excluded.last_seen",
+            )?;
+            let mut newer = tx.prepare_cached(
+                "UPDATE denied_agg SET count = count + ?4, first_seen = min(first_seen, ?5),
+                 last_seen = ?6 WHERE addr = ?1 AND host = ?2 AND daemon = ?3",
             )?;
             // In key order: consecutive upserts touch neighbouring B-tree pages.
             let mut groups: Vec<(&String, &Agg)> = self.groups.iter().collect();
@@ -116,7 +125,10 @@ impl Pending {
                     parts.next().unwrap_or(""),
                     parts.next().unwrap_or(""),
                 );
-                up.execute(params![addr, host, daemon, a.count, a.first, a.last])?;
+                let p = params![addr, host, daemon, a.count, a.first, a.last];
+                if up.execute(p)? == 0 {
+                    newer.execute(p)?;
+                }
                 by_src.entry(addr).and_modify(|s| s.add(*a)).or_insert(*a);
             }
             let mut up = tx.prepare_cached(
@@ -427,6 +439,61 @@ mod tests {
             .expect("explain");
         let rows = st.query_map(args, |r| r.get::<_, String>(3)).expect("plan");
         rows.map(|r| r.expect("row")).collect()
+    }
+
+    /// A group seen again in a later batch: at the same second or earlier (its recency
+    /// entries stay), later (they move); the counts and both ends are right either way.
+    #[test]
+    fn a_group_seen_again_keeps_its_counts_and_ends_in_any_order() {
+        let mut st = Store::open_in_memory(StoreConfig::default()).expect("store");
+        let line = |t: i64, host: &str| {
+            format!("[{t}] SERVICE ALERT: {host};TCP Wrappers;CRITICAL;HARD;1;Denied sshd-10.0.0.9")
+        };
+        for batch in [
+            vec![line(1_000, "web1")],
+            vec![line(1_000, "web1"), line(1_000, "web1")],
+            vec![line(990, "web1")],
+            vec![line(1_010, "web1"), line(995, "web2")],
+            vec![line(1_005, "web1")],
+        ] {
+            st.ingest_lines(batch.iter().map(String::as_str))
+                .expect("ingest");
+        }
+        let row = |host: &str| -> (i64, i64, i64) {
+            st.conn()
+                .query_row(
+                    "SELECT count, first_seen, last_seen FROM denied_agg
+                     WHERE addr = '10.0.0.9' AND host = ?1 AND daemon = 'sshd'",
+                    [host],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .expect("group")
+        };
+        assert_eq!(row("web1"), (6, 990, 1_010));
+        assert_eq!(row("web2"), (1, 995, 995));
+        let recent: Vec<(String, i64)> = {
+            let mut q = st.conn().prepare(RECENT_SQL).expect("recent");
+            q.query_map([990], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("rows")
+                .map(|r| r.expect("row"))
+                .collect()
+        };
+        assert_eq!(
+            recent,
+            [("10.0.0.9".to_owned(), 1_010), ("10.0.0.9".to_owned(), 995)]
+        );
+        let d = st.denied(&DeniedQuery::default()).expect("denied");
+        assert_eq!(
+            (d[0].count, d[0].first_seen, d[0].last_seen, d[0].host_count),
+            (7, 990, 1_010, 2)
+        );
+        let since = st
+            .denied(&DeniedQuery {
+                since: Some(1_000),
+                ..Default::default()
+            })
+            .expect("since");
+        assert_eq!((since[0].count, since[0].first_seen), (5, 1_000));
     }
 
     /// Shaped like a million denials (a few sources with very many rows each, analyzed so

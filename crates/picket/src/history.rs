@@ -41,8 +41,9 @@ use tokio::sync::broadcast;
 /// The cursor's name in the database.
 const SOURCE: &str = "nagios.log";
 /// Lines per transaction when catching up with a long log: fewer commits, each writing
-/// the indexes' hot pages once for more rows (the store's page cache holds one).
-const BATCH_LINES: usize = 50_000;
+/// the indexes' hot pages once for more rows, and a source's denials folded into one
+/// aggregate upsert per batch (a multiple of 3: a passive result's three lines).
+const BATCH_LINES: usize = 150_000;
 /// Read size.
 const CHUNK: usize = 1 << 20;
 /// Messages waiting for the history thread.
@@ -154,7 +155,15 @@ impl LineSplitter {
     }
 
     /// Take up to `max` complete lines (without their newline, lossily decoded).
+    #[cfg(test)]
     pub(crate) fn take_lines(&mut self, max: usize, out: &mut Vec<String>) {
+        self.each_line(max, |l| out.push(l.to_owned()));
+    }
+
+    /// Hand up to `max` complete lines to `f` (without their newline, lossily decoded),
+    /// borrowed from the buffer: a valid UTF-8 line (every line the engine writes) is
+    /// neither copied nor allocated.
+    pub(crate) fn each_line(&mut self, max: usize, mut f: impl FnMut(&str)) {
         let mut used = self.start;
         let mut n = 0;
         while n < max {
@@ -163,7 +172,10 @@ impl LineSplitter {
             };
             let line = &self.pending[used..used + nl];
             if !line.is_empty() {
-                out.push(String::from_utf8_lossy(line).into_owned());
+                match std::str::from_utf8(line) {
+                    Ok(l) => f(l),
+                    Err(_) => f(&String::from_utf8_lossy(line)),
+                }
                 n += 1;
             }
             used += nl + 1;
@@ -367,7 +379,6 @@ struct Worker {
     /// `CONNECTION EVENT` / `SCAN INCIDENT` lines without their fields.
     unparsed: Counter,
     progress: Arc<Progress>,
-    lines: Vec<String>,
 }
 
 impl Worker {
@@ -376,23 +387,23 @@ impl Worker {
         loop {
             let more = self.tail.read();
             while self.tail.split.has_line() || !extra.is_empty() {
-                self.lines.clear();
-                self.tail.split.take_lines(BATCH_LINES, &mut self.lines);
-                let mut batch = Vec::with_capacity(self.lines.len() + extra.len());
+                // About one record per 64 bytes buffered (a denial's lines are 70-100 bytes).
+                let guess = (self.tail.split.buffered() / 64).min(BATCH_LINES);
+                let mut batch = Vec::with_capacity(guess + extra.len());
                 let live = self.events.receiver_count() > 0;
-                for l in &self.lines {
+                let (events, denied, unparsed) = (&self.events, &self.denied, &self.unparsed);
+                self.tail.split.each_line(BATCH_LINES, |l| {
                     if let Ok(ll) = parse_line(l) {
                         if ll.event.is_malformed_record() {
-                            self.unparsed.inc();
+                            unparsed.inc();
                         }
                         if live {
                             if let Some(ev) = LiveEvent::from_log(&ll) {
-                                let _ = self.events.send(ev);
+                                let _ = events.send(ev);
                             }
                             // A Denied result line is a connection event too (C3).
-                            if let Some((reporter, _, source)) = self.denied.match_event(&ll.event)
-                            {
-                                let _ = self.events.send(LiveEvent::Connection {
+                            if let Some((reporter, _, source)) = denied.match_event(&ll.event) {
+                                let _ = events.send(LiveEvent::Connection {
                                     time: ll.time,
                                     reporter: reporter.to_owned(),
                                     source: source.to_owned(),
@@ -403,7 +414,7 @@ impl Worker {
                         }
                         batch.push(Record::Log(ll));
                     }
-                }
+                });
                 if !self.tail.split.has_line() {
                     batch.append(&mut extra);
                 }
@@ -553,7 +564,6 @@ pub(crate) fn start(
             &[],
         ),
         progress,
-        lines: Vec::new(),
     };
     worker.drain(Vec::new());
     // Caught up: the notification rows from here on are this run's jobs'.
