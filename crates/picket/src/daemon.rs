@@ -288,7 +288,7 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
         .map(std::path::absolute)
         .transpose()?;
     // Before anything is opened: a FIFO here would hang the start with no word said.
-    for (key, path) in data_files(&main, &log_path, retention_path.as_deref()) {
+    for (key, path) in data_files(main, &log_path, retention_path.as_deref()) {
         picket_config::check_data_file(path, key == "log_file")
             .with_context(|| format!("{key} {}", path.display()))?;
     }
