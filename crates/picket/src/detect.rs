@@ -842,16 +842,18 @@ mod tests {
         );
     }
 
+    /// A refusal of sshd on `host` from the scanner 203.0.113.9, as the sensor posts it.
+    fn ev(t: i64, host: &str) -> ConnectionEvent {
+        serde_json::from_str(&format!(
+            r#"{{"time": {t}, "reporter": "{host}", "source": {{"addr": "203.0.113.9"}}, "daemon": "sshd", "kind": "refused"}}"#
+        ))
+        .expect("event")
+    }
+
     #[test]
     fn kill_9_mid_incident_neither_loses_nor_renotifies_it() {
         let dir = tempfile::tempdir().expect("tempdir");
         let snap = dir.path().join("retention.dat");
-        let ev = |t: i64, host: &str| -> ConnectionEvent {
-            serde_json::from_str(&format!(
-                r#"{{"time": {t}, "reporter": "{host}", "source": {{"addr": "203.0.113.9"}}, "daemon": "sshd", "kind": "refused"}}"#
-            ))
-            .expect("event")
-        };
         {
             let (mut e, mut d) = (engine(), Some(Detect::new(detection())));
             let (mut st, _) = Store::open_with(&snap, &mut e, &mut d).expect("open");
@@ -917,12 +919,6 @@ mod tests {
     fn a_closed_incident_is_saved_and_its_recurrence_known_after_a_restart() {
         let dir = tempfile::tempdir().expect("tempdir");
         let snap = dir.path().join("retention.dat");
-        let ev = |t: i64, host: &str| -> ConnectionEvent {
-            serde_json::from_str(&format!(
-                r#"{{"time": {t}, "reporter": "{host}", "source": {{"addr": "203.0.113.9"}}, "daemon": "sshd", "kind": "refused"}}"#
-            ))
-            .expect("event")
-        };
         {
             let (mut e, mut d) = (engine(), Some(Detect::new(detection())));
             let (mut st, _) = Store::open_with(&snap, &mut e, &mut d).expect("open");

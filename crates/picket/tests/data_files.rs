@@ -35,18 +35,23 @@ fn config(d: &Path, log: &Path, extra: &str) -> std::path::PathBuf {
     cfg
 }
 
-/// Runs `picket cfg` until it exits (at most 20 s); its exit code and standard error.
-fn run(cfg: &Path) -> (Option<i32>, String) {
-    let err = cfg.with_extension("err");
-    let mut d = Daemon(
+/// Starts `picket cfg`, its standard error to `err`.
+fn start(cfg: &Path, err: &Path) -> Daemon {
+    Daemon(
         Command::new(env!("CARGO_BIN_EXE_picket"))
             .arg(cfg)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&err).expect("err"))
+            .stderr(std::fs::File::create(err).expect("err"))
             .spawn()
             .expect("picket"),
-    );
+    )
+}
+
+/// Runs `picket cfg` until it exits (at most 20 s); its exit code and standard error.
+fn run(cfg: &Path) -> (Option<i32>, String) {
+    let err = cfg.with_extension("err");
+    let mut d = start(cfg, &err);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(st) = d.0.try_wait().expect("wait") {
@@ -143,15 +148,7 @@ fn dev_null_is_still_a_log_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = config(dir.path(), Path::new("/dev/null"), "");
     let err = cfg.with_extension("err");
-    let mut d = Daemon(
-        Command::new(env!("CARGO_BIN_EXE_picket"))
-            .arg(&cfg)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&err).expect("err"))
-            .spawn()
-            .expect("picket"),
-    );
+    let mut d = start(&cfg, &err);
     support::wait_for("the command FIFO", 20, || {
         if let Some(st) = d.0.try_wait().expect("wait") {
             panic!(
@@ -193,15 +190,7 @@ fn a_fifo_that_is_read_is_a_log_file() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut d = loop {
         std::thread::sleep(Duration::from_millis(50));
-        let mut d = Daemon(
-            Command::new(env!("CARGO_BIN_EXE_picket"))
-                .arg(&cfg)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&err).expect("err"))
-                .spawn()
-                .expect("picket"),
-        );
+        let mut d = start(&cfg, &err);
         std::thread::sleep(Duration::from_millis(200));
         match d.0.try_wait().expect("wait") {
             None => break d,
