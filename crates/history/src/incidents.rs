@@ -1,10 +1,12 @@
 //! Connection events and scan incidents (contract C3): their rows, how a log record becomes
 //! one, and the queries of the incident views.
 //!
-//! * `conn_events`: one row per `CONNECTION EVENT` line and per Denied result line (kind
-//!   `refused`, count 1). `net` is the source's /24 (IPv4) or /64 (IPv6) as the correlator
-//!   writes prefix keys (`203.0.113.0/24`), or the source itself when it is a name or
-//!   `unknown`; the one index `(net, source, time)` answers an address and a prefix alike.
+//! * connection events: the `ce_*` columns of the `events` row of each `CONNECTION EVENT`
+//!   line and each Denied result line (kind `refused`, count 1; `ce_source` NULL on other
+//!   rows). `ce_net` is the source's /24 (IPv4) or /64 (IPv6) as the correlator writes
+//!   prefix keys (`203.0.113.0/24`), or the source itself when it is a name or `unknown`;
+//!   the one partial index `(ce_net, ce_source, ce_time)` answers an address and a prefix
+//!   alike (`events_ce_time` the unfiltered list by time).
 //! * `incidents`: one row per incident id, upserted at each `SCAN INCIDENT` transition.
 
 use std::net::IpAddr;
@@ -90,21 +92,6 @@ pub struct ConnEventQuery {
 }
 
 pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS conn_events (
-    id INTEGER PRIMARY KEY,
-    time INTEGER NOT NULL,
-    reporter TEXT NOT NULL,
-    source TEXT NOT NULL,
-    net TEXT NOT NULL,
-    proto TEXT,
-    port INTEGER,
-    daemon TEXT,
-    kind TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    raw TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS conn_events_net ON conn_events(net, source, time);
-CREATE INDEX IF NOT EXISTS conn_events_time ON conn_events(time);
 CREATE TABLE IF NOT EXISTS incidents (
     id INTEGER PRIMARY KEY,
     key TEXT NOT NULL,
@@ -166,26 +153,6 @@ impl<'a> NewConnEvent<'a> {
             raw: &c.raw,
         }
     }
-}
-
-pub(crate) fn insert_conn_event(tx: &Transaction<'_>, e: &NewConnEvent<'_>) -> Result<()> {
-    let mut st = tx.prepare_cached(
-        "INSERT INTO conn_events (time, reporter, source, net, proto, port, daemon, kind, count, raw)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?;
-    st.execute(params![
-        e.time,
-        e.reporter,
-        e.source,
-        net_of(e.source),
-        e.proto,
-        e.port,
-        e.daemon,
-        e.kind,
-        e.count,
-        e.raw
-    ])?;
-    Ok(())
 }
 
 pub(crate) fn upsert_incident(tx: &Transaction<'_>, time: i64, s: &ScanIncidentLine) -> Result<()> {
@@ -276,7 +243,8 @@ fn conn_event_row(r: &Row<'_>) -> rusqlite::Result<ConnEventRow> {
     })
 }
 
-const CONN_COLS: &str = "time, reporter, source, proto, port, daemon, kind, count, raw";
+const CONN_COLS: &str = "ce_time, COALESCE(ce_reporter, host, ''), ce_source, ce_proto, ce_port,
+     ce_daemon, ce_kind, ce_count, COALESCE(ce_raw, output)";
 
 /// How a [`ConnEventQuery::source`] is looked up.
 enum SourceFilter {
@@ -359,32 +327,32 @@ impl Store {
             q.limit.min(100_000)
         };
         let filter = source_filter(q.source.as_deref());
-        let mut sql = format!("SELECT {CONN_COLS} FROM conn_events WHERE 1=1");
+        let mut sql = format!("SELECT {CONN_COLS} FROM events WHERE ce_source IS NOT NULL");
         let mut args: Vec<Value> = Vec::new();
         match &filter {
             SourceFilter::All | SourceFilter::Scan(_) => {}
             SourceFilter::Net(net, src) => {
-                sql.push_str(" AND net = ?");
+                sql.push_str(" AND ce_net = ?");
                 args.push(Value::Text(net.clone()));
                 if let Some(s) = src {
-                    sql.push_str(" AND source = ?");
+                    sql.push_str(" AND ce_source = ?");
                     args.push(Value::Text(s.clone()));
                 }
             }
             SourceFilter::NetThen(net, _) => {
-                sql.push_str(" AND net = ?");
+                sql.push_str(" AND ce_net = ?");
                 args.push(Value::Text(net.clone()));
             }
         }
         if let Some(s) = q.since {
-            sql.push_str(" AND time >= ?");
+            sql.push_str(" AND ce_time >= ?");
             args.push(Value::Integer(s));
         }
         if let Some(u) = q.until {
-            sql.push_str(" AND time <= ?");
+            sql.push_str(" AND ce_time <= ?");
             args.push(Value::Integer(u));
         }
-        sql.push_str(" ORDER BY time DESC, id DESC");
+        sql.push_str(" ORDER BY ce_time DESC, id DESC");
         let check = match filter {
             SourceFilter::NetThen(_, p) | SourceFilter::Scan(p) => Some(p),
             _ => None,
