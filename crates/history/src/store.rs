@@ -908,7 +908,6 @@ pub struct Store {
     conn: Connection,
     cfg: StoreConfig,
     ids: crate::notify::Ids,
-    notes: Vec<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -920,6 +919,16 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Open (creating if needed) the database at `path` in WAL mode.
     pub fn open(path: &Path, cfg: StoreConfig) -> Result<Store> {
+        Store::open_with_log(path, cfg, &mut |_| {})
+    }
+
+    /// [`Store::open`], telling `log` what a schema migration of the file does (one
+    /// sentence before it starts, one when it is done).
+    pub fn open_with_log(
+        path: &Path,
+        cfg: StoreConfig,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<Store> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -930,15 +939,15 @@ impl Store {
         conn.pragma_update(None, "cache_size", -65_536)?;
         conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Store::init(conn, cfg)
+        Store::init(conn, cfg, log)
     }
 
     /// An in-memory database (tests, or history disabled on disk).
     pub fn open_in_memory(cfg: StoreConfig) -> Result<Store> {
-        Store::init(Connection::open_in_memory()?, cfg)
+        Store::init(Connection::open_in_memory()?, cfg, &mut |_| {})
     }
 
-    fn init(conn: Connection, cfg: StoreConfig) -> Result<Store> {
+    fn init(conn: Connection, cfg: StoreConfig, log: &mut dyn FnMut(&str)) -> Result<Store> {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::incidents::SCHEMA)?;
         conn.execute_batch(crate::denied::SCHEMA)?;
@@ -947,9 +956,8 @@ impl Store {
             conn,
             cfg,
             ids: Default::default(),
-            notes: Vec::new(),
         };
-        store.migrate()?;
+        store.migrate(log)?;
         Ok(store)
     }
 
@@ -957,8 +965,8 @@ impl Store {
     /// denials only in `events` (`denied_addr`), which become connection events and the
     /// aggregates once; versions 1 and 2 had the connection events in a `conn_events` table
     /// of their own, whose rows move into the `ce_*` columns of their lines' rows
-    /// ([`Store::move_conn_events`]). What was done is in [`Store::migration_notes`].
-    fn migrate(&mut self) -> Result<()> {
+    /// ([`move_conn_events`]). What it does is said to `log`.
+    fn migrate(&mut self, log: &mut dyn FnMut(&str)) -> Result<()> {
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -1007,7 +1015,7 @@ impl Store {
             }
             crate::denied::rebuild(&tx)?;
             if n > 0 {
-                self.notes.push(format!(
+                log(&format!(
                     "history schema {version} -> {SCHEMA_VERSION}: {n} denials of the events \
                      table made connection events, Denied aggregates rebuilt"
                 ));
@@ -1015,16 +1023,21 @@ impl Store {
         }
         if has_conn_events {
             let started = std::time::Instant::now();
+            let total: i64 = tx.query_row("SELECT COUNT(*) FROM conn_events", [], |r| r.get(0))?;
+            log(&format!(
+                "history schema {version} -> {SCHEMA_VERSION}: moving {total} connection events \
+                 from the conn_events table into the ce_* columns of their lines' events rows \
+                 (one transaction, read row by row: the file is unchanged if it stops)"
+            ));
             let (moved, dropped) = move_conn_events(&tx)?;
             if dropped > 0 || version < 1 {
                 crate::denied::rebuild(&tx)?;
             }
             tx.execute_batch("DROP TABLE conn_events")?;
-            self.notes.push(format!(
-                "history schema {version} -> {SCHEMA_VERSION}: {moved} connection events moved \
-                 from the conn_events table into their lines' rows (ce_* columns of events, \
-                 one transaction, read in id order), {dropped} whose line was no longer \
-                 stored dropped{}, conn_events dropped, in {:.1} s",
+            log(&format!(
+                "history schema {version} -> {SCHEMA_VERSION}: {moved} connection events moved, \
+                 {dropped} whose line was no longer stored dropped{}, conn_events table \
+                 dropped, in {:.1} s",
                 if dropped > 0 || version < 1 {
                     " and the Denied aggregates rebuilt"
                 } else {
@@ -1036,12 +1049,6 @@ impl Store {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         Ok(())
-    }
-
-    /// What opening the file changed in it (schema migrations), one sentence each, for the
-    /// caller's log.
-    pub fn migration_notes(&self) -> &[String] {
-        &self.notes
     }
 
     pub(crate) fn conn(&self) -> &Connection {
