@@ -445,8 +445,8 @@ fn fold_len(batch: &[Record], i: usize) -> (usize, i64) {
 
 /// Schema 2 → 3: each `conn_events` row, in id order, onto the first row at or after the
 /// previous one's that its line made: a Denied result line (same second, reporter and text:
-/// found through `events_time`) or a `CONNECTION EVENT` line (the next such row, through
-/// `events_kind`). The table is read as one statement (SQLite steps it; nothing is held
+/// found through `events_time`) or a `CONNECTION EVENT` line (the next such row of the
+/// same reporter and text, through `events_kind`). The table is read as one statement (SQLite steps it; nothing is held
 /// but the current row). Returns (moved, dropped): a connection event whose line is no longer
 /// stored (the two tables were pruned apart) is dropped; the caller then rebuilds the
 /// aggregates.
@@ -461,8 +461,9 @@ fn move_conn_events(tx: &rusqlite::Transaction<'_>) -> Result<(u64, u64)> {
          ORDER BY time, id LIMIT 1",
     )?;
     let mut line = tx.prepare(
-        "SELECT id, host, output FROM events WHERE kind = 'connection_event' AND id >= ?1
-         AND ce_source IS NULL ORDER BY kind, id LIMIT 1",
+        "SELECT id, host FROM events WHERE kind = 'connection_event' AND id >= ?1
+         AND output = ?2 AND COALESCE(host, '') = ?3 AND ce_source IS NULL
+         ORDER BY kind, id LIMIT 1",
     )?;
     let mut set = tx.prepare(
         "UPDATE events SET ce_source = ?2, ce_net = ?3, ce_time = ?4, ce_reporter = ?5,
@@ -487,12 +488,9 @@ fn move_conn_events(tx: &rusqlite::Transaction<'_>) -> Result<(u64, u64)> {
                 .optional()?)
         };
         let mut as_line = |next: i64| -> Result<Option<(i64, Option<String>)>> {
-            let row: Option<(i64, Option<String>, String)> = line
-                .query_row(params![next], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
-            Ok(row
-                .filter(|(_, h, o)| *o == raw && h.as_deref().unwrap_or("") == reporter)
-                .map(|(id, h, _)| (id, h)))
+            Ok(line
+                .query_row(params![next, raw, reporter], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?)
         };
         // What a Denied result line makes; anything else is first looked for as a line.
         let looks_denied = kind == "refused" && proto.is_none() && port.is_none() && count == 1;
