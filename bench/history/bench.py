@@ -252,11 +252,17 @@ def main():
             p.kill()
             p.wait()
     db = sqlite3.connect(f"{w}/history.db")
+    # Schema 3 keeps a connection event in the `ce_*` columns of its line's row; before, in
+    # a `conn_events` table (and a denial's address in `events.denied_addr`).
+    ce = db.execute("SELECT 1 FROM pragma_table_info('events') WHERE name = 'ce_source'").fetchone()
     if args.incidents:
         # Denials folded into an incident are CONNECTION EVENT lines instead of results.
-        stored = db.execute("SELECT COALESCE(SUM(count), 0) FROM conn_events").fetchone()[0]
+        stored = db.execute("SELECT COALESCE(SUM(ce_count), 0) FROM events WHERE ce_source IS NOT NULL"
+                            if ce else "SELECT COALESCE(SUM(count), 0) FROM conn_events").fetchone()[0]
     else:
-        stored = db.execute("SELECT COUNT(*) FROM events WHERE denied_addr IS NOT NULL").fetchone()[0]
+        stored = db.execute("SELECT COUNT(*) FROM events WHERE ce_source IS NOT NULL"
+                            " AND kind != 'connection_event'" if ce else
+                            "SELECT COUNT(*) FROM events WHERE denied_addr IS NOT NULL").fetchone()[0]
     incidents = db.execute("SELECT COUNT(*), SUM(open) FROM incidents").fetchone() \
         if args.incidents else (0, 0)
     db.close()

@@ -1,7 +1,7 @@
 //! The Denied-connections view from incrementally maintained aggregates.
 //!
-//! Every connection event row (`conn_events`: `CONNECTION EVENT` lines and Denied result
-//! lines) is also counted, in the same transaction, in
+//! Every connection event (the `ce_*` columns of an `events` row: `CONNECTION EVENT` lines
+//! and Denied result lines) is also counted, in the same transaction, in
 //!
 //! * `denied_agg`: per (source, host, daemon): count, first, last;
 //! * `denied_src`: per source: count, first, last, indexed by recency;
@@ -10,8 +10,8 @@
 //! rows the history holds. A batch is folded in memory first (one upsert per group and per
 //! source and batch, not per row). Pruning subtracts the rows it deletes
 //! ([`subtract_pruned`]). The only query that reads raw rows is a `since` filter, and only
-//! for groups that straddle `since` (their rows after it, through the `(net, source, time)`
-//! index).
+//! for groups that straddle `since` (their rows after it, through the partial
+//! `(ce_net, ce_source, ce_time)` index of `events`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -154,8 +154,9 @@ impl Pending {
 /// Returns the number of rows deleted.
 pub(crate) fn subtract_pruned(tx: &Transaction<'_>, ids_sql: &str, arg: i64) -> Result<usize> {
     let sql = format!(
-        "SELECT source, reporter, COALESCE(daemon, ''), SUM(count), MIN(time), MAX(time)
-         FROM conn_events WHERE id IN ({ids_sql}) GROUP BY 1, 2, 3"
+        "SELECT ce_source, COALESCE(ce_reporter, host, ''), COALESCE(ce_daemon, ''),
+         SUM(ce_count), MIN(ce_time), MAX(ce_time)
+         FROM events WHERE id IN ({ids_sql}) AND ce_source IS NOT NULL GROUP BY 1, 2, 3"
     );
     let mut groups = Vec::new();
     {
@@ -175,7 +176,7 @@ pub(crate) fn subtract_pruned(tx: &Transaction<'_>, ids_sql: &str, arg: i64) -> 
     }
     // Delete the rows first, then look for the remaining first/last.
     let deleted = tx.execute(
-        &format!("DELETE FROM conn_events WHERE id IN ({ids_sql})"),
+        &format!("DELETE FROM events WHERE id IN ({ids_sql})"),
         params![arg],
     )?;
     let mut addrs = BTreeSet::new();
@@ -203,9 +204,11 @@ pub(crate) fn subtract_pruned(tx: &Transaction<'_>, ids_sql: &str, arg: i64) -> 
                 Ok(tx
                     .query_row(
                         &format!(
-                            "SELECT time FROM conn_events WHERE net = ?1 AND source = ?2
-                             AND reporter = ?3 AND COALESCE(daemon, '') = ?4
-                             ORDER BY time {order} LIMIT 1"
+                            "SELECT ce_time FROM events WHERE ce_net = ?1
+                             AND ce_source = ?2 AND ce_source IS NOT NULL
+                             AND COALESCE(ce_reporter, host, '') = ?3
+                             AND COALESCE(ce_daemon, '') = ?4
+                             ORDER BY ce_time {order} LIMIT 1"
                         ),
                         params![net, addr, host, daemon],
                         |r| r.get(0),
@@ -255,13 +258,15 @@ pub(crate) fn subtract_pruned(tx: &Transaction<'_>, ids_sql: &str, arg: i64) -> 
     Ok(deleted)
 }
 
-/// Rebuild both aggregates from `conn_events` (a database written before they existed).
+/// Rebuild both aggregates from the connection events (a database written before they
+/// existed, or migrated with connection events dropped).
 pub(crate) fn rebuild(tx: &Transaction<'_>) -> Result<()> {
     tx.execute_batch(
         "DELETE FROM denied_agg; DELETE FROM denied_src;
          INSERT INTO denied_agg (addr, host, daemon, count, first_seen, last_seen)
-           SELECT source, reporter, COALESCE(daemon, ''), SUM(count), MIN(time), MAX(time)
-           FROM conn_events GROUP BY 1, 2, 3;
+           SELECT ce_source, COALESCE(ce_reporter, host, ''), COALESCE(ce_daemon, ''),
+           SUM(ce_count), MIN(ce_time), MAX(ce_time)
+           FROM events WHERE ce_source IS NOT NULL GROUP BY 1, 2, 3;
          INSERT INTO denied_src (addr, count, first_seen, last_seen)
            SELECT addr, SUM(count), MIN(first_seen), MAX(last_seen) FROM denied_agg GROUP BY addr;",
     )?;
@@ -280,9 +285,9 @@ pub(crate) const RECENT_SQL: &str = "SELECT addr, last_seen FROM denied_agg
 pub(crate) const RECENT_HOST_SQL: &str = "SELECT addr, last_seen FROM denied_agg
      WHERE host = ?2 AND last_seen >= ?1 ORDER BY last_seen DESC";
 /// A group's rows at or after `since` (only for a group that straddles it).
-pub(crate) const STRADDLE_SQL: &str = "SELECT SUM(count), MIN(time) FROM conn_events
-     WHERE net = ?1 AND source = ?2 AND time >= ?3 AND reporter = ?4
-     AND COALESCE(daemon, '') = ?5";
+pub(crate) const STRADDLE_SQL: &str = "SELECT SUM(ce_count), MIN(ce_time) FROM events
+     WHERE ce_net = ?1 AND ce_source = ?2 AND ce_source IS NOT NULL AND ce_time >= ?3
+     AND COALESCE(ce_reporter, host, '') = ?4 AND COALESCE(ce_daemon, '') = ?5";
 
 struct Group {
     host: String,
@@ -538,7 +543,7 @@ mod tests {
         }
         assert!(plans[0][0].contains("denied_src_recent"), "{plans:?}");
         assert!(
-            plans[4][0].contains("SEARCH conn_events USING INDEX conn_events_net"),
+            plans[4][0].contains("SEARCH events USING INDEX events_ce_net"),
             "{plans:?}"
         );
         let d = st.denied(&DeniedQuery::default()).expect("denied");

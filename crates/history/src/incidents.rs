@@ -1,10 +1,12 @@
 //! Connection events and scan incidents (contract C3): their rows, how a log record becomes
 //! one, and the queries of the incident views.
 //!
-//! * `conn_events`: one row per `CONNECTION EVENT` line and per Denied result line (kind
-//!   `refused`, count 1). `net` is the source's /24 (IPv4) or /64 (IPv6) as the correlator
-//!   writes prefix keys (`203.0.113.0/24`), or the source itself when it is a name or
-//!   `unknown`; the one index `(net, source, time)` answers an address and a prefix alike.
+//! * connection events: the `ce_*` columns of the `events` row of each `CONNECTION EVENT`
+//!   line and each Denied result line (kind `refused`, count 1; `ce_source` NULL on other
+//!   rows). `ce_net` is the source's /24 (IPv4) or /64 (IPv6) as the correlator writes
+//!   prefix keys (`203.0.113.0/24`), or the source itself when it is a name or `unknown`;
+//!   the one partial index `(ce_net, ce_source, ce_time)` answers an address and a prefix
+//!   alike (`events_ce_time` the unfiltered list by time).
 //! * `incidents`: one row per incident id, upserted at each `SCAN INCIDENT` transition.
 
 use std::net::IpAddr;
@@ -90,21 +92,6 @@ pub struct ConnEventQuery {
 }
 
 pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS conn_events (
-    id INTEGER PRIMARY KEY,
-    time INTEGER NOT NULL,
-    reporter TEXT NOT NULL,
-    source TEXT NOT NULL,
-    net TEXT NOT NULL,
-    proto TEXT,
-    port INTEGER,
-    daemon TEXT,
-    kind TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    raw TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS conn_events_net ON conn_events(net, source, time);
-CREATE INDEX IF NOT EXISTS conn_events_time ON conn_events(time);
 CREATE TABLE IF NOT EXISTS incidents (
     id INTEGER PRIMARY KEY,
     key TEXT NOT NULL,
@@ -166,26 +153,6 @@ impl<'a> NewConnEvent<'a> {
             raw: &c.raw,
         }
     }
-}
-
-pub(crate) fn insert_conn_event(tx: &Transaction<'_>, e: &NewConnEvent<'_>) -> Result<()> {
-    let mut st = tx.prepare_cached(
-        "INSERT INTO conn_events (time, reporter, source, net, proto, port, daemon, kind, count, raw)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?;
-    st.execute(params![
-        e.time,
-        e.reporter,
-        e.source,
-        net_of(e.source),
-        e.proto,
-        e.port,
-        e.daemon,
-        e.kind,
-        e.count,
-        e.raw
-    ])?;
-    Ok(())
 }
 
 pub(crate) fn upsert_incident(tx: &Transaction<'_>, time: i64, s: &ScanIncidentLine) -> Result<()> {
@@ -276,7 +243,8 @@ fn conn_event_row(r: &Row<'_>) -> rusqlite::Result<ConnEventRow> {
     })
 }
 
-const CONN_COLS: &str = "time, reporter, source, proto, port, daemon, kind, count, raw";
+const CONN_COLS: &str = "ce_time, COALESCE(ce_reporter, host, ''), ce_source, ce_proto, ce_port,
+     ce_daemon, ce_kind, ce_count, COALESCE(ce_raw, output)";
 
 /// How a [`ConnEventQuery::source`] is looked up.
 enum SourceFilter {
@@ -308,6 +276,52 @@ fn source_filter(source: Option<&str>) -> SourceFilter {
         }
     }
     SourceFilter::Net(net_of(s), Some(s.to_owned()))
+}
+
+/// The statement of [`Store::connection_events`], its arguments, the prefix each row is
+/// checked against (no `LIMIT` then) and the limit.
+fn conn_events_sql(q: &ConnEventQuery) -> (String, Vec<Value>, Option<Prefix>, usize) {
+    let limit = if q.limit == 0 {
+        1_000
+    } else {
+        q.limit.min(100_000)
+    };
+    let filter = source_filter(q.source.as_deref());
+    let mut sql = format!("SELECT {CONN_COLS} FROM events WHERE ce_source IS NOT NULL");
+    let mut args: Vec<Value> = Vec::new();
+    match &filter {
+        SourceFilter::All | SourceFilter::Scan(_) => {}
+        SourceFilter::Net(net, src) => {
+            sql.push_str(" AND ce_net = ?");
+            args.push(Value::Text(net.clone()));
+            if let Some(s) = src {
+                sql.push_str(" AND ce_source = ?");
+                args.push(Value::Text(s.clone()));
+            }
+        }
+        SourceFilter::NetThen(net, _) => {
+            sql.push_str(" AND ce_net = ?");
+            args.push(Value::Text(net.clone()));
+        }
+    }
+    if let Some(s) = q.since {
+        sql.push_str(" AND ce_time >= ?");
+        args.push(Value::Integer(s));
+    }
+    if let Some(u) = q.until {
+        sql.push_str(" AND ce_time <= ?");
+        args.push(Value::Integer(u));
+    }
+    sql.push_str(" ORDER BY ce_time DESC, id DESC");
+    let check = match filter {
+        SourceFilter::NetThen(_, p) | SourceFilter::Scan(p) => Some(p),
+        _ => None,
+    };
+    if check.is_none() {
+        sql.push_str(" LIMIT ?");
+        args.push(Value::Integer(i64::try_from(limit).unwrap_or(1_000)));
+    }
+    (sql, args, check, limit)
 }
 
 impl Store {
@@ -353,46 +367,7 @@ impl Store {
 
     /// Connection events (`CONNECTION EVENT` lines and Denied result lines), newest first.
     pub fn connection_events(&self, q: &ConnEventQuery) -> Result<Vec<ConnEventRow>> {
-        let limit = if q.limit == 0 {
-            1_000
-        } else {
-            q.limit.min(100_000)
-        };
-        let filter = source_filter(q.source.as_deref());
-        let mut sql = format!("SELECT {CONN_COLS} FROM conn_events WHERE 1=1");
-        let mut args: Vec<Value> = Vec::new();
-        match &filter {
-            SourceFilter::All | SourceFilter::Scan(_) => {}
-            SourceFilter::Net(net, src) => {
-                sql.push_str(" AND net = ?");
-                args.push(Value::Text(net.clone()));
-                if let Some(s) = src {
-                    sql.push_str(" AND source = ?");
-                    args.push(Value::Text(s.clone()));
-                }
-            }
-            SourceFilter::NetThen(net, _) => {
-                sql.push_str(" AND net = ?");
-                args.push(Value::Text(net.clone()));
-            }
-        }
-        if let Some(s) = q.since {
-            sql.push_str(" AND time >= ?");
-            args.push(Value::Integer(s));
-        }
-        if let Some(u) = q.until {
-            sql.push_str(" AND time <= ?");
-            args.push(Value::Integer(u));
-        }
-        sql.push_str(" ORDER BY time DESC, id DESC");
-        let check = match filter {
-            SourceFilter::NetThen(_, p) | SourceFilter::Scan(p) => Some(p),
-            _ => None,
-        };
-        if check.is_none() {
-            sql.push_str(" LIMIT ?");
-            args.push(Value::Integer(i64::try_from(limit).unwrap_or(1_000)));
-        }
+        let (sql, args, check, limit) = conn_events_sql(q);
         let mut st = self.conn().prepare_cached(&sql)?;
         let mut rows = st.query(params_from_iter(args))?;
         let mut out = Vec::new();
@@ -410,5 +385,92 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreConfig;
+
+    /// The connection events are columns of `events` (most of whose rows have none): every
+    /// query of them reads one of their partial indexes, an address or a /24 a range of
+    /// `events_ce_net`. Only a /24 (or narrower prefix) sorts its own rows by time, as with
+    /// the `conn_events` table's `(net, source, time)` index before.
+    #[test]
+    fn the_connection_event_queries_read_their_partial_indexes() {
+        let mut st = Store::open_in_memory(StoreConfig::default()).expect("store");
+        let lines: Vec<String> = (0..3_000)
+            .map(|i| match i % 3 {
+                0 => format!(
+                    "[{}] SERVICE ALERT: web{};TCP Wrappers;CRITICAL;HARD;1;Denied sshd-10.0.{}.{}",
+                    1_000 + i / 100,
+                    i % 7,
+                    i % 5,
+                    i % 11
+                ),
+                1 => format!(
+                    "[{}] CONNECTION EVENT: {};web1;10.0.1.{};tcp;22;sshd;firewall_drop;2;fw",
+                    1_000 + i / 100,
+                    1_000 + i / 100,
+                    i % 13
+                ),
+                _ => format!(
+                    "[{}] SERVICE ALERT: web{};Disk;WARNING;SOFT;2;DISK WARNING",
+                    1_000 + i / 100,
+                    i % 7
+                ),
+            })
+            .collect();
+        st.ingest_lines(lines.iter().map(String::as_str))
+            .expect("ingest");
+        st.conn().execute_batch("ANALYZE").expect("analyze");
+        // (source, the index, whether the rows may be sorted): for a /24 the planner takes
+        // `events_ce_net` and sorts, or (here, with `since` and most rows in that /24)
+        // the time range of `events_ce_time` in order.
+        for (source, index, sorts) in [
+            (None, "events_ce_time", false),
+            (Some("10.0.1.3"), "events_ce_net", false),
+            (Some("10.0.1.0/24"), "events_ce_", true),
+            (Some("10.0.1.0/26"), "events_ce_", true),
+            (Some("10.0.0.0/16"), "events_ce_time", false),
+        ] {
+            for since in [None, Some(1_010)] {
+                let q = ConnEventQuery {
+                    source: source.map(str::to_owned),
+                    since,
+                    ..Default::default()
+                };
+                let (sql, args, _, _) = conn_events_sql(&q);
+                let mut p = st
+                    .conn()
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .expect("explain");
+                let plan: Vec<String> = p
+                    .query_map(params_from_iter(args), |r| r.get::<_, String>(3))
+                    .expect("plan")
+                    .map(|r| r.expect("row"))
+                    .collect();
+                let (read, sort) = plan.split_at(1);
+                assert!(
+                    read[0].contains(&format!("USING INDEX {index}")),
+                    "{q:?}: {plan:?}"
+                );
+                let sorted: &[&str] = &["USE TEMP B-TREE FOR ORDER BY"];
+                assert!(
+                    sort.is_empty() || (sorts && sort == sorted),
+                    "{q:?}: {plan:?}"
+                );
+            }
+        }
+        let n = st
+            .connection_events(&ConnEventQuery {
+                source: Some("10.0.1.0/24".into()),
+                limit: 100_000,
+                ..Default::default()
+            })
+            .expect("events");
+        // 1,000 connection event lines and the 200 denials of 10.0.1.x.
+        assert_eq!(n.len(), 1_200);
     }
 }

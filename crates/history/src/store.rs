@@ -6,7 +6,7 @@ use regex::Regex;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value};
 use serde::Serialize;
 
-use crate::incidents::{NewConnEvent, insert_conn_event, upsert_incident};
+use crate::incidents::{NewConnEvent, upsert_incident};
 use crate::notify::NotificationJob;
 use crate::parse::{Event, EventKind, LogLine, parse_line};
 
@@ -280,7 +280,17 @@ CREATE TABLE IF NOT EXISTS events (
     denied_addr TEXT,
     exit_code INTEGER,
     exit_status TEXT,
-    folded INTEGER NOT NULL DEFAULT 0
+    folded INTEGER NOT NULL DEFAULT 0,
+    ce_source TEXT,
+    ce_net TEXT,
+    ce_time INTEGER,
+    ce_reporter TEXT,
+    ce_proto TEXT,
+    ce_port INTEGER,
+    ce_daemon TEXT,
+    ce_kind TEXT,
+    ce_count INTEGER,
+    ce_raw TEXT
 );
 CREATE INDEX IF NOT EXISTS events_time ON events(time);
 CREATE INDEX IF NOT EXISTS events_obj ON events(host, service, id);
@@ -310,8 +320,33 @@ CREATE TABLE IF NOT EXISTS cursors (
 
 /// `PRAGMA user_version` of the current schema: 1 added connection events, incidents and the
 /// Denied aggregates; 2 the `folded` column (one row for a passive result's lines, see
-/// [`fold_len`]).
-const SCHEMA_VERSION: i64 = 2;
+/// [`fold_len`]); 3 the connection event as the `ce_*` columns of its line's row instead of
+/// a `conn_events` row of its own.
+const SCHEMA_VERSION: i64 = 3;
+
+/// The `ce_*` columns (schema 3), added to a file of an earlier schema. `ce_source` is NULL
+/// on a row without a connection event; `ce_reporter` NULL means the row's `host`, `ce_raw`
+/// NULL the row's `output` (what a Denied result line or a `CONNECTION EVENT` line is).
+const CE_COLUMNS: [(&str, &str); 10] = [
+    ("ce_source", "TEXT"),
+    ("ce_net", "TEXT"),
+    ("ce_time", "INTEGER"),
+    ("ce_reporter", "TEXT"),
+    ("ce_proto", "TEXT"),
+    ("ce_port", "INTEGER"),
+    ("ce_daemon", "TEXT"),
+    ("ce_kind", "TEXT"),
+    ("ce_count", "INTEGER"),
+    ("ce_raw", "TEXT"),
+];
+
+/// The connection events' indexes on `events`, partial (only the rows that have one): an
+/// address or a /24 and its times (`ce_net`, `ce_source`, `ce_time`), and all by time.
+const CE_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS events_ce_net ON events(ce_net, ce_source, ce_time)
+    WHERE ce_source IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_ce_time ON events(ce_time) WHERE ce_source IS NOT NULL;
+";
 
 /// `folded` bit: the row also stands for the `EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT`
 /// line logged just before it.
@@ -406,6 +441,85 @@ fn fold_len(batch: &[Record], i: usize) -> (usize, i64) {
         len += 1;
     }
     (len, flags)
+}
+
+/// Schema 2 → 3: each `conn_events` row, in id order, onto the first row at or after the
+/// previous one's that its line made: a Denied result line (same second, reporter and text:
+/// found through `events_time`) or a `CONNECTION EVENT` line (the next such row of the
+/// same reporter and text, through `events_kind`). The table is read as one statement (SQLite steps it; nothing is held
+/// but the current row). Returns (moved, dropped): a connection event whose line is no longer
+/// stored (the two tables were pruned apart) is dropped; the caller then rebuilds the
+/// aggregates.
+fn move_conn_events(tx: &rusqlite::Transaction<'_>) -> Result<(u64, u64)> {
+    let mut all = tx.prepare(
+        "SELECT time, reporter, source, net, proto, port, daemon, kind, count, raw
+         FROM conn_events ORDER BY id",
+    )?;
+    let mut denial = tx.prepare(
+        "SELECT id, host FROM events WHERE time = ?1 AND id >= ?2 AND output = ?3
+         AND COALESCE(host, '') = ?4 AND kind != 'connection_event' AND ce_source IS NULL
+         ORDER BY time, id LIMIT 1",
+    )?;
+    let mut line = tx.prepare(
+        "SELECT id, host FROM events WHERE kind = 'connection_event' AND id >= ?1
+         AND output = ?2 AND COALESCE(host, '') = ?3 AND ce_source IS NULL
+         ORDER BY kind, id LIMIT 1",
+    )?;
+    let mut set = tx.prepare(
+        "UPDATE events SET ce_source = ?2, ce_net = ?3, ce_time = ?4, ce_reporter = ?5,
+         ce_proto = ?6, ce_port = ?7, ce_daemon = ?8, ce_kind = ?9, ce_count = ?10
+         WHERE id = ?1",
+    )?;
+    let (mut moved, mut dropped, mut next) = (0u64, 0u64, 0i64);
+    let mut rows = all.query([])?;
+    while let Some(r) = rows.next()? {
+        let time: i64 = r.get(0)?;
+        let reporter: String = r.get(1)?;
+        let raw: String = r.get(9)?;
+        let proto: Option<String> = r.get(4)?;
+        let port: Option<i64> = r.get(5)?;
+        let kind: String = r.get(7)?;
+        let count: i64 = r.get(8)?;
+        let mut as_denial = |next: i64| -> Result<Option<(i64, Option<String>)>> {
+            Ok(denial
+                .query_row(params![time, next, raw, reporter], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?)
+        };
+        let mut as_line = |next: i64| -> Result<Option<(i64, Option<String>)>> {
+            Ok(line
+                .query_row(params![next, raw, reporter], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?)
+        };
+        // What a Denied result line makes; anything else is first looked for as a line.
+        let looks_denied = kind == "refused" && proto.is_none() && port.is_none() && count == 1;
+        let found = if looks_denied {
+            match as_denial(next)? {
+                Some(f) => Some(f),
+                None => as_line(next)?,
+            }
+        } else {
+            match as_line(next)? {
+                Some(f) => Some(f),
+                None => as_denial(next)?,
+            }
+        };
+        let Some((id, host)) = found else {
+            dropped += 1;
+            continue;
+        };
+        let reporter = (host.as_deref() != Some(reporter.as_str())).then_some(reporter.as_str());
+        let source: String = r.get(2)?;
+        let net: String = r.get(3)?;
+        let daemon: Option<String> = r.get(6)?;
+        set.execute(params![
+            id, source, net, time, reporter, proto, port, daemon, kind, count
+        ])?;
+        moved += 1;
+        next = id + 1;
+    }
+    Ok((moved, dropped))
 }
 
 /// How far a source file (the daemon's `nagios.log`) has been ingested: the file's identity
@@ -803,6 +917,16 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Open (creating if needed) the database at `path` in WAL mode.
     pub fn open(path: &Path, cfg: StoreConfig) -> Result<Store> {
+        Store::open_with_log(path, cfg, &mut |_| {})
+    }
+
+    /// [`Store::open`], telling `log` what a schema migration of the file does (one
+    /// sentence before it starts, one when it is done).
+    pub fn open_with_log(
+        path: &Path,
+        cfg: StoreConfig,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<Store> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -813,15 +937,15 @@ impl Store {
         conn.pragma_update(None, "cache_size", -65_536)?;
         conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Store::init(conn, cfg)
+        Store::init(conn, cfg, log)
     }
 
     /// An in-memory database (tests, or history disabled on disk).
     pub fn open_in_memory(cfg: StoreConfig) -> Result<Store> {
-        Store::init(Connection::open_in_memory()?, cfg)
+        Store::init(Connection::open_in_memory()?, cfg, &mut |_| {})
     }
 
-    fn init(conn: Connection, cfg: StoreConfig) -> Result<Store> {
+    fn init(conn: Connection, cfg: StoreConfig, log: &mut dyn FnMut(&str)) -> Result<Store> {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::incidents::SCHEMA)?;
         conn.execute_batch(crate::denied::SCHEMA)?;
@@ -831,60 +955,94 @@ impl Store {
             cfg,
             ids: Default::default(),
         };
-        store.migrate()?;
+        store.migrate(log)?;
         Ok(store)
     }
 
     /// Bring a database of an earlier version up to [`SCHEMA_VERSION`]: version 0 had its
     /// denials only in `events` (`denied_addr`), which become connection events and the
-    /// aggregates once.
-    fn migrate(&mut self) -> Result<()> {
+    /// aggregates once; versions 1 and 2 had the connection events in a `conn_events` table
+    /// of their own, whose rows move into the `ce_*` columns of their lines' rows
+    /// ([`move_conn_events`]). What it does is said to `log`.
+    fn migrate(&mut self, log: &mut dyn FnMut(&str)) -> Result<()> {
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version >= SCHEMA_VERSION {
+            self.conn.execute_batch(CE_INDEXES)?;
             return Ok(());
         }
         let tx = self.conn.transaction()?;
+        let has_column = |name: &str| -> Result<bool> {
+            Ok(tx
+                .prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = ?1")?
+                .exists([name])?)
+        };
         // Version 2: the `folded` column (rows written before it stand for one line each).
-        let has_folded: bool = tx
-            .prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'folded'")?
-            .exists([])?;
-        if !has_folded {
+        if !has_column("folded")? {
             tx.execute_batch("ALTER TABLE events ADD COLUMN folded INTEGER NOT NULL DEFAULT 0")?;
         }
-        if version < 1 {
+        // Version 3: the connection event's columns.
+        for (name, ty) in CE_COLUMNS {
+            if !has_column(name)? {
+                tx.execute_batch(&format!("ALTER TABLE events ADD COLUMN {name} {ty}"))?;
+            }
+        }
+        tx.execute_batch(CE_INDEXES)?;
+        let has_conn_events = tx
+            .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'conn_events'")?
+            .exists([])?;
+        if version < 1 && !has_conn_events {
+            let mut n = 0u64;
             {
                 let mut old = tx.prepare(
-                "SELECT time, COALESCE(host, ''), denied_addr, denied_daemon, output FROM events
-                 WHERE denied_addr IS NOT NULL ORDER BY id",
-            )?;
+                    "SELECT id, denied_addr FROM events WHERE denied_addr IS NOT NULL ORDER BY id",
+                )?;
+                let mut set = tx.prepare(
+                    "UPDATE events SET ce_source = ?2, ce_net = ?3, ce_time = time,
+                     ce_reporter = CASE WHEN host IS NULL THEN '' END,
+                     ce_daemon = NULLIF(denied_daemon, ''), ce_kind = 'refused', ce_count = 1
+                     WHERE id = ?1",
+                )?;
                 let mut rows = old.query([])?;
                 while let Some(r) = rows.next()? {
-                    let (time, host, addr, daemon, output): (
-                        i64,
-                        String,
-                        String,
-                        Option<String>,
-                        String,
-                    ) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-                    insert_conn_event(
-                        &tx,
-                        &NewConnEvent {
-                            time,
-                            reporter: &host,
-                            source: &addr,
-                            proto: None,
-                            port: None,
-                            daemon: daemon.as_deref().filter(|d| !d.is_empty()),
-                            kind: "refused",
-                            count: 1,
-                            raw: &output,
-                        },
-                    )?;
+                    let (id, addr): (i64, String) = (r.get(0)?, r.get(1)?);
+                    set.execute(params![id, addr, crate::incidents::net_of(&addr)])?;
+                    n += 1;
                 }
             }
             crate::denied::rebuild(&tx)?;
+            if n > 0 {
+                log(&format!(
+                    "history schema {version} -> {SCHEMA_VERSION}: {n} denials of the events \
+                     table made connection events, Denied aggregates rebuilt"
+                ));
+            }
+        }
+        if has_conn_events {
+            let started = std::time::Instant::now();
+            let total: i64 = tx.query_row("SELECT COUNT(*) FROM conn_events", [], |r| r.get(0))?;
+            log(&format!(
+                "history schema {version} -> {SCHEMA_VERSION}: moving {total} connection events \
+                 from the conn_events table into the ce_* columns of their lines' events rows \
+                 (one transaction, read row by row: the file is unchanged if it stops)"
+            ));
+            let (moved, dropped) = move_conn_events(&tx)?;
+            if dropped > 0 || version < 1 {
+                crate::denied::rebuild(&tx)?;
+            }
+            tx.execute_batch("DROP TABLE conn_events")?;
+            log(&format!(
+                "history schema {version} -> {SCHEMA_VERSION}: {moved} connection events moved, \
+                 {dropped} whose line was no longer stored dropped{}, conn_events table \
+                 dropped, in {:.1} s",
+                if dropped > 0 || version < 1 {
+                    " and the Denied aggregates rebuilt"
+                } else {
+                    ""
+                },
+                started.elapsed().as_secs_f64()
+            ));
         }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
@@ -898,6 +1056,27 @@ impl Store {
     /// The settings.
     pub fn config(&self) -> &StoreConfig {
         &self.cfg
+    }
+
+    /// The connection event a log line makes: a `CONNECTION EVENT` line, or a line the
+    /// Denied pattern matches (kind `refused`, count 1).
+    fn conn_event<'l>(denied: &DeniedPattern, ll: &'l LogLine) -> Option<NewConnEvent<'l>> {
+        if let Event::ConnectionEvent(e) = &ll.event {
+            return Some(NewConnEvent::from_line(e));
+        }
+        let c = cols(&ll.event);
+        let (daemon, addr) = denied.spans(ll.event.kind(), c.output)?;
+        Some(NewConnEvent {
+            time: ll.time,
+            reporter: c.host.unwrap_or(""),
+            source: addr,
+            proto: None,
+            port: None,
+            daemon: Some(daemon).filter(|d| !d.is_empty()),
+            kind: "refused",
+            count: 1,
+            raw: c.output,
+        })
     }
 
     /// Parse `nagios.log` lines and insert them in one transaction.
@@ -963,8 +1142,10 @@ impl Store {
         {
             let mut ins = tx.prepare_cached(
                 "INSERT INTO events (time, kind, host, service, state, state_type, attempt,
-                 contact, command, output, author, comment, denied_daemon, denied_addr, folded)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 contact, command, output, author, comment, folded, ce_source, ce_net, ce_time,
+                 ce_reporter, ce_proto, ce_port, ce_daemon, ce_kind, ce_count, ce_raw)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                 ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
             )?;
             let mut find = tx.prepare_cached(
                 "SELECT id FROM events WHERE exit_status IS NULL AND contact = ?1 AND host = ?2
@@ -982,57 +1163,40 @@ impl Store {
             let mut i = 0;
             while i < batch.len() {
                 let r = &batch[i];
-                let (len, folded) = fold_len(batch, i);
-                i += len;
+                let (mut len, mut folded) = fold_len(batch, i);
                 match r {
                     Record::Log(_) => {
                         // The group's lines: the last one is the row, the others its
-                        // `folded` bits; each line still makes its connection event.
-                        let mut row_denied = None;
-                        for r in &batch[i - len..i] {
-                            let Record::Log(ll) = r else { continue };
-                            let kind = ll.event.kind();
-                            let c = cols(&ll.event);
-                            let denied = self.cfg.denied.spans(kind, c.output);
-                            row_denied = row_denied.or(denied);
-                            let ce = match (&ll.event, denied) {
-                                (Event::ConnectionEvent(e), _) => Some(NewConnEvent::from_line(e)),
-                                (Event::ScanIncident(inc), _) => {
-                                    upsert_incident(&tx, ll.time, inc)?;
-                                    None
-                                }
-                                (_, Some((daemon, addr))) => Some(NewConnEvent {
-                                    time: ll.time,
-                                    reporter: c.host.unwrap_or(""),
-                                    source: addr,
-                                    proto: None,
-                                    port: None,
-                                    daemon: Some(daemon).filter(|d| !d.is_empty()),
-                                    kind: "refused",
-                                    count: 1,
-                                    raw: c.output,
-                                }),
-                                _ => None,
-                            };
-                            if let Some(ce) = ce {
-                                insert_conn_event(&tx, &ce)?;
-                                pending.add(
-                                    ce.source,
-                                    ce.reporter,
-                                    ce.daemon.unwrap_or(""),
-                                    ce.time,
-                                    ce.count,
-                                );
+                        // `folded` bits. A row carries at most one connection event (its
+                        // `ce_*` columns): a group whose lines make two is not folded.
+                        let mut ces: [Option<NewConnEvent<'_>>; 3] = [None, None, None];
+                        for (k, r) in batch[i..i + len].iter().enumerate() {
+                            if let Record::Log(ll) = r {
+                                ces[k] = Store::conn_event(&self.cfg.denied, ll);
                             }
                         }
+                        if ces.iter().flatten().count() > 1 {
+                            (len, folded) = (1, 0);
+                        }
+                        i += len;
                         let Some(Record::Log(ll)) = batch.get(i - 1) else {
                             continue;
                         };
+                        if let Event::ScanIncident(inc) = &ll.event {
+                            upsert_incident(&tx, ll.time, inc)?;
+                        }
                         let c = cols(&ll.event);
-                        let (dd, da) = match row_denied {
-                            Some((d, a)) => (Some(d), Some(a)),
-                            None => (None, None),
-                        };
+                        let ce = ces[..len].iter().flatten().next();
+                        if let Some(ce) = ce {
+                            pending.add(
+                                ce.source,
+                                ce.reporter,
+                                ce.daemon.unwrap_or(""),
+                                ce.time,
+                                ce.count,
+                            );
+                        }
+                        let host = c.host;
                         ins.execute(params![
                             ll.time,
                             ll.event.kind().as_str(),
@@ -1046,15 +1210,24 @@ impl Store {
                             c.output,
                             c.author,
                             c.comment,
-                            dd,
-                            da,
-                            folded
+                            folded,
+                            ce.map(|e| e.source),
+                            ce.map(|e| crate::incidents::net_of(e.source)),
+                            ce.map(|e| e.time),
+                            ce.and_then(|e| (host != Some(e.reporter)).then_some(e.reporter)),
+                            ce.and_then(|e| e.proto),
+                            ce.and_then(|e| e.port),
+                            ce.and_then(|e| e.daemon),
+                            ce.map(|e| e.kind),
+                            ce.map(|e| e.count),
+                            ce.and_then(|e| (e.raw != c.output).then_some(e.raw)),
                         ])?;
                         n += len;
                         self.ids
                             .row_inserted(&tx, tx.last_insert_rowid(), &ll.event)?;
                     }
                     Record::NotificationResult(nr) => {
+                        i += len;
                         let id: Option<i64> = find
                             .query_row(params![nr.contact, nr.host, nr.service, nr.command], |r| {
                                 r.get(0)
@@ -1075,8 +1248,12 @@ impl Store {
                             id
                         ])?;
                     }
-                    Record::NotificationJob(job) => self.ids.queued(&tx, job)?,
+                    Record::NotificationJob(job) => {
+                        i += len;
+                        self.ids.queued(&tx, job)?;
+                    }
                     Record::NotificationOutcome { id, result } => {
+                        i += len;
                         crate::notify::outcome(&tx, *id, result)?;
                     }
                 }
@@ -1112,67 +1289,40 @@ impl Store {
     }
 
     /// Apply the retention limits relative to `now`, deleting at most
-    /// [`StoreConfig::prune_chunk`] event rows (oldest first), as many notification results
-    /// and as many connection events (taken out of the Denied aggregates in the same
-    /// transaction). Returns the larger of the event rows and the connection events
-    /// deleted; call again while it returns the chunk size.
+    /// [`StoreConfig::prune_chunk`] event rows (oldest first; their connection events are
+    /// taken out of the Denied aggregates in the same transaction) and as many notification
+    /// results. Returns the event rows deleted; call again while it returns the chunk size.
     pub fn prune(&mut self, now: i64) -> Result<usize> {
         let chunk = i64::from(self.cfg.prune_chunk.max(1));
-        let mut left = chunk;
         let mut deleted = 0usize;
+        let tx = self.conn.transaction()?;
         if let Some(age) = self.cfg.max_age_secs {
             let cutoff = now.saturating_sub(age);
-            let d = self.conn.execute(
-                "DELETE FROM events WHERE id IN
-                 (SELECT id FROM events WHERE time < ?1 ORDER BY id LIMIT ?2)",
-                params![cutoff, left],
+            deleted += crate::denied::subtract_pruned(
+                &tx,
+                &format!("SELECT id FROM events WHERE time < ?1 ORDER BY id LIMIT {chunk}"),
+                cutoff,
             )?;
-            self.conn.execute(
+            tx.execute(
                 "DELETE FROM notification_results WHERE id IN
                  (SELECT id FROM notification_results WHERE time < ?1 ORDER BY id LIMIT ?2)",
                 params![cutoff, chunk],
             )?;
-            deleted += d;
-            left -= i64::try_from(d).unwrap_or(left);
         }
+        let left = chunk - i64::try_from(deleted).unwrap_or(chunk);
         if let (Some(max), true) = (self.cfg.max_rows, left > 0) {
-            let count: i64 = self
-                .conn
-                .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
+            let count: i64 = tx.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
             let excess = count - i64::try_from(max).unwrap_or(i64::MAX);
             if excess > 0 {
-                let d = self.conn.execute(
-                    "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?1)",
-                    params![excess.min(left)],
-                )?;
-                deleted += d;
-            }
-        }
-        // Connection events (and the Denied aggregates with them), by the same limits.
-        let mut conn_deleted = 0usize;
-        let tx = self.conn.transaction()?;
-        if let Some(age) = self.cfg.max_age_secs {
-            let cutoff = now.saturating_sub(age);
-            conn_deleted += crate::denied::subtract_pruned(
-                &tx,
-                &format!("SELECT id FROM conn_events WHERE time < ?1 ORDER BY id LIMIT {chunk}"),
-                cutoff,
-            )?;
-        }
-        let left = chunk - i64::try_from(conn_deleted).unwrap_or(chunk);
-        if let (Some(max), true) = (self.cfg.max_rows, left > 0) {
-            let count: i64 = tx.query_row("SELECT COUNT(*) FROM conn_events", [], |r| r.get(0))?;
-            let excess = count - i64::try_from(max).unwrap_or(i64::MAX);
-            if excess > 0 {
-                conn_deleted += crate::denied::subtract_pruned(
+                deleted += crate::denied::subtract_pruned(
                     &tx,
-                    "SELECT id FROM conn_events ORDER BY id LIMIT ?1",
+                    "SELECT id FROM events ORDER BY id LIMIT ?1",
                     excess.min(left),
                 )?;
             }
         }
         tx.commit()?;
-        Ok(deleted.max(conn_deleted))
+        Ok(deleted)
     }
 
     /// Number of history lines stored (a folded row counts its lines).

@@ -501,9 +501,15 @@ pub(crate) fn start(
     metrics: &Arc<Metrics>,
 ) -> anyhow::Result<History> {
     let store = match db {
-        Some((path, cfg)) => Some(
-            Store::open(path, cfg).with_context(|| format!("history_file {}", path.display()))?,
-        ),
+        Some((path, cfg)) => {
+            // What a schema migration of the file does, to stderr like the thread's
+            // other messages.
+            let mut log = |m: &str| eprintln!("picket: history_file {}: {m}", path.display());
+            Some(
+                Store::open_with_log(path, cfg, &mut log)
+                    .with_context(|| format!("history_file {}", path.display()))?,
+            )
+        }
         None => None,
     };
     let resume = match &store {
