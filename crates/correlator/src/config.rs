@@ -27,6 +27,10 @@ use crate::net::Prefix;
 /// late).
 pub const MAX_HOLD: i64 = 60;
 
+/// The largest `max_*` cap (sources, prefixes, incidents, held refusals, names): the maps
+/// number their entries with 32-bit slots, and a cap this size is already gigabytes.
+pub const MAX_CAP: usize = 100_000_000;
+
 /// All thresholds. [`Config::default`] has the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Config {
@@ -225,11 +229,19 @@ impl Config {
             v.parse::<u32>()
                 .map_err(|_| format!("{k}: \"{}\" is not a whole number", shown(v)))
         };
+        // The maps index their entries with u32 slots: a cap stays far below that.
         let size = |v: &str| {
             v.parse::<usize>()
                 .ok()
                 .filter(|n| *n > 0)
                 .ok_or_else(|| format!("{k}: \"{}\" is not a positive number", shown(v)))
+                .and_then(|n| {
+                    if n > MAX_CAP {
+                        Err(format!("{k}: {n} is more than {MAX_CAP}"))
+                    } else {
+                        Ok(n)
+                    }
+                })
         };
         match k {
             "denied_prefix" => self.denied_prefix = v.to_string(),
@@ -539,6 +551,10 @@ mod tests {
         assert_eq!(
             err("max_held=0\n"),
             "detection.cfg:1: max_held: \"0\" is not a positive number"
+        );
+        assert_eq!(
+            err("max_sources=5000000000\n"),
+            "detection.cfg:1: max_sources: 5000000000 is more than 100000000"
         );
         assert_eq!(
             err("ipv4_prefix=40\n"),
