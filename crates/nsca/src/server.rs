@@ -482,9 +482,9 @@ pub async fn handle_connection<S>(
             stats
                 .accepted
                 .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        }
-        if !batch.is_empty() && out.send(std::mem::take(&mut batch)).await.is_err() {
-            return;
+            if out.send(std::mem::take(&mut batch)).await.is_err() {
+                return;
+            }
         }
         if close {
             return;

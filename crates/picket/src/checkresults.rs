@@ -24,7 +24,7 @@
 //! whole (Nagios' behaviour) unless `check_result_identity` is set.
 
 use std::collections::HashMap;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
@@ -140,10 +140,41 @@ pub(crate) struct SpoolReport {
 }
 
 impl SpoolReport {
+    /// Whether `id` may submit the command line `l` (from `file`, owned by `uid`); a
+    /// refusal is logged, and either verdict counted.
+    fn permits(&self, id: &SpoolIdentity, l: &[u8], file: &Path, uid: u32) -> bool {
+        match id.scope.decide(l) {
+            Ok(()) => {
+                let object = picket_authz::command_body(l)
+                    .map(|b| picket_authz::classify(b).object())
+                    .unwrap_or_default();
+                self.count(&id.name, picket_web::Outcome::Accepted, &object);
+                true
+            }
+            Err(denial) => {
+                let r = picket_authz::Refusal {
+                    via: picket_web::Via::Spool,
+                    identity: id.name.clone(),
+                    peer: format!("check result file {} (uid {uid})", file.display()),
+                    denial,
+                };
+                tracing::warn!(target: "authz", "{}", r.log_line());
+                self.count(&id.name, r.denial.outcome(), "");
+                false
+            }
+        }
+    }
+
     fn count(&self, identity: &str, outcome: picket_web::Outcome, object: &str) {
         let via = picket_web::Via::Spool;
         picket_web::count_ingest(&self.metrics, &self.ledger, via, identity, outcome, object);
     }
+}
+
+/// How a spool file is opened: no symlink followed, no wait on a FIFO, no terminal.
+fn open_flags() -> i32 {
+    use nix::fcntl::OFlag;
+    (OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits()
 }
 
 /// A file bigger than this is refused (deleted with a warning).
@@ -221,8 +252,22 @@ fn reap(
         if !ok.exists() {
             continue;
         }
-        let meta = match std::fs::symlink_metadata(&file) {
-            Ok(m) => m,
+        // Opened once (not following a symlink, not blocking on a FIFO) and everything —
+        // type, size, owner, contents — taken from that descriptor, so the owner whose
+        // identity decides the results is the owner of the bytes read.
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(open_flags())
+            .open(&file);
+        let (mut handle, meta) = match opened.and_then(|f| f.metadata().map(|m| (f, m))) {
+            Ok(x) => x,
+            Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) => {
+                warn(&format!(
+                    "check result {} is not a regular file; left alone",
+                    file.display()
+                ));
+                continue;
+            }
             Err(_) => continue,
         };
         if !meta.is_file() {
@@ -244,13 +289,23 @@ fn reap(
             remove();
             continue;
         }
-        let data = match std::fs::read(&file) {
-            Ok(d) => d,
-            Err(e) => {
-                warn(&format!("check result {}: {e}", file.display()));
-                continue;
-            }
-        };
+        let mut data = Vec::new();
+        if let Err(e) = std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut handle, MAX_FILE + 1),
+            &mut data,
+        ) {
+            warn(&format!("check result {}: {e}", file.display()));
+            continue;
+        }
+        if data.len() as u64 > MAX_FILE {
+            // It grew past the limit after the size was read.
+            warn(&format!(
+                "check result {} is over {MAX_FILE} bytes; deleted unread",
+                file.display()
+            ));
+            remove();
+            continue;
+        }
         let t = now();
         let (file_time, results) = picket_nsca_proto::command::read_checkresults(&data);
         let mtime = meta
@@ -272,29 +327,10 @@ fn reap(
         for (i, r) in results.iter().enumerate() {
             match r.command_line(t) {
                 Ok(l) => {
-                    if let Some(id) = who {
-                        if let Err(denial) = id.scope.decide(&l) {
-                            let r = picket_authz::Refusal {
-                                via: picket_web::Via::Spool,
-                                identity: id.name.clone(),
-                                peer: format!(
-                                    "check result file {} (uid {})",
-                                    file.display(),
-                                    meta.uid()
-                                ),
-                                denial,
-                            };
-                            tracing::warn!(target: "authz", "{}", r.log_line());
-                            report.count(&id.name, r.denial.outcome(), "");
-                            continue;
-                        }
-                        let object = picket_authz::command_body(&l)
-                            .map(|b| picket_authz::classify(b).object())
-                            .unwrap_or_default();
-                        report.count(&id.name, picket_web::Outcome::Accepted, &object);
+                    if who.is_none_or(|id| report.permits(id, &l, &file, meta.uid())) {
+                        lines.extend_from_slice(&l);
+                        handed += 1;
                     }
-                    lines.extend_from_slice(&l);
-                    handed += 1;
                 }
                 Err(e) => warn(&format!(
                     "check result {} (result {}): {e}; skipped",

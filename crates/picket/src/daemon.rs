@@ -271,25 +271,17 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let retention_path = if main.retain_state_information {
-        let p = main.state_retention_file.clone().unwrap_or_else(|| {
-            log_path
-                .parent()
-                .unwrap_or(Path::new("/"))
-                .join("retention.dat")
-        });
-        Some(std::path::absolute(p)?)
-    } else {
-        None
-    };
+    let retention_path = retention_file(main, &log_path)
+        .map(std::path::absolute)
+        .transpose()?;
     let lock_file = main
         .lock_file
         .clone()
         .map(std::path::absolute)
         .transpose()?;
     // Before anything is opened: a FIFO here would hang the start with no word said.
-    for (key, path) in data_files(main, &log_path, retention_path.as_deref()) {
-        picket_config::check_data_file(path, key == "log_file")
+    for (key, path) in data_files(main, &log_path) {
+        picket_config::check_data_file(&path, key == "log_file")
             .with_context(|| format!("{key} {}", path.display()))?;
     }
 
@@ -970,22 +962,26 @@ impl EngineLoop<'_> {
     }
 }
 
-/// The files the daemon writes, with the key that names each.
-fn data_files<'a>(
-    main: &'a picket_config::MainConfig,
-    log: &'a Path,
-    retention: Option<&'a Path>,
-) -> Vec<(&'static str, &'a Path)> {
-    let mut v = vec![("log_file", log)];
-    if let Some(p) = retention {
-        v.push(("state_retention_file", p));
-    }
-    if let Some(p) = &main.status_file {
-        v.push(("status_file", p.as_path()));
-    }
-    if let Some(p) = &main.history_file {
-        v.push(("history_file", p.as_path()));
-    }
+/// Where retention is kept: `state_retention_file`, else `retention.dat` beside the log
+/// (`None` without `retain_state_information`).
+fn retention_file(main: &picket_config::MainConfig, log: &Path) -> Option<PathBuf> {
+    main.retain_state_information.then(|| {
+        main.state_retention_file
+            .clone()
+            .unwrap_or_else(|| log.parent().unwrap_or(Path::new("/")).join("retention.dat"))
+    })
+}
+
+/// The files the daemon writes, with the key that names each (`picket -v` checks the
+/// same list).
+pub(crate) fn data_files(
+    main: &picket_config::MainConfig,
+    log: &Path,
+) -> Vec<(&'static str, PathBuf)> {
+    let mut v = vec![("log_file", log.to_path_buf())];
+    v.extend(retention_file(main, log).map(|p| ("state_retention_file", p)));
+    v.extend(main.status_file.clone().map(|p| ("status_file", p)));
+    v.extend(main.history_file.clone().map(|p| ("history_file", p)));
     v
 }
 

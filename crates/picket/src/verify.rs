@@ -231,11 +231,6 @@ enum Level {
 /// `web_token_file`, `nrdp_path`, and the Livestatus settings with the
 /// identities their `COMMAND`s are decided by. Lines come out in the daemon's
 /// order, each `Error: …`, `Warning: …` or a note.
-fn is_fifo(path: &std::path::Path) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
-}
-
 fn ingest_files(main: &picket_config::MainConfig) -> Vec<(Level, String)> {
     let mut out = Vec::new();
     let err = |out: &mut Vec<(Level, String)>, e: &anyhow::Error| {
@@ -244,29 +239,24 @@ fn ingest_files(main: &picket_config::MainConfig) -> Vec<(Level, String)> {
     let warn = |out: &mut Vec<(Level, String)>, w: &str| {
         out.push((Level::Warning, format!("Warning: {w}")));
     };
-    // The files the daemon writes: a FIFO or a directory there would stop its start.
-    let retention = main
-        .state_retention_file
-        .as_ref()
-        .filter(|_| main.retain_state_information);
-    for (key, path) in [
-        ("log_file", main.log_file.as_ref()),
-        ("state_retention_file", retention),
-        ("status_file", main.status_file.as_ref()),
-        ("history_file", main.history_file.as_ref()),
-    ] {
-        if let Some(path) = path {
-            if let Err(e) = picket_config::check_data_file(path, key == "log_file") {
-                err(&mut out, &anyhow::anyhow!("{key} {}: {e}", path.display()));
-            } else if key == "log_file" && is_fifo(path) {
-                warn(
-                    &mut out,
-                    &format!(
-                        "log_file {} is a FIFO: the daemon starts only while something reads it, and waits for that reader whenever it is slow",
-                        path.display()
-                    ),
-                );
-            }
+    // The files the daemon writes, as the daemon checks them: a FIFO or a directory there
+    // would stop its start.
+    let data = main
+        .log_file
+        .as_deref()
+        .map(|log| crate::daemon::data_files(main, log))
+        .unwrap_or_default();
+    for (key, path) in data {
+        if let Err(e) = picket_config::check_data_file(&path, key == "log_file") {
+            err(&mut out, &anyhow::anyhow!("{key} {}: {e}", path.display()));
+        } else if key == "log_file" && is_fifo(&path) {
+            warn(
+                &mut out,
+                &format!(
+                    "log_file {} is a FIFO: the daemon starts only while something reads it, and waits for that reader whenever it is slow",
+                    path.display()
+                ),
+            );
         }
     }
     if let Some(path) = &main.nsca_config_file {
@@ -420,4 +410,9 @@ fn describe_commanders(c: &crate::livestatus::Commanders) -> String {
         s.push_str(&format!("; uid {u}: {}", one(who)));
     }
     s
+}
+
+fn is_fifo(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo())
 }

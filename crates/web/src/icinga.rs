@@ -17,8 +17,8 @@
 //! "Successfully processed check result for object 'h!s'."}]}` (integral
 //! codes); 404 `{"error":404,"status":"No objects found."}` when any named
 //! object is not there (nothing of the request is taken, as Icinga looks every
-//! object up first; counted as `malformed` and logged), and `500 {"results":[]}` for a filter that matches
-//! nothing; a missing `exit_status` or `plugin_output`, or a host
+//! object up first; counted as `malformed` and logged), and `500
+//! {"results":[]}` for a filter that matches nothing; a missing `exit_status` or `plugin_output`, or a host
 //! `exit_status` above 1, is a per-object code 400 (after the objects are
 //! found); 401 without or with wrong credentials; the HTTP status is 200 when
 //! every object's code is 2xx, else the first other code. An object the user's
