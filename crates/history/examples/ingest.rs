@@ -4,7 +4,10 @@
 //! transactions of BATCH lines into a fresh database file, then the Denied view, the
 //! connection events of one source and the incident list queried.
 //!
-//!     cargo run --release -p picket-history --example ingest -- [DENIALS] [SOURCES] [BATCH] [INCIDENTS]
+//!     cargo run --release -p picket-history --example ingest -- [DENIALS] [SOURCES] [BATCH] [INCIDENTS] [PER_SECOND]
+//!
+//! The log's clock advances one second every PER_SECOND denials (default 10,000; the
+//! daemon's benchmark logs ≈ 500,000 a second, a burst).
 //!
 //! Prints where the time went: parsing, inserting, committing; and the query latencies.
 
@@ -26,6 +29,7 @@ fn main() {
     let sources = arg(2, 50_000).max(1);
     let batch = arg(3, 10_000).max(1);
     let incidents = arg(4, 10_000);
+    let per_second = arg(5, 10_000).max(1);
     let hosts = 20;
     let daemons = ["sshd", "in.ftpd", "in.telnetd"];
     let now = 1_764_680_000i64;
@@ -34,7 +38,7 @@ fn main() {
     let db = dir.join("history.db");
     let mut lines = Vec::with_capacity(denials * 3 + incidents);
     for i in 0..denials {
-        let t = now + (i / 10_000) as i64;
+        let t = now + (i / per_second) as i64;
         let s = i % sources;
         let addr = format!("10.{}.{}.{}", s >> 16 & 255, s >> 8 & 255, s & 255);
         let host = format!("web{}", (i / 7) % hosts);
@@ -121,7 +125,26 @@ fn main() {
     time("Store::denied (since last minute)", &mut || {
         store
             .denied(&DeniedQuery {
-                since: Some(now + (denials / 10_000) as i64 - 60),
+                since: Some(now + (denials / per_second) as i64 - 60),
+                ..Default::default()
+            })
+            .expect("denied")
+            .len()
+    });
+    time("Store::denied (since the middle: every source straddles it)", &mut || {
+        store
+            .denied(&DeniedQuery {
+                since: Some(now + (denials / per_second / 2) as i64),
+                ..Default::default()
+            })
+            .expect("denied")
+            .len()
+    });
+    time("Store::denied (host web3, since the middle)", &mut || {
+        store
+            .denied(&DeniedQuery {
+                host: Some("web3".into()),
+                since: Some(now + (denials / per_second / 2) as i64),
                 ..Default::default()
             })
             .expect("denied")
