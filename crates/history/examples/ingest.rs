@@ -131,15 +131,18 @@ fn main() {
             .expect("denied")
             .len()
     });
-    time("Store::denied (since the middle: every source straddles it)", &mut || {
-        store
-            .denied(&DeniedQuery {
-                since: Some(now + (denials / per_second / 2) as i64),
-                ..Default::default()
-            })
-            .expect("denied")
-            .len()
-    });
+    time(
+        "Store::denied (since the middle: every source straddles it)",
+        &mut || {
+            store
+                .denied(&DeniedQuery {
+                    since: Some(now + (denials / per_second / 2) as i64),
+                    ..Default::default()
+                })
+                .expect("denied")
+                .len()
+        },
+    );
     time("Store::denied (host web3, since the middle)", &mut || {
         store
             .denied(&DeniedQuery {

@@ -5,14 +5,15 @@
 //!   line and each Denied result line (kind `refused`, count 1; `ce_source` NULL on other
 //!   rows). `ce_net` is the source's /24 (IPv4) or /64 (IPv6) as the correlator writes
 //!   prefix keys (`203.0.113.0/24`), or the source itself when it is a name or `unknown`;
-//!   the one partial index `(ce_net, ce_source, ce_time)` answers an address and a prefix
-//!   alike (`events_ce_time` the unfiltered list by time).
+//!   the partial index `(ce_net, ce_time)` answers a prefix, and an address within its
+//!   first and last denial (`denied_src`), newest first without a sort (`events_ce_time` the
+//!   unfiltered list by time).
 //! * `incidents`: one row per incident id, upserted at each `SCAN INCIDENT` transition.
 
 use std::net::IpAddr;
 
 use picket_correlator::Prefix;
-use rusqlite::{Row, Transaction, params, params_from_iter, types::Value};
+use rusqlite::{OptionalExtension, Row, Transaction, params, params_from_iter, types::Value};
 use serde::Serialize;
 
 use crate::parse::{ConnectionEventLine, ScanIncidentLine};
@@ -290,7 +291,21 @@ fn conn_events_sql(q: &ConnEventQuery) -> (String, Vec<Value>, Option<Prefix>, u
     let mut sql = format!("SELECT {CONN_COLS} FROM events WHERE ce_source IS NOT NULL");
     let mut args: Vec<Value> = Vec::new();
     match &filter {
-        SourceFilter::All | SourceFilter::Scan(_) => {}
+        SourceFilter::All => {}
+        SourceFilter::Scan(p) => {
+            // An IPv4 prefix of 8 bits or more is a range of the /24s' text (`10.1.` holds
+            // every /24 of 10.1.0.0/16 and nothing else: a dot ends each octet).
+            if let (IpAddr::V4(a), true) = (p.addr, p.len >= 8) {
+                let octets = a.octets();
+                let n = usize::from(p.len / 8).min(3);
+                let mut lo: String = octets[..n].iter().map(|o| format!("{o}.")).collect();
+                args.push(Value::Text(lo.clone()));
+                lo.pop();
+                lo.push('/');
+                args.push(Value::Text(lo));
+                sql.push_str(" AND ce_net >= ? AND ce_net < ?");
+            }
+        }
         SourceFilter::Net(net, src) => {
             sql.push_str(" AND ce_net = ?");
             args.push(Value::Text(net.clone()));
@@ -367,7 +382,21 @@ impl Store {
 
     /// Connection events (`CONNECTION EVENT` lines and Denied result lines), newest first.
     pub fn connection_events(&self, q: &ConnEventQuery) -> Result<Vec<ConnEventRow>> {
-        let (sql, args, check, limit) = conn_events_sql(q);
+        // One source: only its /24's rows between its first and last denial are read.
+        let mut q = q.clone();
+        if let SourceFilter::Net(_, Some(src)) = source_filter(q.source.as_deref()) {
+            let span: Option<(i64, i64)> = self
+                .conn()
+                .prepare_cached("SELECT first_seen, last_seen FROM denied_src WHERE addr = ?1")?
+                .query_row(params![src], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((first, last)) = span else {
+                return Ok(Vec::new());
+            };
+            q.since = Some(q.since.map_or(first, |s| s.max(first)));
+            q.until = Some(q.until.map_or(last, |u| u.min(last)));
+        }
+        let (sql, args, check, limit) = conn_events_sql(&q);
         let mut st = self.conn().prepare_cached(&sql)?;
         let mut rows = st.query(params_from_iter(args))?;
         let mut out = Vec::new();
@@ -395,8 +424,7 @@ mod tests {
 
     /// The connection events are columns of `events` (most of whose rows have none): every
     /// query of them reads one of their partial indexes, an address or a /24 a range of
-    /// `events_ce_net`. Only a /24 (or narrower prefix) sorts its own rows by time, as with
-    /// the `conn_events` table's `(net, source, time)` index before.
+    /// `events_ce_nt`, newest first without a sort.
     #[test]
     fn the_connection_event_queries_read_their_partial_indexes() {
         let mut st = Store::open_in_memory(StoreConfig::default()).expect("store");
@@ -425,15 +453,14 @@ mod tests {
         st.ingest_lines(lines.iter().map(String::as_str))
             .expect("ingest");
         st.conn().execute_batch("ANALYZE").expect("analyze");
-        // (source, the index, whether the rows may be sorted): for a /24 the planner takes
-        // `events_ce_net` and sorts, or (here, with `since` and most rows in that /24)
-        // the time range of `events_ce_time` in order.
+        // (source, the index, whether the rows may be sorted): all of them, or a prefix
+        // wider than a /24 (a range of /24s), are sorted by time.
         for (source, index, sorts) in [
-            (None, "events_ce_time", false),
-            (Some("10.0.1.3"), "events_ce_net", false),
-            (Some("10.0.1.0/24"), "events_ce_", true),
-            (Some("10.0.1.0/26"), "events_ce_", true),
-            (Some("10.0.0.0/16"), "events_ce_time", false),
+            (None, "events_ce_nt", true),
+            (Some("10.0.1.3"), "events_ce_nt", false),
+            (Some("10.0.1.0/24"), "events_ce_nt", false),
+            (Some("10.0.1.0/26"), "events_ce_nt", false),
+            (Some("10.0.0.0/16"), "events_ce_nt", true),
         ] {
             for since in [None, Some(1_010)] {
                 let q = ConnEventQuery {

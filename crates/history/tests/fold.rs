@@ -201,7 +201,7 @@ fn a_history_file_of_schema_1_opens_and_keeps_its_rows() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(v, 3);
+    assert_eq!(v, 4);
 }
 
 /// A line of the generated logs: results (whole, partial, or with lines that disagree) and

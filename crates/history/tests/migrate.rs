@@ -1,6 +1,7 @@
-//! Schema 2 → 3: a history file of today's layout (connection events in a `conn_events`
-//! table of their own) opens with every row and every answer as before, its connection
-//! events moved into the `ce_*` columns of their lines' `events` rows.
+//! Schema 2 → 4: a history file with its connection events in a `conn_events` table of
+//! their own opens with every row and every answer as before, its connection events moved
+//! into the `ce_*` columns of their lines' `events` rows. Schema 3 → 4: the per-second
+//! Denied counts are built and the indexes keyed by source replaced.
 
 use picket_history::{ConnEventQuery, DeniedQuery, IncidentQuery, Query, Store, StoreConfig};
 
@@ -174,8 +175,8 @@ fn a_history_file_of_schema_2_opens_with_every_row_and_answer_as_before() {
              WHERE ce_source IS NOT NULL AND kind != 'connection_event';
              CREATE INDEX conn_events_net ON conn_events(net, source, time);
              CREATE INDEX conn_events_time ON conn_events(time);
-             DROP INDEX events_ce_net;
-             DROP INDEX events_ce_time;
+             DROP INDEX events_ce_nt;
+             DROP TABLE denied_sec;
              ALTER TABLE events DROP COLUMN ce_source;
              ALTER TABLE events DROP COLUMN ce_net;
              ALTER TABLE events DROP COLUMN ce_time;
@@ -204,13 +205,17 @@ fn a_history_file_of_schema_2_opens_with_every_row_and_answer_as_before() {
         })
         .expect("open");
         if round == 0 {
-            assert_eq!(said.len(), 2, "{said:?}");
+            assert_eq!(said.len(), 3, "{said:?}");
             assert!(
                 said[0].contains(&format!("moving {ce_rows} connection events")),
                 "{said:?}"
             );
             assert!(
                 said[1].contains(&format!("{ce_rows} connection events moved, 0 ")),
+                "{said:?}"
+            );
+            assert!(
+                said[2].contains("per-second Denied counts built"),
                 "{said:?}"
             );
         } else {
@@ -226,7 +231,7 @@ fn a_history_file_of_schema_2_opens_with_every_row_and_answer_as_before() {
     let v: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(v, 3);
+    assert_eq!(v, 4);
     let tables: i64 = c
         .query_row(
             "SELECT COUNT(*) FROM sqlite_master WHERE name = 'conn_events'",
@@ -244,4 +249,63 @@ fn a_history_file_of_schema_2_opens_with_every_row_and_answer_as_before() {
         sorted(columns(&c, "events")),
         sorted(columns(&now, "events"))
     );
+}
+
+#[test]
+fn a_history_file_of_schema_3_opens_with_every_answer_as_before() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v3.db");
+    let mut st = Store::open(&path, StoreConfig::default()).expect("open");
+    for b in lines() {
+        st.ingest_lines(b.iter().map(String::as_str))
+            .expect("ingest");
+    }
+    let want = answers(&st);
+    drop(st);
+    let secs = {
+        // Schema 3, by SQL: no per-second counts, the connection events indexed by source
+        // and by time, the groups by time.
+        let c = rusqlite::Connection::open(&path).expect("open");
+        let n: i64 = c
+            .query_row("SELECT COUNT(*) FROM denied_sec", [], |r| r.get(0))
+            .expect("count");
+        c.execute_batch(
+            "DROP TABLE denied_sec;
+             DROP INDEX events_ce_nt;
+             CREATE INDEX events_ce_net ON events(ce_net, ce_source, ce_time)
+                 WHERE ce_source IS NOT NULL;
+             CREATE INDEX events_ce_time ON events(ce_time) WHERE ce_source IS NOT NULL;
+             CREATE INDEX denied_agg_recent ON denied_agg(last_seen);
+             PRAGMA user_version = 3;",
+        )
+        .expect("schema 3");
+        n
+    };
+    assert!(secs > 20, "{secs}");
+    for round in 0..2 {
+        let mut said = Vec::new();
+        let st = Store::open_with_log(&path, StoreConfig::default(), &mut |m| {
+            said.push(m.to_owned())
+        })
+        .expect("open");
+        if round == 0 {
+            assert_eq!(said.len(), 1, "{said:?}");
+            assert!(
+                said[0].contains(&format!("3 -> 4: {secs} per-second Denied counts built")),
+                "{said:?}"
+            );
+        } else {
+            assert!(said.is_empty(), "migrated once: {said:?}");
+        }
+        assert_eq!(answers(&st), want);
+    }
+    let c = rusqlite::Connection::open(&path).expect("open");
+    let indexes: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'events_ce%' OR name = 'denied_agg_recent' ORDER BY name")
+        .expect("indexes")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .map(|r| r.expect("row"))
+        .collect();
+    assert_eq!(indexes, ["events_ce_nt"]);
 }
