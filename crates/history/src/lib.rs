@@ -49,5 +49,5 @@ pub use parse::{
 };
 pub use store::{
     Cursor, DEFAULT_DENIED_PATTERN, DeniedPattern, DeniedQuery, DeniedSource, Error, HistoryRow,
-    IngestStats, NotificationResult, Query, Record, Result, Store, StoreConfig,
+    IngestStats, NotificationResult, Query, Record, Result, Store, StoreConfig, continues_result,
 };

@@ -412,6 +412,21 @@ fn code_of_state_digit(code: &str) -> Option<&'static str> {
 /// second (any two of them in that order, the last one stored), all of them telling the
 /// same host, service, code and output exactly, so that [`expand`] gives every line back as
 /// it was stored before. Anything else is a group of one (`folded` 0).
+/// Whether a line of kind `next` can follow a passive result's line of kind `prev` in the
+/// one row its lines make (`EXTERNAL COMMAND` → `PASSIVE SERVICE CHECK` → `SERVICE ALERT`,
+/// either of the first two may be missing; the time, host, service, code and output must
+/// agree too). A reader that hands lines over in batches keeps a result's lines together
+/// with it.
+pub fn continues_result(prev: EventKind, next: EventKind) -> bool {
+    matches!(
+        (prev, next),
+        (
+            EventKind::ExternalCommand,
+            EventKind::PassiveServiceCheck | EventKind::ServiceAlert
+        ) | (EventKind::PassiveServiceCheck, EventKind::ServiceAlert)
+    )
+}
+
 fn fold_len(batch: &[Record], i: usize) -> (usize, i64) {
     let log = |j: usize| match batch.get(j) {
         Some(Record::Log(l)) => Some(l),
@@ -427,14 +442,10 @@ fn fold_len(batch: &[Record], i: usize) -> (usize, i64) {
     let mut prev = first.event.kind();
     while let Some(next) = log(i + len) {
         let k = next.event.kind();
-        let follows = matches!(
-            (prev, k),
-            (
-                EventKind::ExternalCommand,
-                EventKind::PassiveServiceCheck | EventKind::ServiceAlert
-            ) | (EventKind::PassiveServiceCheck, EventKind::ServiceAlert)
-        );
-        if !follows || next.time != first.time || result_key(&next.event) != Some(key) {
+        if !continues_result(prev, k)
+            || next.time != first.time
+            || result_key(&next.event) != Some(key)
+        {
             break;
         }
         flags |= match prev {

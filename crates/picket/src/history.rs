@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use picket_history::{
     Cursor, DeniedPattern, NotificationJob, NotificationResult, Record, Store, StoreConfig,
-    parse_line,
+    continues_result, parse_line,
 };
 use picket_web::{Counter, LiveEvent, Metrics};
 use tokio::sync::broadcast;
@@ -191,6 +191,18 @@ impl LineSplitter {
     /// Whether complete lines are waiting.
     pub(crate) fn has_line(&self) -> bool {
         memchr_nl(&self.pending[self.start..]).is_some()
+    }
+
+    /// The next complete non-empty line, not handed out (`each_line` takes it).
+    pub(crate) fn peek_line(&self) -> Option<&[u8]> {
+        let mut used = self.start;
+        loop {
+            let nl = memchr_nl(&self.pending[used..])?;
+            if nl > 0 {
+                return Some(&self.pending[used..used + nl]);
+            }
+            used += 1;
+        }
     }
 }
 
@@ -379,6 +391,8 @@ struct Worker {
     /// `CONNECTION EVENT` / `SCAN INCIDENT` lines without their fields.
     unparsed: Counter,
     progress: Arc<Progress>,
+    /// Lines a transaction (`BATCH_LINES`; a test sets fewer).
+    batch_lines: usize,
 }
 
 impl Worker {
@@ -388,11 +402,11 @@ impl Worker {
             let more = self.tail.read();
             while self.tail.split.has_line() || !extra.is_empty() {
                 // About one record per 64 bytes buffered (a denial's lines are 70-100 bytes).
-                let guess = (self.tail.split.buffered() / 64).min(BATCH_LINES);
+                let guess = (self.tail.split.buffered() / 64).min(self.batch_lines);
                 let mut batch = Vec::with_capacity(guess + extra.len());
                 let live = self.events.receiver_count() > 0;
                 let (events, denied, unparsed) = (&self.events, &self.denied, &self.unparsed);
-                self.tail.split.each_line(BATCH_LINES, |l| {
+                let mut take = |l: &str, batch: &mut Vec<Record>| {
                     if let Ok(ll) = parse_line(l) {
                         if ll.event.is_malformed_record() {
                             unparsed.inc();
@@ -414,7 +428,29 @@ impl Worker {
                         }
                         batch.push(Record::Log(ll));
                     }
-                });
+                };
+                self.tail
+                    .split
+                    .each_line(self.batch_lines, |l| take(l, &mut batch));
+                // A full batch that ends within a passive result's lines takes the rest of
+                // them (at most two), so that the result is one row like every other.
+                for _ in 0..2 {
+                    let Some(Record::Log(last)) = batch.last() else {
+                        break;
+                    };
+                    let prev = last.event.kind();
+                    let next = self
+                        .tail
+                        .split
+                        .peek_line()
+                        .and_then(|l| parse_line(&String::from_utf8_lossy(l)).ok());
+                    match next {
+                        Some(n) if continues_result(prev, n.event.kind()) => {
+                            self.tail.split.each_line(1, |l| take(l, &mut batch));
+                        }
+                        _ => break,
+                    }
+                }
                 if !self.tail.split.has_line() {
                     batch.append(&mut extra);
                 }
@@ -570,6 +606,7 @@ pub(crate) fn start(
             &[],
         ),
         progress,
+        batch_lines: BATCH_LINES,
     };
     worker.drain(Vec::new());
     // Caught up: the notification rows from here on are this run's jobs'.
@@ -683,6 +720,81 @@ mod tests {
     fn line(t: i64, addr: &str) -> String {
         let t = crate::input::unix_now() + t;
         format!("[{t}] SERVICE ALERT: firestorm;TCP Wrappers;CRITICAL;HARD;1;Denied sshd-{addr}\n")
+    }
+
+    /// Batches of a few lines end inside passive results: each result is still one row
+    /// (its three lines share a row id, `4 × rowid + 0/1/2`), with one that has only
+    /// two lines, another record and the next result after it.
+    #[test]
+    fn a_batch_boundary_does_not_split_a_result() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("nagios.log");
+        let t = crate::input::unix_now();
+        let mut text = String::new();
+        let mut want_rows = 0;
+        for i in 0..40 {
+            let out = format!("Denied sshd-10.0.0.{i}");
+            if i % 5 != 3 {
+                text.push_str(&format!(
+                    "[{t}] EXTERNAL COMMAND: PROCESS_SERVICE_CHECK_RESULT;web1;TCP Wrappers;2;{out}\n"
+                ));
+            }
+            text.push_str(&format!(
+                "[{t}] PASSIVE SERVICE CHECK: web1;TCP Wrappers;2;{out}\n"
+            ));
+            text.push_str(&format!(
+                "[{t}] SERVICE ALERT: web1;TCP Wrappers;CRITICAL;HARD;1;{out}\n"
+            ));
+            want_rows += 1;
+            if i % 7 == 0 {
+                text.push_str(&format!("[{t}] Warning: something else {i}\n"));
+                want_rows += 1;
+            }
+        }
+        File::create(&log)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let metrics = Metrics::new();
+        for batch_lines in [1, 2, 4, 5, 7] {
+            let db = dir.path().join(format!("history-{batch_lines}.db"));
+            let progress = Arc::new(Progress {
+                log_path: log.clone(),
+                committed: Mutex::new(Committed::default()),
+            });
+            let (events, _) = broadcast::channel(16);
+            let mut w = Worker {
+                store: Some(Store::open(&db, StoreConfig::default()).unwrap()),
+                tail: Tail::open(&log, None),
+                events,
+                denied: DeniedPattern::default(),
+                rows: metrics.counter("rows", "", &[]),
+                errors: metrics.counter("errors", "", &[]),
+                unparsed: metrics.counter("unparsed", "", &[]),
+                progress,
+                batch_lines,
+            };
+            w.drain(Vec::new());
+            let rows = w
+                .store
+                .as_ref()
+                .unwrap()
+                .query(&picket_history::Query {
+                    limit: 10_000,
+                    ..Default::default()
+                })
+                .unwrap();
+            assert_eq!(rows.len(), text.lines().count(), "batch {batch_lines}");
+            let ids: std::collections::BTreeSet<i64> = rows.iter().map(|r| r.id / 4).collect();
+            assert_eq!(
+                ids.len(),
+                want_rows,
+                "batch {batch_lines}: one row per result"
+            );
+            let cursor = w.store.as_ref().unwrap().cursor(SOURCE).unwrap().unwrap();
+            assert_eq!(cursor.offset, text.len() as u64);
+        }
     }
 
     #[test]
