@@ -3,26 +3,26 @@
 //! Every connection event (the `ce_*` columns of an `events` row: `CONNECTION EVENT` lines
 //! and Denied result lines) is also counted, in the same transaction, in
 //!
-//! * `denied_agg`: per (source, host, daemon): count, first, last;
+//! * `denied_agg`: per (source, host, daemon), a group: count, last (which hosts and
+//!   daemons a source tried, a host's sources by recency);
 //! * `denied_src`: per source: count, first, last, indexed by recency;
-//! * `denied_sec`: per source and second: count;
+//! * `denied_sec`: per group and second: count (the counts and first times of a `since`
+//!   or `host` filter, and every count and time again after pruning);
 //!
-//! so that [`Store::denied`] reads at most a page of sources and their groups, however many
-//! rows the history holds, and a `since` filter counts a source's denials after it from its
-//! seconds. A batch is folded in memory first (one upsert per group, per source and per
-//! source-second and batch, not per row): a burst from one source is one `denied_sec` row a
-//! second, and no index of `events` is keyed by the source (the partial `(ce_net, ce_time)`
-//! index grows at the end of each /24's range; one keyed by source took a random B-tree
-//! insert per denial, a quarter of the history's cost in a burst). Pruning subtracts the
-//! rows it deletes ([`subtract_pruned`]). The only query that reads raw rows is a `since`
-//! filter together with a host, for the source's groups that straddle `since` (the rows of
-//! their /24 after it, through `(ce_net, ce_time)`).
+//! so that [`Store::denied`] reads at most a page of sources, their groups and their
+//! seconds, however many rows the history holds. A batch is folded in memory first (one
+//! upsert per group, per source and per group and second and batch, not per row): a burst
+//! from one source on one daemon of a host is one `denied_sec` row a second, and no index of
+//! `events` is keyed by the source (the partial `(ce_net, ce_time)` index grows at the end
+//! of each /24's range; one keyed by source took a random B-tree insert per denial, a
+//! quarter of the history's cost in a burst). Pruning subtracts the rows it deletes
+//! ([`subtract_pruned`]) from the seconds, which then give the groups' and sources' counts
+//! and times, and no query of this view reads the raw rows.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, Transaction, params};
 
-use crate::incidents::net_of;
 use crate::store::{DeniedQuery, DeniedSource, Result};
 
 pub(crate) const SCHEMA: &str = "
@@ -38,7 +38,6 @@ CREATE TABLE IF NOT EXISTS denied_agg (
     host TEXT NOT NULL,
     daemon TEXT NOT NULL,
     count INTEGER NOT NULL,
-    first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
     PRIMARY KEY (addr, host, daemon)
 ) WITHOUT ROWID;
@@ -46,9 +45,11 @@ DROP INDEX IF EXISTS denied_agg_recent;
 CREATE INDEX IF NOT EXISTS denied_agg_host ON denied_agg(host, last_seen);
 CREATE TABLE IF NOT EXISTS denied_sec (
     addr TEXT NOT NULL,
+    host TEXT NOT NULL,
+    daemon TEXT NOT NULL,
     time INTEGER NOT NULL,
     count INTEGER NOT NULL,
-    PRIMARY KEY (addr, time)
+    PRIMARY KEY (addr, host, daemon, time)
 ) WITHOUT ROWID;
 ";
 
@@ -72,7 +73,7 @@ impl Agg {
     }
 }
 
-/// A batch's connection events folded by group and by source and second, before they are
+/// A batch's connection events folded by group and by group and second, before they are
 /// written. The group key is `addr \0 host \0 daemon` (log text has no NUL), built in a
 /// reused buffer so that a group seen again costs no allocation.
 #[derive(Debug, Default)]
@@ -80,6 +81,12 @@ pub(crate) struct Pending {
     groups: HashMap<String, Agg>,
     key: String,
     secs: HashMap<String, HashMap<i64, i64>>,
+}
+
+/// Split a key of [`Pending`] into its parts.
+fn parts<const N: usize>(key: &str) -> [&str; N] {
+    let mut it = key.splitn(N, '\0');
+    std::array::from_fn(|_| it.next().unwrap_or(""))
 }
 
 impl Pending {
@@ -102,9 +109,9 @@ impl Pending {
                 self.groups.insert(self.key.clone(), a);
             }
         }
-        let secs = match self.secs.get_mut(addr) {
+        let secs = match self.secs.get_mut(self.key.as_str()) {
             Some(s) => s,
-            None => self.secs.entry(addr.to_owned()).or_default(),
+            None => self.secs.entry(self.key.clone()).or_default(),
         };
         *secs.entry(time).or_default() += i64::from(count);
     }
@@ -121,27 +128,21 @@ impl Pending {
             // index (`denied_agg_host`), so SQLite leaves its entry where it is (a burst from one source logs many denials in the same
             // second). Otherwise (0 rows changed) the group moves forward with `newer`.
             let mut up = tx.prepare_cached(
-                "INSERT INTO denied_agg (addr, host, daemon, count, first_seen, last_seen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(addr, host, daemon) DO UPDATE SET count = count + excluded.count,
-                 first_seen = min(first_seen, excluded.first_seen)
+                "INSERT INTO denied_agg (addr, host, daemon, count, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(addr, host, daemon) DO UPDATE SET count = count + excluded.count
                  WHERE last_seen >= excluded.last_seen",
             )?;
             let mut newer = tx.prepare_cached(
-                "UPDATE denied_agg SET count = count + ?4, first_seen = min(first_seen, ?5),
-                 last_seen = ?6 WHERE addr = ?1 AND host = ?2 AND daemon = ?3",
+                "UPDATE denied_agg SET count = count + ?4, last_seen = ?5
+                 WHERE addr = ?1 AND host = ?2 AND daemon = ?3",
             )?;
             // In key order: consecutive upserts touch neighbouring B-tree pages.
             let mut groups: Vec<(&String, &Agg)> = self.groups.iter().collect();
             groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
             for (key, a) in groups {
-                let mut parts = key.splitn(3, '\0');
-                let (addr, host, daemon) = (
-                    parts.next().unwrap_or(""),
-                    parts.next().unwrap_or(""),
-                    parts.next().unwrap_or(""),
-                );
-                let p = params![addr, host, daemon, a.count, a.first, a.last];
+                let [addr, host, daemon] = parts::<3>(key);
+                let p = params![addr, host, daemon, a.count, a.last];
                 if up.execute(p)? == 0 {
                     newer.execute(p)?;
                 }
@@ -159,18 +160,20 @@ impl Pending {
                 up.execute(params![addr, a.count, a.first, a.last])?;
             }
             let mut up = tx.prepare_cached(
-                "INSERT INTO denied_sec (addr, time, count) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(addr, time) DO UPDATE SET count = count + excluded.count",
+                "INSERT INTO denied_sec (addr, host, daemon, time, count)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(addr, host, daemon, time) DO UPDATE SET count = count + excluded.count",
             )?;
             let mut secs: Vec<(&String, &HashMap<i64, i64>)> = self.secs.iter().collect();
             secs.sort_unstable_by(|a, b| a.0.cmp(b.0));
             let mut times: Vec<(i64, i64)> = Vec::new();
-            for (addr, per) in secs {
+            for (key, per) in secs {
+                let [addr, host, daemon] = parts::<3>(key);
                 times.clear();
                 times.extend(per.iter().map(|(t, c)| (*t, *c)));
                 times.sort_unstable();
                 for (t, c) in &times {
-                    up.execute(params![addr, t, c])?;
+                    up.execute(params![addr, host, daemon, t, c])?;
                 }
             }
         }
@@ -181,124 +184,69 @@ impl Pending {
 }
 
 /// Take the connection-event rows `ids` out of the aggregates (before they are deleted):
-/// counts are subtracted, a group left empty goes, and a first/last that was one of the
-/// deleted rows' is looked up again among the rows that stay.
+/// their seconds' counts are subtracted (a second left empty goes), then each group and
+/// source they were in is its remaining seconds' count and times (or goes).
 /// Returns the number of rows deleted.
 pub(crate) fn subtract_pruned(tx: &Transaction<'_>, ids_sql: &str, arg: i64) -> Result<usize> {
-    let sql = format!(
-        "SELECT ce_source, COALESCE(ce_reporter, host, ''), COALESCE(ce_daemon, ''),
-         SUM(ce_count), MIN(ce_time), MAX(ce_time)
-         FROM events WHERE id IN ({ids_sql}) AND ce_source IS NOT NULL GROUP BY 1, 2, 3"
-    );
-    let mut groups = Vec::new();
-    {
-        let mut st = tx.prepare(&sql)?;
-        let mut rows = st.query(params![arg])?;
-        while let Some(r) = rows.next()? {
-            let key: (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            groups.push((
-                key,
-                Agg {
-                    count: r.get(3)?,
-                    first: r.get(4)?,
-                    last: r.get(5)?,
-                },
-            ));
-        }
-    }
-    let mut secs: Vec<(String, i64, i64)> = Vec::new();
+    let mut groups: BTreeSet<[String; 3]> = BTreeSet::new();
     {
         let mut st = tx.prepare(&format!(
-            "SELECT ce_source, ce_time, SUM(ce_count) FROM events
-             WHERE id IN ({ids_sql}) AND ce_source IS NOT NULL GROUP BY 1, 2"
+            "SELECT ce_source, COALESCE(ce_reporter, host, ''), COALESCE(ce_daemon, ''),
+             ce_time, SUM(ce_count)
+             FROM events WHERE id IN ({ids_sql}) AND ce_source IS NOT NULL GROUP BY 1, 2, 3, 4"
         ))?;
-        let mut rows = st.query(params![arg])?;
-        while let Some(r) = rows.next()? {
-            secs.push((r.get(0)?, r.get(1)?, r.get(2)?));
-        }
-    }
-    {
         let mut sub = tx.prepare_cached(
-            "UPDATE denied_sec SET count = count - ?3 WHERE addr = ?1 AND time = ?2",
+            "UPDATE denied_sec SET count = count - ?5
+             WHERE addr = ?1 AND host = ?2 AND daemon = ?3 AND time = ?4",
         )?;
         let mut gone = tx.prepare_cached(
-            "DELETE FROM denied_sec WHERE addr = ?1 AND time = ?2 AND count <= 0",
+            "DELETE FROM denied_sec
+             WHERE addr = ?1 AND host = ?2 AND daemon = ?3 AND time = ?4 AND count <= 0",
         )?;
-        for (addr, t, c) in &secs {
-            sub.execute(params![addr, t, c])?;
-            gone.execute(params![addr, t])?;
+        let mut rows = st.query(params![arg])?;
+        while let Some(r) = rows.next()? {
+            let g: [String; 3] = [r.get(0)?, r.get(1)?, r.get(2)?];
+            let (t, c): (i64, i64) = (r.get(3)?, r.get(4)?);
+            sub.execute(params![g[0], g[1], g[2], t, c])?;
+            gone.execute(params![g[0], g[1], g[2], t])?;
+            groups.insert(g);
         }
     }
-    // Delete the rows first, then look for the remaining first/last.
     let deleted = tx.execute(
         &format!("DELETE FROM events WHERE id IN ({ids_sql})"),
         params![arg],
     )?;
     let mut addrs = BTreeSet::new();
-    for ((addr, host, daemon), gone) in groups {
-        let cur: Option<(i64, i64, i64)> = tx
-            .query_row(
-                "SELECT count, first_seen, last_seen FROM denied_agg
-                 WHERE addr = ?1 AND host = ?2 AND daemon = ?3",
-                params![addr, host, daemon],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((count, first, last)) = cur else {
-            continue;
-        };
-        let left = count - gone.count;
-        if left <= 0 {
-            tx.execute(
-                "DELETE FROM denied_agg WHERE addr = ?1 AND host = ?2 AND daemon = ?3",
-                params![addr, host, daemon],
-            )?;
-        } else {
-            let net = net_of(&addr);
-            let edge = |order: &str| -> Result<Option<i64>> {
-                Ok(tx
-                    .query_row(
-                        &format!(
-                            "SELECT ce_time FROM events WHERE ce_net = ?1
-                             AND ce_source = ?2 AND ce_source IS NOT NULL
-                             AND COALESCE(ce_reporter, host, '') = ?3
-                             AND COALESCE(ce_daemon, '') = ?4
-                             ORDER BY ce_time {order} LIMIT 1"
-                        ),
-                        params![net, addr, host, daemon],
-                        |r| r.get(0),
-                    )
-                    .optional()?)
+    {
+        let mut left = tx.prepare_cached(
+            "SELECT SUM(count), MAX(time) FROM denied_sec
+             WHERE addr = ?1 AND host = ?2 AND daemon = ?3",
+        )?;
+        let mut drop = tx.prepare_cached(
+            "DELETE FROM denied_agg WHERE addr = ?1 AND host = ?2 AND daemon = ?3",
+        )?;
+        let mut set = tx.prepare_cached(
+            "UPDATE denied_agg SET count = ?4, last_seen = ?5
+             WHERE addr = ?1 AND host = ?2 AND daemon = ?3",
+        )?;
+        for [addr, host, daemon] in groups {
+            let (count, last): (Option<i64>, Option<i64>) =
+                left.query_row(params![addr, host, daemon], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            match (count, last) {
+                (Some(c), Some(l)) if c > 0 => set.execute(params![addr, host, daemon, c, l])?,
+                _ => drop.execute(params![addr, host, daemon])?,
             };
-            let first = if gone.first <= first {
-                edge("ASC")?.unwrap_or(first)
-            } else {
-                first
-            };
-            let last = if gone.last >= last {
-                edge("DESC")?.unwrap_or(last)
-            } else {
-                last
-            };
-            tx.execute(
-                "UPDATE denied_agg SET count = ?4, first_seen = ?5, last_seen = ?6
-                 WHERE addr = ?1 AND host = ?2 AND daemon = ?3",
-                params![addr, host, daemon, left, first, last],
-            )?;
+            addrs.insert(addr);
         }
-        addrs.insert(addr);
     }
+    let mut span = tx.prepare_cached(
+        "SELECT SUM(count), MIN(time), MAX(time) FROM denied_sec WHERE addr = ?1",
+    )?;
     for addr in addrs {
-        let a: Option<(i64, i64, i64)> = tx.query_row(
-            "SELECT SUM(count), MIN(first_seen), MAX(last_seen) FROM denied_agg WHERE addr = ?1",
-            params![addr],
-            |r| Ok((r.get::<_, Option<i64>>(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .map(|(c, f, l): (Option<i64>, Option<i64>, Option<i64>)| {
-            Some((c?, f?, l?))
-        })?;
+        let a: (Option<i64>, Option<i64>, Option<i64>) =
+            span.query_row(params![addr], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         match a {
-            Some((c, f, l)) if c > 0 => {
+            (Some(c), Some(f), Some(l)) if c > 0 => {
                 tx.execute(
                     "UPDATE denied_src SET count = ?2, first_seen = ?3, last_seen = ?4
                      WHERE addr = ?1",
@@ -319,12 +267,12 @@ pub(crate) fn rebuild(tx: &Transaction<'_>) -> Result<()> {
     build_secs(tx)?;
     tx.execute_batch(
         "DELETE FROM denied_agg; DELETE FROM denied_src;
-         INSERT INTO denied_agg (addr, host, daemon, count, first_seen, last_seen)
+         INSERT INTO denied_agg (addr, host, daemon, count, last_seen)
            SELECT ce_source, COALESCE(ce_reporter, host, ''), COALESCE(ce_daemon, ''),
-           SUM(ce_count), MIN(ce_time), MAX(ce_time)
+           SUM(ce_count), MAX(ce_time)
            FROM events WHERE ce_source IS NOT NULL GROUP BY 1, 2, 3;
          INSERT INTO denied_src (addr, count, first_seen, last_seen)
-           SELECT addr, SUM(count), MIN(first_seen), MAX(last_seen) FROM denied_agg GROUP BY addr;",
+           SELECT addr, SUM(count), MIN(time), MAX(time) FROM denied_sec GROUP BY addr;",
     )?;
     Ok(())
 }
@@ -333,9 +281,9 @@ pub(crate) fn rebuild(tx: &Transaction<'_>) -> Result<()> {
 pub(crate) fn build_secs(tx: &Transaction<'_>) -> Result<usize> {
     tx.execute("DELETE FROM denied_sec", [])?;
     Ok(tx.execute(
-        "INSERT INTO denied_sec (addr, time, count)
-         SELECT ce_source, ce_time, SUM(ce_count) FROM events
-         WHERE ce_source IS NOT NULL GROUP BY 1, 2",
+        "INSERT INTO denied_sec (addr, host, daemon, time, count)
+         SELECT ce_source, COALESCE(ce_reporter, host, ''), COALESCE(ce_daemon, ''), ce_time,
+         SUM(ce_count) FROM events WHERE ce_source IS NOT NULL GROUP BY 1, 2, 3, 4",
         [],
     )?)
 }
@@ -344,7 +292,7 @@ pub(crate) fn build_secs(tx: &Transaction<'_>) -> Result<usize> {
 pub(crate) const PAGE_SQL: &str = "SELECT addr, count, first_seen, last_seen FROM denied_src
      ORDER BY last_seen DESC, count DESC, addr LIMIT ?1 OFFSET ?2";
 /// A source's groups.
-pub(crate) const GROUPS_SQL: &str = "SELECT host, daemon, count, first_seen, last_seen
+pub(crate) const GROUPS_SQL: &str = "SELECT host, daemon, count, last_seen
      FROM denied_agg WHERE addr = ?1";
 /// Sources (`?1` since) or one host's groups (`?2`) by recency, for the filtered queries
 /// (a source's last denial is its newest group's: no index of the groups by time alone).
@@ -352,20 +300,17 @@ pub(crate) const RECENT_SQL: &str = "SELECT addr, last_seen FROM denied_src
      WHERE last_seen >= ?1 ORDER BY last_seen DESC, count DESC, addr";
 pub(crate) const RECENT_HOST_SQL: &str = "SELECT addr, last_seen FROM denied_agg
      WHERE host = ?2 AND last_seen >= ?1 ORDER BY last_seen DESC";
-/// A source's denials at or after `since` (only for a source that straddles it).
-pub(crate) const STRADDLE_SQL: &str =
-    "SELECT SUM(count), MIN(time) FROM denied_sec WHERE addr = ?1 AND time >= ?2";
-/// One /24's (or name's) rows reported by `?3` at or after `since`, by source and daemon: the
-/// groups of one host that straddle `since`, for all the page's sources of that /24 at once.
-pub(crate) const STRADDLE_HOST_SQL: &str = "SELECT ce_source, COALESCE(ce_daemon, ''),
-     SUM(ce_count), MIN(ce_time) FROM events
-     WHERE ce_net = ?1 AND ce_time >= ?2 AND ce_source IS NOT NULL
-     AND COALESCE(ce_reporter, host, '') = ?3 GROUP BY 1, 2";
+/// A source's denials at or after `since`: count, first, last.
+pub(crate) const SPAN_SQL: &str =
+    "SELECT SUM(count), MIN(time), MAX(time) FROM denied_sec WHERE addr = ?1 AND time >= ?2";
+/// A source's denials on one host at or after `since`.
+pub(crate) const SPAN_HOST_SQL: &str = "SELECT SUM(count), MIN(time), MAX(time) FROM denied_sec
+     WHERE addr = ?1 AND host = ?2 AND time >= ?3";
 
 struct Group {
     host: String,
     daemon: String,
-    agg: Agg,
+    last: i64,
 }
 
 fn groups(conn: &Connection, addr: &str) -> Result<Vec<Group>> {
@@ -374,11 +319,7 @@ fn groups(conn: &Connection, addr: &str) -> Result<Vec<Group>> {
         Ok(Group {
             host: r.get(0)?,
             daemon: r.get(1)?,
-            agg: Agg {
-                count: r.get(2)?,
-                first: r.get(3)?,
-                last: r.get(4)?,
-            },
+            last: r.get(3)?,
         })
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -468,66 +409,28 @@ pub(crate) fn query(conn: &Connection, q: &DeniedQuery) -> Result<Vec<DeniedSour
             }
         }
     }
-    // The page's groups (those of the host, if any, with a denial at or after `since`).
-    let mut page: Vec<(String, Vec<Group>)> = Vec::with_capacity(order.len());
+    // Each source's groups of the host (if any) with a denial at or after `since` (its
+    // hosts and daemons), and its count and times there from its seconds.
+    let mut out = Vec::with_capacity(order.len());
     for addr in order {
         let mut g = groups(conn, &addr)?;
-        g.retain(|g| q.host.as_deref().is_none_or(|h| g.host == h) && g.agg.last >= since);
-        if !g.is_empty() {
-            page.push((addr, g));
+        g.retain(|g| q.host.as_deref().is_none_or(|h| g.host == h) && g.last >= since);
+        if g.is_empty() {
+            continue;
         }
-    }
-    // With a host, a group that straddles `since` is counted from its rows after it: one
-    // scan of each /24 that has such a group, for all of its sources.
-    let mut after: HashMap<(String, String), Agg> = HashMap::new();
-    if let (Some(_), Some(host)) = (q.since, &q.host) {
-        let nets: BTreeSet<String> = page
-            .iter()
-            .filter(|(_, g)| g.iter().any(|g| g.agg.first < since))
-            .map(|(addr, _)| net_of(addr))
-            .collect();
-        let mut st = conn.prepare_cached(STRADDLE_HOST_SQL)?;
-        for net in nets {
-            let mut rows = st.query(params![net, since, host])?;
-            while let Some(r) = rows.next()? {
-                let (count, first): (i64, i64) = (r.get(2)?, r.get(3)?);
-                after.insert(
-                    (r.get(0)?, r.get(1)?),
-                    Agg {
-                        count,
-                        first,
-                        last: first,
-                    },
-                );
-            }
-        }
-    }
-    let mut out = Vec::with_capacity(page.len());
-    for (addr, mut g) in page {
-        let straddles = q.since.is_some() && g.iter().any(|g| g.agg.first < since);
-        if straddles && q.host.is_some() {
-            for g in g.iter_mut().filter(|g| g.agg.first < since) {
-                let a = after.remove(&(addr.clone(), g.daemon.clone()));
-                g.agg.count = a.map_or(0, |a| a.count);
-                g.agg.first = a.map_or(g.agg.last, |a| a.first);
-            }
-            g.retain(|g| g.agg.count > 0);
-        }
-        let Some(mut agg) = g.first().map(|g| g.agg) else {
+        let span = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?));
+        let (count, first, last): (Option<i64>, Option<i64>, Option<i64>) = match &q.host {
+            Some(h) => conn
+                .prepare_cached(SPAN_HOST_SQL)?
+                .query_row(params![addr, h, since], span)?,
+            None => conn
+                .prepare_cached(SPAN_SQL)?
+                .query_row(params![addr, since], span)?,
+        };
+        let (Some(count), Some(first), Some(last)) = (count, first, last) else {
             continue;
         };
-        for x in &g[1..] {
-            agg.add(x.agg);
-        }
-        if straddles && q.host.is_none() {
-            // Every group of the source is in: its denials after `since` are its seconds'.
-            let mut st = conn.prepare_cached(STRADDLE_SQL)?;
-            let (count, first): (Option<i64>, Option<i64>) =
-                st.query_row(params![addr, since], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            agg.count = count.unwrap_or(0);
-            agg.first = first.unwrap_or(agg.last);
-        }
-        out.push(source(addr, agg, &g));
+        out.push(source(addr, Agg { count, first, last }, &g));
     }
     out.sort_by(|a, b| {
         b.last_seen
@@ -573,18 +476,28 @@ mod tests {
             st.ingest_lines(batch.iter().map(String::as_str))
                 .expect("ingest");
         }
-        let row = |host: &str| -> (i64, i64, i64) {
+        let row = |host: &str| -> (i64, i64) {
             st.conn()
                 .query_row(
-                    "SELECT count, first_seen, last_seen FROM denied_agg
+                    "SELECT count, last_seen FROM denied_agg
                      WHERE addr = '10.0.0.9' AND host = ?1 AND daemon = 'sshd'",
                     [host],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .expect("group")
         };
-        assert_eq!(row("web1"), (6, 990, 1_010));
-        assert_eq!(row("web2"), (1, 995, 995));
+        assert_eq!(row("web1"), (6, 1_010));
+        assert_eq!(row("web2"), (1, 995));
+        let web1 = st
+            .denied(&DeniedQuery {
+                host: Some("web1".into()),
+                ..Default::default()
+            })
+            .expect("host");
+        assert_eq!(
+            (web1[0].count, web1[0].first_seen, web1[0].last_seen),
+            (6, 990, 1_010)
+        );
         let recent = |host: &str| -> Vec<(String, i64)> {
             let mut q = st.conn().prepare(RECENT_HOST_SQL).expect("recent");
             q.query_map(params![990, host], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -633,8 +546,8 @@ mod tests {
             plan(c, GROUPS_SQL, &[&"10.0.0.1"]),
             plan(c, RECENT_SQL, &[&1_100]),
             plan(c, RECENT_HOST_SQL, &[&1_100, &"web1"]),
-            plan(c, STRADDLE_SQL, &[&"10.0.0.1", &1_100]),
-            plan(c, STRADDLE_HOST_SQL, &[&"10.0.0.0/24", &1_100, &"web1"]),
+            plan(c, SPAN_SQL, &[&"10.0.0.1", &1_100]),
+            plan(c, SPAN_HOST_SQL, &[&"10.0.0.1", &"web1", &1_100]),
         ];
         for p in &plans {
             for step in p {
@@ -642,20 +555,13 @@ mod tests {
                     !step.starts_with("SCAN conn_events") && !step.starts_with("SCAN events"),
                     "{plans:?}"
                 );
-                // (Only the host's straddling groups are grouped by source and daemon.)
-                assert!(
-                    !step.contains("TEMP B-TREE") || step.contains("GROUP BY"),
-                    "{plans:?}"
-                );
+                assert!(!step.contains("TEMP B-TREE"), "{plans:?}");
             }
         }
         assert!(plans[0][0].contains("denied_src_recent"), "{plans:?}");
         assert!(plans[2][0].contains("denied_src_recent"), "{plans:?}");
         assert!(plans[4][0].contains("SEARCH denied_sec"), "{plans:?}");
-        assert!(
-            plans[5][0].contains("SEARCH events USING INDEX events_ce_nt"),
-            "{plans:?}"
-        );
+        assert!(plans[5][0].contains("SEARCH denied_sec"), "{plans:?}");
         let d = st.denied(&DeniedQuery::default()).expect("denied");
         assert_eq!(d.iter().map(|s| s.count).sum::<u64>(), 6_000);
     }

@@ -994,6 +994,14 @@ impl Store {
                 .prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = ?1")?
                 .exists([name])?)
         };
+        // Version 4: a group's first time is its seconds' (`denied_sec`, built below),
+        // before anything writes the groups again.
+        if tx
+            .prepare("SELECT 1 FROM pragma_table_info('denied_agg') WHERE name = 'first_seen'")?
+            .exists([])?
+        {
+            tx.execute_batch("ALTER TABLE denied_agg DROP COLUMN first_seen")?;
+        }
         // Version 2: the `folded` column (rows written before it stand for one line each).
         if !has_column("folded")? {
             tx.execute_batch("ALTER TABLE events ADD COLUMN folded INTEGER NOT NULL DEFAULT 0")?;

@@ -264,7 +264,7 @@ fn a_history_file_of_schema_3_opens_with_every_answer_as_before() {
     drop(st);
     let secs = {
         // Schema 3, by SQL: no per-second counts, the connection events indexed by source
-        // and by time, the groups by time.
+        // and by time, the groups by time and with their first times.
         let c = rusqlite::Connection::open(&path).expect("open");
         let n: i64 = c
             .query_row("SELECT COUNT(*) FROM denied_sec", [], |r| r.get(0))
@@ -276,6 +276,7 @@ fn a_history_file_of_schema_3_opens_with_every_answer_as_before() {
                  WHERE ce_source IS NOT NULL;
              CREATE INDEX events_ce_time ON events(ce_time) WHERE ce_source IS NOT NULL;
              CREATE INDEX denied_agg_recent ON denied_agg(last_seen);
+             ALTER TABLE denied_agg ADD COLUMN first_seen INTEGER NOT NULL DEFAULT 0;
              PRAGMA user_version = 3;",
         )
         .expect("schema 3");

@@ -406,7 +406,7 @@ impl Worker {
                 let mut batch = Vec::with_capacity(guess + extra.len());
                 let live = self.events.receiver_count() > 0;
                 let (events, denied, unparsed) = (&self.events, &self.denied, &self.unparsed);
-                let mut take = |l: &str, batch: &mut Vec<Record>| {
+                let take = |l: &str, batch: &mut Vec<Record>| {
                     if let Ok(ll) = parse_line(l) {
                         if ll.event.is_malformed_record() {
                             unparsed.inc();
