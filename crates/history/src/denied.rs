@@ -73,14 +73,13 @@ impl Agg {
     }
 }
 
-/// A batch's connection events folded by group and by group and second, before they are
-/// written. The group key is `addr \0 host \0 daemon` (log text has no NUL), built in a
-/// reused buffer so that a group seen again costs no allocation.
+/// A batch's connection events folded by group and second (a group's totals are its
+/// seconds'), before they are written. The group key is `addr \0 host \0 daemon` (log text
+/// has no NUL), built in a reused buffer so that a group seen again costs no allocation.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
-    groups: HashMap<String, Agg>,
+    groups: HashMap<String, HashMap<i64, i64>>,
     key: String,
-    secs: HashMap<String, HashMap<i64, i64>>,
 }
 
 /// Split a key of [`Pending`] into its parts.
@@ -91,11 +90,6 @@ fn parts<const N: usize>(key: &str) -> [&str; N] {
 
 impl Pending {
     pub(crate) fn add(&mut self, addr: &str, host: &str, daemon: &str, time: i64, count: u32) {
-        let a = Agg {
-            count: i64::from(count),
-            first: time,
-            last: time,
-        };
         self.key.clear();
         for (i, part) in [addr, host, daemon].into_iter().enumerate() {
             if i > 0 {
@@ -103,15 +97,9 @@ impl Pending {
             }
             self.key.push_str(part);
         }
-        match self.groups.get_mut(self.key.as_str()) {
-            Some(g) => g.add(a),
-            None => {
-                self.groups.insert(self.key.clone(), a);
-            }
-        }
-        let secs = match self.secs.get_mut(self.key.as_str()) {
+        let secs = match self.groups.get_mut(self.key.as_str()) {
             Some(s) => s,
-            None => self.secs.entry(self.key.clone()).or_default(),
+            None => self.groups.entry(self.key.clone()).or_default(),
         };
         *secs.entry(time).or_default() += i64::from(count);
     }
@@ -125,8 +113,8 @@ impl Pending {
         {
             // A group already seen at or after the batch's last denial keeps its
             // `last_seen`: the statement sets neither it nor the columns of the recency
-            // index (`denied_agg_host`), so SQLite leaves its entry where it is (a burst from one source logs many denials in the same
-            // second). Otherwise (0 rows changed) the group moves forward with `newer`.
+            // index (`denied_agg_host`), so SQLite leaves its entry where it is (a burst
+            // from one source logs many denials in the same second). Otherwise (0 rows changed) the group moves forward with `newer`.
             let mut up = tx.prepare_cached(
                 "INSERT INTO denied_agg (addr, host, daemon, count, last_seen)
                  VALUES (?1, ?2, ?3, ?4, ?5)
@@ -137,16 +125,33 @@ impl Pending {
                 "UPDATE denied_agg SET count = count + ?4, last_seen = ?5
                  WHERE addr = ?1 AND host = ?2 AND daemon = ?3",
             )?;
+            let mut sec = tx.prepare_cached(
+                "INSERT INTO denied_sec (addr, host, daemon, time, count)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(addr, host, daemon, time) DO UPDATE SET count = count + excluded.count",
+            )?;
             // In key order: consecutive upserts touch neighbouring B-tree pages.
-            let mut groups: Vec<(&String, &Agg)> = self.groups.iter().collect();
+            let mut groups: Vec<(&String, &HashMap<i64, i64>)> = self.groups.iter().collect();
             groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            for (key, a) in groups {
+            let mut times: Vec<(i64, i64)> = Vec::new();
+            for (key, per) in groups {
                 let [addr, host, daemon] = parts::<3>(key);
+                times.clear();
+                times.extend(per.iter().map(|(t, c)| (*t, *c)));
+                times.sort_unstable();
+                for (t, c) in &times {
+                    sec.execute(params![addr, host, daemon, t, c])?;
+                }
+                let a = Agg {
+                    count: times.iter().map(|(_, c)| c).sum(),
+                    first: times.first().map_or(0, |t| t.0),
+                    last: times.last().map_or(0, |t| t.0),
+                };
                 let p = params![addr, host, daemon, a.count, a.last];
                 if up.execute(p)? == 0 {
                     newer.execute(p)?;
                 }
-                by_src.entry(addr).and_modify(|s| s.add(*a)).or_insert(*a);
+                by_src.entry(addr).and_modify(|s| s.add(a)).or_insert(a);
             }
             let mut up = tx.prepare_cached(
                 "INSERT INTO denied_src (addr, count, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4)
@@ -159,26 +164,8 @@ impl Pending {
             for (addr, a) in &by_src {
                 up.execute(params![addr, a.count, a.first, a.last])?;
             }
-            let mut up = tx.prepare_cached(
-                "INSERT INTO denied_sec (addr, host, daemon, time, count)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(addr, host, daemon, time) DO UPDATE SET count = count + excluded.count",
-            )?;
-            let mut secs: Vec<(&String, &HashMap<i64, i64>)> = self.secs.iter().collect();
-            secs.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            let mut times: Vec<(i64, i64)> = Vec::new();
-            for (key, per) in secs {
-                let [addr, host, daemon] = parts::<3>(key);
-                times.clear();
-                times.extend(per.iter().map(|(t, c)| (*t, *c)));
-                times.sort_unstable();
-                for (t, c) in &times {
-                    up.execute(params![addr, host, daemon, t, c])?;
-                }
-            }
         }
         self.groups.clear();
-        self.secs.clear();
         Ok(())
     }
 }

@@ -6,8 +6,8 @@
 //!   rows). `ce_net` is the source's /24 (IPv4) or /64 (IPv6) as the correlator writes
 //!   prefix keys (`203.0.113.0/24`), or the source itself when it is a name or `unknown`;
 //!   the partial index `(ce_net, ce_time)` answers a prefix, and an address within its
-//!   first and last denial (`denied_src`), newest first without a sort (`events_ce_time` the
-//!   unfiltered list by time).
+//!   first and last denial (`denied_src`), newest first without a sort; a wider IPv4
+//!   prefix is a range of /24s and the unfiltered list a scan, both sorted by time.
 //! * `incidents`: one row per incident id, upserted at each `SCAN INCIDENT` transition.
 
 use std::net::IpAddr;
