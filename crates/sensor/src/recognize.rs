@@ -1049,9 +1049,11 @@ fn bracket_addr_port(s: &str) -> Option<(IpAddr, u16)> {
 /// `PAM: Authentication failure for U from H`, `PAM: authentication error for U from H via
 /// X`, `PAM: User not known to the underlying authentication module for illegal user U from H`.
 fn pam_from(r: &str) -> Ssh {
-    let lower_ok = r.len() > 22
-        && (r[..22].eq_ignore_ascii_case("authentication failure")
-            || r[..20].eq_ignore_ascii_case("authentication error")
+    // Compared as bytes: a hostile line may have a multi-byte character across byte 20 or 22.
+    let b = r.as_bytes();
+    let lower_ok = b.len() > 22
+        && (b[..22].eq_ignore_ascii_case(b"authentication failure")
+            || b[..20].eq_ignore_ascii_case(b"authentication error")
             || r.starts_with("User not known"));
     if !lower_ok {
         return Ssh::Nothing;
@@ -1610,5 +1612,31 @@ mod tests {
         let e =
             one("Dec  2 14:00:01 h evil;$(x)[1]: refused connect from 192.0.2.1").map(|e| e.daemon);
         assert_eq!(e, None, "a program name outside the tag set is no program");
+    }
+
+    #[test]
+    fn pam_failures() {
+        for (line, want) in [
+            (
+                "Dec  2 14:00:01 h sshd[1]: PAM: Authentication failure for root from 192.0.2.9",
+                "192.0.2.9/auth_fail/sshd",
+            ),
+            (
+                "Dec  2 14:00:01 h sshd[1]: PAM: authentication error for x from 192.0.2.9 via 10.0.0.1",
+                "192.0.2.9/auth_fail/sshd",
+            ),
+            // A multi-byte character across byte 20 or 22 of the message (found by the
+            // `sensor_line` fuzz target: slicing the text there panicked).
+            (
+                "Dec  2 14:00:01 h sshd[1]: PAM: authentication err\u{20ac}or from 192.0.2.9",
+                "none",
+            ),
+            (
+                "Dec  2 14:00:01 h sshd[1]: PAM: authentication fail\u{fffd} for x from 192.0.2.9",
+                "none",
+            ),
+        ] {
+            assert_eq!(src(line), want, "{line}");
+        }
     }
 }
