@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use picket_livestatus::{
-    ColumnDef, ColumnType, Filter, Request, Row, ScanHint, Table, Value, execute, frame,
+    ColumnDef, ColumnType, Filter, Op, Request, Row, ScanHint, Table, Value, execute, frame,
     parse_request, render_error, wait_satisfied,
 };
 
@@ -86,12 +86,13 @@ impl Table for Objects {
         }
     }
     fn object_filter(&self, object: &str) -> Option<Filter> {
-        parse_request(&format!("GET t\nFilter: name = {object}\n"))
-            .ok()
-            .and_then(|p| match p.request {
-                Request::Get(q) => q.filter,
-                _ => None,
-            })
+        // As the daemon's tables: a known object's `name = object`.
+        ROWS.iter().any(|r| r.name == object).then(|| Filter::Cmp {
+            column: "name".into(),
+            op: Op::Equal,
+            negate: false,
+            value: object.into(),
+        })
     }
 }
 
