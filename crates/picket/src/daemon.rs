@@ -81,6 +81,28 @@ fn journal_failed(
 
 /// Run the daemon until SIGTERM/SIGINT or `SHUTDOWN_PROGRAM`.
 pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("picket-exec")
+        .build()
+        .context("start runtime")?;
+    // Before anything the outside can see (the log, the FIFO, a listener): whoever sees the
+    // daemon up may stop it, and a signal before the handlers are in place would kill it
+    // with no shutdown (no retention saved, no "Caught SIGTERM"). One that arrives while the
+    // start goes on is acted on when the main loop begins.
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _in_runtime = rt.enter();
+        let install = |kind: SignalKind, name: &str| {
+            signal(kind).with_context(|| format!("install the {name} handler"))
+        };
+        (
+            install(SignalKind::terminate(), "SIGTERM")?,
+            install(SignalKind::interrupt(), "SIGINT")?,
+            install(SignalKind::hangup(), "SIGHUP")?,
+        )
+    };
     let main_cfg = std::path::absolute(&opts.main_cfg).context("main config path")?;
     let loaded = picket_config::load(
         &main_cfg,
@@ -404,12 +426,6 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let (tx, rx) = sync_channel::<Input>(256);
     // Warnings of the libraries (the NSCA receiver's bad packets) go to nagios.log.
     crate::report::LogLayer::new(tx.clone(), errors.clone()).install();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("picket-exec")
-        .build()
-        .context("start runtime")?;
     let (job_tx, job_rx) = tokio::sync::mpsc::channel::<Job>(JOB_QUEUE);
     let max_jobs = match main.max_concurrent_notifications {
         0 => DEFAULT_MAX_JOBS,
@@ -434,15 +450,8 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     let stop = Arc::new(AtomicU8::new(STOP_NONE));
     {
         let stop = Arc::clone(&stop);
+        let (mut term, mut int, mut hup) = signals;
         rt.spawn(async move {
-            use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::hangup()),
-            ) else {
-                return;
-            };
             let v = tokio::select! {
                 _ = term.recv() => STOP_TERM,
                 _ = int.recv() => STOP_INT,

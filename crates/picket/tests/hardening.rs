@@ -176,6 +176,21 @@ impl Setup {
     /// Start `picket` (through `prefix`, e.g. `prlimit`), stdout and stderr to files,
     /// and wait until the FIFO and the listeners are up.
     fn start_with(&self, prefix: &[&str], o: Opts<'_>) -> Daemon {
+        let mut d = self.spawn(prefix);
+        wait_for("picket to start", 60, || {
+            if let Ok(Some(st)) = d.child.try_wait() {
+                panic!("picket exited at start ({st}): {}", self.file("picket.err"));
+            }
+            let err = self.file("picket.err");
+            self.path("nagios.cmd").exists()
+                && (!o.web || err.contains("Web UI and API on"))
+                && (!o.nsca || err.contains("Listening for NSCA"))
+        });
+        d
+    }
+
+    /// Start `picket` (through `prefix`), stdout and stderr to files, and do not wait.
+    fn spawn(&self, prefix: &[&str]) -> Daemon {
         let out = |name: &str| std::fs::File::create(self.path(name)).expect("output file");
         let picket = env!("CARGO_BIN_EXE_picket");
         let mut cmd = match prefix.split_first() {
@@ -194,17 +209,7 @@ impl Setup {
             .stderr(out("picket.err"))
             .spawn()
             .expect("start picket");
-        let mut d = Daemon { child };
-        wait_for("picket to start", 60, || {
-            if let Ok(Some(st)) = d.child.try_wait() {
-                panic!("picket exited at start ({st}): {}", self.file("picket.err"));
-            }
-            let err = self.file("picket.err");
-            self.path("nagios.cmd").exists()
-                && (!o.web || err.contains("Web UI and API on"))
-                && (!o.nsca || err.contains("Listening for NSCA"))
-        });
-        d
+        Daemon { child }
     }
 
     fn start(&self, o: Opts<'_>) -> Daemon {
@@ -340,6 +345,50 @@ fn sigterm_stops_within_two_seconds_with_clients_connected() {
 #[test]
 fn sigint_stops_within_two_seconds_and_is_named_sigint() {
     stops_on(nix::sys::signal::Signal::SIGINT, "INT");
+}
+
+/// A SIGTERM as soon as the daemon says it is starting (here, before the start-up snapshot
+/// of 20,000 services is written) is a clean stop once the start is done, not a kill: the
+/// signal handlers are in place before the daemon shows itself.
+#[test]
+fn a_sigterm_during_the_start_is_a_clean_stop() {
+    let o = Opts {
+        web: false,
+        nsca: false,
+        history: false,
+        ..Opts::default()
+    };
+    let s = Setup::new(o);
+    let mut objects = s.file("objects.cfg");
+    for i in 0..20_000 {
+        objects.push_str(&format!(
+            "define service {{\n host_name web01\n service_description s{i}\n \
+             check_command ok\n max_check_attempts 1\n active_checks_enabled 0\n \
+             contacts a\n}}\n"
+        ));
+    }
+    std::fs::write(s.path("objects.cfg"), objects).expect("objects");
+    let mut d = s.spawn(&[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !s.file("picket.err").contains(" starting... (PID=") {
+        if let Ok(Some(st)) = d.child.try_wait() {
+            panic!("picket exited at start ({st}): {}", s.file("picket.err"));
+        }
+        assert!(Instant::now() < deadline, "picket did not start");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    d.signal(nix::sys::signal::Signal::SIGTERM);
+    let st = d.wait_within(Duration::from_secs(30)).expect("exits");
+    let log = s.log();
+    assert!(st.success(), "{st}: {}\n{log}", s.file("picket.err"));
+    assert_eq!(
+        last_lines(&log, 2),
+        [
+            "Caught SIGTERM, shutting down...".to_string(),
+            format!("Successfully shutdown... (PID={})", d.child.id()),
+        ],
+        "{log}"
+    );
 }
 
 #[test]
