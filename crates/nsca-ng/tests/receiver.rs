@@ -1,6 +1,6 @@
 //! The receiver's threads in-process: `max_connections` is served at once,
 //! one more connection is closed at once and counted, and the stop flag
-//! ends `serve`.
+//! ends `serve`. Also the `nsca-ng` program stopped by SIGTERM at start.
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -90,4 +90,49 @@ fn over_max_connections_is_closed_at_once_and_stop_ends_serve() {
         std::thread::sleep(Duration::from_millis(20));
     }
     server.join().expect("join").expect("serve");
+}
+
+/// A SIGTERM to the `nsca-ng` program as soon as its PID file is written (an init script
+/// that stops what it has just started) is a clean stop, not a kill: the handlers are in
+/// place before the PID file says the server is there.
+#[test]
+fn a_sigterm_once_the_pid_file_is_written_is_a_clean_stop() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid_file = dir.path().join("nsca-ng.pid");
+        let cfg = dir.path().join("nsca-ng.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "command_file = \"{}\"\nlisten = \"127.0.0.1:0\"\n\
+                 authorize \"web\" {{\n  password = \"web-secret-1234\"\n  services = \".+\"\n}}\n",
+                dir.path().join("nagios.cmd").display()
+            ),
+        )
+        .expect("cfg");
+        let log = dir.path().join("stderr");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nsca-ng"))
+            .args(["-F", "-c"])
+            .arg(&cfg)
+            .arg("-P")
+            .arg(&pid_file)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("stderr file"))
+            .spawn()
+            .expect("start nsca-ng");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !pid_file.exists() {
+            if let Ok(Some(st)) = child.try_wait() {
+                panic!("nsca-ng exited at start ({st})");
+            }
+            assert!(std::time::Instant::now() < deadline, "no PID file");
+            std::thread::yield_now();
+        }
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal nsca-ng");
+        let st = child.wait().expect("wait");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(st.success(), "round {round}: {st}: {text}");
+        assert!(text.contains("shutting down"), "round {round}: {text}");
+    }
 }

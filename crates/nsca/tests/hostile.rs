@@ -1,7 +1,7 @@
 //! Hostile and broken clients against Picket's `nsca`: each is logged, the
 //! daemon keeps serving everyone else, and no malformed or injected command
 //! line is ever written. Also: spooling when the FIFO has no reader, and
-//! `send_nsca --spool` when the server is down.
+//! `send_nsca --spool` when the server is down, and a SIGTERM at start.
 
 mod common;
 
@@ -683,5 +683,50 @@ fn picket_send_nsca_keeps_line_breaks_from_a_c_nsca_command_file() {
     }
     if let Some(k) = python_lines(&d.command_file) {
         assert_eq!(k, n);
+    }
+}
+
+/// A SIGTERM as soon as the PID file is written (an init script that stops what it has
+/// just started) is a clean stop, not a kill: the handlers are in place before the PID
+/// file says the daemon is there.
+#[test]
+fn a_sigterm_once_the_pid_file_is_written_is_a_clean_stop() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid_file = dir.path().join("nsca.pid");
+        let cfg = dir.path().join("nsca.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "server_address=127.0.0.1\nserver_port={}\npassword={PASSWORD}\n\
+                 decryption_method=1\ncommand_file={}\npid_file={}\n",
+                free_port(),
+                dir.path().join("nagios.cmd").display(),
+                pid_file.display()
+            ),
+        )
+        .expect("config");
+        let log = dir.path().join("daemon.log");
+        let mut child = std::process::Command::new(picket_nsca())
+            .args(["-f", "-c"])
+            .arg(&cfg)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start nsca");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !pid_file.exists() {
+            if let Ok(Some(st)) = child.try_wait() {
+                panic!("nsca exited at start ({st})");
+            }
+            assert!(std::time::Instant::now() < deadline, "no PID file");
+            std::thread::yield_now();
+        }
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal nsca");
+        let st = child.wait().expect("wait");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(st.success(), "round {round}: {st}: {text}");
+        assert!(text.contains("Caught SIGTERM"), "round {round}: {text}");
     }
 }

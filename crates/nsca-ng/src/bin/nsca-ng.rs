@@ -163,16 +163,26 @@ fn run(args: &Args, config: &picket_nsca_ng_proto::ServerConfig) -> Result<()> {
     if !args.foreground {
         nix::unistd::daemon(false, false).context("cannot daemonize")?;
     }
-    let pid_file = args.pid_file.clone().or_else(|| config.pid_file.clone());
-    if let Some(p) = &pid_file {
-        std::fs::write(p, format!("{}\n", std::process::id()))
-            .with_context(|| format!("cannot write pid_file {p}"))?;
-    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
+    // Before the PID file: whoever reads it may signal at once, and a SIGTERM before the
+    // handlers are in place would kill the server with results still in its writer.
+    let (mut term, mut int) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _in_runtime = rt.enter();
+        (
+            signal(SignalKind::terminate()).context("install the SIGTERM handler")?,
+            signal(SignalKind::interrupt()).context("install the SIGINT handler")?,
+        )
+    };
+    let pid_file = args.pid_file.clone().or_else(|| config.pid_file.clone());
+    if let Some(p) = &pid_file {
+        std::fs::write(p, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write pid_file {p}"))?;
+    }
     let command_file = args
         .command_file
         .clone()
@@ -201,13 +211,6 @@ fn run(args: &Args, config: &picket_nsca_ng_proto::ServerConfig) -> Result<()> {
     {
         let stop = Arc::clone(&stop);
         rt.spawn(async move {
-            use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-            ) else {
-                return;
-            };
             tokio::select! {
                 _ = term.recv() => {}
                 _ = int.recv() => {}

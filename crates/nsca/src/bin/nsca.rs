@@ -164,22 +164,45 @@ fn run(args: &Args, config: ServerConfig) -> Result<()> {
     if !args.foreground {
         nix::unistd::daemon(false, false).context("cannot daemonize")?;
     }
-    if let Some(pid_file) = &config.pid_file {
-        std::fs::write(pid_file, format!("{}\n", std::process::id()))
-            .with_context(|| format!("cannot write pid_file {}", pid_file.display()))?;
-    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    let result = rt.block_on(serve(listener, args, config.clone()));
+    // Before the PID file: whoever reads it may signal at once, and a SIGTERM before the
+    // handlers are in place would kill the daemon with results still in its writer.
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _in_runtime = rt.enter();
+        Signals {
+            term: signal(SignalKind::terminate()).context("install the SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("install the SIGINT handler")?,
+            hup: signal(SignalKind::hangup()).context("install the SIGHUP handler")?,
+        }
+    };
+    if let Some(pid_file) = &config.pid_file {
+        std::fs::write(pid_file, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write pid_file {}", pid_file.display()))?;
+    }
+    let result = rt.block_on(serve(listener, args, config.clone(), signals));
     if let Some(pid_file) = &config.pid_file {
         let _ = std::fs::remove_file(pid_file);
     }
     result
 }
 
-async fn serve(listener: std::net::TcpListener, args: &Args, config: ServerConfig) -> Result<()> {
+/// SIGTERM, SIGINT and SIGHUP, installed before the daemon shows itself.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+async fn serve(
+    listener: std::net::TcpListener,
+    args: &Args,
+    config: ServerConfig,
+    signals: Signals,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let local = listener.local_addr()?;
     picket_nsca::server::source_rules(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -208,9 +231,11 @@ async fn serve(listener: std::net::TcpListener, args: &Args, config: ServerConfi
         shutdown_rx,
     ));
 
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+    } = signals;
     loop {
         tokio::select! {
             _ = term.recv() => { info!("Caught SIGTERM - shutting down..."); break }
