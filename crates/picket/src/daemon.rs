@@ -81,28 +81,6 @@ fn journal_failed(
 
 /// Run the daemon until SIGTERM/SIGINT or `SHUTDOWN_PROGRAM`.
 pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .thread_name("picket-exec")
-        .build()
-        .context("start runtime")?;
-    // Before anything the outside can see (the log, the FIFO, a listener): whoever sees the
-    // daemon up may stop it, and a signal before the handlers are in place would kill it
-    // with no shutdown (no retention saved, no "Caught SIGTERM"). One that arrives while the
-    // start goes on is acted on when the main loop begins.
-    let signals = {
-        use tokio::signal::unix::{SignalKind, signal};
-        let _in_runtime = rt.enter();
-        let install = |kind: SignalKind, name: &str| {
-            signal(kind).with_context(|| format!("install the {name} handler"))
-        };
-        (
-            install(SignalKind::terminate(), "SIGTERM")?,
-            install(SignalKind::interrupt(), "SIGINT")?,
-            install(SignalKind::hangup(), "SIGHUP")?,
-        )
-    };
     let main_cfg = std::path::absolute(&opts.main_cfg).context("main config path")?;
     let loaded = picket_config::load(
         &main_cfg,
@@ -310,6 +288,29 @@ pub(crate) fn run(opts: DaemonOptions) -> anyhow::Result<ExitCode> {
     if opts.daemonize {
         nix::unistd::daemon(false, false).context("daemonize")?;
     }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("picket-exec")
+        .build()
+        .context("start runtime")?;
+    // After the fork of -d (a runtime's threads do not survive it) and before anything the
+    // outside can see (the lock file, the log, the FIFO, a listener): whoever sees the
+    // daemon up may stop it, and a signal before the handlers are in place would kill it
+    // with no shutdown (no retention saved, no "Caught SIGTERM"). One that arrives while the
+    // start goes on is acted on when the main loop begins.
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _in_runtime = rt.enter();
+        let install = |kind: SignalKind, name: &str| {
+            signal(kind).with_context(|| format!("install the {name} handler"))
+        };
+        (
+            install(SignalKind::terminate(), "SIGTERM")?,
+            install(SignalKind::interrupt(), "SIGINT")?,
+            install(SignalKind::hangup(), "SIGHUP")?,
+        )
+    };
     if let Some(lock) = &lock_file {
         std::fs::write(lock, format!("{}\n", std::process::id()))
             .with_context(|| format!("write lock file {}", lock.display()))?;

@@ -391,6 +391,78 @@ fn a_sigterm_during_the_start_is_a_clean_stop() {
     );
 }
 
+/// `picket -d` (daemon(3): fork, setsid, stdio to /dev/null): the parent exits 0, and the
+/// child runs on a runtime of its own, which a runtime built before the fork would not be
+/// (its threads stay in the parent): its web server answers, its FIFO is read, and SIGTERM
+/// to the PID in `lock_file` stops it cleanly.
+#[test]
+fn daemon_mode_serves_and_stops_on_sigterm() {
+    let o = Opts {
+        nsca: false,
+        history: false,
+        ..Opts::default()
+    };
+    let s = Setup::new(o);
+    let lock = s.path("picket.lock");
+    let cfg = s.file("picket.cfg") + &format!("lock_file={}\n", lock.display());
+    std::fs::write(s.path("picket.cfg"), cfg).expect("picket.cfg");
+    let mut parent = Daemon {
+        child: Command::new(env!("CARGO_BIN_EXE_picket"))
+            .arg("-d")
+            .arg(s.path("picket.cfg"))
+            .current_dir(s.dir.path())
+            .stdin(Stdio::null())
+            .stderr(std::fs::File::create(s.path("picket.err")).expect("stderr file"))
+            .spawn()
+            .expect("start picket -d"),
+    };
+    let st = parent
+        .wait_within(Duration::from_secs(30))
+        .expect("the parent exits");
+    assert!(st.success(), "{st}: {}", s.file("picket.err"));
+    let mut pid = 0;
+    wait_for("the daemon's PID in lock_file", 30, || {
+        pid = s.file("picket.lock").trim().parse().unwrap_or(0);
+        pid > 0
+    });
+    let pid = nix::unistd::Pid::from_raw(pid);
+    /// SIGKILL for the daemon if the test fails before it stops.
+    struct Kill(nix::unistd::Pid);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(self.0, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+    let _kill = Kill(pid);
+    assert_ne!(pid.as_raw(), i32::try_from(parent.child.id()).expect("pid"));
+    wait_for("the web server", 30, || TcpStream::connect(s.web).is_ok());
+    wait_for("the FIFO", 30, || s.path("nagios.cmd").exists());
+    let t = now();
+    s.fifo_line(&format!(
+        "[{t}] PROCESS_SERVICE_CHECK_RESULT;web01;TCP Wrappers;2;from a daemonized picket"
+    ));
+    wait_for("the result", 20, || {
+        s.log().contains("HARD;1;from a daemonized picket")
+    });
+    let metrics = s.get("/metrics");
+    assert!(metrics.contains("HTTP/1.1 200"), "{metrics}");
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal picket");
+    wait_for("the clean stop in nagios.log", 10, || {
+        last_lines(&s.log(), 2)
+            == [
+                "Caught SIGTERM, shutting down...".to_string(),
+                format!("Successfully shutdown... (PID={pid})"),
+            ]
+    });
+    // Gone, or a zombie until whoever adopted it reaps it.
+    wait_for("the daemon to exit", 10, || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |st| {
+            st.rsplit_once(") ")
+                .is_some_and(|(_, r)| r.starts_with('Z'))
+        })
+    });
+}
+
 #[test]
 fn a_bad_crc_is_logged_with_the_peer_and_counted() {
     let o = Opts {
